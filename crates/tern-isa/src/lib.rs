@@ -1,0 +1,12 @@
+//! RISC-V instruction decoding and disassembly for tern.
+//!
+//! [`decode`] turns instruction bits into an [`Inst`] (RV64GC with Zicsr, Zifencei,
+//! Zba, Zbb, Zbs, Zicond, Zihintpause, Zicboz and the privileged instructions); the
+//! [`std::fmt::Display`] implementation of [`Inst`] prints it the way GNU objdump does
+//! with `-M no-aliases`, for traces.
+
+mod inst;
+mod op;
+
+pub use inst::{inst_len, Inst};
+pub use op::Op;
