@@ -1,0 +1,1 @@
+//! Differential testing of tern against QEMU (random programs).
