@@ -3,10 +3,17 @@
 //! [`decode`] turns instruction bits into an [`Inst`] (RV64GC with Zicsr, Zifencei,
 //! Zba, Zbb, Zbs, Zicond, Zihintpause, Zicboz and the privileged instructions); the
 //! [`std::fmt::Display`] implementation of [`Inst`] prints it the way GNU objdump does
-//! with `-M no-aliases`, for traces.
+//! with `-M no-aliases`, for traces (see [`disasm`] for the exact conventions).
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod decode;
+pub mod disasm;
 mod inst;
 mod op;
+
+pub use decode::decode;
 
 pub use inst::{inst_len, Inst};
 pub use op::Op;
