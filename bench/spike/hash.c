@@ -15,10 +15,13 @@
 #endif
 #define BUF_SIZE (64 * 1024)
 #ifndef EXPECTED
-#define EXPECTED 0x2beeedd4f2cad99aULL /* QEMU 7.2 and a host build agree */
+#define EXPECTED 0x7246af537cdaf8e4ULL /* QEMU 7.2 and a host build agree */
 #endif
 
-static uint8_t buf[BUF_SIZE] __attribute__((aligned(8)));
+/* Stored as 64-bit words (written and read as such); the byte-wise hashes read it
+ * through an unsigned char pointer, which C allows for any object. */
+static uint64_t words[BUF_SIZE / 8];
+#define buf ((const uint8_t *)words)
 
 /* ---- SHA-256 (FIPS 180-4) ---- */
 
@@ -157,9 +160,8 @@ int main(void)
         return fail("hash", "SHA-256/FNV-1a test vectors");
 
     uint64_t seed = 0x123456789abcdefULL;
-    uint64_t *w = (uint64_t *)buf;
     for (size_t i = 0; i < BUF_SIZE / 8; i++)
-        w[i] = rng_next(&seed);
+        words[i] = rng_next(&seed);
 
     uint32_t h[8] = {0};
     uint64_t fnv = 0, xx = 0, sum = 0;
@@ -170,9 +172,9 @@ int main(void)
         fnv = fnv1a64(buf, BUF_SIZE);
         xx = xxmix64(buf, BUF_SIZE, fnv);
         /* Feed the results back: the next round hashes different data. */
-        for (int i = 0; i < 8; i++)
-            ((uint32_t *)buf)[(r * 8 + i) % (BUF_SIZE / 4)] ^= h[i];
-        w[(r * 7 + 100) % (BUF_SIZE / 8)] += fnv ^ xx;
+        for (int i = 0; i < 4; i++)
+            words[(r * 4 + i) % (BUF_SIZE / 8)] ^= (uint64_t)h[2 * i] << 32 | h[2 * i + 1];
+        words[(r * 7 + 100) % (BUF_SIZE / 8)] += fnv ^ xx;
         sum = rol64(sum, 5) ^ ((uint64_t)h[0] << 32 | h[7]) ^ fnv ^ xx;
     }
     report("sha256[0..2]", (uint64_t)h[0] << 32 | h[1]);
