@@ -8,12 +8,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod classify;
 mod decode;
 pub mod disasm;
 mod inst;
 mod op;
 
 pub use decode::decode;
-
+pub use disasm::{CsrName, Disasm, FREG_NAMES, XREG_NAMES};
 pub use inst::{inst_len, Inst};
 pub use op::Op;
