@@ -3,10 +3,13 @@
 //! Each `*.S` file is built with the bare-metal cross compiler and run on the `spike`
 //! board of QEMU (the reference: a test that passes there is a correct test) and of
 //! tern. Both must exit with status 0 (every check passed; otherwise the status is the
-//! number of the first failing check) and print the same console output.
+//! number of the first failing check), print the same console output, and end it with
+//! the line the test frame prints after its last check (so that a run which never
+//! executed the test cannot pass).
 //!
 //! A file whose header has a line `// qemu: no <reason>` tests something QEMU 7.2 lacks;
-//! it runs on tern only, and the test says so on its output.
+//! it runs on tern only, and the test says so on its output. A line
+//! `// qemu-args: ARGS` adds options to the QEMU command line (the file says why).
 
 #[path = "common/baremetal.rs"]
 mod baremetal;
@@ -16,6 +19,8 @@ use std::time::Duration;
 
 const QEMU_TIMEOUT: Duration = Duration::from_secs(30);
 const TERN_TIMEOUT: Duration = Duration::from_secs(60);
+/// What `TEST_END` prints when every check passed (test_macros.h).
+const PASSED: &str = "conformance: all checks passed\n";
 
 fn conformance_dir() -> PathBuf {
     baremetal::guests_dir().join("conformance")
@@ -26,6 +31,15 @@ fn qemu_exemption(source: &str) -> Option<String> {
     source.lines().find_map(|line| {
         line.trim().strip_prefix("// qemu: no").map(|reason| reason.trim().to_string())
     })
+}
+
+/// Extra QEMU options from a `// qemu-args: ...` marker.
+fn qemu_extra_args(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("// qemu-args:"))
+        .flat_map(|args| args.split_whitespace().map(str::to_string))
+        .collect()
 }
 
 fn run_conformance(name: &str) {
@@ -41,9 +55,11 @@ fn run_conformance(name: &str) {
             None
         }
         None => {
-            let out = baremetal::run_qemu_spike(&elf, QEMU_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+            let extra = qemu_extra_args(&text);
+            let out = baremetal::run_qemu_spike(&elf, &extra, QEMU_TIMEOUT)
+                .unwrap_or_else(|e| panic!("{e}"));
             assert!(
-                out.code == Some(0) && !out.timed_out,
+                out.code == Some(0) && !out.timed_out && out.stdout.ends_with(PASSED),
                 "{name}.S fails on QEMU (the test itself is wrong, or QEMU differs): {}",
                 out.describe()
             );
@@ -53,13 +69,35 @@ fn run_conformance(name: &str) {
 
     let tern = baremetal::run_tern_spike(&elf, TERN_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        tern.code == Some(0) && !tern.timed_out,
+        tern.code == Some(0) && !tern.timed_out && tern.stdout.ends_with(PASSED),
         "{name}.S fails on tern (status = number of the first failing check): {}",
         tern.describe()
     );
     if let Some(qemu) = qemu {
         assert_eq!(tern.stdout, qemu.stdout, "{name}.S: console output differs between tern and QEMU");
     }
+}
+
+/// A control: a program that fails check 7 after printing a line must make both
+/// emulators exit with status 7 and print that line, so that an emulator that exits
+/// with 0 without running anything cannot pass the suite.
+#[test]
+fn harness_sees_failures() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("conformance");
+    std::fs::create_dir_all(&dir).expect("creating the output directory");
+    let src = dir.join("control_fails_7.S");
+    std::fs::write(
+        &src,
+        "#include \"test_macros.h\"\nTEST_BEGIN\n    TEST_CASE(7, a0, 2, li a0, 1)\nTEST_END\n",
+    )
+    .expect("writing the control program");
+    let elf = dir.join("control_fails_7.elf");
+    baremetal::build_asm(&src, &[conformance_dir()], &elf).unwrap_or_else(|e| panic!("{e}"));
+    let expected = "conformance: check 7 failed: got 0000000000000001 expected 0000000000000002\n";
+    let qemu = baremetal::run_qemu_spike(&elf, &[], QEMU_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    assert!(qemu.code == Some(7) && qemu.stdout == expected, "QEMU: {}", qemu.describe());
+    let tern = baremetal::run_tern_spike(&elf, TERN_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    assert!(tern.code == Some(7) && tern.stdout == expected, "tern: {}", tern.describe());
 }
 
 /// One `#[test]` per conformance file, named after it.
@@ -91,4 +129,6 @@ macro_rules! conformance_tests {
 
 conformance_tests! {
     rv64i,
+    rv64m,
+    rv64a,
 }

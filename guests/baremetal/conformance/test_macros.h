@@ -3,9 +3,10 @@
  * Every test is one assembly file that runs unchanged on
  *   tern run --machine spike --kernel T.elf
  *   qemu-system-riscv64 -machine spike -bios none -kernel T.elf -nographic -monitor none
- * and exits through HTIF with status 0 when every check passed, or with the number of
- * the first check that failed. A failing run also prints one line saying which check
- * failed and why, so that a failure can be diagnosed from the test log alone.
+ * and exits through HTIF with status 0 when every check passed (after printing
+ * "conformance: all checks passed"), or with the number of the first check that failed,
+ * after printing one line saying which check failed and why, so that a failure can be
+ * diagnosed from the test log alone.
  *
  * Conventions
  * - TESTNUM (gp) holds the number of the check being made. Numbers run from 1 to 254
@@ -288,6 +289,10 @@ test_main:
 /* ---- runtime: pass/fail, trap handlers, console ------------------------------- */
 #define TEST_RUNTIME                        \
 pass:                                       \
+    TRAP_DISARM;                            \
+    csrwi mstatus, 0;                       \
+    la a0, msg_passed;                      \
+    call print_str;                         \
     li a0, 1;                               \
     j htif_exit_raw;                        \
 fail_no_trap:                               \
@@ -472,6 +477,7 @@ trap_area: .zero TA_SIZE;                   \
 hex_digits: .string "0123456789abcdef";     \
 msg_check: .string "conformance: check ";   \
 msg_failed: .string " failed\n";            \
+msg_passed: .string "conformance: all checks passed\n"; \
 msg_no_trap: .string " failed: expected a trap, none taken\n"; \
 msg_got: .string " failed: got ";           \
 msg_expected: .string " expected ";         \

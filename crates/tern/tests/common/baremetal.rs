@@ -159,13 +159,15 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<RunOutput
     Ok(RunOutput { code: status.and_then(|s| s.code()), stdout, stderr, timed_out })
 }
 
-/// Runs `elf` on `qemu-system-riscv64 -machine spike` (no firmware, HTIF console).
-pub fn run_qemu_spike(elf: &Path, timeout: Duration) -> Result<RunOutput, String> {
+/// Runs `elf` on `qemu-system-riscv64 -machine spike` (no firmware, HTIF console),
+/// with `extra` options appended.
+pub fn run_qemu_spike(elf: &Path, extra: &[String], timeout: Duration) -> Result<RunOutput, String> {
     require_tool(QEMU);
     let mut cmd = Command::new(QEMU.0);
     cmd.args(["-machine", "spike", "-bios", "none", "-nographic", "-monitor", "none"])
         .arg("-kernel")
-        .arg(elf);
+        .arg(elf)
+        .args(extra);
     run_with_timeout(cmd, timeout)
 }
 
