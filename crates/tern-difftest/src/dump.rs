@@ -130,3 +130,56 @@ pub fn compare(want: &Parsed, got: &Parsed, pos: usize, per_program: usize) -> O
     }
     Some(Verdict::Differs(d))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dump(index: u64, events: &[&str], x5: u64) -> String {
+        let mut s = String::new();
+        for e in events {
+            s.push_str(e);
+            s.push('\n');
+        }
+        s.push_str(&format!("P{index:016x}\n"));
+        for k in 0..VALUES {
+            let v = if k == 4 { x5 } else { k as u64 };
+            s.push_str(&format!("{v:016x}\n"));
+        }
+        s
+    }
+
+    #[test]
+    fn names_the_differing_register_and_events() {
+        let want = parse(
+            &(dump(7, &[], 1) + &dump(8, &["T 2 3 4"], 0) + "DONE\n"),
+            VALUES,
+        );
+        let got = parse(
+            &(dump(7, &[], 2) + &dump(8, &["T 2 3 5"], 0) + "DONE\n"),
+            VALUES,
+        );
+        assert_eq!(want.tail, ["DONE"]);
+        let Some(Verdict::Differs(d)) = compare(&want, &got, 0, VALUES) else {
+            panic!()
+        };
+        assert!(d.contains("x5/t0") && d.contains("0000000000000001"), "{d}");
+        let Some(Verdict::Differs(d)) = compare(&want, &got, 1, VALUES) else {
+            panic!()
+        };
+        assert!(d.contains("T 2 3 5"), "{d}");
+    }
+
+    #[test]
+    fn a_cut_off_dump_is_missing() {
+        let full = dump(0, &[], 0) + &dump(1, &[], 0) + "DONE\n";
+        let want = parse(&full, VALUES);
+        let cut = parse(&full[..full.len() / 2 + 40], VALUES);
+        assert_eq!(compare(&want, &cut, 0, VALUES), Some(Verdict::Same));
+        assert!(matches!(
+            compare(&want, &cut, 1, VALUES),
+            Some(Verdict::Missing(_))
+        ));
+        assert_eq!(compare(&cut, &want, 1, VALUES), None);
+    }
+}

@@ -432,3 +432,44 @@ pub fn x(r: u8) -> String {
 pub fn f(r: u8) -> String {
     format!("f{r}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_program() {
+        let cfg = GenConfig::default();
+        let (a, b) = (generate(5, 9, &cfg), generate(5, 9, &cfg));
+        assert_eq!((a.x, a.f, &a.mem, &a.body), (b.x, b.f, &b.mem, &b.body));
+        assert_ne!(generate(5, 10, &cfg).body, a.body);
+    }
+
+    #[test]
+    fn bodies_never_write_base_registers() {
+        let cfg = GenConfig::default();
+        for i in 0..300 {
+            let p = generate(1, i, &cfg);
+            let text = crate::asm::render_body(&p);
+            for line in text.lines() {
+                let l = line.trim();
+                let stores = [
+                    "sb ", "sh ", "sw ", "sd ", "fs", "c.s", "c.fs", "b", "c.b", "c.j",
+                ];
+                if l.starts_with('.') || stores.iter().any(|s| l.starts_with(s)) {
+                    continue;
+                }
+                let Some((op, rest)) = l.split_once(' ') else {
+                    continue;
+                };
+                let rd = rest.split(',').next().unwrap().trim();
+                for base in [p.base_mid, p.base_low] {
+                    assert!(
+                        rd != format!("x{base}") && !(base == 2 && op == "c.addi16sp"),
+                        "program {i} writes base x{base}: {l}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Differential test: random programs (tern-difftest) must leave the same architectural
+//! state on `tern run --machine spike` as on `qemu-system-riscv64 -machine spike`.
+//!
+//! The run seed is fixed; `TERN_DIFFTEST_SEED=<n>` adds another seed's programs, and
+//! `TERN_DIFFTEST_PROGRAMS=<n>` changes how many run. Needs the Debian packages
+//! `gcc-riscv64-unknown-elf` and `qemu-system-misc`; without them the test fails.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tern_difftest::{check_tools, run, Emulator, RunConfig};
+
+const FIXED_SEED: u64 = 0x7e57_0001;
+
+fn env_u64(name: &str) -> Option<u64> {
+    let v = std::env::var(name).ok()?;
+    Some(
+        v.parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+    )
+}
+
+#[test]
+fn tern_matches_qemu_on_random_programs() {
+    if let Err(e) = check_tools() {
+        panic!("difftest needs the RISC-V cross compiler and QEMU: {e:#}");
+    }
+    let tern = PathBuf::from(env!("CARGO_BIN_EXE_tern"));
+    let programs = env_u64("TERN_DIFFTEST_PROGRAMS").unwrap_or(300);
+    let mut seeds = vec![FIXED_SEED];
+    seeds.extend(env_u64("TERN_DIFFTEST_SEED"));
+    let out = std::env::temp_dir().join(format!("tern-difftest-ci-{}", std::process::id()));
+    for seed in seeds {
+        let mut cfg = RunConfig::new(seed, programs, Emulator::Tern(tern.clone()));
+        cfg.jobs = 2;
+        cfg.timeout = Duration::from_secs(20);
+        cfg.minimize = 1;
+        cfg.keep = 3;
+        cfg.out = Some(out.clone());
+        let summary = run(&cfg).unwrap_or_else(|e| panic!("difftest run failed: {e:#}"));
+        eprintln!("seed {seed:#x}: {}", summary.text());
+        let mut msg = String::new();
+        for d in &summary.divergences {
+            msg.push_str(&d.report());
+            msg.push('\n');
+        }
+        for e in &summary.errors {
+            msg.push_str(&format!("error: {e}\n"));
+        }
+        assert!(
+            summary.divergent == 0 && summary.errors.is_empty(),
+            "tern diverges from QEMU (seed {seed:#x}; reproduce with `cargo run --release -p \
+             tern-difftest -- --seed {seed} --programs {programs} --tern target/release/tern \
+             --out /tmp/difftest`):\n{msg}{}",
+            summary.text()
+        );
+    }
+}
