@@ -1,1 +1,26 @@
-//! tern-hart
+//! One RISC-V hardware thread (RV64GC, privileged architecture 1.12) for tern.
+//!
+//! A [`Hart`] holds its architectural state as plain data ([`HartState`]), reaches
+//! guest RAM directly through a software TLB ([`mem::ram::GuestRam`]) and everything
+//! else through a board's [`Bus`], and runs code with an interpreter over decoded
+//! blocks. Devices drive interrupts through [`IrqLines`]; guest time comes from a
+//! [`VirtualClock`].
+
+pub mod clock;
+pub mod csr;
+mod engine;
+mod exec;
+pub mod hart;
+pub mod irq;
+pub mod mem;
+pub mod mmu;
+pub mod state;
+pub mod trap;
+
+pub use clock::{ClockMode, VirtualClock};
+pub use engine::run::RunExit;
+pub use hart::{Hart, HartConfig};
+pub use irq::IrqLines;
+pub use mem::bus::{Bus, BusFault, EmptyBus};
+pub use mem::ram::GuestRam;
+pub use state::{HartState, Priv};

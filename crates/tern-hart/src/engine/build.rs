@@ -1,0 +1,84 @@
+//! Decoding a block from guest memory.
+
+use tern_isa::{decode, inst_len, Inst, Op};
+
+use crate::engine::cache::MAX_BLOCK;
+use crate::hart::Core;
+use crate::mem::bus::Bus;
+use crate::trap::{Access, Exception};
+
+/// Whether `op` must be the last instruction of a block: it changes control flow, may
+/// trap by design, or changes state that the engine caches (CSRs, translations, code).
+pub(crate) fn ends_block(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Jal
+            | Op::Jalr
+            | Op::Beq
+            | Op::Bne
+            | Op::Blt
+            | Op::Bge
+            | Op::Bltu
+            | Op::Bgeu
+            | Op::Ecall
+            | Op::Ebreak
+            | Op::Mret
+            | Op::Sret
+            | Op::Wfi
+            | Op::SfenceVma
+            | Op::FenceI
+            | Op::Csrrw
+            | Op::Csrrs
+            | Op::Csrrc
+            | Op::Csrrwi
+            | Op::Csrrsi
+            | Op::Csrrci
+            | Op::Illegal
+    )
+}
+
+impl Core {
+    /// Decodes the block at physical `paddr` (a direct RAM page). Returns an empty list
+    /// when the first instruction crosses the page end.
+    pub(crate) fn decode_block(&self, paddr: u64) -> Vec<Inst> {
+        let page_end = (paddr | 0xfff) + 1;
+        let mut insts = Vec::with_capacity(16);
+        let mut a = paddr;
+        while insts.len() < MAX_BLOCK && a + 2 <= page_end {
+            let mut parcel = [0u8; 4];
+            if self.ram.read(a, &mut parcel[..2]).is_err() {
+                break;
+            }
+            let lo = u16::from_le_bytes([parcel[0], parcel[1]]);
+            let len = u64::from(inst_len(lo));
+            if a + len > page_end {
+                break;
+            }
+            if len == 4 && self.ram.read(a + 2, &mut parcel[2..]).is_err() {
+                break;
+            }
+            let inst = decode(u32::from_le_bytes(parcel));
+            insts.push(inst);
+            a += len;
+            if ends_block(inst.op) {
+                break;
+            }
+        }
+        insts
+    }
+
+    /// Fetches and decodes the single instruction at virtual `vpc` without caching it:
+    /// for instructions that cross a page, or code outside plain RAM.
+    pub(crate) fn fetch_uncached<B: Bus>(&mut self, vpc: u64, bus: &mut B) -> Result<Inst, Exception> {
+        let p1 = self.translate_fetch(vpc, 2)?;
+        let lo = self.phys_read(p1, 2, bus).map_err(|_| Access::Fetch.access_fault(vpc))?;
+        let mut bits = lo as u32;
+        if inst_len(lo as u16) == 4 {
+            let v2 = vpc.wrapping_add(2);
+            let p2 = self.translate_fetch(v2, 2)?;
+            let hi = self.phys_read(p2, 2, bus).map_err(|_| Access::Fetch.access_fault(v2))?;
+            bits |= (hi as u32) << 16;
+        }
+        Ok(decode(bits))
+    }
+}

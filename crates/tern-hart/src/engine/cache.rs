@@ -1,0 +1,144 @@
+//! Decoded basic blocks, keyed by guest physical address, and the jump cache.
+//!
+//! A block is decoded once and run many times ("decode once, execute many"). Blocks
+//! never cross a 4 KiB page, so a write to a page invalidates exactly the blocks that
+//! start on it. The jump cache maps a virtual pc (and the fetch context) straight to a
+//! block, skipping translation; it is dropped whenever translations change, like
+//! QEMU's `tb_jmp_cache`.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use tern_isa::Inst;
+
+/// Longest block, in instructions (bounds interrupt latency and trace granularity).
+pub const MAX_BLOCK: usize = 64;
+const JUMP_ENTRIES: usize = 4096;
+/// Blocks kept before everything is dropped and decoding starts afresh.
+const MAX_BLOCKS: usize = 1 << 16;
+
+/// One decoded block.
+pub(crate) struct Block {
+    /// The instructions, in order; the last one may end the block.
+    pub insts: Box<[Inst]>,
+    /// Guest physical address of the first instruction.
+    pub paddr: u64,
+}
+
+#[derive(Clone, Copy)]
+struct JumpEntry {
+    vpc: u64,
+    ctx: u32,
+    block: u32,
+}
+
+const NO_JUMP: JumpEntry = JumpEntry { vpc: 1, ctx: 0, block: 0 };
+
+/// A multiplicative hasher for page-aligned and 2-byte-aligned addresses.
+#[derive(Default)]
+pub(crate) struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (v ^ (v >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type AddrMap<V> = HashMap<u64, V, BuildHasherDefault<AddrHasher>>;
+
+/// All decoded blocks of one hart.
+pub(crate) struct BlockCache {
+    pub blocks: Vec<Block>,
+    by_paddr: AddrMap<u32>,
+    by_page: AddrMap<Vec<u32>>,
+    jump: Box<[JumpEntry]>,
+}
+
+impl BlockCache {
+    pub fn new() -> BlockCache {
+        BlockCache {
+            blocks: Vec::new(),
+            by_paddr: AddrMap::default(),
+            by_page: AddrMap::default(),
+            jump: vec![NO_JUMP; JUMP_ENTRIES].into_boxed_slice(),
+        }
+    }
+
+    #[inline(always)]
+    fn jump_index(vpc: u64) -> usize {
+        ((vpc >> 1) ^ (vpc >> 13)) as usize % JUMP_ENTRIES
+    }
+
+    /// The block for virtual `vpc` in fetch context `ctx`, if the jump cache has it.
+    #[inline(always)]
+    pub fn lookup_jump(&self, vpc: u64, ctx: usize) -> Option<usize> {
+        let e = &self.jump[Self::jump_index(vpc)];
+        (e.vpc == vpc && e.ctx == ctx as u32).then_some(e.block as usize)
+    }
+
+    /// Records that `vpc` in context `ctx` runs block `block`.
+    #[inline]
+    pub fn remember_jump(&mut self, vpc: u64, ctx: usize, block: usize) {
+        self.jump[Self::jump_index(vpc)] = JumpEntry { vpc, ctx: ctx as u32, block: block as u32 };
+    }
+
+    /// The block starting at physical `paddr`, if decoded.
+    #[inline]
+    pub fn lookup(&self, paddr: u64) -> Option<usize> {
+        self.by_paddr.get(&paddr).map(|&i| i as usize)
+    }
+
+    /// Adds a block starting at physical `paddr`; returns its index.
+    pub fn insert(&mut self, paddr: u64, insts: Vec<Inst>) -> usize {
+        if self.blocks.len() >= MAX_BLOCKS {
+            self.clear();
+        }
+        let idx = self.blocks.len();
+        self.blocks.push(Block { insts: insts.into_boxed_slice(), paddr });
+        self.by_paddr.insert(paddr, idx as u32);
+        self.by_page.entry(paddr & !0xfff).or_default().push(idx as u32);
+        idx
+    }
+
+    /// Forgets the blocks that start on the given physical pages.
+    pub fn invalidate_pages(&mut self, pages: &[u64]) {
+        let mut any = false;
+        for page in pages {
+            if let Some(list) = self.by_page.remove(page) {
+                any = true;
+                for idx in list {
+                    let Some(block) = self.blocks.get(idx as usize) else { continue };
+                    if self.by_paddr.get(&block.paddr) == Some(&idx) {
+                        self.by_paddr.remove(&block.paddr);
+                    }
+                }
+            }
+        }
+        if any {
+            self.flush_jumps();
+        }
+    }
+
+    /// Drops the jump cache.
+    pub fn flush_jumps(&mut self) {
+        self.jump.fill(NO_JUMP);
+    }
+
+    /// Drops every block.
+    pub fn clear(&mut self) {
+        self.blocks.clear();
+        self.by_paddr.clear();
+        self.by_page.clear();
+        self.flush_jumps();
+    }
+}

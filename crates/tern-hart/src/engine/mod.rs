@@ -1,0 +1,6 @@
+//! The execution engine: decoded-block cache, interpreter, run loop.
+
+pub(crate) mod build;
+pub(crate) mod cache;
+pub(crate) mod interp;
+pub mod run;

@@ -1,0 +1,133 @@
+//! The run loop: finds the block for the pc, runs it, and between blocks takes
+//! interrupts, applies invalidations and asks the bus whether to stop.
+
+use crate::engine::interp::BlockEnd;
+use crate::hart::Hart;
+use crate::mem::bus::Bus;
+use crate::trap::irq;
+
+/// Why [`Hart::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunExit {
+    /// The instruction budget is used up.
+    Budget,
+    /// The hart waits in `wfi` for an interrupt.
+    Wait,
+    /// The bus asked to stop (for example, the guest powered off).
+    Stop,
+}
+
+impl Hart {
+    /// Runs until about `budget` instructions have retired (whole blocks, so up to one
+    /// block more), the hart waits for an interrupt, or the bus asks to stop. Returns
+    /// why it stopped and the number of retired instructions. Interrupts are checked
+    /// between blocks.
+    pub fn run<B: Bus>(&mut self, bus: &mut B, budget: u64) -> (RunExit, u64) {
+        let mut executed = 0u64;
+        let Hart { core, cache } = self;
+        core.refresh_timer();
+        loop {
+            if let Some(pages) = core.ram.take_code_writes() {
+                cache.invalidate_pages(&pages);
+            }
+            if core.flush_blocks {
+                core.flush_blocks = false;
+                core.flush_jumps = false;
+                cache.clear();
+            }
+            if core.flush_jumps {
+                core.flush_jumps = false;
+                cache.flush_jumps();
+            }
+            if core.bus_touched {
+                core.bus_touched = false;
+                if bus.stop_requested() {
+                    return (RunExit::Stop, executed);
+                }
+            }
+            let quick = (core.state.csr.mip | core.lines.get() | core.stip_bit()) & core.state.csr.mie;
+            if quick != 0 {
+                core.state.waiting = false;
+                if let Some(i) = core.pending_interrupt() {
+                    let pc = core.state.pc;
+                    core.take_interrupt(i, pc);
+                }
+            } else if core.state.waiting {
+                return (RunExit::Wait, executed);
+            }
+            if executed >= budget {
+                return (RunExit::Budget, executed);
+            }
+            let pc = core.state.pc;
+            let block = match cache.lookup_jump(pc, core.fetch_ctx) {
+                Some(i) => i,
+                None => {
+                    let paddr = match core.translate_fetch(pc, 2) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            core.raise(e, pc);
+                            continue;
+                        }
+                    };
+                    let found = if core.ram.is_direct_page(paddr & !0xfff) {
+                        match cache.lookup(paddr) {
+                            Some(i) => Some(i),
+                            None => {
+                                if core.ram.mark_code(paddr) {
+                                    core.tlb.flush_store_ppage(paddr & !0xfff);
+                                }
+                                let insts = core.decode_block(paddr);
+                                (!insts.is_empty()).then(|| cache.insert(paddr, insts))
+                            }
+                        }
+                    } else {
+                        None
+                    };
+                    match found {
+                        Some(i) => {
+                            cache.remember_jump(pc, core.fetch_ctx, i);
+                            i
+                        }
+                        None => {
+                            // Not cacheable: crosses a page, or outside plain RAM.
+                            let inst = match core.fetch_uncached(pc, bus) {
+                                Ok(inst) => inst,
+                                Err(e) => {
+                                    core.raise(e, pc);
+                                    continue;
+                                }
+                            };
+                            let (n, end) = if core.trace.is_some() {
+                                core.exec_block::<B, true>(&[inst], pc, bus)
+                            } else {
+                                core.exec_block::<B, false>(&[inst], pc, bus)
+                            };
+                            executed += n;
+                            if let BlockEnd::Wait = end {
+                                core.state.waiting = true;
+                            }
+                            continue;
+                        }
+                    }
+                }
+            };
+            let insts = &cache.blocks[block].insts;
+            let (n, end) = if core.trace.is_some() {
+                core.exec_block::<B, true>(insts, pc, bus)
+            } else {
+                core.exec_block::<B, false>(insts, pc, bus)
+            };
+            executed += n;
+            if let BlockEnd::Wait = end {
+                core.state.waiting = true;
+            }
+        }
+    }
+
+    /// Whether an interrupt would wake this hart from `wfi` now (pending and enabled in
+    /// `mie`, regardless of the global enables).
+    pub fn interrupt_pending(&mut self) -> bool {
+        self.core.refresh_timer();
+        self.core.mip() & self.core.state.csr.mie & irq::ALL != 0
+    }
+}

@@ -1,0 +1,175 @@
+//! The hart: architectural state plus the machinery that runs it.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::clock::VirtualClock;
+use crate::engine::cache::BlockCache;
+use crate::irq::IrqLines;
+use crate::mem::ram::GuestRam;
+use crate::mmu::tlb::{self, Tlb};
+use crate::state::{HartState, Priv};
+
+/// Optional architecture features of a hart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HartConfig {
+    /// Sstc (`stimecmp`).
+    pub sstc: bool,
+}
+
+impl Default for HartConfig {
+    fn default() -> HartConfig {
+        HartConfig { sstc: true }
+    }
+}
+
+/// Everything of a hart except its decoded-block cache: architectural state, the
+/// memory it reaches, its TLB, and bookkeeping derived from the state.
+///
+/// Split from [`Hart`] so that the interpreter can borrow a decoded block while the
+/// instructions in it mutate the rest.
+pub struct Core {
+    /// Architectural state (plain data).
+    pub state: HartState,
+    /// Guest RAM.
+    pub ram: Arc<GuestRam>,
+    /// Device-driven interrupt lines.
+    pub lines: Arc<IrqLines>,
+    /// The VM's clock (`time` CSR, Sstc).
+    pub clock: Arc<VirtualClock>,
+    /// Feature set.
+    pub config: HartConfig,
+    /// Software TLB.
+    pub(crate) tlb: Tlb,
+    /// TLB context for data accesses (depends on privilege, MPRV/MPP, SUM, satp).
+    pub(crate) data_ctx: usize,
+    /// TLB context for instruction fetch.
+    pub(crate) fetch_ctx: usize,
+    /// Whether the TLB holds pieces of superpages (then `sfence.vma addr` flushes all).
+    pub(crate) tlb_superpages: bool,
+    /// Set when a block touched the bus, so the run loop asks the bus about stopping.
+    pub(crate) bus_touched: bool,
+    /// Set when the decoded-block cache must be dropped (fence.i, translation change).
+    pub(crate) flush_blocks: bool,
+    /// Set when the jump cache must be dropped (translation or privilege change).
+    pub(crate) flush_jumps: bool,
+    /// Sstc's comparator fired (`time >= stimecmp`), as of the last refresh.
+    pub(crate) stimer_fired: bool,
+    /// Instruction trace output.
+    pub(crate) trace: Option<Box<dyn Write + Send>>,
+}
+
+/// One RISC-V hardware thread.
+pub struct Hart {
+    /// State and memory access.
+    pub core: Core,
+    /// Decoded blocks.
+    pub(crate) cache: BlockCache,
+}
+
+impl Hart {
+    /// A hart in its reset state (M-mode at `pc`).
+    pub fn new(hartid: u64, pc: u64, ram: Arc<GuestRam>, lines: Arc<IrqLines>, clock: Arc<VirtualClock>) -> Hart {
+        let mut core = Core {
+            state: HartState::new(hartid, pc),
+            ram,
+            lines,
+            clock,
+            config: HartConfig::default(),
+            tlb: Tlb::default(),
+            data_ctx: tlb::CTX_M,
+            fetch_ctx: tlb::CTX_M,
+            tlb_superpages: false,
+            bus_touched: false,
+            flush_blocks: false,
+            flush_jumps: false,
+            stimer_fired: false,
+            trace: None,
+        };
+        core.update_contexts();
+        Hart { core, cache: BlockCache::new() }
+    }
+
+    /// The architectural state.
+    pub fn state(&self) -> &HartState {
+        &self.core.state
+    }
+
+    /// Replaces the architectural state (restore); derived caches are dropped.
+    pub fn set_state(&mut self, mut state: HartState) {
+        state.csr.pmp.sanitize();
+        state.fflags &= 0x1f;
+        state.frm &= 7;
+        self.core.state = state;
+        self.core.state.x[0] = 0;
+        self.core.translation_changed();
+        self.cache.clear();
+    }
+
+    /// Mutable access to the architectural state. Callers that change privilege,
+    /// `satp`, `mstatus` or PMP must call [`Hart::state_changed`] afterwards.
+    pub fn state_mut(&mut self) -> &mut HartState {
+        &mut self.core.state
+    }
+
+    /// Drops everything derived from the state after an outside change.
+    pub fn state_changed(&mut self) {
+        self.core.translation_changed();
+    }
+
+    /// Sends a disassembled trace of every executed instruction to `out`.
+    pub fn set_trace(&mut self, out: Option<Box<dyn Write + Send>>) {
+        self.core.trace = out;
+    }
+
+    /// Drops writable TLB entries, so that every later guest store marks its page
+    /// dirty again (call before [`GuestRam::take_dirty`]).
+    pub fn flush_store_tlb(&mut self) {
+        self.core.tlb.flush_store();
+    }
+
+    /// Sets the feature set.
+    pub fn set_config(&mut self, config: HartConfig) {
+        self.core.config = config;
+    }
+}
+
+impl Core {
+    /// `mstatus` bit positions used by the TLB context logic.
+    const MPRV: u64 = 1 << 17;
+    const SUM: u64 = 1 << 18;
+
+    /// Recomputes the TLB contexts after a change of privilege, `mstatus` or `satp`.
+    pub(crate) fn update_contexts(&mut self) {
+        let s = &self.state;
+        let translated = s.csr.satp >> 60 != 0;
+        let sum = translated && s.csr.mstatus & Self::SUM != 0;
+        // Without translation, contexts still separate M from S/U because PMP does.
+        self.data_ctx = tlb::context(self.data_priv(), sum);
+        self.fetch_ctx = tlb::context(self.state.prv, false);
+    }
+
+    /// Effective privilege of data accesses (`mstatus.MPRV` applies MPP in M-mode).
+    pub(crate) fn data_priv(&self) -> Priv {
+        let s = &self.state;
+        if s.prv == Priv::M && s.csr.mstatus & Self::MPRV != 0 {
+            Priv::from_bits(s.csr.mstatus >> 11)
+        } else {
+            s.prv
+        }
+    }
+
+    /// Drops every cached translation (satp, sfence.vma, PMP, MXR changed).
+    pub(crate) fn translation_changed(&mut self) {
+        self.tlb.flush();
+        self.tlb_superpages = false;
+        self.flush_jumps = true;
+        self.update_contexts();
+    }
+
+    /// Switches privilege level.
+    pub(crate) fn set_priv(&mut self, prv: Priv) {
+        self.state.prv = prv;
+        self.update_contexts();
+    }
+}

@@ -1,0 +1,212 @@
+//! Guest memory accesses of a hart: the TLB fast path and the translating slow path.
+//!
+//! Ordinary loads and stores may be misaligned (QEMU does not trap them either); an
+//! access that crosses a page is translated page by page before any byte moves, so a
+//! fault leaves memory untouched. The fault address of the second page is that page's
+//! first byte, as in QEMU.
+
+use crate::csr::pmp::PageVerdict;
+use crate::hart::Core;
+use crate::mem::bus::Bus;
+use crate::mem::ram::PAGE_SIZE;
+use crate::mmu::tlb::{self, TlbEntry};
+use crate::mmu::walk::{walk, WalkRequest};
+use crate::state::Priv;
+use crate::trap::{Access, Exception};
+
+const PAGE_MASK: u64 = !(PAGE_SIZE - 1);
+const MSTATUS_SUM: u64 = 1 << 18;
+const MSTATUS_MXR: u64 = 1 << 19;
+
+/// Reads `N` bytes little-endian from a host address.
+///
+/// # Safety
+/// `p` must be valid for reads of `N` bytes.
+#[inline(always)]
+unsafe fn host_read<const N: usize>(p: *const u8) -> u64 {
+    // SAFETY: guaranteed by the caller; unaligned reads are explicit.
+    unsafe {
+        match N {
+            1 => u64::from(*p),
+            2 => u64::from(u16::from_le(p.cast::<u16>().read_unaligned())),
+            4 => u64::from(u32::from_le(p.cast::<u32>().read_unaligned())),
+            _ => u64::from_le(p.cast::<u64>().read_unaligned()),
+        }
+    }
+}
+
+/// Writes the low `N` bytes of `v` little-endian to a host address.
+///
+/// # Safety
+/// `p` must be valid for writes of `N` bytes.
+#[inline(always)]
+unsafe fn host_write<const N: usize>(p: *mut u8, v: u64) {
+    // SAFETY: guaranteed by the caller; unaligned writes are explicit.
+    unsafe {
+        match N {
+            1 => *p = v as u8,
+            2 => p.cast::<u16>().write_unaligned((v as u16).to_le()),
+            4 => p.cast::<u32>().write_unaligned((v as u32).to_le()),
+            _ => p.cast::<u64>().write_unaligned(v.to_le()),
+        }
+    }
+}
+
+impl Core {
+    /// Loads `N` (1, 2, 4, 8) bytes at virtual address `vaddr`, zero-extended.
+    #[inline(always)]
+    pub(crate) fn load<B: Bus, const N: usize>(&mut self, vaddr: u64, bus: &mut B) -> Result<u64, Exception> {
+        let e = &self.tlb.load[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
+        if e.vpage == vaddr & PAGE_MASK && vaddr & !PAGE_MASK <= PAGE_SIZE - N as u64 {
+            // SAFETY: a load TLB entry maps a whole RAM page (see `fill`), and the N
+            // bytes were just checked to lie inside that page.
+            return Ok(unsafe { host_read::<N>(vaddr.wrapping_add(e.addend) as *const u8) });
+        }
+        self.load_slow(vaddr, N as u64, bus)
+    }
+
+    /// Stores the low `N` (1, 2, 4, 8) bytes of `value` at virtual address `vaddr`.
+    #[inline(always)]
+    pub(crate) fn store<B: Bus, const N: usize>(&mut self, vaddr: u64, value: u64, bus: &mut B) -> Result<(), Exception> {
+        let e = &self.tlb.store[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
+        if e.vpage == vaddr & PAGE_MASK && vaddr & !PAGE_MASK <= PAGE_SIZE - N as u64 {
+            // SAFETY: a store TLB entry maps a whole RAM page that is already marked
+            // dirty and holds no decoded code (see `fill`); the N bytes lie inside it.
+            unsafe { host_write::<N>(vaddr.wrapping_add(e.addend) as *mut u8, value) };
+            return Ok(());
+        }
+        self.store_slow(vaddr, N as u64, value, bus)
+    }
+
+    /// Translates a data address and checks PMP for `size` bytes; fills the TLB.
+    pub(crate) fn translate_data(&mut self, vaddr: u64, size: u64, access: Access) -> Result<u64, Exception> {
+        let prv = self.data_priv();
+        self.translate(vaddr, size, access, prv)
+    }
+
+    /// Translates an instruction address for a fetch of `size` bytes.
+    pub(crate) fn translate_fetch(&mut self, vaddr: u64, size: u64) -> Result<u64, Exception> {
+        let e = &self.tlb.fetch[self.fetch_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
+        if e.vpage == vaddr & PAGE_MASK && vaddr & !PAGE_MASK <= PAGE_SIZE - size {
+            return Ok(e.ppage | (vaddr & !PAGE_MASK));
+        }
+        let prv = self.state.prv;
+        self.translate(vaddr, size, Access::Fetch, prv)
+    }
+
+    fn translate(&mut self, vaddr: u64, size: u64, access: Access, prv: Priv) -> Result<u64, Exception> {
+        let s = &self.state;
+        let paddr = if prv == Priv::M || s.csr.satp >> 60 == 0 {
+            vaddr
+        } else {
+            let req = WalkRequest {
+                ram: &self.ram,
+                pmp: &s.csr.pmp,
+                satp: s.csr.satp,
+                prv,
+                sum: s.csr.mstatus & MSTATUS_SUM != 0,
+                mxr: s.csr.mstatus & MSTATUS_MXR != 0,
+            };
+            let t = walk(&req, vaddr, access)?;
+            self.tlb_superpages |= t.superpage;
+            t.paddr
+        };
+        if !self.state.csr.pmp.check(paddr, size, access, prv) {
+            return Err(access.access_fault(vaddr));
+        }
+        self.fill(vaddr, paddr, access, prv);
+        Ok(paddr)
+    }
+
+    /// Caches a translation if the whole page is plain RAM that PMP fully allows.
+    fn fill(&mut self, vaddr: u64, paddr: u64, access: Access, prv: Priv) {
+        let ppage = paddr & PAGE_MASK;
+        if !self.ram.is_direct_page(ppage) {
+            return;
+        }
+        if self.state.csr.pmp.check_page(ppage, access, prv) != PageVerdict::Allowed {
+            return;
+        }
+        let vpage = vaddr & PAGE_MASK;
+        let host = self.ram.host_page(ppage) as u64;
+        let entry = TlbEntry { vpage, addend: host.wrapping_sub(vpage), ppage };
+        let i = tlb::index(vaddr);
+        let (table, ctx) = match access {
+            Access::Load => (&mut self.tlb.load, self.data_ctx),
+            Access::Store => {
+                if self.ram.is_code(ppage) {
+                    return;
+                }
+                self.ram.mark_dirty(ppage);
+                (&mut self.tlb.store, self.data_ctx)
+            }
+            Access::Fetch => (&mut self.tlb.fetch, self.fetch_ctx),
+        };
+        table[ctx % tlb::CONTEXTS][i] = entry;
+    }
+
+    #[inline(never)]
+    fn load_slow<B: Bus>(&mut self, vaddr: u64, size: u64, bus: &mut B) -> Result<u64, Exception> {
+        let first = PAGE_SIZE - (vaddr & !PAGE_MASK);
+        if size > first {
+            let second = vaddr.wrapping_add(first);
+            let p1 = self.translate_data(vaddr, first, Access::Load)?;
+            let p2 = self.translate_data(second, size - first, Access::Load)?;
+            let lo = self.phys_read(p1, first, bus).map_err(|_| Access::Load.access_fault(vaddr))?;
+            let hi = self.phys_read(p2, size - first, bus).map_err(|_| Access::Load.access_fault(second))?;
+            return Ok(lo | (hi << (8 * first)));
+        }
+        let paddr = self.translate_data(vaddr, size, Access::Load)?;
+        self.phys_read(paddr, size, bus).map_err(|_| Access::Load.access_fault(vaddr))
+    }
+
+    #[inline(never)]
+    fn store_slow<B: Bus>(&mut self, vaddr: u64, size: u64, value: u64, bus: &mut B) -> Result<(), Exception> {
+        let first = PAGE_SIZE - (vaddr & !PAGE_MASK);
+        if size > first {
+            let second = vaddr.wrapping_add(first);
+            let p1 = self.translate_data(vaddr, first, Access::Store)?;
+            let p2 = self.translate_data(second, size - first, Access::Store)?;
+            self.phys_write(p1, first, value, bus).map_err(|_| Access::Store.access_fault(vaddr))?;
+            return self
+                .phys_write(p2, size - first, value >> (8 * first), bus)
+                .map_err(|_| Access::Store.access_fault(second));
+        }
+        let paddr = self.translate_data(vaddr, size, Access::Store)?;
+        self.phys_write(paddr, size, value, bus).map_err(|_| Access::Store.access_fault(vaddr))
+    }
+
+    /// Reads `size` (1..=8) bytes at a physical address from RAM or the bus.
+    pub(crate) fn phys_read<B: Bus>(&mut self, paddr: u64, size: u64, bus: &mut B) -> Result<u64, ()> {
+        if self.ram.contains(paddr, size) && self.ram.is_direct_page(paddr & PAGE_MASK) {
+            let mut buf = [0u8; 8];
+            self.ram.read(paddr, &mut buf[..size as usize]).map_err(|_| ())?;
+            return Ok(u64::from_le_bytes(buf));
+        }
+        self.bus_touched = true;
+        if size.is_power_of_two() {
+            return bus.load(paddr, size as u8).map_err(|_| ());
+        }
+        let mut v = 0;
+        for i in 0..size {
+            v |= bus.load(paddr.wrapping_add(i), 1).map_err(|_| ())? << (8 * i);
+        }
+        Ok(v)
+    }
+
+    /// Writes the low `size` (1..=8) bytes of `value` at a physical address.
+    pub(crate) fn phys_write<B: Bus>(&mut self, paddr: u64, size: u64, value: u64, bus: &mut B) -> Result<(), ()> {
+        if self.ram.contains(paddr, size) && self.ram.is_direct_page(paddr & PAGE_MASK) {
+            let bytes = value.to_le_bytes();
+            return self.ram.write(paddr, &bytes[..size as usize]).map_err(|_| ());
+        }
+        self.bus_touched = true;
+        if size.is_power_of_two() {
+            return bus.store(paddr, size as u8, value).map_err(|_| ());
+        }
+        for i in 0..size {
+            bus.store(paddr.wrapping_add(i), 1, value >> (8 * i)).map_err(|_| ())?;
+        }
+        Ok(())
+    }
+}

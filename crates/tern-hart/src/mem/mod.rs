@@ -1,0 +1,5 @@
+//! Memory as the hart sees it: guest RAM (reached directly) and the bus (everything else).
+
+mod access;
+pub mod bus;
+pub mod ram;

@@ -1,0 +1,369 @@
+//! Guest RAM: one contiguous host mapping with a dirty-page log and a code-page map.
+//!
+//! This is the only place where guest memory is reached through raw host pointers.
+//! Harts keep host addresses of RAM pages in their software TLB (see
+//! [`crate::mmu::tlb`]); everything else (devices, loaders, snapshots) goes through the
+//! bounds-checked methods here.
+//!
+//! Two bitmaps with one bit per 4 KiB page serve DESIGN.md's invariant 5:
+//! - `dirty`: pages written since the last [`GuestRam::take_dirty`]. Every path that
+//!   writes RAM marks it: the bounds-checked writers here, and the harts' slow store
+//!   path before it installs a writable TLB entry (the fast path then needs no marking).
+//! - `code`: pages that hold decoded blocks. Harts never install a writable TLB entry for
+//!   such a page, so every guest store to it takes the slow path, which reports the page
+//!   in the code-write log; the owning engine then drops the blocks of that page.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use memmap2::MmapMut;
+
+/// Size of a guest page for dirty tracking and the TLB.
+pub const PAGE_SIZE: u64 = 4096;
+/// log2 of [`PAGE_SIZE`].
+pub const PAGE_SHIFT: u32 = 12;
+
+/// Errors from RAM set-up and from bounds-checked accesses.
+#[derive(Debug, thiserror::Error)]
+pub enum RamError {
+    /// The requested size is zero, not page aligned, or too large for this host.
+    #[error("guest RAM size {0:#x} is not a non-zero multiple of 4 KiB")]
+    BadSize(u64),
+    /// The host refused to reserve the memory.
+    #[error("cannot reserve {size:#x} bytes of guest RAM: {source}")]
+    Map {
+        /// Bytes requested.
+        size: u64,
+        /// The host error.
+        source: std::io::Error,
+    },
+    /// An access fell outside RAM.
+    #[error("guest physical range {addr:#x}+{len:#x} is outside RAM")]
+    OutOfRange {
+        /// First guest physical address.
+        addr: u64,
+        /// Length in bytes.
+        len: u64,
+    },
+}
+
+/// One bit per page, settable from any thread.
+struct PageBitmap {
+    words: Box<[AtomicU64]>,
+}
+
+impl PageBitmap {
+    fn new(pages: u64) -> PageBitmap {
+        let words = pages.div_ceil(64) as usize;
+        PageBitmap {
+            words: (0..words).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    #[inline]
+    fn set(&self, page: u64) -> bool {
+        let bit = 1u64 << (page % 64);
+        let old = self.words[(page / 64) as usize].fetch_or(bit, Ordering::Relaxed);
+        old & bit == 0
+    }
+
+    #[inline]
+    fn clear(&self, page: u64) -> bool {
+        let bit = 1u64 << (page % 64);
+        let old = self.words[(page / 64) as usize].fetch_and(!bit, Ordering::Relaxed);
+        old & bit != 0
+    }
+
+    #[inline]
+    fn get(&self, page: u64) -> bool {
+        self.words[(page / 64) as usize].load(Ordering::Relaxed) & (1 << (page % 64)) != 0
+    }
+}
+
+/// Guest RAM at a fixed guest physical base address.
+pub struct GuestRam {
+    base: u64,
+    size: u64,
+    /// Owns the mapping; all access goes through `host`.
+    _map: MmapMut,
+    host: *mut u8,
+    dirty: PageBitmap,
+    code: PageBitmap,
+    /// Pages inside RAM that must be reached through the bus (a device overlays them).
+    io_pages: Vec<u64>,
+    /// Code pages written since the engines last looked.
+    code_writes: Mutex<Vec<u64>>,
+    code_written: AtomicBool,
+}
+
+// SAFETY: `host` points into `_map`, which lives as long as the `GuestRam`. Guest RAM
+// is shared memory by design: harts on several threads may access it concurrently,
+// exactly as harts of a real machine do; atomicity between harts is provided where the
+// ISA requires it (LR/SC and AMOs use host atomics).
+unsafe impl Send for GuestRam {}
+// SAFETY: see `Send` above; every `&self` method is either atomic or a plain memory copy
+// into a range checked against the mapping's bounds.
+unsafe impl Sync for GuestRam {}
+
+impl GuestRam {
+    /// Reserves `size` bytes of zeroed RAM at guest physical address `base`. The host
+    /// only commits pages the guest touches.
+    pub fn new(base: u64, size: u64) -> Result<GuestRam, RamError> {
+        if size == 0 || size % PAGE_SIZE != 0 || size > (1 << 40) || base % PAGE_SIZE != 0 {
+            return Err(RamError::BadSize(size));
+        }
+        let mut map = MmapMut::map_anon(size as usize).map_err(|source| RamError::Map { size, source })?;
+        let host = map.as_mut_ptr();
+        let pages = size / PAGE_SIZE;
+        Ok(GuestRam {
+            base,
+            size,
+            _map: map,
+            host,
+            dirty: PageBitmap::new(pages),
+            code: PageBitmap::new(pages),
+            io_pages: Vec::new(),
+            code_writes: Mutex::new(Vec::new()),
+            code_written: AtomicBool::new(false),
+        })
+    }
+
+    /// Guest physical address of the first byte.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// Size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Whether `[addr, addr + len)` lies inside RAM.
+    #[inline]
+    pub fn contains(&self, addr: u64, len: u64) -> bool {
+        addr >= self.base && len <= self.size && addr - self.base <= self.size - len
+    }
+
+    /// Declares that the page holding `addr` is overlaid by a device: harts reach it
+    /// through the bus, never through a host pointer.
+    pub fn add_io_page(&mut self, addr: u64) {
+        let page = addr & !(PAGE_SIZE - 1);
+        if !self.io_pages.contains(&page) {
+            self.io_pages.push(page);
+        }
+    }
+
+    /// Whether the page at `page_addr` is plain RAM that a hart may map directly.
+    #[inline]
+    pub fn is_direct_page(&self, page_addr: u64) -> bool {
+        self.contains(page_addr, PAGE_SIZE) && !self.io_pages.contains(&page_addr)
+    }
+
+    /// Host address of the page at guest physical `page_addr` (4 KiB aligned, a direct
+    /// page as per [`GuestRam::is_direct_page`]). The pointer stays valid as long as
+    /// this `GuestRam` lives.
+    #[inline]
+    pub(crate) fn host_page(&self, page_addr: u64) -> *mut u8 {
+        debug_assert!(self.is_direct_page(page_addr));
+        // The offset is inside the mapping (checked by callers through `is_direct_page`),
+        // so this is plain address arithmetic within one allocation.
+        self.host.wrapping_add((page_addr - self.base) as usize)
+    }
+
+    /// Host address of the byte at guest physical `addr`, which must be inside RAM.
+    #[inline]
+    pub(crate) fn host_addr(&self, addr: u64) -> *mut u8 {
+        debug_assert!(self.contains(addr, 1));
+        self.host.wrapping_add((addr - self.base) as usize)
+    }
+
+    #[inline]
+    fn page_index(&self, addr: u64) -> u64 {
+        (addr - self.base) >> PAGE_SHIFT
+    }
+
+    /// The 8-byte-aligned doubleword at `addr` as an atomic, if it is inside RAM.
+    pub(crate) fn atomic64(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU64> {
+        if addr % 8 != 0 || !self.contains(addr, 8) {
+            return None;
+        }
+        // SAFETY: `addr` is inside the mapping and 8-byte aligned (the mapping itself is
+        // page aligned); the reference lives no longer than `self`, which owns the
+        // mapping. Other harts may access the same word, which is why it is atomic.
+        Some(unsafe { std::sync::atomic::AtomicU64::from_ptr(self.host_addr(addr).cast()) })
+    }
+
+    /// The 4-byte-aligned word at `addr` as an atomic, if it is inside RAM.
+    pub(crate) fn atomic32(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU32> {
+        if addr % 4 != 0 || !self.contains(addr, 4) {
+            return None;
+        }
+        // SAFETY: as for `atomic64`, with 4-byte alignment.
+        Some(unsafe { std::sync::atomic::AtomicU32::from_ptr(self.host_addr(addr).cast()) })
+    }
+
+    /// Copies guest RAM at `addr` into `buf`.
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), RamError> {
+        let len = buf.len() as u64;
+        if !self.contains(addr, len) {
+            return Err(RamError::OutOfRange { addr, len });
+        }
+        // SAFETY: the source range was checked to lie inside the mapping, and `buf` is a
+        // distinct host buffer.
+        unsafe { std::ptr::copy_nonoverlapping(self.host_addr(addr), buf.as_mut_ptr(), buf.len()) };
+        Ok(())
+    }
+
+    /// Copies `data` into guest RAM at `addr`, marking the pages dirty and reporting
+    /// writes to pages that hold decoded code.
+    pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), RamError> {
+        let len = data.len() as u64;
+        if !self.contains(addr, len) {
+            return Err(RamError::OutOfRange { addr, len });
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the destination range was checked to lie inside the mapping.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.host_addr(addr), data.len()) };
+        self.note_write(addr, len);
+        Ok(())
+    }
+
+    /// Fills `[addr, addr + len)` with zero bytes.
+    pub fn zero(&self, addr: u64, len: u64) -> Result<(), RamError> {
+        if !self.contains(addr, len) {
+            return Err(RamError::OutOfRange { addr, len });
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range was checked to lie inside the mapping.
+        unsafe { std::ptr::write_bytes(self.host_addr(addr), 0, len as usize) };
+        self.note_write(addr, len);
+        Ok(())
+    }
+
+    /// Records a write to `[addr, addr + len)` (inside RAM): dirty bits and code pages.
+    pub(crate) fn note_write(&self, addr: u64, len: u64) {
+        let first = self.page_index(addr);
+        let last = self.page_index(addr + len - 1);
+        for page in first..=last {
+            self.dirty.set(page);
+            self.note_code_write(page);
+        }
+    }
+
+    /// Marks the page holding `addr` dirty.
+    #[inline]
+    pub(crate) fn mark_dirty(&self, addr: u64) {
+        self.dirty.set(self.page_index(addr));
+    }
+
+    /// If page index `page` holds code, forgets that and logs the write.
+    fn note_code_write(&self, page: u64) {
+        if self.code.get(page) && self.code.clear(page) {
+            let mut log = self.code_writes.lock().unwrap_or_else(|e| e.into_inner());
+            log.push(self.base + (page << PAGE_SHIFT));
+            self.code_written.store(true, Ordering::Release);
+        }
+    }
+
+    /// Reports a write to the code page holding `addr` if it holds code.
+    #[inline]
+    pub(crate) fn note_store(&self, addr: u64) {
+        self.note_code_write(self.page_index(addr));
+    }
+
+    /// Marks the page at `addr` as holding decoded code. Returns true if it was not
+    /// marked before (callers must then drop writable TLB entries for it).
+    pub(crate) fn mark_code(&self, addr: u64) -> bool {
+        self.code.set(self.page_index(addr))
+    }
+
+    /// Whether the page holding `addr` holds decoded code.
+    #[inline]
+    pub(crate) fn is_code(&self, addr: u64) -> bool {
+        self.code.get(self.page_index(addr))
+    }
+
+    /// Takes the list of code pages written since the last call (guest physical page
+    /// addresses), or `None` cheaply when there were none.
+    #[inline]
+    pub(crate) fn take_code_writes(&self) -> Option<Vec<u64>> {
+        if !self.code_written.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut log = self.code_writes.lock().unwrap_or_else(|e| e.into_inner());
+        self.code_written.store(false, Ordering::Release);
+        Some(std::mem::take(&mut *log))
+    }
+
+    /// Returns the guest physical addresses of pages written since the last call and
+    /// clears the log. Harts must have dropped their writable TLB entries first (see
+    /// the hart's `flush_write_tlb`), or writes through those entries go unrecorded.
+    pub fn take_dirty(&self) -> Vec<u64> {
+        let mut pages = Vec::new();
+        for (i, word) in self.dirty.words.iter().enumerate() {
+            let mut bits = word.swap(0, Ordering::Relaxed);
+            while bits != 0 {
+                let bit = bits.trailing_zeros() as u64;
+                bits &= bits - 1;
+                pages.push(self.base + ((i as u64 * 64 + bit) << PAGE_SHIFT));
+            }
+        }
+        pages
+    }
+
+    /// Whether the page holding `addr` was written since the last [`GuestRam::take_dirty`].
+    pub fn is_dirty(&self, addr: u64) -> bool {
+        self.contains(addr, 1) && self.dirty.get(self.page_index(addr))
+    }
+}
+
+impl std::fmt::Debug for GuestRam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestRam")
+            .field("base", &format_args!("{:#x}", self.base))
+            .field("size", &format_args!("{:#x}", self.size))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_are_checked() {
+        let ram = GuestRam::new(0x8000_0000, 0x10000).unwrap();
+        assert!(ram.contains(0x8000_0000, 0x10000));
+        assert!(!ram.contains(0x8000_0000, 0x10001));
+        assert!(!ram.contains(0x7fff_ffff, 1));
+        assert!(!ram.contains(u64::MAX, 2));
+        let mut b = [0u8; 4];
+        assert!(ram.read(0x8000_fffe, &mut b).is_err());
+        assert!(ram.write(0x8001_0000, &b).is_err());
+    }
+
+    #[test]
+    fn writes_mark_pages_dirty_once() {
+        let ram = GuestRam::new(0x8000_0000, 0x10000).unwrap();
+        ram.write(0x8000_0ffe, &[1, 2, 3, 4]).unwrap();
+        assert_eq!(ram.take_dirty(), vec![0x8000_0000, 0x8000_1000]);
+        assert!(ram.take_dirty().is_empty());
+        let mut b = [0u8; 4];
+        ram.read(0x8000_0ffe, &mut b).unwrap();
+        assert_eq!(b, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn code_page_writes_are_logged() {
+        let ram = GuestRam::new(0x8000_0000, 0x10000).unwrap();
+        assert!(ram.take_code_writes().is_none());
+        assert!(ram.mark_code(0x8000_2010));
+        ram.write(0x8000_2100, &[0]).unwrap();
+        assert_eq!(ram.take_code_writes(), Some(vec![0x8000_2000]));
+        assert!(!ram.is_code(0x8000_2000));
+    }
+}

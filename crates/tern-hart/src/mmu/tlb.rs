@@ -1,0 +1,124 @@
+//! The software TLB: virtual page -> host address, per access kind and context.
+//!
+//! An entry exists only for 4 KiB pages of plain RAM that the current translation and
+//! PMP allow for that access kind, so a hit needs no further check: the common load or
+//! store is one compare and one host access (DESIGN.md, performance design). Writable
+//! entries additionally require that the page was already marked dirty and holds no
+//! decoded code (see [`crate::mem::ram`]).
+//!
+//! Contexts separate translations that differ in permissions: U, S, S with `SUM`, and
+//! M (or any mode without translation). Entries are dropped whenever the translation
+//! inputs change (`satp`, `sfence.vma`, PMP, `MXR`).
+
+use crate::state::Priv;
+
+/// Entries per table (direct mapped by virtual page number).
+pub const ENTRIES: usize = 256;
+/// Number of translation contexts.
+pub const CONTEXTS: usize = 4;
+
+/// Context of U-mode accesses.
+pub const CTX_U: usize = 0;
+/// Context of S-mode accesses without `SUM`.
+pub const CTX_S: usize = 1;
+/// Context of S-mode data accesses with `SUM`.
+pub const CTX_S_SUM: usize = 2;
+/// Context of M-mode accesses.
+pub const CTX_M: usize = 3;
+
+/// A tag that matches no page-aligned address.
+const INVALID: u64 = 1;
+
+/// One cached translation.
+#[derive(Clone, Copy, Debug)]
+pub struct TlbEntry {
+    /// Virtual page address, or [`INVALID`].
+    pub vpage: u64,
+    /// Host address minus virtual address (wrapping) for bytes of this page.
+    pub addend: u64,
+    /// Guest physical page address.
+    pub ppage: u64,
+}
+
+impl TlbEntry {
+    const EMPTY: TlbEntry = TlbEntry { vpage: INVALID, addend: 0, ppage: 0 };
+}
+
+/// One table per access kind and context.
+pub struct Tlb {
+    /// Tables for loads.
+    pub load: Box<[[TlbEntry; ENTRIES]; CONTEXTS]>,
+    /// Tables for stores.
+    pub store: Box<[[TlbEntry; ENTRIES]; CONTEXTS]>,
+    /// Tables for instruction fetch.
+    pub fetch: Box<[[TlbEntry; ENTRIES]; CONTEXTS]>,
+}
+
+impl Default for Tlb {
+    fn default() -> Tlb {
+        Tlb {
+            load: Box::new([[TlbEntry::EMPTY; ENTRIES]; CONTEXTS]),
+            store: Box::new([[TlbEntry::EMPTY; ENTRIES]; CONTEXTS]),
+            fetch: Box::new([[TlbEntry::EMPTY; ENTRIES]; CONTEXTS]),
+        }
+    }
+}
+
+/// Table index of a virtual address.
+#[inline(always)]
+pub fn index(vaddr: u64) -> usize {
+    (vaddr >> 12) as usize % ENTRIES
+}
+
+/// The context for an access at effective privilege `prv`, given whether translation
+/// is active for it and `mstatus.SUM`.
+#[inline]
+pub fn context(prv: Priv, sum: bool) -> usize {
+    match prv {
+        Priv::M => CTX_M,
+        Priv::S if sum => CTX_S_SUM,
+        Priv::S => CTX_S,
+        Priv::U => CTX_U,
+    }
+}
+
+impl Tlb {
+    /// Drops every entry.
+    pub fn flush(&mut self) {
+        for t in [&mut self.load, &mut self.store, &mut self.fetch] {
+            for ctx in t.iter_mut() {
+                ctx.fill(TlbEntry::EMPTY);
+            }
+        }
+    }
+
+    /// Drops every writable entry (before the dirty log is read, or when code appears).
+    pub fn flush_store(&mut self) {
+        for ctx in self.store.iter_mut() {
+            ctx.fill(TlbEntry::EMPTY);
+        }
+    }
+
+    /// Drops writable entries that map guest physical page `ppage`.
+    pub fn flush_store_ppage(&mut self, ppage: u64) {
+        for ctx in self.store.iter_mut() {
+            for e in ctx.iter_mut() {
+                if e.ppage == ppage {
+                    *e = TlbEntry::EMPTY;
+                }
+            }
+        }
+    }
+
+    /// Drops entries of every kind for virtual page `vpage` in every context.
+    pub fn flush_vpage(&mut self, vpage: u64) {
+        let i = index(vpage);
+        for t in [&mut self.load, &mut self.store, &mut self.fetch] {
+            for ctx in t.iter_mut() {
+                if ctx[i].vpage == vpage {
+                    ctx[i] = TlbEntry::EMPTY;
+                }
+            }
+        }
+    }
+}
