@@ -131,4 +131,6 @@ conformance_tests! {
     rv64i,
     rv64m,
     rv64a,
+    rv64f,
+    rv64d,
 }

@@ -175,6 +175,18 @@
     CHECK_ADDR t5, \sym
 .endm
 
+/* Fail the current check when the recorded mtval differs from the 32-bit instruction
+ * at the recorded mepc (illegal-instruction traps: QEMU writes the instruction bits). */
+.macro CHECK_TVAL_INSN
+    la t5, trap_area
+    ld t6, TA_EPC(t5)
+    lwu t6, 0(t6)
+    ld t5, TA_TVAL(t5)
+    beq t5, t6, .Lcheckti_ok\@
+    j fail_value
+.Lcheckti_ok\@:
+.endm
+
 /* Fail the current check when a CSR differs from `exp`. */
 .macro CHECK_CSR csr, exp
     csrr t5, \csr
@@ -208,6 +220,68 @@
 #define TEST_R(n, inst, exp, v1) \
     TEST_CASE(n, a0, exp, li a1, v1; inst a0, a1)
 
+/* ---- floating point (unprivileged spec, chapters 11 "F" and 12 "D") ---------- */
+
+#define FFLAGS_NX 0x01
+#define FFLAGS_UF 0x02
+#define FFLAGS_OF 0x04
+#define FFLAGS_DZ 0x08
+#define FFLAGS_NV 0x10
+#define BOX_S(x) (0xffffffff00000000 | (x))
+
+/* Load bit patterns into f registers: .S NaN-boxes 32 bits (FMV.W.X), .D moves 64. */
+#define FLOAD_S(freg, bits) li t5, bits; fmv.w.x freg, t5
+#define FLOAD_D(freg, bits) li t5, bits; fmv.d.x freg, t5
+/* fflags must be `flags`. */
+#define CHECK_FFLAGS(flags) frflags t5; CHECK t5, flags
+
+/* Check n: fa0 = inst(fa1 = a, fa2 = b[, rm]) with precision P (S or D): the whole
+ * register must be `res` (boxed for S) and fflags exactly `flags` (cleared before). */
+#define TEST_FP2_RM(n, P, inst, rm, res, flags, a, b) \
+    TEST_NUM(n); FLOAD_##P(fa1, a); FLOAD_##P(fa2, b); csrwi fflags, 0; \
+    inst fa0, fa1, fa2, rm; fmv.x.d a0, fa0; CHECK a0, BOXED_##P(res); CHECK_FFLAGS(flags)
+#define TEST_FP2(n, P, inst, res, flags, a, b) \
+    TEST_NUM(n); FLOAD_##P(fa1, a); FLOAD_##P(fa2, b); csrwi fflags, 0; \
+    inst fa0, fa1, fa2; fmv.x.d a0, fa0; CHECK a0, BOXED_##P(res); CHECK_FFLAGS(flags)
+#define TEST_FP1_RM(n, P, inst, rm, res, flags, a) \
+    TEST_NUM(n); FLOAD_##P(fa1, a); csrwi fflags, 0; \
+    inst fa0, fa1, rm; fmv.x.d a0, fa0; CHECK a0, BOXED_##P(res); CHECK_FFLAGS(flags)
+#define TEST_FP1(n, P, inst, res, flags, a) \
+    TEST_NUM(n); FLOAD_##P(fa1, a); csrwi fflags, 0; \
+    inst fa0, fa1; fmv.x.d a0, fa0; CHECK a0, BOXED_##P(res); CHECK_FFLAGS(flags)
+/* Conversion between precisions: input bits of precision Pin, result of Pout. */
+#define TEST_FCVT_RM(n, Pout, Pin, inst, rm, res, flags, a) \
+    TEST_NUM(n); FLOAD_##Pin(fa1, a); csrwi fflags, 0; \
+    inst fa0, fa1, rm; fmv.x.d a0, fa0; CHECK a0, BOXED_##Pout(res); CHECK_FFLAGS(flags)
+#define TEST_FCVT(n, Pout, Pin, inst, res, flags, a) \
+    TEST_NUM(n); FLOAD_##Pin(fa1, a); csrwi fflags, 0; \
+    inst fa0, fa1; fmv.x.d a0, fa0; CHECK a0, BOXED_##Pout(res); CHECK_FFLAGS(flags)
+#define TEST_FP3_RM(n, P, inst, rm, res, flags, a, b, c) \
+    TEST_NUM(n); FLOAD_##P(fa1, a); FLOAD_##P(fa2, b); FLOAD_##P(fa3, c); csrwi fflags, 0; \
+    inst fa0, fa1, fa2, fa3, rm; fmv.x.d a0, fa0; CHECK a0, BOXED_##P(res); CHECK_FFLAGS(flags)
+/* Comparisons: integer result in a0. */
+#define TEST_FCMP(n, P, inst, res, flags, a, b) \
+    TEST_NUM(n); FLOAD_##P(fa1, a); FLOAD_##P(fa2, b); csrwi fflags, 0; \
+    inst a0, fa1, fa2; CHECK a0, res; CHECK_FFLAGS(flags)
+/* Float to integer: a0 = inst(fa1 = a, rm). */
+#define TEST_F2I(n, P, inst, rm, res, flags, a) \
+    TEST_NUM(n); FLOAD_##P(fa1, a); csrwi fflags, 0; \
+    inst a0, fa1, rm; CHECK a0, res; CHECK_FFLAGS(flags)
+/* Integer to float: fa0 = inst(a1 = ival, rm), result precision P. (Macro parameters
+ * must not be named like the letters of mnemonics: x, w, s, d.) */
+#define TEST_I2F(n, P, inst, rm, res, flags, ival) \
+    TEST_NUM(n); li a1, ival; csrwi fflags, 0; \
+    inst fa0, a1, rm; fmv.x.d a0, fa0; CHECK a0, BOXED_##P(res); CHECK_FFLAGS(flags)
+/* Same for the exact conversions, which the assembler takes without rm. */
+#define TEST_I2F_EXACT(n, P, inst, res, ival) \
+    TEST_NUM(n); li a1, ival; csrwi fflags, 0; \
+    inst fa0, a1; fmv.x.d a0, fa0; CHECK a0, BOXED_##P(res); CHECK_FFLAGS(0)
+/* FCLASS: a0 = fclass(fa1 = a). */
+#define TEST_FCLASS(n, P, inst, res, a) \
+    TEST_NUM(n); FLOAD_##P(fa1, a); inst a0, fa1; CHECK a0, res
+#define BOXED_S(x) BOX_S(x)
+#define BOXED_D(x) (x)
+
 /* ---- traps ------------------------------------------------------------------- */
 
 /* Expect a trap: the M-mode handler resumes at `label` (once). */
@@ -228,6 +302,11 @@
 #define TEST_EXC(n, cause, tval, code...) \
     TEST_NUM(n); TRAP_ARM 7771f; 7770: code; j fail_no_trap; \
     7771: CHECK_TA TA_CAUSE, cause; CHECK_TA_ADDR TA_EPC, 7770b; CHECK_TA TA_TVAL, tval
+
+/* Check n: the 32-bit instruction `code` (in M-mode) is an illegal instruction;
+ * mtval holds its bits. */
+#define TEST_ILLEGAL(n, code...) \
+    TEST_EXC_NOTVAL(n, CAUSE_ILLEGAL_INSTRUCTION, code); CHECK_TVAL_INSN
 
 /* Same without a check of mtval. */
 #define TEST_EXC_NOTVAL(n, cause, code...) \
