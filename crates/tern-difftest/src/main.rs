@@ -50,6 +50,9 @@ struct Args {
     /// How many divergences to report in detail (and save).
     #[arg(long, default_value_t = 20)]
     keep: usize,
+    /// Stop starting new batches after this many divergent programs.
+    #[arg(long)]
+    stop_after: Option<u64>,
     /// Print the assembly of the selected programs instead of running them.
     #[arg(long)]
     print: bool,
@@ -72,6 +75,7 @@ fn main() -> Result<()> {
     cfg.minimize = a.minimize;
     cfg.keep = a.keep;
     cfg.progress = true;
+    cfg.stop_after = a.stop_after.unwrap_or(u64::MAX);
     if a.print {
         let programs: Vec<_> = (a.first..a.first + a.programs)
             .map(|i| tern_difftest::gen::generate(a.seed, i, &cfg.gen))

@@ -48,6 +48,8 @@ pub struct RunConfig {
     pub keep: usize,
     /// Print progress lines on stderr.
     pub progress: bool,
+    /// Stop taking new batches once this many programs diverged.
+    pub stop_after: u64,
 }
 
 impl RunConfig {
@@ -66,6 +68,7 @@ impl RunConfig {
             minimize: 3,
             keep: 20,
             progress: false,
+            stop_after: u64::MAX,
         }
     }
 
@@ -148,6 +151,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) work: PathBuf,
     minimized: AtomicUsize,
     kept: AtomicUsize,
+    divergent: AtomicU64,
 }
 
 /// Runs `cfg.programs` programs and compares QEMU with `cfg.test`.
@@ -172,6 +176,7 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
         work: work.clone(),
         minimized: AtomicUsize::new(0),
         kept: AtomicUsize::new(0),
+        divergent: AtomicU64::new(0),
     };
     let batches = cfg.programs.div_ceil(cfg.batch.max(1) as u64);
     let next = AtomicU64::new(0);
@@ -183,7 +188,7 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
             let (ctx, next) = (&ctx, &next);
             s.spawn(move || loop {
                 let b = next.fetch_add(1, Ordering::Relaxed);
-                if b >= batches {
+                if b >= batches || ctx.divergent.load(Ordering::Relaxed) >= cfg.stop_after {
                     break;
                 }
                 let lo = cfg.first + b * cfg.batch as u64;
@@ -244,12 +249,24 @@ pub(crate) fn run_pair(
     Ok((elf, want, got))
 }
 
+/// How often a batch is run again after the emulator under test stopped in it.
+const MAX_ROUNDS: usize = 5;
+
 fn run_batch(ctx: &Ctx, b: u64, mut programs: Vec<Program>) -> Result<BatchResult> {
     let mut res = BatchResult::default();
     let opts = ctx.cfg.asm_options();
     let per = dump::VALUES;
     let mut round = 0;
     while !programs.is_empty() {
+        if round == MAX_ROUNDS {
+            res.errors.push(format!(
+                "batch {b}: programs {}..={} not compared ({} stopped {MAX_ROUNDS} times)",
+                programs[0].index,
+                programs[programs.len() - 1].index,
+                ctx.cfg.test.name()
+            ));
+            break;
+        }
         let stem = ctx.work.join(format!("b{b}_{round}"));
         round += 1;
         let (elf, want, got) = run_pair(ctx, &programs, opts, &stem)?;
@@ -275,12 +292,14 @@ fn run_batch(ctx: &Ctx, b: u64, mut programs: Vec<Program>) -> Result<BatchResul
                 Some(Verdict::Differs(d)) => {
                     res.programs += 1;
                     res.divergent += 1;
+                    ctx.divergent.fetch_add(1, Ordering::Relaxed);
                     res.divergences
                         .extend(divergence(ctx, p, false, d, &stem, (&want, &got)));
                 }
                 Some(Verdict::Missing(d)) => {
                     res.programs += 1;
                     res.divergent += 1;
+                    ctx.divergent.fetch_add(1, Ordering::Relaxed);
                     let d = format!("{} ({}); {d}", ctx.cfg.test.name(), got.ending());
                     res.divergences
                         .extend(divergence(ctx, p, true, d, &stem, (&want, &got)));

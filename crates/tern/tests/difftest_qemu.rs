@@ -36,6 +36,7 @@ fn tern_matches_qemu_on_random_programs() {
         cfg.timeout = Duration::from_secs(20);
         cfg.minimize = 1;
         cfg.keep = 3;
+        cfg.stop_after = 10;
         cfg.out = Some(out.clone());
         let summary = run(&cfg).unwrap_or_else(|e| panic!("difftest run failed: {e:#}"));
         eprintln!("seed {seed:#x}: {}", summary.text());
