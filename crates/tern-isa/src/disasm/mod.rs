@@ -103,14 +103,16 @@ impl fmt::Display for Unpadded<'_> {
                 }
             }
             Form::Bare => f.write_str(mn),
-            Form::Fence => match i.imm {
-                0x010 => f.write_str("pause"),
-                0x833 => f.write_str("fence.tso"),
-                imm => write!(
+            // A reserved fm acts as fm = 0 (spec section 2.7), so only the exact
+            // fence.tso pattern keeps its name; pred = W, succ = 0 is `pause`.
+            Form::Fence => match (i.imm, i.imm & 0xff) {
+                (0x833, _) => f.write_str("fence.tso"),
+                (_, 0x10) => f.write_str("pause"),
+                (_, sets) => write!(
                     f,
                     "fence {},{}",
-                    fence_set((imm >> 4) as u32),
-                    fence_set(imm as u32)
+                    fence_set((sets >> 4) as u32),
+                    fence_set(sets as u32)
                 ),
             },
             Form::Upper => write!(f, "{mn} {},{:#x}", xreg(i.rd), (i.imm as u32) >> 12),
