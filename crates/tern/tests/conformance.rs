@@ -133,4 +133,5 @@ conformance_tests! {
     rv64a,
     rv64f,
     rv64d,
+    rvc,
 }
