@@ -21,5 +21,5 @@ pub mod values;
 
 pub use emulator::Emulator;
 pub use gen::GenConfig;
-pub use runner::{run, Divergence, RunConfig, Summary};
+pub use runner::{run, Divergence, Minimized, RunConfig, Summary};
 pub use toolchain::check_tools;

@@ -12,7 +12,7 @@ use crate::gen::Item;
 use crate::runner::{run_pair, Ctx, Divergence};
 
 /// The last instruction line of a body (the likely culprit of a minimized program).
-fn last_insn(items: &[Item]) -> Option<String> {
+pub(crate) fn last_insn(items: &[Item]) -> Option<String> {
     for item in items.iter().rev() {
         match item {
             Item::Seq(lines) => {
@@ -55,16 +55,22 @@ pub fn divergence_text(d: &Divergence) -> String {
     );
     s.push_str(&d.description);
     match &d.minimized {
-        Some((m, diff)) => {
+        Some(min) => {
+            let m = &min.program;
             let _ = writeln!(s, "minimized to {} instruction(s):", m.len());
             for l in render_body(m).lines() {
                 let _ = writeln!(s, "  | {}", l.trim());
             }
             if let Some(l) = last_insn(&m.body) {
                 let _ = writeln!(s, "last instruction (likely culprit): {l}");
+                let _ = writeln!(
+                    s,
+                    "its registers before the last item (QEMU): {}",
+                    min.inputs
+                );
             }
             let _ = writeln!(s, "differences of the minimized program:");
-            s.push_str(diff);
+            s.push_str(&min.diff);
             let _ = writeln!(s, "initial state: frm={}", m.frm);
             for r in 1..32 {
                 if !m.is_base(r) {
@@ -129,7 +135,7 @@ pub(crate) fn save(
         &dir.join("program"),
     )?;
     write_outputs(&dir, "program", &w, &g)?;
-    if let Some((m, _)) = &d.minimized {
+    if let Some(m) = d.minimized.as_ref().map(|m| &m.program) {
         let opts = AsmOptions {
             dump_mem: true,
             ..opts

@@ -90,8 +90,8 @@ pub struct Divergence {
     pub stopped: bool,
     /// Which values differ (or how the output ended).
     pub description: String,
-    /// The minimized program and its differences, when minimized.
-    pub minimized: Option<(Program, String)>,
+    /// The minimized program, when minimized.
+    pub minimized: Option<Minimized>,
     /// Where its files were saved.
     pub saved: Option<PathBuf>,
 }
@@ -101,6 +101,18 @@ impl Divergence {
     pub fn report(&self) -> String {
         report::divergence_text(self)
     }
+}
+
+/// A diverging program after minimization.
+#[derive(Clone, Debug)]
+pub struct Minimized {
+    /// The program, with as few items as still diverge.
+    pub program: Program,
+    /// Its differences, the scratch buffer dumped too.
+    pub diff: String,
+    /// The registers the last instruction names, as QEMU has them just before the
+    /// last item (`x5=0x...`), and fcsr.
+    pub inputs: String,
 }
 
 /// Outcome of a run.
@@ -403,7 +415,7 @@ pub(crate) fn single_diff(
     })
 }
 
-fn minimize_one(ctx: &Ctx, p: &Program) -> Result<Option<(Program, String)>> {
+fn minimize_one(ctx: &Ctx, p: &Program) -> Result<Option<Minimized>> {
     let stem = ctx.work.join(format!("min{}", p.index));
     if single_diff(ctx, p, false, &stem)?.is_none() {
         return Ok(None);
@@ -412,5 +424,56 @@ fn minimize_one(ctx: &Ctx, p: &Program) -> Result<Option<(Program, String)>> {
         matches!(single_diff(ctx, c, false, &stem), Ok(Some(_)))
     });
     let diff = single_diff(ctx, &m, true, &stem)?.unwrap_or_default();
-    Ok(Some((m, diff)))
+    let inputs = last_item_inputs(ctx, &m, &stem).unwrap_or_default();
+    Ok(Some(Minimized {
+        program: m,
+        diff,
+        inputs,
+    }))
+}
+
+/// QEMU's values, just before the last item of `m`, of the registers its last
+/// instruction names.
+fn last_item_inputs(ctx: &Ctx, m: &Program, stem: &Path) -> Result<String> {
+    let Some(line) = report::last_insn(&m.body) else {
+        return Ok(String::new());
+    };
+    let mut prefix = m.clone();
+    prefix.body.pop();
+    let elf = ctx.tools.build(
+        &render_batch(std::slice::from_ref(&prefix), ctx.cfg.asm_options()),
+        stem,
+    )?;
+    let out = Emulator::Qemu.run(&elf, ctx.cfg.timeout)?;
+    let parsed = dump::parse(&out.stdout, dump::VALUES);
+    let Some(seg) = parsed
+        .segments
+        .first()
+        .filter(|s| s.values.len() == dump::VALUES)
+    else {
+        return Ok(String::new());
+    };
+    let mut s = String::new();
+    let mut seen = Vec::new();
+    let words = line.split(|c: char| !c.is_ascii_alphanumeric());
+    for w in words {
+        let k = match w {
+            "sp" => Some(1),
+            _ => match (w.strip_prefix('x'), w.strip_prefix('f')) {
+                (Some(n), _) => n
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&n| (1..32).contains(&n))
+                    .map(|n| n - 1),
+                (_, Some(n)) => n.parse::<usize>().ok().filter(|&n| n < 32).map(|n| n + 31),
+                _ => None,
+            },
+        };
+        if let Some(k) = k.filter(|k| !seen.contains(k)) {
+            seen.push(k);
+            s.push_str(&format!("{}={} ", dump::value_name(k), seg.values[k]));
+        }
+    }
+    s.push_str(&format!("fcsr={}", seg.values[63]));
+    Ok(s)
 }
