@@ -10,7 +10,7 @@ use crate::Op;
 /// | field | meaning |
 /// |---|---|
 /// | `rd`, `rs1`, `rs2`, `rs3` | register numbers 0–31 (x or f registers by operation); unused fields are 0 |
-/// | `imm` | sign-extended immediate, branch/jump offset, shift amount, CSR number, or `fence` bits [31:20] |
+/// | `imm` | sign-extended immediate, branch/jump offset, shift amount, CSR number, or `fence` bits \[31:20\] |
 /// | `rm` | floating-point rounding mode field (0–7, 7 = dynamic); for AMOs `aq << 1 \| rl` |
 /// | `len` | 2 for a compressed instruction, 4 otherwise |
 /// | `raw` | the instruction bits as fetched (16 significant bits when `len == 2`) |

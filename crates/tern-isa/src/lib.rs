@@ -1,6 +1,6 @@
 //! RISC-V instruction decoding and disassembly for tern.
 //!
-//! [`decode`] turns instruction bits into an [`Inst`] (RV64GC with Zicsr, Zifencei,
+//! [`decode()`] turns instruction bits into an [`Inst`] (RV64GC with Zicsr, Zifencei,
 //! Zba, Zbb, Zbs, Zicond, Zihintpause, Zicboz and the privileged instructions); the
 //! [`std::fmt::Display`] implementation of [`Inst`] prints it the way GNU objdump does
 //! with `-M no-aliases`, for traces (see [`disasm`] for the exact conventions).

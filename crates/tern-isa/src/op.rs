@@ -73,7 +73,7 @@ pub enum Op {
     Sllw,
     Srlw,
     Sraw,
-    /// `fence`: `imm` holds instruction bits [31:20] (fm, pred, succ). This includes
+    /// `fence`: `imm` holds instruction bits \[31:20\] (fm, pred, succ). This includes
     /// `pause` (Zihintpause) and `fence.tso`.
     Fence,
     /// `fence.i` (Zifencei).
@@ -147,7 +147,7 @@ pub enum Op {
     FcvtLuS,
     /// `x[rd] = sext(f[rs1][31:0])`.
     FmvXW,
-    /// Comparisons write x[rd].
+    /// Comparisons write `x[rd]`.
     FeqS,
     FltS,
     FleS,

@@ -4,49 +4,49 @@
 
 use crate::{Inst, Op};
 
-/// Destination register, bits [11:7].
+/// Destination register, bits \[11:7\].
 #[inline(always)]
 pub(crate) const fn rd(bits: u32) -> u8 {
     ((bits >> 7) & 0x1f) as u8
 }
 
-/// First source register, bits [19:15].
+/// First source register, bits \[19:15\].
 #[inline(always)]
 pub(crate) const fn rs1(bits: u32) -> u8 {
     ((bits >> 15) & 0x1f) as u8
 }
 
-/// Second source register, bits [24:20].
+/// Second source register, bits \[24:20\].
 #[inline(always)]
 pub(crate) const fn rs2(bits: u32) -> u8 {
     ((bits >> 20) & 0x1f) as u8
 }
 
-/// Third source register (R4-type), bits [31:27].
+/// Third source register (R4-type), bits \[31:27\].
 #[inline(always)]
 pub(crate) const fn rs3(bits: u32) -> u8 {
     (bits >> 27) as u8
 }
 
-/// `funct3`, bits [14:12] (also the floating-point `rm` field).
+/// `funct3`, bits \[14:12\] (also the floating-point `rm` field).
 #[inline(always)]
 pub(crate) const fn funct3(bits: u32) -> u32 {
     (bits >> 12) & 0x7
 }
 
-/// `funct7`, bits [31:25].
+/// `funct7`, bits \[31:25\].
 #[inline(always)]
 pub(crate) const fn funct7(bits: u32) -> u32 {
     bits >> 25
 }
 
-/// I-type immediate: bits [31:20], sign-extended.
+/// I-type immediate: bits \[31:20\], sign-extended.
 #[inline(always)]
 pub(crate) const fn imm_i(bits: u32) -> i32 {
     (bits as i32) >> 20
 }
 
-/// S-type immediate: bits [31:25] and [11:7], sign-extended.
+/// S-type immediate: bits \[31:25\] and \[11:7\], sign-extended.
 #[inline(always)]
 pub(crate) const fn imm_s(bits: u32) -> i32 {
     (((bits & 0xfe00_0000) as i32) >> 20) | (((bits >> 7) & 0x1f) as i32)
@@ -61,7 +61,7 @@ pub(crate) const fn imm_b(bits: u32) -> i32 {
         | (((bits >> 8) & 0xf) << 1) as i32
 }
 
-/// U-type immediate: bits [31:12] in place, low 12 bits zero.
+/// U-type immediate: bits \[31:12\] in place, low 12 bits zero.
 #[inline(always)]
 pub(crate) const fn imm_u(bits: u32) -> i32 {
     (bits & 0xffff_f000) as i32

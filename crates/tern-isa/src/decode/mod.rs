@@ -1,7 +1,7 @@
 //! The decoder: instruction bits to [`Inst`].
 //!
 //! [`decode`] splits on the instruction length (unprivileged spec, section 1.5
-//! "Base Instruction-Length Encoding") and then on the major opcode, bits [6:2]
+//! "Base Instruction-Length Encoding") and then on the major opcode, bits \[6:2\]
 //! (table "RISC-V base opcode map"). Each extension's encodings live in their own
 //! file; a file's functions only see words whose major opcode is theirs.
 //!

@@ -1,5 +1,5 @@
 //! A extension: load-reserved/store-conditional and atomic memory operations
-//! (unprivileged spec, chapter 8). funct5 (bits [31:27]) selects the operation,
+//! (unprivileged spec, chapter 8). funct5 (bits \[31:27\]) selects the operation,
 //! funct3 the width (010 word, 011 doubleword); `aq` and `rl` (bits 26 and 25)
 //! go to [`Inst::rm`] as `aq << 1 | rl`.
 

@@ -41,25 +41,25 @@ const fn illegal(h: u16) -> Inst {
     Inst::illegal(h as u32, 2)
 }
 
-/// Full register field at bits [11:7] (rd / rs1).
+/// Full register field at bits \[11:7\] (rd / rs1).
 #[inline(always)]
 const fn rd_full(h: u32) -> u8 {
     ((h >> 7) & 0x1f) as u8
 }
 
-/// Full register field at bits [6:2] (rs2).
+/// Full register field at bits \[6:2\] (rs2).
 #[inline(always)]
 const fn rs2_full(h: u32) -> u8 {
     ((h >> 2) & 0x1f) as u8
 }
 
-/// Popular register (x8–x15) at bits [9:7] (rs1' / rd').
+/// Popular register (x8–x15) at bits \[9:7\] (rs1' / rd').
 #[inline(always)]
 const fn r_hi(h: u32) -> u8 {
     ((h >> 7) & 0x7) as u8 + 8
 }
 
-/// Popular register (x8–x15) at bits [4:2] (rs2' / rd').
+/// Popular register (x8–x15) at bits \[4:2\] (rs2' / rd').
 #[inline(always)]
 const fn r_lo(h: u32) -> u8 {
     ((h >> 2) & 0x7) as u8 + 8
@@ -71,7 +71,7 @@ const fn sext(v: u32, width: u32) -> i32 {
     ((v << (32 - width)) as i32) >> (32 - width)
 }
 
-/// The 6-bit CI immediate imm[5] = bit 12, imm[4:0] = bits [6:2], unsigned.
+/// The 6-bit CI immediate imm\[5\] = bit 12, imm\[4:0\] = bits \[6:2\], unsigned.
 #[inline(always)]
 const fn ci_raw(h: u32) -> u32 {
     ((h >> 7) & 0x20) | ((h >> 2) & 0x1f)

@@ -1,7 +1,7 @@
 //! F and D extensions: single- and double-precision floating point (unprivileged
 //! spec, chapters 11 and 12).
 //!
-//! The `fmt` field (bits [26:25]) selects S (00) or D (01); H and Q (Zfh, Q) are not
+//! The `fmt` field (bits \[26:25\]) selects S (00) or D (01); H and Q (Zfh, Q) are not
 //! supported. The rounding-mode field (funct3) is kept as-is in [`Inst::rm`] for
 //! every operation that has one, including the reserved values 5 and 6: whether a
 //! rounding mode is valid also depends on `frm` at run time (section 11.2), so the
@@ -70,7 +70,7 @@ pub(super) fn fma(bits: u32) -> Inst {
     fp(op, bits, rs2(bits), rs3(bits), rm(bits))
 }
 
-/// OP-FP. funct5 (bits [31:27]) selects the operation; for conversions and moves
+/// OP-FP. funct5 (bits \[31:27\]) selects the operation; for conversions and moves
 /// the rs2 field selects the integer type and must match exactly.
 pub(super) fn op_fp(bits: u32) -> Inst {
     let double = match (bits >> 25) & 0b11 {

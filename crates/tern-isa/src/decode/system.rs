@@ -6,7 +6,7 @@ use crate::{Inst, Op};
 
 /// MISC-MEM.
 ///
-/// - `fence` (funct3 000): `imm` holds bits [31:20] (fm, pred, succ) unsigned. The
+/// - `fence` (funct3 000): `imm` holds bits \[31:20\] (fm, pred, succ) unsigned. The
 ///   unprivileged spec (section 2.7) says base implementations must ignore rs1 and
 ///   rd and treat reserved fm/pred/succ combinations as a plain fence, so every
 ///   such word is a [`Op::Fence`]; `pause` (Zihintpause, pred = W, succ = 0) and

@@ -7,7 +7,7 @@ use super::fields::{funct3, funct7, illegal, r_type, rs2, shift, unary};
 use crate::{Inst, Op};
 
 /// OP-IMM words that are not base instructions: Zbs single-bit immediates, Zbb
-/// count/extend (imm[11:0] selects), `rori`, `orc.b` and the RV64 `rev8`.
+/// count/extend (imm\[11:0\] selects), `rori`, `orc.b` and the RV64 `rev8`.
 pub(super) fn op_imm(bits: u32) -> Inst {
     let imm12 = bits >> 20;
     let funct6 = bits >> 26;
