@@ -72,14 +72,18 @@ impl VirtualClock {
     /// Current guest time in ticks.
     pub fn now(&self) -> u64 {
         match self.mode {
-            ClockMode::Host => self.offset.load(Ordering::Acquire).wrapping_add(self.host_ticks()),
+            ClockMode::Host => self
+                .offset
+                .load(Ordering::Acquire)
+                .wrapping_add(self.host_ticks()),
             ClockMode::Instructions(_) => self.insn_ticks.load(Ordering::Acquire),
         }
     }
 
     /// Sets the guest time (a write to `mtime`).
     pub fn set(&self, ticks: u64) {
-        self.offset.store(ticks.wrapping_sub(self.host_ticks()), Ordering::Release);
+        self.offset
+            .store(ticks.wrapping_sub(self.host_ticks()), Ordering::Release);
         self.insn_ticks.store(ticks, Ordering::Release);
         self.insn_rest.store(0, Ordering::Release);
     }
@@ -87,14 +91,16 @@ impl VirtualClock {
     /// Host ticks since this clock was made.
     fn host_ticks(&self) -> u64 {
         let elapsed = self.origin.elapsed();
-        elapsed.as_secs() * TIMEBASE_HZ + u64::from(elapsed.subsec_nanos()) / (1_000_000_000 / TIMEBASE_HZ)
+        elapsed.as_secs() * TIMEBASE_HZ
+            + u64::from(elapsed.subsec_nanos()) / (1_000_000_000 / TIMEBASE_HZ)
     }
 
     /// Tells the clock that `insns` instructions retired (instruction mode only).
     pub fn retired(&self, insns: u64) {
         if let ClockMode::Instructions(per_tick) = self.mode {
             let total = self.insn_rest.load(Ordering::Acquire) + insns;
-            self.insn_ticks.fetch_add(total / per_tick, Ordering::AcqRel);
+            self.insn_ticks
+                .fetch_add(total / per_tick, Ordering::AcqRel);
             self.insn_rest.store(total % per_tick, Ordering::Release);
         }
     }
@@ -116,7 +122,10 @@ impl VirtualClock {
 
     /// The state to save.
     pub fn save(&self) -> ClockState {
-        ClockState { ticks: self.now(), mode: self.mode }
+        ClockState {
+            ticks: self.now(),
+            mode: self.mode,
+        }
     }
 }
 
@@ -139,7 +148,10 @@ mod tests {
 
     #[test]
     fn host_clock_continues_from_saved_ticks() {
-        let c = VirtualClock::from_state(ClockState { ticks: 1_000_000, mode: ClockMode::Host });
+        let c = VirtualClock::from_state(ClockState {
+            ticks: 1_000_000,
+            mode: ClockMode::Host,
+        });
         let t = c.now();
         assert!(t >= 1_000_000);
         assert!(c.save().ticks >= t);

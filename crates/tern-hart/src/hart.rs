@@ -69,7 +69,13 @@ pub struct Hart {
 
 impl Hart {
     /// A hart in its reset state (M-mode at `pc`).
-    pub fn new(hartid: u64, pc: u64, ram: Arc<GuestRam>, lines: Arc<IrqLines>, clock: Arc<VirtualClock>) -> Hart {
+    pub fn new(
+        hartid: u64,
+        pc: u64,
+        ram: Arc<GuestRam>,
+        lines: Arc<IrqLines>,
+        clock: Arc<VirtualClock>,
+    ) -> Hart {
         let mut core = Core {
             state: HartState::new(hartid, pc),
             ram,
@@ -87,7 +93,10 @@ impl Hart {
             trace: None,
         };
         core.update_contexts();
-        Hart { core, cache: BlockCache::new() }
+        Hart {
+            core,
+            cache: BlockCache::new(),
+        }
     }
 
     /// The architectural state.

@@ -89,7 +89,10 @@ impl Exception {
     /// Illegal instruction with the instruction bits as trap value (as QEMU reports).
     #[inline]
     pub const fn illegal(bits: u32) -> Exception {
-        Exception { cause: cause::ILLEGAL, tval: bits as u64 }
+        Exception {
+            cause: cause::ILLEGAL,
+            tval: bits as u64,
+        }
     }
 }
 

@@ -1,1 +1,7 @@
-//! tern-machine
+//! tern's boards: which device sits at which address, how the guest is loaded, and the
+//! loop that runs harts and devices together.
+
+pub mod loader;
+pub mod spike;
+
+pub use spike::{SpikeConfig, SpikeExit, SpikeMachine};

@@ -100,7 +100,9 @@ impl PmpState {
     pub fn check(&self, addr: u64, size: u64, access: Access, prv: Priv) -> bool {
         let end = addr.saturating_add(size);
         for i in 0..ENTRIES {
-            let Some((lo, hi)) = self.range(i) else { continue };
+            let Some((lo, hi)) = self.range(i) else {
+                continue;
+            };
             if addr < hi && end > lo {
                 // The lowest-numbered matching entry decides; a partial match fails.
                 return addr >= lo && end <= hi && self.allows(i, access, prv);
@@ -113,10 +115,16 @@ impl PmpState {
     pub fn check_page(&self, page: u64, access: Access, prv: Priv) -> PageVerdict {
         let end = page + 4096;
         for i in 0..ENTRIES {
-            let Some((lo, hi)) = self.range(i) else { continue };
+            let Some((lo, hi)) = self.range(i) else {
+                continue;
+            };
             if page < hi && end > lo {
                 if page >= lo && end <= hi {
-                    return if self.allows(i, access, prv) { PageVerdict::Allowed } else { PageVerdict::Denied };
+                    return if self.allows(i, access, prv) {
+                        PageVerdict::Allowed
+                    } else {
+                        PageVerdict::Denied
+                    };
                 }
                 return PageVerdict::Mixed;
             }
@@ -198,8 +206,14 @@ mod tests {
         assert!(p.check(0x8000_1000, 8, Access::Store, Priv::U));
         assert!(!p.check(0x8000_2000, 8, Access::Load, Priv::U));
         assert!(p.check(0x8000_2000, 8, Access::Load, Priv::M));
-        assert_eq!(p.check_page(0x8000_0000, Access::Load, Priv::S), PageVerdict::Allowed);
-        assert_eq!(p.check_page(0x8000_0000, Access::Store, Priv::S), PageVerdict::Denied);
+        assert_eq!(
+            p.check_page(0x8000_0000, Access::Load, Priv::S),
+            PageVerdict::Allowed
+        );
+        assert_eq!(
+            p.check_page(0x8000_0000, Access::Store, Priv::S),
+            PageVerdict::Denied
+        );
     }
 
     #[test]

@@ -44,7 +44,8 @@ pub const SXL: u64 = 3 << 34;
 pub const SD: u64 = 1 << 63;
 
 /// Bits of `mstatus` that M-mode software may write.
-pub const MSTATUS_WRITABLE: u64 = SIE | MIE | SPIE | MPIE | SPP | MPP | FS | MPRV | SUM | MXR | TVM | TW | TSR;
+pub const MSTATUS_WRITABLE: u64 =
+    SIE | MIE | SPIE | MPIE | SPP | MPP | FS | MPRV | SUM | MXR | TVM | TW | TSR;
 /// Bits of `mstatus` visible through `sstatus`.
 pub const SSTATUS_VISIBLE: u64 = SIE | SPIE | UBE | SPP | VS | FS | XS | SUM | MXR | UXL | SD;
 /// Bits of `sstatus` that S-mode software may write.

@@ -69,14 +69,22 @@ impl Core {
 
     /// Fetches and decodes the single instruction at virtual `vpc` without caching it:
     /// for instructions that cross a page, or code outside plain RAM.
-    pub(crate) fn fetch_uncached<B: Bus>(&mut self, vpc: u64, bus: &mut B) -> Result<Inst, Exception> {
+    pub(crate) fn fetch_uncached<B: Bus>(
+        &mut self,
+        vpc: u64,
+        bus: &mut B,
+    ) -> Result<Inst, Exception> {
         let p1 = self.translate_fetch(vpc, 2)?;
-        let lo = self.phys_read(p1, 2, bus).map_err(|_| Access::Fetch.access_fault(vpc))?;
+        let lo = self
+            .phys_read(p1, 2, bus)
+            .map_err(|_| Access::Fetch.access_fault(vpc))?;
         let mut bits = lo as u32;
         if inst_len(lo as u16) == 4 {
             let v2 = vpc.wrapping_add(2);
             let p2 = self.translate_fetch(v2, 2)?;
-            let hi = self.phys_read(p2, 2, bus).map_err(|_| Access::Fetch.access_fault(v2))?;
+            let hi = self
+                .phys_read(p2, 2, bus)
+                .map_err(|_| Access::Fetch.access_fault(v2))?;
             bits |= (hi as u32) << 16;
         }
         Ok(decode(bits))

@@ -32,7 +32,11 @@ struct JumpEntry {
     block: u32,
 }
 
-const NO_JUMP: JumpEntry = JumpEntry { vpc: 1, ctx: 0, block: 0 };
+const NO_JUMP: JumpEntry = JumpEntry {
+    vpc: 1,
+    ctx: 0,
+    block: 0,
+};
 
 /// A multiplicative hasher for page-aligned and 2-byte-aligned addresses.
 #[derive(Default)]
@@ -89,7 +93,11 @@ impl BlockCache {
     /// Records that `vpc` in context `ctx` runs block `block`.
     #[inline]
     pub fn remember_jump(&mut self, vpc: u64, ctx: usize, block: usize) {
-        self.jump[Self::jump_index(vpc)] = JumpEntry { vpc, ctx: ctx as u32, block: block as u32 };
+        self.jump[Self::jump_index(vpc)] = JumpEntry {
+            vpc,
+            ctx: ctx as u32,
+            block: block as u32,
+        };
     }
 
     /// The block starting at physical `paddr`, if decoded.
@@ -104,9 +112,15 @@ impl BlockCache {
             self.clear();
         }
         let idx = self.blocks.len();
-        self.blocks.push(Block { insts: insts.into_boxed_slice(), paddr });
+        self.blocks.push(Block {
+            insts: insts.into_boxed_slice(),
+            paddr,
+        });
         self.by_paddr.insert(paddr, idx as u32);
-        self.by_page.entry(paddr & !0xfff).or_default().push(idx as u32);
+        self.by_page
+            .entry(paddr & !0xfff)
+            .or_default()
+            .push(idx as u32);
         idx
     }
 
@@ -117,7 +131,9 @@ impl BlockCache {
             if let Some(list) = self.by_page.remove(page) {
                 any = true;
                 for idx in list {
-                    let Some(block) = self.blocks.get(idx as usize) else { continue };
+                    let Some(block) = self.blocks.get(idx as usize) else {
+                        continue;
+                    };
                     if self.by_paddr.get(&block.paddr) == Some(&idx) {
                         self.by_paddr.remove(&block.paddr);
                     }

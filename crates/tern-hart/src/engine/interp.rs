@@ -38,7 +38,11 @@ impl Core {
     fn trace_inst(&mut self, pc: u64, inst: &Inst) {
         let prv = self.state.prv as u8;
         if let Some(out) = self.trace.as_mut() {
-            let bits = if inst.len == 2 { format!("0x{:04x}    ", inst.raw) } else { format!("0x{:08x}", inst.raw) };
+            let bits = if inst.len == 2 {
+                format!("0x{:04x}    ", inst.raw)
+            } else {
+                format!("0x{:08x}", inst.raw)
+            };
             // A broken trace sink must not stop the guest; drop the trace instead.
             if writeln!(out, "{prv} 0x{pc:016x} ({bits}) {inst}").is_err() {
                 self.trace = None;
@@ -109,17 +113,53 @@ impl Core {
                     let target = if taken { pc.wrapping_add(imm) } else { next };
                     return self.block_jump(target, i as u64 + 1, committed);
                 }
-                Op::Lb => wx!(rd, try_mem!(self.load::<B, 1>(x!(inst.rs1).wrapping_add(imm), bus), i) as i8 as u64),
-                Op::Lh => wx!(rd, try_mem!(self.load::<B, 2>(x!(inst.rs1).wrapping_add(imm), bus), i) as i16 as u64),
-                Op::Lw => wx!(rd, try_mem!(self.load::<B, 4>(x!(inst.rs1).wrapping_add(imm), bus), i) as i32 as u64),
-                Op::Ld => wx!(rd, try_mem!(self.load::<B, 8>(x!(inst.rs1).wrapping_add(imm), bus), i)),
-                Op::Lbu => wx!(rd, try_mem!(self.load::<B, 1>(x!(inst.rs1).wrapping_add(imm), bus), i)),
-                Op::Lhu => wx!(rd, try_mem!(self.load::<B, 2>(x!(inst.rs1).wrapping_add(imm), bus), i)),
-                Op::Lwu => wx!(rd, try_mem!(self.load::<B, 4>(x!(inst.rs1).wrapping_add(imm), bus), i)),
-                Op::Sb => try_mem!(self.store::<B, 1>(x!(inst.rs1).wrapping_add(imm), x!(inst.rs2), bus), i),
-                Op::Sh => try_mem!(self.store::<B, 2>(x!(inst.rs1).wrapping_add(imm), x!(inst.rs2), bus), i),
-                Op::Sw => try_mem!(self.store::<B, 4>(x!(inst.rs1).wrapping_add(imm), x!(inst.rs2), bus), i),
-                Op::Sd => try_mem!(self.store::<B, 8>(x!(inst.rs1).wrapping_add(imm), x!(inst.rs2), bus), i),
+                Op::Lb => wx!(
+                    rd,
+                    try_mem!(self.load::<B, 1>(x!(inst.rs1).wrapping_add(imm), bus), i) as i8
+                        as u64
+                ),
+                Op::Lh => wx!(
+                    rd,
+                    try_mem!(self.load::<B, 2>(x!(inst.rs1).wrapping_add(imm), bus), i) as i16
+                        as u64
+                ),
+                Op::Lw => wx!(
+                    rd,
+                    try_mem!(self.load::<B, 4>(x!(inst.rs1).wrapping_add(imm), bus), i) as i32
+                        as u64
+                ),
+                Op::Ld => wx!(
+                    rd,
+                    try_mem!(self.load::<B, 8>(x!(inst.rs1).wrapping_add(imm), bus), i)
+                ),
+                Op::Lbu => wx!(
+                    rd,
+                    try_mem!(self.load::<B, 1>(x!(inst.rs1).wrapping_add(imm), bus), i)
+                ),
+                Op::Lhu => wx!(
+                    rd,
+                    try_mem!(self.load::<B, 2>(x!(inst.rs1).wrapping_add(imm), bus), i)
+                ),
+                Op::Lwu => wx!(
+                    rd,
+                    try_mem!(self.load::<B, 4>(x!(inst.rs1).wrapping_add(imm), bus), i)
+                ),
+                Op::Sb => try_mem!(
+                    self.store::<B, 1>(x!(inst.rs1).wrapping_add(imm), x!(inst.rs2), bus),
+                    i
+                ),
+                Op::Sh => try_mem!(
+                    self.store::<B, 2>(x!(inst.rs1).wrapping_add(imm), x!(inst.rs2), bus),
+                    i
+                ),
+                Op::Sw => try_mem!(
+                    self.store::<B, 4>(x!(inst.rs1).wrapping_add(imm), x!(inst.rs2), bus),
+                    i
+                ),
+                Op::Sd => try_mem!(
+                    self.store::<B, 8>(x!(inst.rs1).wrapping_add(imm), x!(inst.rs2), bus),
+                    i
+                ),
                 Op::Addi => wx!(rd, x!(inst.rs1).wrapping_add(imm)),
                 Op::Slti => wx!(rd, u64::from((x!(inst.rs1) as i64) < imm as i64)),
                 Op::Sltiu => wx!(rd, u64::from(x!(inst.rs1) < imm)),
@@ -146,8 +186,14 @@ impl Core {
                 Op::Addw => wx!(rd, sext32(x!(inst.rs1).wrapping_add(x!(inst.rs2)))),
                 Op::Subw => wx!(rd, sext32(x!(inst.rs1).wrapping_sub(x!(inst.rs2)))),
                 Op::Sllw => wx!(rd, sext32(x!(inst.rs1) << (x!(inst.rs2) & 31))),
-                Op::Srlw => wx!(rd, sext32(u64::from((x!(inst.rs1) as u32) >> (x!(inst.rs2) & 31)))),
-                Op::Sraw => wx!(rd, ((x!(inst.rs1) as i32) >> (x!(inst.rs2) & 31)) as i64 as u64),
+                Op::Srlw => wx!(
+                    rd,
+                    sext32(u64::from((x!(inst.rs1) as u32) >> (x!(inst.rs2) & 31)))
+                ),
+                Op::Sraw => wx!(
+                    rd,
+                    ((x!(inst.rs1) as i32) >> (x!(inst.rs2) & 31)) as i64 as u64
+                ),
                 Op::Fence => {}
                 Op::Mul => wx!(rd, x!(inst.rs1).wrapping_mul(x!(inst.rs2))),
                 Op::Mulh => wx!(rd, alu::mulh(x!(inst.rs1), x!(inst.rs2))),
@@ -166,9 +212,18 @@ impl Core {
                 Op::Sh1add => wx!(rd, (x!(inst.rs1) << 1).wrapping_add(x!(inst.rs2))),
                 Op::Sh2add => wx!(rd, (x!(inst.rs1) << 2).wrapping_add(x!(inst.rs2))),
                 Op::Sh3add => wx!(rd, (x!(inst.rs1) << 3).wrapping_add(x!(inst.rs2))),
-                Op::Sh1addUw => wx!(rd, ((x!(inst.rs1) & 0xffff_ffff) << 1).wrapping_add(x!(inst.rs2))),
-                Op::Sh2addUw => wx!(rd, ((x!(inst.rs1) & 0xffff_ffff) << 2).wrapping_add(x!(inst.rs2))),
-                Op::Sh3addUw => wx!(rd, ((x!(inst.rs1) & 0xffff_ffff) << 3).wrapping_add(x!(inst.rs2))),
+                Op::Sh1addUw => wx!(
+                    rd,
+                    ((x!(inst.rs1) & 0xffff_ffff) << 1).wrapping_add(x!(inst.rs2))
+                ),
+                Op::Sh2addUw => wx!(
+                    rd,
+                    ((x!(inst.rs1) & 0xffff_ffff) << 2).wrapping_add(x!(inst.rs2))
+                ),
+                Op::Sh3addUw => wx!(
+                    rd,
+                    ((x!(inst.rs1) & 0xffff_ffff) << 3).wrapping_add(x!(inst.rs2))
+                ),
                 Op::SlliUw => wx!(rd, (x!(inst.rs1) & 0xffff_ffff) << (imm & 63)),
                 Op::Andn => wx!(rd, x!(inst.rs1) & !x!(inst.rs2)),
                 Op::Orn => wx!(rd, x!(inst.rs1) | !x!(inst.rs2)),
@@ -187,11 +242,26 @@ impl Core {
                 Op::SextH => wx!(rd, x!(inst.rs1) as i16 as u64),
                 Op::ZextH => wx!(rd, x!(inst.rs1) & 0xffff),
                 Op::Rol => wx!(rd, x!(inst.rs1).rotate_left((x!(inst.rs2) & 63) as u32)),
-                Op::Rolw => wx!(rd, sext32(u64::from((x!(inst.rs1) as u32).rotate_left((x!(inst.rs2) & 31) as u32)))),
+                Op::Rolw => wx!(
+                    rd,
+                    sext32(u64::from(
+                        (x!(inst.rs1) as u32).rotate_left((x!(inst.rs2) & 31) as u32)
+                    ))
+                ),
                 Op::Ror => wx!(rd, x!(inst.rs1).rotate_right((x!(inst.rs2) & 63) as u32)),
-                Op::Rorw => wx!(rd, sext32(u64::from((x!(inst.rs1) as u32).rotate_right((x!(inst.rs2) & 31) as u32)))),
+                Op::Rorw => wx!(
+                    rd,
+                    sext32(u64::from(
+                        (x!(inst.rs1) as u32).rotate_right((x!(inst.rs2) & 31) as u32)
+                    ))
+                ),
                 Op::Rori => wx!(rd, x!(inst.rs1).rotate_right((imm & 63) as u32)),
-                Op::Roriw => wx!(rd, sext32(u64::from((x!(inst.rs1) as u32).rotate_right((imm & 31) as u32)))),
+                Op::Roriw => wx!(
+                    rd,
+                    sext32(u64::from(
+                        (x!(inst.rs1) as u32).rotate_right((imm & 31) as u32)
+                    ))
+                ),
                 Op::OrcB => wx!(rd, alu::orc_b(x!(inst.rs1))),
                 Op::Rev8 => wx!(rd, x!(inst.rs1).swap_bytes()),
                 Op::Bclr => wx!(rd, x!(inst.rs1) & !(1 << (x!(inst.rs2) & 63))),
@@ -228,31 +298,57 @@ impl Core {
                 | Op::AmomaxuD => wx!(rd, try_mem!(self.exec_amo(inst, bus), i)),
                 Op::Flw => {
                     if !self.fpu_on() {
-                        return self.block_trap(Exception::illegal(inst.raw), pc, i as u64, committed);
+                        return self.block_trap(
+                            Exception::illegal(inst.raw),
+                            pc,
+                            i as u64,
+                            committed,
+                        );
                     }
                     let v = try_mem!(self.load::<B, 4>(x!(inst.rs1).wrapping_add(imm), bus), i);
                     self.set_fs(rd, v as u32);
                 }
                 Op::Fld => {
                     if !self.fpu_on() {
-                        return self.block_trap(Exception::illegal(inst.raw), pc, i as u64, committed);
+                        return self.block_trap(
+                            Exception::illegal(inst.raw),
+                            pc,
+                            i as u64,
+                            committed,
+                        );
                     }
                     let v = try_mem!(self.load::<B, 8>(x!(inst.rs1).wrapping_add(imm), bus), i);
                     self.set_fd(rd, v);
                 }
                 Op::Fsw => {
                     if !self.fpu_on() {
-                        return self.block_trap(Exception::illegal(inst.raw), pc, i as u64, committed);
+                        return self.block_trap(
+                            Exception::illegal(inst.raw),
+                            pc,
+                            i as u64,
+                            committed,
+                        );
                     }
                     let v = self.state.f[usize::from(inst.rs2 & 31)];
-                    try_mem!(self.store::<B, 4>(x!(inst.rs1).wrapping_add(imm), v, bus), i);
+                    try_mem!(
+                        self.store::<B, 4>(x!(inst.rs1).wrapping_add(imm), v, bus),
+                        i
+                    );
                 }
                 Op::Fsd => {
                     if !self.fpu_on() {
-                        return self.block_trap(Exception::illegal(inst.raw), pc, i as u64, committed);
+                        return self.block_trap(
+                            Exception::illegal(inst.raw),
+                            pc,
+                            i as u64,
+                            committed,
+                        );
                     }
                     let v = self.state.f[usize::from(inst.rs2 & 31)];
-                    try_mem!(self.store::<B, 8>(x!(inst.rs1).wrapping_add(imm), v, bus), i);
+                    try_mem!(
+                        self.store::<B, 8>(x!(inst.rs1).wrapping_add(imm), v, bus),
+                        i
+                    );
                 }
                 Op::Csrrw
                 | Op::Csrrs
@@ -271,13 +367,15 @@ impl Core {
                     // Counters read by this instruction must include everything before it.
                     self.retire(i as u64 - committed);
                     committed = i as u64;
-                    match self.exec_system(inst, pc, bus) {
+                    match self.exec_system(inst, bus) {
                         Ok(Flow::Next) => {
                             if inst.op != Op::CboZero {
                                 return self.block_jump(next, i as u64 + 1, committed);
                             }
                         }
-                        Ok(Flow::Jump(target)) => return self.block_jump(target, i as u64 + 1, committed),
+                        Ok(Flow::Jump(target)) => {
+                            return self.block_jump(target, i as u64 + 1, committed)
+                        }
                         Ok(Flow::Wait) => {
                             self.state.pc = next;
                             self.retire(1);
@@ -286,7 +384,9 @@ impl Core {
                         Err(e) => return self.block_trap(e, pc, i as u64, committed),
                     }
                 }
-                Op::Illegal => return self.block_trap(Exception::illegal(inst.raw), pc, i as u64, committed),
+                Op::Illegal => {
+                    return self.block_trap(Exception::illegal(inst.raw), pc, i as u64, committed)
+                }
                 _ => try_mem!(self.exec_fp(inst), i),
             }
             pc = next;
@@ -309,7 +409,13 @@ impl Core {
     /// Ends a block with exception `e` raised by the instruction at `pc`, after
     /// `retired` instructions, of which `committed` were already counted.
     #[cold]
-    fn block_trap(&mut self, e: Exception, pc: u64, retired: u64, committed: u64) -> (u64, BlockEnd) {
+    fn block_trap(
+        &mut self,
+        e: Exception,
+        pc: u64,
+        retired: u64,
+        committed: u64,
+    ) -> (u64, BlockEnd) {
         self.retire(retired - committed);
         self.raise(e, pc);
         (retired, BlockEnd::Continue)

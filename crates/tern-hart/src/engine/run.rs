@@ -45,7 +45,8 @@ impl Hart {
                     return (RunExit::Stop, executed);
                 }
             }
-            let quick = (core.state.csr.mip | core.lines.get() | core.stip_bit()) & core.state.csr.mie;
+            let quick =
+                (core.state.csr.mip | core.lines.get() | core.stip_bit()) & core.state.csr.mie;
             if quick != 0 {
                 core.state.waiting = false;
                 if let Some(i) = core.pending_interrupt() {

@@ -63,11 +63,14 @@ impl Core {
                 let paddr = self.amo_addr(vaddr, size, Access::Store)?;
                 let expected = self.state.reservation_value;
                 let ok = if word {
-                    self.ram
-                        .atomic32(paddr)
-                        .is_some_and(|a| a.compare_exchange(expected as u32, src as u32, SeqCst, SeqCst).is_ok())
+                    self.ram.atomic32(paddr).is_some_and(|a| {
+                        a.compare_exchange(expected as u32, src as u32, SeqCst, SeqCst)
+                            .is_ok()
+                    })
                 } else {
-                    self.ram.atomic64(paddr).is_some_and(|a| a.compare_exchange(expected, src, SeqCst, SeqCst).is_ok())
+                    self.ram
+                        .atomic64(paddr)
+                        .is_some_and(|a| a.compare_exchange(expected, src, SeqCst, SeqCst).is_ok())
                 };
                 if ok {
                     self.ram.note_write(paddr, size);
@@ -88,8 +91,12 @@ impl Core {
                 Op::AmoxorW => a.fetch_xor(b, SeqCst),
                 Op::AmoandW => a.fetch_and(b, SeqCst),
                 Op::AmoorW => a.fetch_or(b, SeqCst),
-                Op::AmominW => a.fetch_update(SeqCst, SeqCst, |v| Some((v as i32).min(b as i32) as u32)).unwrap_or(0),
-                Op::AmomaxW => a.fetch_update(SeqCst, SeqCst, |v| Some((v as i32).max(b as i32) as u32)).unwrap_or(0),
+                Op::AmominW => a
+                    .fetch_update(SeqCst, SeqCst, |v| Some((v as i32).min(b as i32) as u32))
+                    .unwrap_or(0),
+                Op::AmomaxW => a
+                    .fetch_update(SeqCst, SeqCst, |v| Some((v as i32).max(b as i32) as u32))
+                    .unwrap_or(0),
                 Op::AmominuW => a.fetch_min(b, SeqCst),
                 _ => a.fetch_max(b, SeqCst),
             };
@@ -104,8 +111,12 @@ impl Core {
                 Op::AmoxorD => a.fetch_xor(src, SeqCst),
                 Op::AmoandD => a.fetch_and(src, SeqCst),
                 Op::AmoorD => a.fetch_or(src, SeqCst),
-                Op::AmominD => a.fetch_update(SeqCst, SeqCst, |v| Some((v as i64).min(src as i64) as u64)).unwrap_or(0),
-                Op::AmomaxD => a.fetch_update(SeqCst, SeqCst, |v| Some((v as i64).max(src as i64) as u64)).unwrap_or(0),
+                Op::AmominD => a
+                    .fetch_update(SeqCst, SeqCst, |v| Some((v as i64).min(src as i64) as u64))
+                    .unwrap_or(0),
+                Op::AmomaxD => a
+                    .fetch_update(SeqCst, SeqCst, |v| Some((v as i64).max(src as i64) as u64))
+                    .unwrap_or(0),
                 Op::AmominuD => a.fetch_min(src, SeqCst),
                 _ => a.fetch_max(src, SeqCst),
             }
@@ -116,7 +127,9 @@ impl Core {
 
     fn atomic_load(&self, paddr: u64, word: bool) -> u64 {
         if word {
-            self.ram.atomic32(paddr).map_or(0, |a| u64::from(a.load(SeqCst)))
+            self.ram
+                .atomic32(paddr)
+                .map_or(0, |a| u64::from(a.load(SeqCst)))
         } else {
             self.ram.atomic64(paddr).map_or(0, |a| a.load(SeqCst))
         }

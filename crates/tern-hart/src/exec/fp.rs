@@ -72,7 +72,11 @@ impl Core {
     /// illegal instructions.
     #[inline(always)]
     fn rounding(&self, inst: &Inst) -> Result<Rm, Exception> {
-        let rm = if inst.rm == 7 { self.state.frm } else { inst.rm };
+        let rm = if inst.rm == 7 {
+            self.state.frm
+        } else {
+            inst.rm
+        };
         Rm::from_bits(rm).ok_or(Exception::illegal(inst.raw))
     }
 

@@ -23,8 +23,12 @@ pub(crate) enum Flow {
 const CBO_BLOCK: u64 = 64;
 
 impl Core {
-    /// Executes a system instruction at `pc`.
-    pub(crate) fn exec_system<B: Bus>(&mut self, inst: &Inst, pc: u64, bus: &mut B) -> Result<Flow, Exception> {
+    /// Executes a system instruction.
+    pub(crate) fn exec_system<B: Bus>(
+        &mut self,
+        inst: &Inst,
+        bus: &mut B,
+    ) -> Result<Flow, Exception> {
         let illegal = Exception::illegal(inst.raw);
         let prv = self.state.prv;
         let mstatus = self.state.csr.mstatus;
@@ -94,10 +98,13 @@ impl Core {
                 let vaddr = self.state.x[usize::from(inst.rs1 & 31)] & !(CBO_BLOCK - 1);
                 let paddr = self.translate_data(vaddr, CBO_BLOCK, Access::Store)?;
                 if self.ram.contains(paddr, CBO_BLOCK) && self.ram.is_direct_page(paddr & !0xfff) {
-                    self.ram.zero(paddr, CBO_BLOCK).map_err(|_| Access::Store.access_fault(vaddr))?;
+                    self.ram
+                        .zero(paddr, CBO_BLOCK)
+                        .map_err(|_| Access::Store.access_fault(vaddr))?;
                 } else {
                     for i in 0..CBO_BLOCK / 8 {
-                        self.phys_write(paddr + 8 * i, 8, 0, bus).map_err(|_| Access::Store.access_fault(vaddr))?;
+                        self.phys_write(paddr + 8 * i, 8, 0, bus)
+                            .map_err(|_| Access::Store.access_fault(vaddr))?;
                     }
                 }
                 Ok(Flow::Next)

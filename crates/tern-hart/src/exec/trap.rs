@@ -25,11 +25,22 @@ impl Core {
         let mstatus = s.csr.mstatus;
         let m_enabled = s.prv < Priv::M || mstatus & status::MIE != 0;
         let s_enabled = s.prv < Priv::S || (s.prv == Priv::S && mstatus & status::SIE != 0);
-        let m_pending = if m_enabled { pending & !s.csr.mideleg } else { 0 };
-        let s_pending = if s_enabled { pending & s.csr.mideleg } else { 0 };
+        let m_pending = if m_enabled {
+            pending & !s.csr.mideleg
+        } else {
+            0
+        };
+        let s_pending = if s_enabled {
+            pending & s.csr.mideleg
+        } else {
+            0
+        };
         // M-level interrupts take precedence over S-level ones.
         let take = if m_pending != 0 { m_pending } else { s_pending };
-        irq::PRIORITY.iter().copied().find(|&i| take & (1 << i) != 0)
+        irq::PRIORITY
+            .iter()
+            .copied()
+            .find(|&i| take & (1 << i) != 0)
     }
 
     /// Takes interrupt `number` with the next instruction at `pc`.
@@ -43,7 +54,11 @@ impl Core {
         let is_interrupt = cause & INTERRUPT != 0;
         let code = cause & !INTERRUPT;
         let s = &mut self.state;
-        let deleg = if is_interrupt { s.csr.mideleg } else { s.csr.medeleg };
+        let deleg = if is_interrupt {
+            s.csr.mideleg
+        } else {
+            s.csr.medeleg
+        };
         let to_s = s.prv <= Priv::S && code < 64 && deleg & (1 << code) != 0;
         s.waiting = false;
         let prv = s.prv;
@@ -101,7 +116,11 @@ impl Core {
     /// `sret`: returns to the privilege in SPP. Returns the new pc.
     pub(crate) fn sret(&mut self) -> u64 {
         let c = &mut self.state.csr;
-        let spp = if c.mstatus & status::SPP != 0 { Priv::S } else { Priv::U };
+        let spp = if c.mstatus & status::SPP != 0 {
+            Priv::S
+        } else {
+            Priv::U
+        };
         let spie = c.mstatus & status::SPIE != 0;
         c.mstatus &= !(status::SIE | status::SPP);
         if spie {

@@ -55,7 +55,11 @@ unsafe fn host_write<const N: usize>(p: *mut u8, v: u64) {
 impl Core {
     /// Loads `N` (1, 2, 4, 8) bytes at virtual address `vaddr`, zero-extended.
     #[inline(always)]
-    pub(crate) fn load<B: Bus, const N: usize>(&mut self, vaddr: u64, bus: &mut B) -> Result<u64, Exception> {
+    pub(crate) fn load<B: Bus, const N: usize>(
+        &mut self,
+        vaddr: u64,
+        bus: &mut B,
+    ) -> Result<u64, Exception> {
         let e = &self.tlb.load[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
         if e.vpage == vaddr & PAGE_MASK && vaddr & !PAGE_MASK <= PAGE_SIZE - N as u64 {
             // SAFETY: a load TLB entry maps a whole RAM page (see `fill`), and the N
@@ -67,7 +71,12 @@ impl Core {
 
     /// Stores the low `N` (1, 2, 4, 8) bytes of `value` at virtual address `vaddr`.
     #[inline(always)]
-    pub(crate) fn store<B: Bus, const N: usize>(&mut self, vaddr: u64, value: u64, bus: &mut B) -> Result<(), Exception> {
+    pub(crate) fn store<B: Bus, const N: usize>(
+        &mut self,
+        vaddr: u64,
+        value: u64,
+        bus: &mut B,
+    ) -> Result<(), Exception> {
         let e = &self.tlb.store[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
         if e.vpage == vaddr & PAGE_MASK && vaddr & !PAGE_MASK <= PAGE_SIZE - N as u64 {
             // SAFETY: a store TLB entry maps a whole RAM page that is already marked
@@ -79,7 +88,12 @@ impl Core {
     }
 
     /// Translates a data address and checks PMP for `size` bytes; fills the TLB.
-    pub(crate) fn translate_data(&mut self, vaddr: u64, size: u64, access: Access) -> Result<u64, Exception> {
+    pub(crate) fn translate_data(
+        &mut self,
+        vaddr: u64,
+        size: u64,
+        access: Access,
+    ) -> Result<u64, Exception> {
         let prv = self.data_priv();
         self.translate(vaddr, size, access, prv)
     }
@@ -94,7 +108,13 @@ impl Core {
         self.translate(vaddr, size, Access::Fetch, prv)
     }
 
-    fn translate(&mut self, vaddr: u64, size: u64, access: Access, prv: Priv) -> Result<u64, Exception> {
+    fn translate(
+        &mut self,
+        vaddr: u64,
+        size: u64,
+        access: Access,
+        prv: Priv,
+    ) -> Result<u64, Exception> {
         let s = &self.state;
         let paddr = if prv == Priv::M || s.csr.satp >> 60 == 0 {
             vaddr
@@ -129,7 +149,11 @@ impl Core {
         }
         let vpage = vaddr & PAGE_MASK;
         let host = self.ram.host_page(ppage) as u64;
-        let entry = TlbEntry { vpage, addend: host.wrapping_sub(vpage), ppage };
+        let entry = TlbEntry {
+            vpage,
+            addend: host.wrapping_sub(vpage),
+            ppage,
+        };
         let i = tlb::index(vaddr);
         let (table, ctx) = match access {
             Access::Load => (&mut self.tlb.load, self.data_ctx),
@@ -152,35 +176,55 @@ impl Core {
             let second = vaddr.wrapping_add(first);
             let p1 = self.translate_data(vaddr, first, Access::Load)?;
             let p2 = self.translate_data(second, size - first, Access::Load)?;
-            let lo = self.phys_read(p1, first, bus).map_err(|_| Access::Load.access_fault(vaddr))?;
-            let hi = self.phys_read(p2, size - first, bus).map_err(|_| Access::Load.access_fault(second))?;
+            let lo = self
+                .phys_read(p1, first, bus)
+                .map_err(|_| Access::Load.access_fault(vaddr))?;
+            let hi = self
+                .phys_read(p2, size - first, bus)
+                .map_err(|_| Access::Load.access_fault(second))?;
             return Ok(lo | (hi << (8 * first)));
         }
         let paddr = self.translate_data(vaddr, size, Access::Load)?;
-        self.phys_read(paddr, size, bus).map_err(|_| Access::Load.access_fault(vaddr))
+        self.phys_read(paddr, size, bus)
+            .map_err(|_| Access::Load.access_fault(vaddr))
     }
 
     #[inline(never)]
-    fn store_slow<B: Bus>(&mut self, vaddr: u64, size: u64, value: u64, bus: &mut B) -> Result<(), Exception> {
+    fn store_slow<B: Bus>(
+        &mut self,
+        vaddr: u64,
+        size: u64,
+        value: u64,
+        bus: &mut B,
+    ) -> Result<(), Exception> {
         let first = PAGE_SIZE - (vaddr & !PAGE_MASK);
         if size > first {
             let second = vaddr.wrapping_add(first);
             let p1 = self.translate_data(vaddr, first, Access::Store)?;
             let p2 = self.translate_data(second, size - first, Access::Store)?;
-            self.phys_write(p1, first, value, bus).map_err(|_| Access::Store.access_fault(vaddr))?;
+            self.phys_write(p1, first, value, bus)
+                .map_err(|_| Access::Store.access_fault(vaddr))?;
             return self
                 .phys_write(p2, size - first, value >> (8 * first), bus)
                 .map_err(|_| Access::Store.access_fault(second));
         }
         let paddr = self.translate_data(vaddr, size, Access::Store)?;
-        self.phys_write(paddr, size, value, bus).map_err(|_| Access::Store.access_fault(vaddr))
+        self.phys_write(paddr, size, value, bus)
+            .map_err(|_| Access::Store.access_fault(vaddr))
     }
 
     /// Reads `size` (1..=8) bytes at a physical address from RAM or the bus.
-    pub(crate) fn phys_read<B: Bus>(&mut self, paddr: u64, size: u64, bus: &mut B) -> Result<u64, ()> {
+    pub(crate) fn phys_read<B: Bus>(
+        &mut self,
+        paddr: u64,
+        size: u64,
+        bus: &mut B,
+    ) -> Result<u64, ()> {
         if self.ram.contains(paddr, size) && self.ram.is_direct_page(paddr & PAGE_MASK) {
             let mut buf = [0u8; 8];
-            self.ram.read(paddr, &mut buf[..size as usize]).map_err(|_| ())?;
+            self.ram
+                .read(paddr, &mut buf[..size as usize])
+                .map_err(|_| ())?;
             return Ok(u64::from_le_bytes(buf));
         }
         self.bus_touched = true;
@@ -195,17 +239,27 @@ impl Core {
     }
 
     /// Writes the low `size` (1..=8) bytes of `value` at a physical address.
-    pub(crate) fn phys_write<B: Bus>(&mut self, paddr: u64, size: u64, value: u64, bus: &mut B) -> Result<(), ()> {
+    pub(crate) fn phys_write<B: Bus>(
+        &mut self,
+        paddr: u64,
+        size: u64,
+        value: u64,
+        bus: &mut B,
+    ) -> Result<(), ()> {
         if self.ram.contains(paddr, size) && self.ram.is_direct_page(paddr & PAGE_MASK) {
             let bytes = value.to_le_bytes();
-            return self.ram.write(paddr, &bytes[..size as usize]).map_err(|_| ());
+            return self
+                .ram
+                .write(paddr, &bytes[..size as usize])
+                .map_err(|_| ());
         }
         self.bus_touched = true;
         if size.is_power_of_two() {
             return bus.store(paddr, size as u8, value).map_err(|_| ());
         }
         for i in 0..size {
-            bus.store(paddr.wrapping_add(i), 1, value >> (8 * i)).map_err(|_| ())?;
+            bus.store(paddr.wrapping_add(i), 1, value >> (8 * i))
+                .map_err(|_| ())?;
         }
         Ok(())
     }

@@ -112,7 +112,8 @@ impl GuestRam {
         if size == 0 || size % PAGE_SIZE != 0 || size > (1 << 40) || base % PAGE_SIZE != 0 {
             return Err(RamError::BadSize(size));
         }
-        let mut map = MmapMut::map_anon(size as usize).map_err(|source| RamError::Map { size, source })?;
+        let mut map =
+            MmapMut::map_anon(size as usize).map_err(|source| RamError::Map { size, source })?;
         let host = map.as_mut_ptr();
         let pages = size / PAGE_SIZE;
         Ok(GuestRam {
@@ -267,12 +268,6 @@ impl GuestRam {
             log.push(self.base + (page << PAGE_SHIFT));
             self.code_written.store(true, Ordering::Release);
         }
-    }
-
-    /// Reports a write to the code page holding `addr` if it holds code.
-    #[inline]
-    pub(crate) fn note_store(&self, addr: u64) {
-        self.note_code_write(self.page_index(addr));
     }
 
     /// Marks the page at `addr` as holding decoded code. Returns true if it was not

@@ -41,7 +41,11 @@ pub struct TlbEntry {
 }
 
 impl TlbEntry {
-    const EMPTY: TlbEntry = TlbEntry { vpage: INVALID, addend: 0, ppage: 0 };
+    const EMPTY: TlbEntry = TlbEntry {
+        vpage: INVALID,
+        addend: 0,
+        ppage: 0,
+    };
 }
 
 /// One table per access kind and context.

@@ -69,7 +69,8 @@ pub fn mode_supported(mode: u64) -> bool {
 
 /// Reads the PTE at `addr`, or `None` if it is not in RAM or PMP forbids the read.
 fn pte_cell<'a>(req: &WalkRequest<'a>, addr: u64) -> Option<&'a AtomicU64> {
-    if addr % 8 != 0 || !req.ram.contains(addr, 8) || !req.pmp.check(addr, 8, Access::Load, Priv::S) {
+    if addr % 8 != 0 || !req.ram.contains(addr, 8) || !req.pmp.check(addr, 8, Access::Load, Priv::S)
+    {
         return None;
     }
     let host = req.ram.host_addr(addr);
@@ -84,7 +85,10 @@ fn pte_cell<'a>(req: &WalkRequest<'a>, addr: u64) -> Option<&'a AtomicU64> {
 pub fn walk(req: &WalkRequest<'_>, vaddr: u64, access: Access) -> Result<Translation, Exception> {
     let mode = req.satp >> 60;
     let Some(levels) = levels(mode) else {
-        return Ok(Translation { paddr: vaddr, superpage: false });
+        return Ok(Translation {
+            paddr: vaddr,
+            superpage: false,
+        });
     };
     let va_bits = 12 + 9 * levels;
     // Bits above the virtual address width must equal its top bit.
@@ -158,7 +162,10 @@ pub fn walk(req: &WalkRequest<'_>, vaddr: u64, access: Access) -> Result<Transla
         }
         let page_offset_mask = (1u64 << (12 + 9 * level)) - 1;
         let paddr = (ppn << 12) | (vaddr & page_offset_mask);
-        return Ok(Translation { paddr, superpage: level > 0 });
+        return Ok(Translation {
+            paddr,
+            superpage: level > 0,
+        });
     }
 }
 
@@ -190,32 +197,79 @@ mod tests {
         let l1 = BASE + 0x1000;
         let l0 = BASE + 0x2000;
         let va: u64 = 0x4000_1234;
-        put(&ram, root + ((va >> 30) & 0x1ff) * 8, ((l1 >> 12) << 10) | PTE_V);
-        put(&ram, l1 + ((va >> 21) & 0x1ff) * 8, ((l0 >> 12) << 10) | PTE_V);
+        put(
+            &ram,
+            root + ((va >> 30) & 0x1ff) * 8,
+            ((l1 >> 12) << 10) | PTE_V,
+        );
+        put(
+            &ram,
+            l1 + ((va >> 21) & 0x1ff) * 8,
+            ((l0 >> 12) << 10) | PTE_V,
+        );
         let leaf = l0 + ((va >> 12) & 0x1ff) * 8;
-        put(&ram, leaf, ((0x8030_0000u64 >> 12) << 10) | PTE_V | PTE_R | PTE_W);
-        let req = WalkRequest { ram: &ram, pmp: &pmp, satp: (8 << 60) | (root >> 12), prv: Priv::S, sum: false, mxr: false };
+        put(
+            &ram,
+            leaf,
+            ((0x8030_0000u64 >> 12) << 10) | PTE_V | PTE_R | PTE_W,
+        );
+        let req = WalkRequest {
+            ram: &ram,
+            pmp: &pmp,
+            satp: (8 << 60) | (root >> 12),
+            prv: Priv::S,
+            sum: false,
+            mxr: false,
+        };
         let t = walk(&req, va, Access::Load).unwrap();
         assert_eq!(t.paddr, 0x8030_0234);
         assert_eq!(get(&ram, leaf) & (PTE_A | PTE_D), PTE_A);
         walk(&req, va, Access::Store).unwrap();
         assert_eq!(get(&ram, leaf) & (PTE_A | PTE_D), PTE_A | PTE_D);
-        assert_eq!(walk(&req, va, Access::Fetch), Err(Access::Fetch.page_fault(va)));
-        let ureq = WalkRequest { prv: Priv::U, ..req };
-        assert_eq!(walk(&ureq, va, Access::Load), Err(Access::Load.page_fault(va)));
+        assert_eq!(
+            walk(&req, va, Access::Fetch),
+            Err(Access::Fetch.page_fault(va))
+        );
+        let ureq = WalkRequest {
+            prv: Priv::U,
+            ..req
+        };
+        assert_eq!(
+            walk(&ureq, va, Access::Load),
+            Err(Access::Load.page_fault(va))
+        );
     }
 
     #[test]
     fn non_canonical_and_misaligned_superpage_fault() {
         let ram = setup();
         let pmp = PmpState::default();
-        let req = WalkRequest { ram: &ram, pmp: &pmp, satp: (8 << 60) | (BASE >> 12), prv: Priv::S, sum: false, mxr: false };
-        assert_eq!(walk(&req, 1 << 40, Access::Load), Err(Access::Load.page_fault(1 << 40)));
+        let req = WalkRequest {
+            ram: &ram,
+            pmp: &pmp,
+            satp: (8 << 60) | (BASE >> 12),
+            prv: Priv::S,
+            sum: false,
+            mxr: false,
+        };
+        assert_eq!(
+            walk(&req, 1 << 40, Access::Load),
+            Err(Access::Load.page_fault(1 << 40))
+        );
         // 1 GiB leaf whose PPN is not 1 GiB aligned.
         put(&ram, BASE, ((0x8000_1000u64 >> 12) << 10) | PTE_V | PTE_R);
-        assert_eq!(walk(&req, 0x10, Access::Load), Err(Access::Load.page_fault(0x10)));
+        assert_eq!(
+            walk(&req, 0x10, Access::Load),
+            Err(Access::Load.page_fault(0x10))
+        );
         // A page table outside RAM is an access fault.
-        let req2 = WalkRequest { satp: (8 << 60) | 0x10, ..req };
-        assert_eq!(walk(&req2, 0x10, Access::Load), Err(Access::Load.access_fault(0x10)));
+        let req2 = WalkRequest {
+            satp: (8 << 60) | 0x10,
+            ..req
+        };
+        assert_eq!(
+            walk(&req2, 0x10, Access::Load),
+            Err(Access::Load.access_fault(0x10))
+        );
     }
 }

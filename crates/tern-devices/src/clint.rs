@@ -1,0 +1,159 @@
+//! The core-local interruptor (CLINT, SiFive layout; the ACLINT MSWI + MTIMER pair at
+//! the same offsets): per-hart software interrupts (`msip`) and timers (`mtimecmp`)
+//! against the VM's clock (`mtime`).
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tern_hart::trap::irq;
+use tern_hart::{BusFault, IrqLines, VirtualClock};
+
+/// Size of the CLINT register window.
+pub const SIZE: u64 = 0x1_0000;
+const MSIP_BASE: u64 = 0x0;
+const MTIMECMP_BASE: u64 = 0x4000;
+const MTIME: u64 = 0xbff8;
+
+/// Saved CLINT registers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClintState {
+    /// `msip` bit per hart.
+    pub msip: Vec<bool>,
+    /// `mtimecmp` per hart.
+    pub mtimecmp: Vec<u64>,
+}
+
+/// A CLINT serving a fixed number of harts.
+pub struct Clint {
+    harts: Vec<Arc<IrqLines>>,
+    clock: Arc<VirtualClock>,
+    state: ClintState,
+}
+
+impl Clint {
+    /// A CLINT for the harts whose interrupt lines are `harts`.
+    pub fn new(harts: Vec<Arc<IrqLines>>, clock: Arc<VirtualClock>) -> Clint {
+        let n = harts.len();
+        Clint {
+            harts,
+            clock,
+            state: ClintState {
+                msip: vec![false; n],
+                mtimecmp: vec![u64::MAX; n],
+            },
+        }
+    }
+
+    /// Reads `size` bytes at `offset` in the window.
+    pub fn load(&mut self, offset: u64, size: u8) -> Result<u64, BusFault> {
+        let n = self.harts.len() as u64;
+        match offset {
+            o if o < MSIP_BASE + 4 * n && size == 4 && o % 4 == 0 => {
+                Ok(u64::from(self.state.msip[((o - MSIP_BASE) / 4) as usize]))
+            }
+            o if (MTIMECMP_BASE..MTIMECMP_BASE + 8 * n).contains(&o) => {
+                let hart = ((o - MTIMECMP_BASE) / 8) as usize;
+                read_part(self.state.mtimecmp[hart], o % 8, size)
+            }
+            o if (MTIME..MTIME + 8).contains(&o) => read_part(self.clock.now(), o - MTIME, size),
+            // Unimplemented registers inside the window read as zero.
+            _ if offset < SIZE => Ok(0),
+            _ => Err(BusFault),
+        }
+    }
+
+    /// Writes `size` bytes of `value` at `offset` in the window.
+    pub fn store(&mut self, offset: u64, size: u8, value: u64) -> Result<(), BusFault> {
+        let n = self.harts.len() as u64;
+        match offset {
+            o if o < MSIP_BASE + 4 * n && size == 4 && o % 4 == 0 => {
+                let hart = ((o - MSIP_BASE) / 4) as usize;
+                let level = value & 1 != 0;
+                self.state.msip[hart] = level;
+                self.harts[hart].set_level(irq::MSIP, level);
+            }
+            o if (MTIMECMP_BASE..MTIMECMP_BASE + 8 * n).contains(&o) => {
+                let hart = ((o - MTIMECMP_BASE) / 8) as usize;
+                let cur = self.state.mtimecmp[hart];
+                self.state.mtimecmp[hart] = write_part(cur, o % 8, size, value)?;
+                self.update_timers();
+            }
+            o if (MTIME..MTIME + 8).contains(&o) => {
+                let now = self.clock.now();
+                self.clock.set(write_part(now, o - MTIME, size, value)?);
+                self.update_timers();
+            }
+            _ if offset < SIZE => {}
+            _ => return Err(BusFault),
+        }
+        Ok(())
+    }
+
+    /// Drives each hart's MTIP from `mtime >= mtimecmp`.
+    pub fn update_timers(&self) {
+        let now = self.clock.now();
+        for (lines, &cmp) in self.harts.iter().zip(&self.state.mtimecmp) {
+            lines.set_level(irq::MTIP, now >= cmp);
+        }
+    }
+
+    /// The earliest armed `mtimecmp` still in the future, if any.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let now = self.clock.now();
+        self.state
+            .mtimecmp
+            .iter()
+            .copied()
+            .filter(|&t| t > now && t != u64::MAX)
+            .min()
+    }
+
+    /// The registers to save.
+    pub fn save(&self) -> ClintState {
+        self.state.clone()
+    }
+}
+
+/// Reads `size` bytes at byte `offset` (0..8) of a 64-bit register.
+fn read_part(reg: u64, offset: u64, size: u8) -> Result<u64, BusFault> {
+    match (offset, size) {
+        (0, 8) => Ok(reg),
+        (0, 4) => Ok(reg & 0xffff_ffff),
+        (4, 4) => Ok(reg >> 32),
+        _ => Err(BusFault),
+    }
+}
+
+/// Writes `size` bytes at byte `offset` (0..8) of a 64-bit register.
+fn write_part(reg: u64, offset: u64, size: u8, value: u64) -> Result<u64, BusFault> {
+    match (offset, size) {
+        (0, 8) => Ok(value),
+        (0, 4) => Ok((reg & !0xffff_ffff) | (value & 0xffff_ffff)),
+        (4, 4) => Ok((reg & 0xffff_ffff) | (value << 32)),
+        _ => Err(BusFault),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_hart::ClockMode;
+
+    #[test]
+    fn timer_and_software_interrupts() {
+        let lines = Arc::new(IrqLines::new());
+        let clock = Arc::new(VirtualClock::new(ClockMode::Instructions(1)));
+        let mut clint = Clint::new(vec![lines.clone()], clock.clone());
+        clint.store(0, 4, 1).unwrap();
+        assert_eq!(lines.get() & irq::MSIP, irq::MSIP);
+        clint.store(0x4000, 8, 100).unwrap();
+        assert_eq!(lines.get() & irq::MTIP, 0);
+        assert_eq!(clint.next_deadline(), Some(100));
+        clock.retired(100);
+        clint.update_timers();
+        assert_eq!(lines.get() & irq::MTIP, irq::MTIP);
+        assert_eq!(clint.load(0xbff8, 8).unwrap(), 100);
+        assert!(clint.load(0x4001, 8).is_err());
+        assert!(clint.store(0x10000, 4, 0).is_err());
+    }
+}

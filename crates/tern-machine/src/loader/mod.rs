@@ -1,0 +1,3 @@
+//! Loading guest images into RAM.
+
+pub mod elf;

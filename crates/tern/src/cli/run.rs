@@ -1,0 +1,110 @@
+//! `tern run`: boot a machine.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use tern_hart::ClockMode;
+use tern_machine::{SpikeConfig, SpikeExit, SpikeMachine};
+
+/// Exit status when `--max-insns` stops the guest (as `timeout(1)` uses).
+pub const EXIT_LIMIT: i32 = 124;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum MachineKind {
+    /// Spike-compatible board for bare-metal programs (HTIF console and exit).
+    Spike,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ClockKind {
+    /// Guest time follows the host's monotonic clock.
+    Host,
+    /// Guest time advances one tick (100 ns) per 10 retired instructions:
+    /// deterministic runs.
+    Insns,
+}
+
+/// Arguments of `tern run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Board to emulate.
+    #[arg(long, value_enum, default_value = "spike")]
+    machine: MachineKind,
+    /// Program or kernel to load (ELF).
+    #[arg(long)]
+    kernel: PathBuf,
+    /// Guest RAM in MiB.
+    #[arg(long, default_value_t = 256)]
+    memory: u64,
+    /// Stop after this many instructions (exit status 124).
+    #[arg(long)]
+    max_insns: Option<u64>,
+    /// Write a disassembled trace of every executed instruction to this file.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// How guest time advances.
+    #[arg(long, value_enum, default_value = "host")]
+    clock: ClockKind,
+}
+
+/// Runs `tern run`; returns the exit status.
+pub fn run(args: RunArgs) -> anyhow::Result<i32> {
+    if args.memory == 0 || args.memory > 64 * 1024 {
+        bail!(
+            "--memory must be between 1 and 65536 MiB, not {}",
+            args.memory
+        );
+    }
+    let elf = std::fs::read(&args.kernel)
+        .with_context(|| format!("cannot read {}", args.kernel.display()))?;
+    let trace: Option<Box<dyn Write + Send>> = match &args.trace {
+        Some(path) => {
+            let f = File::create(path)
+                .with_context(|| format!("cannot create trace file {}", path.display()))?;
+            Some(Box::new(BufWriter::new(f)))
+        }
+        None => None,
+    };
+    let clock = match args.clock {
+        ClockKind::Host => ClockMode::Host,
+        ClockKind::Insns => ClockMode::Instructions(10),
+    };
+    match args.machine {
+        MachineKind::Spike => {
+            let config = SpikeConfig {
+                memory: args.memory << 20,
+                clock,
+                max_insns: args.max_insns,
+                console: Box::new(std::io::stdout()),
+                trace,
+            };
+            let mut machine = SpikeMachine::new(config, &elf)
+                .with_context(|| format!("cannot start {}", args.kernel.display()))?;
+            if !machine.has_htif() {
+                eprintln!(
+                    "tern: warning: {} has no `tohost` symbol; it cannot report an exit",
+                    args.kernel.display()
+                );
+            }
+            let exit = machine.run();
+            std::io::stdout().flush().ok();
+            Ok(match exit {
+                SpikeExit::Exited(code) => (code & 0xff) as i32,
+                SpikeExit::InstructionLimit => {
+                    eprintln!(
+                        "tern: instruction limit reached after {} instructions",
+                        machine.retired()
+                    );
+                    EXIT_LIMIT
+                }
+                SpikeExit::Deadlock => {
+                    let pc = machine.hart().state().pc;
+                    bail!("the hart waits in wfi at pc {pc:#x} and no interrupt can wake it")
+                }
+            })
+        }
+    }
+}
