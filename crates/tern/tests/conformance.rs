@@ -29,7 +29,9 @@ fn conformance_dir() -> PathBuf {
 /// The reason given by a `// qemu: no <reason>` marker, if the file has one.
 fn qemu_exemption(source: &str) -> Option<String> {
     source.lines().find_map(|line| {
-        line.trim().strip_prefix("// qemu: no").map(|reason| reason.trim().to_string())
+        line.trim()
+            .strip_prefix("// qemu: no")
+            .map(|reason| reason.trim().to_string())
     })
 }
 
@@ -44,8 +46,8 @@ fn qemu_extra_args(source: &str) -> Vec<String> {
 
 fn run_conformance(name: &str) {
     let src = conformance_dir().join(format!("{name}.S"));
-    let text = std::fs::read_to_string(&src)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", src.display()));
+    let text =
+        std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("reading {}: {e}", src.display()));
     let elf = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("conformance/{name}.elf"));
     baremetal::build_asm(&src, &[conformance_dir()], &elf).unwrap_or_else(|e| panic!("{e}"));
 
@@ -74,7 +76,10 @@ fn run_conformance(name: &str) {
         tern.describe()
     );
     if let Some(qemu) = qemu {
-        assert_eq!(tern.stdout, qemu.stdout, "{name}.S: console output differs between tern and QEMU");
+        assert_eq!(
+            tern.stdout, qemu.stdout,
+            "{name}.S: console output differs between tern and QEMU"
+        );
     }
 }
 
@@ -95,9 +100,17 @@ fn harness_sees_failures() {
     baremetal::build_asm(&src, &[conformance_dir()], &elf).unwrap_or_else(|e| panic!("{e}"));
     let expected = "conformance: check 7 failed: got 0000000000000001 expected 0000000000000002\n";
     let qemu = baremetal::run_qemu_spike(&elf, &[], QEMU_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
-    assert!(qemu.code == Some(7) && qemu.stdout == expected, "QEMU: {}", qemu.describe());
+    assert!(
+        qemu.code == Some(7) && qemu.stdout == expected,
+        "QEMU: {}",
+        qemu.describe()
+    );
     let tern = baremetal::run_tern_spike(&elf, TERN_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
-    assert!(tern.code == Some(7) && tern.stdout == expected, "tern: {}", tern.describe());
+    assert!(
+        tern.code == Some(7) && tern.stdout == expected,
+        "tern: {}",
+        tern.describe()
+    );
 }
 
 /// One `#[test]` per conformance file, named after it.
@@ -134,4 +147,13 @@ conformance_tests! {
     rv64f,
     rv64d,
     rvc,
+    zicsr,
+    zicsr_ro_zero_mask,
+    zba,
+    zbb,
+    zbs,
+    zicond,
+    zicboz,
+    zifencei,
+    zihintpause,
 }
