@@ -7,6 +7,7 @@ use super::fields::{funct3, illegal, rd, rs1, rs2};
 use crate::{Inst, Op};
 
 /// The AMO major opcode.
+#[inline]
 pub(super) fn amo(bits: u32) -> Inst {
     let word = match funct3(bits) {
         0b010 => true,

@@ -78,6 +78,7 @@ const fn ci_raw(h: u32) -> u32 {
 }
 
 /// Decodes a 16-bit instruction.
+#[inline]
 pub(super) fn decode(h: u16) -> Inst {
     let w = h as u32;
     match (w & 0b11, w >> 13) {
@@ -88,6 +89,7 @@ pub(super) fn decode(h: u16) -> Inst {
 }
 
 /// Quadrant 0: `c.addi4spn` and the register-based loads and stores.
+#[inline]
 fn quadrant0(h: u16, w: u32, funct3: u32) -> Inst {
     // Offsets: CL/CS doubleword uimm[5:3] = bits [12:10], uimm[7:6] = bits [6:5];
     // word uimm[5:3] = bits [12:10], uimm[2] = bit 6, uimm[6] = bit 5.
@@ -114,6 +116,7 @@ fn quadrant0(h: u16, w: u32, funct3: u32) -> Inst {
 }
 
 /// Quadrant 1: immediates, the popular-register ALU group, jumps and branches.
+#[inline]
 fn quadrant1(h: u16, w: u32, funct3: u32) -> Inst {
     let rd = rd_full(w);
     let imm = sext(ci_raw(w), 6);
@@ -163,6 +166,7 @@ fn quadrant1(h: u16, w: u32, funct3: u32) -> Inst {
 
 /// Quadrant 1, funct3 100: shifts and `c.andi` on rd', and the CA-format
 /// register-register group.
+#[inline]
 fn misc_alu(h: u16, w: u32) -> Inst {
     let rd = r_hi(w);
     match (w >> 10) & 0b11 {
@@ -186,6 +190,7 @@ fn misc_alu(h: u16, w: u32) -> Inst {
 
 /// Quadrant 2: `c.slli`, the stack-pointer loads and stores, and the CR group
 /// (`c.jr`, `c.mv`, `c.ebreak`, `c.jalr`, `c.add`).
+#[inline]
 fn quadrant2(h: u16, w: u32, funct3: u32) -> Inst {
     let rd = rd_full(w);
     let rs2 = rs2_full(w);

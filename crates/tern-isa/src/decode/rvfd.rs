@@ -13,6 +13,7 @@ use crate::{Inst, Op};
 
 /// LOAD-FP: `flw` (width 010) and `fld` (width 011). The other widths belong to
 /// Zfh, Q and V.
+#[inline]
 pub(super) fn load_fp(bits: u32) -> Inst {
     match funct3(bits) {
         0b010 => i_type(Op::Flw, bits),
@@ -22,6 +23,7 @@ pub(super) fn load_fp(bits: u32) -> Inst {
 }
 
 /// STORE-FP: `fsw` and `fsd`.
+#[inline]
 pub(super) fn store_fp(bits: u32) -> Inst {
     match funct3(bits) {
         0b010 => s_type(Op::Fsw, bits),
@@ -51,6 +53,7 @@ const fn rm(bits: u32) -> u8 {
 }
 
 /// The fused multiply-add opcodes (MADD, MSUB, NMSUB, NMADD; R4-type).
+#[inline]
 pub(super) fn fma(bits: u32) -> Inst {
     let double = match (bits >> 25) & 0b11 {
         0b00 => false,
@@ -72,6 +75,7 @@ pub(super) fn fma(bits: u32) -> Inst {
 
 /// OP-FP. funct5 (bits \[31:27\]) selects the operation; for conversions and moves
 /// the rs2 field selects the integer type and must match exactly.
+#[inline]
 pub(super) fn op_fp(bits: u32) -> Inst {
     let double = match (bits >> 25) & 0b11 {
         0b00 => false,

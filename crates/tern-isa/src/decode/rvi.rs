@@ -9,21 +9,25 @@ use super::{rvm, zb};
 use crate::{Inst, Op};
 
 /// LUI: `rd = imm` with the U-immediate already shifted into place.
+#[inline]
 pub(super) fn lui(bits: u32) -> Inst {
     inst(Op::Lui, bits, rd(bits), 0, 0, imm_u(bits))
 }
 
 /// AUIPC: `rd = pc + imm`.
+#[inline]
 pub(super) fn auipc(bits: u32) -> Inst {
     inst(Op::Auipc, bits, rd(bits), 0, 0, imm_u(bits))
 }
 
 /// JAL with its J-type byte offset.
+#[inline]
 pub(super) fn jal(bits: u32) -> Inst {
     inst(Op::Jal, bits, rd(bits), 0, 0, imm_j(bits))
 }
 
 /// JALR: funct3 must be 000 (section 2.5.1).
+#[inline]
 pub(super) fn jalr(bits: u32) -> Inst {
     if funct3(bits) != 0 {
         return illegal(bits);
@@ -32,6 +36,7 @@ pub(super) fn jalr(bits: u32) -> Inst {
 }
 
 /// BRANCH: funct3 010 and 011 are reserved.
+#[inline]
 pub(super) fn branch(bits: u32) -> Inst {
     let op = match funct3(bits) {
         0b000 => Op::Beq,
@@ -46,6 +51,7 @@ pub(super) fn branch(bits: u32) -> Inst {
 }
 
 /// LOAD: funct3 111 (would be `ldu`, RV128 only) is reserved on RV64.
+#[inline]
 pub(super) fn load(bits: u32) -> Inst {
     let op = match funct3(bits) {
         0b000 => Op::Lb,
@@ -61,6 +67,7 @@ pub(super) fn load(bits: u32) -> Inst {
 }
 
 /// STORE: only byte to doubleword widths exist on RV64.
+#[inline]
 pub(super) fn store(bits: u32) -> Inst {
     let op = match funct3(bits) {
         0b000 => Op::Sb,
@@ -75,6 +82,7 @@ pub(super) fn store(bits: u32) -> Inst {
 /// OP-IMM. On RV64 the shifts take a 6-bit shift amount and the six bits above it
 /// must be 000000 (`slli`, `srli`) or 010000 (`srai`) (section 4.2.1); other values
 /// of those bits select Zbb/Zbs operations.
+#[inline]
 pub(super) fn op_imm(bits: u32) -> Inst {
     match funct3(bits) {
         0b000 => i_type(Op::Addi, bits),
@@ -92,6 +100,7 @@ pub(super) fn op_imm(bits: u32) -> Inst {
 
 /// OP-IMM-32 (section 4.2.1): the word shifts take a 5-bit shift amount; an
 /// encoding with bit 25 set is reserved.
+#[inline]
 pub(super) fn op_imm_32(bits: u32) -> Inst {
     match (funct3(bits), funct7(bits)) {
         (0b000, _) => i_type(Op::Addiw, bits),
@@ -103,6 +112,7 @@ pub(super) fn op_imm_32(bits: u32) -> Inst {
 }
 
 /// OP: register-register ALU operations.
+#[inline]
 pub(super) fn op(bits: u32) -> Inst {
     let op = match (funct7(bits), funct3(bits)) {
         (0b0000000, 0b000) => Op::Add,
@@ -122,6 +132,7 @@ pub(super) fn op(bits: u32) -> Inst {
 }
 
 /// OP-32: word-sized register-register operations.
+#[inline]
 pub(super) fn op_32(bits: u32) -> Inst {
     let op = match (funct7(bits), funct3(bits)) {
         (0b0000000, 0b000) => Op::Addw,

@@ -5,6 +5,7 @@ use super::fields::{funct3, illegal, r_type};
 use crate::{Inst, Op};
 
 /// OP with funct7 = 0000001.
+#[inline]
 pub(super) fn op(bits: u32) -> Inst {
     let op = match funct3(bits) {
         0b000 => Op::Mul,
@@ -21,6 +22,7 @@ pub(super) fn op(bits: u32) -> Inst {
 
 /// OP-32 with funct7 = 0000001: the word forms; funct3 001, 010 and 011 are
 /// reserved (there is no `mulhw`).
+#[inline]
 pub(super) fn op_32(bits: u32) -> Inst {
     let op = match funct3(bits) {
         0b000 => Op::Mulw,

@@ -15,6 +15,7 @@ use crate::{Inst, Op};
 ///   reserved and ignored.
 /// - funct3 010 is the cache-block operations (CMO spec): only `cbo.zero`
 ///   (Zicboz, imm = 4, rd = 0) is supported.
+#[inline]
 pub(super) fn misc_mem(bits: u32) -> Inst {
     match funct3(bits) {
         0b000 => inst(Op::Fence, bits, 0, 0, 0, (bits >> 20) as i32),
@@ -44,6 +45,7 @@ const SFENCE_VMA_FUNCT7: u32 = 0b0001001;
 /// The privileged instructions need their exact encodings; `sfence.vma` needs rd = 0
 /// and funct3 = 0. The CSR number goes to `imm` unsigned (0..4095); for the
 /// immediate forms the 5-bit zimm stays in `rs1`.
+#[inline]
 pub(super) fn system(bits: u32) -> Inst {
     let op = match funct3(bits) {
         0b000 => {

@@ -8,6 +8,7 @@ use crate::{Inst, Op};
 
 /// OP-IMM words that are not base instructions: Zbs single-bit immediates, Zbb
 /// count/extend (imm\[11:0\] selects), `rori`, `orc.b` and the RV64 `rev8`.
+#[inline]
 pub(super) fn op_imm(bits: u32) -> Inst {
     let imm12 = bits >> 20;
     let funct6 = bits >> 26;
@@ -36,6 +37,7 @@ pub(super) fn op_imm(bits: u32) -> Inst {
 
 /// OP-IMM-32 words that are not base instructions: `slli.uw` (6-bit shift
 /// amount), the word counts and `roriw` (5-bit amount).
+#[inline]
 pub(super) fn op_imm_32(bits: u32) -> Inst {
     match funct3(bits) {
         0b001 if bits >> 26 == 0b000010 => shift(Op::SlliUw, bits, 6),
@@ -51,6 +53,7 @@ pub(super) fn op_imm_32(bits: u32) -> Inst {
 }
 
 /// OP words that are neither base nor M instructions.
+#[inline]
 pub(super) fn op(bits: u32) -> Inst {
     let op = match (funct7(bits), funct3(bits)) {
         (0b0100000, 0b111) => Op::Andn,
@@ -78,6 +81,7 @@ pub(super) fn op(bits: u32) -> Inst {
 
 /// OP-32 words that are neither base nor M instructions. `zext.h` on RV64 is the
 /// `packw` encoding with rs2 = 0 (Zbkb's `packw` itself is not supported).
+#[inline]
 pub(super) fn op_32(bits: u32) -> Inst {
     let op = match (funct7(bits), funct3(bits)) {
         (0b0000100, 0b000) => Op::AddUw,
