@@ -165,6 +165,7 @@ fn compare_32(name: &str, words: &[u32]) -> Outcome {
     }
 
     if gap_words.is_empty() {
+        binutils::remove_scratch(&dir);
         return out;
     }
     let twin_bytes: Vec<u8> = gap_words.iter().flat_map(|g| g.2.to_le_bytes()).collect();
@@ -187,6 +188,7 @@ fn compare_32(name: &str, words: &[u32]) -> Outcome {
             out.seen.insert(inst.op);
         }
     }
+    binutils::remove_scratch(&dir);
     out
 }
 
@@ -320,6 +322,7 @@ fn every_compressed_parcel_agrees_with_objdump() {
             out.seen.insert(short.op);
         }
     }
+    binutils::remove_scratch(&dir);
     let out = out.finish("every 16-bit parcel");
     assert!(
         out.legal > 40_000,

@@ -52,6 +52,12 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Removes a scratch directory (a failing test leaves it behind for inspection
+/// only if it panics before this point).
+pub fn remove_scratch(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// One disassembled unit: its address and objdump's text with the mnemonic and
 /// operands separated by one space and any trailing `# ...` comment removed
 /// (objdump adds those when it can compute an address from an `auipc`/`lui`
