@@ -160,3 +160,59 @@ pub(crate) fn from_u64(v: u64) -> (u64, Flags) {
     let exact = r != 18_446_744_073_709_551_616.0 && r as u64 == v;
     (r.to_bits(), Flags::nx_if(!exact))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(x: f64) -> u64 {
+        x.to_bits()
+    }
+
+    #[test]
+    fn ordinary_operands_take_the_fast_path() {
+        assert_eq!(add(b(1.0), b(2.0)), Some((b(3.0), Flags::NONE)));
+        assert_eq!(add(b(0.1), b(0.2)), Some((b(0.1 + 0.2), Flags::NX)));
+        assert_eq!(sub(b(1.0), b(1.0)), Some((0, Flags::NONE)));
+        assert_eq!(mul(b(0.1), b(3.0)), Some((b(0.1 * 3.0), Flags::NX)));
+        assert_eq!(mul(b(-0.0), b(3.0)), Some((b(-0.0), Flags::NONE)));
+        assert_eq!(div(b(1.0), b(3.0)), Some((b(1.0 / 3.0), Flags::NX)));
+        assert_eq!(div(b(1.0), b(4.0)), Some((b(0.25), Flags::NONE)));
+        assert_eq!(sqrt(b(2.0)), Some((b(2f64.sqrt()), Flags::NX)));
+        assert_eq!(sqrt(b(9.0)), Some((b(3.0), Flags::NONE)));
+        assert_eq!(fma(b(2.0), b(3.0), b(1.0)), Some((b(7.0), Flags::NONE)));
+        assert_eq!(
+            fma(b(0.1), b(0.1), b(1.0)),
+            Some((b(0.1f64.mul_add(0.1, 1.0)), Flags::NX))
+        );
+        assert_eq!(to_single(b(0.5)), Some((0.5f32.to_bits(), Flags::NONE)));
+        assert_eq!(
+            to_single(b(0.1)),
+            Some(((0.1f64 as f32).to_bits(), Flags::NX))
+        );
+        assert_eq!(
+            from_i64(i64::MAX),
+            (b(9.223_372_036_854_775_808e18), Flags::NX)
+        );
+        assert_eq!(from_i64(-3), (b(-3.0), Flags::NONE));
+        assert_eq!(
+            from_u64(u64::MAX),
+            (b(18_446_744_073_709_551_616.0), Flags::NX)
+        );
+    }
+
+    #[test]
+    fn hard_cases_decline() {
+        assert_eq!(add(b(f64::MAX), b(f64::MAX)), None);
+        assert_eq!(add(b(f64::INFINITY), b(1.0)), None);
+        assert_eq!(mul(b(1e-300), b(1e-10)), None);
+        assert_eq!(mul(b(f64::INFINITY), b(0.0)), None);
+        assert_eq!(div(b(1.0), b(0.0)), None);
+        assert_eq!(div(b(f64::MIN_POSITIVE), b(2.0)), None);
+        assert_eq!(sqrt(b(-1.0)), None);
+        assert_eq!(sqrt(b(f64::NAN)), None);
+        assert_eq!(fma(b(1e-300), b(1e-300), b(1.0)), None);
+        assert_eq!(to_single(b(1e-40)), None);
+        assert_eq!(to_single(b(1e39)), None);
+    }
+}

@@ -56,3 +56,29 @@ pub(crate) fn to_range(v: f64, rm: Rm, min: i64, max: i64) -> Option<(i64, Flags
     }
     Some((r, Flags::nx_if(inexact)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_steps() {
+        assert_eq!(round(2.5, Rm::Rne), Some((2, true)));
+        assert_eq!(round(3.5, Rm::Rne), Some((4, true)));
+        assert_eq!(round(-2.5, Rm::Rne), Some((-2, true)));
+        assert_eq!(round(-2.5, Rm::Rmm), Some((-3, true)));
+        assert_eq!(round(-2.2, Rm::Rdn), Some((-3, true)));
+        assert_eq!(round(2.2, Rm::Rup), Some((3, true)));
+        assert_eq!(round(-2.7, Rm::Rtz), Some((-2, true)));
+        assert_eq!(round(-0.3, Rm::Rtz), Some((0, true)));
+        assert_eq!(round(7.0, Rm::Rup), Some((7, false)));
+        assert_eq!(round(f64::NAN, Rm::Rne), None);
+        assert_eq!(round(4.611_686_018_427_387_904e18, Rm::Rne), None);
+        assert_eq!(to_range(-0.3, Rm::Rtz, 0, 10), Some((0, Flags::NX)));
+        assert_eq!(to_range(-1.0, Rm::Rtz, 0, 10), None);
+        assert_eq!(
+            to_range(2147483648.0, Rm::Rtz, i32::MIN.into(), i32::MAX.into()),
+            None
+        );
+    }
+}

@@ -138,3 +138,45 @@ pub(crate) fn from_u64(v: u64) -> (u32, Flags) {
     let exact = r != 18_446_744_073_709_551_616.0 && r as u64 == v;
     (r.to_bits(), Flags::nx_if(!exact))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(x: f32) -> u32 {
+        x.to_bits()
+    }
+
+    #[test]
+    fn ordinary_operands_take_the_fast_path() {
+        assert_eq!(add(b(1.0), b(2.0)), Some((b(3.0), Flags::NONE)));
+        assert_eq!(sub(b(0.1), b(0.2)), Some((b(-0.1), Flags::NONE)));
+        assert_eq!(sub(b(1.0), b(1e-8)), Some((b(1.0), Flags::NX)));
+        assert_eq!(mul(b(0.1), b(3.0)), Some((b(0.1 * 3.0), Flags::NX)));
+        assert_eq!(mul(b(0.0), b(-3.0)), Some((b(-0.0), Flags::NONE)));
+        assert_eq!(div(b(1.0), b(3.0)), Some((b(1.0 / 3.0), Flags::NX)));
+        assert_eq!(div(b(3.0), b(4.0)), Some((b(0.75), Flags::NONE)));
+        assert_eq!(sqrt(b(2.0)), Some((b(2f32.sqrt()), Flags::NX)));
+        assert_eq!(sqrt(b(0.25)), Some((b(0.5), Flags::NONE)));
+        assert_eq!(fma(b(2.0), b(3.0), b(1.0)), Some((b(7.0), Flags::NONE)));
+        assert_eq!(
+            fma(b(0.1), b(0.1), b(1.0)),
+            Some((b(0.1f32.mul_add(0.1, 1.0)), Flags::NX))
+        );
+        assert_eq!(from_i64(16_777_217), (b(16_777_216.0), Flags::NX));
+        assert_eq!(
+            from_u64(u64::MAX),
+            (b(18_446_744_073_709_551_616.0), Flags::NX)
+        );
+    }
+
+    #[test]
+    fn hard_cases_decline() {
+        assert_eq!(add(b(f32::MAX), b(f32::MAX)), None);
+        assert_eq!(mul(b(1e-30), b(1e-10)), None);
+        assert_eq!(div(b(1.0), b(0.0)), None);
+        assert_eq!(sqrt(b(-1.0)), None);
+        assert_eq!(fma(b(1e-30), b(1e-10), b(0.0)), None);
+        assert_eq!(fma(b(f32::INFINITY), b(0.0), b(1.0)), None);
+    }
+}
