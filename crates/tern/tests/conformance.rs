@@ -148,7 +148,7 @@ conformance_tests! {
     rv64d,
     rvc,
     zicsr,
-    zicsr_ro_zero_mask,
+    qemu_deviations,
     zba,
     zbb,
     zbs,
@@ -156,4 +156,5 @@ conformance_tests! {
     zicboz,
     zifencei,
     zihintpause,
+    exceptions,
 }

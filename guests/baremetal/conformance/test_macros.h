@@ -18,13 +18,13 @@
  * - Comments use C syntax: the files go through the C preprocessor.
  *
  * Traps
- * The M-mode trap handler records mcause, mepc and mtval in trap_area. When a resume
+ * The M-mode trap handler records mcause, mepc, mtval and mstatus in trap_area. When a resume
  * address is armed (TRAP_ARM), the trap is expected: the handler disarms it and
  * resumes at that address in M-mode with mstatus.MIE = 0 and mstatus.MPRV = 0 (by
  * MRET with MPP = M and MPIE = 0). A trap with nothing armed is a failure: the handler
  * prints mcause/mepc/mtval and exits with TESTNUM.
- * An S-mode handler (strap_entry, for tests that delegate) records scause/sepc/stval
- * in trap_area and then executes ECALL, so that control comes back to M-mode through
+ * An S-mode handler (strap_entry, for tests that delegate) records scause/sepc/stval/
+ * sstatus in trap_area and then executes ECALL, so that control comes back to M-mode through
  * the armed resume address.
  */
 #ifndef TERN_CONFORMANCE_TEST_MACROS_H
@@ -124,6 +124,8 @@
 #define TA_STVAL   56
 #define TA_SAVE0   64
 #define TA_SAVE1   72
+#define TA_MSTATUS 80      /* mstatus as the M-mode handler found it */
+#define TA_SSTATUS 88      /* sstatus as the S-mode handler found it */
 #define TA_SIZE    128
 
 /* ---- checks ---------------------------------------------------------------- */
@@ -165,6 +167,15 @@
 .macro CHECK_TA off, exp
     la t5, trap_area
     ld t5, \off(t5)
+    CHECK t5, \exp
+.endm
+
+/* Fail the current check when (trap_area+`off` & mask) differs from `exp`. */
+.macro CHECK_TA_MASK off, mask, exp
+    la t5, trap_area
+    ld t5, \off(t5)
+    li t6, \mask
+    and t5, t5, t6
     CHECK t5, \exp
 .endm
 
@@ -436,6 +447,8 @@ mtrap_entry:                                \
     sd t1, TA_EPC(t0);                      \
     csrr t1, mtval;                         \
     sd t1, TA_TVAL(t0);                     \
+    csrr t1, mstatus;                       \
+    sd t1, TA_MSTATUS(t0);                  \
     ld t1, TA_COUNT(t0);                    \
     addi t1, t1, 1;                         \
     sd t1, TA_COUNT(t0);                    \
@@ -479,6 +492,8 @@ strap_entry:                                \
     sd t1, TA_SEPC(t0);                     \
     csrr t1, stval;                         \
     sd t1, TA_STVAL(t0);                    \
+    csrr t1, sstatus;                       \
+    sd t1, TA_SSTATUS(t0);                  \
     ld t1, TA_SAVE1(t0);                    \
     csrr t0, sscratch;                      \
     ecall;                                  \

@@ -10,7 +10,7 @@
  * - Any write to a read-only CSR (address bits 11:10 = 11) traps with illegal
  *   instruction: CSRRW even with rd = x0, CSRRS/CSRRC with a nonzero mask, CSRRWI with
  *   uimm = 0. mtval = the instruction bits. (CSRRS/CSRRC with an rs1 other than x0
- *   that holds 0 must trap too, but QEMU 7.2 does not: zicsr_ro_zero_mask.S tests that
+ *   that holds 0 must trap too, but QEMU 7.2 does not: qemu_deviations.S tests that
  *   on tern.)
  * - An unimplemented CSR number is an illegal instruction.
  * - A CSR of a higher privilege level is illegal from U-mode (2.1: bits 9:8).
