@@ -157,4 +157,5 @@ conformance_tests! {
     zifencei,
     zihintpause,
     exceptions,
+    delegation,
 }
