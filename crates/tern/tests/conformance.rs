@@ -158,4 +158,5 @@ conformance_tests! {
     zihintpause,
     exceptions,
     delegation,
+    trap_stack,
 }

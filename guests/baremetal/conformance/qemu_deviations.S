@@ -10,8 +10,13 @@
  * 6-7 A (8.4) and privileged spec table 3.6: an AMO that hits no device raises a
  *     store/AMO access fault (cause 7), mtval = the address. QEMU 7.2 performs the AMO
  *     as a load then a store and reports a load access fault (cause 5).
+ * 8-9 Privileged spec 3.1.6.3 (1.12): "An MRET or SRET instruction that changes the
+ *     privilege mode to a mode less privileged than M also sets MPRV=0." QEMU 7.2
+ *     leaves MPRV set (QEMU 8 clears it).
+ * 10-11 Privileged spec 3.1.14 / 4.1.7: "The low bit of mepc (mepc[0]) is always
+ *     zero" (sepc likewise). QEMU 7.2 stores and returns bit 0.
  */
-// qemu: no — these are the spec rules QEMU 7.2 breaks (CSRRS/CSRRC rs1!=x0 holding 0 on a read-only CSR does not trap; an AMO access fault is reported as cause 5)
+// qemu: no — these are the spec rules QEMU 7.2 breaks (CSRRS/CSRRC rs1!=x0 holding 0 on a read-only CSR does not trap; an AMO access fault is reported as cause 5; MRET/SRET to S/U keep MPRV; mepc/sepc bit 0 is kept)
 #include "test_macros.h"
 
 #define HOLE 0x40000000          /* no device here on the spike board */
@@ -31,4 +36,34 @@ TEST_BEGIN
     TEST_EXC(6, CAUSE_STORE_ACCESS, HOLE, amoadd.w a0, a2, (a1))
     addi a1, a1, 8
     TEST_EXC(7, CAUSE_STORE_ACCESS, HOLE + 8, amoswap.d a0, a2, (a1))
+
+    /* satp is Bare, so MPRV = 1 with MPP = S or U changes no M-mode access here */
+    TEST_NUM(8)                          /* MRET to S clears MPRV */
+    li t0, MSTATUS_MPRV
+    csrs mstatus, t0
+    RUN_IN MSTATUS_MPP_S, 1f, 2f
+1:  ecall
+2:  CHECK_TA TA_CAUSE, CAUSE_SUPERVISOR_ECALL
+    CHECK_TA_MASK TA_MSTATUS, MSTATUS_MPRV, 0
+    TEST_NUM(9)                          /* SRET from M to U clears MPRV */
+    li t0, MSTATUS_MPRV | MSTATUS_SPP
+    csrs mstatus, t0
+    li t0, MSTATUS_SPP
+    csrc mstatus, t0
+    la t0, 3f
+    csrw sepc, t0
+    TRAP_ARM 4f
+    sret
+3:  ecall
+4:  CHECK_TA TA_CAUSE, CAUSE_USER_ECALL
+    CHECK_TA_MASK TA_MSTATUS, MSTATUS_MPRV, 0
+
+    TEST_NUM(10)
+    li t0, 0x80000001
+    csrw mepc, t0
+    CHECK_CSR mepc, 0x80000000
+    TEST_NUM(11)
+    li t0, -1
+    csrw sepc, t0
+    CHECK_CSR sepc, 0xfffffffffffffffe
 TEST_END
