@@ -159,4 +159,5 @@ conformance_tests! {
     exceptions,
     delegation,
     trap_stack,
+    tvec,
 }
