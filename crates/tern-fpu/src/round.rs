@@ -125,6 +125,17 @@ pub(crate) fn shift_right_jam(sig: u128, k: u32) -> u128 {
     }
 }
 
+/// [`shift_right_jam`] for 64-bit values.
+pub(crate) fn shift_right_jam64(sig: u64, k: u32) -> u64 {
+    if k == 0 {
+        sig
+    } else if k >= 64 {
+        (sig != 0) as u64
+    } else {
+        (sig >> k) | ((sig << (64 - k) != 0) as u64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +221,9 @@ mod tests {
         assert_eq!(shift_right_jam(0b10001, 3), 0b11);
         assert_eq!(shift_right_jam(5, 300), 1);
         assert_eq!(shift_right_jam(0, 300), 0);
+        assert_eq!(shift_right_jam64(0b10001, 3), 0b11);
+        assert_eq!(shift_right_jam64(0b10000, 3), 0b10);
+        assert_eq!(shift_right_jam64(1 << 63, 64), 1);
+        assert_eq!(shift_right_jam64(7, 0), 7);
     }
 }

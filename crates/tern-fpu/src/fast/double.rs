@@ -192,7 +192,7 @@ mod tests {
         );
         assert_eq!(
             from_i64(i64::MAX),
-            (b(9.223_372_036_854_775_808e18), Flags::NX)
+            (b(9_223_372_036_854_775_808.0), Flags::NX)
         );
         assert_eq!(from_i64(-3), (b(-3.0), Flags::NONE));
         assert_eq!(

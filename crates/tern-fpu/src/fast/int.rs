@@ -73,7 +73,7 @@ mod tests {
         assert_eq!(round(-0.3, Rm::Rtz), Some((0, true)));
         assert_eq!(round(7.0, Rm::Rup), Some((7, false)));
         assert_eq!(round(f64::NAN, Rm::Rne), None);
-        assert_eq!(round(4.611_686_018_427_387_904e18, Rm::Rne), None);
+        assert_eq!(round(4_611_686_018_427_387_904.0, Rm::Rne), None);
         assert_eq!(to_range(-0.3, Rm::Rtz, 0, 10), Some((0, Flags::NX)));
         assert_eq!(to_range(-1.0, Rm::Rtz, 0, 10), None);
         assert_eq!(

@@ -4,7 +4,7 @@ use super::{invalid, nan_result};
 use crate::flags::Flags;
 use crate::format::{kind, sign, unpack, zero, Format, Kind};
 use crate::rm::Rm;
-use crate::round::round_pack_wide;
+use crate::round::{round_pack, shift_right_jam64};
 
 /// `a + b` in format `F`, rounded under `rm` (IEEE 754-2019 §5.4.1, §6.3 for the sign
 /// of zero sums).
@@ -38,16 +38,14 @@ pub(crate) fn add<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
     } else {
         (y, x)
     };
+    // Put both leading ones at bit 61: bit 62 takes a carry, and at least 62 − 53 = 9
+    // guard bits lie below the last kept bit. Aligning the smaller operand by 0 or 1
+    // bit is exact; by 2 or more, the difference keeps its leading one at bit 60 or
+    // up, so jamming lost bits into bit 0 cannot change the rounding.
+    let shift = 61 - (F::PRECISION - 1);
     let diff = (big.exp - small.exp) as u32;
-    // Exact when the aligned sum fits in 127 bits; otherwise the small operand lies
-    // entirely below the rounding point and stands in as a sticky bit three places
-    // below the big operand's last bit (it only decides rounding direction and NX).
-    let limit = 126 - F::PRECISION;
-    let (exp, big_sig, small_sig) = if diff <= limit {
-        (small.exp, (big.sig as u128) << diff, small.sig as u128)
-    } else {
-        (big.exp - 3, (big.sig as u128) << 3, 1)
-    };
+    let big_sig = big.sig << shift;
+    let small_sig = shift_right_jam64(small.sig << shift, diff);
     let sum = if big.sign == small.sign {
         big_sig + small_sig
     } else {
@@ -56,7 +54,7 @@ pub(crate) fn add<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
     if sum == 0 {
         return (zero::<F>(rm == Rm::Rdn), Flags::NONE);
     }
-    round_pack_wide::<F>(big.sign, exp, sum, rm)
+    round_pack::<F>(big.sign, big.exp - shift as i32, sum, rm)
 }
 
 #[cfg(test)]

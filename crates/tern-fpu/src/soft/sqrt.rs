@@ -16,19 +16,35 @@ pub(crate) fn sqrt<F: Format>(a: u64, rm: Rm) -> (u64, Flags) {
         Kind::Inf => (a, Flags::NONE),
         Kind::Finite => {
             let x = unpack::<F>(a);
-            // Scale the significand up to 126 or 127 bits with an even exponent, so
-            // that its integer square root has 63 bits: PRECISION + 2 and more.
-            let mut shift = 126 - F::PRECISION;
+            // Scale the significand to 2·PRECISION + 4 or + 5 bits with an even
+            // exponent, so that its integer square root has PRECISION + 2 bits (a round
+            // bit and a guard bit); a non-zero remainder is the sticky bit.
+            let mut shift = F::PRECISION + 4;
             if (x.exp - shift as i32) % 2 != 0 {
                 shift += 1;
             }
             let n = (x.sig as u128) << shift;
-            let root = n.isqrt();
-            let sticky = (root * root != n) as u64;
-            let root = root as u64 | sticky;
+            let (root, exact) = isqrt(n, x.sig, shift);
+            let root = root | !exact as u64;
             round_pack::<F>(false, (x.exp - shift as i32) / 2, root, rm)
         }
     }
+}
+
+/// The integer square root of `n = sig × 2^shift` (below 2^117) and whether it is
+/// exact. The host's square root only supplies a first guess (within a few units,
+/// since `sig` and 2^shift are exact or nearly so in binary64); integer arithmetic then
+/// moves it to the exact floor, so the result does not depend on the host's rounding.
+fn isqrt(n: u128, sig: u64, shift: u32) -> (u64, bool) {
+    let scale = f64::from_bits((1023 + shift as u64) << 52);
+    let mut r = ((sig as f64) * scale).sqrt() as u128;
+    while r * r > n {
+        r -= 1;
+    }
+    while (r + 1) * (r + 1) <= n {
+        r += 1;
+    }
+    (r as u64, r * r == n)
 }
 
 #[cfg(test)]
