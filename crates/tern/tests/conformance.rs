@@ -160,4 +160,6 @@ conformance_tests! {
     delegation,
     trap_stack,
     tvec,
+    status_traps,
+    fs,
 }

@@ -15,8 +15,12 @@
  *     leaves MPRV set (QEMU 8 clears it).
  * 10-11 Privileged spec 3.1.14 / 4.1.7: "The low bit of mepc (mepc[0]) is always
  *     zero" (sepc likewise). QEMU 7.2 stores and returns bit 0.
+ * 12-13 Privileged spec 3.1.6.6: fflags is part of the floating-point state, so an
+ *     instruction that only raises flags (FEQ/FCVT.W on a signaling NaN, integer
+ *     destination) modifies that state and FS must become Dirty. QEMU 7.2 marks FS
+ *     Dirty only when an f register or fcsr is written by the instruction itself.
  */
-// qemu: no — these are the spec rules QEMU 7.2 breaks (CSRRS/CSRRC rs1!=x0 holding 0 on a read-only CSR does not trap; an AMO access fault is reported as cause 5; MRET/SRET to S/U keep MPRV; mepc/sepc bit 0 is kept)
+// qemu: no — these are the spec rules QEMU 7.2 breaks (CSRRS/CSRRC rs1!=x0 holding 0 on a read-only CSR does not trap; an AMO access fault is reported as cause 5; MRET/SRET to S/U keep MPRV; mepc/sepc bit 0 is kept; raising fflags alone leaves FS Clean)
 #include "test_macros.h"
 
 #define HOLE 0x40000000          /* no device here on the spike board */
@@ -66,4 +70,21 @@ TEST_BEGIN
     li t0, -1
     csrw sepc, t0
     CHECK_CSR sepc, 0xfffffffffffffffe
+
+    li a1, 0x7ff0000000000001            /* signaling NaN */
+    fmv.d.x fa1, a1
+    TEST_NUM(12)
+    li t0, MSTATUS_FS
+    csrc mstatus, t0
+    li t0, MSTATUS_FS_CLEAN
+    csrs mstatus, t0
+    feq.d a0, fa1, fa1                   /* sets NV */
+    CHECK_CSR_MASK mstatus, MSTATUS_FS | MSTATUS_SD, MSTATUS_FS_DIRTY | MSTATUS_SD
+    TEST_NUM(13)
+    li t0, MSTATUS_FS
+    csrc mstatus, t0
+    li t0, MSTATUS_FS_CLEAN
+    csrs mstatus, t0
+    fcvt.w.d a0, fa1, rtz                /* sets NV */
+    CHECK_CSR_MASK mstatus, MSTATUS_FS | MSTATUS_SD, MSTATUS_FS_DIRTY | MSTATUS_SD
 TEST_END
