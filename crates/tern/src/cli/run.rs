@@ -48,6 +48,9 @@ pub struct RunArgs {
     /// How guest time advances.
     #[arg(long, value_enum, default_value = "host")]
     clock: ClockKind,
+    /// Print instructions retired, wall time and speed to stderr at the end.
+    #[arg(long)]
+    stats: bool,
 }
 
 /// Runs `tern run`; returns the exit status.
@@ -89,8 +92,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
                     args.kernel.display()
                 );
             }
+            let started = std::time::Instant::now();
             let exit = machine.run();
             std::io::stdout().flush().ok();
+            if args.stats {
+                let secs = started.elapsed().as_secs_f64();
+                let n = machine.retired();
+                eprintln!(
+                    "tern: {n} instructions in {secs:.3} s ({:.1} MIPS)",
+                    n as f64 / secs.max(1e-9) / 1e6
+                );
+            }
             Ok(match exit {
                 SpikeExit::Exited(code) => (code & 0xff) as i32,
                 SpikeExit::InstructionLimit => {
