@@ -120,7 +120,13 @@ fn render_data(s: &mut String, p: &Program) {
     for v in &p.f {
         let _ = writeln!(s, "    .dword {v:#018x}");
     }
-    let _ = writeln!(s, "    .balign 64\np{i}_buf:");
+    // The buffer straddles a page boundary at its middle (where `base_mid` points),
+    // so misaligned accesses near it cross pages.
+    let _ = writeln!(
+        s,
+        "    .balign 4096\n    .skip {}\np{i}_buf:",
+        4096 - MID_OFFSET
+    );
     for chunk in p.mem.chunks(8) {
         let mut b = [0u8; 8];
         b[..chunk.len()].copy_from_slice(chunk);

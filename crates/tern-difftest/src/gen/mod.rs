@@ -17,6 +17,7 @@ mod csr;
 mod fp;
 mod int;
 mod mem;
+mod smc;
 mod trap;
 
 use rand::rngs::StdRng;
@@ -255,6 +256,7 @@ const FAMILIES: &[(Family, u32)] = &[
     (Family::Branch, 5),
     (Family::Compressed, 10),
     (Family::Trap, 1),
+    (Family::Smc, 1),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,6 +270,7 @@ enum Family {
     Branch,
     Compressed,
     Trap,
+    Smc,
 }
 
 impl Gen<'_> {
@@ -306,6 +309,7 @@ impl Gen<'_> {
                 Family::Branch if room >= 3 && self.depth < 2 => branch::item(self, room),
                 Family::Compressed => compressed::item(self),
                 Family::Trap if self.cfg.traps => trap::item(self),
+                Family::Smc => smc::item(self),
                 _ => continue,
             };
             if let Some(item) = item {
