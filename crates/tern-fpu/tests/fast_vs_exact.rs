@@ -98,3 +98,77 @@ fn specials_everywhere() {
         }
     }
 }
+
+/// A normal double with a random significand and an exponent in `lo..hi`.
+fn normal(rng: &mut Rng, lo: i64, hi: i64) -> f64 {
+    let e = lo + rng.below((hi - lo) as u64) as i64;
+    let frac = rng.next() >> 12;
+    let sign = rng.next() << 63;
+    f64::from_bits(sign | (((1023 + e) as u64) << 52) | frac)
+}
+
+/// Compares the API with the exact path for one RNE double vector.
+fn agree(name: &str, a: f64, b: f64, c: f64) {
+    let (a, b, c) = (a.to_bits(), b.to_bits(), c.to_bits());
+    let fast = ops::eval(name, tern_fpu::Rm::Rne, a, b, c, Path::Main);
+    let exact = ops::eval(name, tern_fpu::Rm::Rne, a, b, c, Path::Exact);
+    assert_eq!(fast, exact, "{name} {a:#x} {b:#x} {c:#x}");
+}
+
+/// The fused multiply-add fast path rests on the ErrFma theorem (the error of an FMA
+/// is exactly γ + z); hammer it where it is hardest: heavy cancellation between the
+/// product and the addend, and addends far smaller or larger than the product.
+#[test]
+fn fma_fast_path_under_cancellation() {
+    let mut rng = Rng::new(0xf3a);
+    for _ in 0..400_000 {
+        let x = normal(&mut rng, -40, 40);
+        let y = normal(&mut rng, -40, 40);
+        let p = x * y;
+        let c = match rng.below(4) {
+            0 => -p,
+            1 => f64::from_bits((-p).to_bits().wrapping_add(rng.below(9)).wrapping_sub(4)),
+            2 => -p * 2f64.powi(rng.below(120) as i32 - 60),
+            _ => -(p + x.mul_add(y, -p) * rng.below(3) as f64),
+        };
+        for name in ["fmadd.d", "fmsub.d", "fnmadd.d", "fnmsub.d"] {
+            agree(name, x, y, c);
+        }
+    }
+}
+
+/// Results around the fast paths' magnitude guards (2^-960 for the residual checks,
+/// 2^-1022 for tininess, 2^1000 and the overflow threshold).
+#[test]
+fn fast_path_guards() {
+    let mut rng = Rng::new(0x9a7d);
+    for _ in 0..200_000 {
+        let target =
+            2f64.powi(rng.pick(&[-1023, -1022, -1021, -961, -960, -959, 999, 1000, 1001, 1023]));
+        let x = normal(&mut rng, -30, 30);
+        let nudge = |v: f64, rng: &mut Rng| {
+            f64::from_bits(v.to_bits().wrapping_add(rng.below(7)).wrapping_sub(3))
+        };
+        let y = nudge(target / x, &mut rng);
+        agree("fmul.d", x, y, 0.0);
+        let y = nudge(x / target, &mut rng);
+        agree("fdiv.d", x, y, 0.0);
+        let t = nudge(target, &mut rng);
+        agree("fsqrt.d", t.abs(), 0.0, 0.0);
+        agree("fdiv.d", t, x, 0.0);
+        agree(
+            "fmadd.d",
+            x,
+            nudge(target / x, &mut rng),
+            nudge(target, &mut rng),
+        );
+        agree("fmadd.d", t, x, -t * x);
+        agree("fadd.d", t, nudge(-t, &mut rng), 0.0);
+        agree(
+            "fcvt.s.d",
+            nudge(target * 2f64.powi(rng.below(200) as i32 - 100), &mut rng),
+            0.0,
+            0.0,
+        );
+    }
+}

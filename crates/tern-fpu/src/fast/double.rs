@@ -89,6 +89,10 @@ pub(crate) fn div(a: u64, b: u64) -> Option<(u64, Flags)> {
     let (x, y) = (f64::from_bits(a), f64::from_bits(b));
     let q = x / y;
     if !normal_result(q) || !large(x) {
+        // Zero divided by a finite non-zero number is an exact zero.
+        if x == 0.0 && y != 0.0 && abs_bits(y) < INF {
+            return Some((q.to_bits(), Flags::NONE));
+        }
         return None;
     }
     let err = q.mul_add(y, -x);
@@ -99,6 +103,10 @@ pub(crate) fn div(a: u64, b: u64) -> Option<(u64, Flags)> {
 #[inline]
 pub(crate) fn sqrt(a: u64) -> Option<(u64, Flags)> {
     if !(SAFE_LOW..INF).contains(&a) {
+        // √±0 = ±0.
+        if a & !SIGN == 0 {
+            return Some((a, Flags::NONE));
+        }
         return None;
     }
     let x = f64::from_bits(a);
@@ -117,6 +125,11 @@ pub(crate) fn fma(a: u64, b: u64, c: u64) -> Option<(u64, Flags)> {
     let r = x.mul_add(y, z);
     let u1 = x * y;
     if !(safe(r) && safe(u1) && safe(z)) {
+        // A zero addend leaves the rounded product (which is not zero here, so no
+        // question of the sign of a zero sum arises).
+        if z == 0.0 && large(u1) {
+            return Some((u1.to_bits(), Flags::nx_if(x.mul_add(y, -u1) != 0.0)));
+        }
         return None;
     }
     let u2 = x.mul_add(y, -u1);
@@ -186,6 +199,12 @@ mod tests {
             Some((b(0.1f64.mul_add(0.1, 1.0)), Flags::NX))
         );
         assert_eq!(to_single(b(0.5)), Some((0.5f32.to_bits(), Flags::NONE)));
+        assert_eq!(div(b(-0.0), b(3.0)), Some((b(-0.0), Flags::NONE)));
+        assert_eq!(sqrt(b(-0.0)), Some((b(-0.0), Flags::NONE)));
+        assert_eq!(
+            fma(b(0.1), b(3.0), b(-0.0)),
+            Some((b(0.1 * 3.0), Flags::NX))
+        );
         assert_eq!(
             to_single(b(0.1)),
             Some(((0.1f64 as f32).to_bits(), Flags::NX))
@@ -209,6 +228,9 @@ mod tests {
         assert_eq!(mul(b(f64::INFINITY), b(0.0)), None);
         assert_eq!(div(b(1.0), b(0.0)), None);
         assert_eq!(div(b(f64::MIN_POSITIVE), b(2.0)), None);
+        assert_eq!(div(b(0.0), b(0.0)), None);
+        assert_eq!(div(b(0.0), b(f64::NAN)), None);
+        assert_eq!(fma(b(0.0), b(3.0), b(-0.0)), None);
         assert_eq!(sqrt(b(-1.0)), None);
         assert_eq!(sqrt(b(f64::NAN)), None);
         assert_eq!(fma(b(1e-300), b(1e-300), b(1.0)), None);

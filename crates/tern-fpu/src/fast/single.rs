@@ -73,6 +73,10 @@ pub(crate) fn div(a: u32, b: u32) -> Option<(u32, Flags)> {
     let (x, y) = (wide(a), wide(b));
     let r = (x / y) as f32;
     if !normal_result(r) {
+        // Zero divided by a finite non-zero number is an exact zero.
+        if x == 0.0 && y != 0.0 && y.is_finite() {
+            return Some((r.to_bits(), Flags::NONE));
+        }
         return None;
     }
     Some((r.to_bits(), Flags::nx_if(r as f64 * y != x)))
@@ -83,6 +87,10 @@ pub(crate) fn div(a: u32, b: u32) -> Option<(u32, Flags)> {
 #[inline]
 pub(crate) fn sqrt(a: u32) -> Option<(u32, Flags)> {
     if !(1..INF as u32).contains(&a) {
+        // √±0 = ±0.
+        if a & 0x7fff_ffff == 0 {
+            return Some((a, Flags::NONE));
+        }
         return None;
     }
     let x = wide(a);
@@ -158,6 +166,8 @@ mod tests {
         assert_eq!(div(b(3.0), b(4.0)), Some((b(0.75), Flags::NONE)));
         assert_eq!(sqrt(b(2.0)), Some((b(2f32.sqrt()), Flags::NX)));
         assert_eq!(sqrt(b(0.25)), Some((b(0.5), Flags::NONE)));
+        assert_eq!(sqrt(b(-0.0)), Some((b(-0.0), Flags::NONE)));
+        assert_eq!(div(b(0.0), b(-2.0)), Some((b(-0.0), Flags::NONE)));
         assert_eq!(fma(b(2.0), b(3.0), b(1.0)), Some((b(7.0), Flags::NONE)));
         assert_eq!(
             fma(b(0.1), b(0.1), b(1.0)),

@@ -4,7 +4,7 @@ use super::{invalid, nan_result};
 use crate::flags::Flags;
 use crate::format::{inf, kind, sign, unpack, zero, Format, Kind};
 use crate::rm::Rm;
-use crate::round::round_pack_wide;
+use crate::round::{round_pack, round_pack_wide};
 
 /// `a ÷ b` in format `F`, rounded under `rm` (IEEE 754-2019 §5.4.1): 0/0 and ∞/∞ are
 /// invalid (§7.2); a finite non-zero number divided by zero raises DZ and gives a
@@ -22,6 +22,16 @@ pub(crate) fn div<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
         (_, Kind::Zero) => (inf::<F>(negative), Flags::DZ),
         _ => {
             let (x, y) = (unpack::<F>(a), unpack::<F>(b));
+            if F::PRECISION <= 24 {
+                // binary32: a 24-bit significand shifted by 39 fits in 64 bits and
+                // leaves a quotient of at least 39 bits, PRECISION + 2 and more.
+                const SHIFT: u32 = 39;
+                let dividend = x.sig << SHIFT;
+                let quotient = dividend / y.sig;
+                let sticky = !dividend.is_multiple_of(y.sig) as u64;
+                let exp = x.exp - y.exp - SHIFT as i32;
+                return round_pack::<F>(negative, exp, quotient | sticky, rm);
+            }
             // Both significands have PRECISION bits; shifting the dividend by 74 keeps
             // it below 2^127 and leaves a quotient of at least 74 bits, far more than
             // PRECISION + 2. A non-zero remainder becomes the sticky bit.
