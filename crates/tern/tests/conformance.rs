@@ -162,4 +162,5 @@ conformance_tests! {
     tvec,
     status_traps,
     fs,
+    interrupts,
 }

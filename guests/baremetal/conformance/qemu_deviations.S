@@ -19,11 +19,25 @@
  *     instruction that only raises flags (FEQ/FCVT.W on a signaling NaN, integer
  *     destination) modifies that state and FS must become Dirty. QEMU 7.2 marks FS
  *     Dirty only when an f register or fcsr is written by the instruction itself.
+ * 14-18 Privileged spec 3.1.9: "Multiple simultaneous interrupts destined for M-mode
+ *     are handled in the following decreasing priority order: MEI, MSI, MTI, SEI, SSI,
+ *     STI." QEMU 7.2 without AIA takes the lowest-numbered pending interrupt first
+ *     (SSI, MSI, STI, MTI, SEI).
  */
-// qemu: no — these are the spec rules QEMU 7.2 breaks (CSRRS/CSRRC rs1!=x0 holding 0 on a read-only CSR does not trap; an AMO access fault is reported as cause 5; MRET/SRET to S/U keep MPRV; mepc/sepc bit 0 is kept; raising fflags alone leaves FS Clean)
+// qemu: no — these are the spec rules QEMU 7.2 breaks (CSRRS/CSRRC rs1!=x0 holding 0 on a read-only CSR does not trap; an AMO access fault is reported as cause 5; MRET/SRET to S/U keep MPRV; mepc/sepc bit 0 is kept; raising fflags alone leaves FS Clean; interrupt priority is lowest-cause-first)
 #include "test_macros.h"
 
 #define HOLE 0x40000000          /* no device here on the spike board */
+
+/* Enable interrupts with MIE and expect one with cause `cause` to be taken at once. */
+.macro TAKE_NOW cause
+    TRAP_ARM .Ltaken\@
+    csrsi mstatus, MSTATUS_MIE
+    nop
+    j fail_no_trap
+.Ltaken\@:
+    CHECK_TA TA_CAUSE, \cause
+.endm
 
 TEST_BEGIN
     li a1, 0
@@ -87,4 +101,36 @@ TEST_BEGIN
     csrs mstatus, t0
     fcvt.w.d a0, fa1, rtz                /* sets NV */
     CHECK_CSR_MASK mstatus, MSTATUS_FS | MSTATUS_SD, MSTATUS_FS_DIRTY | MSTATUS_SD
+
+    /* all of MSI, MTI, SEI, SSI, STI pending and enabled; take them one by one */
+    li t1, CLINT_MSIP
+    li t0, 1
+    sw t0, 0(t1)
+    li t1, CLINT_MTIMECMP
+    sd zero, 0(t1)
+    li t0, MIP_SSIP | MIP_STIP | MIP_SEIP
+    csrs mip, t0
+    li t0, MIP_MSIP | MIP_MTIP | MIP_SSIP | MIP_STIP | MIP_SEIP
+    csrw mie, t0
+    TEST_NUM(14)
+    TAKE_NOW CAUSE_INTERRUPT | IRQ_M_SOFT
+    li t1, CLINT_MSIP
+    sw zero, 0(t1)
+    TEST_NUM(15)
+    TAKE_NOW CAUSE_INTERRUPT | IRQ_M_TIMER
+    li t0, -1
+    li t1, CLINT_MTIMECMP
+    sd t0, 0(t1)
+    TEST_NUM(16)
+    TAKE_NOW CAUSE_INTERRUPT | IRQ_S_EXT
+    li t0, MIP_SEIP
+    csrc mip, t0
+    TEST_NUM(17)
+    TAKE_NOW CAUSE_INTERRUPT | IRQ_S_SOFT
+    csrci mip, MIP_SSIP
+    TEST_NUM(18)
+    TAKE_NOW CAUSE_INTERRUPT | IRQ_S_TIMER
+    li t0, MIP_STIP
+    csrc mip, t0
+    csrw mie, zero
 TEST_END
