@@ -224,7 +224,41 @@ impl Core {
             // RV64 has only the even pmpcfg registers; 16 entries need pmpcfg0 and 2.
             num::PMPCFG0..=num::PMPCFG15 => matches!(csr - num::PMPCFG0, 0 | 2),
             num::PMPADDR0..=num::PMPADDR63 => usize::from(csr - num::PMPADDR0) < pmp::ENTRIES,
-            _ => true,
+            num::SSTATUS
+            | num::SIE
+            | num::STVEC
+            | num::SCOUNTEREN
+            | num::SENVCFG
+            | num::SSCRATCH
+            | num::SEPC
+            | num::SCAUSE
+            | num::STVAL
+            | num::SIP
+            | num::MVENDORID
+            | num::MARCHID
+            | num::MIMPID
+            | num::MHARTID
+            | num::MCONFIGPTR
+            | num::MSTATUS
+            | num::MISA
+            | num::MEDELEG
+            | num::MIDELEG
+            | num::MIE
+            | num::MTVEC
+            | num::MCOUNTEREN
+            | num::MENVCFG
+            | num::MCOUNTINHIBIT
+            | num::MHPMEVENT3..=num::MHPMEVENT31
+            | num::MSCRATCH
+            | num::MEPC
+            | num::MCAUSE
+            | num::MTVAL
+            | num::MIP
+            | num::MCYCLE
+            | num::MINSTRET
+            | num::MHPMCOUNTER3..=num::MHPMCOUNTER31 => true,
+            // Not implemented: custom, debug, hypervisor and other CSRs.
+            _ => false,
         };
         if ok {
             Ok(())
