@@ -163,4 +163,8 @@ conformance_tests! {
     status_traps,
     fs,
     interrupts,
+    counters,
+    counters_exact,
+    envcfg,
+    misa,
 }
