@@ -167,4 +167,5 @@ conformance_tests! {
     counters_exact,
     envcfg,
     misa,
+    pmp,
 }
