@@ -26,7 +26,7 @@ fn tern_matches_qemu_on_random_programs() {
         panic!("difftest needs the RISC-V cross compiler and QEMU: {e:#}");
     }
     let tern = PathBuf::from(env!("CARGO_BIN_EXE_tern"));
-    let programs = env_u64("TERN_DIFFTEST_PROGRAMS").unwrap_or(300);
+    let programs = env_u64("TERN_DIFFTEST_PROGRAMS").unwrap_or(500);
     let mut seeds = vec![FIXED_SEED];
     seeds.extend(env_u64("TERN_DIFFTEST_SEED"));
     let out = std::env::temp_dir().join(format!("tern-difftest-ci-{}", std::process::id()));
