@@ -118,50 +118,46 @@ fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# run_once EMULATOR PROGRAM: runs it once; sets RC, SECS and leaves its stdout in
-# $WORK/EMULATOR.PROGRAM.out and stderr in .err.
+# run_once EMULATOR PROGRAM: runs it once; sets RC, WALL and CPU (user + sys seconds)
+# and leaves its stdout in $WORK/EMULATOR.PROGRAM.out and stderr in .err.
 run_once() {
-    local emu=$1 p=$2 elf=$OUT/$2.elf t0 t1
+    local emu=$1 p=$2 elf=$OUT/$2.elf real user sys
     local cmd
     if [ "$emu" = qemu ]; then
         cmd=("$QEMU" -machine spike -bios none -kernel "$elf" -nographic -monitor none)
     else
         cmd=("$TERN" run --machine spike --kernel "$elf")
     fi
-    t0=$EPOCHREALTIME
     RC=0
-    timeout "$TIMEOUT" "${cmd[@]}" </dev/null >"$WORK/$emu.$p.out" 2>"$WORK/$emu.$p.err" || RC=$?
-    t1=$EPOCHREALTIME
-    SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    local TIMEFORMAT='%3R %3U %3S'
+    { time timeout "$TIMEOUT" "${cmd[@]}" </dev/null >"$WORK/$emu.$p.out" 2>"$WORK/$emu.$p.err" || RC=$?; } 2>"$WORK/time"
+    read -r real user sys <"$WORK/time"
+    WALL=$real
+    CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')
 }
 
-# bench EMULATOR PROGRAM: best of $RUNS; every run must exit 0 and print the same.
-# Sets BEST (seconds) or returns 1 after explaining the failure.
-bench() {
-    local emu=$1 p=$2 i
-    BEST=
-    for ((i = 0; i < RUNS; i++)); do
-        run_once "$emu" "$p"
-        if [ $RC != 0 ]; then
-            if [ $RC = 124 ]; then
-                echo "$p on $emu: timed out after ${TIMEOUT}s" >&2
-            else
-                echo "$p on $emu: exit status $RC" >&2
-            fi
-            sed 's/^/    /' "$WORK/$emu.$p.out" "$WORK/$emu.$p.err" | tail -20 >&2
-            return 1
+# check_run EMULATOR PROGRAM RUN: the run exited 0 and printed what the first run
+# printed; otherwise explains and returns 1.
+check_run() {
+    local emu=$1 p=$2 i=$3
+    if [ $RC != 0 ]; then
+        if [ $RC = 124 ]; then
+            echo "$p on $emu: timed out after ${TIMEOUT}s" >&2
+        else
+            echo "$p on $emu: exit status $RC" >&2
         fi
-        if [ $i = 0 ]; then
-            cp "$WORK/$emu.$p.out" "$WORK/$emu.$p.first"
-        elif ! cmp -s "$WORK/$emu.$p.out" "$WORK/$emu.$p.first"; then
-            echo "$p on $emu: output changed between runs" >&2
-            return 1
-        fi
-        if [ -z "$BEST" ] || awk -v s="$SECS" -v b="$BEST" 'BEGIN { exit !(s < b) }'; then
-            BEST=$SECS
-        fi
-    done
+        sed 's/^/    /' "$WORK/$emu.$p.out" "$WORK/$emu.$p.err" | tail -20 >&2
+        return 1
+    fi
+    if [ "$i" = 0 ]; then
+        cp "$WORK/$emu.$p.out" "$WORK/$emu.$p.first"
+    elif ! cmp -s "$WORK/$emu.$p.out" "$WORK/$emu.$p.first"; then
+        echo "$p on $emu: output changed between runs" >&2
+        return 1
+    fi
 }
+
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
 
 echo "spike CPU benchmark: best of $RUNS run(s) per program, wall time including start-up"
 echo "host: $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -169,37 +165,45 @@ echo "qemu: $("$QEMU" --version | head -1)"
 [ $QEMU_ONLY = 1 ] || echo "tern: $TERN"
 echo
 
+EMULATORS=(qemu)
+[ $QEMU_ONLY = 1 ] || EMULATORS+=(tern)
 failures=0
-declare -A QSECS TSECS STATUS
+declare -A WALLS CPUS STATUS FAILED
 for p in "${PROGRAMS[@]}"; do
     STATUS[$p]=ok
-    if ! bench qemu "$p"; then
-        STATUS[$p]="QEMU failed"
-        failures=$((failures + 1))
-        continue
-    fi
-    QSECS[$p]=$BEST
-    [ $QEMU_ONLY = 1 ] && continue
-    if ! bench tern "$p"; then
-        STATUS[$p]="tern failed"
-        failures=$((failures + 1))
-        continue
-    fi
-    if ! cmp -s "$WORK/tern.$p.first" "$WORK/qemu.$p.first"; then
+    # QEMU and tern take turns, so that both see the same load on a shared machine.
+    for ((i = 0; i < RUNS; i++)); do
+        for emu in "${EMULATORS[@]}"; do
+            [ -z "${FAILED[$emu.$p]:-}" ] || continue
+            run_once "$emu" "$p"
+            if ! check_run "$emu" "$p" "$i"; then
+                FAILED[$emu.$p]=1
+                STATUS[$p]="$emu failed"
+                continue
+            fi
+            WALLS[$emu.$p]=$(min "${WALLS[$emu.$p]:-}" "$WALL")
+            CPUS[$emu.$p]=$(min "${CPUS[$emu.$p]:-}" "$CPU")
+        done
+    done
+    for emu in "${EMULATORS[@]}"; do
+        [ -z "${FAILED[$emu.$p]:-}" ] || unset "WALLS[$emu.$p]" "CPUS[$emu.$p]"
+    done
+    if [ "${STATUS[$p]}" = ok ] && [ $QEMU_ONLY = 0 ] &&
+        ! cmp -s "$WORK/tern.$p.first" "$WORK/qemu.$p.first"; then
         echo "$p: tern's output differs from QEMU's:" >&2
         diff "$WORK/qemu.$p.first" "$WORK/tern.$p.first" | sed 's/^/    /' >&2 || true
         STATUS[$p]="output differs"
-        failures=$((failures + 1))
-        continue
+        unset "WALLS[tern.$p]" "CPUS[tern.$p]"
     fi
-    TSECS[$p]=$BEST
+    [ "${STATUS[$p]}" = ok ] || failures=$((failures + 1))
 done
 
 # ---- the table ----
 
 {
     for p in "${PROGRAMS[@]}"; do
-        echo "$p ${QSECS[$p]:--} ${TSECS[$p]:--} ${STATUS[$p]// /_}"
+        echo "$p ${WALLS[qemu.$p]:--} ${WALLS[tern.$p]:--} ${STATUS[$p]// /_}" \
+            "${CPUS[qemu.$p]:--} ${CPUS[tern.$p]:--}"
     done
 } | awk -v qemu_only=$QEMU_ONLY -v max_ratio="$MAX_RATIO" '
 BEGIN {
@@ -211,6 +215,7 @@ BEGIN {
     if (qemu_only) { printf "%-8s %9s%s\n", $1, $2, status == "ok" ? "" : "  " status; next }
     if ($2 != "-" && $3 != "-") {
         r = $3 / $2; logsum += log(r); n++
+        if ($5 > 0 && $6 > 0) { cpulogsum += log($6 / $5); ncpu++ }
         printf "%-8s %9.3f %9.3f %9.2fx\n", $1, $2, $3, r
     } else {
         printf "%-8s %9s %9s %10s  %s\n", $1, $2, $3, "-", status
@@ -220,8 +225,11 @@ END {
     if (qemu_only || n == 0) exit 0
     g = exp(logsum / n)
     printf "%-8s %9s %9s %9.2fx", "geomean", "", "", g
-    if (n < NR) printf "  (of %d programs)", n
-    printf "   target: <= 4x QEMU: %s\n", g <= 4 ? "met" : "NOT met"
+    if (n < NR) printf "  (%d of %d programs: no verdict)\n", n, NR
+    else printf "   target: <= 4x QEMU: %s\n", g <= 4 ? "met" : "NOT met"
+    if (ncpu == n)
+        printf "(CPU time, user + sys, best of each: geomean %.2fx; steadier than wall time under load)\n",
+            exp(cpulogsum / ncpu)
     if (max_ratio != "" && g > max_ratio) {
         printf "geometric mean %.2fx exceeds --max-ratio %s\n", g, max_ratio
         exit 3
