@@ -168,4 +168,5 @@ conformance_tests! {
     envcfg,
     misa,
     pmp,
+    sv39,
 }
