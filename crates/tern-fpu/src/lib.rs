@@ -25,7 +25,21 @@
 //! (`round.rs`), for all rounding modes. The crate-root functions first try a host
 //! fast path (`fast/`) when rm = RNE: host `f32`/`f64` arithmetic gives the right bits
 //! for finite normal results, and the inexact flag is recovered exactly with
-//! error-free transformations; every other case goes to [`exact`].
+//! error-free transformations; every other case goes to [`exact`]. Float→integer
+//! conversions have a fast path in every rounding mode.
+//!
+//! # Testing
+//!
+//! - unit tests beside the code and `tests/corner_cases.rs` for the rules above;
+//! - `tests/fast_vs_exact.rs`: property tests that the API (fast paths) and [`exact`]
+//!   agree, flags included, on biased random operands in every rounding mode;
+//! - `tests/apfloat_reference.rs`: [`exact`] against `rustc_apfloat` on finite operands;
+//! - `tests/qemu_oracle.rs`: every F/D instruction executed under `qemu-riscv64`
+//!   against both paths (`TERN_FPU_ORACLE_COUNT` sets the number of random vectors);
+//! - `examples/fpu_bench.rs`: ns/op of both paths.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod compare;
 mod convert;
