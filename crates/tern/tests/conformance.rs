@@ -169,4 +169,5 @@ conformance_tests! {
     misa,
     pmp,
     sv39,
+    vm_priv,
 }
