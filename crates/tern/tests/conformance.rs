@@ -170,4 +170,6 @@ conformance_tests! {
     pmp,
     sv39,
     vm_priv,
+    sv48,
+    sv57,
 }
