@@ -172,4 +172,5 @@ conformance_tests! {
     vm_priv,
     sv48,
     sv57,
+    sstc,
 }

@@ -17,7 +17,8 @@
  *   mtval = the start of the unmapped page;
  * - SFENCE.VMA (global and for one address) makes a changed PTE visible;
  * - satp: Sv39 and Bare are accepted, unsupported modes leave satp unchanged, the ASID
- *   field holds 16 bits (as on QEMU).
+ *   field holds 16 bits (as on QEMU);
+ * - page faults delegated to S-mode (medeleg) report scause/stval/sepc.
  */
 #include "test_macros.h"
 #include "vm_macros.h"
@@ -216,6 +217,38 @@ TEST_BEGIN
     SATP_SET SATP_MODE_SV39, root
     S_OK(35, li a1, 0x1000; ld a0, 8(a1))
     CHECK a0, 0x1111
+
+    /* ---- page faults delegated to S-mode: scause/stval/sepc ---- */
+    la t0, strap_entry
+    csrw stvec, t0
+    li t0, (1 << CAUSE_LOAD_PAGE_FAULT) | (1 << CAUSE_STORE_PAGE_FAULT) | (1 << CAUSE_FETCH_PAGE_FAULT)
+    csrw medeleg, t0
+    TEST_NUM(36)
+    RUN_IN MSTATUS_MPP_S, 5f, 6f
+5:  li a1, 0x5000
+7:  ld a0, 0x18(a1)                      /* -> strap_entry, which ECALLs to M */
+    j fail
+6:  CHECK_TA TA_CAUSE, CAUSE_SUPERVISOR_ECALL
+    CHECK_TA TA_SCAUSE, CAUSE_LOAD_PAGE_FAULT
+    CHECK_TA TA_STVAL, 0x5018
+    CHECK_TA_ADDR TA_SEPC, 7b
+    TEST_NUM(37)
+    RUN_IN MSTATUS_MPP_S, 8f, 9f
+8:  li a1, 0x3000
+10: sw a0, 4(a1)
+    j fail
+9:  CHECK_TA TA_SCAUSE, CAUSE_STORE_PAGE_FAULT
+    CHECK_TA TA_STVAL, 0x3004
+    CHECK_TA_ADDR TA_SEPC, 10b
+    TEST_NUM(38)
+    RUN_IN MSTATUS_MPP_S, 11f, 12f
+11: li a1, 0x1000
+    jalr ra, 0(a1)
+    j fail
+12: CHECK_TA TA_SCAUSE, CAUSE_FETCH_PAGE_FAULT
+    CHECK_TA TA_STVAL, 0x1000
+    CHECK_TA TA_SEPC, 0x1000
+    csrw medeleg, zero
     csrw satp, zero
     sfence.vma
 
