@@ -24,7 +24,7 @@ TEST_BEGIN
     csrw mcycle, a1
     csrr a0, mcycle
     bltu a0, a1, fail
-    li a2, 0x100000000 + 0x40000000
+    li a2, 0x100000000 + (1 << 40)
     bgeu a0, a2, fail
     TEST_NUM(2)
     csrr a0, mcycle
@@ -44,7 +44,7 @@ TEST_BEGIN
     csrw minstret, a1
     csrr a0, minstret
     bltu a0, a1, fail
-    li a2, 0x200000000 + 0x40000000
+    li a2, 0x200000000 + (1 << 40)
     bgeu a0, a2, fail
     TEST_NUM(5)
     csrr a0, minstret

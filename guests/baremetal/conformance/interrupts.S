@@ -14,8 +14,10 @@
  *   pending at once and taking them one by one: here MSI > MTI > SEI and SSI > STI; the
  *   whole order in qemu_deviations.S, as QEMU 7.2 simply takes the lowest cause first.
  * - WFI: with an interrupt pending and enabled in mie it returns even when MIE = 0
- *   (no trap); with MIE = 1 it waits for a timer interrupt, which is then taken with
- *   mepc pointing after the WFI.
+ *   (no trap); with nothing pending it waits until the timer fires (QEMU waits; the
+ *   spec also allows a WFI that returns at once), then the interrupt is taken as soon
+ *   as MIE is set, with mepc at the next instruction; with MIE = 1 during WFI the
+ *   interrupt is taken when the timer fires.
  */
 #include "test_macros.h"
 
@@ -218,7 +220,7 @@ TEST_BEGIN
     CHECK_REG a0, s4                     /* no trap */
     csrci mip, MIP_SSIP
     csrw mie, zero
-    TEST_NUM(18)                         /* MIE = 1: waits for the timer, trap after WFI */
+    TEST_NUM(18)                         /* MIE = 0: WFI waits for the timer to fire */
     li t1, CLINT_MTIME
     ld a0, 0(t1)
     li t0, 20000                         /* 2 ms */
@@ -226,12 +228,34 @@ TEST_BEGIN
     SET_MTIMECMP a0
     li t0, MIP_MTIP
     csrw mie, t0
+    la t5, trap_area
+    ld s4, TA_COUNT(t5)
+    wfi
+    li t1, CLINT_MTIME
+    ld a1, 0(t1)
+    bltu a1, a0, fail                    /* returned only once mtime >= mtimecmp */
+    CHECK_CSR_MASK mip, MIP_MTIP, MIP_MTIP
+    la t5, trap_area
+    ld a2, TA_COUNT(t5)
+    CHECK_REG a2, s4                     /* and without a trap */
+    TEST_NUM(19)                         /* MIE = 1 now: taken at once, after the csrs */
     TRAP_ARM 9f
     csrsi mstatus, MSTATUS_MIE
-8:  wfi
+8:  nop
     j fail_no_trap
 9:  CHECK_TA TA_CAUSE, IRQ_CAUSE(IRQ_M_TIMER)
-    CHECK_TA_ADDR TA_EPC, 8b + 4
+    CHECK_TA_ADDR TA_EPC, 8b
+    TEST_NUM(20)                         /* MIE = 1 during WFI: the interrupt is taken */
+    li t1, CLINT_MTIME
+    ld a0, 0(t1)
+    li t0, 20000
+    add a0, a0, t0
+    SET_MTIMECMP a0
+    TRAP_ARM 11f
+    csrsi mstatus, MSTATUS_MIE
+10: wfi
+    j fail_no_trap
+11: CHECK_TA TA_CAUSE, IRQ_CAUSE(IRQ_M_TIMER)
     li t1, CLINT_MTIME
     ld a1, 0(t1)
     bltu a1, a0, fail                    /* not before mtimecmp */
