@@ -130,6 +130,11 @@ pub(crate) fn fma(a: u64, b: u64, c: u64) -> Option<(u64, Flags)> {
         if z == 0.0 && large(u1) {
             return Some((u1.to_bits(), Flags::nx_if(x.mul_add(y, -u1) != 0.0)));
         }
+        // A zero factor makes the product an exact signed zero, and the host sum then
+        // gives the right result, the sign of a zero sum included.
+        if u1 == 0.0 && (x == 0.0 || y == 0.0) && !r.is_nan() {
+            return Some(((u1 + z).to_bits(), Flags::NONE));
+        }
         return None;
     }
     let u2 = x.mul_add(y, -u1);
@@ -230,7 +235,8 @@ mod tests {
         assert_eq!(div(b(f64::MIN_POSITIVE), b(2.0)), None);
         assert_eq!(div(b(0.0), b(0.0)), None);
         assert_eq!(div(b(0.0), b(f64::NAN)), None);
-        assert_eq!(fma(b(0.0), b(3.0), b(-0.0)), None);
+        assert_eq!(fma(b(f64::INFINITY), b(0.0), b(1.0)), None);
+        assert_eq!(fma(b(0.0), b(3.0), b(f64::NAN)), None);
         assert_eq!(sqrt(b(-1.0)), None);
         assert_eq!(sqrt(b(f64::NAN)), None);
         assert_eq!(fma(b(1e-300), b(1e-300), b(1.0)), None);

@@ -124,6 +124,11 @@ pub(crate) fn fma(a: u32, b: u32, c: u32) -> Option<(u32, Flags)> {
     }
     let r = s as f32;
     if !normal_result(r) {
+        // An exact zero sum (products of singles never underflow in binary64), whose
+        // sign the host got right.
+        if s == 0.0 {
+            return Some((r.to_bits(), Flags::NONE));
+        }
         return None;
     }
     Some((r.to_bits(), Flags::nx_if(t != 0.0 || r as f64 != s)))
@@ -169,6 +174,8 @@ mod tests {
         assert_eq!(sqrt(b(-0.0)), Some((b(-0.0), Flags::NONE)));
         assert_eq!(div(b(0.0), b(-2.0)), Some((b(-0.0), Flags::NONE)));
         assert_eq!(fma(b(2.0), b(3.0), b(1.0)), Some((b(7.0), Flags::NONE)));
+        assert_eq!(fma(b(2.0), b(3.0), b(-6.0)), Some((b(0.0), Flags::NONE)));
+        assert_eq!(fma(b(-0.0), b(3.0), b(-0.0)), Some((b(-0.0), Flags::NONE)));
         assert_eq!(
             fma(b(0.1), b(0.1), b(1.0)),
             Some((b(0.1f32.mul_add(0.1, 1.0)), Flags::NX))
@@ -188,5 +195,6 @@ mod tests {
         assert_eq!(sqrt(b(-1.0)), None);
         assert_eq!(fma(b(1e-30), b(1e-10), b(0.0)), None);
         assert_eq!(fma(b(f32::INFINITY), b(0.0), b(1.0)), None);
+        assert_eq!(fma(b(0.0), b(1.0), b(f32::NAN)), None);
     }
 }
