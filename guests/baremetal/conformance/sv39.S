@@ -14,7 +14,12 @@
  *   a non-leaf PTE at the last level, reserved PTE bits 63:54 set, misaligned 2 MiB and
  *   1 GiB superpages, addresses that are not sign-extended from bit 38;
  * - a 32-bit instruction whose second half is on an unmapped page: mepc = its start,
- *   mtval = the start of the unmapped page;
+ *   mtval = the start of the unmapped page; split over two mapped pages that are not
+ *   physically adjacent it runs, and after its second half is rewritten through
+ *   another virtual alias and FENCE.I, it runs in its new form;
+ * - misaligned loads and stores across a page boundary reach both physical pages; one
+ *   that crosses into a read-only page faults with mtval = the boundary (QEMU's
+ *   choice: the address of the part that faults);
  * - SFENCE.VMA (global and for one address) makes a changed PTE visible;
  * - satp: Sv39 and Bare are accepted, unsupported modes leave satp unchanged, the ASID
  *   field holds 16 bits (as on QEMU);
@@ -37,8 +42,9 @@ TEST_BEGIN
     li t0, MEGA_PA + 0x1230
     li t1, 0x4444
     sd t1, 0(t0)
-    /* code page (VA 0x9000): li a0, 7; ret ... and at the end, c.nop then a 32-bit
-     * addi a0, a0, 1 whose upper half would be at VA 0xa000 */
+    /* code page (VA 0x9000 and 0xf000): li a0, 7; ret ... and at the end, c.nop then
+     * a 32-bit addi a0, a0, 1 whose upper half is on the next virtual page (unmapped
+     * at VA 0xa000, page6 at VA 0x10000) */
     la t0, page5
     li t1, 0x00700513
     sw t1, 0(t0)
@@ -249,6 +255,51 @@ TEST_BEGIN
     CHECK_TA TA_STVAL, 0x1000
     CHECK_TA TA_SEPC, 0x1000
     csrw medeleg, zero
+
+    /* ---- accesses that cross a page boundary (pages not physically adjacent) ---- */
+    PT_LEAF_SYM l0, 15, page5, PTE_X | PTE_A                    /* VA 0xf000: code */
+    PT_LEAF_SYM l0, 16, page6, PTE_X | PTE_A                    /* VA 0x10000: code */
+    PT_LEAF_SYM l0, 17, page6, PTE_R | PTE_W | PTE_AD           /* VA 0x11000: page6 data view */
+    PT_LEAF_SYM l0, 18, page3, PTE_R | PTE_W | PTE_AD           /* VA 0x12000 */
+    PT_LEAF_SYM l0, 19, page1, PTE_R | PTE_W | PTE_AD           /* VA 0x13000 */
+    PT_LEAF_SYM l0, 20, page3, PTE_R | PTE_AD                   /* VA 0x14000: read-only */
+    sfence.vma
+    la t0, page6
+    li t1, 0x80820015                    /* upper half of addi a0, a0, 1; c.jr ra */
+    sw t1, 0(t0)
+    fence.i
+    TEST_NUM(39)                         /* a load across 0x13000 (page3 | page1) */
+    la t0, page3
+    li t1, 0x1122334455667788
+    li t2, 0xff8
+    add t0, t0, t2
+    sd t1, 0(t0)                         /* last dword of page3 */
+    li a1, 0x12ffc
+    S_OK(39, ld a0, 0(a1))
+    CHECK a0, 0x0000000011223344         /* upper half: page1 bytes 0-3, zero */
+    TEST_NUM(40)                         /* a store across the same boundary */
+    li a1, 0x12ffa
+    S_OK(40, li a2, 0xa1a2a3a4a5a6a7a8; sd a2, 0(a1))
+    la t0, page1
+    ld a0, 0(t0)
+    CHECK a0, 0xa1a2
+    la t0, page3
+    li t2, 0xff8
+    add t0, t0, t2
+    ld a0, 0(t0)
+    CHECK a0, 0xa3a4a5a6a7a87788
+    TEST_NUM(41)                         /* crossing into a read-only page: mtval = the
+                                          * first byte of the part that faults */
+    li a1, 0x13ffc
+    S_FAULT(41, CAUSE_STORE_PAGE_FAULT, 0x14000, sd a2, 0(a1))
+    TEST_NUM(42)                         /* a 32-bit instruction split over two pages */
+    S_OK(42, li a0, 5; li a1, 0xfffc; jalr ra, 0(a1))
+    CHECK a0, 6
+    TEST_NUM(43)                         /* patch its second half through the data
+                                          * view, FENCE.I, run it again */
+    li t0, 0x80820025                    /* addi a0, a0, 2 */
+    S_OK(43, li a1, 0x11000; sw t0, 0(a1); fence.i; li a0, 5; li a1, 0xfffc; jalr ra, 0(a1))
+    CHECK a0, 7
     csrw satp, zero
     sfence.vma
 
@@ -256,6 +307,7 @@ TEST_END
 
     .data
     .balign 4096
+page6: .zero 4096                        /* not the physical successor of page5 */
 root:  .zero 4096
 l1:    .zero 4096
 l0:    .zero 4096
