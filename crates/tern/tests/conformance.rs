@@ -173,4 +173,5 @@ conformance_tests! {
     sv48,
     sv57,
     sstc,
+    mstatus,
 }
