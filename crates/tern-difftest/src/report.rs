@@ -63,11 +63,7 @@ pub fn divergence_text(d: &Divergence) -> String {
             }
             if let Some(l) = last_insn(&m.body) {
                 let _ = writeln!(s, "last instruction (likely culprit): {l}");
-                let _ = writeln!(
-                    s,
-                    "its registers before the last item (QEMU): {}",
-                    min.inputs
-                );
+                let _ = writeln!(s, "its registers just before it (QEMU): {}", min.inputs);
             }
             let _ = writeln!(s, "differences of the minimized program:");
             s.push_str(&min.diff);

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use crate::asm::{render_batch, AsmOptions};
 use crate::dump::{self, Verdict};
 use crate::emulator::{Emulator, RunOutput};
-use crate::gen::{generate, GenConfig, Program};
+use crate::gen::{generate, GenConfig, Item, Program};
 use crate::report;
 use crate::toolchain::Toolchain;
 
@@ -110,8 +110,8 @@ pub struct Minimized {
     pub program: Program,
     /// Its differences, the scratch buffer dumped too.
     pub diff: String,
-    /// The registers the last instruction names, as QEMU has them just before the
-    /// last item (`x5=0x...`), and fcsr.
+    /// The registers the last instruction names, as QEMU has them just before it
+    /// (`x5=0x...`), and fcsr.
     pub inputs: String,
 }
 
@@ -432,14 +432,30 @@ fn minimize_one(ctx: &Ctx, p: &Program) -> Result<Option<Minimized>> {
     }))
 }
 
-/// QEMU's values, just before the last item of `m`, of the registers its last
+/// QEMU's values, just before the last instruction (or jump) of `m`, of the registers its last
 /// instruction names.
 fn last_item_inputs(ctx: &Ctx, m: &Program, stem: &Path) -> Result<String> {
     let Some(line) = report::last_insn(&m.body) else {
         return Ok(String::new());
     };
     let mut prefix = m.clone();
-    prefix.body.pop();
+    match prefix.body.last_mut() {
+        // Within a sequence: drop only its last instruction line.
+        Some(Item::Seq(lines))
+            if lines
+                .iter()
+                .filter(|l| !l.trim_start().starts_with('.'))
+                .count()
+                > 1 =>
+        {
+            if let Some(k) = lines.iter().rposition(|l| !l.trim_start().starts_with('.')) {
+                lines.remove(k);
+            }
+        }
+        _ => {
+            prefix.body.pop();
+        }
+    }
     let elf = ctx.tools.build(
         &render_batch(std::slice::from_ref(&prefix), ctx.cfg.asm_options()),
         stem,

@@ -200,7 +200,11 @@ dt_trap_entry:
     beq s0, t0, 1f
     li t0, 4                    /* load address misaligned (LR) */
     beq s0, t0, 1f
+    li t0, 5                    /* load access fault */
+    beq s0, t0, 1f
     li t0, 6                    /* store/AMO address misaligned */
+    beq s0, t0, 1f
+    li t0, 7                    /* store/AMO access fault */
     beq s0, t0, 1f
     li t0, 11                   /* ecall from M-mode */
     beq s0, t0, 1f

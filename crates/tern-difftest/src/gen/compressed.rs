@@ -23,7 +23,11 @@ fn nonzero(g: &mut Gen, lo: i32, hi: i32) -> i32 {
 /// A random compressed item.
 pub(crate) fn item(g: &mut Gen) -> Option<Item> {
     let sp_base = g.base_low == 2;
-    let line = match g.rng.random_range(0..22) {
+    let line = match g.rng.random_range(0..23) {
+        22 => {
+            let (bits, what) = *pick(g.rng, HINTS);
+            format!(".half {bits:#06x} /* {what} (HINT: no effect) */")
+        }
         0 => format!(
             "c.li {}, {}",
             x(g.rd_nonzero()),
@@ -149,3 +153,15 @@ pub(crate) fn item(g: &mut Gen) -> Option<Item> {
     };
     Some(Item::Seq(rvc(vec![line])))
 }
+
+/// Compressed HINT encodings: legal, and they must change nothing.
+const HINTS: &[(u16, &str)] = &[
+    (0x0005, "c.addi x0, 1"),
+    (0x0081, "c.addi x1, 0"),
+    (0x4015, "c.li x0, 5"),
+    (0x8016, "c.mv x0, x5"),
+    (0x9016, "c.add x0, x5"),
+    (0x0002, "c.slli x0, 0"),
+    (0x8001, "c.srli x8, 0"),
+    (0x8401, "c.srai x8, 0"),
+];
