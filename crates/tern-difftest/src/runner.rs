@@ -173,15 +173,13 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
         anyhow::ensure!(bin.exists(), "tern binary {} does not exist", bin.display());
     }
     let start = Instant::now();
+    static RUNS: AtomicU64 = AtomicU64::new(0);
     let work = std::env::temp_dir().join(format!(
         "tern-difftest-{}-{}",
         std::process::id(),
-        start.elapsed().as_nanos() ^ u128::from(cfg.seed)
+        RUNS.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
-    if let Some(out) = &cfg.out {
-        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    }
     let ctx = Ctx {
         cfg,
         tools: Toolchain::new(&work)?,
