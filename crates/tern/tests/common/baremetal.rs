@@ -68,7 +68,11 @@ pub fn build_asm(src: &Path, include_dirs: &[PathBuf], out: &Path) -> Result<(),
 /// Builds a C program on the common runtime (`crt0.S`, `crt.c`, `htif.S`) into `out`.
 pub fn build_c(sources: &[PathBuf], include_dirs: &[PathBuf], out: &Path) -> Result<(), String> {
     let common = guests_dir().join("common");
-    let mut all = vec![common.join("crt0.S"), common.join("crt.c"), common.join("htif.S")];
+    let mut all = vec![
+        common.join("crt0.S"),
+        common.join("crt.c"),
+        common.join("htif.S"),
+    ];
     all.extend_from_slice(sources);
     compile(&all, include_dirs, out)
 }
@@ -84,7 +88,9 @@ fn compile(sources: &[PathBuf], include_dirs: &[PathBuf], out: &Path) -> Result<
         cmd.arg(format!("-I{}", dir.display()));
     }
     cmd.args(sources).arg("-o").arg(out);
-    let output = cmd.output().map_err(|e| format!("running {}: {e}", GCC.0))?;
+    let output = cmd
+        .output()
+        .map_err(|e| format!("running {}: {e}", GCC.0))?;
     if output.status.success() {
         Ok(())
     } else {
@@ -115,7 +121,10 @@ impl RunOutput {
             (false, Some(c)) => format!("exit status {c}"),
             (false, None) => "killed by a signal".to_string(),
         };
-        format!("{status}\n--- stdout ---\n{}--- stderr ---\n{}", self.stdout, self.stderr)
+        format!(
+            "{status}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.stdout, self.stderr
+        )
     }
 }
 
@@ -143,7 +152,10 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<RunOutput
     let start = Instant::now();
     let mut timed_out = false;
     let status: Option<ExitStatus> = loop {
-        match child.try_wait().map_err(|e| format!("waiting for {program}: {e}"))? {
+        match child
+            .try_wait()
+            .map_err(|e| format!("waiting for {program}: {e}"))?
+        {
             Some(status) => break Some(status),
             None if start.elapsed() >= timeout => {
                 timed_out = true;
@@ -156,18 +168,35 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<RunOutput
     };
     let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
-    Ok(RunOutput { code: status.and_then(|s| s.code()), stdout, stderr, timed_out })
+    Ok(RunOutput {
+        code: status.and_then(|s| s.code()),
+        stdout,
+        stderr,
+        timed_out,
+    })
 }
 
 /// Runs `elf` on `qemu-system-riscv64 -machine spike` (no firmware, HTIF console),
 /// with `extra` options appended.
-pub fn run_qemu_spike(elf: &Path, extra: &[String], timeout: Duration) -> Result<RunOutput, String> {
+pub fn run_qemu_spike(
+    elf: &Path,
+    extra: &[String],
+    timeout: Duration,
+) -> Result<RunOutput, String> {
     require_tool(QEMU);
     let mut cmd = Command::new(QEMU.0);
-    cmd.args(["-machine", "spike", "-bios", "none", "-nographic", "-monitor", "none"])
-        .arg("-kernel")
-        .arg(elf)
-        .args(extra);
+    cmd.args([
+        "-machine",
+        "spike",
+        "-bios",
+        "none",
+        "-nographic",
+        "-monitor",
+        "none",
+    ])
+    .arg("-kernel")
+    .arg(elf)
+    .args(extra);
     run_with_timeout(cmd, timeout)
 }
 
