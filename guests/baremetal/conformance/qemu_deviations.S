@@ -23,8 +23,12 @@
  *     are handled in the following decreasing priority order: MEI, MSI, MTI, SEI, SSI,
  *     STI." QEMU 7.2 without AIA takes the lowest-numbered pending interrupt first
  *     (SSI, MSI, STI, MTI, SEI).
+ * 19-20 Privileged spec 3.7.1: "Implementations may implement zero, 16, or 64 PMP
+ *     entries ... All PMP CSR fields are WARL and may be read-only zero": with 16
+ *     entries, pmpaddr16-63 and pmpcfg4-14 still exist and read zero (writes ignored).
+ *     QEMU 7.2 raises illegal instruction for them.
  */
-// qemu: no — these are the spec rules QEMU 7.2 breaks (CSRRS/CSRRC rs1!=x0 holding 0 on a read-only CSR does not trap; an AMO access fault is reported as cause 5; MRET/SRET to S/U keep MPRV; mepc/sepc bit 0 is kept; raising fflags alone leaves FS Clean; interrupt priority is lowest-cause-first)
+// qemu: no — these are the spec rules QEMU 7.2 breaks (CSRRS/CSRRC rs1!=x0 holding 0 on a read-only CSR does not trap; an AMO access fault is reported as cause 5; MRET/SRET to S/U keep MPRV; mepc/sepc bit 0 is kept; raising fflags alone leaves FS Clean; interrupt priority is lowest-cause-first; pmpaddr16-63/pmpcfg4-14 trap)
 #include "test_macros.h"
 
 #define HOLE 0x40000000          /* no device here on the spike board */
@@ -133,4 +137,16 @@ TEST_BEGIN
     li t0, MIP_STIP
     csrc mip, t0
     csrw mie, zero
+
+    TEST_NUM(19)                         /* entries 16-63: read-only zero */
+    li t0, -1
+    csrw pmpaddr16, t0
+    csrw pmpaddr63, t0
+    CHECK_CSR pmpaddr16, 0
+    CHECK_CSR pmpaddr63, 0
+    TEST_NUM(20)
+    csrw pmpcfg4, t0
+    csrw pmpcfg14, t0
+    CHECK_CSR pmpcfg4, 0
+    CHECK_CSR pmpcfg14, 0
 TEST_END
