@@ -23,7 +23,9 @@
  * - SFENCE.VMA (global and for one address) makes a changed PTE visible;
  * - satp: Sv39 and Bare are accepted, unsupported modes leave satp unchanged, the ASID
  *   field holds 16 bits (as on QEMU);
- * - page faults delegated to S-mode (medeleg) report scause/stval/sepc.
+ * - page faults delegated to S-mode (medeleg) report scause/stval/sepc;
+ * - switching satp to another root under an ASID not used before takes effect without
+ *   SFENCE.VMA; SFENCE.VMA for one ASID makes a changed PTE visible.
  */
 #include "test_macros.h"
 #include "vm_macros.h"
@@ -300,6 +302,49 @@ TEST_BEGIN
     li t0, 0x80820025                    /* addi a0, a0, 2 */
     S_OK(43, li a1, 0x11000; sw t0, 0(a1); fence.i; li a0, 5; li a1, 0xfffc; jalr ra, 0(a1))
     CHECK a0, 7
+
+    /* ---- ASIDs: a satp write switching to another root with a fresh ASID needs no
+     * SFENCE.VMA (4.1.11: no cached translations exist for an ASID not yet used) ---- */
+    PT_LEAF_ABS rootb, 2, 0x80000000, PTE_RWX | PTE_AD
+    PT_PTR rootb, 0, l1b
+    PT_PTR l1b, 0, l0b
+    PT_LEAF_SYM l0b, 1, page3, PTE_R | PTE_W | PTE_AD        /* VA 0x1000 -> page3 */
+    la t0, page1
+    li t1, 0x1111
+    sd t1, 0(t0)
+    la t0, page3
+    li t1, 0x3333
+    sd t1, 0(t0)
+    TEST_NUM(44)                         /* root (ASID 1): VA 0x1000 is page1 */
+    la t0, root
+    srli t0, t0, 12
+    li t1, SATP_MODE_SV39 | (1 << 44)
+    or s8, t0, t1
+    csrw satp, s8
+    sfence.vma
+    li a1, 0x1000
+    S_OK(44, ld a0, 0(a1))
+    CHECK a0, 0x1111
+    TEST_NUM(45)                         /* rootb (ASID 2), no fence: page3 */
+    la t0, rootb
+    srli t0, t0, 12
+    li t1, SATP_MODE_SV39 | (2 << 44)
+    or s9, t0, t1
+    csrw satp, s9
+    S_OK(45, ld a0, 0(a1))
+    CHECK a0, 0x3333
+    TEST_NUM(46)                         /* back to root (ASID 1), no fence: page1 */
+    csrw satp, s8
+    S_OK(46, ld a0, 0(a1))
+    CHECK a0, 0x1111
+    TEST_NUM(47)                         /* SFENCE.VMA for ASID 1 only, after a PTE change */
+    PT_LEAF_SYM l0, 1, page3, PTE_R | PTE_W | PTE_AD
+    li t0, 1
+    sfence.vma zero, t0
+    S_OK(47, ld a0, 0(a1))
+    CHECK a0, 0x3333
+    PT_LEAF_SYM l0, 1, page1, PTE_R | PTE_W | PTE_AD
+    sfence.vma
     csrw satp, zero
     sfence.vma
 
@@ -308,6 +353,9 @@ TEST_END
     .data
     .balign 4096
 page6: .zero 4096                        /* not the physical successor of page5 */
+rootb: .zero 4096
+l1b:   .zero 4096
+l0b:   .zero 4096
 root:  .zero 4096
 l1:    .zero 4096
 l0:    .zero 4096
