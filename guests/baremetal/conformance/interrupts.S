@@ -7,7 +7,8 @@
  * - sip/sie show only the delegated interrupts (mideleg); sip.SSIP writable from S,
  *   sip.STIP/SEIP read-only there.
  * - Machine timer: MTIP follows mtime >= mtimecmp; taken with mcause 0x8..07 when
- *   MTIE and MIE are set; mtime counts up.
+ *   MTIE and MIE are set; mtime counts up; mtimecmp and mtime also take naturally
+ *   aligned 32-bit accesses (as QEMU's and SiFive's CLINT do).
  * - Machine software: msip = 1 raises MSIP (only bit 0 of msip is kept), taken with
  *   mcause 0x8..03; SSIP written by M-mode is taken with mcause 0x8..01.
  * - Priority (3.1.9): MEI > MSI > MTI > SEI > SSI > STI, checked by making several
@@ -112,6 +113,26 @@ TEST_BEGIN
     SET_MTIMECMP t0
     CHECK_CSR_MASK mip, MIP_MTIP, 0
     csrw mie, zero
+
+    TEST_NUM(21)                         /* mtimecmp and mtime in 32-bit halves */
+    li t1, CLINT_MTIMECMP
+    li t0, 0x89abcdef
+    sw t0, 0(t1)
+    li t0, 0x01234567
+    sw t0, 4(t1)
+    ld a0, 0(t1)
+    CHECK a0, 0x0123456789abcdef
+    lwu a0, 4(t1)
+    CHECK a0, 0x01234567
+    lwu a0, 0(t1)
+    CHECK a0, 0x89abcdef
+    li t1, CLINT_MTIME
+    lwu a0, 4(t1)                        /* high half of mtime: small since reset */
+    ld a1, 0(t1)
+    srli a1, a1, 32
+    bltu a1, a0, fail
+    li t0, -1
+    SET_MTIMECMP t0
 
     /* ---- machine software interrupt (CLINT msip) ---- */
     TEST_NUM(6)
