@@ -1,6 +1,7 @@
 //! The exact path on its own: every arithmetic operation and conversion of the crate
-//! root decided by integer arithmetic. (The only host floating-point operation is the
-//! first guess of a square root, which integer arithmetic then corrects.)
+//! root decided by integer arithmetic. (The only host floating-point operations are
+//! first guesses of binary64 quotients and of square roots, which integer arithmetic
+//! then corrects.)
 //!
 //! The crate-root functions give identical results (they take a host fast path for
 //! rm = RNE when it provably agrees, and call these otherwise). This module is public

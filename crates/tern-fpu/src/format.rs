@@ -99,6 +99,13 @@ pub(crate) fn kind<F: Format>(x: u64) -> Kind {
     }
 }
 
+/// Whether `x` is a finite non-zero number (normal or subnormal) of format `F`: one
+/// comparison, for the exact path's common case.
+#[inline]
+pub(crate) fn is_finite_nonzero<F: Format>(x: u64) -> bool {
+    (x & !F::SIGN).wrapping_sub(1) < F::INF - 1
+}
+
 /// Whether `x` is a NaN of format `F`.
 pub(crate) fn is_nan<F: Format>(x: u64) -> bool {
     x & !F::SIGN > F::EXP_MASK
@@ -187,6 +194,9 @@ mod tests {
         assert!(!is_snan::<F64>(0xfff8_0000_0000_0000));
         assert!(is_nan::<F64>(0xfff8_0000_0000_0000));
         assert!(!is_nan::<F64>(0xfff0_0000_0000_0000));
+        assert!(is_finite_nonzero::<F32>(1) && is_finite_nonzero::<F32>(0xff7f_ffff));
+        assert!(!is_finite_nonzero::<F32>(0x8000_0000) && !is_finite_nonzero::<F32>(0x7f80_0000));
+        assert!(!is_finite_nonzero::<F64>(0xfff8_0000_0000_0000));
     }
 
     #[test]

@@ -2,13 +2,23 @@
 
 use super::{invalid, nan_result};
 use crate::flags::Flags;
-use crate::format::{kind, sign, unpack, zero, Format, Kind};
+use crate::format::{is_finite_nonzero, kind, sign, unpack, zero, Format, Kind};
 use crate::rm::Rm;
 use crate::round::{round_pack, shift_right_jam64};
 
 /// `a + b` in format `F`, rounded under `rm` (IEEE 754-2019 §5.4.1, §6.3 for the sign
 /// of zero sums).
 pub(crate) fn add<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
+    if is_finite_nonzero::<F>(a) && is_finite_nonzero::<F>(b) {
+        finite::<F>(a, b, rm)
+    } else {
+        special::<F>(a, b, rm)
+    }
+}
+
+/// [`add`] when an operand is zero, infinite or NaN.
+#[cold]
+fn special<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
     let (ka, kb) = (kind::<F>(a), kind::<F>(b));
     if ka.is_nan() || kb.is_nan() {
         return nan_result::<F>(&[a, b]);
@@ -30,6 +40,11 @@ pub(crate) fn add<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
         (_, Kind::Zero) => return (a, Flags::NONE),
         _ => {}
     }
+    finite::<F>(a, b, rm)
+}
+
+/// [`add`] of two finite non-zero numbers.
+fn finite<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
     let (x, y) = (unpack::<F>(a), unpack::<F>(b));
     // Order by magnitude: both significands are normalized, so the exponent decides
     // first, then the significand.

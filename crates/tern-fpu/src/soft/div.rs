@@ -2,14 +2,24 @@
 
 use super::{invalid, nan_result};
 use crate::flags::Flags;
-use crate::format::{inf, kind, sign, unpack, zero, Format, Kind};
+use crate::format::{inf, is_finite_nonzero, kind, sign, unpack, zero, Format, Kind};
 use crate::rm::Rm;
-use crate::round::{round_pack, round_pack_wide};
+use crate::round::round_pack;
 
 /// `a ÷ b` in format `F`, rounded under `rm` (IEEE 754-2019 §5.4.1): 0/0 and ∞/∞ are
 /// invalid (§7.2); a finite non-zero number divided by zero raises DZ and gives a
 /// signed infinity (§7.3).
 pub(crate) fn div<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
+    if is_finite_nonzero::<F>(a) && is_finite_nonzero::<F>(b) {
+        finite::<F>(a, b, rm)
+    } else {
+        special::<F>(a, b, rm)
+    }
+}
+
+/// [`div`] when an operand is zero, infinite or NaN.
+#[cold]
+fn special<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
     let (ka, kb) = (kind::<F>(a), kind::<F>(b));
     if ka.is_nan() || kb.is_nan() {
         return nan_result::<F>(&[a, b]);
@@ -20,34 +30,52 @@ pub(crate) fn div<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
         (Kind::Inf, _) => (inf::<F>(negative), Flags::NONE),
         (_, Kind::Inf) | (Kind::Zero, _) => (zero::<F>(negative), Flags::NONE),
         (_, Kind::Zero) => (inf::<F>(negative), Flags::DZ),
-        _ => {
-            let (x, y) = (unpack::<F>(a), unpack::<F>(b));
-            if F::PRECISION <= 24 {
-                // binary32: a 24-bit significand shifted by 39 fits in 64 bits and
-                // leaves a quotient of at least 39 bits, PRECISION + 2 and more.
-                const SHIFT: u32 = 39;
-                let dividend = x.sig << SHIFT;
-                let quotient = dividend / y.sig;
-                let sticky = !dividend.is_multiple_of(y.sig) as u64;
-                let exp = x.exp - y.exp - SHIFT as i32;
-                return round_pack::<F>(negative, exp, quotient | sticky, rm);
-            }
-            // Both significands have PRECISION bits; shifting the dividend by 74 keeps
-            // it below 2^127 and leaves a quotient of at least 74 bits, far more than
-            // PRECISION + 2. A non-zero remainder becomes the sticky bit.
-            const SHIFT: u32 = 74;
-            let dividend = (x.sig as u128) << SHIFT;
-            let divisor = y.sig as u128;
-            let quotient = dividend / divisor;
-            let sticky = !dividend.is_multiple_of(divisor) as u128;
-            round_pack_wide::<F>(
-                negative,
-                x.exp - y.exp - SHIFT as i32,
-                quotient | sticky,
-                rm,
-            )
-        }
+        _ => finite::<F>(a, b, rm),
     }
+}
+
+/// [`div`] of two finite non-zero numbers.
+fn finite<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
+    let negative = sign::<F>(a) != sign::<F>(b);
+    let (x, y) = (unpack::<F>(a), unpack::<F>(b));
+    if F::PRECISION <= 24 {
+        // binary32: a 24-bit significand shifted by 39 fits in 64 bits and leaves a
+        // quotient of at least 39 bits, PRECISION + 2 and more.
+        const SHIFT: u32 = 39;
+        let dividend = x.sig << SHIFT;
+        let quotient = dividend / y.sig;
+        let sticky = !dividend.is_multiple_of(y.sig) as u64;
+        let exp = x.exp - y.exp - SHIFT as i32;
+        return round_pack::<F>(negative, exp, quotient | sticky, rm);
+    }
+    // Both significands have PRECISION bits; shifted by PRECISION + 2 the dividend
+    // leaves a quotient of PRECISION + 2 or + 3 bits (a round and a guard bit), and a
+    // non-zero remainder becomes the sticky bit.
+    let shift = F::PRECISION + 2;
+    let (quotient, exact) = long_div((x.sig as u128) << shift, x.sig, y.sig, shift);
+    let exp = x.exp - y.exp - shift as i32;
+    round_pack::<F>(negative, exp, quotient | !exact as u64, rm)
+}
+
+/// `⌊n / d⌋` for `n = x × 2^shift` (below 2^120, with a quotient below 2^64) and
+/// whether the division is exact. The host's division of `x` by `d` only supplies a
+/// first guess, a few units off at most; integer arithmetic moves it to the exact
+/// floor, so the result does not depend on the host's rounding (and it avoids a
+/// 128-bit division, which is slow).
+fn long_div(n: u128, x: u64, d: u64, shift: u32) -> (u64, bool) {
+    let scale = f64::from_bits((1023 + shift as u64) << 52);
+    let mut q = ((x as f64 / d as f64) * scale) as u64;
+    let d = d as u128;
+    let mut p = q as u128 * d;
+    while p > n {
+        q -= 1;
+        p -= d;
+    }
+    while p + d <= n {
+        q += 1;
+        p += d;
+    }
+    (q, p == n)
 }
 
 #[cfg(test)]

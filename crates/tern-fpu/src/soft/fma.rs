@@ -2,7 +2,7 @@
 
 use super::{invalid, nan_result};
 use crate::flags::Flags;
-use crate::format::{inf, kind, sign, unpack, zero, Format, Kind};
+use crate::format::{inf, is_finite_nonzero, kind, sign, unpack, zero, Format, Kind};
 use crate::rm::Rm;
 use crate::round::{round_pack_wide, shift_right_jam};
 
@@ -15,6 +15,16 @@ use crate::round::{round_pack_wide, shift_right_jam};
 /// multiplicands are ∞ and zero, even when the addend is a quiet NaN"), which IEEE 754
 /// leaves implementation-defined.
 pub(crate) fn fma<F: Format>(a: u64, b: u64, c: u64, rm: Rm) -> (u64, Flags) {
+    if is_finite_nonzero::<F>(a) && is_finite_nonzero::<F>(b) && is_finite_nonzero::<F>(c) {
+        finite::<F>(a, b, c, rm)
+    } else {
+        special::<F>(a, b, c, rm)
+    }
+}
+
+/// [`fma`] when an operand is zero, infinite or NaN.
+#[cold]
+fn special<F: Format>(a: u64, b: u64, c: u64, rm: Rm) -> (u64, Flags) {
     let (ka, kb, kc) = (kind::<F>(a), kind::<F>(b), kind::<F>(c));
     let inf_times_zero = matches!((ka, kb), (Kind::Inf, Kind::Zero) | (Kind::Zero, Kind::Inf));
     if ka.is_nan() || kb.is_nan() || kc.is_nan() {
@@ -47,14 +57,23 @@ pub(crate) fn fma<F: Format>(a: u64, b: u64, c: u64, rm: Rm) -> (u64, Flags) {
         }
         return (c, Flags::NONE);
     }
-    let (x, y) = (unpack::<F>(a), unpack::<F>(b));
-    let product = x.sig as u128 * y.sig as u128;
-    let product_exp = x.exp + y.exp;
     if kc == Kind::Zero {
         // A non-zero product plus zero is the rounded product.
-        return round_pack_wide::<F>(product_negative, product_exp, product, rm);
+        let (x, y) = (unpack::<F>(a), unpack::<F>(b));
+        let product = x.sig as u128 * y.sig as u128;
+        return round_pack_wide::<F>(product_negative, x.exp + y.exp, product, rm);
     }
-    let z = unpack::<F>(c);
+    finite::<F>(a, b, c, rm)
+}
+
+/// [`fma`] of three finite non-zero numbers: the exact product plus the addend,
+/// rounded once.
+fn finite<F: Format>(a: u64, b: u64, c: u64, rm: Rm) -> (u64, Flags) {
+    let product_negative = sign::<F>(a) != sign::<F>(b);
+    let c_negative = sign::<F>(c);
+    let (x, y, z) = (unpack::<F>(a), unpack::<F>(b), unpack::<F>(c));
+    let product = x.sig as u128 * y.sig as u128;
+    let product_exp = x.exp + y.exp;
     // Put both terms' leading one at bit 125, leaving two bits of headroom for the
     // carry of an addition.
     let p_shift = product.leading_zeros() - 2;

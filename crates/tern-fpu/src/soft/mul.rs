@@ -2,13 +2,31 @@
 
 use super::{invalid, nan_result};
 use crate::flags::Flags;
-use crate::format::{inf, kind, sign, unpack, zero, Format, Kind};
+use crate::format::{inf, is_finite_nonzero, kind, sign, unpack, zero, Format, Kind};
 use crate::rm::Rm;
 use crate::round::round_pack_wide;
 
 /// `a × b` in format `F`, rounded under `rm` (IEEE 754-2019 §5.4.1); 0 × ∞ is invalid
 /// (§7.2).
 pub(crate) fn mul<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
+    if is_finite_nonzero::<F>(a) && is_finite_nonzero::<F>(b) {
+        finite::<F>(a, b, rm)
+    } else {
+        special::<F>(a, b, rm)
+    }
+}
+
+/// [`mul`] of two finite non-zero numbers: the exact product, rounded once.
+fn finite<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
+    let negative = sign::<F>(a) != sign::<F>(b);
+    let (x, y) = (unpack::<F>(a), unpack::<F>(b));
+    let product = x.sig as u128 * y.sig as u128;
+    round_pack_wide::<F>(negative, x.exp + y.exp, product, rm)
+}
+
+/// [`mul`] when an operand is zero, infinite or NaN.
+#[cold]
+fn special<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
     let (ka, kb) = (kind::<F>(a), kind::<F>(b));
     if ka.is_nan() || kb.is_nan() {
         return nan_result::<F>(&[a, b]);
@@ -18,11 +36,7 @@ pub(crate) fn mul<F: Format>(a: u64, b: u64, rm: Rm) -> (u64, Flags) {
         (Kind::Inf, Kind::Zero) | (Kind::Zero, Kind::Inf) => invalid::<F>(),
         (Kind::Inf, _) | (_, Kind::Inf) => (inf::<F>(negative), Flags::NONE),
         (Kind::Zero, _) | (_, Kind::Zero) => (zero::<F>(negative), Flags::NONE),
-        _ => {
-            let (x, y) = (unpack::<F>(a), unpack::<F>(b));
-            let product = x.sig as u128 * y.sig as u128;
-            round_pack_wide::<F>(negative, x.exp + y.exp, product, rm)
-        }
+        _ => finite::<F>(a, b, rm),
     }
 }
 

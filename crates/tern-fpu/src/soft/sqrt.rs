@@ -9,26 +9,33 @@ use crate::round::round_pack;
 /// √a in format `F`, rounded under `rm` (IEEE 754-2019 §5.4.1): √−0 = −0, √+∞ = +∞,
 /// the root of any other negative number is invalid (§7.2).
 pub(crate) fn sqrt<F: Format>(a: u64, rm: Rm) -> (u64, Flags) {
+    if a.wrapping_sub(1) < F::INF - 1 {
+        // Positive, finite and non-zero.
+        return finite::<F>(a, rm);
+    }
     match kind::<F>(a) {
         Kind::QNan | Kind::SNan => nan_result::<F>(&[a]),
         Kind::Zero => (a, Flags::NONE),
         _ if sign::<F>(a) => invalid::<F>(),
         Kind::Inf => (a, Flags::NONE),
-        Kind::Finite => {
-            let x = unpack::<F>(a);
-            // Scale the significand to 2·PRECISION + 4 or + 5 bits with an even
-            // exponent, so that its integer square root has PRECISION + 2 bits (a round
-            // bit and a guard bit); a non-zero remainder is the sticky bit.
-            let mut shift = F::PRECISION + 4;
-            if (x.exp - shift as i32) % 2 != 0 {
-                shift += 1;
-            }
-            let n = (x.sig as u128) << shift;
-            let (root, exact) = isqrt(n, x.sig, shift);
-            let root = root | !exact as u64;
-            round_pack::<F>(false, (x.exp - shift as i32) / 2, root, rm)
-        }
+        Kind::Finite => finite::<F>(a, rm),
     }
+}
+
+/// [`sqrt`] of a positive finite non-zero number.
+fn finite<F: Format>(a: u64, rm: Rm) -> (u64, Flags) {
+    let x = unpack::<F>(a);
+    // Scale the significand to 2·PRECISION + 4 or + 5 bits with an even exponent, so
+    // that its integer square root has PRECISION + 2 bits (a round bit and a guard
+    // bit); a non-zero remainder is the sticky bit.
+    let mut shift = F::PRECISION + 4;
+    if (x.exp - shift as i32) % 2 != 0 {
+        shift += 1;
+    }
+    let n = (x.sig as u128) << shift;
+    let (root, exact) = isqrt(n, x.sig, shift);
+    let root = root | !exact as u64;
+    round_pack::<F>(false, (x.exp - shift as i32) / 2, root, rm)
 }
 
 /// The integer square root of `n = sig × 2^shift` (below 2^117) and whether it is
