@@ -7,7 +7,7 @@
 /// for where each operand is stored.
 #[allow(missing_docs)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u16)]
+#[repr(u8)]
 pub enum Op {
     /// Not a valid instruction for this hart: raises an illegal-instruction exception.
     /// `Inst::raw` holds the bits (the value for `mtval`).

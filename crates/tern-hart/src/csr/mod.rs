@@ -221,9 +221,10 @@ impl Core {
             num::CYCLE..=num::HPMCOUNTER31 => self.counter_enabled(csr - num::CYCLE),
             num::SATP => !(self.state.prv == Priv::S && self.state.csr.mstatus & status::TVM != 0),
             num::STIMECMP => self.stimecmp_allowed(),
-            // RV64 has only the even pmpcfg registers; 16 entries need pmpcfg0 and 2.
-            num::PMPCFG0..=num::PMPCFG15 => matches!(csr - num::PMPCFG0, 0 | 2),
-            num::PMPADDR0..=num::PMPADDR63 => usize::from(csr - num::PMPADDR0) < pmp::ENTRIES,
+            // RV64 has only the even pmpcfg registers. Entries 16-63 are not
+            // implemented: their registers exist and read as zero (§3.7.1).
+            num::PMPCFG0..=num::PMPCFG15 => (csr - num::PMPCFG0) % 2 == 0,
+            num::PMPADDR0..=num::PMPADDR63 => true,
             num::SSTATUS
             | num::SIE
             | num::STVEC
@@ -285,8 +286,22 @@ impl Core {
                 self.state.frm = ((value >> 5) & 7) as u8;
                 self.mark_fs_dirty();
             }
-            num::MCYCLE => c.cycle = value,
-            num::MINSTRET => c.instret = value,
+            // The write replaces the increment of the writing instruction, which the
+            // engine adds when it retires (Zicsr, "CSR side effects").
+            num::MCYCLE => {
+                c.cycle = if c.mcountinhibit & 1 == 0 {
+                    value.wrapping_sub(1)
+                } else {
+                    value
+                };
+            }
+            num::MINSTRET => {
+                c.instret = if c.mcountinhibit & 4 == 0 {
+                    value.wrapping_sub(1)
+                } else {
+                    value
+                };
+            }
             num::MHPMCOUNTER3..=num::MHPMCOUNTER31 | num::MHPMEVENT3..=num::MHPMEVENT31 => {}
             num::SSTATUS => self.write_mstatus(value, status::SSTATUS_WRITABLE),
             num::MSTATUS => self.write_mstatus(value, status::MSTATUS_WRITABLE),

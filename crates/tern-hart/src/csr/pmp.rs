@@ -136,32 +136,35 @@ impl PmpState {
         }
     }
 
-    /// Reads `pmpcfgN` (N even, 0 or 2 for 16 entries).
+    /// Reads `pmpcfgN` (N even); bytes of unimplemented entries read zero.
     pub fn read_cfg(&self, reg: usize) -> u64 {
         let first = reg * 4;
-        (0..8).fold(0u64, |v, k| v | (u64::from(self.cfg[first + k]) << (8 * k)))
+        (0..8).fold(0u64, |v, k| {
+            v | (u64::from(self.cfg.get(first + k).copied().unwrap_or(0)) << (8 * k))
+        })
     }
 
-    /// Writes `pmpcfgN`; locked entries keep their value.
+    /// Writes `pmpcfgN`; locked and unimplemented entries keep their value.
     pub fn write_cfg(&mut self, reg: usize, value: u64) {
         let first = reg * 4;
         for k in 0..8 {
             let i = first + k;
-            if !self.locked(i) {
+            if i < ENTRIES && !self.locked(i) {
                 self.cfg[i] = (value >> (8 * k)) as u8 & CFG_MASK;
             }
         }
     }
 
-    /// Reads `pmpaddrN`. With 4-byte granularity the stored value reads back as written.
+    /// Reads `pmpaddrN` (zero for unimplemented entries). With 4-byte granularity the
+    /// stored value reads back as written.
     pub fn read_addr(&self, i: usize) -> u64 {
-        self.addr[i]
+        self.addr.get(i).copied().unwrap_or(0)
     }
 
     /// Writes `pmpaddrN`, unless the entry is locked or entry N+1 is a locked TOR entry
     /// (whose base it is).
     pub fn write_addr(&mut self, i: usize, value: u64) {
-        if self.locked(i) {
+        if i >= ENTRIES || self.locked(i) {
             return;
         }
         if i + 1 < ENTRIES && self.locked(i + 1) && self.mode(i + 1) == A_TOR {

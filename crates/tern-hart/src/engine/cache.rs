@@ -17,10 +17,13 @@ const JUMP_ENTRIES: usize = 4096;
 /// Blocks kept before everything is dropped and decoding starts afresh.
 const MAX_BLOCKS: usize = 1 << 16;
 
-/// One decoded block.
+/// One decoded block: a range of the instruction arena.
+#[derive(Clone, Copy)]
 pub(crate) struct Block {
-    /// The instructions, in order; the last one may end the block.
-    pub insts: Box<[Inst]>,
+    /// Index of the first instruction in the arena.
+    pub start: u32,
+    /// Number of instructions.
+    pub len: u32,
     /// Guest physical address of the first instruction.
     pub paddr: u64,
 }
@@ -37,6 +40,9 @@ const NO_JUMP: JumpEntry = JumpEntry {
     ctx: 0,
     block: 0,
 };
+
+/// Instructions kept before everything is dropped and decoding starts afresh.
+const MAX_INSTS: usize = 1 << 20;
 
 /// A multiplicative hasher for page-aligned and 2-byte-aligned addresses.
 #[derive(Default)]
@@ -62,6 +68,8 @@ type AddrMap<V> = HashMap<u64, V, BuildHasherDefault<AddrHasher>>;
 
 /// All decoded blocks of one hart.
 pub(crate) struct BlockCache {
+    /// Every decoded instruction, block after block.
+    pub arena: Vec<Inst>,
     pub blocks: Vec<Block>,
     by_paddr: AddrMap<u32>,
     by_page: AddrMap<Vec<u32>>,
@@ -71,6 +79,7 @@ pub(crate) struct BlockCache {
 impl BlockCache {
     pub fn new() -> BlockCache {
         BlockCache {
+            arena: Vec::new(),
             blocks: Vec::new(),
             by_paddr: AddrMap::default(),
             by_page: AddrMap::default(),
@@ -108,12 +117,15 @@ impl BlockCache {
 
     /// Adds a block starting at physical `paddr`; returns its index.
     pub fn insert(&mut self, paddr: u64, insts: Vec<Inst>) -> usize {
-        if self.blocks.len() >= MAX_BLOCKS {
+        if self.blocks.len() >= MAX_BLOCKS || self.arena.len() + insts.len() > MAX_INSTS {
             self.clear();
         }
         let idx = self.blocks.len();
+        let start = self.arena.len() as u32;
+        self.arena.extend_from_slice(&insts);
         self.blocks.push(Block {
-            insts: insts.into_boxed_slice(),
+            start,
+            len: insts.len() as u32,
             paddr,
         });
         self.by_paddr.insert(paddr, idx as u32);
@@ -150,8 +162,21 @@ impl BlockCache {
         self.jump.fill(NO_JUMP);
     }
 
+    /// The instructions of block `idx`.
+    #[inline(always)]
+    pub fn insts(&self, idx: usize) -> &[Inst] {
+        match self.blocks.get(idx) {
+            Some(b) => self
+                .arena
+                .get(b.start as usize..(b.start + b.len) as usize)
+                .unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
     /// Drops every block.
     pub fn clear(&mut self) {
+        self.arena.clear();
         self.blocks.clear();
         self.by_paddr.clear();
         self.by_page.clear();

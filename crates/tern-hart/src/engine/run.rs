@@ -98,10 +98,11 @@ impl Hart {
                                     continue;
                                 }
                             };
+                            let left = budget.saturating_sub(executed);
                             let (n, end) = if core.trace.is_some() {
-                                core.exec_block::<B, true>(&[inst], pc, bus)
+                                core.exec_block::<B, true>(cache, &[inst], pc, left, bus)
                             } else {
-                                core.exec_block::<B, false>(&[inst], pc, bus)
+                                core.exec_block::<B, false>(cache, &[inst], pc, left, bus)
                             };
                             executed += n;
                             if let BlockEnd::Wait = end {
@@ -112,11 +113,12 @@ impl Hart {
                     }
                 }
             };
-            let insts = &cache.blocks[block].insts;
+            let insts = cache.insts(block);
+            let left = budget.saturating_sub(executed);
             let (n, end) = if core.trace.is_some() {
-                core.exec_block::<B, true>(insts, pc, bus)
+                core.exec_block::<B, true>(cache, insts, pc, left, bus)
             } else {
-                core.exec_block::<B, false>(insts, pc, bus)
+                core.exec_block::<B, false>(cache, insts, pc, left, bus)
             };
             executed += n;
             if let BlockEnd::Wait = end {

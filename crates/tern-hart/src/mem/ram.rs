@@ -282,6 +282,12 @@ impl GuestRam {
         self.code.get(self.page_index(addr))
     }
 
+    /// Whether code pages were written since the last [`GuestRam::take_code_writes`].
+    #[inline(always)]
+    pub(crate) fn code_writes_pending(&self) -> bool {
+        self.code_written.load(Ordering::Relaxed)
+    }
+
     /// Takes the list of code pages written since the last call (guest physical page
     /// addresses), or `None` cheaply when there were none.
     #[inline]
