@@ -10,6 +10,7 @@ pub mod clock;
 pub mod csr;
 mod engine;
 mod exec;
+pub mod fuzzing;
 pub mod hart;
 pub mod irq;
 pub mod mem;

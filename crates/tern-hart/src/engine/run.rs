@@ -52,6 +52,7 @@ impl Hart {
                 if let Some(i) = core.pending_interrupt() {
                     let pc = core.state.pc;
                     core.take_interrupt(i, pc);
+                    executed += 1;
                 }
             } else if core.state.waiting {
                 return (RunExit::Wait, executed);
@@ -66,7 +67,10 @@ impl Hart {
                     let paddr = match core.translate_fetch(pc, 2) {
                         Ok(p) => p,
                         Err(e) => {
+                            // A trap counts as progress, so that a fetch fault that
+                            // traps to an unfetchable handler still ends the budget.
                             core.raise(e, pc);
+                            executed += 1;
                             continue;
                         }
                     };
@@ -95,6 +99,7 @@ impl Hart {
                                 Ok(inst) => inst,
                                 Err(e) => {
                                     core.raise(e, pc);
+                                    executed += 1;
                                     continue;
                                 }
                             };
@@ -104,7 +109,7 @@ impl Hart {
                             } else {
                                 core.exec_block::<B, false>(cache, &[inst], pc, left, bus)
                             };
-                            executed += n;
+                            executed += n.max(1);
                             if let BlockEnd::Wait = end {
                                 core.state.waiting = true;
                             }
@@ -120,7 +125,7 @@ impl Hart {
             } else {
                 core.exec_block::<B, false>(cache, insts, pc, left, bus)
             };
-            executed += n;
+            executed += n.max(1);
             if let BlockEnd::Wait = end {
                 core.state.waiting = true;
             }
