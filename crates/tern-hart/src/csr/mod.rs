@@ -223,7 +223,7 @@ impl Core {
             num::STIMECMP => self.stimecmp_allowed(),
             // RV64 has only the even pmpcfg registers. Entries 16-63 are not
             // implemented: their registers exist and read as zero (§3.7.1).
-            num::PMPCFG0..=num::PMPCFG15 => (csr - num::PMPCFG0) % 2 == 0,
+            num::PMPCFG0..=num::PMPCFG15 => (csr - num::PMPCFG0).is_multiple_of(2),
             num::PMPADDR0..=num::PMPADDR63 => true,
             num::SSTATUS
             | num::SIE
@@ -310,15 +310,11 @@ impl Core {
                 c.mie = (c.mie & !mask) | (value & mask);
             }
             num::MIE => c.mie = value & irq::ALL,
-            num::STVEC => {
-                if value & 3 < 2 {
-                    c.stvec = value;
-                }
+            num::STVEC if value & 3 < 2 => {
+                c.stvec = value;
             }
-            num::MTVEC => {
-                if value & 3 < 2 {
-                    c.mtvec = value;
-                }
+            num::MTVEC if value & 3 < 2 => {
+                c.mtvec = value;
             }
             num::SCOUNTEREN => c.scounteren = value & 0xffff_ffff,
             num::MCOUNTEREN => c.mcounteren = value & 0xffff_ffff,
@@ -358,7 +354,7 @@ impl Core {
             num::SATP => {
                 let mode = value >> 60;
                 if walk::mode_supported(mode) {
-                    let new = value & ((0xf << 60) | (0xffff << 44) | ((1 << 44) - 1));
+                    let new = value;
                     if new != c.satp {
                         c.satp = new;
                         self.translation_changed();

@@ -17,7 +17,7 @@ use crate::trap::{Access, Exception};
 
 impl Core {
     fn amo_addr(&mut self, vaddr: u64, size: u64, access: Access) -> Result<u64, Exception> {
-        if vaddr % size != 0 {
+        if !vaddr.is_multiple_of(size) {
             return Err(access.misaligned(vaddr));
         }
         let paddr = self.translate_data(vaddr, size, access)?;

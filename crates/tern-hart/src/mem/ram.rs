@@ -109,7 +109,11 @@ impl GuestRam {
     /// Reserves `size` bytes of zeroed RAM at guest physical address `base`. The host
     /// only commits pages the guest touches.
     pub fn new(base: u64, size: u64) -> Result<GuestRam, RamError> {
-        if size == 0 || size % PAGE_SIZE != 0 || size > (1 << 40) || base % PAGE_SIZE != 0 {
+        if size == 0
+            || !size.is_multiple_of(PAGE_SIZE)
+            || size > (1 << 40)
+            || !base.is_multiple_of(PAGE_SIZE)
+        {
             return Err(RamError::BadSize(size));
         }
         let mut map =
@@ -185,7 +189,7 @@ impl GuestRam {
 
     /// The 8-byte-aligned doubleword at `addr` as an atomic, if it is inside RAM.
     pub(crate) fn atomic64(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU64> {
-        if addr % 8 != 0 || !self.contains(addr, 8) {
+        if !addr.is_multiple_of(8) || !self.contains(addr, 8) {
             return None;
         }
         // SAFETY: `addr` is inside the mapping and 8-byte aligned (the mapping itself is
@@ -196,7 +200,7 @@ impl GuestRam {
 
     /// The 4-byte-aligned word at `addr` as an atomic, if it is inside RAM.
     pub(crate) fn atomic32(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU32> {
-        if addr % 4 != 0 || !self.contains(addr, 4) {
+        if !addr.is_multiple_of(4) || !self.contains(addr, 4) {
             return None;
         }
         // SAFETY: as for `atomic64`, with 4-byte alignment.

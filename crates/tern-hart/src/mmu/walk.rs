@@ -69,7 +69,9 @@ pub fn mode_supported(mode: u64) -> bool {
 
 /// Reads the PTE at `addr`, or `None` if it is not in RAM or PMP forbids the read.
 fn pte_cell<'a>(req: &WalkRequest<'a>, addr: u64) -> Option<&'a AtomicU64> {
-    if addr % 8 != 0 || !req.ram.contains(addr, 8) || !req.pmp.check(addr, 8, Access::Load, Priv::S)
+    if !addr.is_multiple_of(8)
+        || !req.ram.contains(addr, 8)
+        || !req.pmp.check(addr, 8, Access::Load, Priv::S)
     {
         return None;
     }
