@@ -109,6 +109,10 @@ pub fn run_random_machine(data: &[u8], budget: u64) -> Hart {
         *x = word(data, 16 + i);
     }
     hart.state_changed();
+    hart.set_config(crate::HartConfig {
+        sstc: true,
+        user_traps_exit: word(data, 13) & (1 << 20) != 0,
+    });
     let mut bus = FuzzBus {
         scratch: word(data, 48),
     };
@@ -118,6 +122,11 @@ pub fn run_random_machine(data: &[u8], budget: u64) -> Hart {
         left = left.saturating_sub(n.max(1));
         if exit == crate::RunExit::Stop {
             break;
+        }
+        if let crate::RunExit::Trap(_) = exit {
+            // What a process VM's kernel does after a syscall: skip the instruction.
+            let pc = hart.state().pc;
+            hart.state_mut().pc = pc.wrapping_add(2);
         }
         if exit == crate::RunExit::Wait && !hart.interrupt_pending() {
             break;

@@ -15,11 +15,19 @@ use crate::state::{HartState, Priv};
 pub struct HartConfig {
     /// Sstc (`stimecmp`).
     pub sstc: bool,
+    /// Exceptions raised in U-mode do not enter a guest trap handler: the hart stops
+    /// and [`Hart::run`] returns them (`RunExit::Trap`) for the host to handle. This is
+    /// how a process VM emulates the kernel: `ecall`, page faults and illegal
+    /// instructions come to the host.
+    pub user_traps_exit: bool,
 }
 
 impl Default for HartConfig {
     fn default() -> HartConfig {
-        HartConfig { sstc: true }
+        HartConfig {
+            sstc: true,
+            user_traps_exit: false,
+        }
     }
 }
 
@@ -53,6 +61,12 @@ pub struct Core {
     pub(crate) flush_blocks: bool,
     /// Set when the jump cache must be dropped (translation or privilege change).
     pub(crate) flush_jumps: bool,
+    /// A U-mode exception waiting for the host (see [`HartConfig::user_traps_exit`]).
+    pub(crate) host_trap: Option<crate::trap::Exception>,
+    /// The code-write log position this hart has applied.
+    pub(crate) code_seq_seen: u64,
+    /// The writable-TLB epoch this hart has applied.
+    pub(crate) store_epoch_seen: u64,
     /// Sstc's comparator fired (`time >= stimecmp`), as of the last refresh.
     pub(crate) stimer_fired: bool,
     /// Instruction trace output.
@@ -90,8 +104,13 @@ impl Hart {
             flush_blocks: false,
             flush_jumps: false,
             stimer_fired: false,
+            host_trap: None,
+            code_seq_seen: 0,
+            store_epoch_seen: 0,
             trace: None,
         };
+        core.code_seq_seen = core.ram.code_seq();
+        core.store_epoch_seen = core.ram.store_epoch();
         core.update_contexts();
         Hart {
             core,

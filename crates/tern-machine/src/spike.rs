@@ -210,7 +210,8 @@ impl SpikeMachine {
                         return SpikeExit::Exited(code);
                     }
                 }
-                RunExit::Budget => {}
+                // No trap goes to the host on this board (`user_traps_exit` is off).
+                RunExit::Budget | RunExit::Trap(_) => {}
                 RunExit::Wait => {
                     self.bus.clint.update_timers();
                     if self.hart.interrupt_pending() {

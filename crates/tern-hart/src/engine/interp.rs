@@ -461,7 +461,8 @@ impl Core {
                 || done >= budget
                 || self.bus_touched
                 || self.lines.get() != lines_at_entry
-                || self.ram.code_writes_pending()
+                || self.ram.code_seq() != self.code_seq_seen
+                || self.ram.store_epoch() != self.store_epoch_seen
             {
                 break;
             }

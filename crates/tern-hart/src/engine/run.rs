@@ -4,7 +4,8 @@
 use crate::engine::interp::BlockEnd;
 use crate::hart::Hart;
 use crate::mem::bus::Bus;
-use crate::trap::irq;
+use crate::mem::ram::CodeWrites;
+use crate::trap::{irq, Exception};
 
 /// Why [`Hart::run`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +16,9 @@ pub enum RunExit {
     Wait,
     /// The bus asked to stop (for example, the guest powered off).
     Stop,
+    /// A U-mode exception for the host to handle (with
+    /// [`crate::HartConfig::user_traps_exit`]); `state.pc` is the trapping instruction.
+    Trap(Exception),
 }
 
 impl Hart {
@@ -27,8 +31,21 @@ impl Hart {
         let Hart { core, cache } = self;
         core.refresh_timer();
         loop {
-            if let Some(pages) = core.ram.take_code_writes() {
-                cache.invalidate_pages(&pages);
+            if let Some(e) = core.host_trap.take() {
+                return (RunExit::Trap(e), executed);
+            }
+            if core.ram.code_seq() != core.code_seq_seen {
+                let (writes, now) = core.ram.code_writes_since(core.code_seq_seen);
+                core.code_seq_seen = now;
+                match writes {
+                    CodeWrites::Pages(pages) => cache.invalidate_pages(&pages),
+                    CodeWrites::All => cache.clear(),
+                }
+            }
+            let epoch = core.ram.store_epoch();
+            if epoch != core.store_epoch_seen {
+                core.store_epoch_seen = epoch;
+                core.tlb.flush_store();
             }
             if core.flush_blocks {
                 core.flush_blocks = false;

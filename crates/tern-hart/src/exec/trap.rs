@@ -11,6 +11,11 @@ const INTERRUPT: u64 = 1 << 63;
 impl Core {
     /// Takes a synchronous exception raised by the instruction at `pc`.
     pub(crate) fn raise(&mut self, e: Exception, pc: u64) {
+        if self.config.user_traps_exit && self.state.prv == Priv::U {
+            self.state.pc = pc;
+            self.host_trap = Some(e);
+            return;
+        }
         self.enter_trap(u64::from(e.cause), e.tval, pc);
     }
 

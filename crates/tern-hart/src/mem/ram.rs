@@ -13,7 +13,7 @@
 //!   such a page, so every guest store to it takes the slow path, which reports the page
 //!   in the code-write log; the owning engine then drops the blocks of that page.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use memmap2::MmapMut;
@@ -91,9 +91,34 @@ pub struct GuestRam {
     code: PageBitmap,
     /// Pages inside RAM that must be reached through the bus (a device overlays them).
     io_pages: Vec<u64>,
-    /// Code pages written since the engines last looked.
-    code_writes: Mutex<Vec<u64>>,
-    code_written: AtomicBool,
+    /// Recent writes to code pages, shared by all harts (each remembers how far it
+    /// has read).
+    code_log: Mutex<CodeLog>,
+    /// Number of entries ever appended to `code_log`.
+    code_seq: AtomicU64,
+    /// Bumped whenever a page becomes a code page: every hart then drops its writable
+    /// TLB entries, so no hart keeps writing such a page through a host pointer.
+    store_epoch: AtomicU64,
+}
+
+/// The tail of the code-write log.
+#[derive(Default)]
+struct CodeLog {
+    /// Sequence number of `pages[0]`.
+    first: u64,
+    pages: std::collections::VecDeque<u64>,
+}
+
+/// Entries kept in the code-write log; a hart further behind drops all its blocks.
+const CODE_LOG_LEN: usize = 4096;
+
+/// What a hart must drop after code pages were written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CodeWrites {
+    /// Blocks on these guest physical pages.
+    Pages(Vec<u64>),
+    /// Everything: the hart fell behind the log.
+    All,
 }
 
 // SAFETY: `host` points into `_map`, which lives as long as the `GuestRam`. Guest RAM
@@ -128,8 +153,9 @@ impl GuestRam {
             dirty: PageBitmap::new(pages),
             code: PageBitmap::new(pages),
             io_pages: Vec::new(),
-            code_writes: Mutex::new(Vec::new()),
-            code_written: AtomicBool::new(false),
+            code_log: Mutex::new(CodeLog::default()),
+            code_seq: AtomicU64::new(0),
+            store_epoch: AtomicU64::new(0),
         })
     }
 
@@ -268,16 +294,24 @@ impl GuestRam {
     /// If page index `page` holds code, forgets that and logs the write.
     fn note_code_write(&self, page: u64) {
         if self.code.get(page) && self.code.clear(page) {
-            let mut log = self.code_writes.lock().unwrap_or_else(|e| e.into_inner());
-            log.push(self.base + (page << PAGE_SHIFT));
-            self.code_written.store(true, Ordering::Release);
+            let mut log = self.code_log.lock().unwrap_or_else(|e| e.into_inner());
+            log.pages.push_back(self.base + (page << PAGE_SHIFT));
+            if log.pages.len() > CODE_LOG_LEN {
+                log.pages.pop_front();
+                log.first += 1;
+            }
+            self.code_seq.fetch_add(1, Ordering::Release);
         }
     }
 
-    /// Marks the page at `addr` as holding decoded code. Returns true if it was not
-    /// marked before (callers must then drop writable TLB entries for it).
+    /// Marks the page at `addr` as holding decoded code. When it was not marked before,
+    /// every hart is told to drop its writable TLB entries (see [`GuestRam::store_epoch`]).
     pub(crate) fn mark_code(&self, addr: u64) -> bool {
-        self.code.set(self.page_index(addr))
+        let new = self.code.set(self.page_index(addr));
+        if new {
+            self.store_epoch.fetch_add(1, Ordering::AcqRel);
+        }
+        new
     }
 
     /// Whether the page holding `addr` holds decoded code.
@@ -286,22 +320,38 @@ impl GuestRam {
         self.code.get(self.page_index(addr))
     }
 
-    /// Whether code pages were written since the last [`GuestRam::take_code_writes`].
+    /// Number of code-page writes logged so far; a hart compares it with the number
+    /// it has seen to know cheaply whether anything changed.
     #[inline(always)]
-    pub(crate) fn code_writes_pending(&self) -> bool {
-        self.code_written.load(Ordering::Relaxed)
+    pub(crate) fn code_seq(&self) -> u64 {
+        self.code_seq.load(Ordering::Acquire)
     }
 
-    /// Takes the list of code pages written since the last call (guest physical page
-    /// addresses), or `None` cheaply when there were none.
-    #[inline]
-    pub(crate) fn take_code_writes(&self) -> Option<Vec<u64>> {
-        if !self.code_written.load(Ordering::Acquire) {
-            return None;
+    /// The code pages written since sequence number `seen`, and the new sequence number.
+    pub(crate) fn code_writes_since(&self, seen: u64) -> (CodeWrites, u64) {
+        let log = self.code_log.lock().unwrap_or_else(|e| e.into_inner());
+        let now = log.first + log.pages.len() as u64;
+        if seen < log.first {
+            return (CodeWrites::All, now);
         }
-        let mut log = self.code_writes.lock().unwrap_or_else(|e| e.into_inner());
-        self.code_written.store(false, Ordering::Release);
-        Some(std::mem::take(&mut *log))
+        let skip = (seen - log.first) as usize;
+        (
+            CodeWrites::Pages(log.pages.iter().skip(skip).copied().collect()),
+            now,
+        )
+    }
+
+    /// Writable-TLB epoch: when it changes, harts drop their writable TLB entries.
+    /// Bumped when a page becomes a code page, and by [`GuestRam::bump_store_epoch`].
+    #[inline(always)]
+    pub fn store_epoch(&self) -> u64 {
+        self.store_epoch.load(Ordering::Acquire)
+    }
+
+    /// Makes every hart drop its writable TLB entries at its next block boundary
+    /// (before reading the dirty log for migration, for example).
+    pub fn bump_store_epoch(&self) {
+        self.store_epoch.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Returns the guest physical addresses of pages written since the last call and
@@ -365,10 +415,25 @@ mod tests {
     #[test]
     fn code_page_writes_are_logged() {
         let ram = GuestRam::new(0x8000_0000, 0x10000).unwrap();
-        assert!(ram.take_code_writes().is_none());
+        let seen = ram.code_seq();
+        let epoch = ram.store_epoch();
         assert!(ram.mark_code(0x8000_2010));
+        assert_ne!(ram.store_epoch(), epoch);
         ram.write(0x8000_2100, &[0]).unwrap();
-        assert_eq!(ram.take_code_writes(), Some(vec![0x8000_2000]));
+        assert_ne!(ram.code_seq(), seen);
+        let (writes, now) = ram.code_writes_since(seen);
+        assert_eq!(writes, CodeWrites::Pages(vec![0x8000_2000]));
+        assert_eq!(ram.code_writes_since(now).0, CodeWrites::Pages(vec![]));
         assert!(!ram.is_code(0x8000_2000));
+    }
+
+    #[test]
+    fn harts_far_behind_the_code_log_drop_everything() {
+        let ram = GuestRam::new(0x8000_0000, 0x10000).unwrap();
+        for _ in 0..CODE_LOG_LEN + 10 {
+            ram.mark_code(0x8000_0000);
+            ram.write(0x8000_0000, &[1]).unwrap();
+        }
+        assert_eq!(ram.code_writes_since(0).0, CodeWrites::All);
     }
 }
