@@ -112,6 +112,7 @@ pub fn run_random_machine(data: &[u8], budget: u64) -> Hart {
     hart.set_config(crate::HartConfig {
         sstc: true,
         user_traps_exit: word(data, 13) & (1 << 20) != 0,
+        sbi_ecalls_exit: word(data, 13) & (1 << 21) != 0,
     });
     let mut bus = FuzzBus {
         scratch: word(data, 48),

@@ -20,6 +20,9 @@ pub struct HartConfig {
     /// how a process VM emulates the kernel: `ecall`, page faults and illegal
     /// instructions come to the host.
     pub user_traps_exit: bool,
+    /// `ecall` from S-mode does not enter M-mode: [`Hart::run`] returns it
+    /// (`RunExit::Trap`) so that the host implements the SBI, as firmware would.
+    pub sbi_ecalls_exit: bool,
 }
 
 impl Default for HartConfig {
@@ -27,6 +30,7 @@ impl Default for HartConfig {
         HartConfig {
             sstc: true,
             user_traps_exit: false,
+            sbi_ecalls_exit: false,
         }
     }
 }

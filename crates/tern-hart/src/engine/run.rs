@@ -1,8 +1,10 @@
 //! The run loop: finds the block for the pc, runs it, and between blocks takes
 //! interrupts, applies invalidations and asks the bus whether to stop.
 
+use crate::engine::cache::BlockCache;
 use crate::engine::interp::BlockEnd;
-use crate::hart::Hart;
+use crate::hart::{Core, Hart};
+use crate::irq::{REQ_FLUSH_CODE, REQ_FLUSH_TLB, REQ_STOP};
 use crate::mem::bus::Bus;
 use crate::mem::ram::CodeWrites;
 use crate::trap::{irq, Exception};
@@ -30,125 +32,155 @@ impl Hart {
         let mut executed = 0u64;
         let Hart { core, cache } = self;
         core.refresh_timer();
-        loop {
-            if let Some(e) = core.host_trap.take() {
-                return (RunExit::Trap(e), executed);
+        core.lines.set_running(true);
+        let result = run_loop(core, cache, bus, budget, &mut executed);
+        core.lines.set_running(false);
+        (result, executed)
+    }
+}
+
+/// The body of [`Hart::run`]: between blocks, applies requests from other threads and
+/// invalidations, takes interrupts and checks the budget; then finds and runs blocks.
+fn run_loop<B: Bus>(
+    core: &mut Core,
+    cache: &mut BlockCache,
+    bus: &mut B,
+    budget: u64,
+    executed: &mut u64,
+) -> RunExit {
+    loop {
+        if core.lines.has_requests() {
+            let (flags, posted, seq) = core.lines.take_requests();
+            core.state.csr.mip |= posted & (irq::SSIP | irq::STIP | irq::SEIP);
+            if flags & REQ_FLUSH_TLB != 0 {
+                core.translation_changed();
             }
-            if core.ram.code_seq() != core.code_seq_seen {
-                let (writes, now) = core.ram.code_writes_since(core.code_seq_seen);
-                core.code_seq_seen = now;
-                match writes {
-                    CodeWrites::Pages(pages) => cache.invalidate_pages(&pages),
-                    CodeWrites::All => cache.clear(),
-                }
+            if flags & REQ_FLUSH_CODE != 0 {
+                core.flush_blocks = true;
             }
-            let epoch = core.ram.store_epoch();
-            if epoch != core.store_epoch_seen {
-                core.store_epoch_seen = epoch;
-                core.tlb.flush_store();
-            }
-            if core.flush_blocks {
-                core.flush_blocks = false;
-                core.flush_jumps = false;
-                cache.clear();
-            }
-            if core.flush_jumps {
-                core.flush_jumps = false;
-                cache.flush_jumps();
-            }
-            if core.bus_touched {
-                core.bus_touched = false;
-                if bus.stop_requested() {
-                    return (RunExit::Stop, executed);
-                }
-            }
-            let quick =
-                (core.state.csr.mip | core.lines.get() | core.stip_bit()) & core.state.csr.mie;
-            if quick != 0 {
-                core.state.waiting = false;
-                if let Some(i) = core.pending_interrupt() {
-                    let pc = core.state.pc;
-                    core.take_interrupt(i, pc);
-                    executed += 1;
-                }
-            } else if core.state.waiting {
-                return (RunExit::Wait, executed);
-            }
-            if executed >= budget {
-                return (RunExit::Budget, executed);
-            }
-            let pc = core.state.pc;
-            let block = match cache.lookup_jump(pc, core.fetch_ctx) {
-                Some(i) => i,
-                None => {
-                    let paddr = match core.translate_fetch(pc, 2) {
-                        Ok(p) => p,
-                        Err(e) => {
-                            // A trap counts as progress, so that a fetch fault that
-                            // traps to an unfetchable handler still ends the budget.
-                            core.raise(e, pc);
-                            executed += 1;
-                            continue;
-                        }
-                    };
-                    let found = if core.ram.is_direct_page(paddr & !0xfff) {
-                        match cache.lookup(paddr) {
-                            Some(i) => Some(i),
-                            None => {
-                                if core.ram.mark_code(paddr) {
-                                    core.tlb.flush_store_ppage(paddr & !0xfff);
-                                }
-                                let insts = core.decode_block(paddr);
-                                (!insts.is_empty()).then(|| cache.insert(paddr, insts))
-                            }
-                        }
-                    } else {
-                        None
-                    };
-                    match found {
-                        Some(i) => {
-                            cache.remember_jump(pc, core.fetch_ctx, i);
-                            i
-                        }
-                        None => {
-                            // Not cacheable: crosses a page, or outside plain RAM.
-                            let inst = match core.fetch_uncached(pc, bus) {
-                                Ok(inst) => inst,
-                                Err(e) => {
-                                    core.raise(e, pc);
-                                    executed += 1;
-                                    continue;
-                                }
-                            };
-                            let left = budget.saturating_sub(executed);
-                            let (n, end) = if core.trace.is_some() {
-                                core.exec_block::<B, true>(cache, &[inst], pc, left, bus)
-                            } else {
-                                core.exec_block::<B, false>(cache, &[inst], pc, left, bus)
-                            };
-                            executed += n.max(1);
-                            if let BlockEnd::Wait = end {
-                                core.state.waiting = true;
-                            }
-                            continue;
-                        }
-                    }
-                }
-            };
-            let insts = cache.insts(block);
-            let left = budget.saturating_sub(executed);
-            let (n, end) = if core.trace.is_some() {
-                core.exec_block::<B, true>(cache, insts, pc, left, bus)
-            } else {
-                core.exec_block::<B, false>(cache, insts, pc, left, bus)
-            };
-            executed += n.max(1);
-            if let BlockEnd::Wait = end {
-                core.state.waiting = true;
+            core.lines.ack(seq);
+            if flags & REQ_STOP != 0 {
+                return RunExit::Budget;
             }
         }
+        if let Some(e) = core.host_trap.take() {
+            return RunExit::Trap(e);
+        }
+        if core.ram.code_seq() != core.code_seq_seen {
+            let (writes, now) = core.ram.code_writes_since(core.code_seq_seen);
+            core.code_seq_seen = now;
+            match writes {
+                CodeWrites::Pages(pages) => cache.invalidate_pages(&pages),
+                CodeWrites::All => cache.clear(),
+            }
+        }
+        let epoch = core.ram.store_epoch();
+        if epoch != core.store_epoch_seen {
+            core.store_epoch_seen = epoch;
+            core.tlb.flush_store();
+        }
+        if core.flush_blocks {
+            core.flush_blocks = false;
+            core.flush_jumps = false;
+            cache.clear();
+        }
+        if core.flush_jumps {
+            core.flush_jumps = false;
+            cache.flush_jumps();
+        }
+        if core.bus_touched {
+            core.bus_touched = false;
+            if bus.stop_requested() {
+                return RunExit::Stop;
+            }
+        }
+        let quick = (core.state.csr.mip | core.lines.get() | core.stip_bit()) & core.state.csr.mie;
+        if quick != 0 {
+            core.state.waiting = false;
+            if let Some(i) = core.pending_interrupt() {
+                let pc = core.state.pc;
+                core.take_interrupt(i, pc);
+                *executed += 1;
+            }
+        } else if core.state.waiting {
+            return RunExit::Wait;
+        }
+        if *executed >= budget {
+            return RunExit::Budget;
+        }
+        let pc = core.state.pc;
+        let block = match cache.lookup_jump(pc, core.fetch_ctx) {
+            Some(i) => i,
+            None => {
+                let paddr = match core.translate_fetch(pc, 2) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        // A trap counts as progress, so that a fetch fault that
+                        // traps to an unfetchable handler still ends the budget.
+                        core.raise(e, pc);
+                        *executed += 1;
+                        continue;
+                    }
+                };
+                let found = if core.ram.is_direct_page(paddr & !0xfff) {
+                    match cache.lookup(paddr) {
+                        Some(i) => Some(i),
+                        None => {
+                            if core.ram.mark_code(paddr) {
+                                core.tlb.flush_store_ppage(paddr & !0xfff);
+                            }
+                            let insts = core.decode_block(paddr);
+                            (!insts.is_empty()).then(|| cache.insert(paddr, insts))
+                        }
+                    }
+                } else {
+                    None
+                };
+                match found {
+                    Some(i) => {
+                        cache.remember_jump(pc, core.fetch_ctx, i);
+                        i
+                    }
+                    None => {
+                        // Not cacheable: crosses a page, or outside plain RAM.
+                        let inst = match core.fetch_uncached(pc, bus) {
+                            Ok(inst) => inst,
+                            Err(e) => {
+                                core.raise(e, pc);
+                                *executed += 1;
+                                continue;
+                            }
+                        };
+                        let left = budget.saturating_sub(*executed);
+                        let (n, end) = if core.trace.is_some() {
+                            core.exec_block::<B, true>(cache, &[inst], pc, left, bus)
+                        } else {
+                            core.exec_block::<B, false>(cache, &[inst], pc, left, bus)
+                        };
+                        *executed += n.max(1);
+                        if let BlockEnd::Wait = end {
+                            core.state.waiting = true;
+                        }
+                        continue;
+                    }
+                }
+            }
+        };
+        let insts = cache.insts(block);
+        let left = budget.saturating_sub(*executed);
+        let (n, end) = if core.trace.is_some() {
+            core.exec_block::<B, true>(cache, insts, pc, left, bus)
+        } else {
+            core.exec_block::<B, false>(cache, insts, pc, left, bus)
+        };
+        *executed += n.max(1);
+        if let BlockEnd::Wait = end {
+            core.state.waiting = true;
+        }
     }
+}
 
+impl Hart {
     /// Whether an interrupt would wake this hart from `wfi` now (pending and enabled in
     /// `mie`, regardless of the global enables).
     pub fn interrupt_pending(&mut self) -> bool {

@@ -11,7 +11,9 @@ const INTERRUPT: u64 = 1 << 63;
 impl Core {
     /// Takes a synchronous exception raised by the instruction at `pc`.
     pub(crate) fn raise(&mut self, e: Exception, pc: u64) {
-        if self.config.user_traps_exit && self.state.prv == Priv::U {
+        let to_host = (self.config.user_traps_exit && self.state.prv == Priv::U)
+            || (self.config.sbi_ecalls_exit && e.cause == crate::trap::cause::ECALL_S);
+        if to_host {
             self.state.pc = pc;
             self.host_trap = Some(e);
             return;
