@@ -214,7 +214,9 @@ impl GuestRam {
     }
 
     /// The 8-byte-aligned doubleword at `addr` as an atomic, if it is inside RAM.
-    pub(crate) fn atomic64(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU64> {
+    /// Writes through it are not logged (dirty or code pages): callers outside the
+    /// hart must only use it for words they also log or that hold no code.
+    pub fn atomic64(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU64> {
         if !addr.is_multiple_of(8) || !self.contains(addr, 8) {
             return None;
         }
@@ -224,8 +226,10 @@ impl GuestRam {
         Some(unsafe { std::sync::atomic::AtomicU64::from_ptr(self.host_addr(addr).cast()) })
     }
 
-    /// The 4-byte-aligned word at `addr` as an atomic, if it is inside RAM.
-    pub(crate) fn atomic32(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU32> {
+    /// The 4-byte-aligned word at `addr` as an atomic, if it is inside RAM (a process
+    /// VM waits on it with the host's futex: its address is stable for the lifetime of
+    /// the `GuestRam`). Writes through it are not logged, as for [`GuestRam::atomic64`].
+    pub fn atomic32(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU32> {
         if !addr.is_multiple_of(4) || !self.contains(addr, 4) {
             return None;
         }
