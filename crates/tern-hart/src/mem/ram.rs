@@ -279,6 +279,24 @@ impl GuestRam {
         Ok(())
     }
 
+    /// Host address of the first byte of RAM, for device models that reach guest RAM
+    /// through another memory abstraction (the virtio devices use `vm-memory` over this
+    /// same mapping). Such users must stay inside `[host_base(), host_base() + size())`
+    /// and must report every write through [`GuestRam::record_write`], or the dirty log
+    /// and the code cache miss it. The pointer stays valid as long as this `GuestRam`.
+    pub fn host_base(&self) -> *mut u8 {
+        self.host
+    }
+
+    /// Records a write to `[addr, addr + len)` made through [`GuestRam::host_base`]:
+    /// marks the pages dirty and drops decoded code on them. Ranges outside RAM are
+    /// ignored (nothing can have been written there).
+    pub fn record_write(&self, addr: u64, len: u64) {
+        if len != 0 && self.contains(addr, len) {
+            self.note_write(addr, len);
+        }
+    }
+
     /// Records a write to `[addr, addr + len)` (inside RAM): dirty bits and code pages.
     pub(crate) fn note_write(&self, addr: u64, len: u64) {
         let first = self.page_index(addr);
