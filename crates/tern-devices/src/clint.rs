@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use tern_hart::trap::irq;
 use tern_hart::{BusFault, IrqLines, VirtualClock};
 
+use crate::{DeviceState, MmioDevice, RestoreError};
+
 /// Size of the CLINT register window.
 pub const SIZE: u64 = 0x1_0000;
 const MSIP_BASE: u64 = 0x0;
@@ -111,6 +113,55 @@ impl Clint {
     /// The registers to save.
     pub fn save(&self) -> ClintState {
         self.state.clone()
+    }
+}
+
+impl Clint {
+    /// Restores saved registers (same number of harts) and re-drives MSIP and MTIP.
+    pub fn restore(&mut self, state: &ClintState) -> Result<(), RestoreError> {
+        let n = self.harts.len();
+        if state.msip.len() != n || state.mtimecmp.len() != n {
+            return Err(RestoreError::new(
+                "clint",
+                format!("state for {} harts, this CLINT has {n}", state.msip.len()),
+            ));
+        }
+        self.state = state.clone();
+        for (lines, &msip) in self.harts.iter().zip(&self.state.msip) {
+            lines.set_level(irq::MSIP, msip);
+        }
+        self.update_timers();
+        Ok(())
+    }
+}
+
+impl MmioDevice for Clint {
+    fn read(&mut self, offset: u64, size: u8) -> Result<u64, BusFault> {
+        self.load(offset, size)
+    }
+
+    fn write(&mut self, offset: u64, size: u8, value: u64) -> Result<(), BusFault> {
+        self.store(offset, size, value)
+    }
+
+    /// Raises MTIP for timers that became due.
+    fn poll(&mut self) {
+        self.update_timers();
+    }
+
+    fn next_deadline(&self) -> Option<u64> {
+        Clint::next_deadline(self)
+    }
+
+    fn save_state(&self) -> DeviceState {
+        DeviceState::Clint(self.save())
+    }
+
+    fn restore_state(&mut self, state: &DeviceState) -> Result<(), RestoreError> {
+        match state {
+            DeviceState::Clint(s) => self.restore(s),
+            other => Err(RestoreError::wrong_kind("clint", other)),
+        }
     }
 }
 

@@ -2,10 +2,210 @@
 //!
 //! Devices know nothing of the board layout (DESIGN.md): each takes accesses at
 //! offsets inside its own register window, and a board maps windows to addresses.
-//! Interrupts reach harts through their [`tern_hart::IrqLines`].
+//! Interrupts reach harts through their [`tern_hart::IrqLines`]: directly for the CLINT,
+//! through the [`plic::Plic`] for everything else (each device holds an
+//! [`irq::IrqLine`] for its PLIC source).
+//!
+//! # How a board drives devices
+//!
+//! - **Accesses.** Every device on the `virt` board implements [`MmioDevice`]: the board
+//!   forwards a hart's load or store at `window base + offset` as `read(offset, size)` or
+//!   `write(offset, size, value)`. A device lives behind one board lock (a
+//!   `Mutex<Box<dyn MmioDevice>>` per device is the natural choice); the PLIC also locks
+//!   internally because device interrupt lines reach it from any thread.
+//! - **Asynchronous input.** Backends that receive data on their own threads (network,
+//!   terminal input) never touch device state: they queue the data in a bounded buffer
+//!   and call [`PollWaker::wake`]. The board runs one I/O loop per VM that waits on the
+//!   waker (with a timeout until the earliest [`MmioDevice::next_deadline`]) and then
+//!   calls [`MmioDevice::poll`] on every device under its lock; `poll` moves the queued
+//!   data into guest RAM or registers and raises interrupts. Calling `poll` when nothing
+//!   is pending is cheap and harmless, so a board may also poll at other times.
+//! - **Snapshots.** Each device's guest-visible state is a plain serde struct
+//!   (DESIGN.md invariant 1). Typed access: each device's `save()`/`restore()`; generic
+//!   access for a walk over the board: [`MmioDevice::save_state`] and
+//!   [`MmioDevice::restore_state`] with the [`DeviceState`] enum. Restore happens on a
+//!   device already built and wired by the board (same backends, RAM and lines); it
+//!   checks the state and re-drives the device's interrupt line.
 
 pub mod clint;
+pub mod goldfish_rtc;
 pub mod htif;
+pub mod irq;
+pub mod plic;
+pub mod syscon;
+pub mod uart;
+pub mod virtio;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tern_hart::BusFault;
 
 pub use clint::Clint;
+pub use goldfish_rtc::GoldfishRtc;
 pub use htif::Htif;
+pub use irq::{IrqLine, IrqSink};
+pub use plic::Plic;
+pub use syscon::{PowerAction, PowerControl, Syscon};
+pub use uart::Uart;
+
+/// A device reached through a window of physical addresses.
+///
+/// Offsets are relative to the window's base. Sizes are 1, 2, 4 or 8 bytes; values are
+/// zero-extended on reads and truncated on writes. An access a device cannot take (bad
+/// width, outside the window) returns [`BusFault`], which the hart turns into an access
+/// fault; registers that merely do not exist read as zero and ignore writes, as on QEMU.
+pub trait MmioDevice: Send {
+    /// Reads `size` bytes at `offset`.
+    fn read(&mut self, offset: u64, size: u8) -> Result<u64, BusFault>;
+
+    /// Writes the low `size` bytes of `value` at `offset`.
+    fn write(&mut self, offset: u64, size: u8, value: u64) -> Result<(), BusFault>;
+
+    /// Takes asynchronous input queued by backend threads and fires timers that are due
+    /// (see the crate documentation for when the board calls it).
+    fn poll(&mut self) {}
+
+    /// Guest time (in [`tern_hart::VirtualClock`] ticks) at which the device wants
+    /// [`MmioDevice::poll`] to be called, if any (an armed RTC alarm).
+    fn next_deadline(&self) -> Option<u64> {
+        None
+    }
+
+    /// The device's guest-visible state.
+    fn save_state(&self) -> DeviceState;
+
+    /// Puts the device back into a saved state.
+    fn restore_state(&mut self, state: &DeviceState) -> Result<(), RestoreError>;
+}
+
+/// The saved state of any device, for a snapshot that walks all devices of a board.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum DeviceState {
+    /// [`clint::Clint`].
+    Clint(clint::ClintState),
+    /// [`plic::Plic`].
+    Plic(plic::PlicState),
+    /// [`uart::Uart`].
+    Uart(uart::UartState),
+    /// [`syscon::Syscon`].
+    Syscon(syscon::SysconState),
+    /// [`goldfish_rtc::GoldfishRtc`].
+    GoldfishRtc(goldfish_rtc::RtcState),
+    /// [`virtio::mmio::VirtioMmio`] with any device behind it.
+    VirtioMmio(virtio::mmio::VirtioMmioState),
+}
+
+impl DeviceState {
+    /// Name of the device kind, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DeviceState::Clint(_) => "clint",
+            DeviceState::Plic(_) => "plic",
+            DeviceState::Uart(_) => "uart",
+            DeviceState::Syscon(_) => "syscon",
+            DeviceState::GoldfishRtc(_) => "goldfish-rtc",
+            DeviceState::VirtioMmio(_) => "virtio-mmio",
+        }
+    }
+}
+
+/// A saved state that does not fit the device it is restored into.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("restoring {device}: {reason}")]
+pub struct RestoreError {
+    /// Which device (kind or name).
+    pub device: &'static str,
+    /// What is wrong with the state.
+    pub reason: String,
+}
+
+impl RestoreError {
+    /// An error for `device` saying `reason`.
+    pub fn new(device: &'static str, reason: impl Into<String>) -> RestoreError {
+        RestoreError {
+            device,
+            reason: reason.into(),
+        }
+    }
+
+    /// The error for a state of another device kind.
+    pub fn wrong_kind(device: &'static str, state: &DeviceState) -> RestoreError {
+        RestoreError::new(
+            device,
+            format!("got the state of a {} device", state.kind()),
+        )
+    }
+}
+
+/// Wakes a board's I/O loop when a backend thread has queued input for a device.
+///
+/// Cheap to clone and usable from any thread. Wakes are sticky: a wake that arrives
+/// while nobody waits is seen by the next [`PollWaker::wait`] or [`PollWaker::take`].
+#[derive(Clone, Debug, Default)]
+pub struct PollWaker(Arc<WakerInner>);
+
+#[derive(Debug, Default)]
+struct WakerInner {
+    pending: AtomicBool,
+    lock: Mutex<()>,
+    cond: Condvar,
+}
+
+impl PollWaker {
+    /// A waker with nothing pending.
+    pub fn new() -> PollWaker {
+        PollWaker::default()
+    }
+
+    /// Says that some device has input to take.
+    pub fn wake(&self) {
+        self.0.pending.store(true, Ordering::Release);
+        let _guard = self.0.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.0.cond.notify_all();
+    }
+
+    /// Whether a wake arrived since the last call, clearing it (for polling at block
+    /// boundaries without sleeping).
+    pub fn take(&self) -> bool {
+        self.0.pending.swap(false, Ordering::AcqRel)
+    }
+
+    /// Sleeps until a wake arrives or `timeout` passes; returns whether woken (and
+    /// clears the wake).
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let guard = self.0.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.take() {
+            return true;
+        }
+        let _unused = self
+            .0
+            .cond
+            .wait_timeout(guard, timeout)
+            .unwrap_or_else(|e| e.into_inner());
+        self.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waker_is_sticky() {
+        let w = PollWaker::new();
+        assert!(!w.take());
+        w.wake();
+        assert!(w.wait(Duration::from_secs(5)));
+        assert!(!w.wait(Duration::from_millis(1)));
+        let w2 = w.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            w2.wake();
+        });
+        assert!(w.wait(Duration::from_secs(5)));
+        t.join().unwrap();
+    }
+}

@@ -1,0 +1,434 @@
+//! User-mode NAT through libslirp (the `libslirp` crate over Debian's `libslirp-dev`),
+//! with QEMU's `-netdev user` addresses: network 10.0.2.0/24, the guest at 10.0.2.15
+//! (DHCP), the gateway and host at 10.0.2.2, DNS at 10.0.2.3. [`HostFwd`] forwards host
+//! ports into the guest (QEMU's `hostfwd=tcp:127.0.0.1:2222-:22`).
+//!
+//! A libslirp context is not thread-safe and lives on its own thread, which polls
+//! libslirp's sockets, runs its timers, injects frames the guest sends (passed through
+//! a bounded channel plus a wake-up socket) and pushes frames for the guest into the
+//! device's bounded [`FrameQueue`], waking the board. Dropping the backend stops it.
+//!
+//! Building needs Debian's `libslirp-dev` and `libglib2.0-dev`: without them the
+//! `libslirp-sys` build script stops with "The system library `slirp` ... was not
+//! found" (pkg-config's `slirp.pc`).
+
+use std::cell::RefCell;
+use std::ffi::CString;
+use std::io::{self, Read, Write};
+use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::rc::Rc;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::sync::Arc;
+use std::thread;
+use std::time::Instant;
+
+use libslirp::{Context, Handler, PollEvents};
+use libslirp_sys::{slirp_add_hostfwd, SlirpConfig};
+
+use super::net::{FrameQueue, NetBackend};
+use crate::PollWaker;
+
+/// The guest's address (first DHCP lease).
+pub const GUEST: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 15);
+/// The gateway, which is also the host as the guest sees it.
+pub const HOST: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
+/// The DNS forwarder.
+pub const DNS: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 3);
+const NETWORK: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 0);
+const NETMASK: Ipv4Addr = Ipv4Addr::new(255, 255, 255, 0);
+const QUEUE_FRAMES: usize = 256;
+
+/// One forwarded host port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostFwd {
+    /// UDP instead of TCP.
+    pub udp: bool,
+    /// Host address to bind (0.0.0.0 = all).
+    pub host_addr: Ipv4Addr,
+    /// Host port.
+    pub host_port: u16,
+    /// Guest address.
+    pub guest_addr: Ipv4Addr,
+    /// Guest port.
+    pub guest_port: u16,
+}
+
+impl FromStr for HostFwd {
+    type Err = String;
+
+    /// QEMU's syntax: `[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport`.
+    fn from_str(s: &str) -> Result<HostFwd, String> {
+        let bad = || {
+            format!("hostfwd `{s}`: expected [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport")
+        };
+        let (proto, rest) = s.split_once(':').ok_or_else(bad)?;
+        let udp = match proto {
+            "" | "tcp" => false,
+            "udp" => true,
+            _ => return Err(bad()),
+        };
+        let (host, guest) = rest.split_once('-').ok_or_else(bad)?;
+        let (ha, hp) = host.rsplit_once(':').ok_or_else(bad)?;
+        let (ga, gp) = guest.rsplit_once(':').ok_or_else(bad)?;
+        let addr = |a: &str, default| {
+            if a.is_empty() {
+                Ok(default)
+            } else {
+                a.parse::<Ipv4Addr>().map_err(|_| bad())
+            }
+        };
+        Ok(HostFwd {
+            udp,
+            host_addr: addr(ha, Ipv4Addr::UNSPECIFIED)?,
+            host_port: hp.parse().map_err(|_| bad())?,
+            guest_addr: addr(ga, GUEST)?,
+            guest_port: gp.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// Options of the NAT.
+#[derive(Clone, Debug, Default)]
+pub struct SlirpOptions {
+    /// Forwarded host ports.
+    pub hostfwd: Vec<HostFwd>,
+    /// Isolate the guest from the outside (only forwarded ports work).
+    pub restricted: bool,
+}
+
+/// The user-mode NAT backend.
+pub struct SlirpBackend {
+    rx: FrameQueue,
+    tx: Option<SyncSender<Vec<u8>>>,
+    wake: UnixStream,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl SlirpBackend {
+    /// Starts the NAT; fails if a forwarded port cannot be bound.
+    pub fn new(opts: SlirpOptions, waker: Option<PollWaker>) -> io::Result<SlirpBackend> {
+        let rx = FrameQueue::new(QUEUE_FRAMES, waker);
+        let (tx, txr) = sync_channel(QUEUE_FRAMES);
+        let (wake, wake_rx) = UnixStream::pair()?;
+        wake.set_nonblocking(true)?;
+        wake_rx.set_nonblocking(true)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready, ready_rx) = channel();
+        let (rx2, stop2) = (rx.clone(), stop.clone());
+        let thread = thread::Builder::new()
+            .name("slirp".into())
+            .spawn(move || run(opts, rx2, txr, wake_rx, stop2, ready))?;
+        let mut b = SlirpBackend {
+            rx,
+            tx: Some(tx),
+            wake,
+            stop,
+            thread: Some(thread),
+        };
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(b),
+            Ok(Err(e)) => {
+                b.shutdown();
+                Err(e)
+            }
+            Err(_) => {
+                b.shutdown();
+                Err(io::Error::other("libslirp failed to start"))
+            }
+        }
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        self.tx = None;
+        let _ = self.wake.write(&[0]);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl NetBackend for SlirpBackend {
+    fn send(&mut self, frame: &[u8]) {
+        if let Some(tx) = &self.tx {
+            if tx.try_send(frame.to_vec()).is_ok() {
+                // A full wake-up socket already holds a wake-up.
+                let _ = self.wake.write(&[0]);
+            }
+        }
+    }
+
+    fn recv(&mut self) -> Option<Vec<u8>> {
+        self.rx.pop()
+    }
+}
+
+impl Drop for SlirpBackend {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// A libslirp timer: a callback and when it is due (ms on the handler's clock).
+struct TimerInner {
+    func: Option<Box<dyn FnMut()>>,
+    expire_ms: Option<i64>,
+}
+
+type TimerRef = Rc<RefCell<TimerInner>>;
+
+/// What libslirp calls back into, on the slirp thread.
+struct SlirpHandler {
+    rx: FrameQueue,
+    timers: Rc<RefCell<Vec<TimerRef>>>,
+    start: Instant,
+}
+
+impl Handler for SlirpHandler {
+    type Timer = TimerRef;
+
+    fn clock_get_ns(&mut self) -> i64 {
+        self.start.elapsed().as_nanos() as i64
+    }
+
+    fn send_packet(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.rx.push(buf.to_vec());
+        Ok(buf.len())
+    }
+
+    fn register_poll_fd(&mut self, _fd: i32) {}
+
+    fn unregister_poll_fd(&mut self, _fd: i32) {}
+
+    fn guest_error(&mut self, _msg: &str) {}
+
+    fn notify(&mut self) {}
+
+    fn timer_new(&mut self, func: Box<dyn FnMut()>) -> Box<TimerRef> {
+        let t = Rc::new(RefCell::new(TimerInner {
+            func: Some(func),
+            expire_ms: None,
+        }));
+        self.timers.borrow_mut().push(t.clone());
+        Box::new(t)
+    }
+
+    fn timer_mod(&mut self, timer: &mut Box<TimerRef>, expire_time: i64) {
+        timer.borrow_mut().expire_ms = Some(expire_time);
+    }
+
+    fn timer_free(&mut self, timer: Box<TimerRef>) {
+        self.timers.borrow_mut().retain(|t| !Rc::ptr_eq(t, &timer));
+    }
+}
+
+fn to_libc(ev: PollEvents) -> i16 {
+    let mut e = 0;
+    if ev.has_in() {
+        e |= libc::POLLIN;
+    }
+    if ev.has_out() {
+        e |= libc::POLLOUT;
+    }
+    if ev.has_pri() {
+        e |= libc::POLLPRI;
+    }
+    e
+}
+
+fn from_libc(revents: i16) -> PollEvents {
+    let mut ev = PollEvents::empty();
+    for (bit, flag) in [
+        (libc::POLLIN, PollEvents::poll_in()),
+        (libc::POLLOUT, PollEvents::poll_out()),
+        (libc::POLLPRI, PollEvents::poll_pri()),
+        (libc::POLLERR, PollEvents::poll_err()),
+        (libc::POLLHUP, PollEvents::poll_hup()),
+    ] {
+        if revents & bit != 0 {
+            ev |= flag;
+        }
+    }
+    ev
+}
+
+fn run(
+    opts: SlirpOptions,
+    rx: FrameQueue,
+    frames: Receiver<Vec<u8>>,
+    mut wake: UnixStream,
+    stop: Arc<AtomicBool>,
+    ready: Sender<io::Result<()>>,
+) {
+    let hostname = CString::new("tern").unwrap_or_default();
+    let config = SlirpConfig {
+        version: 3,
+        restricted: i32::from(opts.restricted),
+        in_enabled: true,
+        vnetwork: NETWORK.into(),
+        vnetmask: NETMASK.into(),
+        vhost: HOST.into(),
+        in6_enabled: false,
+        vprefix_addr6: "fec0::"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap_or(std::net::Ipv6Addr::UNSPECIFIED)
+            .into(),
+        vprefix_len: 64,
+        vhost6: "fec0::2"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap_or(std::net::Ipv6Addr::UNSPECIFIED)
+            .into(),
+        vhostname: hostname.as_ptr(),
+        tftp_server_name: std::ptr::null(),
+        tftp_path: std::ptr::null(),
+        bootfile: std::ptr::null(),
+        vdhcp_start: GUEST.into(),
+        vnameserver: DNS.into(),
+        vnameserver6: "fec0::3"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap_or(std::net::Ipv6Addr::UNSPECIFIED)
+            .into(),
+        vdnssearch: std::ptr::null_mut(),
+        vdomainname: std::ptr::null(),
+        if_mtu: 0,
+        if_mru: 0,
+        disable_host_loopback: false,
+        enable_emu: false,
+        outbound_addr: std::ptr::null(),
+        outbound_addr6: std::ptr::null(),
+        disable_dns: false,
+        disable_dhcp: false,
+    };
+    let timers: Rc<RefCell<Vec<TimerRef>>> = Rc::default();
+    let start = Instant::now();
+    let handler = SlirpHandler {
+        rx,
+        timers: timers.clone(),
+        start,
+    };
+    let ctx = Context::new_with_config(&config, handler);
+    for f in &opts.hostfwd {
+        // SAFETY: `ctx.inner.context` is the live libslirp context created above; it is
+        // only used on this thread, and the address arguments are plain values.
+        let r = unsafe {
+            slirp_add_hostfwd(
+                ctx.inner.context,
+                i32::from(f.udp),
+                f.host_addr.into(),
+                i32::from(f.host_port),
+                f.guest_addr.into(),
+                i32::from(f.guest_port),
+            )
+        };
+        if r != 0 {
+            let _ = ready.send(Err(io::Error::other(format!(
+                "hostfwd {}:{}:{}: cannot bind the host port",
+                if f.udp { "udp" } else { "tcp" },
+                f.host_addr,
+                f.host_port
+            ))));
+            return;
+        }
+    }
+    let _ = ready.send(Ok(()));
+
+    let mut fds: Vec<libc::pollfd> = Vec::new();
+    let mut scratch = [0u8; 64];
+    while !stop.load(Ordering::Acquire) {
+        while let Ok(frame) = frames.try_recv() {
+            ctx.input(&frame);
+        }
+        fds.clear();
+        fds.push(libc::pollfd {
+            fd: wake.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        let mut timeout: u32 = u32::MAX;
+        ctx.pollfds_fill(&mut timeout, |fd, events| {
+            fds.push(libc::pollfd {
+                fd,
+                events: to_libc(events),
+                revents: 0,
+            });
+            (fds.len() - 1) as i32
+        });
+        let now_ms = start.elapsed().as_millis() as i64;
+        let next_timer = timers
+            .borrow()
+            .iter()
+            .filter_map(|t| t.borrow().expire_ms)
+            .min();
+        let mut wait = i64::from(timeout.min(1000));
+        if let Some(t) = next_timer {
+            wait = wait.min((t - now_ms).max(0));
+        }
+        // SAFETY: `fds` is a valid array of `fds.len()` pollfd structures that lives
+        // across the call.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait as i32) };
+        if fds[0].revents != 0 {
+            while matches!(wake.read(&mut scratch), Ok(k) if k > 0) {}
+        }
+        ctx.pollfds_poll(n < 0, |idx| {
+            fds.get(idx as usize)
+                .map_or(PollEvents::empty(), |p| from_libc(p.revents))
+        });
+        run_timers(&timers, start.elapsed().as_millis() as i64);
+    }
+}
+
+/// Calls the callbacks of due timers (outside any borrow: they may re-arm timers).
+fn run_timers(timers: &Rc<RefCell<Vec<TimerRef>>>, now_ms: i64) {
+    let due: Vec<TimerRef> = timers
+        .borrow()
+        .iter()
+        .filter(|t| t.borrow().expire_ms.is_some_and(|e| e <= now_ms))
+        .cloned()
+        .collect();
+    for t in due {
+        let func = {
+            let mut inner = t.borrow_mut();
+            inner.expire_ms = None;
+            inner.func.take()
+        };
+        if let Some(mut f) = func {
+            f();
+            let mut inner = t.borrow_mut();
+            if inner.func.is_none() {
+                inner.func = Some(f);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostfwd_syntax() {
+        let f: HostFwd = "tcp:127.0.0.1:2222-:22".parse().unwrap();
+        assert_eq!(
+            f,
+            HostFwd {
+                udp: false,
+                host_addr: Ipv4Addr::LOCALHOST,
+                host_port: 2222,
+                guest_addr: GUEST,
+                guest_port: 22
+            }
+        );
+        let g: HostFwd = "udp::5555-10.0.2.16:53".parse().unwrap();
+        assert!(g.udp);
+        assert_eq!(g.host_addr, Ipv4Addr::UNSPECIFIED);
+        assert_eq!(g.guest_addr, Ipv4Addr::new(10, 0, 2, 16));
+        assert!("sctp::1-:2".parse::<HostFwd>().is_err());
+        assert!("tcp::99999-:2".parse::<HostFwd>().is_err());
+        assert!("tcp:1-2".parse::<HostFwd>().is_err());
+    }
+}
