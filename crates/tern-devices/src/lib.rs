@@ -26,6 +26,77 @@
 //!   [`MmioDevice::restore_state`] with the [`DeviceState`] enum. Restore happens on a
 //!   device already built and wired by the board (same backends, RAM and lines); it
 //!   checks the state and re-drives the device's interrupt line.
+//!
+//! # Thread-safety model
+//!
+//! Every device is `Send` and takes `&mut self`: the board serializes accesses to one
+//! device with its lock. Harts on several threads may access different devices at the
+//! same time. The only state shared across devices is the PLIC, reached through
+//! [`irq::IrqLine`] handles (internally locked; a device may raise its line while the
+//! board holds that device's lock, and a hart may claim at the same time). Guest RAM is
+//! shared with the harts as it is on real hardware. Backend threads (network, terminal)
+//! only touch bounded queues and the [`PollWaker`]. Lock order: board device lock, then
+//! the PLIC's lock; nothing takes them the other way round.
+//!
+//! # Wiring the `virt` board
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::{Arc, Mutex};
+//! use std::time::Duration;
+//! use tern_devices::plic::{Plic, VIRT_NUM_SOURCES};
+//! use tern_devices::virtio::blk::Blk;
+//! use tern_devices::virtio::disk::MemDisk;
+//! use tern_devices::virtio::net::{Net, NullBackend, DEFAULT_MAC};
+//! use tern_devices::virtio::{self, VirtioMmio};
+//! use tern_devices::{goldfish_rtc, syscon, uart, MmioDevice, PollWaker};
+//! use tern_hart::{ClockMode, GuestRam, IrqLines, VirtualClock};
+//!
+//! let ram = Arc::new(GuestRam::new(0x8000_0000, 64 << 20)?);
+//! let harts: Vec<Arc<IrqLines>> = (0..2).map(|_| Arc::new(IrqLines::new())).collect();
+//! let clock = Arc::new(VirtualClock::new(ClockMode::Host));
+//! let waker = PollWaker::new();
+//! let plic = Plic::new(VIRT_NUM_SOURCES, &harts);
+//! let mem = virtio::guest_memory(&ram)?;
+//!
+//! let uart = uart::Uart::new(Box::new(std::io::sink()), plic.irq_line(10), Some(waker.clone()));
+//! let terminal = uart.input(); // the terminal thread calls terminal.push(bytes)
+//! let power = syscon::PowerControl::new(Some(waker.clone()));
+//! let rtc = goldfish_rtc::GoldfishRtc::new(clock.clone(), plic.irq_line(11));
+//! let disk = Box::new(MemDisk { data: vec![0; 1 << 20] });
+//! let blk = VirtioMmio::new(Blk::new(disk, false, "disk0"), mem.clone(), plic.irq_line(8));
+//! let net = VirtioMmio::new(Net::new(Box::new(NullBackend), DEFAULT_MAC), mem, plic.irq_line(7));
+//!
+//! type Dev = Arc<Mutex<Box<dyn MmioDevice>>>;
+//! let dev = |d: Box<dyn MmioDevice>| -> Dev { Arc::new(Mutex::new(d)) };
+//! // (base, size, device): the same table generates the device tree.
+//! let table: Vec<(u64, u64, Dev)> = vec![
+//!     (0x0010_0000, syscon::SIZE, dev(Box::new(syscon::Syscon::new(power.clone())))),
+//!     (0x0010_1000, goldfish_rtc::SIZE, dev(Box::new(rtc))),
+//!     (0x0c00_0000, plic.window_size(), dev(Box::new(plic.clone()))),
+//!     (0x1000_0000, uart::SIZE, dev(Box::new(uart))),
+//!     (0x1000_7000, virtio::mmio::SIZE, dev(Box::new(net))),
+//!     (0x1000_8000, virtio::mmio::SIZE, dev(Box::new(blk))),
+//! ];
+//!
+//! // A hart's bus access: find the window, lock, forward.
+//! let (base, _, uart_dev) = &table[3];
+//! uart_dev.lock().unwrap().write(0x1000_0000 - base, 1, u64::from(b'A')).ok();
+//!
+//! // The I/O loop (one round shown): sleep until input or the next device deadline.
+//! terminal.push(b"root\n");
+//! let deadline = table.iter().filter_map(|(_, _, d)| d.lock().unwrap().next_deadline()).min();
+//! let timeout = deadline.map_or(Duration::from_millis(100), |t| clock.host_duration_until(t));
+//! waker.wait(timeout.min(Duration::from_millis(100)));
+//! for (_, _, d) in &table {
+//!     d.lock().unwrap().poll();
+//! }
+//! if power.is_requested() {
+//!     let _action = power.take(); // stop the harts, then power off / reset / exit(code)
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod clint;
 pub mod goldfish_rtc;
@@ -49,7 +120,7 @@ pub use htif::Htif;
 pub use irq::{IrqLine, IrqSink};
 pub use plic::Plic;
 pub use syscon::{PowerAction, PowerControl, Syscon};
-pub use uart::Uart;
+pub use uart::{InputQueue, Uart};
 
 /// A device reached through a window of physical addresses.
 ///

@@ -3,8 +3,8 @@
 //! The register logic is `vm-superio`'s [`Serial`]. It signals interrupts as edges
 //! through a trigger, while the PLIC wants a level: this model ignores the trigger and,
 //! after every access and every input, drives the PLIC line from the interrupt
-//! identification register (IIR bit 0 clear = an interrupt is pending), as DESIGN.md
-//! prescribes. Reading IIR acknowledges the transmitter-empty interrupt, which lowers
+//! identification register (IIR bit 0 clear = an interrupt is pending, masked by the
+//! matching IER bit), as DESIGN.md prescribes. Reading IIR acknowledges the transmitter-empty interrupt, which lowers
 //! the line exactly as the 16550's INTR output falls.
 //!
 //! Output goes to any [`Write`]. Input comes from the board (the terminal) through a
@@ -32,6 +32,11 @@ pub const INPUT_QUEUE_LIMIT: usize = 64 * 1024;
 /// Depth of the 16550A receive FIFO.
 const FIFO_SIZE: usize = 64;
 const IIR_OFFSET: u64 = 2;
+const IIR_NONE: u8 = 0x01;
+const IIR_THR_EMPTY: u8 = 0x02;
+const IIR_RDA: u8 = 0x04;
+const IER_RDA: u8 = 0x01;
+const IER_THR_EMPTY: u8 = 0x02;
 
 /// A trigger that does nothing: the line level is derived from IIR instead.
 struct NoTrigger;
@@ -206,10 +211,15 @@ impl Uart {
         }
     }
 
-    /// Drives the PLIC line from IIR.
+    /// Drives the PLIC line from IIR, masked by IER as the 16550's INTR output is
+    /// (`vm-superio` leaves a THR-empty identification set after the driver disables
+    /// that interrupt; a real UART would not interrupt then).
     fn update_irq(&mut self) {
-        let iir = self.serial.state().interrupt_identification;
-        self.irq.set_level(iir & 1 == 0);
+        let st = self.serial.state();
+        let (iir, ier) = (st.interrupt_identification, st.interrupt_enable);
+        let rx = iir & IIR_RDA != 0 && ier & IER_RDA != 0;
+        let tx = iir & IIR_THR_EMPTY != 0 && ier & IER_THR_EMPTY != 0;
+        self.irq.set_level(iir & IIR_NONE == 0 && (rx || tx));
     }
 
     /// The registers to save.
@@ -326,6 +336,11 @@ mod tests {
         u.write(1, 1, 2).unwrap();
         assert!(rec.level(10));
         assert_eq!(u.read(2, 1).unwrap() & 0xf, 2);
+        assert!(!rec.level(10));
+        // Each byte written re-arms it; disabling it in IER lowers the line at once.
+        u.write(0, 1, u64::from(b'!')).unwrap();
+        assert!(rec.level(10));
+        u.write(1, 1, 0).unwrap();
         assert!(!rec.level(10));
     }
 
