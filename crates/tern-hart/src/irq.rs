@@ -125,10 +125,11 @@ impl IrqLines {
         self.wake.notify_all();
     }
 
-    /// Sleeps until any line in `mask` is high, a kick arrives, or `timeout` passes.
+    /// Sleeps until any line in `mask` is high, a request is pending, a kick arrives,
+    /// or `timeout` passes.
     pub fn wait(&self, mask: u64, timeout: Duration) {
         let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        if self.get() & mask != 0 {
+        if self.get() & mask != 0 || self.has_requests() {
             return;
         }
         let _unused = self.wake.wait_timeout(guard, timeout);

@@ -31,14 +31,24 @@ pub(crate) struct Block {
 #[derive(Clone, Copy)]
 struct JumpEntry {
     vpc: u64,
-    ctx: u32,
-    block: u32,
+    start: u32,
+    len: u16,
+    ctx: u16,
+}
+
+/// Where a block's instructions are in the arena (cheap to copy, cached in the jump
+/// cache so that chaining needs no second lookup).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BlockRef {
+    start: u32,
+    len: u16,
 }
 
 const NO_JUMP: JumpEntry = JumpEntry {
     vpc: 1,
+    start: 0,
+    len: 0,
     ctx: 0,
-    block: 0,
 };
 
 /// Instructions kept before everything is dropped and decoding starts afresh.
@@ -70,6 +80,8 @@ type AddrMap<V> = HashMap<u64, V, BuildHasherDefault<AddrHasher>>;
 pub(crate) struct BlockCache {
     /// Every decoded instruction, block after block.
     pub arena: Vec<Inst>,
+    /// Byte offset of each instruction of `arena` from the start of its block.
+    pub offsets: Vec<u16>,
     pub blocks: Vec<Block>,
     by_paddr: AddrMap<u32>,
     by_page: AddrMap<Vec<u32>>,
@@ -80,6 +92,7 @@ impl BlockCache {
     pub fn new() -> BlockCache {
         BlockCache {
             arena: Vec::new(),
+            offsets: Vec::new(),
             blocks: Vec::new(),
             by_paddr: AddrMap::default(),
             by_page: AddrMap::default(),
@@ -94,35 +107,48 @@ impl BlockCache {
 
     /// The block for virtual `vpc` in fetch context `ctx`, if the jump cache has it.
     #[inline(always)]
-    pub fn lookup_jump(&self, vpc: u64, ctx: usize) -> Option<usize> {
+    pub fn lookup_jump(&self, vpc: u64, ctx: usize) -> Option<BlockRef> {
         let e = &self.jump[Self::jump_index(vpc)];
-        (e.vpc == vpc && e.ctx == ctx as u32).then_some(e.block as usize)
+        (e.vpc == vpc && e.ctx == ctx as u16).then_some(BlockRef {
+            start: e.start,
+            len: e.len,
+        })
     }
 
     /// Records that `vpc` in context `ctx` runs block `block`.
     #[inline]
-    pub fn remember_jump(&mut self, vpc: u64, ctx: usize, block: usize) {
+    pub fn remember_jump(&mut self, vpc: u64, ctx: usize, block: BlockRef) {
         self.jump[Self::jump_index(vpc)] = JumpEntry {
             vpc,
-            ctx: ctx as u32,
-            block: block as u32,
+            start: block.start,
+            len: block.len,
+            ctx: ctx as u16,
         };
     }
 
     /// The block starting at physical `paddr`, if decoded.
     #[inline]
-    pub fn lookup(&self, paddr: u64) -> Option<usize> {
-        self.by_paddr.get(&paddr).map(|&i| i as usize)
+    pub fn lookup(&self, paddr: u64) -> Option<BlockRef> {
+        let b = self.blocks.get(*self.by_paddr.get(&paddr)? as usize)?;
+        Some(BlockRef {
+            start: b.start,
+            len: b.len as u16,
+        })
     }
 
     /// Adds a block starting at physical `paddr`; returns its index.
-    pub fn insert(&mut self, paddr: u64, insts: Vec<Inst>) -> usize {
+    pub fn insert(&mut self, paddr: u64, insts: Vec<Inst>) -> BlockRef {
         if self.blocks.len() >= MAX_BLOCKS || self.arena.len() + insts.len() > MAX_INSTS {
             self.clear();
         }
         let idx = self.blocks.len();
         let start = self.arena.len() as u32;
         self.arena.extend_from_slice(&insts);
+        let mut off = 0u16;
+        for inst in &insts {
+            self.offsets.push(off);
+            off = off.wrapping_add(u16::from(inst.len));
+        }
         self.blocks.push(Block {
             start,
             len: insts.len() as u32,
@@ -133,7 +159,10 @@ impl BlockCache {
             .entry(paddr & !0xfff)
             .or_default()
             .push(idx as u32);
-        idx
+        BlockRef {
+            start,
+            len: insts.len() as u16,
+        }
     }
 
     /// Forgets the blocks that start on the given physical pages.
@@ -162,21 +191,20 @@ impl BlockCache {
         self.jump.fill(NO_JUMP);
     }
 
-    /// The instructions of block `idx`.
+    /// The instructions of a block and their byte offsets in the block.
     #[inline(always)]
-    pub fn insts(&self, idx: usize) -> &[Inst] {
-        match self.blocks.get(idx) {
-            Some(b) => self
-                .arena
-                .get(b.start as usize..(b.start + b.len) as usize)
-                .unwrap_or(&[]),
-            None => &[],
+    pub fn block(&self, b: BlockRef) -> (&[Inst], &[u16]) {
+        let range = b.start as usize..b.start as usize + usize::from(b.len);
+        match (self.arena.get(range.clone()), self.offsets.get(range)) {
+            (Some(i), Some(o)) => (i, o),
+            _ => (&[], &[]),
         }
     }
 
     /// Drops every block.
     pub fn clear(&mut self) {
         self.arena.clear();
+        self.offsets.clear();
         self.blocks.clear();
         self.by_paddr.clear();
         self.by_page.clear();

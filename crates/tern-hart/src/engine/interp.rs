@@ -65,24 +65,41 @@ impl Core {
     pub(crate) fn exec_block<B: Bus, const TRACE: bool>(
         &mut self,
         cache: &BlockCache,
-        first: &[Inst],
+        first: (&[Inst], &[u16]),
         start_pc: u64,
         budget: u64,
         bus: &mut B,
     ) -> (u64, BlockEnd) {
+        // `pc` is where execution continues when the current block ends; `block_pc` is
+        // where the current block starts. An instruction's own pc is computed from its
+        // offset only when needed (pc-relative operations, jumps, traps), which keeps
+        // pc bookkeeping out of the hot loop.
         let mut pc = start_pc;
+        let mut block_pc = start_pc;
         // Instructions counted into mcycle/minstret so far, and retired in the blocks
         // finished so far (both since this call started).
         let mut committed = 0u64;
         let mut done = 0u64;
         let lines_at_entry = self.lines.get();
-        let mut insts = first;
+        let (mut insts, mut offs) = first;
         let mut base = insts.as_ptr() as usize;
         // Position of an instruction in this call's instruction stream, from its
         // address (cheaper than keeping a counter in the hot loop).
         macro_rules! index {
             ($inst:expr) => {
                 done as usize + ($inst as *const Inst as usize - base) / std::mem::size_of::<Inst>()
+            };
+        }
+        // The pc of an instruction of the current block, and the pc after it.
+        macro_rules! here {
+            ($inst:expr) => {{
+                let k = ($inst as *const Inst as usize - base) / std::mem::size_of::<Inst>();
+                block_pc.wrapping_add(u64::from(offs.get(k).copied().unwrap_or(0)))
+            }};
+        }
+        macro_rules! next {
+            ($inst:expr) => {
+                here!($inst).wrapping_add(u64::from($inst.len))
             };
         }
         macro_rules! x {
@@ -111,7 +128,7 @@ impl Core {
             ($e:expr, $i:expr) => {
                 match $e {
                     Ok(v) => v,
-                    Err(e) => return self.block_trap(e, pc, index!($i) as u64, committed),
+                    Err(e) => return self.block_trap(e, here!($i), index!($i) as u64, committed),
                 }
             };
         }
@@ -128,21 +145,21 @@ impl Core {
                 }
                 for inst in insts {
                     if TRACE {
+                        let pc = here!(inst);
                         self.trace_inst(pc, inst);
                     }
                     let rd = inst.rd;
                     let imm = inst.imm as i64 as u64;
-                    let next = pc.wrapping_add(u64::from(inst.len));
                     match inst.op {
                         Op::Lui => wx!(rd, imm),
-                        Op::Auipc => wx!(rd, pc.wrapping_add(imm)),
+                        Op::Auipc => wx!(rd, here!(inst).wrapping_add(imm)),
                         Op::Jal => {
-                            wx0!(rd, next);
-                            jump!(pc.wrapping_add(imm), inst, false);
+                            wx0!(rd, next!(inst));
+                            jump!(here!(inst).wrapping_add(imm), inst, false);
                         }
                         Op::Jalr => {
                             let target = x!(inst.rs1).wrapping_add(imm) & !1;
-                            wx0!(rd, next);
+                            wx0!(rd, next!(inst));
                             jump!(target, inst, false);
                         }
                         Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu => {
@@ -156,7 +173,7 @@ impl Core {
                                 _ => a >= b,
                             };
                             if taken {
-                                jump!(pc.wrapping_add(imm), inst, false);
+                                jump!(here!(inst).wrapping_add(imm), inst, false);
                             }
                         }
                         Op::Lb => wx0!(
@@ -352,7 +369,7 @@ impl Core {
                             if !self.fpu_on() {
                                 return self.block_trap(
                                     Exception::illegal(inst.raw),
-                                    pc,
+                                    here!(inst),
                                     index!(inst) as u64,
                                     committed,
                                 );
@@ -367,7 +384,7 @@ impl Core {
                             if !self.fpu_on() {
                                 return self.block_trap(
                                     Exception::illegal(inst.raw),
-                                    pc,
+                                    here!(inst),
                                     index!(inst) as u64,
                                     committed,
                                 );
@@ -382,7 +399,7 @@ impl Core {
                             if !self.fpu_on() {
                                 return self.block_trap(
                                     Exception::illegal(inst.raw),
-                                    pc,
+                                    here!(inst),
                                     index!(inst) as u64,
                                     committed,
                                 );
@@ -397,7 +414,7 @@ impl Core {
                             if !self.fpu_on() {
                                 return self.block_trap(
                                     Exception::illegal(inst.raw),
-                                    pc,
+                                    here!(inst),
                                     index!(inst) as u64,
                                     committed,
                                 );
@@ -428,31 +445,38 @@ impl Core {
                             match self.exec_system(inst, bus) {
                                 Ok(Flow::Next) => {
                                     if inst.op != Op::CboZero {
-                                        jump!(next, inst, true);
+                                        jump!(next!(inst), inst, true);
                                     }
                                 }
                                 Ok(Flow::Jump(target)) => jump!(target, inst, true),
                                 Ok(Flow::Wait) => {
-                                    self.state.pc = next;
+                                    self.state.pc = next!(inst);
                                     self.retire(1);
                                     return (index!(inst) as u64 + 1, BlockEnd::Wait);
                                 }
                                 Err(e) => {
-                                    return self.block_trap(e, pc, index!(inst) as u64, committed)
+                                    return self.block_trap(
+                                        e,
+                                        here!(inst),
+                                        index!(inst) as u64,
+                                        committed,
+                                    )
                                 }
                             }
                         }
                         Op::Illegal => {
                             return self.block_trap(
                                 Exception::illegal(inst.raw),
-                                pc,
+                                here!(inst),
                                 index!(inst) as u64,
                                 committed,
                             )
                         }
                         _ => try_mem!(self.exec_fp(inst), inst),
                     }
-                    pc = next;
+                }
+                if let Some(last) = insts.last() {
+                    pc = next!(last);
                 }
                 insts.len() as u64
             };
@@ -469,8 +493,9 @@ impl Core {
             }
             match cache.lookup_jump(pc, self.fetch_ctx) {
                 Some(i) => {
-                    insts = cache.insts(i);
+                    (insts, offs) = cache.block(i);
                     base = insts.as_ptr() as usize;
+                    block_pc = pc;
                 }
                 None => break,
             }

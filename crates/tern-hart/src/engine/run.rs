@@ -153,9 +153,9 @@ fn run_loop<B: Bus>(
                         };
                         let left = budget.saturating_sub(*executed);
                         let (n, end) = if core.trace.is_some() {
-                            core.exec_block::<B, true>(cache, &[inst], pc, left, bus)
+                            core.exec_block::<B, true>(cache, (&[inst], &[0]), pc, left, bus)
                         } else {
-                            core.exec_block::<B, false>(cache, &[inst], pc, left, bus)
+                            core.exec_block::<B, false>(cache, (&[inst], &[0]), pc, left, bus)
                         };
                         *executed += n.max(1);
                         if let BlockEnd::Wait = end {
@@ -166,7 +166,7 @@ fn run_loop<B: Bus>(
                 }
             }
         };
-        let insts = cache.insts(block);
+        let insts = cache.block(block);
         let left = budget.saturating_sub(*executed);
         let (n, end) = if core.trace.is_some() {
             core.exec_block::<B, true>(cache, insts, pc, left, bus)
