@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use common::{Driver, READ, WRITE};
 use tern_devices::irq::LevelRecorder;
-use tern_devices::virtio::net::{Net, NetBackend, F_MAC, F_STATUS, HDR_LEN};
+use tern_devices::virtio::net::{Net, NetBackend, NetState, F_MAC, F_STATUS, HDR_LEN};
 use tern_devices::virtio::net_slirp::{HostFwd, SlirpBackend, SlirpOptions, GUEST, HOST};
 use tern_devices::virtio::net_socket::SocketBackend;
-use tern_devices::{MmioDevice, PollWaker};
+use tern_devices::virtio::VirtioDeviceState;
+use tern_devices::{DeviceState, MmioDevice, PollWaker};
 
 const MAC_A: [u8; 6] = [0x52, 0x54, 0, 0, 0, 0xa];
 const MAC_B: [u8; 6] = [0x52, 0x54, 0, 0, 0, 0xb];
@@ -197,4 +198,46 @@ fn slirp_reports_a_busy_forwarded_port() {
         .err()
         .expect("the port is taken");
     assert!(err.to_string().contains(&port.to_string()), "{err}");
+}
+
+#[test]
+fn slirp_state_is_saved_and_restored() {
+    let w = PollWaker::new();
+    let mut d = card(
+        Box::new(SlirpBackend::new(SlirpOptions::default(), Some(w.clone())).unwrap()),
+        MAC_A,
+    );
+    send(&mut d, &arp_request(MAC_A, GUEST, HOST));
+    receive(&mut d, &w);
+    let saved = d.dev.save_state();
+    let DeviceState::VirtioMmio(ref s) = saved else {
+        panic!()
+    };
+    let VirtioDeviceState::Net(ref n) = s.device else {
+        panic!()
+    };
+    let blob = n.backend.clone().expect("slirp saves its state");
+    assert!(blob.len() > 4);
+    // A new VM on a new NAT continues.
+    let w2 = PollWaker::new();
+    let mut d2 = card(
+        Box::new(SlirpBackend::new(SlirpOptions::default(), Some(w2.clone())).unwrap()),
+        MAC_A,
+    );
+    d2.dev.restore_state(&saved).unwrap();
+    // Corrupt states are refused with an error, not a crash.
+    for bad in [
+        vec![],
+        vec![1, 2],
+        vec![99, 0, 0, 0, 1, 2, 3],
+        blob[..blob.len() / 2].to_vec(),
+    ] {
+        let mut s2 = s.clone();
+        s2.device = VirtioDeviceState::Net(NetState {
+            mac: MAC_A,
+            backend: Some(bad.clone()),
+        });
+        let r = d2.dev.restore_state(&DeviceState::VirtioMmio(s2));
+        assert!(r.is_err() || bad.len() > 8, "{bad:?}");
+    }
 }

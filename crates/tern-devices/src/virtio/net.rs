@@ -18,7 +18,7 @@
 //! frames to a bounded writer and drop them when the peer is too slow.
 
 use std::collections::VecDeque;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -52,6 +52,16 @@ pub trait NetBackend: Send {
 
     /// Takes the next frame for the guest, if one arrived. Never blocks.
     fn recv(&mut self) -> Option<Vec<u8>>;
+
+    /// State worth keeping with a snapshot (libslirp's NAT table), if any.
+    fn save(&self) -> io::Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+
+    /// Restores what [`NetBackend::save`] returned (on a backend of the same kind).
+    fn restore(&mut self, _state: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Frames received by a backend thread, waiting for the guest. Bounded.
@@ -124,6 +134,8 @@ impl NetBackend for NullBackend {
 pub struct NetState {
     /// The MAC address.
     pub mac: [u8; 6],
+    /// The backend's own state ([`NetBackend::save`]), if it has one.
+    pub backend: Option<Vec<u8>>,
 }
 
 /// A virtio network card.
@@ -255,13 +267,23 @@ impl VirtioDevice for Net {
         self.receive(queues);
     }
 
+    /// The backend's state is included when it can be had; a backend that fails to
+    /// save (its thread died) saves nothing, like a link that went down.
     fn save(&self) -> VirtioDeviceState {
-        VirtioDeviceState::Net(NetState { mac: self.mac })
+        VirtioDeviceState::Net(NetState {
+            mac: self.mac,
+            backend: self.backend.save().ok().flatten(),
+        })
     }
 
     fn restore(&mut self, state: &VirtioDeviceState) -> Result<(), RestoreError> {
         match state {
             VirtioDeviceState::Net(s) => {
+                if let Some(b) = &s.backend {
+                    self.backend
+                        .restore(b)
+                        .map_err(|e| RestoreError::new("virtio-net", format!("backend: {e}")))?;
+                }
                 self.mac = s.mac;
                 self.rx_pending = None;
                 Ok(())

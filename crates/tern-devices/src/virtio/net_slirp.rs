@@ -17,6 +17,7 @@ use std::ffi::CString;
 use std::io::{self, Read, Write};
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
+use std::os::raw::c_void;
 use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::str::FromStr;
@@ -24,10 +25,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use libslirp::{Context, Handler, PollEvents};
-use libslirp_sys::{slirp_add_hostfwd, SlirpConfig};
+use libslirp_sys::{slirp_add_hostfwd, slirp_state_load, SlirpConfig};
 
 use super::net::{FrameQueue, NetBackend};
 use crate::PollWaker;
@@ -100,10 +101,20 @@ pub struct SlirpOptions {
     pub restricted: bool,
 }
 
+/// Requests to the slirp thread.
+enum Control {
+    Save(Sender<io::Result<Vec<u8>>>),
+    Restore(Vec<u8>, Sender<io::Result<()>>),
+}
+
+/// How long a save or restore waits for the slirp thread.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The user-mode NAT backend.
 pub struct SlirpBackend {
     rx: FrameQueue,
     tx: Option<SyncSender<Vec<u8>>>,
+    control: Sender<Control>,
     wake: UnixStream,
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,
@@ -119,13 +130,21 @@ impl SlirpBackend {
         wake_rx.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
         let (ready, ready_rx) = channel();
+        let (control, control_rx) = channel();
         let (rx2, stop2) = (rx.clone(), stop.clone());
+        let chans = Channels {
+            frames: txr,
+            control: control_rx,
+            wake: wake_rx,
+            ready,
+        };
         let thread = thread::Builder::new()
             .name("slirp".into())
-            .spawn(move || run(opts, rx2, txr, wake_rx, stop2, ready))?;
+            .spawn(move || run(opts, rx2, chans, stop2))?;
         let mut b = SlirpBackend {
             rx,
             tx: Some(tx),
+            control,
             wake,
             stop,
             thread: Some(thread),
@@ -153,6 +172,20 @@ impl SlirpBackend {
     }
 }
 
+impl SlirpBackend {
+    /// Runs a request on the slirp thread and waits for its answer.
+    fn ask<T>(&self, make: impl FnOnce(Sender<io::Result<T>>) -> Control) -> io::Result<T> {
+        let (reply, answer) = channel();
+        self.control
+            .send(make(reply))
+            .map_err(|_| io::Error::other("the slirp thread has stopped"))?;
+        let _ = (&self.wake).write(&[0]);
+        answer
+            .recv_timeout(CONTROL_TIMEOUT)
+            .map_err(|_| io::Error::other("the slirp thread does not answer"))?
+    }
+}
+
 impl NetBackend for SlirpBackend {
     fn send(&mut self, frame: &[u8]) {
         if let Some(tx) = &self.tx {
@@ -165,6 +198,16 @@ impl NetBackend for SlirpBackend {
 
     fn recv(&mut self) -> Option<Vec<u8>> {
         self.rx.pop()
+    }
+
+    /// libslirp's state (its `slirp_state_save` stream), after its version number.
+    fn save(&self) -> io::Result<Option<Vec<u8>>> {
+        self.ask(Control::Save).map(Some)
+    }
+
+    fn restore(&mut self, state: &[u8]) -> io::Result<()> {
+        let state = state.to_vec();
+        self.ask(|reply| Control::Restore(state, reply))
     }
 }
 
@@ -257,14 +300,21 @@ fn from_libc(revents: i16) -> PollEvents {
     ev
 }
 
-fn run(
-    opts: SlirpOptions,
-    rx: FrameQueue,
+/// The slirp thread's ends of its channels.
+struct Channels {
     frames: Receiver<Vec<u8>>,
-    mut wake: UnixStream,
-    stop: Arc<AtomicBool>,
+    control: Receiver<Control>,
+    wake: UnixStream,
     ready: Sender<io::Result<()>>,
-) {
+}
+
+fn run(opts: SlirpOptions, rx: FrameQueue, chans: Channels, stop: Arc<AtomicBool>) {
+    let Channels {
+        frames,
+        control,
+        mut wake,
+        ready,
+    } = chans;
     let hostname = CString::new("tern").unwrap_or_default();
     let config = SlirpConfig {
         version: 3,
@@ -343,6 +393,16 @@ fn run(
         while let Ok(frame) = frames.try_recv() {
             ctx.input(&frame);
         }
+        while let Ok(c) = control.try_recv() {
+            match c {
+                Control::Save(reply) => {
+                    let _ = reply.send(save_state(&ctx));
+                }
+                Control::Restore(state, reply) => {
+                    let _ = reply.send(load_state(&ctx, &state));
+                }
+            }
+        }
         fds.clear();
         fds.push(libc::pollfd {
             fd: wake.as_raw_fd(),
@@ -380,6 +440,55 @@ fn run(
         });
         run_timers(&timers, start.elapsed().as_millis() as i64);
     }
+}
+
+fn save_state(ctx: &Context<SlirpHandler>) -> io::Result<Vec<u8>> {
+    let mut out = libslirp::state_version().to_le_bytes().to_vec();
+    out.extend_from_slice(&ctx.state_get()?);
+    Ok(out)
+}
+
+/// Where `read_state` is in the saved bytes.
+struct Cursor<'a> {
+    data: &'a [u8],
+}
+
+/// libslirp's read callback: copies the next `len` bytes (fewer at the end).
+unsafe extern "C" fn read_state(buf: *mut c_void, len: usize, opaque: *mut c_void) -> isize {
+    // SAFETY: `opaque` is the `Cursor` that `load_state` passes, alive for the call.
+    let cur = unsafe { &mut *(opaque as *mut Cursor<'_>) };
+    let n = len.min(cur.data.len());
+    // SAFETY: libslirp passes a buffer of at least `len` writable bytes.
+    unsafe { std::ptr::copy_nonoverlapping(cur.data.as_ptr(), buf as *mut u8, n) };
+    cur.data = &cur.data[n..];
+    n as isize
+}
+
+fn load_state(ctx: &Context<SlirpHandler>, state: &[u8]) -> io::Result<()> {
+    let bad =
+        |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("slirp state: {what}"));
+    let (version, data) = state
+        .split_first_chunk::<4>()
+        .ok_or_else(|| bad("too short"))?;
+    let version = i32::from_le_bytes(*version);
+    if version > libslirp::state_version() || version < 1 {
+        return Err(bad(&format!("version {version} is not supported")));
+    }
+    let mut cur = Cursor { data };
+    // SAFETY: the context is live and used on this thread only; the callback reads
+    // from `cur`, which outlives the call.
+    let r = unsafe {
+        slirp_state_load(
+            ctx.inner.context,
+            version,
+            Some(read_state),
+            &mut cur as *mut Cursor<'_> as *mut c_void,
+        )
+    };
+    if r < 0 {
+        return Err(bad(&format!("libslirp refused it ({r})")));
+    }
+    Ok(())
 }
 
 /// Calls the callbacks of due timers (outside any borrow: they may re-arm timers).
