@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+mod exec;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -16,11 +17,14 @@ pub struct Cli {
 enum Command {
     /// Run a whole RISC-V machine (a system VM).
     Run(run::RunArgs),
+    /// Run one riscv64 Linux program (a process VM), like qemu-riscv64.
+    Exec(exec::ExecArgs),
 }
 
 /// Runs the command; returns the process exit status.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Exec(args) => exec::exec(args),
     }
 }

@@ -1,0 +1,47 @@
+//! Ending the process VM: the emulator process ends with the program.
+//!
+//! A process VM is one host process, so `exit_group` ends the host process with the
+//! program's status (other guest threads, being host threads, end with it), and a
+//! fatal signal ends it by the same signal ([`crate::signal::die_by_signal`]).
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// What `--stats` prints at exit.
+static STATS: Mutex<Option<(Instant, std::sync::Arc<crate::process::Process>)>> = Mutex::new(None);
+
+/// Asks for a statistics line (instructions, time, memory) on stderr at exit.
+pub fn enable_stats(start: Instant, proc: std::sync::Arc<crate::process::Process>) {
+    if let Ok(mut s) = STATS.lock() {
+        *s = Some((start, proc));
+    }
+}
+
+/// Prints the statistics line, if asked for.
+pub fn print_stats() {
+    let taken = STATS.lock().ok().and_then(|mut s| s.take());
+    if let Some((start, proc)) = taken {
+        let secs = start.elapsed().as_secs_f64();
+        let n = proc.insns.load(std::sync::atomic::Ordering::Relaxed);
+        let frames = proc.mm().frames_used();
+        // SAFETY: getrusage on a local struct.
+        let maxrss = unsafe {
+            let mut ru: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+            ru.ru_maxrss
+        };
+        eprintln!(
+            "tern: {n} instructions in {secs:.3} s ({:.1} MIPS), {} KiB guest memory, peak host RSS {maxrss} KiB",
+            n as f64 / secs.max(1e-9) / 1e6,
+            frames * 4
+        );
+    }
+}
+
+/// Ends the process with `status` (the low 8 bits are what `wait` sees).
+pub fn exit_process(status: i32) -> ! {
+    let _ = std::io::stdout().flush();
+    print_stats();
+    std::process::exit(status & 0xff)
+}

@@ -1,0 +1,152 @@
+//! Futexes over guest memory.
+//!
+//! A guest futex word is a word of guest physical memory, and guest physical memory
+//! is one host mapping whose addresses never change, so the emulator waits and wakes
+//! with the *host's* futex on the host address of that word. The host kernel then
+//! provides exactly the semantics the guest expects (the atomic compare in
+//! `FUTEX_WAIT`, bitsets, requeue, wake-op, even priority inheritance, whose words hold
+//! thread ids, and guest thread ids are host thread ids), and a waiting thread is woken
+//! by a signal like any blocking call.
+//!
+//! The waiters are threads blocked in a system call; as plain data each is its hart
+//! state with `pc` at the `ecall` (a snapshot rewinds blocked calls, which Linux
+//! restarts after a signal in the same way), so no waiter list is hidden here.
+
+use crate::errno::{host, Errno, SysResult};
+use crate::mm::Access;
+use crate::process::Process;
+
+/// `FUTEX_*` commands (the low 7 bits of the operation).
+#[allow(missing_docs)]
+pub mod op {
+    pub const WAIT: u32 = 0;
+    pub const WAKE: u32 = 1;
+    pub const FD: u32 = 2;
+    pub const REQUEUE: u32 = 3;
+    pub const CMP_REQUEUE: u32 = 4;
+    pub const WAKE_OP: u32 = 5;
+    pub const LOCK_PI: u32 = 6;
+    pub const UNLOCK_PI: u32 = 7;
+    pub const TRYLOCK_PI: u32 = 8;
+    pub const WAIT_BITSET: u32 = 9;
+    pub const WAKE_BITSET: u32 = 10;
+    pub const WAIT_REQUEUE_PI: u32 = 11;
+    pub const CMP_REQUEUE_PI: u32 = 12;
+    pub const LOCK_PI2: u32 = 13;
+    pub const PRIVATE: u32 = 128;
+    pub const CLOCK_REALTIME: u32 = 256;
+}
+
+/// The host address of the guest futex word at `va`.
+pub fn host_word(proc: &Process, va: u64) -> Result<*mut u32, Errno> {
+    if va % 4 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut mm = proc.mm();
+    let pa = mm.translate(va, Access::Read)?;
+    let ram = mm.ram().clone();
+    let word = ram.atomic32(pa).ok_or(Errno::EFAULT)?;
+    // The mapping lives as long as the process (the Arc is held by the process's Mm
+    // for its whole life; exec replaces the host process).
+    Ok(word.as_ptr())
+}
+
+/// Reads a `struct timespec` (same layout on riscv64 and x86-64).
+pub fn read_timespec(proc: &Process, va: u64) -> Result<libc::timespec, Errno> {
+    let b = proc.read_mem(va, 16)?;
+    let sec = i64::from_le_bytes(b[0..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let nsec = i64::from_le_bytes(b[8..16].try_into().map_err(|_| Errno::EFAULT)?);
+    Ok(libc::timespec {
+        tv_sec: sec,
+        tv_nsec: nsec,
+    })
+}
+
+/// The `futex` system call.
+pub fn futex(proc: &Process, a: [u64; 6]) -> SysResult {
+    let (uaddr, opword, val, arg4, uaddr2, val3) = (a[0], a[1] as u32, a[2], a[3], a[4], a[5]);
+    let cmd = opword & 127;
+    let host_op = (cmd | op::PRIVATE | (opword & op::CLOCK_REALTIME)) as i64;
+    let w1 = host_word(proc, uaddr)?;
+    let timeout = |va: u64| -> Result<Option<libc::timespec>, Errno> {
+        if va == 0 {
+            Ok(None)
+        } else {
+            read_timespec(proc, va).map(Some)
+        }
+    };
+    match cmd {
+        op::WAIT | op::WAIT_BITSET | op::LOCK_PI | op::LOCK_PI2 | op::WAIT_REQUEUE_PI => {
+            let ts = timeout(arg4)?;
+            let tsp = ts
+                .as_ref()
+                .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+            let w2 = if cmd == op::WAIT_REQUEUE_PI {
+                host_word(proc, uaddr2)?
+            } else {
+                std::ptr::null_mut()
+            };
+            // SAFETY: w1/w2 point into the guest RAM mapping, which outlives the call;
+            // the timespec is a local.
+            host(unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    w1,
+                    host_op,
+                    val as u32,
+                    tsp,
+                    w2,
+                    val3 as u32,
+                )
+            })
+        }
+        op::WAKE | op::WAKE_BITSET | op::UNLOCK_PI | op::TRYLOCK_PI => {
+            // SAFETY: as above; no pointers besides the word.
+            host(unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    w1,
+                    host_op,
+                    val as u32,
+                    0usize,
+                    0usize,
+                    val3 as u32,
+                )
+            })
+        }
+        op::REQUEUE | op::CMP_REQUEUE | op::WAKE_OP | op::CMP_REQUEUE_PI => {
+            let w2 = host_word(proc, uaddr2)?;
+            // SAFETY: as above; `arg4` is a count (val2), not a pointer, for these.
+            host(unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    w1,
+                    host_op,
+                    val as u32,
+                    arg4 as usize,
+                    w2,
+                    val3 as u32,
+                )
+            })
+        }
+        _ => Err(Errno::ENOSYS),
+    }
+}
+
+/// Wakes one waiter on the word at `va` (thread exit with `clear_child_tid`).
+pub fn wake(proc: &Process, va: u64, n: i32) {
+    if let Ok(w) = host_word(proc, va) {
+        // SAFETY: `w` points into guest RAM.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                w,
+                (op::WAKE | op::PRIVATE) as i64,
+                n,
+                0usize,
+                0usize,
+                0,
+            );
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The process VM of tern (`tern exec`): runs one riscv64 Linux program by emulating
+//! its instructions on tern harts and the Linux system-call interface on the host,
+//! like `qemu-riscv64`, with all of the process's state kept as plain data
+//! (DESIGN.md invariant 1).
+//!
+//! - [`mm`]: the address space as real Sv48 page tables in guest physical memory.
+//! - [`loader`], [`stack`]: ELF images, the dynamic loader, the initial stack.
+//! - [`thread`]: a guest thread, its run loop, signal delivery.
+//! - [`syscalls`]: the system calls, one module per area.
+//! - [`fs`]: descriptors and the file-system view (`--root`, `--bind`, `--sysroot`).
+//! - [`signal`], [`futex`], [`strace`].
+
+pub mod errno;
+pub mod exit;
+pub mod fs;
+pub mod futex;
+pub mod loader;
+pub mod mm;
+pub mod process;
+pub mod signal;
+pub mod stack;
+pub mod start;
+pub mod strace;
+pub mod syscalls;
+pub mod thread;
+
+pub use process::{Options, Process, EXIT_LIMIT};
+pub use start::{exec, Program};

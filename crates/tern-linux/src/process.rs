@@ -1,0 +1,275 @@
+//! A process VM: the state shared by all threads of one guest process.
+//!
+//! Everything the guest can observe is plain data here or in the threads' hart
+//! states: the address space ([`Mm`]: page tables in guest physical memory, areas,
+//! frames), the descriptor table, signal actions, the current directory. Host objects
+//! (descriptors, host threads) are the live counterparts of that data.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tern_hart::{ClockMode, GuestRam, VirtualClock};
+
+use crate::errno::Errno;
+use crate::fs::view::FileView;
+use crate::fs::FdTable;
+use crate::mm::shootdown::Shootdown;
+use crate::mm::{Mm, PHYS_BASE};
+use crate::signal::{SigAction, SigInfo, NSIG};
+use crate::strace::Strace;
+
+/// How a process VM is run (`tern exec` options).
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The file-system view (`--root`, `--bind`, `--sysroot`).
+    pub view: FileView,
+    /// Print system calls to stderr.
+    pub strace: bool,
+    /// Stop after this many instructions (exit status 124).
+    pub max_insns: Option<u64>,
+    /// Physical memory reserved for the process, in bytes.
+    pub memory: u64,
+    /// Instructions per run slice (host signals are looked at between slices).
+    pub slice: u64,
+    /// The emulator's own executable (for `execve` of riscv64 programs).
+    pub self_exe: Option<std::path::PathBuf>,
+}
+
+impl Options {
+    /// The `tern exec` options that recreate this file view and these settings in a
+    /// new process (`execve`); `done` instructions were already used from
+    /// `--max-insns`.
+    pub fn to_args(&self, done: u64) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some(r) = &self.view.root {
+            v.push("--root".into());
+            v.push(r.display().to_string());
+        }
+        for (g, h) in &self.view.binds {
+            v.push("--bind".into());
+            v.push(format!("{}:{}", h.display(), g));
+        }
+        if let Some(s) = &self.view.sysroot {
+            v.push("--sysroot".into());
+            v.push(s.display().to_string());
+        }
+        if self.strace {
+            v.push("--strace".into());
+        }
+        if let Some(m) = self.max_insns {
+            v.push("--max-insns".into());
+            v.push(m.saturating_sub(done).max(1).to_string());
+        }
+        v.push("--memory".into());
+        v.push((self.memory >> 20).to_string());
+        v
+    }
+}
+
+/// Exit status when `--max-insns` stops the program (as `timeout(1)` uses).
+pub const EXIT_LIMIT: i32 = 124;
+
+/// State shared by the threads of a process.
+pub struct Process {
+    /// Options.
+    pub opts: Options,
+    /// The process's clock (`rdtime`).
+    pub clock: Arc<VirtualClock>,
+    /// TLB shootdown coordination.
+    pub shoot: Arc<Shootdown>,
+    /// The address space.
+    pub mm: Mutex<Mm>,
+    /// The descriptor table's plain-data side.
+    pub files: Mutex<FdTable>,
+    /// The current directory as a guest path (with `--root`; otherwise the host's).
+    pub cwd: Mutex<String>,
+    /// `umask`.
+    pub umask: AtomicU64,
+    /// Signal actions (index = signal number).
+    pub actions: Mutex<[SigAction; NSIG + 1]>,
+    /// Signals pending for the process as a whole.
+    pub pending: Mutex<Vec<SigInfo>>,
+    /// Signals pending for particular threads: `(tid, info)`.
+    pub thread_pending: Mutex<Vec<(i32, SigInfo)>>,
+    /// Guest path of the running program (`/proc/self/exe`).
+    pub exe: Mutex<String>,
+    /// Host path of the running program.
+    pub exe_host: Mutex<std::path::PathBuf>,
+    /// Live threads.
+    pub threads: AtomicUsize,
+    /// Instructions retired by all threads.
+    pub insns: AtomicU64,
+    /// `--strace` output.
+    pub strace: Strace,
+    /// Guest `RLIMIT_NOFILE` soft limit (descriptors at or above it are the emulator's).
+    pub fd_limit: i32,
+}
+
+impl Process {
+    /// A process with an empty address space.
+    pub fn new(opts: Options) -> Result<Arc<Process>, String> {
+        let ram = GuestRam::new(PHYS_BASE, opts.memory)
+            .map_err(|e| format!("cannot reserve guest memory: {e}"))?;
+        let shoot = Arc::new(Shootdown::default());
+        let mm = Mm::new(Arc::new(ram), shoot.clone()).map_err(|e| format!("{e:?}"))?;
+        let fd_limit = guest_fd_limit();
+        let strace = Strace::new(opts.strace, fd_limit);
+        let cwd = std::env::current_dir()
+            .ok()
+            .and_then(|d| opts.view.guest_of(&d))
+            .unwrap_or_else(|| "/".into());
+        let actions = crate::signal::init_host();
+        Ok(Arc::new(Process {
+            clock: Arc::new(VirtualClock::new(ClockMode::Host)),
+            shoot,
+            mm: Mutex::new(mm),
+            files: Mutex::new(FdTable::new(fd_limit)),
+            cwd: Mutex::new(cwd),
+            umask: AtomicU64::new(0o022),
+            actions: Mutex::new(actions),
+            pending: Mutex::new(Vec::new()),
+            thread_pending: Mutex::new(Vec::new()),
+            exe: Mutex::new(String::new()),
+            exe_host: Mutex::new(std::path::PathBuf::new()),
+            threads: AtomicUsize::new(0),
+            insns: AtomicU64::new(0),
+            strace,
+            fd_limit,
+            opts,
+        }))
+    }
+
+    /// Locks the address space.
+    pub fn mm(&self) -> MutexGuard<'_, Mm> {
+        self.mm.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Locks the descriptor table.
+    pub fn files(&self) -> MutexGuard<'_, FdTable> {
+        self.files.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Locks the signal actions.
+    pub fn actions(&self) -> MutexGuard<'_, [SigAction; NSIG + 1]> {
+        self.actions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The current directory (guest path).
+    pub fn cwd(&self) -> String {
+        self.cwd.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Adds retired instructions; returns the new total.
+    pub fn count(&self, n: u64) -> u64 {
+        self.insns.fetch_add(n, Ordering::Relaxed) + n
+    }
+
+    /// Reads `len` bytes of user memory.
+    pub fn read_mem(&self, va: u64, len: usize) -> Result<Vec<u8>, Errno> {
+        if len > 1 << 30 {
+            return Err(Errno::EINVAL);
+        }
+        let mut buf = vec![0u8; len];
+        self.mm().read(va, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Writes user memory.
+    pub fn write_mem(&self, va: u64, data: &[u8]) -> Result<(), Errno> {
+        self.mm().write(va, data)
+    }
+
+    /// Reads a little-endian u64 from user memory.
+    pub fn read_u64(&self, va: u64) -> Result<u64, Errno> {
+        let mut b = [0u8; 8];
+        self.mm().read(va, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    /// Reads a little-endian u32 from user memory.
+    pub fn read_u32(&self, va: u64) -> Result<u32, Errno> {
+        let mut b = [0u8; 4];
+        self.mm().read(va, &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    /// Writes a little-endian u64 to user memory.
+    pub fn write_u64(&self, va: u64, v: u64) -> Result<(), Errno> {
+        self.mm().write(va, &v.to_le_bytes())
+    }
+
+    /// Writes a little-endian u32 to user memory.
+    pub fn write_u32(&self, va: u64, v: u32) -> Result<(), Errno> {
+        self.mm().write(va, &v.to_le_bytes())
+    }
+
+    /// Reads a path argument (NUL-terminated, at most `PATH_MAX`).
+    pub fn read_path(&self, va: u64) -> Result<Vec<u8>, Errno> {
+        if va == 0 {
+            return Err(Errno::EFAULT);
+        }
+        self.mm().read_cstr(va, 4096)
+    }
+
+    /// Queues a signal for the whole process.
+    pub fn post(&self, info: SigInfo) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        // Standard signals do not queue: one pending instance at most.
+        if info.signo < 32 && p.iter().any(|i| i.signo == info.signo) {
+            return;
+        }
+        p.push(info);
+    }
+
+    /// Queues a signal for thread `tid` and interrupts its blocking host call.
+    pub fn post_thread(&self, tid: i32, info: SigInfo) {
+        {
+            let mut p = self
+                .thread_pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if !(info.signo < 32 && p.iter().any(|(t, i)| *t == tid && i.signo == info.signo)) {
+                p.push((tid, info));
+            }
+        }
+        self.shoot.kick(tid);
+        // SAFETY: tgkill to a thread of this process with the wake-up signal, whose
+        // handler does nothing but make a blocking call return EINTR.
+        unsafe {
+            libc::syscall(
+                libc::SYS_tgkill,
+                libc::getpid(),
+                tid,
+                crate::signal::wake_signal(),
+            );
+        }
+    }
+}
+
+/// The descriptor limit shown to the guest: the host's soft `RLIMIT_NOFILE`; the
+/// soft limit is raised to the hard one so the emulator's own descriptors fit above.
+fn guest_fd_limit() -> i32 {
+    // SAFETY: getrlimit/setrlimit on plain structs.
+    unsafe {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) != 0 {
+            return 1024;
+        }
+        let soft = r.rlim_cur.min(1 << 20) as i32;
+        if r.rlim_max <= r.rlim_cur {
+            // No room above the soft limit: keep the top 16 for the emulator.
+            return (soft - 16).max(64);
+        }
+        {
+            let raised = libc::rlimit {
+                rlim_cur: r.rlim_max.min(1 << 20),
+                rlim_max: r.rlim_max,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &raised);
+        }
+        soft.max(64)
+    }
+}

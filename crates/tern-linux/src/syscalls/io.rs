@@ -1,0 +1,441 @@
+//! Reading, writing and managing descriptors.
+//!
+//! Guest descriptors are host descriptors (see [`crate::fs`]); data moves through a
+//! per-thread host buffer and is copied from or to user memory with permission checks.
+
+use crate::errno::{host, Errno, SysResult};
+use crate::fs::{FdInfo, FdKind};
+use crate::thread::Thread;
+
+/// Largest single transfer (a larger request is a short read or write, which the
+/// guest must handle anyway).
+pub const MAX_IO: usize = 64 << 20;
+
+/// Checks a descriptor argument.
+pub fn fd_arg(t: &Thread, v: u64) -> Result<i32, Errno> {
+    t.proc.files().check(v as i32 as i64)
+}
+
+/// Takes the thread's scratch buffer, sized `len`.
+pub fn take_buf(t: &mut Thread, len: usize) -> Vec<u8> {
+    let mut b = std::mem::take(&mut t.buf);
+    if b.len() < len {
+        b.resize(len, 0);
+    }
+    b
+}
+
+/// Checks that a descriptor the guest got is below its limit; closes it otherwise.
+pub fn new_fd(t: &Thread, fd: i64, info: FdInfo) -> SysResult {
+    let fd = host(fd)? as i32;
+    let mut files = t.proc.files();
+    if fd >= files.limit {
+        // SAFETY: closing the descriptor we just got.
+        unsafe { libc::close(fd) };
+        return Err(Errno::EMFILE);
+    }
+    files.insert(fd, info);
+    Ok(fd as u64)
+}
+
+/// A call whose arguments are all plain integers, the first `nargs` passed on.
+pub fn simple(t: &Thread, a: [u64; 6], nr: i64, nargs: usize) -> SysResult {
+    let takes_fd = !matches!(
+        nr,
+        libc::SYS_getpgid
+            | libc::SYS_setpgid
+            | libc::SYS_getsid
+            | libc::SYS_setsid
+            | libc::SYS_getpriority
+            | libc::SYS_setpriority
+    );
+    if takes_fd && nargs > 0 {
+        fd_arg(t, a[0])?;
+    }
+    let v = |i: usize| if i < nargs { a[i] } else { 0 };
+    // SAFETY: integer arguments only.
+    host(unsafe { libc::syscall(nr, v(0), v(1), v(2), v(3), v(4), v(5)) })
+}
+
+/// `read`.
+pub fn read(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let len = (a[2] as usize).min(MAX_IO);
+    let mut buf = take_buf(t, len);
+    // SAFETY: `buf` holds at least `len` bytes.
+    let r = host(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) as i64 });
+    let r = r.and_then(|n| t.proc.write_mem(a[1], &buf[..n as usize]).map(|_| n));
+    t.buf = buf;
+    r
+}
+
+/// `write`.
+pub fn write(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let len = (a[2] as usize).min(MAX_IO);
+    let mut buf = take_buf(t, len);
+    let r = t.proc.mm().read(a[1], &mut buf[..len]).and_then(|_| {
+        // SAFETY: `buf` holds `len` initialized bytes.
+        host(unsafe { libc::write(fd, buf.as_ptr().cast(), len) as i64 })
+    });
+    t.buf = buf;
+    r
+}
+
+/// `pread64`.
+pub fn pread(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let len = (a[2] as usize).min(MAX_IO);
+    let mut buf = take_buf(t, len);
+    // SAFETY: as for `read`.
+    let r = host(unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), len, a[3] as i64) as i64 });
+    let r = r.and_then(|n| t.proc.write_mem(a[1], &buf[..n as usize]).map(|_| n));
+    t.buf = buf;
+    r
+}
+
+/// `pwrite64`.
+pub fn pwrite(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let len = (a[2] as usize).min(MAX_IO);
+    let mut buf = take_buf(t, len);
+    let r = t.proc.mm().read(a[1], &mut buf[..len]).and_then(|_| {
+        // SAFETY: as for `write`.
+        host(unsafe { libc::pwrite(fd, buf.as_ptr().cast(), len, a[3] as i64) as i64 })
+    });
+    t.buf = buf;
+    r
+}
+
+/// Reads an iovec array: `(base, len)` pairs.
+pub fn read_iovecs(t: &Thread, va: u64, count: u64) -> Result<Vec<(u64, usize)>, Errno> {
+    if count > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let b = t.proc.read_mem(va, count as usize * 16)?;
+    let mut v = Vec::with_capacity(count as usize);
+    let mut total = 0usize;
+    for c in b.chunks_exact(16) {
+        let base = u64::from_le_bytes(c[0..8].try_into().unwrap_or([0; 8]));
+        let len = u64::from_le_bytes(c[8..16].try_into().unwrap_or([0; 8]));
+        if len > isize::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let len = (len as usize).min(MAX_IO.saturating_sub(total));
+        total += len;
+        v.push((base, len));
+    }
+    Ok(v)
+}
+
+/// `readv` / `preadv`: one host read, scattered into the guest buffers.
+pub fn readv(t: &mut Thread, a: [u64; 6], positioned: bool) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let iov = read_iovecs(t, a[1], a[2])?;
+    let total: usize = iov.iter().map(|v| v.1).sum();
+    let mut buf = take_buf(t, total);
+    // SAFETY: `buf` holds `total` bytes.
+    let r = host(unsafe {
+        if positioned {
+            libc::pread(fd, buf.as_mut_ptr().cast(), total, a[3] as i64) as i64
+        } else {
+            libc::read(fd, buf.as_mut_ptr().cast(), total) as i64
+        }
+    });
+    let r = r.and_then(|n| {
+        let mut off = 0usize;
+        for (base, len) in &iov {
+            if off >= n as usize {
+                break;
+            }
+            let k = (*len).min(n as usize - off);
+            t.proc.write_mem(*base, &buf[off..off + k])?;
+            off += k;
+        }
+        Ok(n)
+    });
+    t.buf = buf;
+    r
+}
+
+/// `writev` / `pwritev`: gathered into one host write (so pipe writes stay atomic).
+pub fn writev(t: &mut Thread, a: [u64; 6], positioned: bool) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let iov = read_iovecs(t, a[1], a[2])?;
+    let total: usize = iov.iter().map(|v| v.1).sum();
+    let mut buf = take_buf(t, total);
+    let mut off = 0usize;
+    let mut r = Ok(0);
+    for (base, len) in &iov {
+        if let Err(e) = t.proc.mm().read(*base, &mut buf[off..off + len]) {
+            r = Err(e);
+            break;
+        }
+        off += len;
+    }
+    let r = r.and_then(|_| {
+        // SAFETY: `buf` holds `total` initialized bytes.
+        host(unsafe {
+            if positioned {
+                libc::pwrite(fd, buf.as_ptr().cast(), total, a[3] as i64) as i64
+            } else {
+                libc::write(fd, buf.as_ptr().cast(), total) as i64
+            }
+        })
+    });
+    t.buf = buf;
+    r
+}
+
+/// `lseek`.
+pub fn lseek(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    // SAFETY: integer arguments.
+    host(unsafe { libc::lseek(fd, a[1] as i64, a[2] as i32) })
+}
+
+/// `close`.
+pub fn close(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    // SAFETY: closing a guest descriptor.
+    let r = host(unsafe { libc::close(fd) as i64 });
+    t.proc.files().remove(fd);
+    r
+}
+
+/// `close_range`: limited to the guest's descriptors.
+pub fn close_range(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let limit = t.proc.files().limit as u64;
+    let first = a[0] as u32 as u64;
+    let last = (a[1] as u32 as u64).min(limit - 1);
+    if first > last {
+        return Ok(0);
+    }
+    // SAFETY: integer arguments; the range excludes the emulator's descriptors.
+    let r = host(unsafe { libc::syscall(libc::SYS_close_range, first, last, a[2] as u32) });
+    if r.is_ok() && a[2] as u32 & libc::CLOSE_RANGE_CLOEXEC == 0 {
+        let mut files = t.proc.files();
+        for fd in first..=last.min(i32::MAX as u64) {
+            if files.get(fd as i32).is_some() {
+                files.remove(fd as i32);
+            }
+        }
+    }
+    r
+}
+
+/// `dup`.
+pub fn dup(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    // SAFETY: integer arguments.
+    let new = host(unsafe { libc::dup(fd) as i64 })?;
+    let info = t.proc.files().get(fd).cloned().unwrap_or(FdInfo {
+        kind: FdKind::Inherited,
+        path: None,
+        flags: 0,
+    });
+    new_fd(t, new as i64, info)
+}
+
+/// `dup3`.
+pub fn dup3(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let old = fd_arg(t, a[0])?;
+    let new = fd_arg(t, a[1])?;
+    if old == new {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: integer arguments; both are guest descriptors.
+    let r = host(unsafe { libc::dup3(old, new, a[2] as i32) as i64 })?;
+    t.proc.files().dup(old, new);
+    Ok(r)
+}
+
+/// `fcntl`.
+pub fn fcntl(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let cmd = a[1] as i32;
+    match cmd {
+        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
+            let limit = t.proc.files().limit;
+            if a[2] as i64 >= i64::from(limit) {
+                return Err(Errno::EINVAL);
+            }
+            // SAFETY: integer arguments.
+            let new = unsafe { libc::fcntl(fd, cmd, a[2] as i32) };
+            let info = t.proc.files().get(fd).cloned().unwrap_or(FdInfo {
+                kind: FdKind::Inherited,
+                path: None,
+                flags: 0,
+            });
+            new_fd(t, i64::from(new), info)
+        }
+        libc::F_GETLK
+        | libc::F_SETLK
+        | libc::F_SETLKW
+        | libc::F_OFD_GETLK
+        | libc::F_OFD_SETLK
+        | libc::F_OFD_SETLKW => {
+            // struct flock has the same 32-byte layout on riscv64 and x86-64.
+            let mut b = t.proc.read_mem(a[2], 32)?;
+            // SAFETY: `b` is a 32-byte buffer, the size of struct flock.
+            let r = host(unsafe { libc::fcntl(fd, cmd, b.as_mut_ptr()) as i64 })?;
+            if cmd == libc::F_GETLK || cmd == libc::F_OFD_GETLK {
+                t.proc.write_mem(a[2], &b)?;
+            }
+            Ok(r)
+        }
+        libc::F_GETFD
+        | libc::F_SETFD
+        | libc::F_GETFL
+        | libc::F_SETFL
+        | libc::F_GETPIPE_SZ
+        | libc::F_SETPIPE_SZ
+        | libc::F_GETOWN
+        | libc::F_SETOWN
+        | libc::F_GET_SEALS
+        | libc::F_ADD_SEALS
+        | libc::F_NOTIFY
+        | libc::F_SETLEASE
+        | libc::F_GETLEASE => {
+            // SAFETY: integer argument.
+            host(unsafe { libc::fcntl(fd, cmd, a[2] as i64) as i64 })
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `ioctl`: terminal and descriptor requests whose layouts riscv64 shares with the
+/// host (asm-generic numbers, kernel `struct termios` of 36 bytes).
+pub fn ioctl(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let req = a[1] as u32 as u64;
+    // (bytes read from the guest before, bytes written back after)
+    let (inb, outb): (usize, usize) = match req {
+        0x5401 => (0, 36),                  // TCGETS
+        0x5402..=0x5404 => (36, 0),         // TCSETS, TCSETSW, TCSETSF
+        0x5413 => (0, 8),                   // TIOCGWINSZ
+        0x5414 => (8, 0),                   // TIOCSWINSZ
+        0x540f => (0, 4),                   // TIOCGPGRP
+        0x5410 => (4, 0),                   // TIOCSPGRP
+        0x5429 => (0, 4),                   // TIOCGSID
+        0x541b => (0, 4),                   // FIONREAD
+        0x5421 | 0x5452 => (4, 0),          // FIONBIO, FIOASYNC
+        0x5450 | 0x5451 => (0, 0),          // FIONCLEX, FIOCLEX
+        0x540e | 0x5422 | 0x5409 => (0, 0), // TIOCSCTTY, TIOCNOTTY, TCSBRK (int arg)
+        0x540b | 0x540a => (0, 0),          // TCFLSH, TCXONC (int arg)
+        0x80045430 => (0, 4),               // TIOCGPTN
+        0x40045431 => (4, 0),               // TIOCSPTLCK
+        _ => return Err(Errno::ENOTTY),
+    };
+    if inb == 0 && outb == 0 {
+        // SAFETY: integer argument.
+        return host(unsafe { libc::ioctl(fd, req as _, a[2]) as i64 });
+    }
+    let mut b = vec![0u8; 64];
+    if inb > 0 {
+        let src = t.proc.read_mem(a[2], inb)?;
+        b[..inb].copy_from_slice(&src);
+    }
+    // SAFETY: `b` is larger than any of the structures above.
+    let r = host(unsafe { libc::ioctl(fd, req as _, b.as_mut_ptr()) as i64 })?;
+    if outb > 0 {
+        t.proc.write_mem(a[2], &b[..outb])?;
+    }
+    Ok(r)
+}
+
+/// `pipe2`.
+pub fn pipe2(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let mut fds = [0i32; 2];
+    // SAFETY: `fds` is a 2-element array.
+    host(unsafe { libc::pipe2(fds.as_mut_ptr(), a[1] as i32) as i64 })?;
+    let info = FdInfo {
+        kind: FdKind::Pipe,
+        path: None,
+        flags: a[1] as i32,
+    };
+    let limit = t.proc.files().limit;
+    if fds[0] >= limit || fds[1] >= limit {
+        // SAFETY: closing what we just got.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+        return Err(Errno::EMFILE);
+    }
+    let mut b = [0u8; 8];
+    b[..4].copy_from_slice(&fds[0].to_le_bytes());
+    b[4..].copy_from_slice(&fds[1].to_le_bytes());
+    if let Err(e) = t.proc.write_mem(a[0], &b) {
+        // SAFETY: as above.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+        return Err(e);
+    }
+    let mut files = t.proc.files();
+    files.insert(fds[0], info.clone());
+    files.insert(fds[1], info);
+    Ok(0)
+}
+
+/// `getdents64` (`struct linux_dirent64` is the same everywhere).
+pub fn getdents64(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let len = (a[2] as usize).min(1 << 20);
+    let mut buf = take_buf(t, len);
+    // SAFETY: `buf` holds `len` bytes.
+    let r = host(unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), len) });
+    let r = r.and_then(|n| t.proc.write_mem(a[1], &buf[..n as usize]).map(|_| n));
+    t.buf = buf;
+    r
+}
+
+/// `sendfile`.
+pub fn sendfile(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let out = fd_arg(t, a[0])?;
+    let inp = fd_arg(t, a[1])?;
+    let count = (a[3] as usize).min(MAX_IO);
+    if a[2] == 0 {
+        // SAFETY: integer arguments, null offset.
+        return host(unsafe { libc::sendfile(out, inp, std::ptr::null_mut(), count) as i64 });
+    }
+    let mut off = t.proc.read_u64(a[2])? as i64;
+    // SAFETY: `off` is a local.
+    let r = host(unsafe { libc::sendfile(out, inp, &mut off, count) as i64 })?;
+    t.proc.write_u64(a[2], off as u64)?;
+    Ok(r)
+}
+
+/// `memfd_create`.
+pub fn memfd_create(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let name = t.proc.read_path(a[0])?;
+    let c = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: valid C string.
+    let fd = unsafe { libc::memfd_create(c.as_ptr(), a[1] as u32) };
+    new_fd(
+        t,
+        i64::from(fd),
+        FdInfo {
+            kind: FdKind::File,
+            path: None,
+            flags: 0,
+        },
+    )
+}
+
+/// `eventfd2`.
+pub fn eventfd2(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    // SAFETY: integer arguments.
+    let fd = unsafe { libc::eventfd(a[0] as u32, a[1] as i32) };
+    new_fd(
+        t,
+        i64::from(fd),
+        FdInfo {
+            kind: FdKind::EventFd,
+            path: None,
+            flags: a[1] as i32,
+        },
+    )
+}

@@ -1,0 +1,306 @@
+//! Sockets: TCP, UDP and Unix sockets through the host's.
+//!
+//! Socket structures (`sockaddr*`, `msghdr`, `cmsghdr`, `iovec`) have the same layout on
+//! riscv64 and x86-64, and guest descriptors are host descriptors, so `SCM_RIGHTS`
+//! passes through. Unix-socket paths are translated through the file view under
+//! `--root`.
+
+use crate::errno::{host, Errno, SysResult};
+use crate::fs::{FdInfo, FdKind};
+use crate::syscalls::io::{fd_arg, new_fd, read_iovecs, take_buf, MAX_IO};
+use crate::thread::Thread;
+
+const AF_UNIX: u16 = 1;
+
+fn sock_info() -> FdInfo {
+    FdInfo {
+        kind: FdKind::Socket,
+        path: None,
+        flags: 0,
+    }
+}
+
+/// `socket`.
+pub fn socket(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    // SAFETY: integer arguments.
+    let fd = unsafe { libc::socket(a[0] as i32, a[1] as i32, a[2] as i32) };
+    new_fd(t, i64::from(fd), sock_info())
+}
+
+/// `socketpair`.
+pub fn socketpair(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let mut sv = [0i32; 2];
+    // SAFETY: two-element array.
+    host(unsafe {
+        libc::socketpair(a[0] as i32, a[1] as i32, a[2] as i32, sv.as_mut_ptr()) as i64
+    })?;
+    let mut b = [0u8; 8];
+    b[..4].copy_from_slice(&sv[0].to_le_bytes());
+    b[4..].copy_from_slice(&sv[1].to_le_bytes());
+    let mut files = t.proc.files();
+    files.insert(sv[0], sock_info());
+    files.insert(sv[1], sock_info());
+    drop(files);
+    t.proc.write_mem(a[3], &b)?;
+    Ok(0)
+}
+
+/// Reads a socket address from the guest, translating Unix paths under `--root`.
+fn read_addr(t: &Thread, va: u64, len: u64) -> Result<Vec<u8>, Errno> {
+    if len > 128 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = t.proc.read_mem(va, len as usize)?;
+    if b.len() > 2
+        && u16::from_le_bytes([b[0], b[1]]) == AF_UNIX
+        && b[2] != 0
+        && t.proc.opts.view.confined()
+    {
+        let path: Vec<u8> = b[2..].iter().take_while(|&&c| c != 0).copied().collect();
+        let cwd = t.proc.cwd();
+        let hp = t
+            .proc
+            .opts
+            .view
+            .resolve(&cwd, libc::AT_FDCWD, None, &path, true)?;
+        let hb = hp.path.to_bytes();
+        if hb.len() >= 108 {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let mut n = b[..2].to_vec();
+        n.extend_from_slice(hb);
+        n.push(0);
+        b = n;
+    }
+    Ok(b)
+}
+
+/// `bind` / `connect`.
+pub fn addr_in(t: &mut Thread, a: [u64; 6], nr: i64) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let addr = read_addr(t, a[1], a[2])?;
+    // SAFETY: `addr` holds the address bytes.
+    host(unsafe { libc::syscall(nr, fd, addr.as_ptr(), addr.len() as u32) })
+}
+
+/// Writes a socket address back (`addr`, `*addrlen`), truncating like the kernel.
+fn write_addr(t: &Thread, va: u64, lenp: u64, addr: &[u8], len: u32) -> Result<(), Errno> {
+    if va == 0 || lenp == 0 {
+        return Ok(());
+    }
+    let cap = t.proc.read_u32(lenp)? as usize;
+    let n = cap.min(len as usize).min(addr.len());
+    t.proc.write_mem(va, &addr[..n])?;
+    t.proc.write_u32(lenp, len)?;
+    Ok(())
+}
+
+/// `getsockname` / `getpeername`.
+pub fn addr_out(t: &mut Thread, a: [u64; 6], nr: i64) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let mut addr = [0u8; 128];
+    let mut len: u32 = 128;
+    // SAFETY: 128-byte buffer and its length.
+    host(unsafe { libc::syscall(nr, fd, addr.as_mut_ptr(), &mut len) })?;
+    write_addr(t, a[1], a[2], &addr, len)?;
+    Ok(0)
+}
+
+/// `accept4`.
+pub fn accept(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let mut addr = [0u8; 128];
+    let mut len: u32 = 128;
+    // SAFETY: 128-byte buffer and its length.
+    let r = unsafe { libc::accept4(fd, addr.as_mut_ptr().cast(), &mut len, a[3] as i32) };
+    let nfd = new_fd(t, i64::from(r), sock_info())?;
+    write_addr(t, a[1], a[2], &addr, len)?;
+    Ok(nfd)
+}
+
+/// `sendto`.
+pub fn sendto(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let len = (a[2] as usize).min(MAX_IO);
+    let data = t.proc.read_mem(a[1], len)?;
+    let addr = if a[4] != 0 {
+        Some(read_addr(t, a[4], a[5])?)
+    } else {
+        None
+    };
+    let (ap, al) = addr
+        .as_ref()
+        .map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len() as u32));
+    // SAFETY: buffers are locals of the given sizes.
+    host(unsafe { libc::sendto(fd, data.as_ptr().cast(), len, a[3] as i32, ap.cast(), al) as i64 })
+}
+
+/// `recvfrom`.
+pub fn recvfrom(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let len = (a[2] as usize).min(MAX_IO);
+    let mut buf = take_buf(t, len);
+    let mut addr = [0u8; 128];
+    let mut alen: u32 = 128;
+    // SAFETY: buffers are locals of the given sizes.
+    let r = host(unsafe {
+        libc::recvfrom(
+            fd,
+            buf.as_mut_ptr().cast(),
+            len,
+            a[3] as i32,
+            addr.as_mut_ptr().cast(),
+            &mut alen,
+        ) as i64
+    });
+    let r = r.and_then(|n| {
+        t.proc.write_mem(a[1], &buf[..n as usize])?;
+        write_addr(t, a[4], a[5], &addr, alen)?;
+        Ok(n)
+    });
+    t.buf = buf;
+    r
+}
+
+/// `setsockopt`.
+pub fn setsockopt(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let len = (a[4] as usize).min(4096);
+    let v = t.proc.read_mem(a[3], len)?;
+    // SAFETY: option buffer of `len` bytes.
+    host(unsafe {
+        libc::setsockopt(fd, a[1] as i32, a[2] as i32, v.as_ptr().cast(), len as u32) as i64
+    })
+}
+
+/// `getsockopt`.
+pub fn getsockopt(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let cap = t.proc.read_u32(a[4])?.min(4096);
+    let mut v = vec![0u8; cap as usize];
+    let mut len = cap;
+    // SAFETY: option buffer of `cap` bytes.
+    host(unsafe {
+        libc::getsockopt(
+            fd,
+            a[1] as i32,
+            a[2] as i32,
+            v.as_mut_ptr().cast(),
+            &mut len,
+        ) as i64
+    })?;
+    t.proc.write_mem(a[3], &v[..(len.min(cap)) as usize])?;
+    t.proc.write_u32(a[4], len)?;
+    Ok(0)
+}
+
+/// A guest `msghdr` (56 bytes).
+struct MsgHdr {
+    name: u64,
+    namelen: u32,
+    iov: u64,
+    iovlen: u64,
+    control: u64,
+    controllen: u64,
+}
+
+fn read_msghdr(t: &Thread, va: u64) -> Result<MsgHdr, Errno> {
+    let b = t.proc.read_mem(va, 56)?;
+    let w = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+    Ok(MsgHdr {
+        name: w(0),
+        namelen: w(8) as u32,
+        iov: w(16),
+        iovlen: w(24),
+        control: w(32),
+        controllen: w(40),
+    })
+}
+
+/// `sendmsg`.
+pub fn sendmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let m = read_msghdr(t, a[1])?;
+    let iov = read_iovecs(t, m.iov, m.iovlen)?;
+    let mut data = Vec::new();
+    for (base, len) in &iov {
+        data.extend_from_slice(&t.proc.read_mem(*base, *len)?);
+    }
+    let mut name = if m.name != 0 && m.namelen > 0 {
+        read_addr(t, m.name, u64::from(m.namelen))?
+    } else {
+        Vec::new()
+    };
+    let mut control = if m.control != 0 && m.controllen > 0 {
+        t.proc
+            .read_mem(m.control, (m.controllen as usize).min(65536))?
+    } else {
+        Vec::new()
+    };
+    let mut hiov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    // SAFETY: zeroed msghdr filled with pointers to locals.
+    let mut hm: libc::msghdr = unsafe { std::mem::zeroed() };
+    if !name.is_empty() {
+        hm.msg_name = name.as_mut_ptr().cast();
+        hm.msg_namelen = name.len() as u32;
+    }
+    hm.msg_iov = &mut hiov;
+    hm.msg_iovlen = 1;
+    if !control.is_empty() {
+        hm.msg_control = control.as_mut_ptr().cast();
+        hm.msg_controllen = control.len();
+    }
+    // SAFETY: `hm` points at live locals.
+    host(unsafe { libc::sendmsg(fd, &hm, a[2] as i32) as i64 })
+}
+
+/// `recvmsg`.
+pub fn recvmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(t, a[0])?;
+    let m = read_msghdr(t, a[1])?;
+    let iov = read_iovecs(t, m.iov, m.iovlen)?;
+    let total: usize = iov.iter().map(|v| v.1).sum();
+    let mut data = vec![0u8; total];
+    let mut name = [0u8; 128];
+    let mut control = vec![0u8; (m.controllen as usize).min(65536)];
+    let mut hiov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: total,
+    };
+    // SAFETY: zeroed msghdr filled with pointers to locals.
+    let mut hm: libc::msghdr = unsafe { std::mem::zeroed() };
+    hm.msg_name = name.as_mut_ptr().cast();
+    hm.msg_namelen = 128;
+    hm.msg_iov = &mut hiov;
+    hm.msg_iovlen = 1;
+    if !control.is_empty() {
+        hm.msg_control = control.as_mut_ptr().cast();
+        hm.msg_controllen = control.len();
+    }
+    // SAFETY: `hm` points at live locals.
+    let n = host(unsafe { libc::recvmsg(fd, &mut hm, a[2] as i32) as i64 })?;
+    let mut off = 0usize;
+    for (base, len) in &iov {
+        if off >= n as usize {
+            break;
+        }
+        let k = (*len).min(n as usize - off);
+        t.proc.write_mem(*base, &data[off..off + k])?;
+        off += k;
+    }
+    if m.name != 0 {
+        let k = (hm.msg_namelen as usize).min(m.namelen as usize);
+        t.proc.write_mem(m.name, &name[..k])?;
+        t.proc.write_u32(a[1] + 8, hm.msg_namelen)?;
+    }
+    if m.control != 0 {
+        let k = hm.msg_controllen.min(control.len());
+        t.proc.write_mem(m.control, &control[..k])?;
+        t.proc.write_u64(a[1] + 40, k as u64)?;
+    }
+    t.proc.write_u32(a[1] + 48, hm.msg_flags as u32)?;
+    Ok(n)
+}

@@ -1,0 +1,266 @@
+//! Processes: `fork`, `execve`, `wait4`.
+//!
+//! A new guest process is a new host process. `fork` (and `clone` without
+//! `CLONE_THREAD`, including Go's and glibc's `CLONE_VM | CLONE_VFORK`) forks the
+//! emulator itself: the child gets a copy-on-write copy of the guest's physical memory
+//! and page tables, the descriptor table (host descriptors are inherited, so pipes,
+//! sockets and shared file offsets behave as on Linux), and continues as the calling
+//! thread. Guest pids are host pids, so `wait4`, `kill` and `SIGCHLD` are the host's.
+//!
+//! `execve` of a riscv64 program (or a `#!` script) replaces the host process with a
+//! fresh `tern exec` of the new program (the emulator's own executable with the same
+//! file-view options), keeping the pid, the descriptors without `FD_CLOEXEC`, ignored
+//! signals, the signal mask and the current directory, as the kernel's `execve` keeps
+//! them. Other executables are run by the host directly (as `qemu-riscv64` does),
+//! except under `--root`, where that would leave the confinement: `ENOEXEC` there.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::Ordering;
+
+use crate::errno::{host, Errno, SysResult};
+use crate::syscalls::thread::flags::*;
+use crate::syscalls::Flow;
+use crate::thread::{gettid, Thread};
+
+/// `fork` and its `clone` variants.
+pub fn fork(t: &mut Thread, fl: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64) -> Flow {
+    let vfork = fl & CLONE_VFORK != 0;
+    // The child waits-for-exec pipe: the parent of a vfork reads until the child's
+    // exec (CLOEXEC) or exit closes it.
+    let mut vpipe = [-1i32; 2];
+    if vfork {
+        // SAFETY: two-element array.
+        if unsafe { libc::pipe2(vpipe.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Flow::Ret(Err(Errno::last()));
+        }
+    }
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    // Hold the process's locks across the fork so that the child does not inherit
+    // one held by another thread.
+    let pid = {
+        let _mm = t.proc.mm();
+        let _files = t.proc.files();
+        let _acts = t.proc.actions();
+        let _p = t.proc.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let _tp = t
+            .proc
+            .thread_pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // SAFETY: fork; the child only continues this thread, whose state is ours.
+        unsafe { libc::fork() }
+    };
+    if pid < 0 {
+        return Flow::Ret(Err(Errno::last()));
+    }
+    if pid == 0 {
+        // Child: this thread is the only one.
+        if vfork {
+            // SAFETY: closing our copy of the read end.
+            unsafe { libc::close(vpipe[0]) };
+        }
+        let old_tid = t.tid;
+        t.tid = gettid();
+        t.proc.shoot.retain_only(old_tid, t.tid);
+        t.proc.threads.store(1, Ordering::SeqCst);
+        t.proc
+            .thread_pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        if fl & CLONE_CHILD_SETTID != 0 {
+            let _ = t.proc.write_u32(ctid, t.tid as u32);
+        }
+        if fl & CLONE_CHILD_CLEARTID != 0 {
+            t.clear_child_tid = ctid;
+        }
+        let st = t.hart.state_mut();
+        if newsp != 0 {
+            st.x[2] = newsp;
+        }
+        if fl & CLONE_SETTLS != 0 {
+            st.x[4] = tls;
+        }
+        return Flow::Ret(Ok(0));
+    }
+    if fl & CLONE_PARENT_SETTID != 0 {
+        let _ = t.proc.write_u32(ptid, pid as u32);
+    }
+    if vfork {
+        // SAFETY: closing our copy of the write end, then reading until EOF.
+        unsafe {
+            libc::close(vpipe[1]);
+            let mut b = [0u8; 1];
+            while libc::read(vpipe[0], b.as_mut_ptr().cast(), 1) > 0 {}
+            libc::close(vpipe[0]);
+        }
+    }
+    Flow::Ret(Ok(pid as u64))
+}
+
+/// Reads a NULL-terminated array of string pointers.
+fn read_strings(t: &Thread, va: u64) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    if va == 0 {
+        return Ok(out);
+    }
+    let mut total = 0usize;
+    for i in 0..(1 << 17) {
+        let p = t.proc.read_u64(va + 8 * i)?;
+        if p == 0 {
+            return Ok(out);
+        }
+        let s = t.proc.mm().read_cstr(p, 1 << 17)?;
+        total += s.len() + 1;
+        if total > 2 << 20 {
+            return Err(Errno(libc::E2BIG));
+        }
+        out.push(s);
+    }
+    Err(Errno(libc::E2BIG))
+}
+
+/// What kind of file an `execve` target is.
+enum Target {
+    /// A riscv64 ELF or a script: run by a new `tern exec`.
+    Guest,
+    /// Anything else the host can execute.
+    Host,
+}
+
+fn classify(host_path: &CString) -> Result<Target, Errno> {
+    let mut f = std::fs::File::open(std::ffi::OsStr::from_bytes(host_path.to_bytes()))?;
+    let mut head = [0u8; 64];
+    let n = std::io::Read::read(&mut f, &mut head)?;
+    let head = &head[..n];
+    if head.starts_with(b"#!") {
+        return Ok(Target::Guest);
+    }
+    if head.len() >= 20 && head.starts_with(b"\x7fELF") {
+        let machine = u16::from_le_bytes([head[18], head[19]]);
+        if machine == 243 {
+            return Ok(Target::Guest);
+        }
+        return Ok(Target::Host);
+    }
+    Err(Errno::ENOEXEC)
+}
+
+/// `execve`.
+pub fn execve(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    exec_common(t, libc::AT_FDCWD as u64, a[0], a[1], a[2])
+}
+
+/// `execveat` (paths relative to a directory descriptor).
+pub fn execveat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    if a[4] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    exec_common(t, a[0], a[1], a[2], a[3])
+}
+
+fn exec_common(t: &mut Thread, dirfd: u64, pathp: u64, argvp: u64, envp: u64) -> SysResult {
+    let p = crate::syscalls::fs::path_at(t, dirfd, pathp, true)?;
+    let argv = read_strings(t, argvp)?;
+    let env = read_strings(t, envp)?;
+    // SAFETY: access check on a valid C string.
+    host(unsafe { libc::access(p.host.path.as_ptr(), libc::X_OK) as i64 })?;
+    let target = classify(&p.host.path)?;
+    let cstrs = |v: &[Vec<u8>]| -> Result<Vec<CString>, Errno> {
+        v.iter()
+            .map(|s| CString::new(s.clone()).map_err(|_| Errno::EINVAL))
+            .collect()
+    };
+    let envc = cstrs(&env)?;
+    let (prog, args) = match target {
+        Target::Host => {
+            if t.proc.opts.view.confined() {
+                return Err(Errno::ENOEXEC);
+            }
+            (p.host.path.clone(), cstrs(&argv)?)
+        }
+        Target::Guest => {
+            let guest =
+                crate::syscalls::fs::guest_abs(t, dirfd as i32, &p.guest).ok_or(Errno::ENOENT)?;
+            let me = t.proc.opts.self_exe.clone().ok_or(Errno::ENOEXEC)?;
+            let mut args: Vec<Vec<u8>> = vec![b"tern".to_vec(), b"exec".to_vec()];
+            for o in t.proc.opts.to_args(t.proc.insns.load(Ordering::Relaxed)) {
+                args.push(o.into_bytes());
+            }
+            if let Some(a0) = argv.first() {
+                args.push(b"--argv0".to_vec());
+                args.push(a0.clone());
+            }
+            args.push(b"--".to_vec());
+            args.push(guest.into_bytes());
+            args.extend(argv.iter().skip(1).cloned());
+            let prog = CString::new(me.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+            (prog, cstrs(&args)?)
+        }
+    };
+    let mut argp: Vec<*const libc::c_char> = args.iter().map(|c| c.as_ptr()).collect();
+    argp.push(std::ptr::null());
+    let mut envpp: Vec<*const libc::c_char> = envc.iter().map(|c| c.as_ptr()).collect();
+    envpp.push(std::ptr::null());
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    // The host mask is the guest's mask (it is kept across exec); the wake-up and
+    // handler dispositions reset by themselves.
+    // SAFETY: NULL-terminated arrays of valid C strings that live across the call.
+    let r = unsafe { libc::execve(prog.as_ptr(), argp.as_ptr(), envpp.as_ptr()) };
+    let _ = r;
+    Err(Errno::last())
+}
+
+/// `wait4` (`struct rusage` has the same layout).
+pub fn wait4(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let mut status = 0i32;
+    let mut ru = [0u8; 144];
+    if t.signal_pending() {
+        return Err(Errno::EINTR);
+    }
+    // SAFETY: locals for status and rusage.
+    let pid = host(unsafe {
+        libc::syscall(
+            libc::SYS_wait4,
+            a[0] as i32,
+            &mut status,
+            a[2] as i32,
+            ru.as_mut_ptr(),
+        )
+    })?;
+    if a[1] != 0 && pid != 0 {
+        t.proc.write_u32(a[1], status as u32)?;
+    }
+    if a[3] != 0 {
+        t.proc.write_mem(a[3], &ru)?;
+    }
+    Ok(pid)
+}
+
+/// `waitid` (`siginfo_t` and `rusage` have the same layout).
+pub fn waitid(t: &mut Thread, a: [u64; 6]) -> SysResult {
+    let mut si = [0u8; 128];
+    let mut ru = [0u8; 144];
+    if t.signal_pending() {
+        return Err(Errno::EINTR);
+    }
+    // SAFETY: locals for siginfo and rusage.
+    let r = host(unsafe {
+        libc::syscall(
+            libc::SYS_waitid,
+            a[0] as i32,
+            a[1] as i32,
+            si.as_mut_ptr(),
+            a[3] as i32,
+            ru.as_mut_ptr(),
+        )
+    })?;
+    if a[2] != 0 {
+        t.proc.write_mem(a[2], &si)?;
+    }
+    if a[4] != 0 {
+        t.proc.write_mem(a[4], &ru)?;
+    }
+    Ok(r)
+}

@@ -1,0 +1,119 @@
+//! `tern exec`: run one riscv64 Linux program in a process VM.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use tern_linux::fs::view::{normalize, FileView};
+use tern_linux::{Options, Program};
+
+/// Arguments of `tern exec`.
+#[derive(Args, Debug)]
+#[command(trailing_var_arg = true)]
+pub struct ExecArgs {
+    /// Confine every path the program uses to DIR (it becomes the program's `/`).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Make host directory HOST appear at GUEST (repeatable).
+    #[arg(long, value_name = "HOST:GUEST")]
+    bind: Vec<String>,
+    /// Look up the dynamic loader and absolute paths in DIR first (a riscv64 sysroot,
+    /// e.g. /usr/riscv64-linux-gnu), as `qemu-riscv64 -L` does.
+    #[arg(long, value_name = "DIR")]
+    sysroot: Option<PathBuf>,
+    /// Print every system call with its arguments and result to stderr.
+    #[arg(long)]
+    strace: bool,
+    /// Stop after this many instructions (exit status 124).
+    #[arg(long)]
+    max_insns: Option<u64>,
+    /// Physical memory reserved for the process, in MiB (only touched pages cost).
+    #[arg(long, default_value_t = 8192)]
+    memory: u64,
+    /// Pass this as argv[0] instead of PROGRAM.
+    #[arg(long)]
+    argv0: Option<String>,
+    /// Print instructions retired, wall time, guest memory and peak host memory at exit.
+    #[arg(long)]
+    stats: bool,
+    /// The riscv64 program and its arguments.
+    #[arg(
+        required = true,
+        allow_hyphen_values = true,
+        value_name = "PROGRAM [ARGS]..."
+    )]
+    program: Vec<String>,
+}
+
+/// Runs `tern exec`; returns the exit status (normally the process ends with the
+/// program and this does not return).
+pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
+    let start = Instant::now();
+    if args.memory < 16 || args.memory > 512 * 1024 {
+        bail!(
+            "--memory must be between 16 and 524288 MiB, not {}",
+            args.memory
+        );
+    }
+    let mut view = FileView::default();
+    if let Some(r) = &args.root {
+        let canon = std::fs::canonicalize(r)
+            .with_context(|| format!("--root {}: cannot open", r.display()))?;
+        if !canon.is_dir() {
+            bail!("--root {}: not a directory", r.display());
+        }
+        view.root = Some(canon);
+    }
+    for b in &args.bind {
+        let Some((host, guest)) = b.split_once(':') else {
+            bail!("--bind {b}: expected HOST:GUEST");
+        };
+        if !guest.starts_with('/') {
+            bail!("--bind {b}: the guest path must be absolute");
+        }
+        let canon = std::fs::canonicalize(host)
+            .with_context(|| format!("--bind {b}: cannot open {host}"))?;
+        view.binds.push((normalize(guest), canon));
+    }
+    view.sysroot = args.sysroot.clone();
+    let opts = Options {
+        view,
+        strace: args.strace,
+        max_insns: args.max_insns,
+        memory: args.memory << 20,
+        slice: 200_000,
+        self_exe: std::fs::read_link("/proc/self/exe").ok(),
+    };
+    let path = args.program[0].clone();
+    let mut argv: Vec<Vec<u8>> = args
+        .program
+        .iter()
+        .map(|s| s.clone().into_bytes())
+        .collect();
+    if let Some(a0) = &args.argv0 {
+        argv[0] = a0.clone().into_bytes();
+    }
+    let envp: Vec<Vec<u8>> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut e = k.into_encoded_bytes();
+            e.push(b'=');
+            e.extend_from_slice(v.as_encoded_bytes());
+            e
+        })
+        .collect();
+    let prog = Program { path, argv, envp };
+    let stats = args.stats;
+    let r = tern_linux::start::exec_with(opts, prog, |proc| {
+        if stats {
+            tern_linux::exit::enable_stats(start, proc.clone());
+        }
+    });
+    match r {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            eprintln!("tern exec: {e}");
+            Ok(127)
+        }
+    }
+}
