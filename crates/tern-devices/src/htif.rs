@@ -165,6 +165,11 @@ impl Htif {
     pub fn save(&self) -> HtifState {
         self.state.clone()
     }
+
+    /// Restores saved registers.
+    pub fn restore(&mut self, state: &HtifState) {
+        self.state = state.clone();
+    }
 }
 
 #[cfg(test)]

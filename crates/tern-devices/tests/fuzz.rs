@@ -308,3 +308,87 @@ proptest! {
         chains(Rng::with_source(Box::new(std::io::repeat(3))), &[r], 0);
     }
 }
+
+/// Ring addresses: mostly aligned, inside RAM or anywhere.
+fn aligned() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        (common::RAM_BASE..common::RAM_BASE + common::RAM_SIZE).prop_map(|a| a & !0xf),
+        any::<u64>().prop_map(|a| a & !0xf),
+        any::<u64>(),
+    ]
+}
+
+fn queue_regs() -> impl Strategy<Value = tern_devices::virtio::mmio::QueueRegs> {
+    (
+        prop_oneof![Just(64u16), any::<u16>()],
+        prop_oneof![Just(16u16), Just(64), any::<u16>()],
+        any::<bool>(),
+        (aligned(), aligned(), aligned()),
+        (any::<u16>(), any::<u16>(), any::<bool>()),
+    )
+        .prop_map(|(max_size, size, ready, (d, a, u), (na, nu, ev))| {
+            tern_devices::virtio::mmio::QueueRegs {
+                max_size,
+                size,
+                ready,
+                desc_table: d,
+                avail_ring: a,
+                used_ring: u,
+                next_avail: na,
+                next_used: nu,
+                event_idx: ev,
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Bad snapshots are refused or give a device that keeps working: never a panic.
+    #[test]
+    fn corrupt_states_are_refused_or_harmless(
+        regs in prop_oneof![prop::collection::vec(queue_regs(), 1), prop::collection::vec(queue_regs(), 0..3)],
+        words in (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>()),
+        lens in (prop_oneof![Just(3usize), 0usize..5], prop_oneof![Just(3usize), 0usize..5], prop_oneof![Just(96usize), 0usize..200]),
+        accesses in prop::collection::vec(access(0x1000), 0..50),
+    ) {
+        use tern_devices::plic::{ContextState, PlicState};
+        use tern_devices::virtio::mmio::VirtioMmioState;
+        use tern_devices::virtio::VirtioDeviceState;
+        use tern_devices::DeviceState;
+        bounded(|| {
+            let ram = ram();
+            let mut dev = virtio(Rng::with_source(Box::new(std::io::repeat(1))), &ram);
+            let state = VirtioMmioState {
+                device_type: 4,
+                device_features_sel: words.0,
+                driver_features_sel: words.1,
+                driver_features: u64::from(words.2) << 3,
+                queue_sel: words.3,
+                status: words.0,
+                interrupt_status: words.1,
+                config_generation: words.2,
+                shm_sel: words.3,
+                queues: regs.clone(),
+                device: VirtioDeviceState::Rng,
+            };
+            if dev.restore_state(&DeviceState::VirtioMmio(state)).is_ok() {
+                run(&mut dev, &accesses);
+                dev.poll();
+            }
+            let lines: Vec<_> = (0..1).map(|_| Arc::new(IrqLines::new())).collect();
+            let mut plic = Plic::new(VIRT_NUM_SOURCES, &lines);
+            let bad = PlicState {
+                num_sources: VIRT_NUM_SOURCES,
+                priority: vec![words.0; lens.2],
+                level: vec![words.1; lens.0],
+                pending: vec![words.2; lens.1],
+                claimed: vec![words.3; 3],
+                contexts: vec![ContextState { enable: vec![words.0; lens.0], threshold: words.1 }; 2],
+            };
+            if plic.restore_state(&DeviceState::Plic(bad)).is_ok() {
+                run(&mut plic, &accesses);
+            }
+        });
+    }
+}
