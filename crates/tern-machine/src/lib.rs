@@ -3,5 +3,6 @@
 
 pub mod loader;
 pub mod spike;
+pub mod virt;
 
 pub use spike::{SpikeConfig, SpikeExit, SpikeMachine};

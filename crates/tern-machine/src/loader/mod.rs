@@ -1,3 +1,4 @@
 //! Loading guest images into RAM.
 
 pub mod elf;
+pub mod image;

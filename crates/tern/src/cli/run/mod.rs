@@ -1,5 +1,10 @@
 //! `tern run`: boot a machine.
 
+mod devices;
+mod spec;
+mod terminal;
+mod virt;
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -16,6 +21,8 @@ pub const EXIT_LIMIT: i32 = 124;
 enum MachineKind {
     /// Spike-compatible board for bare-metal programs (HTIF console and exit).
     Spike,
+    /// QEMU-compatible `virt` board: boots OpenSBI, U-Boot and Linux.
+    Virt,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -31,11 +38,37 @@ enum ClockKind {
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Board to emulate.
-    #[arg(long, value_enum, default_value = "spike")]
+    #[arg(long, value_enum, default_value = "virt")]
     machine: MachineKind,
-    /// Program or kernel to load (ELF).
+    /// Program or kernel to load (ELF, Linux `Image`, or raw binary at 0x8020_0000).
     #[arg(long)]
-    kernel: PathBuf,
+    kernel: Option<PathBuf>,
+    /// M-mode firmware (e.g. OpenSBI's fw_jump.bin); without it tern provides the SBI
+    /// itself (virt only).
+    #[arg(long)]
+    bios: Option<PathBuf>,
+    /// Initial RAM disk (virt only).
+    #[arg(long)]
+    initrd: Option<PathBuf>,
+    /// Kernel command line (virt only).
+    #[arg(long, default_value = "")]
+    append: String,
+    /// Number of harts, 1 to 8 (virt only).
+    #[arg(long, default_value_t = 1)]
+    cpus: usize,
+    /// Disk: file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on] (virt; repeatable).
+    #[arg(long = "drive")]
+    drives: Vec<String>,
+    /// Network: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=..] or
+    /// socket,listen=HOST:PORT|connect=HOST:PORT (virt; repeatable).
+    #[arg(long = "netdev")]
+    netdevs: Vec<String>,
+    /// Extra virtio devices: virtio-console, virtio-rng (virt; repeatable).
+    #[arg(long = "device")]
+    devices: Vec<String>,
+    /// Write the generated device tree to FILE and exit (virt only).
+    #[arg(long)]
+    dump_dtb: Option<PathBuf>,
     /// Guest RAM in MiB.
     #[arg(long, default_value_t = 256)]
     memory: u64,
@@ -61,8 +94,30 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             args.memory
         );
     }
-    let elf = std::fs::read(&args.kernel)
-        .with_context(|| format!("cannot read {}", args.kernel.display()))?;
+    let clock = match args.clock {
+        ClockKind::Host => ClockMode::Host,
+        ClockKind::Insns => ClockMode::Instructions(10),
+    };
+    match args.machine {
+        MachineKind::Virt => virt::run(&args, clock),
+        MachineKind::Spike => run_spike(&args, clock),
+    }
+}
+
+/// Prints `--stats` figures.
+fn print_stats(insns: u64, started: std::time::Instant) {
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "tern: {insns} instructions in {secs:.3} s ({:.1} MIPS)",
+        insns as f64 / secs.max(1e-9) / 1e6
+    );
+}
+
+fn run_spike(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
+    let Some(kernel) = &args.kernel else {
+        bail!("--machine spike needs --kernel PROGRAM.elf");
+    };
+    let elf = std::fs::read(kernel).with_context(|| format!("cannot read {}", kernel.display()))?;
     let trace: Option<Box<dyn Write + Send>> = match &args.trace {
         Some(path) => {
             let f = File::create(path)
@@ -71,52 +126,39 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         }
         None => None,
     };
-    let clock = match args.clock {
-        ClockKind::Host => ClockMode::Host,
-        ClockKind::Insns => ClockMode::Instructions(10),
+    let config = SpikeConfig {
+        memory: args.memory << 20,
+        clock,
+        max_insns: args.max_insns,
+        console: Box::new(std::io::stdout()),
+        trace,
     };
-    match args.machine {
-        MachineKind::Spike => {
-            let config = SpikeConfig {
-                memory: args.memory << 20,
-                clock,
-                max_insns: args.max_insns,
-                console: Box::new(std::io::stdout()),
-                trace,
-            };
-            let mut machine = SpikeMachine::new(config, &elf)
-                .with_context(|| format!("cannot start {}", args.kernel.display()))?;
-            if !machine.has_htif() {
-                eprintln!(
-                    "tern: warning: {} has no `tohost` symbol; it cannot report an exit",
-                    args.kernel.display()
-                );
-            }
-            let started = std::time::Instant::now();
-            let exit = machine.run();
-            std::io::stdout().flush().ok();
-            if args.stats {
-                let secs = started.elapsed().as_secs_f64();
-                let n = machine.retired();
-                eprintln!(
-                    "tern: {n} instructions in {secs:.3} s ({:.1} MIPS)",
-                    n as f64 / secs.max(1e-9) / 1e6
-                );
-            }
-            Ok(match exit {
-                SpikeExit::Exited(code) => (code & 0xff) as i32,
-                SpikeExit::InstructionLimit => {
-                    eprintln!(
-                        "tern: instruction limit reached after {} instructions",
-                        machine.retired()
-                    );
-                    EXIT_LIMIT
-                }
-                SpikeExit::Deadlock => {
-                    let pc = machine.hart().state().pc;
-                    bail!("the hart waits in wfi at pc {pc:#x} and no interrupt can wake it")
-                }
-            })
-        }
+    let mut machine = SpikeMachine::new(config, &elf)
+        .with_context(|| format!("cannot start {}", kernel.display()))?;
+    if !machine.has_htif() {
+        eprintln!(
+            "tern: warning: {} has no `tohost` symbol; it cannot report an exit",
+            kernel.display()
+        );
     }
+    let started = std::time::Instant::now();
+    let exit = machine.run();
+    std::io::stdout().flush().ok();
+    if args.stats {
+        print_stats(machine.retired(), started);
+    }
+    Ok(match exit {
+        SpikeExit::Exited(code) => (code & 0xff) as i32,
+        SpikeExit::InstructionLimit => {
+            eprintln!(
+                "tern: instruction limit reached after {} instructions",
+                machine.retired()
+            );
+            EXIT_LIMIT
+        }
+        SpikeExit::Deadlock => {
+            let pc = machine.hart().state().pc;
+            bail!("the hart waits in wfi at pc {pc:#x} and no interrupt can wake it")
+        }
+    })
 }

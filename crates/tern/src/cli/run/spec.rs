@@ -1,0 +1,192 @@
+//! Parsing of device options in QEMU's `key=value,...` style: `--drive` and `--netdev`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+
+/// Image format of a drive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriveFormat {
+    /// Raw image.
+    Raw,
+    /// qcow2 (as written by `qemu-img`).
+    Qcow2,
+    /// Decided from the file's header.
+    Auto,
+}
+
+/// `--drive file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriveSpec {
+    /// Image file.
+    pub file: PathBuf,
+    /// Format.
+    pub format: DriveFormat,
+    /// The guest cannot write.
+    pub readonly: bool,
+    /// Writes go to a throw-away overlay; the image is never modified.
+    pub snapshot: bool,
+}
+
+/// A network backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetBackend {
+    /// User-mode NAT (libslirp), with host port forwards (protocol, host port, guest port).
+    User {
+        /// `hostfwd=tcp::HOSTPORT-:GUESTPORT` entries.
+        hostfwd: Vec<(String, u16, u16)>,
+    },
+    /// QEMU-compatible socket backend: listen for one peer.
+    SocketListen(String),
+    /// QEMU-compatible socket backend: connect to a peer.
+    SocketConnect(String),
+}
+
+/// `--netdev user[,hostfwd=...]` or `--netdev socket,listen=HOST:PORT|connect=HOST:PORT`,
+/// with an optional `mac=52:54:00:..`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetSpec {
+    /// Backend.
+    pub backend: NetBackend,
+    /// MAC address, if given.
+    pub mac: Option<[u8; 6]>,
+}
+
+fn on_off(key: &str, value: &str) -> anyhow::Result<bool> {
+    match value {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => bail!("{key}={value}: expected on or off"),
+    }
+}
+
+fn pairs(spec: &str) -> impl Iterator<Item = (&str, &str)> {
+    spec.split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+}
+
+/// Parses a `--drive` value.
+pub fn parse_drive(spec: &str) -> anyhow::Result<DriveSpec> {
+    let mut file = None;
+    let mut d = DriveSpec {
+        file: PathBuf::new(),
+        format: DriveFormat::Auto,
+        readonly: false,
+        snapshot: false,
+    };
+    for (k, v) in pairs(spec) {
+        match k {
+            "file" => file = Some(PathBuf::from(v)),
+            "format" => {
+                d.format = match v {
+                    "raw" => DriveFormat::Raw,
+                    "qcow2" => DriveFormat::Qcow2,
+                    _ => bail!("--drive format={v}: expected raw or qcow2"),
+                }
+            }
+            "readonly" => d.readonly = on_off(k, v)?,
+            "snapshot" => d.snapshot = on_off(k, v)?,
+            "if" if v == "virtio" => {}
+            _ => bail!("--drive: unknown option {k}={v} (known: file, format, readonly, snapshot)"),
+        }
+    }
+    d.file = file.context("--drive needs file=PATH")?;
+    Ok(d)
+}
+
+fn parse_mac(v: &str) -> anyhow::Result<[u8; 6]> {
+    let parts: Vec<&str> = v.split(':').collect();
+    if parts.len() != 6 {
+        bail!("mac={v}: expected six hex bytes like 52:54:00:12:34:56");
+    }
+    let mut mac = [0u8; 6];
+    for (m, p) in mac.iter_mut().zip(parts) {
+        *m =
+            u8::from_str_radix(p, 16).with_context(|| format!("mac={v}: {p} is not a hex byte"))?;
+    }
+    Ok(mac)
+}
+
+/// Parses one `hostfwd=tcp::8080-:80` rule.
+fn parse_hostfwd(v: &str) -> anyhow::Result<(String, u16, u16)> {
+    let (proto, rest) = v
+        .split_once(':')
+        .context("hostfwd: expected PROTO:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT")?;
+    let (host, guest) = rest
+        .split_once('-')
+        .context("hostfwd: missing '-' between host and guest parts")?;
+    let port = |s: &str| -> anyhow::Result<u16> {
+        let p = s.rsplit(':').next().unwrap_or(s);
+        p.parse()
+            .with_context(|| format!("hostfwd: bad port {p:?}"))
+    };
+    if proto != "tcp" && proto != "udp" {
+        bail!("hostfwd: protocol must be tcp or udp, not {proto}");
+    }
+    Ok((proto.to_string(), port(host)?, port(guest)?))
+}
+
+/// Parses a `--netdev` value.
+pub fn parse_netdev(spec: &str) -> anyhow::Result<NetSpec> {
+    let mut it = spec.splitn(2, ',');
+    let kind = it.next().unwrap_or("");
+    let rest = it.next().unwrap_or("");
+    let mut mac = None;
+    let mut hostfwd = Vec::new();
+    let mut listen = None;
+    let mut connect = None;
+    for (k, v) in pairs(rest) {
+        match k {
+            "mac" => mac = Some(parse_mac(v)?),
+            "hostfwd" => hostfwd.push(parse_hostfwd(v)?),
+            "listen" => listen = Some(v.to_string()),
+            "connect" => connect = Some(v.to_string()),
+            "id" => {}
+            _ => bail!("--netdev: unknown option {k}={v}"),
+        }
+    }
+    let backend = match (kind, listen, connect) {
+        ("user", None, None) => NetBackend::User { hostfwd },
+        ("socket", Some(a), None) => NetBackend::SocketListen(a),
+        ("socket", None, Some(a)) => NetBackend::SocketConnect(a),
+        ("socket", _, _) => {
+            bail!("--netdev socket needs exactly one of listen=HOST:PORT or connect=HOST:PORT")
+        }
+        _ => bail!("--netdev {kind}: expected user or socket"),
+    };
+    Ok(NetSpec { backend, mac })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drives() {
+        let d = parse_drive("file=disk.img,format=qcow2,readonly=on").unwrap();
+        assert_eq!(d.file, PathBuf::from("disk.img"));
+        assert_eq!(d.format, DriveFormat::Qcow2);
+        assert!(d.readonly && !d.snapshot);
+        assert!(parse_drive("format=raw").is_err());
+        assert!(parse_drive("file=x,cache=none").is_err());
+    }
+
+    #[test]
+    fn netdevs() {
+        let n = parse_netdev("user,hostfwd=tcp::2222-:22,mac=52:54:00:12:34:56").unwrap();
+        assert_eq!(
+            n.backend,
+            NetBackend::User {
+                hostfwd: vec![("tcp".into(), 2222, 22)]
+            }
+        );
+        assert_eq!(n.mac, Some([0x52, 0x54, 0, 0x12, 0x34, 0x56]));
+        assert_eq!(
+            parse_netdev("socket,listen=:1234").unwrap().backend,
+            NetBackend::SocketListen(":1234".into())
+        );
+        assert!(parse_netdev("socket").is_err());
+        assert!(parse_netdev("tap,ifname=x").is_err());
+    }
+}
