@@ -162,3 +162,24 @@ fn save_and_restore() {
     bad.pending.pop();
     assert!(p2.restore_state(&DeviceState::Plic(bad)).is_err());
 }
+
+#[test]
+fn uart_input_reaches_the_hart_through_the_plic() {
+    use tern_devices::uart::Uart;
+    let (mut p, lines) = setup(1);
+    priority(&mut p, 10, 1);
+    enable(&mut p, 1, &[10]);
+    let mut uart = Uart::new(Box::new(std::io::sink()), p.irq_line(10), None);
+    uart.write(1, 1, 1).unwrap(); // IER: received data available
+    uart.input().push(b"k");
+    assert_eq!(lines[0].get() & SEIP, 0);
+    uart.poll();
+    assert_eq!(lines[0].get() & SEIP, SEIP);
+    // The kernel's handler: claim, read IIR and the byte, complete.
+    assert_eq!(claim(&mut p, 1), 10);
+    assert_eq!(uart.read(2, 1).unwrap() & 0xf, 4);
+    assert_eq!(uart.read(0, 1).unwrap(), u64::from(b'k'));
+    complete(&mut p, 1, 10);
+    assert_eq!(lines[0].get() & SEIP, 0);
+    assert_eq!(claim(&mut p, 1), 0);
+}

@@ -256,3 +256,45 @@ fn cleanup(paths: &[&Path]) {
         }
     }
 }
+
+#[test]
+fn malformed_chains_get_errors() {
+    let blk = Blk::new(
+        Box::new(MemDisk {
+            data: vec![0; 8192],
+        }),
+        false,
+        "",
+    );
+    let (mut d, _) = driver(blk);
+    let h = d.data(&header(req::IN, 0));
+    let st = d.alloc(1);
+    // Wrong direction: the status byte is device-readable, so there is nowhere to
+    // report: the chain comes back with nothing written.
+    d.ram.write(st, &[0xff]).unwrap();
+    d.add_chain(0, &[(h, 16, READ), (st, 1, READ)]);
+    d.kick(0);
+    assert_eq!(d.used(0)[0].1, 0);
+    assert_eq!(d.read(st, 1)[0], 0xff);
+    // Data outside guest RAM: the status says IOERR.
+    let h2 = d.data(&header(req::OUT, 0));
+    d.add_chain(0, &[(h2, 16, READ), (0x10, 512, READ), (st, 1, WRITE)]);
+    d.kick(0);
+    assert_eq!(d.used(0)[0].1, 1);
+    assert_eq!(d.read(st, 1)[0], status::IOERR);
+    // A writable buffer outside RAM: the chain is returned untouched.
+    d.add_chain(
+        0,
+        &[(h, 16, READ), (u64::MAX - 100, 512, WRITE), (st, 1, WRITE)],
+    );
+    d.kick(0);
+    assert_eq!(d.used(0)[0].1, 0);
+    // A descriptor loop (0 -> 1 -> 0 ...) ends after a queue's worth of links.
+    d.put_desc(0, 10, h, 16, 1, 11);
+    d.put_desc(0, 11, st, 1, 1 | 2, 10);
+    d.publish(0, 10);
+    d.kick(0);
+    assert_eq!(d.used(0).len(), 1);
+    // The device still works.
+    assert_eq!(request(&mut d, req::IN, 1, &[], 512).0, status::OK);
+}
