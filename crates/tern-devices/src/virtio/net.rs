@@ -168,7 +168,11 @@ impl Net {
         if !queues.active() {
             // Nobody listens yet: frames are dropped, as on an unplugged cable.
             self.rx_pending = None;
-            while self.backend.recv().is_some() {}
+            for _ in 0..4 * QUEUE_SIZE {
+                if self.backend.recv().is_none() {
+                    break;
+                }
+            }
             return;
         }
         let mem = queues.mem();
