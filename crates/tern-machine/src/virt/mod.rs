@@ -391,6 +391,9 @@ fn firmware_setup(hart: &mut Hart) {
     s.csr.medeleg = 0xb1ff;
     s.csr.mideleg = tern_hart::trap::irq::S_MASK;
     s.csr.mcounteren = 0xffff_ffff;
+    // As OpenSBI does: U-mode may read cycle, time and instret (the vDSO reads time)
+    // until the kernel decides otherwise.
+    s.csr.scounteren = 7;
     s.csr.menvcfg = tern_hart::csr::MENVCFG_STCE | tern_hart::csr::ENVCFG_CBZE;
     s.csr.mstatus |= 1 << 13; // FS = Initial, so the kernel may use the FPU at once
     s.prv = Priv::M;

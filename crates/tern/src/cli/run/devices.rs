@@ -1,8 +1,27 @@
 //! Building the virtio devices of a `virt` machine from the command line.
 
-use tern_machine::virt::VirtioFactory;
+use anyhow::Context;
+use tern_devices::virtio::blk::Blk;
+use tern_devices::virtio::console::Console;
+use tern_devices::virtio::disk::{DiskFormat, DiskOptions};
+use tern_devices::virtio::net::{Net, NetBackend as Backend};
+use tern_devices::virtio::net_slirp::{HostFwd, SlirpBackend, SlirpOptions};
+use tern_devices::virtio::net_socket::SocketBackend;
+use tern_devices::virtio::rng::Rng;
+use tern_devices::virtio::{guest_memory, VirtioDevice, VirtioMmio};
+use tern_devices::MmioDevice;
+use tern_machine::virt::{VirtioContext, VirtioFactory};
 
-use super::spec::{DriveSpec, NetSpec};
+use super::spec::{DriveFormat, DriveSpec, NetBackend, NetSpec};
+
+/// Wraps a virtio device in its MMIO transport for a slot.
+fn transport<D: VirtioDevice + 'static>(
+    ctx: &VirtioContext,
+    device: D,
+) -> Result<Box<dyn MmioDevice>, String> {
+    let mem = guest_memory(&ctx.ram).map_err(|e| e.to_string())?;
+    Ok(Box::new(VirtioMmio::new(device, mem, ctx.irq.clone())))
+}
 
 /// One factory per device, in slot order: drives, then network cards, then the rest.
 pub fn factories(
@@ -10,9 +29,75 @@ pub fn factories(
     nets: &[NetSpec],
     extra: &[String],
 ) -> anyhow::Result<Vec<VirtioFactory>> {
-    let factories: Vec<VirtioFactory> = Vec::new();
-    if !drives.is_empty() || !nets.is_empty() || !extra.is_empty() {
-        anyhow::bail!("virtio devices are not wired yet");
+    let mut out: Vec<VirtioFactory> = Vec::new();
+    for (i, d) in drives.iter().enumerate() {
+        let format = match d.format {
+            DriveFormat::Raw => DiskFormat::Raw,
+            DriveFormat::Qcow2 => DiskFormat::Qcow2,
+            DriveFormat::Auto => DiskFormat::detect(&d.file)
+                .with_context(|| format!("cannot read disk image {}", d.file.display()))?,
+        };
+        let mut opts = DiskOptions::new(d.file.clone(), format);
+        opts.read_only = d.readonly;
+        opts.snapshot = d.snapshot;
+        let id = format!("tern-disk{i}");
+        out.push(Box::new(move |ctx| {
+            let blk = Blk::open(&opts, &id).map_err(|e| e.to_string())?;
+            transport(ctx, blk)
+        }));
     }
-    Ok(factories)
+    for (i, n) in nets.iter().enumerate() {
+        let mac = n
+            .mac
+            .unwrap_or([0x52, 0x54, 0x00, 0x12, 0x34, 0x56 + i as u8]);
+        let backend = n.backend.clone();
+        let hostfwd = match &backend {
+            NetBackend::User { hostfwd } => hostfwd
+                .iter()
+                .map(|h| h.parse::<HostFwd>().map_err(anyhow::Error::msg))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            _ => Vec::new(),
+        };
+        out.push(Box::new(move |ctx| {
+            let waker = Some(ctx.waker.clone());
+            let be: Box<dyn Backend> = match backend {
+                NetBackend::User { .. } => Box::new(
+                    SlirpBackend::new(
+                        SlirpOptions {
+                            hostfwd,
+                            ..SlirpOptions::default()
+                        },
+                        waker,
+                    )
+                    .map_err(|e| format!("user-mode network: {e}"))?,
+                ),
+                NetBackend::SocketListen(addr) => Box::new(
+                    SocketBackend::listen(addr.as_str(), waker)
+                        .map_err(|e| format!("netdev socket,listen={addr}: {e}"))?,
+                ),
+                NetBackend::SocketConnect(addr) => Box::new(
+                    SocketBackend::connect(addr.as_str(), waker)
+                        .map_err(|e| format!("netdev socket,connect={addr}: {e}"))?,
+                ),
+            };
+            transport(ctx, Net::new(be, mac))
+        }));
+    }
+    for name in extra {
+        match name.as_str() {
+            "virtio-rng" => out.push(Box::new(|ctx| {
+                transport(ctx, Rng::new().map_err(|e| format!("virtio-rng: {e}"))?)
+            })),
+            "virtio-console" => out.push(Box::new(|ctx| {
+                transport(
+                    ctx,
+                    Console::new(Box::new(std::io::stdout()), Some(ctx.waker.clone())),
+                )
+            })),
+            other => {
+                anyhow::bail!("--device {other}: known devices are virtio-rng and virtio-console")
+            }
+        }
+    }
+    Ok(out)
 }

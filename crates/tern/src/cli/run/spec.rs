@@ -33,8 +33,8 @@ pub struct DriveSpec {
 pub enum NetBackend {
     /// User-mode NAT (libslirp), with host port forwards (protocol, host port, guest port).
     User {
-        /// `hostfwd=tcp::HOSTPORT-:GUESTPORT` entries.
-        hostfwd: Vec<(String, u16, u16)>,
+        /// `hostfwd=tcp::HOSTPORT-:GUESTPORT` rules, as written.
+        hostfwd: Vec<String>,
     },
     /// QEMU-compatible socket backend: listen for one peer.
     SocketListen(String),
@@ -108,25 +108,6 @@ fn parse_mac(v: &str) -> anyhow::Result<[u8; 6]> {
     Ok(mac)
 }
 
-/// Parses one `hostfwd=tcp::8080-:80` rule.
-fn parse_hostfwd(v: &str) -> anyhow::Result<(String, u16, u16)> {
-    let (proto, rest) = v
-        .split_once(':')
-        .context("hostfwd: expected PROTO:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT")?;
-    let (host, guest) = rest
-        .split_once('-')
-        .context("hostfwd: missing '-' between host and guest parts")?;
-    let port = |s: &str| -> anyhow::Result<u16> {
-        let p = s.rsplit(':').next().unwrap_or(s);
-        p.parse()
-            .with_context(|| format!("hostfwd: bad port {p:?}"))
-    };
-    if proto != "tcp" && proto != "udp" {
-        bail!("hostfwd: protocol must be tcp or udp, not {proto}");
-    }
-    Ok((proto.to_string(), port(host)?, port(guest)?))
-}
-
 /// Parses a `--netdev` value.
 pub fn parse_netdev(spec: &str) -> anyhow::Result<NetSpec> {
     let mut it = spec.splitn(2, ',');
@@ -139,7 +120,7 @@ pub fn parse_netdev(spec: &str) -> anyhow::Result<NetSpec> {
     for (k, v) in pairs(rest) {
         match k {
             "mac" => mac = Some(parse_mac(v)?),
-            "hostfwd" => hostfwd.push(parse_hostfwd(v)?),
+            "hostfwd" => hostfwd.push(v.to_string()),
             "listen" => listen = Some(v.to_string()),
             "connect" => connect = Some(v.to_string()),
             "id" => {}
