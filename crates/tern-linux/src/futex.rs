@@ -39,7 +39,7 @@ pub mod op {
 
 /// The host address of the guest futex word at `va`.
 pub fn host_word(proc: &Process, va: u64) -> Result<*mut u32, Errno> {
-    if va % 4 != 0 {
+    if !va.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let mut mm = proc.mm();

@@ -36,7 +36,7 @@ pub mod at {
 /// as arch/riscv/kernel/cpufeature.c reports them.
 pub const HWCAP: u64 = (1 << (b'i' - b'a'))
     | (1 << (b'm' - b'a'))
-    | (1 << (b'a' - b'a'))
+    | 1 // 'a'
     | (1 << (b'f' - b'a'))
     | (1 << (b'd' - b'a'))
     | (1 << (b'c' - b'a'));

@@ -119,6 +119,11 @@ fn magic(t: &Thread, dirfd: u64, path: &[u8]) -> Option<Magic> {
     }
 }
 
+/// Whether `(dirfd, path)` names `/proc/self/exe` (the guest program).
+pub fn is_self_exe(t: &Thread, dirfd: u64, path: &[u8]) -> bool {
+    matches!(magic(t, dirfd, path), Some(Magic::Exe))
+}
+
 /// A descriptor holding `text` (for generated `/proc` files).
 fn memfd_with(text: &[u8]) -> Result<i32, Errno> {
     let name = CString::new("tern-proc").map_err(|_| Errno::EINVAL)?;
@@ -193,7 +198,7 @@ pub fn openat(t: &mut Thread, a: [u64; 6]) -> SysResult {
             && st.st_mode & libc::S_IFMT == libc::S_IFDIR
     };
     let d = a[0] as i32;
-    let gpath = guest_abs(t, if d == libc::AT_FDCWD { d } else { d }, &p.guest);
+    let gpath = guest_abs(t, d, &p.guest);
     new_fd(
         t,
         i64::from(fd),

@@ -156,7 +156,7 @@ pub fn getrandom(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// `sched_getaffinity`: the host CPUs this process may run on.
 pub fn sched_getaffinity(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let size = a[1] as usize;
-    if size == 0 || size % 8 != 0 {
+    if size == 0 || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let mut b = vec![0u8; size.min(1024)];

@@ -161,7 +161,20 @@ pub fn execveat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 fn exec_common(t: &mut Thread, dirfd: u64, pathp: u64, argvp: u64, envp: u64) -> SysResult {
-    let p = crate::syscalls::fs::path_at(t, dirfd, pathp, true)?;
+    let mut p = crate::syscalls::fs::path_at(t, dirfd, pathp, true)?;
+    if crate::syscalls::fs::is_self_exe(t, dirfd, &p.guest) {
+        // `/proc/self/exe` is the guest program, not the emulator.
+        let exe = t.proc.exe.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let host = t
+            .proc
+            .exe_host
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        p.guest = exe.into_bytes();
+        p.host.path = CString::new(host.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+        p.host.dirfd = libc::AT_FDCWD;
+    }
     let argv = read_strings(t, argvp)?;
     let env = read_strings(t, envp)?;
     // SAFETY: access check on a valid C string.

@@ -1,0 +1,52 @@
+//! `tern exec` runs the C programs of `guests/linux-user/`, static and dynamically
+//! linked, with the same stdout and exit status as `qemu-riscv64`.
+
+#[path = "common/linux_user.rs"]
+mod linux_user;
+
+use linux_user::{compare, Link};
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use super::*;
+
+                #[test]
+                fn static_binary() {
+                    compare(stringify!($name), Link::Static, &[]);
+                }
+
+                #[test]
+                fn dynamic_binary() {
+                    compare(stringify!($name), Link::Dynamic, &[]);
+                }
+            }
+        )*
+    };
+}
+
+both!(hello, memory, files, dirent, signals, threads, pipes, sockets);
+
+#[test]
+fn hello_arguments_and_exit_status() {
+    let o = compare("hello", Link::Static, &["42", "two words"]);
+    assert_eq!(o.status, 42);
+    assert!(o.stdout.contains("argv[2]=two words"), "{}", o.stdout);
+}
+
+#[test]
+fn signals_end_the_process_by_sigterm() {
+    let o = compare("signals", Link::Static, &[]);
+    assert_eq!(o.status, 128 + 15, "the program ends by raising SIGTERM");
+}
+
+#[test]
+fn threads_count_exactly_under_contention() {
+    let o = compare("threads", Link::Dynamic, &[]);
+    assert!(
+        o.stdout.contains("counter=160000 atomic=160000"),
+        "{}",
+        o.stdout
+    );
+}
