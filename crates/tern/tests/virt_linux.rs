@@ -1,0 +1,314 @@
+//! The `virt` board boots real guests: Linux 6.1 with tern's own SBI and with
+//! Debian's OpenSBI, on 1 and 4 harts, using the disk, the user-mode network and a
+//! two-VM switch; U-Boot under OpenSBI; an interactive shell through a pseudo-terminal.
+//! The guest images come from `cargo xtask guest` (Debian's linux-source-6.1 and
+//! busybox), built into the cache on first use.
+
+#[path = "common/virt.rs"]
+mod virt;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use virt::{disk_copy, require_file, sha256_file, Boot, Run, OPENSBI_JUMP, UBOOT};
+use xtask::disk;
+
+fn sha256_hex(data: &[u8]) -> String {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join(format!("sha-{}", std::process::id()));
+    std::fs::write(&path, data).expect("write temp file");
+    let h = sha256_file(&path);
+    let _ = std::fs::remove_file(path);
+    h
+}
+
+/// Runs `tests/disk.sh` and checks what the guest read from and wrote to the disk.
+fn disk_test(name: &str, harts: u32, opensbi: bool) -> Run {
+    let copy = disk_copy(name);
+    let drive = format!("file={},format=raw", copy.display());
+    let mut boot = Boot::linux(harts, Some("/tests/disk.sh"), &[]).with(&["--drive", &drive]);
+    if opensbi {
+        boot = boot.opensbi();
+    }
+    let run = boot.run();
+    run.expect(&format!("disk: hello {}", disk::HELLO));
+    run.expect(&format!(
+        "disk: sha256 {} {}",
+        disk::PATTERN_PATH,
+        sha256_hex(&disk::pattern())
+    ));
+    run.expect(&format!("disk: small files {}", disk::SMALL_FILES));
+    run.expect("disk: write-read ok");
+    run.expect("disk: ok");
+    run.expect("tern: run exit status 0");
+    assert_eq!(
+        run.status,
+        Some(0),
+        "tern should exit 0 when the guest powers off:\n{}",
+        run.output
+    );
+    let fsck = Command::new("e2fsck")
+        .args(["-f", "-n"])
+        .arg(&copy)
+        .output()
+        .expect("e2fsck (apt-get install e2fsprogs)");
+    assert!(
+        fsck.status.success(),
+        "e2fsck found problems after the guest wrote:\n{}",
+        String::from_utf8_lossy(&fsck.stdout)
+    );
+    run
+}
+
+#[test]
+fn builtin_sbi_one_hart_disk() {
+    disk_test("sbi-1", 1, false);
+}
+
+#[test]
+fn builtin_sbi_four_harts_disk_and_smp() {
+    let run = disk_test("sbi-4", 4, false);
+    assert!(
+        run.output.contains("smp: Brought up 1 node, 4 CPUs"),
+        "{}",
+        run.output
+    );
+    let smp = Boot::linux(4, Some("/tests/smp.sh"), &[]).run();
+    smp.expect("smp: nproc 4");
+    smp.expect("smp: hotplug cpu1 ok");
+    smp.expect("smp: ok");
+}
+
+#[test]
+fn opensbi_one_hart_disk() {
+    let run = disk_test("opensbi-1", 1, true);
+    assert!(
+        run.output.contains("OpenSBI v"),
+        "OpenSBI did not run:\n{}",
+        run.output
+    );
+}
+
+#[test]
+fn opensbi_four_harts_disk_and_smp() {
+    let run = disk_test("opensbi-4", 4, true);
+    assert!(
+        run.output.contains("Platform HART Count       : 4"),
+        "{}",
+        run.output
+    );
+    let smp = Boot::linux(4, Some("/tests/smp.sh"), &[]).opensbi().run();
+    smp.expect("smp: nproc 4");
+    smp.expect("smp: ok");
+}
+
+/// Serves `payload` once over HTTP on a free port of the host.
+fn serve_http(payload: Vec<u8>) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut req = [0u8; 2048];
+            let _ = s.read(&mut req);
+            let head = format!(
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n",
+                payload.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&payload);
+        }
+    });
+    port
+}
+
+fn net_test(harts: u32, opensbi: bool) {
+    let payload: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let want = sha256_hex(&payload);
+    let port = serve_http(payload.clone());
+    let mut boot =
+        Boot::linux(harts, Some("/tests/net.sh"), &[&port.to_string()]).with(&["--netdev", "user"]);
+    if opensbi {
+        boot = boot.opensbi();
+    }
+    let run = boot.run();
+    run.expect("net: ip 10.0.2.15");
+    run.expect(&format!(
+        "net: fetched {} bytes sha256 {want}",
+        payload.len()
+    ));
+    run.expect("net: ok");
+}
+
+#[test]
+fn builtin_sbi_user_network() {
+    net_test(1, false);
+}
+
+#[test]
+fn opensbi_four_harts_user_network() {
+    net_test(4, true);
+}
+
+#[test]
+fn two_vms_ping_each_other_over_the_socket_switch() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let listen = format!("socket,listen=127.0.0.1:{port}");
+    let connect = format!("socket,connect=127.0.0.1:{port},mac=52:54:00:12:34:99");
+    let a = Boot::linux(1, Some("/tests/pair.sh"), &["192.168.77.1", "192.168.77.2"])
+        .with(&["--netdev", &listen]);
+    let a = std::thread::spawn(move || a.run());
+    // Give the listener time to bind before the second VM connects.
+    std::thread::sleep(Duration::from_millis(500));
+    let b = Boot::linux(1, Some("/tests/pair.sh"), &["192.168.77.2", "192.168.77.1"])
+        .with(&["--netdev", &connect]);
+    let b = b.run();
+    let a = a.join().expect("first VM");
+    a.expect("pair: ping 192.168.77.2 ok");
+    b.expect("pair: ping 192.168.77.1 ok");
+    a.expect("pair: ok");
+    b.expect("pair: ok");
+}
+
+#[test]
+fn uboot_prompt_answers_under_opensbi() {
+    require_file(UBOOT, "u-boot-qemu");
+    require_file(OPENSBI_JUMP, "opensbi");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args([
+            "run",
+            "--machine",
+            "virt",
+            "--bios",
+            OPENSBI_JUMP,
+            "--kernel",
+            UBOOT,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start tern");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        out
+    });
+    // Stop autoboot, ask for the version, then power off through the syscon device.
+    std::thread::sleep(Duration::from_secs(4));
+    let _ = stdin.write_all(b"\r");
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = stdin.write_all(b"version\r");
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = stdin.write_all(b"poweroff\r");
+    let start = Instant::now();
+    let status = loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            break s.code();
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
+    assert!(out.contains("U-Boot 20"), "U-Boot did not start:\n{out}");
+    assert!(out.contains("=> version"), "no U-Boot prompt:\n{out}");
+    assert!(
+        out.contains("riscv64-linux-gnu-gcc"),
+        "`version` was not answered:\n{out}"
+    );
+    assert_eq!(
+        status,
+        Some(0),
+        "poweroff should end tern with status 0:\n{out}"
+    );
+}
+
+#[test]
+fn interactive_shell_through_a_pseudo_terminal() {
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let name = ptsname(&master, Vec::new()).expect("ptsname");
+    let slave_path = std::path::PathBuf::from(name.to_string_lossy().into_owned());
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&slave_path)
+        .expect("open pty slave");
+    let boot = Boot::linux(1, None, &[]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(boot.args())
+        .stdin(slave.try_clone().expect("dup"))
+        .stdout(slave.try_clone().expect("dup"))
+        .stderr(slave)
+        .spawn()
+        .expect("start tern");
+    let mut master = std::fs::File::from(master);
+    let mut reader = master.try_clone().expect("dup master");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let mut wait_for = |needle: &str, limit: Duration| -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if seen.contains(needle) {
+                return true;
+            }
+            if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(200)) {
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        }
+        seen.contains(needle)
+    };
+    assert!(
+        wait_for("tern: init on Linux", Duration::from_secs(180)),
+        "no boot"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    master
+        .write_all(b"echo pty-$((6*7))\r")
+        .expect("type a command");
+    let answered = wait_for("pty-42", Duration::from_secs(60));
+    // Ctrl-A X leaves tern, as in QEMU.
+    master.write_all(&[0x01, b'x']).expect("type Ctrl-A X");
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let exited = child.try_wait().ok().flatten().is_some();
+    if !exited {
+        let _ = child.kill();
+    }
+    assert!(
+        answered,
+        "the shell did not answer through the pty; console:\n{seen}"
+    );
+    assert!(exited, "Ctrl-A X did not end tern");
+}
