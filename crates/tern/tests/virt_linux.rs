@@ -312,3 +312,79 @@ fn interactive_shell_through_a_pseudo_terminal() {
     );
     assert!(exited, "Ctrl-A X did not end tern");
 }
+
+#[test]
+fn qcow2_disk_and_throwaway_snapshot_overlay() {
+    let raw = disk_copy("qcow2-src");
+    let qcow = raw.with_extension("qcow2");
+    let conv = Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", "qcow2"])
+        .arg(&raw)
+        .arg(&qcow)
+        .status()
+        .expect("qemu-img (apt-get install qemu-utils)");
+    assert!(conv.success());
+    // snapshot=on: the guest writes, the image stays as it was.
+    let before = sha256_file(&qcow);
+    let drive = format!("file={},format=qcow2,snapshot=on", qcow.display());
+    let run = Boot::linux(1, Some("/tests/disk.sh"), &[])
+        .with(&["--drive", &drive])
+        .run();
+    run.expect("disk: write-read ok");
+    run.expect("disk: ok");
+    assert_eq!(
+        sha256_file(&qcow),
+        before,
+        "snapshot=on must leave the image untouched"
+    );
+    // Without it, the writes land in the qcow2 file, which qemu-img still accepts.
+    let drive = format!("file={},format=qcow2", qcow.display());
+    let run = Boot::linux(1, Some("/tests/disk.sh"), &[])
+        .with(&["--drive", &drive])
+        .run();
+    run.expect("disk: ok");
+    assert_ne!(
+        sha256_file(&qcow),
+        before,
+        "the guest's writes should reach the image"
+    );
+    let check = Command::new("qemu-img")
+        .args(["check"])
+        .arg(&qcow)
+        .output()
+        .expect("qemu-img check");
+    assert!(
+        check.status.success(),
+        "qemu-img check failed:\n{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
+#[test]
+fn dumped_device_tree_is_clean_under_dtc() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    for harts in [1u32, 4, 8] {
+        let dtb = dir.join(format!("virt-{harts}.dtb"));
+        let status = Command::new(env!("CARGO_BIN_EXE_tern"))
+            .args(Boot::linux(harts, None, &[]).args())
+            .arg("--dump-dtb")
+            .arg(&dtb)
+            .status()
+            .expect("run tern");
+        assert!(status.success());
+        let out = Command::new("dtc")
+            .args(["-I", "dtb", "-O", "dts"])
+            .arg(&dtb)
+            .output()
+            .expect("dtc (apt-get install device-tree-compiler)");
+        assert!(out.status.success());
+        let warnings = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            warnings.trim().is_empty(),
+            "dtc warns about the {harts}-hart tree:\n{warnings}"
+        );
+        let dts = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(dts.matches("device_type = \"cpu\"").count(), harts as usize);
+        assert!(dts.contains("bootargs = \"console=ttyS0\""));
+    }
+}

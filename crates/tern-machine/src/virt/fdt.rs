@@ -87,6 +87,7 @@ pub fn build(config: &FdtConfig) -> Result<Vec<u8>, Error> {
         fdt.property_string("mmu-type", &config.mmu_type)?;
         fdt.property_u32("riscv,cboz-block-size", 64)?;
         let intc = fdt.begin_node("interrupt-controller")?;
+        fdt.property_u32("#address-cells", 0)?;
         fdt.property_u32("#interrupt-cells", 1)?;
         fdt.property_null("interrupt-controller")?;
         fdt.property_string("compatible", "riscv,cpu-intc")?;
