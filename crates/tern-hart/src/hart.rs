@@ -57,8 +57,10 @@ pub struct Core {
     pub(crate) data_ctx: usize,
     /// TLB context for instruction fetch.
     pub(crate) fetch_ctx: usize,
-    /// Whether the TLB holds pieces of superpages (then `sfence.vma addr` flushes all).
-    pub(crate) tlb_superpages: bool,
+    /// Virtual ranges (base, size) of superpages whose pieces the TLB holds: an
+    /// `sfence.vma addr` inside one of them must flush everything, elsewhere only that
+    /// page. `None` when there were too many to track.
+    pub(crate) tlb_superpages: Option<Vec<(u64, u64)>>,
     /// Set when a block touched the bus, so the run loop asks the bus about stopping.
     pub(crate) bus_touched: bool,
     /// Set when the decoded-block cache must be dropped (fence.i, translation change).
@@ -103,7 +105,7 @@ impl Hart {
             tlb: Tlb::default(),
             data_ctx: tlb::CTX_M,
             fetch_ctx: tlb::CTX_M,
-            tlb_superpages: false,
+            tlb_superpages: Some(Vec::new()),
             bus_touched: false,
             flush_blocks: false,
             flush_jumps: false,
@@ -166,7 +168,34 @@ impl Hart {
     }
 }
 
+/// Superpage ranges tracked for `sfence.vma addr` before giving up.
+const MAX_SUPERPAGES: usize = 32;
+
 impl Core {
+    /// Notes that the TLB holds a piece of the superpage of `size` bytes at `vaddr`.
+    pub(crate) fn note_superpage(&mut self, vaddr: u64, size: u64) {
+        let base = vaddr & !(size - 1);
+        if let Some(list) = &mut self.tlb_superpages {
+            if !list.contains(&(base, size)) {
+                if list.len() >= MAX_SUPERPAGES {
+                    self.tlb_superpages = None;
+                } else {
+                    list.push((base, size));
+                }
+            }
+        }
+    }
+
+    /// Whether a cached translation may come from a superpage covering `vaddr`.
+    pub(crate) fn in_cached_superpage(&self, vaddr: u64) -> bool {
+        match &self.tlb_superpages {
+            Some(list) => list
+                .iter()
+                .any(|&(base, size)| vaddr.wrapping_sub(base) < size),
+            None => true,
+        }
+    }
+
     /// `mstatus` bit positions used by the TLB context logic.
     const MPRV: u64 = 1 << 17;
     const SUM: u64 = 1 << 18;
@@ -194,7 +223,7 @@ impl Core {
     /// Drops every cached translation (satp, sfence.vma, PMP, MXR changed).
     pub(crate) fn translation_changed(&mut self) {
         self.tlb.flush();
-        self.tlb_superpages = false;
+        self.tlb_superpages = Some(Vec::new());
         self.flush_jumps = true;
         self.update_contexts();
     }

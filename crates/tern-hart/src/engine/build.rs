@@ -12,9 +12,12 @@ use crate::trap::{Access, Exception};
 /// translations, code). Conditional branches do not end a block: when not taken,
 /// execution continues with the next decoded instruction (a block is a superblock
 /// with side exits), which halves the number of block transitions in typical code.
-pub(crate) fn ends_block(op: Op) -> bool {
+pub(crate) fn ends_block(inst: &Inst) -> bool {
+    if csr_read_only(inst) {
+        return false;
+    }
     matches!(
-        op,
+        inst.op,
         Op::Jal
             | Op::Jalr
             | Op::Ecall
@@ -32,6 +35,12 @@ pub(crate) fn ends_block(op: Op) -> bool {
             | Op::Csrrci
             | Op::Illegal
     )
+}
+
+/// Whether `inst` only reads a CSR (`csrrs`/`csrrc` with x0, or a zero immediate): it
+/// changes no state the engine caches, so it need not end a block.
+pub(crate) fn csr_read_only(inst: &Inst) -> bool {
+    matches!(inst.op, Op::Csrrs | Op::Csrrc | Op::Csrrsi | Op::Csrrci) && inst.rs1 == 0
 }
 
 /// Whether `op` only computes a value into `rd` from registers and immediates (no
@@ -167,7 +176,7 @@ impl Core {
             let inst = lower(decode(u32::from_le_bytes(parcel)));
             insts.push(inst);
             a += len;
-            if ends_block(inst.op) {
+            if ends_block(&inst) {
                 break;
             }
         }

@@ -8,6 +8,7 @@ use std::io::Write;
 
 use tern_isa::{Inst, Op};
 
+use crate::engine::build::csr_read_only;
 use crate::engine::cache::BlockCache;
 use crate::exec::alu::{self, sext32};
 use crate::exec::system::Flow;
@@ -444,7 +445,7 @@ impl Core {
                             committed = index!(inst) as u64;
                             match self.exec_system(inst, bus) {
                                 Ok(Flow::Next) => {
-                                    if inst.op != Op::CboZero {
+                                    if inst.op != Op::CboZero && !csr_read_only(inst) {
                                         jump!(next!(inst), inst, true);
                                     }
                                 }

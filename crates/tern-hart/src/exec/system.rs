@@ -73,7 +73,7 @@ impl Core {
                     return Err(illegal);
                 }
                 let addr = self.state.x[usize::from(inst.rs1 & 31)];
-                if inst.rs1 != 0 && !self.tlb_superpages {
+                if inst.rs1 != 0 && !self.in_cached_superpage(addr) {
                     self.tlb.flush_vpage(addr & !0xfff);
                     self.flush_jumps = true;
                 } else {

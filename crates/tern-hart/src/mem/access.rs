@@ -128,7 +128,9 @@ impl Core {
                 mxr: s.csr.mstatus & MSTATUS_MXR != 0,
             };
             let t = walk(&req, vaddr, access)?;
-            self.tlb_superpages |= t.superpage;
+            if t.superpage {
+                self.note_superpage(vaddr, t.page_size);
+            }
             t.paddr
         };
         if !self.state.csr.pmp.check(paddr, size, access, prv) {

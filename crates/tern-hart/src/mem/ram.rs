@@ -392,6 +392,16 @@ impl GuestRam {
         pages
     }
 
+    /// Number of pages written since the last [`GuestRam::take_dirty`] (without
+    /// clearing the log): with no snapshot taken yet, the guest RAM the host holds.
+    pub fn dirty_pages(&self) -> u64 {
+        self.dirty
+            .words
+            .iter()
+            .map(|w| u64::from(w.load(Ordering::Relaxed).count_ones()))
+            .sum()
+    }
+
     /// Whether the page holding `addr` was written since the last [`GuestRam::take_dirty`].
     pub fn is_dirty(&self, addr: u64) -> bool {
         self.contains(addr, 1) && self.dirty.get(self.page_index(addr))

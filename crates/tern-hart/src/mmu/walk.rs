@@ -51,6 +51,8 @@ pub struct Translation {
     pub paddr: u64,
     /// Whether the leaf was a superpage (affects `sfence.vma` by address).
     pub superpage: bool,
+    /// Size of the page the leaf maps (4 KiB, 2 MiB, 1 GiB, ...).
+    pub page_size: u64,
 }
 
 fn levels(mode: u64) -> Option<u32> {
@@ -90,6 +92,7 @@ pub fn walk(req: &WalkRequest<'_>, vaddr: u64, access: Access) -> Result<Transla
         return Ok(Translation {
             paddr: vaddr,
             superpage: false,
+            page_size: 4096,
         });
     };
     let va_bits = 12 + 9 * levels;
@@ -167,6 +170,7 @@ pub fn walk(req: &WalkRequest<'_>, vaddr: u64, access: Access) -> Result<Transla
         return Ok(Translation {
             paddr,
             superpage: level > 0,
+            page_size: page_offset_mask + 1,
         });
     }
 }

@@ -332,6 +332,11 @@ impl VirtMachine {
         self.shared.retired.load(Ordering::Relaxed)
     }
 
+    /// Bytes of guest RAM the guest has written (what the host had to provide).
+    pub fn ram_touched(&self) -> u64 {
+        self.shared.ram.dirty_pages() * tern_hart::mem::ram::PAGE_SIZE
+    }
+
     /// Asks the machine to stop as if powered off with `status` (for Ctrl-A X).
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle(self.shared.clone())

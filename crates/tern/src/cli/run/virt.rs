@@ -69,6 +69,10 @@ pub fn run(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
     std::io::stdout().flush().ok();
     if args.stats {
         print_stats(machine.retired(), started);
+        eprintln!(
+            "tern: guest RAM touched: {} KiB",
+            machine.ram_touched() / 1024
+        );
     }
     Ok(match reason {
         StopReason::PowerOff(status) => status,

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Boot benchmark: the same Linux kernel and initramfs on tern and on QEMU.
+
+Boots the guest images of `cargo xtask guest` (Linux 6.1 + busybox initramfs) on
+  - qemu-system-riscv64 -machine virt with its default firmware (OpenSBI),
+  - tern run --machine virt with tern's own SBI,
+  - tern run --machine virt --bios fw_jump.bin (Debian's OpenSBI),
+to the first userspace line ("tern: init on Linux") and to power-off, and prints the
+wall times and the ratios tern/QEMU from one run (best of --runs, default 3). For tern
+it also reports host memory overhead: peak RSS minus the guest RAM the guest wrote
+(`tern run --stats`); the target is at most 20 MiB with one hart.
+
+Usage: bench/boot.py [--runs N] [--cpus N]
+"""
+
+import argparse
+import math
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
+FIRST_LINE = b"tern: init on Linux"
+
+
+def need(tool, package):
+    if shutil.which(tool) is None and not os.path.exists(tool):
+        sys.exit(f"boot.py: {tool} is missing: apt-get install {package}")
+
+
+def guest_dir():
+    out = subprocess.run(["cargo", "xtask", "guest"], cwd=ROOT, check=True,
+                         stdout=subprocess.PIPE).stdout.decode().strip()
+    return out.splitlines()[-1]
+
+
+def tern_binary():
+    path = os.environ.get("TERN", os.path.join(ROOT, "target/release/tern"))
+    if "TERN" not in os.environ:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "tern"], cwd=ROOT, check=True)
+    return path
+
+
+def timed_boot(cmd):
+    """Runs cmd; returns (seconds to the first userspace line, seconds to exit, output,
+    peak RSS of the child in KiB)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    first = None
+    out = b""
+    for chunk in iter(lambda: proc.stdout.read1(65536), b""):
+        out += chunk
+        if first is None and FIRST_LINE in out:
+            first = time.monotonic() - start
+    _, status, usage = os.wait4(proc.pid, 0)
+    total = time.monotonic() - start
+    if not re.search(rb"tern: run exit status 0", out):
+        sys.exit(f"boot.py: the guest did not finish on {' '.join(cmd)}:\n{out.decode(errors='replace')[-3000:]}")
+    return first or total, total, out, usage.ru_maxrss
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--cpus", type=int, default=1)
+    args = ap.parse_args()
+    need("qemu-system-riscv64", "qemu-system-misc")
+    need(OPENSBI, "opensbi")
+    g = guest_dir()
+    tern = tern_binary()
+    kernel, initrd = os.path.join(g, "Image"), os.path.join(g, "initramfs.cpio.gz")
+    append = "console=ttyS0 tern.run=/tests/poweroff.sh"
+    common = ["-kernel", kernel, "-initrd", initrd, "-append", append]
+    setups = {
+        "qemu (OpenSBI)": ["qemu-system-riscv64", "-machine", "virt", "-nographic", "-m", "256M",
+                           "-smp", str(args.cpus)] + common,
+        "tern (own SBI)": [tern, "run", "--machine", "virt", "--memory", "256", "--cpus", str(args.cpus),
+                           "--kernel", kernel, "--initrd", initrd, "--append", append, "--stats"],
+        "tern (OpenSBI)": [tern, "run", "--machine", "virt", "--memory", "256", "--cpus", str(args.cpus),
+                           "--bios", OPENSBI, "--kernel", kernel, "--initrd", initrd, "--append", append,
+                           "--stats"],
+    }
+    best = {}
+    mem = {}
+    for _ in range(args.runs):
+        for name, cmd in setups.items():
+            first, total, out, rss = timed_boot(cmd)
+            b = best.get(name)
+            if b is None or total < b[1]:
+                best[name] = (first, total)
+            m = re.search(rb"guest RAM touched: (\d+) KiB", out)
+            if m:
+                mem[name] = (rss, int(m.group(1)))
+    load = os.getloadavg()
+    print(f"boot benchmark: {args.cpus} hart(s), best of {args.runs}, load average {load[0]:.2f}")
+    print(f"guest: {kernel}")
+    print(f"{'setup':<16}{'to userspace s':>16}{'to poweroff s':>15}{'ratio (poweroff)':>18}")
+    q = best["qemu (OpenSBI)"][1]
+    ratios = []
+    for name, (first, total) in best.items():
+        ratio = total / q
+        if name.startswith("tern"):
+            ratios.append(ratio)
+        print(f"{name:<16}{first:>16.3f}{total:>15.3f}{ratio:>17.2f}x")
+    print(f"target: tern's wall time at most QEMU's: {'met' if max(ratios) <= 1.0 else 'NOT met'}"
+          f" (worst ratio {max(ratios):.2f}x)")
+    for name, (rss, touched) in mem.items():
+        over = (rss - touched) / 1024
+        print(f"{name}: peak RSS {rss / 1024:.1f} MiB, guest RAM touched {touched / 1024:.1f} MiB,"
+              f" overhead {over:.1f} MiB (target <= 20 MiB: {'met' if over <= 20 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
