@@ -510,6 +510,36 @@ fn devices() {
     );
 }
 
+/// `tern.run=vda:PATH` runs a script from the disk, with `tern.arg` words as its
+/// arguments, and the status line carries the script's own exit status.
+#[test]
+fn run_from_disk() {
+    require_tool(E2FSCK);
+    let copy = disk_copy("run-from-disk");
+    let script = copy.with_extension("sh");
+    std::fs::write(&script, "echo \"from-disk: $# $1 $2\"\nexit 3\n").unwrap();
+    // debugfs (e2fsprogs) writes a host file into the image without mounting it.
+    let put = Command::new("debugfs")
+        .arg("-w")
+        .arg("-R")
+        .arg(format!("write {} run.sh", script.display()))
+        .arg(&copy)
+        .output()
+        .expect("running debugfs");
+    assert!(
+        put.status.success(),
+        "debugfs: {}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let mut boot = Boot::new("run-from-disk", 1, Some("vda:/run.sh"));
+    boot.args = vec!["alpha".into(), "beta".into()];
+    boot.disk = Some(copy);
+    let out = boot.run();
+    out.expect("tern: run /disk/run.sh alpha beta");
+    out.expect("from-disk: 2 alpha beta");
+    out.expect("tern: run exit status 3");
+}
+
 /// Without `tern.run`, /init starts a shell on the console; typed commands run, and
 /// `exit` powers the machine off.
 #[test]
