@@ -24,7 +24,7 @@ pub fn print_stats() {
     if let Some((start, proc)) = taken {
         let secs = start.elapsed().as_secs_f64();
         let n = proc.insns.load(std::sync::atomic::Ordering::Relaxed);
-        let frames = proc.mm().frames_used();
+        let frames = proc.mm().frames_peak();
         // SAFETY: getrusage on a local struct.
         let maxrss = unsafe {
             let mut ru: libc::rusage = std::mem::zeroed();
@@ -32,7 +32,7 @@ pub fn print_stats() {
             ru.ru_maxrss
         };
         eprintln!(
-            "tern: {n} instructions in {secs:.3} s ({:.1} MIPS), {} KiB guest memory, peak host RSS {maxrss} KiB",
+            "tern: {n} instructions in {secs:.3} s ({:.1} MIPS), peak guest memory {} KiB, peak host RSS {maxrss} KiB",
             n as f64 / secs.max(1e-9) / 1e6,
             frames * 4
         );

@@ -480,4 +480,9 @@ impl Mm {
     pub fn frames_used(&self) -> u64 {
         self.frames.used()
     }
+
+    /// The most frames ever in use at once (page tables included).
+    pub fn frames_peak(&self) -> u64 {
+        self.frames.peak()
+    }
 }

@@ -22,6 +22,8 @@ pub struct FrameAllocator {
     free: Vec<u64>,
     /// Frames in use (for statistics).
     used: u64,
+    /// The most frames ever in use at once.
+    peak: u64,
 }
 
 /// A frame from [`FrameAllocator::alloc`].
@@ -55,6 +57,7 @@ impl FrameAllocator {
             return None;
         };
         self.used += 1;
+        self.peak = self.peak.max(self.used);
         Some(frame)
     }
 
@@ -67,6 +70,11 @@ impl FrameAllocator {
     /// Frames in use.
     pub fn used(&self) -> u64 {
         self.used
+    }
+
+    /// The most frames ever in use at once.
+    pub fn peak(&self) -> u64 {
+        self.peak
     }
 }
 
