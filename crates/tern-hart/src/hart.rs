@@ -73,6 +73,8 @@ pub struct Core {
     pub(crate) code_seq_seen: u64,
     /// The writable-TLB epoch this hart has applied.
     pub(crate) store_epoch_seen: u64,
+    /// `GuestRam::events` when this hart last applied code writes and the epoch.
+    pub(crate) ram_events_seen: u64,
     /// Sstc's comparator fired (`time >= stimecmp`), as of the last refresh.
     pub(crate) stimer_fired: bool,
     /// Instruction trace output.
@@ -113,10 +115,12 @@ impl Hart {
             host_trap: None,
             code_seq_seen: 0,
             store_epoch_seen: 0,
+            ram_events_seen: 0,
             trace: None,
         };
         core.code_seq_seen = core.ram.code_seq();
         core.store_epoch_seen = core.ram.store_epoch();
+        core.ram_events_seen = core.ram.events();
         core.update_contexts();
         Hart {
             core,

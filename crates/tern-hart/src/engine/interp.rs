@@ -487,8 +487,7 @@ impl Core {
                 || self.bus_touched
                 || self.lines.get() != lines_at_entry
                 || self.lines.has_requests()
-                || self.ram.code_seq() != self.code_seq_seen
-                || self.ram.store_epoch() != self.store_epoch_seen
+                || self.ram.events() != self.ram_events_seen
             {
                 break;
             }

@@ -66,18 +66,22 @@ fn run_loop<B: Bus>(
         if let Some(e) = core.host_trap.take() {
             return RunExit::Trap(e);
         }
-        if core.ram.code_seq() != core.code_seq_seen {
-            let (writes, now) = core.ram.code_writes_since(core.code_seq_seen);
-            core.code_seq_seen = now;
-            match writes {
-                CodeWrites::Pages(pages) => cache.invalidate_pages(&pages),
-                CodeWrites::All => cache.clear(),
+        let events = core.ram.events();
+        if events != core.ram_events_seen {
+            core.ram_events_seen = events;
+            if core.ram.code_seq() != core.code_seq_seen {
+                let (writes, now) = core.ram.code_writes_since(core.code_seq_seen);
+                core.code_seq_seen = now;
+                match writes {
+                    CodeWrites::Pages(pages) => cache.invalidate_pages(&pages),
+                    CodeWrites::All => cache.clear(),
+                }
             }
-        }
-        let epoch = core.ram.store_epoch();
-        if epoch != core.store_epoch_seen {
-            core.store_epoch_seen = epoch;
-            core.tlb.flush_store();
+            let epoch = core.ram.store_epoch();
+            if epoch != core.store_epoch_seen {
+                core.store_epoch_seen = epoch;
+                core.tlb.flush_store();
+            }
         }
         if core.flush_blocks {
             core.flush_blocks = false;

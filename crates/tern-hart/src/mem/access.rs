@@ -61,9 +61,11 @@ impl Core {
         bus: &mut B,
     ) -> Result<u64, Exception> {
         let e = &self.tlb.load[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
-        if e.vpage == vaddr & PAGE_MASK && vaddr & !PAGE_MASK <= PAGE_SIZE - N as u64 {
+        // One compare checks both the page and natural alignment (so the access cannot
+        // cross the page); misaligned accesses take the slow path, which handles them.
+        if e.vpage == vaddr & (PAGE_MASK | (N as u64 - 1)) {
             // SAFETY: a load TLB entry maps a whole RAM page (see `fill`), and the N
-            // bytes were just checked to lie inside that page.
+            // bytes lie inside that page: the access is naturally aligned.
             return Ok(unsafe { host_read::<N>(vaddr.wrapping_add(e.addend) as *const u8) });
         }
         self.load_slow(vaddr, N as u64, bus)
@@ -78,9 +80,12 @@ impl Core {
         bus: &mut B,
     ) -> Result<(), Exception> {
         let e = &self.tlb.store[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
-        if e.vpage == vaddr & PAGE_MASK && vaddr & !PAGE_MASK <= PAGE_SIZE - N as u64 {
+        // One compare checks both the page and natural alignment (so the access cannot
+        // cross the page); misaligned accesses take the slow path, which handles them.
+        if e.vpage == vaddr & (PAGE_MASK | (N as u64 - 1)) {
             // SAFETY: a store TLB entry maps a whole RAM page that is already marked
-            // dirty and holds no decoded code (see `fill`); the N bytes lie inside it.
+            // dirty and holds no decoded code (see `fill`); the N bytes lie inside it
+            // because the access is naturally aligned.
             unsafe { host_write::<N>(vaddr.wrapping_add(e.addend) as *mut u8, value) };
             return Ok(());
         }
@@ -174,6 +179,13 @@ impl Core {
     #[inline(never)]
     fn load_slow<B: Bus>(&mut self, vaddr: u64, size: u64, bus: &mut B) -> Result<u64, Exception> {
         let first = PAGE_SIZE - (vaddr & !PAGE_MASK);
+        // A misaligned access inside a page the TLB maps: no walk needed.
+        let e = self.tlb.load[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
+        if e.vpage == vaddr & PAGE_MASK && size <= first {
+            let mut buf = [0u8; 8];
+            self.ram.read(e.ppage | (vaddr & !PAGE_MASK), &mut buf[..size as usize]).map_err(|_| Access::Load.access_fault(vaddr))?;
+            return Ok(u64::from_le_bytes(buf));
+        }
         if size > first {
             let second = vaddr.wrapping_add(first);
             let p1 = self.translate_data(vaddr, first, Access::Load)?;
@@ -200,6 +212,15 @@ impl Core {
         bus: &mut B,
     ) -> Result<(), Exception> {
         let first = PAGE_SIZE - (vaddr & !PAGE_MASK);
+        // A misaligned access inside a page the TLB maps writable: no walk needed.
+        let e = self.tlb.store[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
+        if e.vpage == vaddr & PAGE_MASK && size <= first {
+            let bytes = value.to_le_bytes();
+            return self
+                .ram
+                .write(e.ppage | (vaddr & !PAGE_MASK), &bytes[..size as usize])
+                .map_err(|_| Access::Store.access_fault(vaddr));
+        }
         if size > first {
             let second = vaddr.wrapping_add(first);
             let p1 = self.translate_data(vaddr, first, Access::Store)?;

@@ -99,6 +99,8 @@ pub struct GuestRam {
     /// Bumped whenever a page becomes a code page: every hart then drops its writable
     /// TLB entries, so no hart keeps writing such a page through a host pointer.
     store_epoch: AtomicU64,
+    /// Bumped with `code_seq` and `store_epoch`: one word harts compare between blocks.
+    events: AtomicU64,
 }
 
 /// The tail of the code-write log.
@@ -156,6 +158,7 @@ impl GuestRam {
             code_log: Mutex::new(CodeLog::default()),
             code_seq: AtomicU64::new(0),
             store_epoch: AtomicU64::new(0),
+            events: AtomicU64::new(0),
         })
     }
 
@@ -323,6 +326,7 @@ impl GuestRam {
                 log.first += 1;
             }
             self.code_seq.fetch_add(1, Ordering::Release);
+            self.events.fetch_add(1, Ordering::Release);
         }
     }
 
@@ -332,6 +336,7 @@ impl GuestRam {
         let new = self.code.set(self.page_index(addr));
         if new {
             self.store_epoch.fetch_add(1, Ordering::AcqRel);
+            self.events.fetch_add(1, Ordering::Release);
         }
         new
     }
@@ -374,6 +379,14 @@ impl GuestRam {
     /// (before reading the dirty log for migration, for example).
     pub fn bump_store_epoch(&self) {
         self.store_epoch.fetch_add(1, Ordering::AcqRel);
+        self.events.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes whenever [`GuestRam::code_seq`] or [`GuestRam::store_epoch`] does: the
+    /// one word a hart compares between blocks.
+    #[inline(always)]
+    pub(crate) fn events(&self) -> u64 {
+        self.events.load(Ordering::Acquire)
     }
 
     /// Returns the guest physical addresses of pages written since the last call and
