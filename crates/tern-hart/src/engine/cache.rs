@@ -33,7 +33,9 @@ struct JumpEntry {
     vpc: u64,
     start: u32,
     len: u16,
-    ctx: u16,
+    /// `generation << 2 | fetch context`: entries of older generations never match,
+    /// so dropping the whole jump cache is one increment.
+    key: u16,
 }
 
 /// Where a block's instructions are in the arena (cheap to copy, cached in the jump
@@ -48,8 +50,10 @@ const NO_JUMP: JumpEntry = JumpEntry {
     vpc: 1,
     start: 0,
     len: 0,
-    ctx: 0,
+    key: 0,
 };
+/// Generations before the jump cache is really cleared (14 bits of `key`).
+const JUMP_GENERATIONS: u16 = 1 << 14;
 
 /// Instructions kept before everything is dropped and decoding starts afresh.
 const MAX_INSTS: usize = 1 << 20;
@@ -86,6 +90,7 @@ pub(crate) struct BlockCache {
     by_paddr: AddrMap<u32>,
     by_page: AddrMap<Vec<u32>>,
     jump: Box<[JumpEntry]>,
+    jump_generation: u16,
 }
 
 impl BlockCache {
@@ -97,6 +102,7 @@ impl BlockCache {
             by_paddr: AddrMap::default(),
             by_page: AddrMap::default(),
             jump: vec![NO_JUMP; JUMP_ENTRIES].into_boxed_slice(),
+            jump_generation: 0,
         }
     }
 
@@ -109,7 +115,7 @@ impl BlockCache {
     #[inline(always)]
     pub fn lookup_jump(&self, vpc: u64, ctx: usize) -> Option<BlockRef> {
         let e = &self.jump[Self::jump_index(vpc)];
-        (e.vpc == vpc && e.ctx == ctx as u16).then_some(BlockRef {
+        (e.vpc == vpc && e.key == self.jump_key(ctx)).then_some(BlockRef {
             start: e.start,
             len: e.len,
         })
@@ -122,7 +128,7 @@ impl BlockCache {
             vpc,
             start: block.start,
             len: block.len,
-            ctx: ctx as u16,
+            key: self.jump_key(ctx),
         };
     }
 
@@ -186,9 +192,17 @@ impl BlockCache {
         }
     }
 
-    /// Drops the jump cache.
+    #[inline(always)]
+    fn jump_key(&self, ctx: usize) -> u16 {
+        (self.jump_generation << 2) | (ctx as u16 & 3)
+    }
+
+    /// Drops the jump cache (by starting a new generation).
     pub fn flush_jumps(&mut self) {
-        self.jump.fill(NO_JUMP);
+        self.jump_generation = (self.jump_generation + 1) % JUMP_GENERATIONS;
+        if self.jump_generation == 0 {
+            self.jump.fill(NO_JUMP);
+        }
     }
 
     /// The instructions of a block and their byte offsets in the block.

@@ -183,7 +183,9 @@ impl Core {
         let e = self.tlb.load[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
         if e.vpage == vaddr & PAGE_MASK && size <= first {
             let mut buf = [0u8; 8];
-            self.ram.read(e.ppage | (vaddr & !PAGE_MASK), &mut buf[..size as usize]).map_err(|_| Access::Load.access_fault(vaddr))?;
+            self.ram
+                .read(e.ppage | (vaddr & !PAGE_MASK), &mut buf[..size as usize])
+                .map_err(|_| Access::Load.access_fault(vaddr))?;
             return Ok(u64::from_le_bytes(buf));
         }
         if size > first {
