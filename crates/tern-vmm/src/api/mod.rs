@@ -1,0 +1,163 @@
+//! The control API server: HTTP/1.1 and JSON on a Unix socket, Firecracker style.
+//!
+//! | method | path            | body              | answer                      |
+//! |--------|-----------------|-------------------|-----------------------------|
+//! | GET    | `/status`       |                   | 200 [`VmStatus`](crate::control::VmStatus) |
+//! | PUT    | `/pause`        |                   | 204                         |
+//! | PUT    | `/resume`       |                   | 204                         |
+//! | PUT    | `/snapshot`     | [`SnapshotRequest`](crate::control::SnapshotRequest) | 200 [`SnapshotInfo`](crate::control::SnapshotInfo) |
+//! | PUT    | `/stop`         |                   | 204                         |
+//! | GET    | `/openapi.json` |                   | 200 the OpenAPI document    |
+//!
+//! One verb per route rather than Firecracker's `PATCH /vm {"state": "Paused"}`:
+//! each action has its own status codes and documentation, and the CLI commands map
+//! onto the routes one to one. Errors answer `{ "error": "..." }` with 400 (malformed
+//! request), 404 (unknown path), 405 (wrong method, with `Allow`), 409 (wrong VM
+//! state), 413 (body over [`MAX_BODY_BYTES`]), 415 (body not JSON), 500 (the VMM
+//! failed) or 501 (not supported by this VM). See [`crate::control`] for the state
+//! machine.
+//!
+//! The server runs on a thread of its own with a current-thread tokio runtime, so the
+//! VMM's threads never run async code; the [`VmControl`] calls run on a few blocking
+//! threads of that runtime.
+
+mod body;
+mod error;
+mod openapi;
+mod routes;
+mod socket;
+
+use std::future::IntoFuture;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+pub use body::MAX_BODY_BYTES;
+pub use error::ErrorBody;
+pub use openapi::{openapi_json, ApiDoc};
+pub use routes::{router, ROUTES};
+pub use socket::ServeError;
+
+use crate::control::VmControl;
+
+/// How long shutdown waits for requests in progress before dropping them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Most threads running [`VmControl`] calls at once; further requests wait.
+const MAX_BLOCKING_THREADS: usize = 8;
+
+/// Starts serving `vm` on the Unix socket `path` and returns once the socket listens.
+///
+/// A stale socket file at `path` is replaced; a live server there, or a file that is
+/// not a socket, is an error (see [`ServeError`]). The socket is removed again when
+/// the returned handle is shut down or dropped.
+pub fn serve(path: impl AsRef<Path>, vm: Arc<dyn VmControl>) -> Result<ServerHandle, ServeError> {
+    let path = path.as_ref().to_path_buf();
+    let (std_listener, file_id) = socket::bind(&path)?;
+    let cleanup_on_err = |action, source| {
+        socket::remove(&path, file_id);
+        ServeError::Io {
+            path: path.clone(),
+            action,
+            source,
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .thread_name("tern-api-call")
+        .build()
+        .map_err(|e| cleanup_on_err("start the server runtime", e))?;
+    let listener = {
+        let _guard = runtime.enter();
+        tokio::net::UnixListener::from_std(std_listener)
+            .map_err(|e| cleanup_on_err("register the socket", e))?
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let app = router(vm);
+    let thread = std::thread::Builder::new()
+        .name("tern-api".to_string())
+        .spawn(move || run(runtime, listener, app, stop_rx))
+        .map_err(|e| cleanup_on_err("start the server thread", e))?;
+    tracing::info!("control API listening on {}", path.display());
+    Ok(ServerHandle {
+        path,
+        file_id,
+        stop_tx,
+        thread: Some(thread),
+    })
+}
+
+/// The server thread: serves until told to stop, then lets requests in progress
+/// finish for at most [`SHUTDOWN_GRACE`].
+fn run(
+    runtime: tokio::runtime::Runtime,
+    listener: tokio::net::UnixListener,
+    app: axum::Router,
+    stop_rx: watch::Receiver<bool>,
+) {
+    runtime.block_on(async move {
+        let mut signal_rx = stop_rx.clone();
+        let server = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                // An error means the handle is gone: stop as well.
+                let _ = signal_rx.wait_for(|stop| *stop).await;
+            })
+            .into_future();
+        let task = tokio::spawn(server);
+        let mut stop_rx = stop_rx;
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+        if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+            tracing::warn!(
+                "control API: requests still running after shutdown grace; dropping them"
+            );
+        }
+    });
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+}
+
+/// A running server. Shutting it down (or dropping it) stops the server thread and
+/// removes the socket file.
+#[derive(Debug)]
+pub struct ServerHandle {
+    path: PathBuf,
+    file_id: socket::FileId,
+    stop_tx: watch::Sender<bool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// The socket path the server listens on.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stops accepting connections, waits up to [`SHUTDOWN_GRACE`] for requests in
+    /// progress (so the answer to `PUT /stop` reaches its client), and removes the
+    /// socket file.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let _ = self.stop_tx.send(true);
+        if thread.join().is_err() {
+            tracing::error!("control API: server thread panicked");
+        }
+        socket::remove(&self.path, self.file_id);
+        tracing::info!("control API on {} shut down", self.path.display());
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,60 @@
+//! The OpenAPI document, generated from the handlers and types with utoipa.
+//!
+//! `crates/tern-vmm/openapi.json` is a checked-in copy; `tests/openapi.rs` fails when
+//! the two differ. Regenerate it after changing the API with
+//! `cargo test -p tern-vmm --test openapi -- --ignored`.
+
+use std::sync::OnceLock;
+
+use utoipa::OpenApi;
+
+use super::error::ErrorBody;
+use super::routes;
+use crate::control::{
+    Compression, DeviceStatus, HartState, HartStatus, MemoryStatus, Privilege, SnapshotInfo,
+    SnapshotRequest, VmKind, VmState, VmStatus,
+};
+
+/// The API description. Its version is the API's own, changed only when the API
+/// changes, not with each tern release.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tern VM control API",
+        version = "1.0.0",
+        description = "Served by every running tern VM (tern run, tern exec) on the Unix \
+socket given with --api-sock. Requests and answers are JSON; errors answer \
+{\"error\": \"...\"}.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        routes::status,
+        routes::pause,
+        routes::resume,
+        routes::snapshot,
+        routes::stop,
+        routes::openapi,
+    ),
+    components(schemas(
+        VmStatus, VmState, VmKind, HartStatus, HartState, Privilege, MemoryStatus,
+        DeviceStatus, SnapshotRequest, SnapshotInfo, Compression, ErrorBody,
+    )),
+    tags(
+        (name = "vm", description = "Observe and control the VM."),
+        (name = "meta", description = "About the API itself."),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as pretty-printed JSON with a final newline: exactly what
+/// `GET /openapi.json` serves and what the checked-in file holds.
+pub fn openapi_json() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut s = ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document is plain data and always serializes");
+        s.push('\n');
+        s
+    })
+}

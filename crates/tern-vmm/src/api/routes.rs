@@ -1,0 +1,191 @@
+//! The routes of the control API and their handlers.
+//!
+//! Each handler runs the [`VmControl`] call on tokio's blocking pool, so a slow call
+//! (a snapshot of a large guest) neither stalls the server's single runtime thread nor
+//! other clients, and a panic inside the VMM's implementation becomes a 500 answer
+//! instead of ending the server.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::Router;
+
+use super::body::{json_response, raw_json_response, JsonBody, MAX_BODY_BYTES};
+use super::error::{ApiError, ErrorBody};
+use super::openapi::openapi_json;
+use crate::control::{ControlError, SnapshotInfo, SnapshotRequest, VmControl, VmStatus};
+
+/// Every route the server answers, as (method, path). The OpenAPI test checks that
+/// each one is described in the document and answered by the server.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/status"),
+    ("PUT", "/pause"),
+    ("PUT", "/resume"),
+    ("PUT", "/snapshot"),
+    ("PUT", "/stop"),
+    ("GET", "/openapi.json"),
+];
+
+type Vm = Arc<dyn VmControl>;
+
+/// The router serving `vm`.
+pub fn router(vm: Vm) -> Router {
+    Router::new()
+        .route("/status", get(status))
+        .route("/pause", put(pause))
+        .route("/resume", put(resume))
+        .route("/snapshot", put(snapshot))
+        .route("/stop", put(stop))
+        .route("/openapi.json", get(openapi))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(vm)
+}
+
+/// Runs `f` on the blocking pool; a panic in it becomes a 500 naming the operation.
+async fn call<T, F>(vm: Vm, op: &'static str, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn VmControl) -> Result<T, ControlError> + Send + 'static,
+{
+    let result = tokio::task::spawn_blocking(move || f(vm.as_ref()))
+        .await
+        .map_err(|e| {
+            tracing::error!("control API: {op} failed inside the VMM: {e}");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{op}: the VMM failed while handling the request"),
+            )
+        })?;
+    result.map_err(|e| {
+        tracing::debug!("control API: {op}: {e}");
+        ApiError::from(e)
+    })
+}
+
+/// Reports the VM's state, harts, counters, memory and devices.
+#[utoipa::path(
+    get, path = "/status", tag = "vm", operation_id = "status",
+    responses(
+        (status = 200, description = "The VM's current status.", body = VmStatus),
+        (status = 500, description = "The VMM failed while reading its status.", body = ErrorBody),
+    )
+)]
+async fn status(State(vm): State<Vm>) -> Result<Response, ApiError> {
+    let s = call(vm, "status", |vm| Ok(vm.status())).await?;
+    Ok(json_response(StatusCode::OK, &s))
+}
+
+/// Stops all harts at an instruction boundary. Pausing a paused VM succeeds and
+/// changes nothing.
+#[utoipa::path(
+    put, path = "/pause", tag = "vm", operation_id = "pause",
+    responses(
+        (status = 204, description = "The VM is paused: every hart has stopped."),
+        (status = 409, description = "The VM is stopped.", body = ErrorBody),
+        (status = 500, description = "The VMM failed to pause.", body = ErrorBody),
+    )
+)]
+async fn pause(State(vm): State<Vm>) -> Result<StatusCode, ApiError> {
+    call(vm, "pause", |vm| vm.pause()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lets a paused VM run again. Resuming a running VM succeeds and changes nothing.
+#[utoipa::path(
+    put, path = "/resume", tag = "vm", operation_id = "resume",
+    responses(
+        (status = 204, description = "The VM is running."),
+        (status = 409, description = "The VM is stopped.", body = ErrorBody),
+        (status = 500, description = "The VMM failed to resume.", body = ErrorBody),
+    )
+)]
+async fn resume(State(vm): State<Vm>) -> Result<StatusCode, ApiError> {
+    call(vm, "resume", |vm| vm.resume()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Writes the VM to one file. A running VM is held at an instruction boundary while
+/// the file is written and runs on afterwards; a paused VM stays paused.
+#[utoipa::path(
+    put, path = "/snapshot", tag = "vm", operation_id = "snapshot",
+    request_body(content = SnapshotRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The snapshot file was written.", body = SnapshotInfo),
+        (status = 400, description = "The request is malformed or its path is unusable.", body = ErrorBody),
+        (status = 409, description = "The VM is stopped, or an incremental snapshot has no parent.", body = ErrorBody),
+        (status = 413, description = "The request body is too large.", body = ErrorBody),
+        (status = 415, description = "The request body is not application/json.", body = ErrorBody),
+        (status = 500, description = "The VMM failed while writing the file.", body = ErrorBody),
+        (status = 501, description = "This VM cannot take such a snapshot.", body = ErrorBody),
+    )
+)]
+async fn snapshot(
+    State(vm): State<Vm>,
+    JsonBody(req): JsonBody<SnapshotRequest>,
+) -> Result<Response, ApiError> {
+    req.validate()?;
+    let info: SnapshotInfo = call(vm, "snapshot", move |vm| vm.snapshot(req)).await?;
+    Ok(json_response(StatusCode::OK, &info))
+}
+
+/// Ends the VM. Stopping a stopped VM succeeds and changes nothing. The answer is
+/// sent before the VM process exits.
+#[utoipa::path(
+    put, path = "/stop", tag = "vm", operation_id = "stop",
+    responses(
+        (status = 204, description = "The VM has stopped."),
+        (status = 500, description = "The VMM failed to stop.", body = ErrorBody),
+    )
+)]
+async fn stop(State(vm): State<Vm>) -> Result<StatusCode, ApiError> {
+    call(vm, "stop", |vm| vm.stop()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// This API's OpenAPI 3.1 description.
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "meta", operation_id = "openapi",
+    responses(
+        (status = 200, description = "The OpenAPI document of this API.", content_type = "application/json", body = Object),
+    )
+)]
+async fn openapi() -> Response {
+    raw_json_response(StatusCode::OK, openapi_json())
+}
+
+/// 405 for a known path with another method, listing the allowed ones.
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    let allowed: Vec<&str> = ROUTES
+        .iter()
+        .filter(|(_, p)| *p == uri.path())
+        .map(|(m, _)| *m)
+        .collect();
+    let mut e = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "method {method} is not allowed on {}: use {}",
+            uri.path(),
+            allowed.join(" or ")
+        ),
+    );
+    e.allow = Some(allowed.join(", "));
+    e
+}
+
+/// 404 for an unknown path, listing the routes.
+async fn not_found(method: Method, uri: Uri) -> impl IntoResponse {
+    let routes: Vec<String> = ROUTES.iter().map(|(m, p)| format!("{m} {p}")).collect();
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no route for {method} {}: the API has {}",
+            uri.path(),
+            routes.join(", ")
+        ),
+    )
+}

@@ -1,0 +1,23 @@
+//! tern-vmm: services around a running VM.
+//!
+//! So far this is the VM control API of issue 5: every running VM (the system VM of
+//! `tern run`, the process VM of `tern exec`) serves HTTP/JSON on the Unix socket given
+//! with `--api-sock PATH`, and the `tern status|pause|resume|snapshot|stop` commands
+//! drive it.
+//!
+//! - [`control`]: the [`VmControl`] trait a VMM implements, and the types it speaks.
+//! - [`api`]: the server ([`serve`]) and its OpenAPI description.
+//! - [`client`]: a blocking client for the API.
+//! - [`cli`]: the `tern` subcommands built on the client.
+//! - [`fake`]: a stand-in VM for tests and for trying the API by hand.
+
+pub mod api;
+pub mod cli;
+pub mod client;
+pub mod control;
+pub mod fake;
+mod hex;
+
+pub use api::{serve, ServeError, ServerHandle};
+pub use client::{Client, ClientError};
+pub use control::{ControlError, VmControl};
