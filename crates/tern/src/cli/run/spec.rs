@@ -159,7 +159,7 @@ mod tests {
         assert_eq!(
             n.backend,
             NetBackend::User {
-                hostfwd: vec![("tcp".into(), 2222, 22)]
+                hostfwd: vec!["tcp::2222-:22".into()]
             }
         );
         assert_eq!(n.mac, Some([0x52, 0x54, 0, 0x12, 0x34, 0x56]));
