@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,8 @@ const MEMORY_BYTES: u64 = 64 << 20;
 #[derive(Debug)]
 pub struct CounterVm {
     kind: VmKind,
+    /// If set, snapshots may only be written inside this directory.
+    snapshot_dir: Option<PathBuf>,
     started: Instant,
     inner: Mutex<Inner>,
 }
@@ -76,6 +78,7 @@ impl CounterVm {
         let now = Instant::now();
         CounterVm {
             kind,
+            snapshot_dir: None,
             started: now,
             inner: Mutex::new(Inner {
                 state: VmState::Running,
@@ -85,6 +88,14 @@ impl CounterVm {
                 snapshots_taken: 0,
             }),
         }
+    }
+
+    /// The same VM, refusing (400) snapshot paths outside `dir`: for letting a
+    /// fuzzer such as schemathesis loose on the API without it writing files all
+    /// over the host.
+    pub fn with_snapshot_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.snapshot_dir = Some(dir.into());
+        self
     }
 
     /// The counter now.
@@ -224,6 +235,18 @@ impl CounterVm {
         req: SnapshotRequest,
         held: Instant,
     ) -> Result<SnapshotInfo, ControlError> {
+        if let Some(dir) = &self.snapshot_dir {
+            let path = Path::new(&req.path);
+            let inside = path.parent() == Some(dir.as_path())
+                && path.file_name().is_some_and(|n| n != ".." && n != ".");
+            if !inside {
+                return Err(ControlError::InvalidRequest(format!(
+                    "snapshot: path `{}` is outside {}, the only directory this VM writes to",
+                    req.path.escape_debug(),
+                    dir.display()
+                )));
+            }
+        }
         if req.include_disks {
             return Err(ControlError::Unsupported(
                 "snapshot: include_disks: this VM has no disks".to_string(),

@@ -67,7 +67,10 @@ where
     })
 }
 
-/// Reports the VM's state, harts, counters, memory and devices.
+/// Reports the VM's state.
+///
+/// State, kind, harts (or threads), instructions retired, memory, devices, uptime.
+/// Counters are read without pausing the VM.
 #[utoipa::path(
     get, path = "/status", tag = "vm", operation_id = "status",
     responses(
@@ -80,8 +83,10 @@ async fn status(State(vm): State<Vm>) -> Result<Response, ApiError> {
     Ok(json_response(StatusCode::OK, &s))
 }
 
-/// Stops all harts at an instruction boundary. Pausing a paused VM succeeds and
-/// changes nothing.
+/// Pauses the VM.
+///
+/// Stops all harts at an instruction boundary and answers once they have stopped.
+/// Pausing a paused VM succeeds and changes nothing.
 #[utoipa::path(
     put, path = "/pause", tag = "vm", operation_id = "pause",
     responses(
@@ -95,6 +100,8 @@ async fn pause(State(vm): State<Vm>) -> Result<StatusCode, ApiError> {
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Resumes the VM.
+///
 /// Lets a paused VM run again. Resuming a running VM succeeds and changes nothing.
 #[utoipa::path(
     put, path = "/resume", tag = "vm", operation_id = "resume",
@@ -109,8 +116,11 @@ async fn resume(State(vm): State<Vm>) -> Result<StatusCode, ApiError> {
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Snapshots the VM.
+///
 /// Writes the VM to one file. A running VM is held at an instruction boundary while
-/// the file is written and runs on afterwards; a paused VM stays paused.
+/// the file is written and runs on afterwards (no need to pause first); a paused VM
+/// stays paused.
 #[utoipa::path(
     put, path = "/snapshot", tag = "vm", operation_id = "snapshot",
     request_body(content = SnapshotRequest, content_type = "application/json"),
@@ -133,8 +143,10 @@ async fn snapshot(
     Ok(json_response(StatusCode::OK, &info))
 }
 
-/// Ends the VM. Stopping a stopped VM succeeds and changes nothing. The answer is
-/// sent before the VM process exits.
+/// Stops the VM.
+///
+/// Ends the VM for good; the VM process exits after this answer has been sent.
+/// Stopping a stopped VM succeeds and changes nothing.
 #[utoipa::path(
     put, path = "/stop", tag = "vm", operation_id = "stop",
     responses(
@@ -147,7 +159,9 @@ async fn stop(State(vm): State<Vm>) -> Result<StatusCode, ApiError> {
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// This API's OpenAPI 3.1 description.
+/// Describes this API.
+///
+/// This document: the API's OpenAPI 3.1 description.
 #[utoipa::path(
     get, path = "/openapi.json", tag = "meta", operation_id = "openapi",
     responses(

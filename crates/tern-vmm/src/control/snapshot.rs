@@ -32,7 +32,12 @@ pub enum Compression {
 #[serde(deny_unknown_fields)]
 pub struct SnapshotRequest {
     /// Absolute path of the snapshot file to write.
-    #[schema(example = "/var/lib/tern/vm1.tern")]
+    #[schema(
+        example = "/var/lib/tern/vm1.tern",
+        pattern = "^/",
+        min_length = 1,
+        max_length = 4096
+    )]
     pub path: String,
     /// Write only the memory pages dirtied since this VM's previous snapshot (or the
     /// snapshot it was restored from), referencing that one as its parent.
@@ -102,6 +107,7 @@ pub struct SnapshotInfo {
     /// Absolute path of the file written.
     pub path: String,
     /// Id of the snapshot this one is incremental to; `null` for a full snapshot.
+    #[schema(required = true)]
     pub parent: Option<String>,
     /// Compression used for memory pages.
     pub compress: Compression,

@@ -1,0 +1,119 @@
+//! The OpenAPI document: the served one equals the checked-in `openapi.json`, and it
+//! describes exactly the routes the server answers.
+//!
+//! After changing the API, regenerate the file with
+//! `cargo test -p tern-vmm --test openapi -- --ignored` and commit it.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::serve_counter;
+use tern_vmm::api::{openapi_json, ROUTES};
+
+fn checked_in_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("openapi.json")
+}
+
+#[test]
+fn served_document_equals_the_checked_in_file() {
+    let s = serve_counter();
+    let (code, served) = s.client.raw("GET", "/openapi.json", None).unwrap();
+    assert_eq!(code, 200);
+    let file = std::fs::read_to_string(checked_in_path()).expect("crates/tern-vmm/openapi.json");
+    assert!(
+        served == file.as_bytes(),
+        "the served OpenAPI document differs from crates/tern-vmm/openapi.json; if the API \
+         change is intended, run `cargo test -p tern-vmm --test openapi -- --ignored` and \
+         commit the file"
+    );
+}
+
+#[test]
+fn every_route_is_documented_and_nothing_else() {
+    let doc: serde_json::Value = serde_json::from_str(openapi_json()).unwrap();
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut documented = Vec::new();
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    documented.sort();
+    let mut served: Vec<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    served.sort();
+    assert_eq!(documented, served);
+}
+
+#[test]
+fn every_documented_route_is_answered() {
+    let s = serve_counter();
+    let snap = format!(r#"{{"path":"{}"}}"#, s.file("r.snap"));
+    // /stop last: it ends the VM.
+    let mut routes = ROUTES.to_vec();
+    routes.sort_by_key(|(_, p)| *p == "/stop");
+    for (method, path) in routes {
+        let body = (path == "/snapshot").then_some(snap.as_bytes());
+        let (code, body) = s.client.raw(method, path, body).unwrap();
+        assert!(
+            (200..300).contains(&code),
+            "{method} {path} answered {code}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+}
+
+/// The answers carry exactly the fields their schemas list, all of them required.
+#[test]
+fn answers_match_their_schemas() {
+    let doc: serde_json::Value = serde_json::from_str(openapi_json()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let s = serve_counter();
+    let check = |name: &str, v: &serde_json::Value| {
+        let schema = &schemas[name];
+        let mut props: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        let mut keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        props.sort();
+        keys.sort();
+        assert_eq!(props, keys, "{name}");
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        for k in keys {
+            assert!(
+                required.contains(&k.as_str()) || v[k].is_null(),
+                "{name}.{k} is always sent but not required"
+            );
+        }
+    };
+    let (_, body) = s.client.raw("GET", "/status", None).unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    check("VmStatus", &status);
+    check("HartStatus", &status["harts"][0]);
+    check("MemoryStatus", &status["memory"]);
+    check("DeviceStatus", &status["devices"][0]);
+    let body = format!(r#"{{"path":"{}"}}"#, s.file("s.snap"));
+    let (_, body) = s
+        .client
+        .raw("PUT", "/snapshot", Some(body.as_bytes()))
+        .unwrap();
+    check("SnapshotInfo", &serde_json::from_slice(&body).unwrap());
+    let (_, body) = s.client.raw("PUT", "/resume", Some(b"x")).unwrap();
+    assert!(body.is_empty());
+    let (_, body) = s.client.raw("GET", "/nope", None).unwrap();
+    check("ErrorBody", &serde_json::from_slice(&body).unwrap());
+}
+
+/// Writes `crates/tern-vmm/openapi.json` from the code.
+#[test]
+#[ignore = "regenerates crates/tern-vmm/openapi.json; run after changing the API"]
+fn regenerate_openapi_json() {
+    std::fs::write(checked_in_path(), openapi_json()).unwrap();
+    eprintln!("wrote {}", checked_in_path().display());
+}
