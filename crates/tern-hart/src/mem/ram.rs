@@ -240,6 +240,53 @@ impl GuestRam {
         Some(unsafe { std::sync::atomic::AtomicU32::from_ptr(self.host_addr(addr).cast()) })
     }
 
+    /// Makes the guest RAM `[addr, addr + len)` show `len` bytes of `file` from
+    /// `file_offset`, copy-on-write: the host maps the file's pages lazily (nothing is
+    /// read until the guest touches a page) and guest writes stay private. This is how
+    /// a snapshot's memory is restored without copying it. The pages do not count as
+    /// dirty, so an incremental snapshot of the restored VM need not store them.
+    ///
+    /// Call it only before harts run (while restoring): pages already cached in a TLB
+    /// would keep pointing at the right host addresses, but decoded code on them would
+    /// not be invalidated.
+    pub fn map_file(&self, addr: u64, len: u64, file: &std::fs::File, file_offset: u64) -> Result<(), RamError> {
+        use std::os::unix::io::AsRawFd;
+        if len == 0 {
+            return Ok(());
+        }
+        if !self.contains(addr, len) || !addr.is_multiple_of(PAGE_SIZE) || !len.is_multiple_of(PAGE_SIZE) || !file_offset.is_multiple_of(PAGE_SIZE) {
+            return Err(RamError::OutOfRange { addr, len });
+        }
+        let offset = libc::off_t::try_from(file_offset).map_err(|_| RamError::OutOfRange { addr, len })?;
+        let target = self.host_addr(addr);
+        // SAFETY: `target..target + len` lies inside this RAM's own mapping (checked
+        // above) and is page aligned, so MAP_FIXED replaces pages of our mapping only,
+        // never anything else in the process. The new pages are private, readable and
+        // writable like the ones they replace, and stay valid as long as the mapping,
+        // which `self` owns. Rust code only reaches guest RAM through raw pointers into
+        // this region, so no Rust reference is invalidated.
+        let r = unsafe {
+            libc::mmap(
+                target.cast(),
+                len as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_FIXED,
+                file.as_raw_fd(),
+                offset,
+            )
+        };
+        if r == libc::MAP_FAILED || r != target.cast() {
+            return Err(RamError::Map { size: len, source: std::io::Error::last_os_error() });
+        }
+        let first = self.page_index(addr);
+        for page in first..first + len / PAGE_SIZE {
+            if self.code.get(page) {
+                self.note_code_write(page);
+            }
+        }
+        Ok(())
+    }
+
     /// Copies guest RAM at `addr` into `buf`.
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), RamError> {
         let len = buf.len() as u64;
@@ -470,6 +517,38 @@ mod tests {
         assert_eq!(writes, CodeWrites::Pages(vec![0x8000_2000]));
         assert_eq!(ram.code_writes_since(now).0, CodeWrites::Pages(vec![]));
         assert!(!ram.is_code(0x8000_2000));
+    }
+
+    #[test]
+    fn file_pages_appear_lazily_and_stay_private() {
+        use std::io::Write;
+        let path = std::env::temp_dir().join(format!("tern-ram-map-{}", std::process::id()));
+        let mut f = std::fs::File::create(&path).unwrap();
+        let mut data = vec![0u8; 3 * 4096];
+        data[4096] = 0xab;
+        data[8191] = 0xcd;
+        f.write_all(&data).unwrap();
+        drop(f);
+        let f = std::fs::File::open(&path).unwrap();
+        let ram = GuestRam::new(0x8000_0000, 0x10000).unwrap();
+        ram.write(0x8000_3000, &[7]).unwrap();
+        ram.take_dirty();
+        ram.map_file(0x8000_2000, 0x2000, &f, 0x1000).unwrap();
+        let mut b = [0u8; 1];
+        ram.read(0x8000_2000, &mut b).unwrap();
+        assert_eq!(b[0], 0xab);
+        ram.read(0x8000_2fff, &mut b).unwrap();
+        assert_eq!(b[0], 0xcd);
+        // The page after the mapped range keeps its content; nothing is dirty.
+        ram.read(0x8000_4000, &mut b).unwrap();
+        assert_eq!(b[0], 0);
+        assert!(ram.take_dirty().is_empty());
+        // Guest writes do not reach the file.
+        ram.write(0x8000_2000, &[1]).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap()[4096], 0xab);
+        assert!(ram.map_file(0x8000_2001, 0x1000, &f, 0).is_err());
+        assert!(ram.map_file(0x8000_f000, 0x2000, &f, 0).is_err());
+        let _ = std::fs::remove_file(path);
     }
 
     #[test]
