@@ -2,9 +2,9 @@
 //! `tern` binary's argument parser.
 //!
 //! Each `cli_*` function talks to the VM at `sock`, prints on stdout and returns the
-//! exit status (0); a failure is an error whose message is the server's own (e.g.
-//! "vm is stopped: cannot resume (HTTP 409)"), which `tern` prints before exiting
-//! with 1. The `*_to` variants write to any [`Write`] instead of stdout, for tests.
+//! exit status (0); a failure is an error whose message is the server's own, which
+//! names the operation (e.g. "vm is stopped: cannot resume (HTTP 409)"), and which
+//! `tern` prints before exiting with 1. The `*_to` variants write to any [`Write`] instead of stdout, for tests.
 
 mod format;
 
@@ -100,7 +100,7 @@ pub fn cli_snapshot(sock: &Path, opts: &SnapshotOptions, output: Output) -> anyh
 
 /// [`cli_status`], writing to `out`.
 pub fn status_to(out: &mut dyn Write, sock: &Path, output: Output) -> anyhow::Result<i32> {
-    let status = Client::new(sock).status().context("status")?;
+    let status = Client::new(sock).status()?;
     match output {
         Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&status)?)?,
         Output::Human => out.write_all(format::status(&status).as_bytes())?,
@@ -110,21 +110,21 @@ pub fn status_to(out: &mut dyn Write, sock: &Path, output: Output) -> anyhow::Re
 
 /// [`cli_pause`], writing to `out`.
 pub fn pause_to(out: &mut dyn Write, sock: &Path) -> anyhow::Result<i32> {
-    Client::new(sock).pause().context("pause")?;
+    Client::new(sock).pause()?;
     writeln!(out, "paused")?;
     Ok(0)
 }
 
 /// [`cli_resume`], writing to `out`.
 pub fn resume_to(out: &mut dyn Write, sock: &Path) -> anyhow::Result<i32> {
-    Client::new(sock).resume().context("resume")?;
+    Client::new(sock).resume()?;
     writeln!(out, "running")?;
     Ok(0)
 }
 
 /// [`cli_stop`], writing to `out`.
 pub fn stop_to(out: &mut dyn Write, sock: &Path) -> anyhow::Result<i32> {
-    Client::new(sock).stop().context("stop")?;
+    Client::new(sock).stop()?;
     writeln!(out, "stopped")?;
     Ok(0)
 }
@@ -137,7 +137,7 @@ pub fn snapshot_to(
     output: Output,
 ) -> anyhow::Result<i32> {
     let req = opts.request()?;
-    let info = Client::new(sock).snapshot(&req).context("snapshot")?;
+    let info = Client::new(sock).snapshot(&req)?;
     match output {
         Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&info)?)?,
         Output::Human => writeln!(out, "{}", format::snapshot(&info))?,

@@ -24,22 +24,23 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// Nothing listens on the socket (no VM, or a VM started without `--api-sock`).
-    #[error("cannot connect to the VM control socket {}: {source} (is a VM running with --api-sock {}?)", path.display(), path.display())]
+    ///
+    /// The operating system's error is part of the message rather than a separate
+    /// source, so that it is printed once however the error is shown.
+    #[error("cannot connect to the VM control socket {}: {error} (is a VM running with --api-sock {}?)", path.display(), path.display())]
     Connect {
         /// The socket path.
         path: PathBuf,
         /// The operating system's error.
-        #[source]
-        source: io::Error,
+        error: io::Error,
     },
     /// The connection broke or timed out.
-    #[error("VM control socket {}: {source}", path.display())]
+    #[error("VM control socket {}: {error}", path.display())]
     Io {
         /// The socket path.
         path: PathBuf,
         /// The operating system's error.
-        #[source]
-        source: io::Error,
+        error: io::Error,
     },
     /// The answer is not what the API sends.
     #[error("VM control socket {}: unexpected answer: {message}", path.display())]
@@ -182,14 +183,13 @@ impl Client {
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<http::Response, ClientError> {
-        let mut stream =
-            UnixStream::connect(&self.path).map_err(|source| ClientError::Connect {
-                path: self.path.clone(),
-                source,
-            })?;
-        let io_err = |source| ClientError::Io {
+        let mut stream = UnixStream::connect(&self.path).map_err(|error| ClientError::Connect {
             path: self.path.clone(),
-            source,
+            error,
+        })?;
+        let io_err = |error| ClientError::Io {
+            path: self.path.clone(),
+            error,
         };
         stream
             .set_read_timeout(Some(self.timeout))

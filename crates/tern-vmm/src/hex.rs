@@ -25,3 +25,37 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     u64::from_str_radix(digits, 16)
         .map_err(|_| D::Error::custom(format!("address `{s}` is not hexadecimal")))
 }
+
+#[cfg(test)]
+mod tests {
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct A(#[serde(with = "super")] u64);
+
+    #[test]
+    fn round_trips_all_64_bits() {
+        for v in [0, 0x8000_0000, 0xffff_ffff_8000_0000, u64::MAX] {
+            let s = serde_json::to_string(&A(v)).unwrap();
+            assert_eq!(s.len(), 2 + 18);
+            assert_eq!(serde_json::from_str::<A>(&s).unwrap(), A(v));
+        }
+        assert_eq!(
+            serde_json::to_string(&A(0x1000)).unwrap(),
+            "\"0x0000000000001000\""
+        );
+        assert_eq!(serde_json::from_str::<A>("\"0x1f\"").unwrap(), A(0x1f));
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_address() {
+        for bad in [
+            "\"1000\"",
+            "\"0x\"",
+            "\"0x1_0\"",
+            "\"0x10000000000000000\"",
+            "\"0xg\"",
+            "16",
+        ] {
+            assert!(serde_json::from_str::<A>(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -58,11 +58,12 @@ pub fn status(s: &VmStatus) -> String {
 /// One line saying what was written.
 pub fn snapshot(i: &SnapshotInfo) -> String {
     let mut o = format!(
-        "snapshot {} written to {}: {}, {} pages, VM held {:.1} ms",
+        "snapshot {} written to {}: {}, {} page{}, VM held {:.1} ms",
         i.id,
         i.path,
         size(i.bytes),
         i.pages_written,
+        if i.pages_written == 1 { "" } else { "s" },
         i.duration_us as f64 / 1000.0
     );
     if let Some(p) = &i.parent {

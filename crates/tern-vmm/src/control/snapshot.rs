@@ -119,3 +119,42 @@ pub struct SnapshotInfo {
     /// Microseconds the VM was held stopped to take the snapshot.
     pub duration_us: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_accepts_absolute_file_paths() {
+        for ok in ["/a", "/tmp/vm.snap", "/tmp/../tmp/x", "/tmp/.hidden"] {
+            assert_eq!(SnapshotRequest::new(ok).validate(), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn validate_names_the_problem() {
+        let long = format!("/{}", "x".repeat(MAX_PATH_LEN));
+        for (path, why) in [
+            ("", "path is empty"),
+            ("rel/x", "is not absolute"),
+            ("/", "names a directory"),
+            ("/tmp/", "names a directory"),
+            ("/tmp/.", "names a directory"),
+            ("/tmp/..", "names a directory"),
+            ("/a\0b", "NUL byte"),
+            (long.as_str(), "at most 4096"),
+        ] {
+            let err = SnapshotRequest::new(path).validate().unwrap_err();
+            assert!(matches!(err, ControlError::InvalidRequest(_)));
+            assert!(err.to_string().contains(why), "{path:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn options_default_when_missing_and_unknown_fields_are_refused() {
+        let r: SnapshotRequest = serde_json::from_str(r#"{"path":"/x"}"#).unwrap();
+        assert_eq!(r, SnapshotRequest::new("/x"));
+        let e = serde_json::from_str::<SnapshotRequest>(r#"{"path":"/x","zstd":true}"#);
+        assert!(e.unwrap_err().to_string().contains("unknown field `zstd`"));
+    }
+}
