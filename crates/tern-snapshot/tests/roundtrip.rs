@@ -1,0 +1,542 @@
+//! Round trips: what the writer stores, the reader gives back, through files, chains
+//! of incremental snapshots, compression and lazy mapping.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use tern_snapshot::*;
+
+fn write_full(path: &Path, ram: &[u8], zstd: bool) -> Summary {
+    let mut w = SnapshotWriter::create(
+        path,
+        SnapshotMeta::new("riscv64", VmKind::System),
+        options(zstd),
+    )
+    .unwrap();
+    w.add_state("hart0", b"hart state").unwrap();
+    w.add_memory(
+        "ram",
+        Region {
+            base: RAM_BASE,
+            size: ram.len() as u64,
+        },
+        ram,
+        Pages::All,
+    )
+    .unwrap();
+    w.finish().unwrap().0
+}
+
+fn write_child(path: &Path, parent: &Path, ram: &[u8], changed: &[u64], zstd: bool) -> Summary {
+    let parent_id = Snapshot::open(parent).unwrap().id();
+    let meta = SnapshotMeta::new("riscv64", VmKind::System).with_parent(ParentRef {
+        id: parent_id,
+        path_hint: parent.file_name().unwrap().to_str().unwrap().into(),
+    });
+    let mut w = SnapshotWriter::create(path, meta, options(zstd)).unwrap();
+    w.add_state("hart0", path.to_str().unwrap().as_bytes())
+        .unwrap();
+    let addrs: Vec<u64> = changed.iter().map(|p| RAM_BASE + p * PAGE_SIZE).collect();
+    w.add_memory(
+        "ram",
+        Region {
+            base: RAM_BASE,
+            size: ram.len() as u64,
+        },
+        ram,
+        Pages::ChangedSinceParent(&addrs),
+    )
+    .unwrap();
+    w.finish().unwrap().0
+}
+
+fn restored(path: &Path) -> Vec<u8> {
+    let snap = Snapshot::open(path).unwrap();
+    let m = snap.memory("ram").unwrap();
+    let mut buf = vec![0xeeu8; m.region().size as usize];
+    m.populate(&mut buf).unwrap();
+    snap.verify_memory(0).unwrap();
+    buf
+}
+
+#[test]
+fn sections_round_trip() {
+    for zstd in [false, true] {
+        let bytes = small_snapshot(zstd);
+        let c = open_all(&bytes).unwrap();
+        assert_eq!(c.states[0], ("hart0".into(), vec![1, 2, 3, 4, 5]));
+        assert_eq!(c.states[1], ("plic".into(), vec![9u8; 600]));
+        assert_eq!(c.states[2], ("empty".into(), vec![]));
+        assert_eq!(c.disks, vec![("vda".into(), fake_disk())]);
+        let (_, g, ex) = &c.overlays[0];
+        assert_eq!(g.sector_size, 512);
+        assert_eq!(
+            ex[0].0,
+            OverlayExtent {
+                sector: 8,
+                sectors: 2
+            }
+        );
+        assert_eq!(
+            ex[1].0,
+            OverlayExtent {
+                sector: 100,
+                sectors: 1
+            }
+        );
+        assert!(ex.iter().all(|(_, d)| d.iter().all(|&b| b == 0x5a)));
+        let mut rng = Rng(0x5eed);
+        assert_eq!(c.memory[0].2, sparse_ram(&mut rng, 24, 40));
+        let snap = Snapshot::from_bytes(bytes).unwrap();
+        let plic = snap
+            .sections()
+            .into_iter()
+            .find(|s| s.name == "plic")
+            .unwrap();
+        assert_eq!(plic.stored_len < plic.raw_len, zstd, "{plic:?}");
+    }
+}
+
+#[test]
+fn sparse_memory_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    for (seed, percent) in [(1, 0), (2, 3), (3, 50), (4, 100)] {
+        let mut rng = Rng(seed);
+        let ram = sparse_ram(&mut rng, 3000, percent);
+        for zstd in [false, true] {
+            let path = dir.path().join(format!("s{seed}{zstd}.tern"));
+            let s = write_full(&path, &ram, zstd);
+            assert_eq!(s.memory.pages_considered, 3000);
+            assert_eq!(
+                s.memory.zero_pages + s.memory.mapped_pages + s.memory.compressed_pages,
+                3000
+            );
+            assert_eq!(restored(&path), ram, "seed {seed} zstd {zstd}");
+            let snap = Snapshot::open(&path).unwrap();
+            let m = snap.memory("ram").unwrap();
+            let (zero, mapped, packed) = m.page_counts();
+            assert_eq!(
+                (zero, mapped, packed),
+                (
+                    s.memory.zero_pages,
+                    s.memory.mapped_pages,
+                    s.memory.compressed_pages
+                )
+            );
+            if !zstd {
+                // Every non-zero page is mappable, at an aligned offset holding its bytes.
+                for r in m.plan() {
+                    if let PageLocation::File { layer, offset } = r.location {
+                        assert_eq!(offset % PAGE_SIZE, 0);
+                        assert_eq!(layer, 0);
+                        let mut b = vec![0u8; (r.pages * PAGE_SIZE) as usize];
+                        std::os::unix::fs::FileExt::read_exact_at(
+                            snap.layer_file(0).unwrap(),
+                            &mut b,
+                            offset,
+                        )
+                        .unwrap();
+                        assert_eq!(b[..], ram[(r.first_page * PAGE_SIZE) as usize..][..b.len()]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn only_listed_pages_are_read() {
+    let mut rng = Rng(9);
+    let mut ram = sparse_ram(&mut rng, 64, 50);
+    let listed: Vec<u64> = (0..64)
+        .filter(|p| p % 3 == 0)
+        .map(|p| RAM_BASE + p * PAGE_SIZE)
+        .collect();
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    let mut w = SnapshotWriter::new(
+        &mut bytes,
+        SnapshotMeta::new("riscv64", VmKind::System),
+        options(false),
+    )
+    .unwrap();
+    let region = Region {
+        base: RAM_BASE,
+        size: ram.len() as u64,
+    };
+    w.add_memory("ram", region, &ram[..], Pages::Only(&listed))
+        .unwrap();
+    w.finish().unwrap();
+    for p in 0..64u64 {
+        if p % 3 != 0 {
+            ram[(p * PAGE_SIZE) as usize..((p + 1) * PAGE_SIZE) as usize].fill(0);
+        }
+    }
+    let c = open_all(bytes.get_ref()).unwrap();
+    assert_eq!(c.memory[0].2, ram);
+}
+
+#[test]
+fn callback_sources_match_slices() {
+    let mut rng = Rng(11);
+    let ram = sparse_ram(&mut rng, 700, 30);
+    for zstd in [false, true] {
+        let src = FnPages(|i: u64, buf: &mut [u8]| {
+            buf.copy_from_slice(&ram[(i * PAGE_SIZE) as usize..][..PAGE_SIZE as usize]);
+            Ok(())
+        });
+        let mut w = SnapshotWriter::new(
+            std::io::Cursor::new(Vec::new()),
+            SnapshotMeta::new("riscv64", VmKind::Process),
+            options(zstd),
+        )
+        .unwrap();
+        w.add_memory(
+            "user",
+            Region {
+                base: 0x1_0000,
+                size: ram.len() as u64,
+            },
+            &src,
+            Pages::All,
+        )
+        .unwrap();
+        let (_, cur) = w.finish().unwrap();
+        let c = open_all(cur.get_ref()).unwrap();
+        assert_eq!(c.memory[0].1.base, 0x1_0000);
+        assert_eq!(c.memory[0].2, ram);
+    }
+}
+
+/// A chain of three: a full snapshot and two incremental ones, each changing, adding
+/// and zeroing pages; every combination of compression.
+#[test]
+fn incremental_chain_of_three() {
+    let dir = tempfile::tempdir().unwrap();
+    for mask in 0..8u32 {
+        let z = |i: u32| mask & (1 << i) != 0;
+        let mut rng = Rng(100 + u64::from(mask));
+        let pages = 1500;
+        let mut ram = sparse_ram(&mut rng, pages, 40);
+        let p0 = dir.path().join(format!("{mask}-0.tern"));
+        write_full(&p0, &ram, z(0));
+        let snap0 = ram.clone();
+        let mut prev = p0.clone();
+        let mut versions = vec![(p0, snap0)];
+        for gen in 1..3 {
+            let mut changed = Vec::new();
+            for _ in 0..200 {
+                let p = rng.below(pages);
+                changed.push(p);
+                if rng.below(4) == 0 {
+                    ram[(p * PAGE_SIZE) as usize..((p + 1) * PAGE_SIZE) as usize].fill(0);
+                } else {
+                    dirty_page(&mut rng, &mut ram, p);
+                }
+            }
+            let path = dir.path().join(format!("{mask}-{gen}.tern"));
+            let s = write_child(&path, &prev, &ram, &changed, z(gen));
+            assert!(s.memory.pages_considered <= 200);
+            prev = path.clone();
+            versions.push((path, ram.clone()));
+        }
+        for (path, want) in &versions {
+            assert_eq!(&restored(path), want, "mask {mask} {}", path.display());
+        }
+        let last = Snapshot::open(&versions[2].0).unwrap();
+        assert_eq!(last.chain_len(), 3);
+        assert_eq!(
+            last.state("hart0").unwrap(),
+            versions[2].0.to_str().unwrap().as_bytes()
+        );
+        let m = last.memory("ram").unwrap();
+        // Pages the last child does not hold are found in its ancestors.
+        let in_parent = (0..pages)
+            .filter(|&p| m.own_location(p).unwrap() == PageLocation::InParent)
+            .count();
+        assert!(in_parent > 1000, "{in_parent}");
+    }
+}
+
+#[test]
+fn parent_problems_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(5);
+    let ram = sparse_ram(&mut rng, 64, 50);
+    let base = dir.path().join("base.tern");
+    let child = dir.path().join("child.tern");
+    write_full(&base, &ram, false);
+    write_child(&child, &base, &ram, &[1, 2], false);
+    assert!(Snapshot::open(&child).is_ok());
+
+    // The parent replaced by another snapshot of the same name.
+    write_full(&base, &ram, false);
+    let e = Snapshot::open(&child).err().unwrap();
+    assert!(matches!(e, Error::ParentMismatch { .. }), "{e}");
+    assert!(
+        e.to_string().contains("but the child was taken from"),
+        "{e}"
+    );
+
+    // The parent gone.
+    std::fs::remove_file(&base).unwrap();
+    let e = Snapshot::open(&child).err().unwrap();
+    assert!(matches!(e, Error::ParentMissing { .. }), "{e}");
+    assert!(e.to_string().starts_with("snapshot parent "), "{e}");
+
+    // An incremental snapshot held in memory cannot find its parent.
+    let e = Snapshot::from_bytes(std::fs::read(&child).unwrap())
+        .err()
+        .unwrap();
+    assert!(matches!(e, Error::ParentMissing { .. }), "{e}");
+}
+
+#[test]
+fn copied_chain_directory_still_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(6);
+    let mut ram = sparse_ram(&mut rng, 64, 50);
+    let a = dir.path().join("a");
+    std::fs::create_dir(&a).unwrap();
+    write_full(&a.join("base.tern"), &ram, true);
+    dirty_page(&mut rng, &mut ram, 3);
+    write_child(
+        &a.join("child.tern"),
+        &a.join("base.tern"),
+        &ram,
+        &[3],
+        true,
+    );
+    let b = dir.path().join("b");
+    std::fs::rename(&a, &b).unwrap();
+    assert_eq!(restored(&b.join("child.tern")), ram);
+}
+
+#[test]
+fn guest_checks_and_partial_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vm.tern");
+    write_full(&path, &vec![0u8; 8192], false);
+    let snap = Snapshot::open(&path).unwrap();
+    snap.expect_guest("riscv64", VmKind::System).unwrap();
+    let e = snap
+        .expect_guest("riscv64", VmKind::Process)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "snapshot holds a riscv64 system VM, not a riscv64 process VM"
+    );
+    assert!(snap.expect_guest("aarch64", VmKind::System).is_err());
+    assert!(snap
+        .state("nope")
+        .unwrap_err()
+        .to_string()
+        .contains("no state section `nope`"));
+
+    // A writer dropped before `finish` leaves neither the file nor its partial copy.
+    let other = dir.path().join("other.tern");
+    let mut w = SnapshotWriter::create(
+        &other,
+        SnapshotMeta::new("riscv64", VmKind::System),
+        options(false),
+    )
+    .unwrap();
+    w.add_state("hart0", b"x").unwrap();
+    drop(w);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn writer_refuses_misuse() {
+    let mut w = SnapshotWriter::new(
+        std::io::Cursor::new(Vec::new()),
+        SnapshotMeta::new("riscv64", VmKind::System),
+        options(false),
+    )
+    .unwrap();
+    assert!(w.add_state("bad name", b"").is_err());
+    w.add_state("uart", b"").unwrap();
+    assert!(w
+        .add_state("uart", b"")
+        .unwrap_err()
+        .to_string()
+        .contains("twice"));
+    let ram = vec![0u8; 8192];
+    let region = Region {
+        base: RAM_BASE,
+        size: 8192,
+    };
+    assert!(w
+        .add_memory("ram", region, &ram[..], Pages::ChangedSinceParent(&[]))
+        .is_err());
+    assert!(w
+        .add_memory("ram", region, &ram[..], Pages::Only(&[RAM_BASE + 8192]))
+        .is_err());
+    assert!(w
+        .add_memory(
+            "ram",
+            Region {
+                base: 1,
+                size: 8192
+            },
+            &ram[..],
+            Pages::All
+        )
+        .is_err());
+    assert!(w
+        .add_memory(
+            "ram",
+            Region {
+                base: 0,
+                size: 16384
+            },
+            &ram[..],
+            Pages::All
+        )
+        .is_err());
+    let g = OverlayGeometry {
+        sector_size: 512,
+        disk_sectors: 100,
+    };
+    let d = [0u8; 1024];
+    assert!(w
+        .add_disk_overlay("vda", g, [(10, &d[..]), (11, &d[..])])
+        .is_err());
+}
+
+/// What a RAM owner does with the plan: map the file's runs over fresh anonymous
+/// memory, then let populate fill what cannot be mapped.
+#[test]
+fn lazy_mapping_restores_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(77);
+    let mut ram = sparse_ram(&mut rng, 2048, 30);
+    let base = dir.path().join("base.tern");
+    let child = dir.path().join("child.tern");
+    write_full(&base, &ram, false);
+    let changed: Vec<u64> = (0..2048).step_by(7).collect();
+    for &p in &changed {
+        dirty_page(&mut rng, &mut ram, p);
+    }
+    // The child is compressed: its pages must be decompressed over the mapped parent.
+    write_child(&child, &base, &ram, &changed, true);
+    let snap = Snapshot::open(&child).unwrap();
+    let m = snap.memory("ram").unwrap();
+    let size = m.region().size as usize;
+    // SAFETY: a fresh private anonymous mapping of `size` bytes, unmapped below.
+    let addr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(addr, libc::MAP_FAILED);
+    let mut mapped = 0;
+    for r in m.plan() {
+        if let PageLocation::File { layer, offset } = r.location {
+            let fd = std::os::fd::AsRawFd::as_raw_fd(snap.layer_file(layer).unwrap());
+            // SAFETY: the target range lies inside the mapping made above.
+            let at = unsafe { addr.cast::<u8>().add((r.first_page * PAGE_SIZE) as usize) };
+            let len = (r.pages * PAGE_SIZE) as usize;
+            // SAFETY: MAP_FIXED replaces part of our own mapping with a private file mapping.
+            let got = unsafe {
+                libc::mmap(
+                    at.cast(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_FIXED,
+                    fd,
+                    offset as libc::off_t,
+                )
+            };
+            assert_eq!(got, at.cast());
+            mapped += r.pages;
+        }
+    }
+    assert!(mapped > 0);
+    // SAFETY: the mapping is `size` bytes, readable and writable, and lives until munmap.
+    let dest = unsafe { std::slice::from_raw_parts_mut(addr.cast::<u8>(), size) };
+    let opts = PopulateOptions {
+        dest_is_zeroed: true,
+        skip_mappable: true,
+        threads: 2,
+    };
+    m.populate_with(dest, &opts).unwrap();
+    assert!(dest == &ram[..]);
+    // SAFETY: unmapping the region mapped above; `dest` is not used after this.
+    unsafe { libc::munmap(addr, size) };
+}
+
+#[test]
+fn disk_records_check_real_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("disk.img");
+    std::fs::write(&img, vec![3u8; 1 << 20]).unwrap();
+    let rec = DiskRecord::capture(&img, "raw", false, FingerprintMode::Sampled).unwrap();
+    let mut w = SnapshotWriter::new(
+        std::io::Cursor::new(Vec::new()),
+        SnapshotMeta::new("riscv64", VmKind::System),
+        options(false),
+    )
+    .unwrap();
+    w.add_disk("vda", &rec).unwrap();
+    let (_, cur) = w.finish().unwrap();
+    let snap = Snapshot::from_bytes(cur.into_inner()).unwrap();
+    assert_eq!(
+        snap.disk("vda").unwrap().check("vda").unwrap(),
+        FingerprintMatch::Same
+    );
+    std::fs::write(&img, vec![4u8; 1 << 20]).unwrap();
+    let e = snap
+        .disk("vda")
+        .unwrap()
+        .check("vda")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("disk `vda` changed since the snapshot:"),
+        "{e}"
+    );
+}
+
+#[test]
+fn large_overlays_split_and_compress() {
+    let mut rng = Rng(8);
+    let mut data = vec![0u8; 3 << 20];
+    rng.fill(&mut data[..1 << 20]);
+    let g = OverlayGeometry {
+        sector_size: 4096,
+        disk_sectors: 1 << 20,
+    };
+    for zstd in [false, true] {
+        let mut w = SnapshotWriter::new(
+            std::io::Cursor::new(Vec::new()),
+            SnapshotMeta::new("riscv64", VmKind::System),
+            options(zstd),
+        )
+        .unwrap();
+        w.add_disk_overlay("vdb", g, [(1000u64, &data[..])])
+            .unwrap();
+        let (_, cur) = w.finish().unwrap();
+        let len = cur.get_ref().len();
+        assert_eq!(len < 2 << 20, zstd, "{len}");
+        let c = open_all(cur.get_ref()).unwrap();
+        let ex = &c.overlays[0].2;
+        assert_eq!(ex.len(), 3);
+        assert_eq!(
+            ex[1].0,
+            OverlayExtent {
+                sector: 1256,
+                sectors: 256
+            }
+        );
+        let joined: Vec<u8> = ex.iter().flat_map(|e| e.1.clone()).collect();
+        assert!(joined == data);
+    }
+}
