@@ -41,6 +41,9 @@ pub struct VirtualClock {
     /// Instruction mode: current guest ticks, and the leftover instructions.
     insn_ticks: AtomicU64,
     insn_rest: AtomicU64,
+    /// Guest time while the VM is paused (`u64::MAX` when running): time stands still
+    /// for a paused guest, as QEMU's virtual clock does across `stop`/`cont`.
+    frozen: AtomicU64,
 }
 
 impl VirtualClock {
@@ -61,6 +64,7 @@ impl VirtualClock {
             offset: AtomicU64::new(state.ticks),
             insn_ticks: AtomicU64::new(state.ticks),
             insn_rest: AtomicU64::new(0),
+            frozen: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -71,12 +75,30 @@ impl VirtualClock {
 
     /// Current guest time in ticks.
     pub fn now(&self) -> u64 {
+        let frozen = self.frozen.load(Ordering::Acquire);
+        if frozen != u64::MAX {
+            return frozen;
+        }
         match self.mode {
             ClockMode::Host => self
                 .offset
                 .load(Ordering::Acquire)
                 .wrapping_add(self.host_ticks()),
             ClockMode::Instructions(_) => self.insn_ticks.load(Ordering::Acquire),
+        }
+    }
+
+    /// Stops guest time (the VM is paused); [`VirtualClock::thaw`] continues from here.
+    pub fn freeze(&self) {
+        let now = self.now();
+        self.frozen.store(now, Ordering::Release);
+    }
+
+    /// Lets guest time run again from where [`VirtualClock::freeze`] stopped it.
+    pub fn thaw(&self) {
+        let frozen = self.frozen.swap(u64::MAX, Ordering::AcqRel);
+        if frozen != u64::MAX {
+            self.set(frozen);
         }
     }
 
@@ -144,6 +166,21 @@ mod tests {
         assert_eq!(c.now(), 10);
         c.skip_to(5);
         assert_eq!(c.now(), 10);
+    }
+
+    #[test]
+    fn frozen_time_stands_still_and_continues() {
+        let c = VirtualClock::new(ClockMode::Host);
+        c.freeze();
+        let t = c.now();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(c.now(), t);
+        c.thaw();
+        let after = c.now();
+        assert!(
+            after >= t && after - t < TIMEBASE_HZ,
+            "time must continue, not jump"
+        );
     }
 
     #[test]

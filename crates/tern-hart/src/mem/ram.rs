@@ -249,15 +249,26 @@ impl GuestRam {
     /// Call it only before harts run (while restoring): pages already cached in a TLB
     /// would keep pointing at the right host addresses, but decoded code on them would
     /// not be invalidated.
-    pub fn map_file(&self, addr: u64, len: u64, file: &std::fs::File, file_offset: u64) -> Result<(), RamError> {
+    pub fn map_file(
+        &self,
+        addr: u64,
+        len: u64,
+        file: &std::fs::File,
+        file_offset: u64,
+    ) -> Result<(), RamError> {
         use std::os::unix::io::AsRawFd;
         if len == 0 {
             return Ok(());
         }
-        if !self.contains(addr, len) || !addr.is_multiple_of(PAGE_SIZE) || !len.is_multiple_of(PAGE_SIZE) || !file_offset.is_multiple_of(PAGE_SIZE) {
+        if !self.contains(addr, len)
+            || !addr.is_multiple_of(PAGE_SIZE)
+            || !len.is_multiple_of(PAGE_SIZE)
+            || !file_offset.is_multiple_of(PAGE_SIZE)
+        {
             return Err(RamError::OutOfRange { addr, len });
         }
-        let offset = libc::off_t::try_from(file_offset).map_err(|_| RamError::OutOfRange { addr, len })?;
+        let offset =
+            libc::off_t::try_from(file_offset).map_err(|_| RamError::OutOfRange { addr, len })?;
         let target = self.host_addr(addr);
         // SAFETY: `target..target + len` lies inside this RAM's own mapping (checked
         // above) and is page aligned, so MAP_FIXED replaces pages of our mapping only,
@@ -276,7 +287,10 @@ impl GuestRam {
             )
         };
         if r == libc::MAP_FAILED || r != target.cast() {
-            return Err(RamError::Map { size: len, source: std::io::Error::last_os_error() });
+            return Err(RamError::Map {
+                size: len,
+                source: std::io::Error::last_os_error(),
+            });
         }
         let first = self.page_index(addr);
         for page in first..first + len / PAGE_SIZE {

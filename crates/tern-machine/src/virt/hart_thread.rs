@@ -83,6 +83,8 @@ pub struct Shared {
     pub max_insns: Option<u64>,
     /// Console for the SBI debug console and legacy putchar.
     pub console: super::SharedConsole,
+    /// Pausing at an instruction boundary.
+    pub pause: super::pause::Pause,
 }
 
 impl Shared {
@@ -240,14 +242,20 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
         devices: shared.devices.clone(),
     };
     let slot = &shared.slots[me];
-    loop {
+    'outer: loop {
         if shared.stopping() {
             return;
         }
+        shared.pause.park_if_requested(shared, &mut hart, me);
         // HSM: a stopped hart waits for `hart_start`.
         {
             let mut h = slot.hsm.lock().unwrap_or_else(|e| e.into_inner());
             while h.state == hsm::STOPPED {
+                if shared.pause.requested() {
+                    drop(h);
+                    shared.pause.park_if_requested(shared, &mut hart, me);
+                    continue 'outer;
+                }
                 if let Some((addr, opaque)) = h.start.take() {
                     h.state = hsm::STARTED;
                     drop(h);
@@ -292,6 +300,9 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
 /// Sleeps while hart `me` waits in `wfi`, until an interrupt line, a request, or its
 /// next timer deadline.
 fn wait_for_interrupt(shared: &Shared, hart: &mut Hart, me: usize) {
+    if shared.pause.requested() {
+        return;
+    }
     shared
         .clint
         .lock()
@@ -361,8 +372,13 @@ fn sbi_call(shared: &Shared, hart: &mut Hart, me: usize) {
             hart.state_mut().pc = pc;
         }
         Outcome::Suspend { resume } => {
-            // Sleep like `wfi` until an interrupt is pending (regardless of SIE).
+            // Sleep like `wfi` until an interrupt is pending (regardless of SIE). A pause
+            // leaves the call unfinished (pc still at the `ecall`): after it, the hart
+            // makes the call again.
             while !hart.interrupt_pending() && !shared.stopping() {
+                if shared.pause.requested() {
+                    return;
+                }
                 let deadline = next_deadline(shared, hart, me);
                 let sleep = deadline.map_or(MAX_SLEEP, |d| {
                     shared.clock.host_duration_until(d).min(MAX_SLEEP)

@@ -12,8 +12,10 @@ pub mod bus;
 pub mod fdt;
 pub mod hart_thread;
 pub mod memmap;
+pub mod pause;
 pub mod sbi;
 mod slots;
+pub mod state;
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,6 +72,9 @@ pub struct VirtConfig {
     pub console: Box<dyn Write + Send>,
     /// virtio devices, in slot order from 0x1000_1000 (at most 8).
     pub virtio: Vec<VirtioFactory>,
+    /// Set when the machine is rebuilt to restore a snapshot: no images are loaded, and
+    /// the value says whether tern was the firmware (`true`) or an M-mode firmware ran.
+    pub restore_builtin_sbi: Option<bool>,
 }
 
 /// Errors while building the machine.
@@ -146,7 +151,8 @@ impl VirtMachine {
                 "at most {VIRTIO_SLOTS} virtio devices"
             )));
         }
-        if config.bios.is_none() && config.kernel.is_none() {
+        if config.bios.is_none() && config.kernel.is_none() && config.restore_builtin_sbi.is_none()
+        {
             return Err(VirtError::Config(
                 "nothing to boot: give --kernel or --bios".into(),
             ));
@@ -286,7 +292,15 @@ impl VirtMachine {
                     }
                     id == 0
                 }
-                (None, None) => false,
+                (None, None) => {
+                    if config.restore_builtin_sbi == Some(true) {
+                        hart.set_config(HartConfig {
+                            sbi_ecalls_exit: true,
+                            ..HartConfig::default()
+                        });
+                    }
+                    false
+                }
             };
             let state = if started {
                 sbi::hsm::STARTED
@@ -306,6 +320,7 @@ impl VirtMachine {
             retired: AtomicU64::new(0),
             max_insns: config.max_insns,
             console,
+            pause: pause::Pause::new(config.harts),
         });
         Ok(VirtMachine {
             shared,
@@ -370,7 +385,9 @@ impl VirtMachine {
                 });
                 break;
             }
-            shared.devices.for_each(|_, dev| dev.poll());
+            if !shared.pause.requested() {
+                shared.devices.for_each(|_, dev| dev.poll());
+            }
             self.waker.wait(Duration::from_millis(10));
         }
         let _ = shared.console.clone().flush();

@@ -47,6 +47,7 @@ pub fn run(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
         max_insns: args.max_insns,
         console: Box::new(std::io::stdout()),
         virtio,
+        restore_builtin_sbi: None,
     };
     let mut machine = VirtMachine::new(config).context("cannot build the virt machine")?;
     if let Some(path) = &args.dump_dtb {
