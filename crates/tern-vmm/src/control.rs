@@ -28,7 +28,7 @@
 mod snapshot;
 mod status;
 
-pub use snapshot::{Compression, SnapshotInfo, SnapshotRequest};
+pub use snapshot::{Compression, SnapshotInfo, SnapshotRequest, MAX_PATH_LEN};
 pub use status::{
     DeviceStatus, HartState, HartStatus, MemoryStatus, Privilege, VmKind, VmState, VmStatus,
 };
