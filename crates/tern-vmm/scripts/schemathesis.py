@@ -95,7 +95,8 @@ def main():
                 "--exclude-checks", "positive_data_acceptance",
             ]
             print("+", " ".join(cmd), flush=True)
-            status = subprocess.call(cmd)
+            # schemathesis keeps a cache directory in its working directory.
+            status = subprocess.call(cmd, cwd=tmp)
             listener.close()
         finally:
             vm.terminate()
