@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+mod control;
 mod exec;
 mod run;
 
@@ -19,6 +20,16 @@ enum Command {
     Run(run::RunArgs),
     /// Run one riscv64 Linux program (a process VM), like qemu-riscv64.
     Exec(exec::ExecArgs),
+    /// Show a running VM's state (through its --api-sock).
+    Status(control::StatusArgs),
+    /// Pause a running VM at an instruction boundary.
+    Pause(control::SockArgs),
+    /// Resume a paused VM.
+    Resume(control::SockArgs),
+    /// Write a running VM to one snapshot file.
+    Snapshot(control::SnapshotArgs),
+    /// Stop a running VM.
+    Stop(control::SockArgs),
 }
 
 /// Runs the command; returns the process exit status.
@@ -26,5 +37,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Exec(args) => exec::exec(args),
+        Command::Status(a) => control::status(a),
+        Command::Pause(a) => control::pause(a),
+        Command::Resume(a) => control::resume(a),
+        Command::Snapshot(a) => control::snapshot(a),
+        Command::Stop(a) => control::stop(a),
     }
 }
