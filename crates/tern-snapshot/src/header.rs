@@ -200,6 +200,11 @@ impl Header {
         if crc32c::crc32c(&first[..len - 4]) != stored {
             return Err(Error::Header("checksum mismatch".into()));
         }
+        if first[len..].iter().any(|&b| b != 0) {
+            return Err(Error::Header(format!(
+                "bytes {len}..{HEADER_AREA} of the header page are not zero"
+            )));
+        }
         if version == 0 {
             return Err(Error::Header("format version 0 does not exist".into()));
         }

@@ -57,10 +57,10 @@ pub use error::{Error, Result};
 pub use header::{Header, ParentRef, VmKind, FORMAT_VERSION, HEADER_AREA, MAGIC};
 pub use id::SnapshotId;
 pub use memory::{
-    FnPages, MapRun, MemoryStats, MemoryView, PageLocation, PageSource, Pages, PopulateOptions,
-    Region, MAX_RUN_PAGES, PAGE_SIZE,
+    FnPages, MapRun, MemoryStats, MemoryView, PageCounts, PageLocation, PageSource, Pages,
+    PopulateOptions, Region, MAX_RUN_PAGES, PAGE_SIZE,
 };
 pub use overlay::{DiskOverlay, OverlayExtent, OverlayGeometry, MAX_EXTENT_BYTES};
 pub use reader::{SectionInfo, Snapshot, MAX_CHAIN};
 pub use toc::{valid_name, SectionKind, MAX_NAME_LEN};
-pub use writer::{SnapshotMeta, SnapshotWriter, Summary, WriteOptions};
+pub use writer::{MemoryLayout, SnapshotMeta, SnapshotWriter, Summary, WriteOptions};

@@ -6,7 +6,7 @@
 //! zstd-compressed, with its own CRC. Extents hold at most 1 MiB, so reading one needs
 //! a bounded buffer and a damaged extent is reported without reading the others.
 
-use std::io::Write;
+use std::io::{Seek, Write};
 
 use crate::codec::{Dec, Enc};
 use crate::error::{Error, Result};
@@ -74,7 +74,7 @@ pub(crate) struct OverlayMap {
 }
 
 /// Writes the overlay data, returning the section payload and the data range.
-pub(crate) fn write_overlay<'d, W: Write>(
+pub(crate) fn write_overlay<'d, W: Write + Seek>(
     out: &mut Out<W>,
     name: &str,
     geometry: OverlayGeometry,

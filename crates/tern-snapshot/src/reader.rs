@@ -309,6 +309,27 @@ fn check_inheritance(layers: &[Layer]) -> Result<()> {
     Ok(())
 }
 
+/// Padding between sections must be zero: writers zero it, and a reader that checks
+/// it leaves no byte of the file outside some check (other than the padding inside
+/// memory data ranges, which [`Snapshot::verify_memory`] covers for the identity
+/// layout).
+fn check_padding(storage: &Storage, gaps: &[toc::Gap]) -> Result<()> {
+    let mut buf = Vec::new();
+    for g in gaps {
+        let mut at = g.offset;
+        while at < g.offset + g.len {
+            let n = (g.offset + g.len - at).min(64 * 1024);
+            buf.resize(n as usize, 0);
+            storage.read_at(at, &mut buf)?;
+            if buf.iter().any(|&b| b != 0) {
+                return Err(g.error());
+            }
+            at += n;
+        }
+    }
+    Ok(())
+}
+
 /// Parses and checks one file.
 fn parse(storage: Storage) -> Result<Layer> {
     let len = storage.len();
@@ -339,7 +360,8 @@ fn parse(storage: Storage) -> Result<Layer> {
     if crc32c::crc32c(&toc_bytes) != l.toc_crc {
         return Err(Error::Toc("checksum mismatch".into()));
     }
-    let entries = toc::decode(&toc_bytes, &l)?;
+    let (entries, gaps) = toc::decode(&toc_bytes, &l)?;
+    check_padding(&storage, &gaps)?;
     let mut layer = Layer {
         storage,
         header,

@@ -130,12 +130,36 @@ pub(crate) fn encode(entries: &[TocEntry]) -> Vec<u8> {
     e.buf
 }
 
+/// A stretch of the file that no range covers: padding, which must be zero.
+#[derive(Debug)]
+pub(crate) struct Gap {
+    pub offset: u64,
+    pub len: u64,
+    /// What precedes it ("section `plic`", "the table of contents").
+    pub after: String,
+}
+
+impl Gap {
+    /// The error for non-zero bytes in this gap.
+    pub fn error(&self) -> Error {
+        toc_or_section(
+            &self.after,
+            format!(
+                "padding at bytes {}..{} after {} is not zero",
+                self.offset,
+                self.offset + self.len,
+                self.after
+            ),
+        )
+    }
+}
+
 /// Parses the table of contents (already checksum-verified) and checks every entry
-/// against the file layout.
-pub(crate) fn decode(bytes: &[u8], layout: &Layout) -> Result<Vec<TocEntry>> {
+/// against the file layout. Returns the entries and the padding between ranges.
+pub(crate) fn decode(bytes: &[u8], layout: &Layout) -> Result<(Vec<TocEntry>, Vec<Gap>)> {
     let entries = parse(bytes).map_err(Error::Toc)?;
-    check(&entries, layout)?;
-    Ok(entries)
+    let gaps = check(&entries, layout)?;
+    Ok((entries, gaps))
 }
 
 fn parse(bytes: &[u8]) -> Result<Vec<TocEntry>, String> {
@@ -193,7 +217,7 @@ fn parse(bytes: &[u8]) -> Result<Vec<TocEntry>, String> {
 
 /// Checks kinds, flags, names and ranges: every range inside the file after the
 /// header page, no two ranges (the table's own included) overlapping.
-fn check(entries: &[TocEntry], layout: &Layout) -> Result<()> {
+fn check(entries: &[TocEntry], layout: &Layout) -> Result<Vec<Gap>> {
     let mut seen = HashSet::new();
     let mut ranges = vec![(
         layout.toc_offset,
@@ -248,8 +272,9 @@ fn check(entries: &[TocEntry], layout: &Layout) -> Result<()> {
     check_ranges(ranges, layout.file_len)
 }
 
-/// Fails if a range leaves `[HEADER_AREA, file_len)` or two ranges overlap.
-fn check_ranges(mut ranges: Vec<(u64, u64, String)>, file_len: u64) -> Result<()> {
+/// Fails if a range leaves `[HEADER_AREA, file_len)` or two ranges overlap; returns
+/// the gaps between them.
+fn check_ranges(mut ranges: Vec<(u64, u64, String)>, file_len: u64) -> Result<Vec<Gap>> {
     ranges.retain(|r| r.1 != 0);
     for (off, len, what) in &ranges {
         let end = off.checked_add(*len);
@@ -273,7 +298,21 @@ fn check_ranges(mut ranges: Vec<(u64, u64, String)>, file_len: u64) -> Result<()
             return Err(toc_or_section(culprit, msg));
         }
     }
-    Ok(())
+    let mut gaps = Vec::new();
+    let mut at = HEADER_AREA;
+    let mut after = "the header page".to_string();
+    for (off, len, what) in ranges.into_iter().chain([(file_len, 0, String::new())]) {
+        if off > at {
+            gaps.push(Gap {
+                offset: at,
+                len: off - at,
+                after: std::mem::take(&mut after),
+            });
+        }
+        at = off + len;
+        after = what;
+    }
+    Ok(gaps)
 }
 
 /// Attributes a range problem to the section it names, or to the table.
@@ -314,7 +353,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let es = vec![entry("hart0", 4096, 10), entry("plic", 4112, 20)];
-        assert_eq!(decode(&encode(&es), &layout()).unwrap(), es);
+        assert_eq!(decode(&encode(&es), &layout()).unwrap().0, es);
     }
 
     #[test]

@@ -54,12 +54,28 @@ impl SnapshotMeta {
     }
 }
 
+/// Where uncompressed memory pages go in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryLayout {
+    /// Page `i` of a region at `data start + i * 4096`, zero pages left as holes of a
+    /// sparse file: a restore maps a whole region with one `mmap`, however scattered
+    /// its pages are. The file's apparent size includes the region's full size; its
+    /// disk usage only the pages stored (`cp` keeps holes; copying through a pipe
+    /// fills them with zeros, which is still a valid file).
+    Identity,
+    /// Stored pages back to back: the smallest apparent size, one mapping per run of
+    /// consecutive non-zero pages.
+    Dense,
+}
+
 /// How to write.
 #[derive(Clone, Debug)]
 pub struct WriteOptions {
     /// zstd level for memory, state sections and disk overlays; `None` stores
     /// everything uncompressed, which keeps all memory mappable on restore.
     pub zstd_level: Option<i32>,
+    /// Layout of uncompressed memory (compressed memory is always dense).
+    pub memory_layout: MemoryLayout,
     /// Threads for compression (default: the host's available parallelism).
     pub threads: usize,
     /// fsync the file before renaming it into place ([`SnapshotWriter::create`]).
@@ -70,6 +86,7 @@ impl Default for WriteOptions {
     fn default() -> WriteOptions {
         WriteOptions {
             zstd_level: None,
+            memory_layout: MemoryLayout::Identity,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             sync: true,
         }
@@ -88,13 +105,17 @@ pub struct Summary {
 }
 
 /// A sink that counts its position.
-pub(crate) struct Out<W: Write> {
+pub(crate) struct Out<W: Write + Seek> {
     w: BufWriter<W>,
     pos: u64,
     path: PathBuf,
 }
 
-impl<W: Write> Out<W> {
+/// Zero gaps up to this size are written rather than skipped: a seek costs a flush
+/// and a system call, a page of zeros costs a copy.
+const SMALL_GAP: u64 = PAGE_SIZE;
+
+impl<W: Write + Seek> Out<W> {
     pub fn pos(&self) -> u64 {
         self.pos
     }
@@ -104,6 +125,21 @@ impl<W: Write> Out<W> {
             .write_all(b)
             .map_err(|e| Error::io(&self.path, "cannot write", e))?;
         self.pos += b.len() as u64;
+        Ok(())
+    }
+
+    /// Moves forward to `pos`, leaving a hole (sparse file) unless the gap is small.
+    pub fn skip_to(&mut self, pos: u64) -> Result<()> {
+        const ZEROS: [u8; SMALL_GAP as usize] = [0; SMALL_GAP as usize];
+        debug_assert!(pos >= self.pos);
+        let gap = pos.saturating_sub(self.pos);
+        if gap <= SMALL_GAP {
+            return self.write(&ZEROS[..gap as usize]);
+        }
+        self.w
+            .seek(SeekFrom::Start(pos))
+            .map_err(|e| Error::io(&self.path, "cannot seek", e))?;
+        self.pos = pos;
         Ok(())
     }
 
@@ -290,8 +326,9 @@ impl<W: Write + Seek> SnapshotWriter<W> {
             )));
         }
         let comp = self.compression();
+        let identity = comp.is_none() && self.opts.memory_layout == MemoryLayout::Identity;
         let out = self.out();
-        let w = write_region(out, name, region, src, pages, comp)?;
+        let w = write_region(out, name, region, src, pages, comp, identity)?;
         let payload = w.map.encode();
         self.push_payload(
             SectionKind::Memory,

@@ -9,12 +9,12 @@ use common::*;
 use tern_snapshot::*;
 
 fn write_full(path: &Path, ram: &[u8], zstd: bool) -> Summary {
-    let mut w = SnapshotWriter::create(
-        path,
-        SnapshotMeta::new("riscv64", VmKind::System),
-        options(zstd),
-    )
-    .unwrap();
+    write_full_with(path, ram, options(zstd))
+}
+
+fn write_full_with(path: &Path, ram: &[u8], opts: WriteOptions) -> Summary {
+    let mut w =
+        SnapshotWriter::create(path, SnapshotMeta::new("riscv64", VmKind::System), opts).unwrap();
     w.add_state("hart0", b"hart state").unwrap();
     w.add_memory(
         "ram",
@@ -88,7 +88,7 @@ fn sections_round_trip() {
         );
         assert!(ex.iter().all(|(_, d)| d.iter().all(|&b| b == 0x5a)));
         let mut rng = Rng(0x5eed);
-        assert_eq!(c.memory[0].2, sparse_ram(&mut rng, 24, 40));
+        assert_eq!(c.memory[0].2, sparse_ram(&mut rng, SMALL_PAGES, 40));
         let snap = Snapshot::from_bytes(bytes).unwrap();
         let plic = snap
             .sections()
@@ -105,9 +105,17 @@ fn sparse_memory_round_trips() {
     for (seed, percent) in [(1, 0), (2, 3), (3, 50), (4, 100)] {
         let mut rng = Rng(seed);
         let ram = sparse_ram(&mut rng, 3000, percent);
-        for zstd in [false, true] {
-            let path = dir.path().join(format!("s{seed}{zstd}.tern"));
-            let s = write_full(&path, &ram, zstd);
+        for (zstd, layout) in [
+            (false, MemoryLayout::Identity),
+            (false, MemoryLayout::Dense),
+            (true, MemoryLayout::Dense),
+        ] {
+            let path = dir.path().join(format!("s{seed}{zstd}{layout:?}.tern"));
+            let opts = WriteOptions {
+                memory_layout: layout,
+                ..options(zstd)
+            };
+            let s = write_full_with(&path, &ram, opts);
             assert_eq!(s.memory.pages_considered, 3000);
             assert_eq!(
                 s.memory.zero_pages + s.memory.mapped_pages + s.memory.compressed_pages,
@@ -116,18 +124,19 @@ fn sparse_memory_round_trips() {
             assert_eq!(restored(&path), ram, "seed {seed} zstd {zstd}");
             let snap = Snapshot::open(&path).unwrap();
             let m = snap.memory("ram").unwrap();
-            let (zero, mapped, packed) = m.page_counts();
+            let c = m.page_counts();
             assert_eq!(
-                (zero, mapped, packed),
+                (c.zero, c.data, c.compressed),
                 (
                     s.memory.zero_pages,
                     s.memory.mapped_pages,
                     s.memory.compressed_pages
                 )
             );
+            let plan = m.plan();
             if !zstd {
-                // Every non-zero page is mappable, at an aligned offset holding its bytes.
-                for r in m.plan() {
+                // Every stored page is mappable, at an aligned offset holding its bytes.
+                for r in &plan {
                     if let PageLocation::File { layer, offset } = r.location {
                         assert_eq!(offset % PAGE_SIZE, 0);
                         assert_eq!(layer, 0);
@@ -140,6 +149,32 @@ fn sparse_memory_round_trips() {
                         .unwrap();
                         assert_eq!(b[..], ram[(r.first_page * PAGE_SIZE) as usize..][..b.len()]);
                     }
+                }
+            }
+            if layout == MemoryLayout::Identity && !zstd {
+                // One mapping for the whole region; holes where pages are zero.
+                assert_eq!(plan.len(), 1, "{plan:?}");
+                assert_eq!(m.map_threshold(1), 1);
+                let file_len = std::fs::metadata(&path).unwrap().len();
+                assert!(file_len >= 3000 * PAGE_SIZE);
+                if percent == 0 {
+                    use std::os::unix::fs::MetadataExt;
+                    let used = std::fs::metadata(&path).unwrap().blocks() * 512;
+                    assert!(used < 1 << 20, "a sparse file, {used} bytes used");
+                }
+            } else {
+                let files = plan
+                    .iter()
+                    .filter(|r| matches!(r.location, PageLocation::File { .. }))
+                    .count();
+                assert!(m.map_threshold(files) == 1);
+                if files > 3 {
+                    let n = m.map_threshold(3);
+                    let big = plan
+                        .iter()
+                        .filter(|r| matches!(r.location, PageLocation::File { .. }) && r.pages >= n)
+                        .count();
+                    assert!(big <= 3 && n > 1);
                 }
             }
         }
@@ -464,7 +499,7 @@ fn lazy_mapping_restores_memory() {
     let dest = unsafe { std::slice::from_raw_parts_mut(addr.cast::<u8>(), size) };
     let opts = PopulateOptions {
         dest_is_zeroed: true,
-        skip_mappable: true,
+        mapped_min_pages: Some(1),
         threads: 2,
     };
     m.populate_with(dest, &opts).unwrap();

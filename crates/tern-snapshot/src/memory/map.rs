@@ -6,6 +6,12 @@
 //! pages inside a zstd-compressed chunk. Pages that no extent covers are zero, or, in an
 //! incremental snapshot's region marked "inherits", whatever the parent holds.
 //!
+//! A region in the *identity* layout keeps page `i` at `data_offset + i * 4096`: its
+//! data range is as long as the region, and the pages it does not store are holes of a
+//! sparse file (or zeros). Such a region maps with a single `mmap`, whatever the
+//! pattern of zero pages, which is what makes restore time independent of how
+//! fragmented guest memory is.
+//!
 //! Decoding checks everything a later reader relies on, so that resolving a page never
 //! needs another check: extents sorted and disjoint inside the region, data extents
 //! aligned and inside the section's data range with increasing offsets, chunks inside
@@ -27,6 +33,8 @@ const EXTENT_LEN: u64 = 32;
 const CHUNK_LEN: u64 = 24;
 /// Region flag: uncovered pages come from the parent snapshot.
 const FLAG_INHERITS: u32 = 1;
+/// Region flag: identity layout (page `i` at `data_offset + i * 4096`).
+const FLAG_IDENTITY: u32 = 2;
 
 /// Where an extent's pages are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +80,11 @@ pub(crate) struct PageMap {
     pub size: u64,
     /// Uncovered pages come from the parent (incremental snapshot).
     pub inherits: bool,
+    /// Identity layout: the data range holds every page at `data_offset + i * 4096`
+    /// (pages not stored read as zero there).
+    pub identity: bool,
+    /// Start of the section's data range (only meaningful for the identity layout).
+    pub data_offset: u64,
     pub extents: Vec<Extent>,
     pub chunks: Vec<Chunk>,
 }
@@ -87,7 +100,14 @@ impl PageMap {
         e.u64(self.base);
         e.u64(self.size);
         e.u32(PAGE_SIZE as u32);
-        e.u32(if self.inherits { FLAG_INHERITS } else { 0 });
+        let mut flags = 0;
+        if self.inherits {
+            flags |= FLAG_INHERITS;
+        }
+        if self.identity {
+            flags |= FLAG_IDENTITY;
+        }
+        e.u32(flags);
         e.u32(self.extents.len() as u32);
         e.u32(self.chunks.len() as u32);
         for x in &self.extents {
@@ -127,7 +147,7 @@ impl PageMap {
         if u64::from(page_size) != PAGE_SIZE {
             return Err(format!("page size {page_size} is not {PAGE_SIZE}"));
         }
-        if flags & !FLAG_INHERITS != 0 {
+        if flags & !(FLAG_INHERITS | FLAG_IDENTITY) != 0 {
             return Err(format!("unknown region flags {flags:#x}"));
         }
         if size == 0 || !size.is_multiple_of(PAGE_SIZE) || !base.is_multiple_of(PAGE_SIZE) {
@@ -149,6 +169,8 @@ impl PageMap {
             base,
             size,
             inherits: flags & FLAG_INHERITS != 0,
+            identity: flags & FLAG_IDENTITY != 0,
+            data_offset,
             extents: Vec::with_capacity(n_ext as usize),
             chunks: Vec::with_capacity(n_chunk as usize),
         };
@@ -174,6 +196,13 @@ impl PageMap {
             map.chunks.push(chunk);
         }
         d.finish("page map")?;
+        if map.identity
+            && (data_len != size || !data_offset.is_multiple_of(PAGE_SIZE) || n_chunk != 0)
+        {
+            return Err(format!(
+                "identity layout with a data range of {data_len} bytes at {data_offset} for a region of {size} bytes, or with chunks"
+            ));
+        }
         let data_end = data_offset
             .checked_add(data_len)
             .ok_or("data range wraps around")?;
@@ -227,6 +256,16 @@ impl PageMap {
                     if pages > MAX_RUN_PAGES {
                         return Err(at(format!("longer than {MAX_RUN_PAGES} pages")));
                     }
+                    let identity_ok = !map.identity
+                        || Some(loc)
+                            == first_page
+                                .checked_mul(PAGE_SIZE)
+                                .and_then(|o| o.checked_add(data_offset));
+                    if !identity_ok {
+                        return Err(at(format!(
+                            "file offset {loc} is not where the identity layout puts it"
+                        )));
+                    }
                     if !loc.is_multiple_of(PAGE_SIZE) || !in_data(loc, len) || loc < data_end_seen {
                         return Err(at(format!(
                             "file offset {loc} is unaligned, outside the section's data, or overlaps earlier data"
@@ -235,7 +274,7 @@ impl PageMap {
                     data_end_seen = loc + len;
                     ExtentKind::Data { offset: loc, crc }
                 }
-                2 if crc == 0 => {
+                2 if crc == 0 && !map.identity => {
                     let c = usize::try_from(loc)
                         .ok()
                         .and_then(|c| map.chunks.get(c))
@@ -299,6 +338,8 @@ mod tests {
             base: 0x8000_0000,
             size: 64 * PAGE_SIZE,
             inherits: true,
+            identity: false,
+            data_offset: 8192,
             extents: vec![
                 Extent {
                     first_page: 0,
@@ -332,6 +373,41 @@ mod tests {
     fn round_trip() {
         let m = sample();
         assert_eq!(PageMap::decode(&m.encode(), 8192, 16384).unwrap(), m);
+    }
+
+    #[test]
+    fn identity_layout() {
+        let m = PageMap {
+            base: 0,
+            size: 64 * PAGE_SIZE,
+            inherits: false,
+            identity: true,
+            data_offset: 8192,
+            extents: vec![Extent {
+                first_page: 3,
+                pages: 2,
+                kind: ExtentKind::Data {
+                    offset: 8192 + 3 * 4096,
+                    crc: 5,
+                },
+            }],
+            chunks: vec![],
+        };
+        assert_eq!(
+            PageMap::decode(&m.encode(), 8192, 64 * PAGE_SIZE).unwrap(),
+            m
+        );
+        assert!(PageMap::decode(&m.encode(), 8192, 63 * PAGE_SIZE)
+            .unwrap_err()
+            .contains("identity"));
+        let mut moved = m.clone();
+        moved.extents[0].kind = ExtentKind::Data {
+            offset: 8192,
+            crc: 5,
+        };
+        assert!(PageMap::decode(&moved.encode(), 8192, 64 * PAGE_SIZE)
+            .unwrap_err()
+            .contains("identity"));
     }
 
     #[test]

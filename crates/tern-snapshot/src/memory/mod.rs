@@ -19,7 +19,7 @@ pub(crate) mod write;
 
 pub use map::MAX_RUN_PAGES;
 pub use populate::PopulateOptions;
-pub use resolve::MemoryView;
+pub use resolve::{MemoryView, PageCounts};
 pub(crate) use verify::verify_layer;
 
 use std::io;

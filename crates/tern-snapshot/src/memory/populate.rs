@@ -10,8 +10,8 @@
 
 use crate::error::{Error, Result};
 use crate::memory::map::{Chunk, ExtentKind};
-use crate::memory::resolve::{MemoryView, Piece, Src};
-use crate::memory::PAGE_SIZE;
+use crate::memory::resolve::{continues, MemoryView, Piece, Src};
+use crate::memory::{MapRun, PageLocation, PAGE_SIZE};
 
 /// How [`MemoryView::populate_with`] fills a buffer.
 #[derive(Clone, Copy, Debug, Default)]
@@ -19,14 +19,22 @@ pub struct PopulateOptions {
     /// The buffer is already zero (fresh anonymous memory): leave zero pages alone
     /// rather than writing zeros into them, which would also make the host commit them.
     pub dest_is_zeroed: bool,
-    /// Leave [`crate::PageLocation::File`] runs alone: the caller mapped them.
-    pub skip_mappable: bool,
+    /// The caller mapped every [`crate::PageLocation::File`] run of
+    /// [`MemoryView::plan`] that has at least this many pages: leave those alone and
+    /// fill the rest (`Some(1)`: every file run was mapped; see
+    /// [`MemoryView::map_threshold`]).
+    pub mapped_min_pages: Option<u64>,
     /// Threads to use (0: the host's available parallelism).
     pub threads: usize,
 }
 
 /// Below this much work (in bytes copied), one thread does it all.
 const PARALLEL_MIN: u64 = 8 << 20;
+/// Small extents are read in batches of up to this many bytes: one system call for
+/// many scattered pages.
+const WINDOW: u64 = 1 << 20;
+/// Whole extents of at least this many pages are read straight into the destination.
+const DIRECT_PAGES: u32 = 32;
 
 impl MemoryView<'_> {
     /// Copies the whole region into `dest` (exactly the region's size), checking every
@@ -45,7 +53,13 @@ impl MemoryView<'_> {
                 self.region.size
             )));
         }
-        let cost: Vec<u64> = self.pieces.iter().map(|p| self.cost(p, opts)).collect();
+        let mapped = self.mapped_flags(opts.mapped_min_pages);
+        let cost: Vec<u64> = self
+            .pieces
+            .iter()
+            .zip(&mapped)
+            .map(|(p, &m)| if m { 0 } else { self.cost(p, opts) })
+            .collect();
         let total: u64 = cost.iter().sum();
         let threads = match opts.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -57,7 +71,7 @@ impl MemoryView<'_> {
             threads.min(16)
         };
         if threads == 1 {
-            return self.fill(&self.pieces, dest, 0, opts);
+            return self.fill(&self.pieces, &mapped, dest, 0, opts);
         }
         // Cut the pieces into `threads` groups of about equal cost.
         let mut cuts = vec![0usize];
@@ -77,17 +91,56 @@ impl MemoryView<'_> {
             let mut handles = Vec::new();
             for w in cuts.windows(2) {
                 let group = &self.pieces[w[0]..w[1]];
+                let flags = &mapped[w[0]..w[1]];
                 let pages: u64 = group.iter().map(|p| p.pages).sum();
                 let (mine, tail) = rest.split_at_mut((pages * PAGE_SIZE) as usize);
                 rest = tail;
                 let first = group.first().map_or(0, |p| p.first_page);
-                handles.push(s.spawn(move || self.fill(group, mine, first, opts)));
+                handles.push(s.spawn(move || self.fill(group, flags, mine, first, opts)));
             }
             handles.into_iter().try_for_each(|h| {
                 h.join()
                     .unwrap_or_else(|_| Err(Error::section(self.name, "a restore thread panicked")))
             })
         })
+    }
+
+    /// For each piece, whether it belongs to a file run of the plan that the caller
+    /// mapped.
+    fn mapped_flags(&self, min_pages: Option<u64>) -> Vec<bool> {
+        let mut flags = vec![false; self.pieces.len()];
+        let Some(min) = min_pages else {
+            return flags;
+        };
+        let mut i = 0;
+        while i < self.pieces.len() {
+            let p = &self.pieces[i];
+            let mut run = MapRun {
+                first_page: p.first_page,
+                pages: p.pages,
+                location: self.location(p, 0),
+            };
+            let mut j = i + 1;
+            if matches!(run.location, PageLocation::File { .. }) {
+                while let Some(q) = self.pieces.get(j) {
+                    let next = MapRun {
+                        first_page: q.first_page,
+                        pages: q.pages,
+                        location: self.location(q, 0),
+                    };
+                    if !continues(&run, &next) {
+                        break;
+                    }
+                    run.pages += q.pages;
+                    j += 1;
+                }
+                if run.pages >= min {
+                    flags[i..j].fill(true);
+                }
+            }
+            i = j;
+        }
+        flags
     }
 
     /// Reads page `page` into `buf` (one page), checking its extent's checksum (which
@@ -110,7 +163,7 @@ impl MemoryView<'_> {
         if buf.len() as u64 != PAGE_SIZE {
             return Err(Error::Usage(format!("page buffer of {} bytes", buf.len())));
         }
-        self.fill(&[one], buf, page, &PopulateOptions::default())
+        self.fill(&[one], &[false], buf, page, &PopulateOptions::default())
     }
 
     /// Relative work of a piece.
@@ -121,29 +174,39 @@ impl MemoryView<'_> {
             Src::Zero => bytes / 4,
             Src::Extent { index, .. } => match self.maps[p.layer].extents[index as usize].kind {
                 ExtentKind::Zero => bytes / 4,
-                ExtentKind::Data { .. } if opts.skip_mappable => 0,
                 ExtentKind::Data { .. } => bytes,
                 ExtentKind::Packed { .. } => bytes * 3,
             },
         }
     }
 
-    /// Fills `dest`, which starts at page `first`, with `pieces`.
+    /// Fills `dest`, which starts at page `first`, with `pieces` (except those
+    /// `mapped`).
     fn fill(
         &self,
         pieces: &[Piece],
+        mapped: &[bool],
         dest: &mut [u8],
         first: u64,
         opts: &PopulateOptions,
     ) -> Result<()> {
         let mut ctx = Ctx {
             scratch: Vec::new(),
+            window: Window::default(),
+            verified: None,
             cache: vec![None; self.maps.len()],
             zstd: None,
         };
-        for p in pieces {
+        for (i, p) in pieces.iter().enumerate() {
+            if mapped[i] {
+                continue;
+            }
             let at = ((p.first_page - first) * PAGE_SIZE) as usize;
             let out = &mut dest[at..at + (p.pages * PAGE_SIZE) as usize];
+            let kind = match p.src {
+                Src::Zero => ExtentKind::Zero,
+                Src::Extent { index, .. } => self.maps[p.layer].extents[index as usize].kind,
+            };
             let Src::Extent { index, skip } = p.src else {
                 if !opts.dest_is_zeroed {
                     out.fill(0);
@@ -151,51 +214,92 @@ impl MemoryView<'_> {
                 continue;
             };
             let x = self.maps[p.layer].extents[index as usize];
-            let skip_bytes = u64::from(skip) * PAGE_SIZE;
-            match x.kind {
+            let skip_bytes = (u64::from(skip) * PAGE_SIZE) as usize;
+            match kind {
                 ExtentKind::Zero => {
                     if !opts.dest_is_zeroed {
                         out.fill(0);
                     }
                 }
-                ExtentKind::Data { .. } if opts.skip_mappable => {}
                 ExtentKind::Data { offset, crc } => {
-                    let storage = self.storages[p.layer];
-                    if skip == 0 && p.pages == u64::from(x.pages) {
-                        storage.read_at(offset, out)?;
+                    let len = u64::from(x.pages) * PAGE_SIZE;
+                    if skip == 0 && p.pages == u64::from(x.pages) && x.pages >= DIRECT_PAGES {
+                        self.storages[p.layer].read_at(offset, out)?;
                         if crc32c::crc32c(out) != crc {
                             return Err(self.damaged(p, "crc mismatch"));
                         }
-                    } else {
-                        ctx.scratch
-                            .resize((u64::from(x.pages) * PAGE_SIZE) as usize, 0);
-                        storage.read_at(offset, &mut ctx.scratch)?;
-                        if crc32c::crc32c(&ctx.scratch) != crc {
+                        continue;
+                    }
+                    if !ctx.window.holds(p.layer, offset, len) {
+                        self.load_window(&mut ctx.window, &pieces[i..], &mapped[i..], offset)?;
+                    }
+                    let bytes = ctx.window.slice(offset, len);
+                    if ctx.verified != Some((p.layer, index)) {
+                        if crc32c::crc32c(bytes) != crc {
                             return Err(self.damaged(p, "crc mismatch"));
                         }
-                        out.copy_from_slice(&ctx.scratch[skip_bytes as usize..][..out.len()]);
+                        ctx.verified = Some((p.layer, index));
                     }
+                    out.copy_from_slice(&bytes[skip_bytes..skip_bytes + out.len()]);
                 }
                 ExtentKind::Packed { chunk, slot } => {
                     let c = self.maps[p.layer].chunks[chunk as usize];
-                    let from = (u64::from(slot) * PAGE_SIZE + skip_bytes) as usize;
+                    let from = (u64::from(slot) * PAGE_SIZE) as usize + skip_bytes;
                     if from == 0 && p.pages == u64::from(c.pages) {
                         self.unpack(&mut ctx, p, &c, Dest::Slice(out))?;
-                    } else {
-                        if ctx.cache[p.layer].as_ref().is_none_or(|(n, _)| *n != chunk) {
-                            let mut buf =
-                                ctx.cache[p.layer].take().map(|c| c.1).unwrap_or_default();
-                            self.unpack(&mut ctx, p, &c, Dest::Vec(&mut buf))?;
-                            ctx.cache[p.layer] = Some((chunk, buf));
-                        }
-                        if let Some((_, buf)) = &ctx.cache[p.layer] {
-                            out.copy_from_slice(&buf[from..from + out.len()]);
-                        }
+                        continue;
+                    }
+                    if ctx.cache[p.layer].as_ref().is_none_or(|(n, _)| *n != chunk) {
+                        let mut buf = ctx.cache[p.layer].take().map(|c| c.1).unwrap_or_default();
+                        self.unpack(&mut ctx, p, &c, Dest::Vec(&mut buf))?;
+                        ctx.cache[p.layer] = Some((chunk, buf));
+                    }
+                    if let Some((_, buf)) = &ctx.cache[p.layer] {
+                        out.copy_from_slice(&buf[from..from + out.len()]);
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Reads into `win` the file range from `offset` (a data extent of `pieces[0]`'s
+    /// layer) to the end of the last upcoming data extent of the same layer that fits
+    /// in [`WINDOW`] bytes.
+    fn load_window(
+        &self,
+        win: &mut Window,
+        pieces: &[Piece],
+        mapped: &[bool],
+        offset: u64,
+    ) -> Result<()> {
+        let layer = pieces[0].layer;
+        let map = self.maps[layer];
+        let mut end = offset;
+        for (p, &m) in pieces.iter().zip(mapped).take(4096) {
+            let Src::Extent { index, .. } = p.src else {
+                continue;
+            };
+            let x = map.extents.get(index as usize);
+            let (Some(x), false, true) = (x, m, p.layer == layer) else {
+                continue;
+            };
+            let ExtentKind::Data { offset: o, .. } = x.kind else {
+                continue;
+            };
+            let e = o + u64::from(x.pages) * PAGE_SIZE;
+            if o < offset {
+                continue;
+            }
+            if e - offset > WINDOW && end > offset {
+                break;
+            }
+            end = end.max(e);
+        }
+        win.layer = layer;
+        win.start = offset;
+        win.buf.resize((end - offset) as usize, 0);
+        self.storages[layer].read_at(offset, &mut win.buf)
     }
 
     /// Reads, checks and decompresses chunk `c` of piece `p`'s layer into `dest`.
@@ -248,6 +352,11 @@ impl MemoryView<'_> {
 /// Per-thread buffers.
 struct Ctx {
     scratch: Vec<u8>,
+    /// File bytes read ahead for small data extents.
+    window: Window,
+    /// The data extent last checked, (layer, index): pieces of one extent are checked
+    /// once.
+    verified: Option<(usize, u32)>,
     /// The last chunk decompressed, per chain member.
     cache: Vec<Option<(u32, Vec<u8>)>>,
     zstd: Option<zstd::bulk::Decompressor<'static>>,
@@ -257,4 +366,25 @@ struct Ctx {
 enum Dest<'a> {
     Slice(&'a mut [u8]),
     Vec(&'a mut Vec<u8>),
+}
+
+/// A range of one chain member's file, read ahead.
+#[derive(Default)]
+struct Window {
+    layer: usize,
+    start: u64,
+    buf: Vec<u8>,
+}
+
+impl Window {
+    fn holds(&self, layer: usize, offset: u64, len: u64) -> bool {
+        self.layer == layer
+            && offset >= self.start
+            && offset + len <= self.start + self.buf.len() as u64
+    }
+
+    fn slice(&self, offset: u64, len: u64) -> &[u8] {
+        let at = (offset - self.start) as usize;
+        &self.buf[at..at + len as usize]
+    }
 }

@@ -32,6 +32,17 @@ pub(crate) enum Src {
     Extent { index: u32, skip: u32 },
 }
 
+/// How many pages of a region are zero, stored uncompressed, and compressed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageCounts {
+    /// Zero pages (stored nowhere).
+    pub zero: u64,
+    /// Pages stored uncompressed (mappable).
+    pub data: u64,
+    /// Pages in compressed chunks.
+    pub compressed: u64,
+}
+
 /// One memory region of an open snapshot, resolved through its chain.
 pub struct MemoryView<'s> {
     pub(crate) name: &'s str,
@@ -149,17 +160,41 @@ impl<'s> MemoryView<'s> {
         }
     }
 
-    /// Pages by where they come from: (zero, mappable, compressed).
-    pub fn page_counts(&self) -> (u64, u64, u64) {
-        let mut c = (0, 0, 0);
+    /// Pages by what the chain stores for them.
+    pub fn page_counts(&self) -> PageCounts {
+        let mut c = PageCounts::default();
         for p in &self.pieces {
-            match self.location(p, 0) {
-                PageLocation::Zero | PageLocation::InParent => c.0 += p.pages,
-                PageLocation::File { .. } => c.1 += p.pages,
-                PageLocation::Compressed { .. } => c.2 += p.pages,
+            let kind = match p.src {
+                Src::Zero => ExtentKind::Zero,
+                Src::Extent { index, .. } => self.maps[p.layer].extents[index as usize].kind,
+            };
+            match kind {
+                ExtentKind::Zero => c.zero += p.pages,
+                ExtentKind::Data { .. } => c.data += p.pages,
+                ExtentKind::Packed { .. } => c.compressed += p.pages,
             }
         }
         c
+    }
+
+    /// The smallest run length `n` such that mapping only the [`PageLocation::File`]
+    /// runs of at least `n` pages takes at most `max_maps` mappings; shorter runs are
+    /// then copied by [`MemoryView::populate_with`] with `mapped_min_pages: Some(n)`.
+    /// Each mapping costs a few microseconds and the kernel caps a process's mappings
+    /// (`vm.max_map_count`, 65530 by default), so a dense-layout snapshot of very
+    /// fragmented memory is better partly copied.
+    pub fn map_threshold(&self, max_maps: usize) -> u64 {
+        let mut runs: Vec<u64> = self
+            .plan()
+            .iter()
+            .filter(|r| matches!(r.location, PageLocation::File { .. }))
+            .map(|r| r.pages)
+            .collect();
+        if runs.len() <= max_maps {
+            return 1;
+        }
+        runs.sort_unstable_by(|a, b| b.cmp(a));
+        runs[max_maps] + 1
     }
 
     pub(crate) fn piece_of(&self, page: u64) -> Result<&Piece> {
@@ -176,9 +211,17 @@ impl<'s> MemoryView<'s> {
     }
 
     /// The location of the page `delta` pages into piece `p`.
-    fn location(&self, p: &Piece, delta: u64) -> PageLocation {
+    pub(crate) fn location(&self, p: &Piece, delta: u64) -> PageLocation {
         let Src::Extent { index, skip } = p.src else {
-            return PageLocation::Zero;
+            // Zero pages of an identity-layout file are holes at their page's place:
+            // mapping them with their neighbours keeps runs long.
+            return match self.maps.get(p.layer) {
+                Some(m) if m.identity => PageLocation::File {
+                    layer: p.layer,
+                    offset: m.data_offset + (p.first_page + delta) * PAGE_SIZE,
+                },
+                _ => PageLocation::Zero,
+            };
         };
         let x = self.maps[p.layer].extents[index as usize];
         let into = u64::from(skip) + delta;
@@ -198,7 +241,7 @@ impl<'s> MemoryView<'s> {
 }
 
 /// Whether `next` continues `last` in the same place.
-fn continues(last: &MapRun, next: &MapRun) -> bool {
+pub(crate) fn continues(last: &MapRun, next: &MapRun) -> bool {
     match (last.location, next.location) {
         (PageLocation::Zero, PageLocation::Zero) => true,
         (
@@ -287,11 +330,11 @@ fn resolve(maps: &[&PageMap], layer: usize, start: u64, end: u64, out: &mut Vec<
     }
 }
 
-/// Appends a piece, merging runs of zero pages.
+/// Appends a piece, merging runs of zero pages of one file.
 fn push(out: &mut Vec<Piece>, piece: Piece) {
     if piece.src == Src::Zero {
         if let Some(last) = out.last_mut() {
-            if last.src == Src::Zero {
+            if last.src == Src::Zero && last.layer == piece.layer {
                 last.pages += piece.pages;
                 return;
             }

@@ -1,10 +1,12 @@
 //! Full check of a file's stored memory: every data extent's CRC, every chunk's CRC
-//! and decompressed size. Lazy mapping skips these checks (a mapped page is read by
-//! the guest, not by us); `tern` can run this before or after resuming.
+//! and decompressed size, and in the identity layout that the holes between stored
+//! pages (which a restore maps along with the data) read as zero. Lazy mapping skips
+//! these checks (a mapped page is read by the guest, not by us); `tern` can run this
+//! before or after resuming.
 
 use crate::error::{Error, Result};
 use crate::memory::map::{ExtentKind, PageMap};
-use crate::memory::PAGE_SIZE;
+use crate::memory::{is_zero, PAGE_SIZE};
 use crate::storage::Storage;
 
 /// One unit of checking.
@@ -14,6 +16,8 @@ enum Job {
     Data(usize),
     /// Chunk index.
     Chunk(usize),
+    /// A gap of an identity-layout region: (first page, pages), at most 256.
+    Hole(u64, u64),
 }
 
 /// Checks region `name` of one chain member with `threads` threads (0: all cores).
@@ -31,6 +35,25 @@ pub(crate) fn verify_layer(
         .map(|(i, _)| Job::Data(i))
         .collect();
     jobs.extend((0..map.chunks.len()).map(Job::Chunk));
+    if map.identity {
+        let mut next = 0;
+        let stored = map
+            .extents
+            .iter()
+            .filter(|x| matches!(x.kind, ExtentKind::Data { .. }));
+        for (first, end) in stored
+            .map(|x| (x.first_page, x.end()))
+            .chain([(map.pages(), map.pages())])
+        {
+            let mut p = next;
+            while p < first {
+                let n = (first - p).min(256);
+                jobs.push(Job::Hole(p, n));
+                p += n;
+            }
+            next = end;
+        }
+    }
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -104,6 +127,18 @@ fn check(
                 .map_err(|e| format!("compressed chunk {i}: cannot decompress: {e}"))?;
             if n != want {
                 return Err(format!("compressed chunk {i}: {n} bytes, not {want}"));
+            }
+        }
+        Job::Hole(first, pages) => {
+            buf.resize((pages * PAGE_SIZE) as usize, 0);
+            storage
+                .read_at(map.data_offset + first * PAGE_SIZE, buf)
+                .map_err(|e| e.to_string())?;
+            if !is_zero(buf) {
+                return Err(format!(
+                    "pages {first:#x}..{:#x}: not zero where the file stores no page",
+                    first + pages
+                ));
             }
         }
     }

@@ -8,8 +8,12 @@
 //! compression window); batches of chunks are compressed on several threads and written
 //! in order. A chunk that zstd cannot shrink by an eighth is stored raw at an aligned
 //! offset instead, so incompressible memory stays mappable.
+//!
+//! In the identity layout (uncompressed only), each run goes to its page's fixed place
+//! in a data range as long as the region; the writer seeks over zero pages, leaving
+//! holes.
 
-use std::io::Write;
+use std::io::{Seek, Write};
 
 use crate::error::{Error, Result};
 use crate::memory::map::{Chunk, Extent, ExtentKind, PageMap, MAX_RUN_PAGES};
@@ -41,13 +45,14 @@ struct Pending {
 }
 
 /// Writes region `name` at the output's current position.
-pub(crate) fn write_region<W: Write, S: PageSource + ?Sized>(
+pub(crate) fn write_region<W: Write + Seek, S: PageSource + ?Sized>(
     out: &mut Out<W>,
     name: &str,
     region: Region,
     src: &S,
     pages: Pages<'_>,
     comp: Option<Compression>,
+    identity: bool,
 ) -> Result<Written> {
     let selected = select(name, region, pages)?;
     let slice = src.as_slice();
@@ -64,6 +69,7 @@ pub(crate) fn write_region<W: Write, S: PageSource + ?Sized>(
     let data_offset = out.pos();
     let mut p = Packer {
         out,
+        identity: identity.then_some(data_offset),
         name,
         slice,
         extents: Vec::new(),
@@ -96,21 +102,25 @@ pub(crate) fn write_region<W: Write, S: PageSource + ?Sized>(
         Some(list) => list.iter().copied().try_for_each(&mut visit)?,
     }
     p.finish()?;
+    if identity {
+        p.out.skip_to(data_offset + region.size)?;
+    }
     let Packer {
         mut extents,
         chunks,
-        mut stats,
+        stats,
         ..
     } = p;
     // Zero extents are recorded as they come while compressed pages wait for their
     // chunk: put the list back in guest order (extents never overlap).
     extents.sort_unstable_by_key(|x| x.first_page);
-    stats.stored_bytes = out.pos() - data_offset;
     Ok(Written {
         map: PageMap {
             base: region.base,
             size: region.size,
             inherits: matches!(pages, Pages::ChangedSinceParent(_)),
+            identity,
+            data_offset,
             extents,
             chunks,
         },
@@ -142,8 +152,10 @@ fn select(name: &str, region: Region, pages: Pages<'_>) -> Result<Option<Vec<u64
 }
 
 /// The writer's state while scanning one region.
-struct Packer<'a, 'o, W: Write> {
+struct Packer<'a, 'o, W: Write + Seek> {
     out: &'o mut Out<W>,
+    /// Start of the data range, for the identity layout.
+    identity: Option<u64>,
     name: &'a str,
     slice: Option<&'a [u8]>,
     extents: Vec<Extent>,
@@ -164,7 +176,7 @@ struct Packer<'a, 'o, W: Write> {
     spare: Vec<Pending>,
 }
 
-impl<W: Write> Packer<'_, '_, W> {
+impl<W: Write + Seek> Packer<'_, '_, W> {
     fn page(&mut self, idx: u64, page: &[u8]) -> Result<()> {
         self.stats.pages_considered += 1;
         if is_zero(page) {
@@ -226,8 +238,12 @@ impl<W: Write> Packer<'_, '_, W> {
             }
             None => &self.run_buf[..],
         };
+        if let Some(start) = self.identity {
+            self.out.skip_to(start + first_page * PAGE_SIZE)?;
+        }
         let offset = self.out.pos();
         self.out.write(bytes)?;
+        self.stats.stored_bytes += bytes.len() as u64;
         self.extents.push(Extent {
             first_page,
             pages,
@@ -282,6 +298,7 @@ impl<W: Write> Packer<'_, '_, W> {
         if let Some(z) = &packed {
             let offset = self.out.pos();
             self.out.write(z)?;
+            self.stats.stored_bytes += z.len() as u64;
             self.chunks.push(Chunk {
                 offset,
                 stored_len: z.len() as u32,
@@ -310,6 +327,7 @@ impl<W: Write> Packer<'_, '_, W> {
                 let bytes = &ch.raw[slot * PAGE_SIZE as usize..(slot + len) * PAGE_SIZE as usize];
                 let offset = self.out.pos();
                 self.out.write(bytes)?;
+                self.stats.stored_bytes += bytes.len() as u64;
                 ExtentKind::Data {
                     offset,
                     crc: crc32c::crc32c(bytes),

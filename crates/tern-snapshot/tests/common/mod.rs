@@ -56,10 +56,13 @@ pub fn dirty_page(rng: &mut Rng, ram: &mut [u8], p: u64) {
 }
 
 pub const RAM_BASE: u64 = 0x8000_0000;
+/// Pages of RAM in [`small_snapshot`].
+pub const SMALL_PAGES: u64 = 16;
 
 pub fn options(zstd: bool) -> WriteOptions {
     WriteOptions {
         zstd_level: zstd.then_some(1),
+        memory_layout: MemoryLayout::Identity,
         threads: 2,
         sync: false,
     }
@@ -86,7 +89,7 @@ pub fn fake_disk() -> DiskRecord {
 /// A snapshot with every kind of section, small enough to flip each of its bytes.
 pub fn small_snapshot(zstd: bool) -> Vec<u8> {
     let mut rng = Rng(0x5eed);
-    let ram = sparse_ram(&mut rng, 24, 40);
+    let ram = sparse_ram(&mut rng, SMALL_PAGES, 40);
     let mut w = SnapshotWriter::new(
         Cursor::new(Vec::new()),
         SnapshotMeta::new("riscv64", VmKind::System),
@@ -238,6 +241,8 @@ pub fn payload(b: &[u8], entry: usize) -> (usize, usize) {
 /// Sets the payload checksum of the entry at `entry` to match its bytes.
 pub fn fix_payload_crc(b: &mut [u8], entry: usize) {
     let (off, len) = payload(b, entry);
-    let crc = crc32c::crc32c(&b[off..off + len]);
-    b[entry + 32..entry + 36].copy_from_slice(&crc.to_le_bytes());
+    if let Some(bytes) = off.checked_add(len).and_then(|end| b.get(off..end)) {
+        let crc = crc32c::crc32c(bytes);
+        b[entry + 32..entry + 36].copy_from_slice(&crc.to_le_bytes());
+    }
 }
