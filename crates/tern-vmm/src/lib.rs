@@ -17,6 +17,7 @@ pub mod client;
 pub mod control;
 pub mod fake;
 mod hex;
+pub mod system;
 
 pub use api::{serve, ServeError, ServerHandle};
 pub use client::{Client, ClientError};

@@ -20,6 +20,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run one riscv64 Linux program (a process VM), like qemu-riscv64.
     Exec(exec::ExecArgs),
+    /// Resume a system VM from its snapshot file.
+    Restore(run::restore::RestoreArgs),
     /// Show a running VM's state (through its --api-sock).
     Status(control::StatusArgs),
     /// Pause a running VM at an instruction boundary.
@@ -37,6 +39,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Exec(args) => exec::exec(args),
+        Command::Restore(a) => run::restore::restore(a),
         Command::Status(a) => control::status(a),
         Command::Pause(a) => control::pause(a),
         Command::Resume(a) => control::resume(a),

@@ -1,6 +1,7 @@
 //! `tern run`: boot a machine.
 
 mod devices;
+pub mod restore;
 mod spec;
 mod terminal;
 mod virt;
@@ -84,6 +85,10 @@ pub struct RunArgs {
     /// Print instructions retired, wall time and speed to stderr at the end.
     #[arg(long)]
     stats: bool,
+    /// Serve the control API (status, pause, resume, snapshot, stop) on this Unix
+    /// socket (virt only).
+    #[arg(long)]
+    api_sock: Option<PathBuf>,
 }
 
 /// Runs `tern run`; returns the exit status.

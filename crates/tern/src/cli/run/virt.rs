@@ -6,6 +6,10 @@ use anyhow::{bail, Context};
 use tern_hart::ClockMode;
 use tern_machine::virt::{StopReason, VirtConfig, VirtMachine};
 
+use tern_vmm::system::config::SystemConfig;
+use tern_vmm::system::snapshot::LastSnapshot;
+use tern_vmm::system::SystemVm;
+
 use super::terminal::{spawn_reader, Input, RawTerminal};
 use super::{print_stats, spec, RunArgs, EXIT_LIMIT};
 
@@ -20,22 +24,29 @@ fn read(path: &Option<std::path::PathBuf>, what: &str) -> anyhow::Result<Option<
     }
 }
 
+/// Builds the virtio devices of a machine from command-line device options.
+pub fn virtio_factories(
+    drives: &[String],
+    netdevs: &[String],
+    devices: &[String],
+) -> anyhow::Result<Vec<tern_machine::virt::VirtioFactory>> {
+    let drives = drives
+        .iter()
+        .map(|d| spec::parse_drive(d))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let nets = netdevs
+        .iter()
+        .map(|n| spec::parse_netdev(n))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    super::devices::factories(&drives, &nets, devices)
+}
+
 /// Runs a `virt` machine; returns the exit status.
 pub fn run(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
     if args.trace.is_some() {
         bail!("--trace is only available with --machine spike");
     }
-    let drives = args
-        .drives
-        .iter()
-        .map(|d| spec::parse_drive(d))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let nets = args
-        .netdevs
-        .iter()
-        .map(|n| spec::parse_netdev(n))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let virtio = super::devices::factories(&drives, &nets, &args.devices)?;
+    let virtio = virtio_factories(&args.drives, &args.netdevs, &args.devices)?;
     let config = VirtConfig {
         harts: args.cpus,
         memory: args.memory << 20,
@@ -49,12 +60,44 @@ pub fn run(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
         virtio,
         restore_builtin_sbi: None,
     };
-    let mut machine = VirtMachine::new(config).context("cannot build the virt machine")?;
+    let machine = VirtMachine::new(config).context("cannot build the virt machine")?;
     if let Some(path) = &args.dump_dtb {
         std::fs::write(path, machine.dtb())
             .with_context(|| format!("cannot write {}", path.display()))?;
         return Ok(0);
     }
+    let system = SystemConfig {
+        harts: args.cpus,
+        memory: args.memory << 20,
+        builtin_sbi: args.bios.is_none(),
+        clock,
+        drives: args.drives.clone(),
+        netdevs: args.netdevs.clone(),
+        devices: args.devices.clone(),
+    };
+    run_machine(machine, system, None, args.api_sock.as_deref(), args.stats)
+}
+
+/// Runs a built (or restored) machine with the terminal as its console and, if asked,
+/// a control API; returns the exit status.
+pub fn run_machine(
+    mut machine: VirtMachine,
+    system: SystemConfig,
+    restored_from: Option<LastSnapshot>,
+    api_sock: Option<&std::path::Path>,
+    stats: bool,
+) -> anyhow::Result<i32> {
+    let server = match api_sock {
+        Some(path) => {
+            let vm = SystemVm::new(machine.handle(), system, restored_from);
+            Some(
+                tern_vmm::serve(path, std::sync::Arc::new(vm)).with_context(|| {
+                    format!("cannot serve the control API on {}", path.display())
+                })?,
+            )
+        }
+        None => None,
+    };
     let raw = RawTerminal::enter();
     let input = machine.console_input();
     let stop = machine.stop_handle();
@@ -67,8 +110,9 @@ pub fn run(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
     let reason = machine.run();
     drop(raw);
+    drop(server);
     std::io::stdout().flush().ok();
-    if args.stats {
+    if stats {
         print_stats(machine.retired(), started);
         eprintln!(
             "tern: guest RAM touched: {} KiB",

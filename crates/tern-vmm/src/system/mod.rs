@@ -1,0 +1,153 @@
+//! The system VM (`tern run --machine virt`, `tern restore`) behind the control API:
+//! status, pause, resume, snapshot and stop of a running `virt` machine.
+
+pub mod config;
+pub mod snapshot;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tern_machine::virt::pause::PauseError;
+use tern_machine::virt::state::VirtHandle;
+
+use crate::control::{
+    ControlError, DeviceStatus, HartState, HartStatus, MemoryStatus, Privilege, SnapshotInfo,
+    SnapshotRequest, VmControl, VmKind, VmState, VmStatus,
+};
+use config::SystemConfig;
+use snapshot::{write_snapshot, LastSnapshot, SnapshotHistory};
+
+/// How long `pause` waits for every hart to reach an instruction boundary.
+const PAUSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running `virt` machine as the control API sees it.
+pub struct SystemVm {
+    handle: VirtHandle,
+    config: SystemConfig,
+    started: Instant,
+    history: Mutex<SnapshotHistory>,
+}
+
+impl SystemVm {
+    /// Wraps a machine's handle. `restored_from` names the snapshot it was restored
+    /// from, if any (the parent of its next incremental snapshot).
+    pub fn new(
+        handle: VirtHandle,
+        config: SystemConfig,
+        restored_from: Option<LastSnapshot>,
+    ) -> SystemVm {
+        let history = SnapshotHistory {
+            dirty_log_since_boot: restored_from.is_none(),
+            last: restored_from,
+        };
+        SystemVm {
+            handle,
+            config,
+            started: Instant::now(),
+            history: Mutex::new(history),
+        }
+    }
+}
+
+fn pause_error(e: PauseError) -> ControlError {
+    match e {
+        PauseError::Stopped => ControlError::WrongState("the VM has stopped".into()),
+        other => ControlError::Internal(other.to_string()),
+    }
+}
+
+impl VmControl for SystemVm {
+    fn status(&self) -> VmStatus {
+        let s = self.handle.status();
+        let state = if s.stopped {
+            VmState::Stopped
+        } else if s.paused {
+            VmState::Paused
+        } else {
+            VmState::Running
+        };
+        let harts = (0..s.harts)
+            .map(|id| {
+                let (pc, prv) = s.hart_pcs.get(id).copied().unwrap_or((0, 3));
+                HartStatus {
+                    id: id as u64,
+                    pc,
+                    privilege: match prv {
+                        0 => Privilege::User,
+                        1 => Privilege::Supervisor,
+                        _ => Privilege::Machine,
+                    },
+                    state: HartState::Started,
+                    instructions_retired: 0,
+                }
+            })
+            .collect();
+        VmStatus {
+            state,
+            kind: VmKind::System,
+            harts,
+            instructions_retired: s.retired,
+            memory: MemoryStatus {
+                size_bytes: s.memory,
+                touched_bytes: s.touched,
+            },
+            devices: s
+                .devices
+                .iter()
+                .map(|d| DeviceStatus {
+                    name: d.clone(),
+                    kind: device_kind(d).into(),
+                })
+                .collect(),
+            uptime_ms: self.started.elapsed().as_millis() as u64,
+        }
+    }
+
+    fn pause(&self) -> Result<(), ControlError> {
+        let s = self.handle.status();
+        if s.stopped {
+            return Err(ControlError::WrongState("the VM has stopped".into()));
+        }
+        if s.paused {
+            return Ok(());
+        }
+        self.handle.pause(PAUSE_TIMEOUT).map_err(pause_error)
+    }
+
+    fn resume(&self) -> Result<(), ControlError> {
+        let s = self.handle.status();
+        if s.stopped {
+            return Err(ControlError::WrongState("the VM has stopped".into()));
+        }
+        match self.handle.resume() {
+            Ok(()) | Err(PauseError::NotPaused) => Ok(()),
+            Err(e) => Err(pause_error(e)),
+        }
+    }
+
+    fn snapshot(&self, req: SnapshotRequest) -> Result<SnapshotInfo, ControlError> {
+        if self.handle.status().stopped {
+            return Err(ControlError::WrongState("the VM has stopped".into()));
+        }
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        write_snapshot(&self.handle, &self.config, &mut history, &req)
+    }
+
+    fn stop(&self) -> Result<(), ControlError> {
+        self.handle.stop();
+        Ok(())
+    }
+}
+
+/// The kind of a device window, from its name.
+fn device_kind(name: &str) -> &'static str {
+    match name {
+        "test" => "syscon",
+        "rtc" => "goldfish-rtc",
+        "clint" => "clint",
+        "plic" => "plic",
+        "uart" => "ns16550a",
+        n if n.starts_with("virtio") => "virtio-mmio",
+        _ => "device",
+    }
+}

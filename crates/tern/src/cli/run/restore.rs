@@ -1,0 +1,70 @@
+//! `tern restore FILE`: resume a system VM from its snapshot file, exactly where it
+//! stopped, in this process.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use tern_machine::virt::{VirtConfig, VirtMachine};
+use tern_vmm::system::snapshot::{load_into, open_snapshot, LastSnapshot};
+
+use super::virt::{run_machine, virtio_factories};
+
+/// Arguments of `tern restore`.
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The snapshot file (`tern snapshot --out`).
+    file: PathBuf,
+    /// Serve the control API on this Unix socket.
+    #[arg(long)]
+    api_sock: Option<PathBuf>,
+    /// Print instructions retired, wall time, and how long restoring took.
+    #[arg(long)]
+    stats: bool,
+}
+
+/// Runs `tern restore`; returns the exit status.
+pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
+    let started = std::time::Instant::now();
+    let opened = open_snapshot(&args.file)
+        .with_context(|| format!("cannot restore {}", args.file.display()))?;
+    let c = &opened.config;
+    let virtio = virtio_factories(&c.drives, &c.netdevs, &c.devices)?;
+    let config = VirtConfig {
+        harts: c.harts,
+        memory: c.memory,
+        bios: None,
+        kernel: None,
+        initrd: None,
+        append: String::new(),
+        clock: c.clock,
+        max_insns: None,
+        console: Box::new(std::io::stdout()),
+        virtio,
+        restore_builtin_sbi: Some(c.builtin_sbi),
+    };
+    let mut machine = VirtMachine::new(config).context("cannot rebuild the machine")?;
+    let ram_time = load_into(&mut machine, &opened)
+        .with_context(|| format!("cannot restore {}", args.file.display()))?;
+    if args.stats {
+        eprintln!(
+            "tern: restored {} in {:.2} ms (memory {:.2} ms)",
+            args.file.display(),
+            started.elapsed().as_secs_f64() * 1e3,
+            ram_time.as_secs_f64() * 1e3
+        );
+    }
+    let last = LastSnapshot {
+        id: opened.snapshot.id(),
+        path: args.file.clone(),
+    };
+    let system = opened.config.clone();
+    drop(opened);
+    run_machine(
+        machine,
+        system,
+        Some(last),
+        args.api_sock.as_deref(),
+        args.stats,
+    )
+}
