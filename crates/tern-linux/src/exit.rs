@@ -39,6 +39,31 @@ pub fn print_stats() {
     }
 }
 
+/// The emulator's own stderr, duplicated above the guest's descriptors at start-up
+/// (the guest may close or redirect its fd 2).
+static DIAG_FD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(2);
+
+/// Keeps a private duplicate of stderr at or above `min_fd` for internal errors, and
+/// makes a panic (an emulator bug: guest input must never cause one) print there and
+/// end the process with status 101 at once, whichever host thread it happens on.
+pub fn install_panic_hook(min_fd: i32) {
+    // SAFETY: duplicating our own stderr.
+    let fd = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, min_fd) };
+    if fd >= 0 {
+        DIAG_FD.store(fd, std::sync::atomic::Ordering::Relaxed);
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let msg = format!("tern: internal error (a bug in tern, please report it): {info}\n");
+        let fd = DIAG_FD.load(std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: writing a local buffer, then ending the process without unwinding
+        // into guest-visible state.
+        unsafe {
+            libc::write(fd, msg.as_ptr().cast(), msg.len());
+            libc::_exit(101);
+        }
+    }));
+}
+
 /// Ends the process with `status` (the low 8 bits are what `wait` sees).
 pub fn exit_process(status: i32) -> ! {
     let _ = std::io::stdout().flush();

@@ -11,8 +11,9 @@ use goblin::elf::header::{EM_RISCV, ET_DYN, ET_EXEC};
 use goblin::elf::program_header::{PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
 use goblin::elf::Elf;
 
+use crate::mm::pagetable::USER_TOP;
 use crate::mm::vma::{Backing, Vma, PROT_EXEC, PROT_READ, PROT_WRITE};
-use crate::mm::{page_down, page_up, Mm, PAGE, PIE_BASE};
+use crate::mm::{page_down, page_up, Mm, PIE_BASE};
 
 /// Why an image cannot be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +84,7 @@ pub fn load(mm: &mut Mm, data: &[u8], path: &str, main: bool) -> Result<Image, L
         .map(|p| page_up(p.p_vaddr.saturating_add(p.p_memsz)))
         .max()
         .unwrap_or(0);
-    if hi <= lo || hi - lo > (1 << 40) {
+    if hi <= lo || hi - lo > (1 << 40) || (ty == ET_EXEC && hi > USER_TOP) {
         return Err(LoadError::Parse("segments span an impossible range".into()));
     }
     let bias = if ty == ET_DYN {
@@ -167,10 +168,7 @@ pub fn load(mm: &mut Mm, data: &[u8], path: &str, main: bool) -> Result<Image, L
         phnum: u64::from(elf.header.e_phnum),
         phent: u64::from(elf.header.e_phentsize),
         bias,
-        end: bias + hi,
+        end: bias.wrapping_add(hi),
         interp,
     })
 }
-
-/// The page size as seen by the loader (re-exported for the stack builder).
-pub const PAGE_SIZE: u64 = PAGE;

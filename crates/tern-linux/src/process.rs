@@ -101,6 +101,9 @@ pub struct Process {
     pub insns: AtomicU64,
     /// `--strace` output.
     pub strace: Strace,
+    /// Resource limits set by the guest that are not applied to the host (see
+    /// `syscalls::misc::prlimit64`).
+    pub rlimits: Mutex<[Option<(u64, u64)>; 16]>,
     /// Guest `RLIMIT_NOFILE` soft limit (descriptors at or above it are the emulator's).
     pub fd_limit: i32,
 }
@@ -134,6 +137,7 @@ impl Process {
             threads: AtomicUsize::new(0),
             insns: AtomicU64::new(0),
             strace,
+            rlimits: Mutex::new([None; 16]),
             fd_limit,
             opts,
         }))

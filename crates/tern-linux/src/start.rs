@@ -177,6 +177,7 @@ pub fn exec_with(
     ready: impl FnOnce(&Arc<Process>),
 ) -> Result<i32, String> {
     let proc = Process::new(opts)?;
+    crate::exit::install_panic_hook(proc.fd_limit);
     let entry = load_program(&proc, &prog)?;
     ready(&proc);
     let mut t = Thread::new(proc.clone(), entry.pc, entry.sp);

@@ -211,7 +211,7 @@ pub fn format_call(proc: &Process, nr: u64, args: &[u64; 6]) -> String {
                 Err(_) => format!("{a:#x}"),
             },
             Buf => {
-                let len = (args[i + 1] as usize).min(64);
+                let len = (args.get(i + 1).copied().unwrap_or(0) as usize).min(64);
                 let mut b = vec![0u8; len];
                 match proc.mm().read(a, &mut b) {
                     Ok(()) => quote(&b, 32),

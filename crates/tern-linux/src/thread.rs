@@ -360,7 +360,7 @@ impl Thread {
             && self.altstack.flags & signal::SS_DISABLE == 0
             && !on_alt
         {
-            self.altstack.sp + self.altstack.size
+            self.altstack.sp.wrapping_add(self.altstack.size)
         } else {
             sp
         };

@@ -241,7 +241,11 @@ impl Mm {
 
     /// Grows the area ending at `end` to `new_end` (`mremap` in place).
     pub fn grow(&mut self, end: u64, new_end: u64) -> Result<(), Errno> {
-        let last = self.vmas.find(end - 1).cloned().ok_or(Errno::EFAULT)?;
+        let last = self
+            .vmas
+            .find(end.checked_sub(1).ok_or(Errno::EFAULT)?)
+            .cloned()
+            .ok_or(Errno::EFAULT)?;
         if self.vmas.overlaps(end, new_end) || new_end > pagetable::USER_TOP {
             return Err(Errno::ENOMEM);
         }

@@ -75,6 +75,11 @@ pub fn set_ids(_sys: Sysno) -> SysResult {
     Err(Errno::EPERM)
 }
 
+/// Resource limits kept for the guest rather than applied to the host process:
+/// `RLIMIT_DATA`, `RLIMIT_STACK`, `RLIMIT_RSS`, `RLIMIT_NOFILE`, `RLIMIT_MEMLOCK`,
+/// `RLIMIT_AS`.
+const VIRTUAL_LIMITS: [u32; 6] = [2, 3, 5, 7, 8, 9];
+
 /// `prlimit64` (own process only). `RLIMIT_NOFILE` shows the guest's descriptor
 /// limit; `RLIMIT_STACK` the main stack's reserved size.
 pub fn prlimit64(t: &mut Thread, a: [u64; 6]) -> SysResult {
@@ -87,9 +92,11 @@ pub fn prlimit64(t: &mut Thread, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     if a[3] != 0 {
-        let (cur, max) = match res {
-            7 => (t.proc.fd_limit as u64, t.proc.fd_limit as u64),
-            3 => (crate::mm::STACK_SIZE, u64::MAX),
+        let kept = t.proc.rlimits.lock().unwrap_or_else(|e| e.into_inner())[res as usize];
+        let (cur, max) = match (res, kept) {
+            (_, Some(v)) => v,
+            (7, None) => (t.proc.fd_limit as u64, t.proc.fd_limit as u64),
+            (3, None) => (crate::mm::STACK_SIZE, u64::MAX),
             _ => {
                 // SAFETY: local struct.
                 let mut r = libc::rlimit {
@@ -112,8 +119,12 @@ pub fn prlimit64(t: &mut Thread, a: [u64; 6]) -> SysResult {
         if cur > max {
             return Err(Errno::EINVAL);
         }
-        // Limits the emulator itself depends on are accepted without effect.
-        if !matches!(res, 3 | 7 | 9) {
+        // Limits on memory, stack and descriptors would constrain the emulator
+        // itself: they are kept for the guest (and shown back) but not applied.
+        if VIRTUAL_LIMITS.contains(&res) {
+            t.proc.rlimits.lock().unwrap_or_else(|e| e.into_inner())[res as usize] =
+                Some((cur, max));
+        } else {
             let r = libc::rlimit {
                 rlim_cur: cur,
                 rlim_max: max,
@@ -225,7 +236,7 @@ pub fn riscv_hwprobe(t: &mut Thread, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     for i in 0..count {
-        let at = pairs + 16 * i;
+        let at = pairs.wrapping_add(16 * i);
         let key = t.proc.read_u64(at)? as i64;
         let value: Option<u64> = match key {
             0..=2 => Some(0),
@@ -241,10 +252,10 @@ pub fn riscv_hwprobe(t: &mut Thread, a: [u64; 6]) -> SysResult {
             _ => None,
         };
         match value {
-            Some(v) => t.proc.write_u64(at + 8, v)?,
+            Some(v) => t.proc.write_u64(at.wrapping_add(8), v)?,
             None => {
                 t.proc.write_u64(at, u64::MAX)?;
-                t.proc.write_u64(at + 8, 0)?;
+                t.proc.write_u64(at.wrapping_add(8), 0)?;
             }
         }
     }

@@ -228,8 +228,20 @@ pub fn mremap(t: &mut Thread, a: [u64; 6]) -> SysResult {
         return Err(Errno::EFAULT);
     }
     let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
+    if old_len == 0 {
+        // (Duplicating a shared mapping with old_size 0 is not supported.)
+        return Err(Errno::EINVAL);
+    }
     if flags & FIXED != 0 {
-        if flags & MAYMOVE == 0 || new_addr % PAGE != 0 {
+        if flags & MAYMOVE == 0
+            || new_addr % PAGE != 0
+            || new_addr
+                .checked_add(new_len)
+                .is_none_or(|e| e > crate::mm::pagetable::USER_TOP)
+        {
+            return Err(Errno::EINVAL);
+        }
+        if new_addr < old_end && old < new_addr + new_len {
             return Err(Errno::EINVAL);
         }
         mm.unmap(new_addr, new_addr + new_len);
@@ -245,7 +257,8 @@ pub fn mremap(t: &mut Thread, a: [u64; 6]) -> SysResult {
         mm.unmap(old + new_len, old_end);
         return Ok(old);
     }
-    if mm.grow(old_end, old + new_len).is_ok() {
+    let new_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
+    if mm.grow(old_end, new_end).is_ok() {
         return Ok(old);
     }
     if flags & MAYMOVE == 0 {

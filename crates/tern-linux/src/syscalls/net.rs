@@ -294,13 +294,14 @@ pub fn recvmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
     if m.name != 0 {
         let k = (hm.msg_namelen as usize).min(m.namelen as usize);
         t.proc.write_mem(m.name, &name[..k])?;
-        t.proc.write_u32(a[1] + 8, hm.msg_namelen)?;
+        t.proc.write_u32(a[1].wrapping_add(8), hm.msg_namelen)?;
     }
     if m.control != 0 {
         let k = hm.msg_controllen.min(control.len());
         t.proc.write_mem(m.control, &control[..k])?;
-        t.proc.write_u64(a[1] + 40, k as u64)?;
+        t.proc.write_u64(a[1].wrapping_add(40), k as u64)?;
     }
-    t.proc.write_u32(a[1] + 48, hm.msg_flags as u32)?;
+    t.proc
+        .write_u32(a[1].wrapping_add(48), hm.msg_flags as u32)?;
     Ok(n)
 }

@@ -92,7 +92,7 @@ pub fn pselect6(t: &mut Thread, a: [u64; 6]) -> SysResult {
     };
     let mask = if a[5] != 0 {
         let ptr = t.proc.read_u64(a[5])?;
-        let size = t.proc.read_u64(a[5] + 8)?;
+        let size = t.proc.read_u64(a[5].wrapping_add(8))?;
         mask_arg(t, ptr, size)?
     } else {
         t.sigmask

@@ -107,7 +107,7 @@ fn read_strings(t: &Thread, va: u64) -> Result<Vec<Vec<u8>>, Errno> {
     }
     let mut total = 0usize;
     for i in 0..(1 << 17) {
-        let p = t.proc.read_u64(va + 8 * i)?;
+        let p = t.proc.read_u64(va.wrapping_add(8 * i))?;
         if p == 0 {
             return Ok(out);
         }

@@ -112,10 +112,10 @@ fn exit_robust_list(t: &Thread) {
     let Ok(mut entry) = t.proc.read_u64(head) else {
         return;
     };
-    let Ok(offset) = t.proc.read_u64(head + 8) else {
+    let Ok(offset) = t.proc.read_u64(head.wrapping_add(8)) else {
         return;
     };
-    let pending = t.proc.read_u64(head + 16).unwrap_or(0);
+    let pending = t.proc.read_u64(head.wrapping_add(16)).unwrap_or(0);
     let handle = |e: u64| {
         let word = (e & !1).wrapping_add(offset);
         if let Ok(v) = t.proc.read_u32(word) {
