@@ -9,6 +9,7 @@
 //! - [`syscalls`]: the system calls, one module per area.
 //! - [`fs`]: descriptors and the file-system view (`--root`, `--bind`, `--sysroot`).
 //! - [`signal`], [`futex`], [`strace`].
+//! - [`state`]: the process and its threads as plain data (for snapshots).
 
 pub mod errno;
 pub mod exit;
@@ -20,6 +21,7 @@ pub mod process;
 pub mod signal;
 pub mod stack;
 pub mod start;
+pub mod state;
 pub mod strace;
 pub mod syscalls;
 pub mod thread;

@@ -1,0 +1,199 @@
+//! The process VM's state as plain data (DESIGN.md invariant 1).
+//!
+//! [`ProcessState`] and [`ThreadState`] hold everything of a process VM that the guest
+//! can observe, other than the bytes of guest physical memory (which include the page
+//! tables): the frame allocator, the areas, the program break, the descriptor table
+//! with each descriptor's guest path, flags and current offset, signal actions and
+//! pending signals, the current directory, and per thread the hart state, signal mask,
+//! alternate stack and the tid/robust-list registrations. A thread blocked in a system
+//! call is saved with `pc` at its `ecall` and `a0` restored, so that restoring restarts
+//! the call (as Linux restarts calls interrupted by a signal). Restoring is the work of
+//! the snapshot issue; this is what it will serialize.
+
+use serde::{Deserialize, Serialize};
+use tern_hart::HartState;
+
+use crate::fs::FdInfo;
+use crate::mm::phys::FrameAllocator;
+use crate::mm::vma::VmaList;
+use crate::process::Process;
+use crate::signal::{AltStack, SigAction, SigInfo};
+use crate::thread::Thread;
+
+/// One descriptor: what the table knows, and the host file offset now.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FdState {
+    /// Descriptor number.
+    pub fd: i32,
+    /// Kind, guest path, flags.
+    pub info: FdInfo,
+    /// `lseek(fd, 0, SEEK_CUR)`, for descriptors that have an offset.
+    pub offset: Option<u64>,
+    /// `FD_CLOEXEC`.
+    pub cloexec: bool,
+}
+
+/// The process-wide state.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProcessState {
+    /// Physical frames in use and free.
+    pub frames: FrameAllocator,
+    /// Physical address of the root page table (Sv48).
+    pub page_table_root: u64,
+    /// Mapped areas.
+    pub vmas: VmaList,
+    /// Start of the heap.
+    pub brk_start: u64,
+    /// Program break.
+    pub brk: u64,
+    /// Descriptors.
+    pub files: Vec<FdState>,
+    /// Current directory (guest path).
+    pub cwd: String,
+    /// `umask`.
+    pub umask: u64,
+    /// Signal actions, index = signal number.
+    pub actions: Vec<SigAction>,
+    /// Signals pending for the process.
+    pub pending: Vec<SigInfo>,
+    /// Signals pending for particular threads.
+    pub thread_pending: Vec<(i32, SigInfo)>,
+    /// Guest path of the program.
+    pub exe: String,
+    /// Resource limits kept for the guest.
+    pub rlimits: Vec<Option<(u64, u64)>>,
+    /// Instructions retired so far.
+    pub insns: u64,
+}
+
+/// One thread's state.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ThreadState {
+    /// Thread id.
+    pub tid: i32,
+    /// Architectural state of its hart.
+    pub hart: HartState,
+    /// Blocked signals.
+    pub sigmask: u64,
+    /// Mask to restore after a handler (`rt_sigsuspend`).
+    pub saved_mask: Option<u64>,
+    /// `sigaltstack`.
+    pub altstack: AltStack,
+    /// `clear_child_tid`.
+    pub clear_child_tid: u64,
+    /// `set_robust_list` head and length.
+    pub robust_list: (u64, u64),
+}
+
+impl Process {
+    /// The process-wide state now (threads are saved separately, each by its own
+    /// host thread while it is stopped between run slices).
+    pub fn save_state(&self) -> ProcessState {
+        let (frames, page_table_root, vmas, brk_start, brk) = {
+            let mm = self.mm();
+            (
+                mm.frames.clone(),
+                mm.root,
+                mm.vmas.clone(),
+                mm.brk_start,
+                mm.brk,
+            )
+        };
+        let files = self
+            .files()
+            .iter()
+            .map(|(&fd, info)| {
+                // SAFETY: lseek/fcntl queries on a guest descriptor.
+                let (off, fdflags) = unsafe {
+                    (
+                        libc::lseek(fd, 0, libc::SEEK_CUR),
+                        libc::fcntl(fd, libc::F_GETFD),
+                    )
+                };
+                FdState {
+                    fd,
+                    info: info.clone(),
+                    offset: (off >= 0).then_some(off as u64),
+                    cloexec: fdflags >= 0 && fdflags & libc::FD_CLOEXEC != 0,
+                }
+            })
+            .collect();
+        ProcessState {
+            frames,
+            page_table_root,
+            vmas,
+            brk_start,
+            brk,
+            files,
+            cwd: self.cwd(),
+            umask: self.umask.load(std::sync::atomic::Ordering::Relaxed),
+            actions: self.actions().to_vec(),
+            pending: self
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            thread_pending: self
+                .thread_pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            exe: self.exe.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            rlimits: self
+                .rlimits
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .to_vec(),
+            insns: self.insns.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+}
+
+impl Thread {
+    /// This thread's state (call between run slices, from the thread itself).
+    pub fn save_state(&self) -> ThreadState {
+        ThreadState {
+            tid: self.tid,
+            hart: self.hart.state().clone(),
+            sigmask: self.sigmask,
+            saved_mask: self.saved_mask,
+            altstack: self.altstack,
+            clear_child_tid: self.clear_child_tid,
+            robust_list: self.robust_list,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mm::vma::{Backing, Vma, PROT_READ, PROT_WRITE};
+    use crate::process::Options;
+
+    #[test]
+    fn process_state_is_plain_data() {
+        let proc = Process::new(Options {
+            memory: 64 << 20,
+            slice: 1000,
+            ..Options::default()
+        })
+        .expect("process");
+        {
+            let mut mm = proc.mm();
+            mm.map(Vma {
+                start: 0x10000,
+                end: 0x20000,
+                prot: PROT_READ | PROT_WRITE,
+                shared: false,
+                backing: Backing::Anon,
+            });
+            mm.poke(0x10008, b"data").expect("poke");
+        }
+        let s = proc.save_state();
+        assert_eq!(s.vmas.iter().count(), 1);
+        assert!(s.frames.used() >= 2, "the root table and the page");
+        assert_eq!(s.actions.len(), crate::signal::NSIG + 1);
+        let t = s.clone();
+        assert_eq!(format!("{t:?}"), format!("{s:?}"));
+    }
+}
