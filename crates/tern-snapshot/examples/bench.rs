@@ -94,16 +94,23 @@ impl Rng {
     }
 }
 
-/// Guest RAM with `percent`% of its pages filled with random bytes, the others never
-/// touched.
-fn make_ram(size: u64, percent: u64) -> Anon {
+/// Guest RAM with `percent`% of its pages filled, the others never touched: random
+/// bytes (incompressible), or text-like bytes from a 16-letter alphabet (about 2:1
+/// under zstd, like code and page cache).
+fn make_ram(size: u64, percent: u64, random: bool) -> Anon {
     let mut ram = Anon::new(size as usize);
     let mut rng = Rng(0x1234_5678 + percent);
     let s = ram.slice();
     for page in s.chunks_mut(PAGE_SIZE as usize) {
         if rng.next() % 100 < percent {
             for w in page.chunks_mut(8) {
-                w.copy_from_slice(&rng.next().to_le_bytes());
+                let v = rng.next();
+                let v = if random {
+                    v
+                } else {
+                    (v & 0x0f0f_0f0f_0f0f_0f0f) | 0x6060_6060_6060_6060
+                };
+                w.copy_from_slice(&v.to_le_bytes());
             }
         }
     }
@@ -114,21 +121,31 @@ fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
-fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
-    let mut best = Duration::MAX;
-    let mut out = None;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let r = f();
-        best = best.min(t.elapsed());
-        out = Some(r);
-    }
-    (best, out.expect("at least one run"))
+/// The storage variants compared.
+#[derive(Clone, Copy)]
+enum Variant {
+    Identity,
+    Dense,
+    Zstd,
 }
 
-fn write(path: &Path, ram: &[u8], zstd: bool) -> Summary {
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Identity => "identity",
+            Variant::Dense => "dense",
+            Variant::Zstd => "zstd-1",
+        }
+    }
+}
+
+fn write(path: &Path, ram: &[u8], v: Variant) -> Summary {
     let opts = WriteOptions {
-        zstd_level: zstd.then_some(1),
+        zstd_level: matches!(v, Variant::Zstd).then_some(1),
+        memory_layout: match v {
+            Variant::Identity => MemoryLayout::Identity,
+            _ => MemoryLayout::Dense,
+        },
         sync: false,
         ..WriteOptions::default()
     };
@@ -144,36 +161,45 @@ fn write(path: &Path, ram: &[u8], zstd: bool) -> Summary {
     w.finish().expect("finish").0
 }
 
-/// Open, plan, map the file runs over fresh memory, decompress the rest.
-fn restore_mapped(path: &Path, size: u64) -> (Duration, Duration, Anon) {
+/// Most mappings a restore makes; shorter file runs are copied instead.
+const MAX_MAPS: usize = 1024;
+
+/// What a restore does: open, plan, map the long file runs over fresh memory, copy or
+/// decompress the rest. Returns (open+plan time, total time, mappings, the memory).
+fn restore_mapped(path: &Path, size: u64) -> (Duration, Duration, usize, Anon) {
     let t = Instant::now();
     let snap = Snapshot::open(path).expect("open");
     let mem = snap.memory("ram").expect("memory");
     let plan = mem.plan();
     let plan_time = t.elapsed();
+    let threshold = mem.map_threshold(MAX_MAPS);
     let mut ram = Anon::new(size as usize);
-    let mut compressed = false;
+    let mut maps = 0;
+    let mut rest = false;
     for r in &plan {
         match r.location {
-            PageLocation::File { layer, offset } => ram.map_file(
-                r.first_page,
-                r.pages,
-                snap.layer_file(layer).expect("file"),
-                offset,
-            ),
-            PageLocation::Compressed { .. } => compressed = true,
-            _ => {}
+            PageLocation::File { layer, offset } if r.pages >= threshold => {
+                ram.map_file(
+                    r.first_page,
+                    r.pages,
+                    snap.layer_file(layer).expect("file"),
+                    offset,
+                );
+                maps += 1;
+            }
+            PageLocation::Zero => {}
+            _ => rest = true,
         }
     }
-    if compressed {
+    if rest {
         let opts = PopulateOptions {
             dest_is_zeroed: true,
-            mapped_min_pages: Some(1),
+            mapped_min_pages: Some(threshold),
             threads: 0,
         };
         mem.populate_with(ram.slice(), &opts).expect("populate");
     }
-    (plan_time, t.elapsed(), ram)
+    (plan_time, t.elapsed(), maps, ram)
 }
 
 fn main() {
@@ -186,72 +212,84 @@ fn main() {
         &[256 << 20, 1 << 30]
     };
     println!(
-        "{:>6} {:>10} {:>5} | {:>8} {:>8} {:>10} {:>9} | {:>9} {:>8} {:>8} | {:>5}",
+        "{:>5} {:>9} {:>8} | {:>8} {:>8} {:>8} {:>8} | {:>9} {:>8} {:>5} {:>8} | {:>3}",
         "RAM",
         "content",
-        "zstd",
+        "layout",
         "write ms",
         "fsync ms",
         "file MiB",
-        "runs",
+        "disk MiB",
         "open+plan",
         "map ms",
+        "maps",
         "copy ms",
         "ok"
     );
     for &size in sizes {
-        for (label, percent) in [("idle 2%", 2u64), ("25% rand", 25)] {
-            let mut ram = make_ram(size, percent);
-            for zstd in [false, true] {
+        for (label, percent, random) in [("idle 2%", 2u64, false), ("25% rand", 25, true)] {
+            let mut ram = make_ram(size, percent, random);
+            for v in [Variant::Identity, Variant::Dense, Variant::Zstd] {
                 let path = dir.path().join("bench.tern");
-                let (wt, summary) = best(3, || write(&path, ram.slice(), zstd));
+                let mut wt = Duration::MAX;
+                let mut summary = None;
+                for _ in 0..3 {
+                    // Replacing a file frees its blocks within the rename: not part of
+                    // writing a snapshot.
+                    let _ = std::fs::remove_file(&path);
+                    let t = Instant::now();
+                    summary = Some(write(&path, ram.slice(), v));
+                    wt = wt.min(t.elapsed());
+                }
+                let summary = summary.expect("written");
                 let t = Instant::now();
                 std::fs::File::open(&path)
                     .and_then(|f| f.sync_all())
                     .expect("fsync");
                 let sync = t.elapsed();
-                let runs = Snapshot::open(&path)
-                    .expect("open")
-                    .memory("ram")
-                    .expect("ram")
-                    .plan()
-                    .len();
-                let (mut plan, mut map_time, mut restored) = (Duration::MAX, Duration::MAX, None);
+                let disk = {
+                    use std::os::unix::fs::MetadataExt;
+                    std::fs::metadata(&path).expect("stat").blocks() * 512
+                };
+                let (mut plan, mut map_time, mut maps, mut restored) =
+                    (Duration::MAX, Duration::MAX, 0, None);
                 for _ in 0..5 {
                     drop(restored.take());
-                    let (p, m, r) = restore_mapped(&path, size);
+                    let (p, m, n, r) = restore_mapped(&path, size);
                     plan = plan.min(p);
                     map_time = map_time.min(m);
+                    maps = n;
                     restored = Some(r);
                 }
                 let mut restored = restored.expect("restored");
                 let ok = restored.slice() == ram.slice();
                 drop(restored);
                 let mut buf = Anon::new(size as usize);
-                let (copy, _) = best(1, || {
-                    let snap = Snapshot::open(&path).expect("open");
-                    let opts = PopulateOptions {
-                        dest_is_zeroed: true,
-                        ..PopulateOptions::default()
-                    };
-                    snap.memory("ram")
-                        .expect("ram")
-                        .populate_with(buf.slice(), &opts)
-                        .expect("copy");
-                });
+                let t = Instant::now();
+                let snap = Snapshot::open(&path).expect("open");
+                let opts = PopulateOptions {
+                    dest_is_zeroed: true,
+                    ..PopulateOptions::default()
+                };
+                snap.memory("ram")
+                    .expect("ram")
+                    .populate_with(buf.slice(), &opts)
+                    .expect("copy");
+                let copy = t.elapsed();
                 println!(
-                    "{:>6} {:>10} {:>5} | {:>8} {:>8} {:>10.1} {:>9} | {:>9} {:>8} {:>8} | {:>5}",
+                    "{:>5} {:>9} {:>8} | {:>8} {:>8} {:>8.1} {:>8.1} | {:>9} {:>8} {:>5} {:>8} | {:>3}",
                     format!("{}M", size >> 20),
                     label,
-                    if zstd { "1" } else { "-" },
+                    v.name(),
                     ms(wt),
                     ms(sync),
                     summary.file_len as f64 / (1 << 20) as f64,
-                    runs,
+                    disk as f64 / (1 << 20) as f64,
                     ms(plan),
                     ms(map_time),
+                    maps,
                     ms(copy),
-                    ok
+                    if ok { "yes" } else { "NO" }
                 );
                 std::fs::remove_file(&path).expect("remove");
             }

@@ -33,6 +33,8 @@ const PARALLEL_MIN: u64 = 8 << 20;
 /// Small extents are read in batches of up to this many bytes: one system call for
 /// many scattered pages.
 const WINDOW: u64 = 1 << 20;
+/// A batch read does not span a stretch of file without data longer than this.
+const WINDOW_GAP: u64 = 64 * 1024;
 /// Whole extents of at least this many pages are read straight into the destination.
 const DIRECT_PAGES: u32 = 32;
 
@@ -291,7 +293,9 @@ impl MemoryView<'_> {
             if o < offset {
                 continue;
             }
-            if e - offset > WINDOW && end > offset {
+            // Stop at the window's size, and before a long hole (identity layout):
+            // reading it would only copy zeros.
+            if end > offset && (e - offset > WINDOW || o > end + WINDOW_GAP) {
                 break;
             }
             end = end.max(e);

@@ -67,6 +67,9 @@ pub(crate) fn write_region<W: Write + Seek, S: PageSource + ?Sized>(
     }
     out.pad_to(PAGE_SIZE)?;
     let data_offset = out.pos();
+    if identity {
+        out.extend_to(data_offset + region.size)?;
+    }
     let mut p = Packer {
         out,
         identity: identity.then_some(data_offset),
