@@ -62,8 +62,10 @@ pub fn read_timespec(proc: &Process, va: u64) -> Result<libc::timespec, Errno> {
     })
 }
 
-/// The `futex` system call.
-pub fn futex(proc: &Process, a: [u64; 6]) -> SysResult {
+/// The `futex` system call. `pending` tells whether a signal is waiting for the
+/// calling thread (a wait then returns `EINTR` at once, to be restarted after the
+/// handler).
+pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResult {
     let (uaddr, opword, val, arg4, uaddr2, val3) = (a[0], a[1] as u32, a[2], a[3], a[4], a[5]);
     let cmd = opword & 127;
     let host_op = (cmd | op::PRIVATE | (opword & op::CLOCK_REALTIME)) as i64;
@@ -78,6 +80,9 @@ pub fn futex(proc: &Process, a: [u64; 6]) -> SysResult {
     match cmd {
         op::WAIT | op::WAIT_BITSET | op::LOCK_PI | op::LOCK_PI2 | op::WAIT_REQUEUE_PI => {
             let ts = timeout(arg4)?;
+            if pending() {
+                return Err(Errno::EINTR);
+            }
             let tsp = ts
                 .as_ref()
                 .map_or(std::ptr::null(), |t| t as *const libc::timespec);

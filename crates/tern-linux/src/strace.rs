@@ -28,6 +28,18 @@ enum Arg {
     Buf,
     /// Octal (modes).
     Oct,
+    /// `open` flags.
+    OpenFlags,
+    /// `PROT_*`.
+    Prot,
+    /// `MAP_*`.
+    MapFlags,
+    /// A signal number.
+    Sig,
+    /// `clone` flags.
+    CloneFlags,
+    /// `AT_*` flags.
+    AtFlags,
 }
 
 use Arg::*;
@@ -35,17 +47,18 @@ use Arg::*;
 /// Argument kinds of the calls worth decoding; others are shown in hex.
 fn kinds(nr: Sysno) -> &'static [Arg] {
     match nr {
-        Sysno::openat => &[Fd, Str, Hex, Oct],
+        Sysno::openat => &[Fd, Str, OpenFlags, Oct],
         Sysno::read | Sysno::pread64 => &[Fd, Hex, Int, Int],
         Sysno::write => &[Fd, Buf, Int],
         Sysno::pwrite64 => &[Fd, Buf, Int, Int],
         Sysno::close | Sysno::fsync | Sysno::fdatasync | Sysno::dup => &[Fd],
-        Sysno::newfstatat | Sysno::statx => &[Fd, Str, Hex, Hex, Hex],
+        Sysno::newfstatat => &[Fd, Str, Hex, AtFlags],
+        Sysno::statx => &[Fd, Str, AtFlags, Hex, Hex],
         Sysno::fstat => &[Fd, Hex],
         Sysno::readlinkat => &[Fd, Str, Hex, Int],
         Sysno::faccessat | Sysno::faccessat2 => &[Fd, Str, Oct, Hex],
         Sysno::mkdirat | Sysno::fchmodat => &[Fd, Str, Oct],
-        Sysno::unlinkat => &[Fd, Str, Hex],
+        Sysno::unlinkat => &[Fd, Str, AtFlags],
         Sysno::chdir | Sysno::chroot => &[Str],
         Sysno::execve => &[Str, Hex, Hex],
         Sysno::renameat2 | Sysno::linkat => &[Fd, Str, Fd, Str, Hex],
@@ -53,15 +66,17 @@ fn kinds(nr: Sysno) -> &'static [Arg] {
         Sysno::lseek => &[Fd, Int, Int],
         Sysno::getdents64 => &[Fd, Hex, Int],
         Sysno::exit | Sysno::exit_group => &[Int],
-        Sysno::kill | Sysno::tkill => &[Int, Int],
-        Sysno::tgkill => &[Int, Int, Int],
+        Sysno::kill | Sysno::tkill => &[Int, Sig],
+        Sysno::tgkill => &[Int, Int, Sig],
+        Sysno::rt_sigaction => &[Sig, Hex, Hex, Int],
+        Sysno::clone => &[CloneFlags, Hex, Hex, Hex, Hex],
         Sysno::dup3 => &[Fd, Fd, Hex],
         Sysno::fcntl => &[Fd, Int, Hex],
         Sysno::ioctl => &[Fd, Hex, Hex],
         Sysno::brk => &[Hex],
-        Sysno::mmap => &[Hex, Int, Int, Hex, Fd, Hex],
+        Sysno::mmap => &[Hex, Int, Prot, MapFlags, Fd, Hex],
         Sysno::munmap => &[Hex, Int],
-        Sysno::mprotect => &[Hex, Int, Int],
+        Sysno::mprotect => &[Hex, Int, Prot],
         _ => &[],
     }
 }
@@ -81,7 +96,7 @@ fn argc(nr: Sysno) -> usize {
         | Sysno::setsid => 0,
         Sysno::set_tid_address | Sysno::uname | Sysno::umask => 1,
         Sysno::set_robust_list | Sysno::clock_gettime | Sysno::nanosleep => 2,
-        Sysno::getrandom | Sysno::rt_sigaction => 3,
+        Sysno::getrandom => 3,
         Sysno::rt_sigprocmask | Sysno::prlimit64 => 4,
         _ => 6,
     }
@@ -210,6 +225,26 @@ pub fn format_call(proc: &Process, nr: u64, args: &[u64; 6]) -> String {
                 Ok(s) => quote(&s, 256),
                 Err(_) => format!("{a:#x}"),
             },
+            OpenFlags => open_flags(a),
+            Prot => flags(
+                a,
+                &[(1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC")],
+                "PROT_NONE",
+            ),
+            MapFlags => map_flags(a),
+            Sig => signal_name(a as i32),
+            CloneFlags => clone_flags(a),
+            AtFlags => flags(
+                a,
+                &[
+                    (0x100, "AT_SYMLINK_NOFOLLOW"),
+                    (0x200, "AT_REMOVEDIR"),
+                    (0x400, "AT_SYMLINK_FOLLOW"),
+                    (0x800, "AT_NO_AUTOMOUNT"),
+                    (0x1000, "AT_EMPTY_PATH"),
+                ],
+                "0",
+            ),
             Buf => {
                 let len = (args.get(i + 1).copied().unwrap_or(0) as usize).min(64);
                 let mut b = vec![0u8; len];
@@ -221,6 +256,155 @@ pub fn format_call(proc: &Process, nr: u64, args: &[u64; 6]) -> String {
         });
     }
     format!("{}({})", name(nr), parts.join(", "))
+}
+
+/// `A|B|0x..` for the bits of `v` named in `names`.
+fn flags(v: u64, names: &[(u64, &str)], zero: &str) -> String {
+    let mut parts = Vec::new();
+    let mut rest = v;
+    for &(bit, name) in names {
+        if v & bit == bit && bit != 0 {
+            parts.push(name.to_string());
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        parts.push(format!("{rest:#x}"));
+    }
+    if parts.is_empty() {
+        zero.to_string()
+    } else {
+        parts.join("|")
+    }
+}
+
+fn open_flags(v: u64) -> String {
+    let acc = match v & 3 {
+        0 => "O_RDONLY",
+        1 => "O_WRONLY",
+        2 => "O_RDWR",
+        _ => "O_ACCMODE",
+    };
+    let rest = flags(
+        v & !3,
+        &[
+            (0o100, "O_CREAT"),
+            (0o200, "O_EXCL"),
+            (0o400, "O_NOCTTY"),
+            (0o1000, "O_TRUNC"),
+            (0o2000, "O_APPEND"),
+            (0o4000, "O_NONBLOCK"),
+            (0o10000, "O_DSYNC"),
+            (0o40000, "O_DIRECT"),
+            (0o100000, "O_LARGEFILE"),
+            (0o200000, "O_DIRECTORY"),
+            (0o400000, "O_NOFOLLOW"),
+            (0o1000000, "O_NOATIME"),
+            (0o2000000, "O_CLOEXEC"),
+            (0o10000000, "O_PATH"),
+        ],
+        "",
+    );
+    if rest.is_empty() {
+        acc.to_string()
+    } else {
+        format!("{acc}|{rest}")
+    }
+}
+
+fn map_flags(v: u64) -> String {
+    flags(
+        v,
+        &[
+            (0x01, "MAP_SHARED"),
+            (0x02, "MAP_PRIVATE"),
+            (0x10, "MAP_FIXED"),
+            (0x20, "MAP_ANONYMOUS"),
+            (0x100, "MAP_GROWSDOWN"),
+            (0x800, "MAP_DENYWRITE"),
+            (0x4000, "MAP_NORESERVE"),
+            (0x8000, "MAP_POPULATE"),
+            (0x20000, "MAP_STACK"),
+            (0x10_0000, "MAP_FIXED_NOREPLACE"),
+        ],
+        "0",
+    )
+}
+
+fn clone_flags(v: u64) -> String {
+    let sig = v & 0xff;
+    let mut s = flags(
+        v & !0xff,
+        &[
+            (0x100, "CLONE_VM"),
+            (0x200, "CLONE_FS"),
+            (0x400, "CLONE_FILES"),
+            (0x800, "CLONE_SIGHAND"),
+            (0x4000, "CLONE_VFORK"),
+            (0x8000, "CLONE_PARENT"),
+            (0x1_0000, "CLONE_THREAD"),
+            (0x4_0000, "CLONE_SYSVSEM"),
+            (0x8_0000, "CLONE_SETTLS"),
+            (0x10_0000, "CLONE_PARENT_SETTID"),
+            (0x20_0000, "CLONE_CHILD_CLEARTID"),
+            (0x100_0000, "CLONE_CHILD_SETTID"),
+        ],
+        "",
+    );
+    if sig != 0 {
+        if !s.is_empty() {
+            s.push('|');
+        }
+        s.push_str(&signal_name(sig as i32));
+    }
+    if s.is_empty() {
+        "0".into()
+    } else {
+        s
+    }
+}
+
+/// `SIGTERM`, or the number.
+pub fn signal_name(n: i32) -> String {
+    const NAMES: [&str; 32] = [
+        "0",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    match usize::try_from(n).ok().and_then(|i| NAMES.get(i)) {
+        Some(s) => s.to_string(),
+        None if (32..=64).contains(&n) => format!("SIGRT_{}", n - 32),
+        None => n.to_string(),
+    }
 }
 
 /// Formats ` = result`.

@@ -198,6 +198,12 @@ impl Thread {
         } else {
             None
         };
+        if let Some(c) = &call {
+            if nr == syscalls::EXIT_GROUP {
+                // It does not return to print its line afterwards.
+                self.proc.strace.line(&format!("{} {c} = ?", self.tid));
+            }
+        }
         let flow = syscalls::dispatch(self, nr, args);
         match flow {
             Flow::Ret(r) => {

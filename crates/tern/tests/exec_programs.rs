@@ -50,3 +50,32 @@ fn threads_count_exactly_under_contention() {
         o.stdout
     );
 }
+
+#[test]
+fn strace_decodes_calls_and_reports_unknown_ones_once() {
+    let o = compare("hello", Link::Static, &["nosys"]);
+    assert_eq!(o.stdout, "nosys: -1 -1, ENOSYS: 1\n");
+    let prog = linux_user::build("hello", Link::Static);
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tern"));
+    c.args(["exec", "--strace"]).arg(&prog).arg("nosys");
+    let o = linux_user::run(c, std::time::Duration::from_secs(60));
+    assert_eq!(o.status, 0);
+    let unknown = o
+        .stderr
+        .lines()
+        .filter(|l| l.contains("unimplemented system call 4000"))
+        .count();
+    assert_eq!(unknown, 1, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains(r#"write(1, "nosys: -1 -1, ENOSYS: 1\n", 24) = 24"#),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("exit_group(0) = ?"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("syscall_4000(") && o.stderr.contains("= -1 ENOSYS"),
+        "{}",
+        o.stderr
+    );
+}

@@ -21,6 +21,9 @@ use syscalls::riscv64::Sysno;
 use crate::errno::{Errno, SysResult};
 use crate::thread::Thread;
 
+/// The number of `exit_group`.
+pub const EXIT_GROUP: u64 = Sysno::exit_group as u64;
+
 /// What the thread does after a system call.
 #[derive(Debug)]
 pub enum Flow {
@@ -72,7 +75,7 @@ pub fn dispatch(t: &mut Thread, nr: u64, a: [u64; 6]) -> Flow {
         S::set_tid_address => thread::set_tid_address(t, a),
         S::set_robust_list => thread::set_robust_list(t, a),
         S::get_robust_list => thread::get_robust_list(t, a),
-        S::futex => crate::futex::futex(&t.proc, a),
+        S::futex => crate::futex::futex(&t.proc, a, || t.signal_pending()),
         S::gettid => Ok(t.tid as u64),
         // Files and descriptors.
         S::read => io::read(t, a),
