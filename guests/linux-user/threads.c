@@ -92,6 +92,15 @@ static void *tid_check(void *arg)
 	return (void *)(long)(syscall(SYS_gettid) != getpid());
 }
 
+static void *outlives_main(void *arg)
+{
+	(void)arg;
+	usleep(50000);
+	printf("a thread outlived main\n");
+	fflush(stdout);
+	return NULL;
+}
+
 int main(void)
 {
 	pthread_t th[NTHREADS];
@@ -144,5 +153,10 @@ int main(void)
 			pthread_join(t[i], NULL);
 	}
 	printf("short-lived threads: %ld\n", created);
-	return 0;
+
+	/* the main thread ends first; the process lives on until the last thread */
+	pthread_t last;
+	fflush(stdout);
+	pthread_create(&last, NULL, outlives_main, NULL);
+	pthread_exit(NULL);
 }

@@ -165,7 +165,7 @@ fn read_interp(
 }
 
 /// Runs `prog` in a new process VM. Returns only when the program cannot be
-/// started (the process ends with the program otherwise).
+/// started: the host process ends with the program.
 pub fn exec(opts: Options, prog: Program) -> Result<i32, String> {
     exec_with(opts, prog, |_| {})
 }
@@ -181,6 +181,10 @@ pub fn exec_with(
     let entry = load_program(&proc, &prog)?;
     ready(&proc);
     let mut t = Thread::new(proc.clone(), entry.pc, entry.sp);
-    let status = t.run();
-    Ok(status)
+    let _status = t.run();
+    // The main thread ended with `exit` while other threads run on (the last one to
+    // end ends the process): returning would end them all.
+    loop {
+        std::thread::park();
+    }
 }
