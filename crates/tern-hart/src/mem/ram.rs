@@ -301,6 +301,19 @@ impl GuestRam {
         Ok(())
     }
 
+    /// The whole of guest RAM as one mutable byte slice, for filling it from a
+    /// snapshot while restoring (decompressing straight into guest memory).
+    ///
+    /// # Safety
+    /// Nothing else may access guest RAM while the slice is alive: no hart may run and
+    /// no device may use its memory. Restore calls it before the machine starts.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn restore_slice(&self) -> &mut [u8] {
+        // SAFETY: `host` points to `size` bytes of our mapping, which lives as long as
+        // `self`; exclusivity is the caller's promise (see above).
+        unsafe { std::slice::from_raw_parts_mut(self.host, self.size as usize) }
+    }
+
     /// Copies guest RAM at `addr` into `buf`.
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), RamError> {
         let len = buf.len() as u64;

@@ -18,7 +18,7 @@ use tern_snapshot::{
     DiskRecord, FingerprintMatch, FingerprintMode, ParentRef, Snapshot, SnapshotId, SnapshotMeta,
     SnapshotWriter, VmKind, WriteOptions,
 };
-use tern_snapshot::{PageLocation, PageSource, Pages, Region, PAGE_SIZE};
+use tern_snapshot::{PageLocation, PageSource, Pages, PopulateOptions, Region, PAGE_SIZE};
 
 use super::config::{drive_file, drive_is_throwaway, SystemConfig};
 use crate::control::{Compression, ControlError, SnapshotInfo, SnapshotRequest};
@@ -230,7 +230,7 @@ pub fn load_into(machine: &mut VirtMachine, opened: &OpenedSnapshot) -> anyhow::
             ram.size()
         );
     }
-    let mut page = vec![0u8; PAGE_SIZE as usize];
+    let mut compressed = false;
     for run in view.plan() {
         let addr = ram.base() + run.first_page * PAGE_SIZE;
         match run.location {
@@ -242,13 +242,19 @@ pub fn load_into(machine: &mut VirtMachine, opened: &OpenedSnapshot) -> anyhow::
                     .ok_or_else(|| anyhow::anyhow!("snapshot memory: layer {layer} is missing"))?;
                 ram.map_file(addr, run.pages * PAGE_SIZE, file, offset)?;
             }
-            _ => {
-                for p in 0..run.pages {
-                    view.read_page(run.first_page + p, &mut page)?;
-                    ram.write(addr + p * PAGE_SIZE, &page)?;
-                }
-            }
+            _ => compressed = true,
         }
+    }
+    if compressed {
+        let opts = PopulateOptions {
+            dest_is_zeroed: true,
+            mapped_min_pages: Some(1),
+            threads: 0,
+        };
+        // SAFETY: the machine has not started: no hart runs and no device touches guest
+        // RAM while the snapshot's compressed pages are decompressed into it.
+        let dest = unsafe { ram.restore_slice() };
+        view.populate_with(dest, &opts)?;
     }
     let ram_time = started.elapsed();
     // Restored pages are clean: the next incremental snapshot stores only new writes.
