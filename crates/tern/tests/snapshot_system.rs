@@ -304,3 +304,56 @@ fn damaged_snapshots_are_refused_with_clear_errors() {
         "{err}"
     );
 }
+
+/// Serves `payload` over HTTP on a free port of the host, to any number of clients.
+fn serve_http(payload: Vec<u8>) -> u16 {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut req = [0u8; 2048];
+            let _ = s.read(&mut req);
+            let head = format!(
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n",
+                payload.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&payload);
+        }
+    });
+    port
+}
+
+#[test]
+fn user_network_keeps_working_after_restore() {
+    let _ = images();
+    let payload: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(40503) >> 7) as u8)
+        .collect();
+    let port = serve_http(payload.clone());
+    let port_arg = port.to_string();
+    let file = tmp("net.tern");
+    let mut argv: Vec<String> =
+        virt::Boot::linux(1, Some("/tests/net-later.sh"), &[&port_arg, "4"])
+            .args()
+            .to_vec();
+    argv.extend(["--netdev".to_string(), "user".to_string()]);
+    let vm = Vm::spawn(&argv, &tmp("n1.sock"));
+    vm.wait_for("netlater: leased", Duration::from_secs(300));
+    vm.snapshot_and_kill(&file, &[]);
+    let out = Vm::restore(&file, &tmp("n2.sock")).finish(Duration::from_secs(120));
+    let want = {
+        let path = tmp("net-payload.bin");
+        std::fs::write(&path, &payload).expect("write payload");
+        virt::sha256_file(&path)
+    };
+    assert!(
+        out.contains(&format!(
+            "netlater: fetched {} bytes sha256 {want}",
+            payload.len()
+        )),
+        "the restored guest could not fetch over user-mode NAT:\n{out}"
+    );
+}
