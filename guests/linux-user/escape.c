@@ -2,6 +2,9 @@
  * `tern exec --root DIR` every attempt must stay inside DIR. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,8 +27,53 @@ static void try_open(const char *what, const char *path)
 	close(fd);
 }
 
-int main(void)
+static atomic_int stop;
+
+/* Swaps the directory /swap with the symbolic link /swap-link -> .. again and again. */
+static void *swapper(void *arg)
 {
+	(void)arg;
+	while (!atomic_load(&stop))
+		renameat2(AT_FDCWD, "/swap", AT_FDCWD, "/swap-link", RENAME_EXCHANGE);
+	return NULL;
+}
+
+/* Opens /swap/marker-outside while another thread swaps /swap for a link to "..":
+ * a confinement that checks paths and then opens them would sometimes be fooled. */
+static int race(int n)
+{
+	mkdir("/swap", 0755);
+	int fd = open("/swap/marker-outside", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	write(fd, "decoy\n", 6);
+	close(fd);
+	symlink("..", "/swap-link");
+	pthread_t th;
+	pthread_create(&th, NULL, swapper, NULL);
+	int decoy = 0, outside = 0, missing = 0;
+	for (int i = 0; i < n; i++) {
+		fd = open("/swap/marker-outside", O_RDONLY);
+		if (fd < 0) {
+			missing++;
+			continue;
+		}
+		char buf[16] = {0};
+		read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (strncmp(buf, "OUTSIDE", 7) == 0)
+			outside++;
+		else
+			decoy++;
+	}
+	atomic_store(&stop, 1);
+	pthread_join(th, NULL);
+	printf("race: outside %d, inside %d\n", outside, decoy + missing > 0);
+	return outside != 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 2 && strcmp(argv[1], "race") == 0)
+		return race(atoi(argv[2]));
 	try_open("inside", "/marker");
 	try_open("dotdot", "/../../../../marker-outside");
 	try_open("relative dotdot", "../../../../../../marker-outside");

@@ -104,6 +104,9 @@ pub struct Process {
     /// Resource limits set by the guest that are not applied to the host (see
     /// `syscalls::misc::prlimit64`).
     pub rlimits: Mutex<[Option<(u64, u64)>; 16]>,
+    /// With `--root`: an `O_PATH` descriptor of the root directory (above the guest's
+    /// descriptors), for `openat2(RESOLVE_IN_ROOT)`; -1 otherwise.
+    pub root_fd: i32,
     /// Guest `RLIMIT_NOFILE` soft limit (descriptors at or above it are the emulator's).
     pub fd_limit: i32,
 }
@@ -122,6 +125,10 @@ impl Process {
             .and_then(|d| opts.view.guest_of(&d))
             .unwrap_or_else(|| "/".into());
         let actions = crate::signal::init_host();
+        let root_fd = match &opts.view.root {
+            Some(r) => open_root(r, fd_limit)?,
+            None => -1,
+        };
         Ok(Arc::new(Process {
             clock: Arc::new(VirtualClock::new(ClockMode::Host)),
             shoot,
@@ -138,6 +145,7 @@ impl Process {
             insns: AtomicU64::new(0),
             strace,
             rlimits: Mutex::new([None; 16]),
+            root_fd,
             fd_limit,
             opts,
         }))
@@ -247,6 +255,37 @@ impl Process {
                 crate::signal::wake_signal(),
             );
         }
+    }
+}
+
+/// Opens the root directory as an `O_PATH` descriptor at or above `min_fd`.
+fn open_root(root: &std::path::Path, min_fd: i32) -> Result<i32, String> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(root.as_os_str().as_bytes())
+        .map_err(|_| format!("--root {}: bad path", root.display()))?;
+    // SAFETY: valid C string; duplicating and closing our own descriptor.
+    unsafe {
+        let fd = libc::open(
+            c.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        );
+        if fd < 0 {
+            return Err(format!(
+                "--root {}: {}",
+                root.display(),
+                std::io::Error::last_os_error()
+            ));
+        }
+        let high = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min_fd);
+        libc::close(fd);
+        if high < 0 {
+            return Err(format!(
+                "--root {}: {}",
+                root.display(),
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(high)
     }
 }
 

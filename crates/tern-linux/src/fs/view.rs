@@ -29,6 +29,8 @@ pub struct HostPath {
     pub dirfd: i32,
     /// The path for the host call.
     pub path: CString,
+    /// A descriptor `dirfd` or `path` refers to, kept open for the call.
+    pub hold: Option<std::os::fd::OwnedFd>,
 }
 
 /// The mapping from guest paths to host paths.
@@ -74,6 +76,15 @@ impl FileView {
     /// Whether paths are confined to a root.
     pub fn confined(&self) -> bool {
         self.root.is_some()
+    }
+
+    /// Whether the normalized guest path lies under a `--bind`.
+    pub fn bound(&self, guest: &str) -> bool {
+        self.binds.iter().any(|(g, _)| {
+            guest == g
+                || (guest.starts_with(g.as_str())
+                    && (g == "/" || guest.as_bytes().get(g.len()) == Some(&b'/')))
+        })
     }
 
     /// The host path of a normalized absolute guest path (no link resolution).
@@ -161,6 +172,7 @@ impl FileView {
         Ok(HostPath {
             dirfd: libc::AT_FDCWD,
             path: cstring(&bytes)?,
+            hold: None,
         })
     }
 
@@ -174,6 +186,7 @@ impl FileView {
                     return Ok(HostPath {
                         dirfd: libc::AT_FDCWD,
                         path: cstring(cand.as_os_str().as_bytes())?,
+                        hold: None,
                     });
                 }
             }
@@ -185,6 +198,7 @@ impl FileView {
                         return Ok(HostPath {
                             dirfd: libc::AT_FDCWD,
                             path: cstring(h.as_os_str().as_bytes())?,
+                            hold: None,
                         });
                     }
                 }
@@ -193,6 +207,7 @@ impl FileView {
         Ok(HostPath {
             dirfd,
             path: cstring(path)?,
+            hold: None,
         })
     }
 
