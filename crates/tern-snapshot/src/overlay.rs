@@ -204,7 +204,10 @@ impl OverlayMap {
             if len == 0 || len > raw || (!compressed && len != raw) {
                 return Err(at("stored length does not fit its sectors"));
             }
-            if sector < next_sector || sector + u64::from(sectors) > geometry.disk_sectors {
+            let past_end = sector
+                .checked_add(u64::from(sectors))
+                .is_none_or(|e| e > geometry.disk_sectors);
+            if sector < next_sector || past_end {
                 return Err(at(
                     "overlaps the previous extent or lies past the disk's end",
                 ));

@@ -75,9 +75,11 @@ impl Snapshot {
 
     fn chain(first: Layer) -> Result<Snapshot> {
         let mut layers = vec![first];
-        while let Some(p) = layers.last().and_then(|l| l.header.parent.clone()) {
-            let child = layers.last().map(|l| &l.header).cloned();
-            let Some(child) = child else { break };
+        loop {
+            let child = &layers[layers.len() - 1];
+            let Some(p) = child.header.parent.clone() else {
+                break;
+            };
             if layers.len() >= MAX_CHAIN {
                 return Err(Error::Chain(format!(
                     "more than {MAX_CHAIN} snapshots deep"
@@ -89,20 +91,18 @@ impl Snapshot {
                     p.id
                 )));
             }
-            let path = parent_path(layers.last().map(|l| &l.storage), &p.path_hint);
+            let path = parent_path(&child.storage, &p.path_hint);
             let missing = |e: Error| Error::ParentMissing {
                 id: p.id,
                 path: path.clone(),
                 source: Box::new(e),
             };
-            let storage = match layers.last().map(|l| &l.storage) {
-                Some(Storage::File { .. }) => Storage::open(&path).map_err(missing)?,
-                _ => {
-                    return Err(missing(Error::Usage(
-                        "a snapshot held in memory cannot open its parent".into(),
-                    )))
-                }
-            };
+            if child.storage.file().is_none() {
+                return Err(missing(Error::Usage(
+                    "a snapshot held in memory cannot open its parent".into(),
+                )));
+            }
+            let storage = Storage::open(&path).map_err(missing)?;
             let layer = parse(storage)
                 .map_err(|e| Error::Chain(format!("parent `{}`: {e}", path.display())))?;
             if layer.header.id != p.id {
@@ -112,14 +112,15 @@ impl Snapshot {
                     found: layer.header.id,
                 });
             }
-            if layer.header.arch != child.arch || layer.header.vm_kind != child.vm_kind {
+            let (h, c) = (&layer.header, &child.header);
+            if h.arch != c.arch || h.vm_kind != c.vm_kind {
                 return Err(Error::Chain(format!(
-                    "parent `{}` is of a {} {} VM, the child of a {} {} VM",
+                    "parent `{}` holds a {} {} VM, the child a {} {} VM",
                     path.display(),
-                    layer.header.arch,
-                    layer.header.vm_kind.name(),
-                    child.arch,
-                    child.vm_kind.name()
+                    h.arch,
+                    h.vm_kind.name(),
+                    c.arch,
+                    c.vm_kind.name()
                 )));
             }
             layers.push(layer);
@@ -272,10 +273,10 @@ impl Snapshot {
 
 /// Where the parent named by `hint` is: relative hints are relative to the child's
 /// directory.
-fn parent_path(child: Option<&Storage>, hint: &str) -> PathBuf {
+fn parent_path(child: &Storage, hint: &str) -> PathBuf {
     let hint = Path::new(hint);
-    match child.map(|s| s.path().parent()) {
-        Some(Some(dir)) if hint.is_relative() => dir.join(hint),
+    match child.path().parent() {
+        Some(dir) if hint.is_relative() => dir.join(hint),
         _ => hint.to_path_buf(),
     }
 }

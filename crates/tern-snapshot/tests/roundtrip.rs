@@ -575,3 +575,34 @@ fn large_overlays_split_and_compress() {
         assert!(joined == data);
     }
 }
+
+#[test]
+fn damaged_or_looping_chains_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(12);
+    let ram = sparse_ram(&mut rng, 32, 50);
+    let base = dir.path().join("base.tern");
+    let child = dir.path().join("child.tern");
+    write_full(&base, &ram, false);
+    write_child(&child, &base, &ram, &[0], false);
+
+    // A damaged parent is reported as the parent's problem.
+    let mut b = std::fs::read(&base).unwrap();
+    let last = b.len() - 1;
+    b[last] ^= 1;
+    std::fs::write(&base, &b).unwrap();
+    let e = Snapshot::open(&child).err().unwrap().to_string();
+    assert!(
+        e.starts_with("snapshot chain: parent `") && e.contains("checksum mismatch"),
+        "{e}"
+    );
+
+    // A snapshot naming itself as its parent.
+    let mut c = std::fs::read(&child).unwrap();
+    let own: [u8; 16] = c[56..72].try_into().unwrap();
+    c[80..96].copy_from_slice(&own);
+    reseal(&mut c);
+    std::fs::write(&child, &c).unwrap();
+    let e = Snapshot::open(&child).err().unwrap().to_string();
+    assert!(e.contains("is its own ancestor"), "{e}");
+}
