@@ -298,3 +298,53 @@ fn malformed_chains_get_errors() {
     // The device still works.
     assert_eq!(request(&mut d, req::IN, 1, &[], 512).0, status::OK);
 }
+
+#[test]
+fn guest_writes_are_tracked_and_reads_are_not() {
+    let blk = Blk::new(
+        Box::new(MemDisk {
+            data: vec![0; 1 << 20],
+        }),
+        false,
+        "",
+    );
+    let disk = blk.disk();
+    let (mut d, _) = driver(blk);
+    assert_eq!(request(&mut d, req::IN, 0, &[], 8192).0, status::OK);
+    assert!(disk.lock().written().is_empty());
+    // One sector in block 1, 12 KiB from the middle of block 4 to that of block 7.
+    assert_eq!(request(&mut d, req::OUT, 9, &[1; 512], 0).0, status::OK);
+    assert_eq!(
+        request(&mut d, req::OUT, 36, &[2; 12 * 1024], 0).0,
+        status::OK
+    );
+    // Refused requests write nothing.
+    assert_eq!(
+        request(&mut d, req::OUT, 2047, &[3; 1024], 0).0,
+        status::IOERR
+    );
+    let runs: Vec<_> = disk.lock().written().runs().collect();
+    assert_eq!(runs, vec![1..2, 4..8]);
+    disk.lock().mark();
+    assert_eq!(request(&mut d, req::OUT, 0, &[4; 512], 0).0, status::OK);
+    let g = disk.lock();
+    assert_eq!(
+        g.written_since_mark().runs().collect::<Vec<_>>(),
+        vec![0..1]
+    );
+    assert_eq!(g.written().len(), 6);
+}
+
+#[test]
+fn a_snapshot_mode_disk_says_it_is_throwaway() {
+    let path = scratch("throwaway.raw");
+    std::fs::write(&path, vec![0u8; 64 * 1024]).unwrap();
+    let mut opts = DiskOptions::new(&path, DiskFormat::Raw);
+    assert!(!Blk::open(&opts, "").unwrap().disk().lock().throwaway());
+    opts.snapshot = true;
+    let blk = Blk::open(&opts, "").unwrap();
+    assert!(blk.disk().lock().throwaway());
+    opts.read_only = true;
+    assert!(!Blk::open(&opts, "").unwrap().disk().lock().throwaway());
+    cleanup(&[&path]);
+}

@@ -13,12 +13,17 @@
 //! chain whose header cannot be read gets `IOERR` if it has a status byte, and is
 //! returned with length 0 otherwise (a chain with buffers outside RAM included).
 //! Data moves through a bounded host buffer, whatever lengths the guest claims.
+//!
+//! The disk sits behind a [`DiskHandle`]: the device serves requests through it, and
+//! it records which blocks the guest wrote ([`super::disk::TrackedDisk`]), which is
+//! what a snapshot with `--include-disks` stores. The VMM holds the other end of the
+//! handle and reads those blocks while the VM is paused.
 
 use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::disk::{self, BlockBackend, DiskError, DiskOptions};
+use super::disk::{BlockBackend, DiskError, DiskHandle, DiskOptions, TrackedDisk};
 use super::{Chain, GuestMem, Queues, VirtioDevice, VirtioDeviceState, ID_BLOCK};
 use crate::RestoreError;
 
@@ -64,7 +69,9 @@ pub mod status {
 pub const ID_LEN: usize = 20;
 
 /// Saved virtio-blk state: nothing is in flight between requests, so only the disk
-/// size, checked on restore (the image itself is the disk's business).
+/// size, checked on restore. The disk's contents are the disk's business: the image
+/// file, and for the blocks the guest wrote, the snapshot's disk overlay (which the VMM
+/// writes from the [`DiskHandle`]'s written-block sets).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlkState {
     /// Capacity in sectors.
@@ -73,7 +80,9 @@ pub struct BlkState {
 
 /// A virtio block device.
 pub struct Blk {
-    backend: Box<dyn BlockBackend>,
+    disk: DiskHandle,
+    /// The disk's size (fixed while the device exists).
+    size: u64,
     read_only: bool,
     id: [u8; ID_LEN],
     queue_sizes: [u16; 1],
@@ -83,11 +92,22 @@ impl Blk {
     /// A device over `backend`; `id` (at most 20 bytes used) is what `GET_ID` returns
     /// (Linux shows it as the disk's serial).
     pub fn new(backend: Box<dyn BlockBackend>, read_only: bool, id: &str) -> Blk {
+        Blk::with_disk(
+            DiskHandle::new(TrackedDisk::new(backend, false)),
+            read_only,
+            id,
+        )
+    }
+
+    /// A device over a shared disk (whose other end the VMM keeps for snapshots).
+    pub fn with_disk(disk: DiskHandle, read_only: bool, id: &str) -> Blk {
         let mut idb = [0u8; ID_LEN];
         let n = id.len().min(ID_LEN);
         idb[..n].copy_from_slice(&id.as_bytes()[..n]);
+        let size = disk.lock().size();
         Blk {
-            backend,
+            disk,
+            size,
             read_only,
             id: idb,
             queue_sizes: [QUEUE_SIZE],
@@ -96,17 +116,22 @@ impl Blk {
 
     /// Opens the image described by `opts`.
     pub fn open(opts: &DiskOptions, id: &str) -> Result<Blk, DiskError> {
-        Ok(Blk::new(disk::open(opts)?, opts.read_only, id))
+        Ok(Blk::with_disk(DiskHandle::open(opts)?, opts.read_only, id))
+    }
+
+    /// The disk, shared: its written blocks are what `--include-disks` stores.
+    pub fn disk(&self) -> DiskHandle {
+        self.disk.clone()
     }
 
     /// Capacity in 512-byte sectors.
     pub fn capacity(&self) -> u64 {
-        self.backend.size() / SECTOR
+        self.size / SECTOR
     }
 
     /// Flushes the image (the board calls this before a snapshot or on exit).
     pub fn flush(&mut self) -> io::Result<()> {
-        self.backend.flush()
+        self.disk.lock().flush()
     }
 
     /// Byte range of a request at `sector` of `len` bytes, if whole sectors inside
@@ -147,7 +172,7 @@ impl Blk {
                 match kind {
                     req::IN => self.read(sector, &mut writer),
                     req::OUT => (self.write(sector, &mut reader), 0),
-                    req::FLUSH => match self.backend.flush() {
+                    req::FLUSH => match self.disk.lock().flush() {
                         Ok(()) => (status::OK, 0),
                         Err(_) => (status::IOERR, 0),
                     },
@@ -179,11 +204,11 @@ impl Blk {
             return (status::IOERR, 0);
         };
         let mut buf = vec![0u8; len.min(CHUNK)];
+        let mut disk = self.disk.lock();
         let mut done = 0;
         while done < len {
             let n = (len - done).min(CHUNK);
-            if self.backend.read_at(&mut buf[..n], offset).is_err()
-                || writer.write_all(&buf[..n]).is_err()
+            if disk.read_at(&mut buf[..n], offset).is_err() || writer.write_all(&buf[..n]).is_err()
             {
                 return (status::IOERR, done);
             }
@@ -207,11 +232,12 @@ impl Blk {
             return status::IOERR;
         };
         let mut buf = vec![0u8; len.min(CHUNK)];
+        let mut disk = self.disk.lock();
         let mut done = 0;
         while done < len {
             let n = (len - done).min(CHUNK);
             if reader.read_exact(&mut buf[..n]).is_err()
-                || self.backend.write_at(&buf[..n], offset).is_err()
+                || disk.write_at(&buf[..n], offset).is_err()
             {
                 return status::IOERR;
             }
