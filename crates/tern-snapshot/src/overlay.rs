@@ -73,52 +73,89 @@ pub(crate) struct OverlayMap {
     pub extents: Vec<Stored>,
 }
 
-/// Writes the overlay data, returning the section payload and the data range.
-pub(crate) fn write_overlay<'d, W: Write + Seek>(
-    out: &mut Out<W>,
-    name: &str,
+/// Writes overlay data as it comes, checking order and bounds; [`OverlayOut::finish`]
+/// gives the section payload and the data range.
+pub(crate) struct OverlayOut<'o, W: Write + Seek> {
+    out: &'o mut Out<W>,
+    name: &'o str,
     geometry: OverlayGeometry,
-    extents: impl IntoIterator<Item = (u64, &'d [u8])>,
     zstd_level: Option<i32>,
-) -> Result<(Vec<u8>, (u64, u64))> {
-    let usage = |m: String| Error::Usage(format!("disk overlay `{name}`: {m}"));
-    geometry.check().map_err(usage)?;
-    let ss = u64::from(geometry.sector_size);
-    out.pad_to(8)?;
-    let data_offset = out.pos();
-    let mut stored = Vec::new();
-    let mut next_free = 0u64;
-    for (sector, data) in extents {
+    data_offset: u64,
+    next_free: u64,
+    stored: Vec<Stored>,
+}
+
+impl<'o, W: Write + Seek> OverlayOut<'o, W> {
+    pub fn new(
+        out: &'o mut Out<W>,
+        name: &'o str,
+        geometry: OverlayGeometry,
+        zstd_level: Option<i32>,
+    ) -> Result<Self> {
+        geometry
+            .check()
+            .map_err(|m| Error::Usage(format!("disk overlay `{name}`: {m}")))?;
+        out.pad_to(8)?;
+        let data_offset = out.pos();
+        Ok(OverlayOut {
+            out,
+            name,
+            geometry,
+            zstd_level,
+            data_offset,
+            next_free: 0,
+            stored: Vec::new(),
+        })
+    }
+
+    fn usage(&self, m: String) -> Error {
+        Error::Usage(format!("disk overlay `{}`: {m}", self.name))
+    }
+
+    /// Checks that an extent of `sectors` sectors at `sector` follows the previous one
+    /// and lies inside the disk.
+    fn check_extent(&self, sector: u64, sectors: u64) -> Result<()> {
+        let end = sector.checked_add(sectors);
+        if sectors == 0
+            || sector < self.next_free
+            || end.is_none_or(|e| e > self.geometry.disk_sectors)
+        {
+            return Err(self.usage(format!(
+                "extent of {sectors} sectors at sector {sector} is empty, overlaps the previous one, is out of order, or lies past the disk's end"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Appends the data of the sectors from `sector` on (a whole number of sectors,
+    /// stored in extents of at most [`MAX_EXTENT_BYTES`]).
+    pub fn push(&mut self, sector: u64, data: &[u8]) -> Result<()> {
+        let ss = u64::from(self.geometry.sector_size);
         let n = data.len() as u64;
-        if n == 0 || !n.is_multiple_of(ss) {
-            return Err(usage(format!(
+        if !n.is_multiple_of(ss) {
+            return Err(self.usage(format!(
                 "extent at sector {sector} has {n} bytes, not a whole number of {ss}-byte sectors"
             )));
         }
-        let end = sector.checked_add(n / ss);
-        if sector < next_free || end.is_none_or(|e| e > geometry.disk_sectors) {
-            return Err(usage(format!(
-                "extent at sector {sector} overlaps the previous one, is out of order, or lies past the disk's end"
-            )));
-        }
-        next_free = sector + n / ss;
+        self.check_extent(sector, n / ss)?;
+        self.next_free = sector + n / ss;
         for (i, piece) in data
             .chunks((MAX_EXTENT_BYTES / ss * ss) as usize)
             .enumerate()
         {
             let first = sector + i as u64 * (MAX_EXTENT_BYTES / ss);
-            let packed = match zstd_level {
+            let packed = match self.zstd_level {
                 Some(level) => {
                     let z = zstd::bulk::compress(piece, level)
-                        .map_err(|e| usage(format!("zstd failed: {e}")))?;
+                        .map_err(|e| self.usage(format!("zstd failed: {e}")))?;
                     ((z.len() as u64) * 8 < (piece.len() as u64) * 7).then_some(z)
                 }
                 None => None,
             };
             let bytes = packed.as_deref().unwrap_or(piece);
-            let offset = out.pos();
-            out.write(bytes)?;
-            stored.push(Stored {
+            let offset = self.out.pos();
+            self.out.write(bytes)?;
+            self.stored.push(Stored {
                 extent: OverlayExtent {
                     sector: first,
                     sectors: (piece.len() as u64 / ss) as u32,
@@ -129,12 +166,65 @@ pub(crate) fn write_overlay<'d, W: Write + Seek>(
                 crc: crc32c::crc32c(bytes),
             });
         }
+        Ok(())
     }
-    let map = OverlayMap {
-        geometry,
-        extents: stored,
-    };
-    Ok((map.encode(), (data_offset, out.pos() - data_offset)))
+
+    /// Appends `extent`, reading its data a piece of at most [`MAX_EXTENT_BYTES`] at a
+    /// time with `read(first sector, buffer)`.
+    pub fn push_from(
+        &mut self,
+        extent: OverlayExtent,
+        buf: &mut Vec<u8>,
+        read: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let ss = u64::from(self.geometry.sector_size);
+        let per_piece = MAX_EXTENT_BYTES / ss;
+        let total = u64::from(extent.sectors);
+        self.check_extent(extent.sector, total)?;
+        let mut done = 0;
+        while done < total {
+            let n = (total - done).min(per_piece);
+            let first = extent.sector + done;
+            buf.resize((n * ss) as usize, 0);
+            read(first, buf).map_err(|e| {
+                Error::section(
+                    self.name,
+                    format!("cannot read the disk's sectors {first}+{n}: {e}"),
+                )
+            })?;
+            self.push(first, buf)?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// The section payload and the data range.
+    pub fn finish(self) -> (Vec<u8>, (u64, u64)) {
+        let map = OverlayMap {
+            geometry: self.geometry,
+            extents: self.stored,
+        };
+        let len = self.out.pos() - self.data_offset;
+        (map.encode(), (self.data_offset, len))
+    }
+}
+
+/// Writes the overlay data, returning the section payload and the data range.
+pub(crate) fn write_overlay<'d, W: Write + Seek>(
+    out: &mut Out<W>,
+    name: &str,
+    geometry: OverlayGeometry,
+    extents: impl IntoIterator<Item = (u64, &'d [u8])>,
+    zstd_level: Option<i32>,
+) -> Result<(Vec<u8>, (u64, u64))> {
+    let mut o = OverlayOut::new(out, name, geometry, zstd_level)?;
+    for (sector, data) in extents {
+        if data.is_empty() {
+            return Err(o.usage(format!("extent at sector {sector} has no data")));
+        }
+        o.push(sector, data)?;
+    }
+    Ok(o.finish())
 }
 
 impl OverlayMap {

@@ -18,7 +18,7 @@ use crate::header::{
 };
 use crate::memory::write::{write_region, Compression};
 use crate::memory::{MemoryStats, PageSource, Pages, Region, PAGE_SIZE};
-use crate::overlay::{write_overlay, OverlayGeometry};
+use crate::overlay::{write_overlay, OverlayExtent, OverlayGeometry, OverlayOut};
 use crate::toc::{self, max_raw_len, valid_name, SectionKind, TocEntry, FLAG_ZSTD};
 use crate::SnapshotId;
 
@@ -380,6 +380,31 @@ impl<W: Write + Seek> SnapshotWriter<W> {
         let level = self.opts.zstd_level;
         let out = self.out();
         let (payload, aux) = write_overlay(out, name, geometry, extents, level)?;
+        self.push_payload(SectionKind::DiskOverlay, name, &payload, aux)
+    }
+
+    /// Adds the written blocks of disk `name` like [`SnapshotWriter::add_disk_overlay`],
+    /// reading them as they are written: `read(first sector, buffer)` fills the buffer
+    /// (at most [`crate::MAX_EXTENT_BYTES`]) with the disk's sectors from the first
+    /// one on. Memory stays bounded however much the guest wrote. Extents must be in
+    /// increasing, non-overlapping sector order; a read error fails the snapshot,
+    /// naming the section and the sectors.
+    pub fn add_disk_overlay_from(
+        &mut self,
+        name: &str,
+        geometry: OverlayGeometry,
+        extents: impl IntoIterator<Item = OverlayExtent>,
+        mut read: impl FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> Result<()> {
+        self.check_new(SectionKind::DiskOverlay, name)?;
+        let level = self.opts.zstd_level;
+        let out = self.out();
+        let mut o = OverlayOut::new(out, name, geometry, level)?;
+        let mut buf = Vec::new();
+        for extent in extents {
+            o.push_from(extent, &mut buf, &mut read)?;
+        }
+        let (payload, aux) = o.finish();
         self.push_payload(SectionKind::DiskOverlay, name, &payload, aux)
     }
 

@@ -576,6 +576,89 @@ fn large_overlays_split_and_compress() {
     }
 }
 
+/// Overlays read from a callback as they are written equal those given as slices,
+/// and a failing read names the section and the sectors.
+#[test]
+fn streamed_overlays_match_slices() {
+    let mut rng = Rng(9);
+    let mut data = vec![0u8; (5 << 20) / 2];
+    rng.fill(&mut data);
+    let g = OverlayGeometry {
+        sector_size: 512,
+        disk_sectors: 1 << 16,
+    };
+    // Two extents: 2 MiB + 4 KiB at sector 8, 512 KiB - 4 KiB further on.
+    let (a, b) = data.split_at((2 << 20) + 4096);
+    let slices = [(8u64, a), (20_000u64, b)];
+    let write = |streamed: bool| -> Vec<u8> {
+        let mut w = SnapshotWriter::new(
+            std::io::Cursor::new(Vec::new()),
+            SnapshotMeta::new("riscv64", VmKind::System),
+            options(false),
+        )
+        .unwrap();
+        if streamed {
+            let extents = slices.iter().map(|(s, d)| OverlayExtent {
+                sector: *s,
+                sectors: (d.len() / 512) as u32,
+            });
+            w.add_disk_overlay_from("vda", g, extents, |sector, buf| {
+                let (first, d) = slices.iter().rev().find(|(s, _)| *s <= sector).unwrap();
+                let at = ((sector - first) * 512) as usize;
+                buf.copy_from_slice(&d[at..at + buf.len()]);
+                Ok(())
+            })
+            .unwrap();
+        } else {
+            w.add_disk_overlay("vda", g, slices).unwrap();
+        }
+        let (_, cur) = w.finish().unwrap();
+        cur.into_inner()
+    };
+    let (x, y) = (
+        open_all(&write(false)).unwrap(),
+        open_all(&write(true)).unwrap(),
+    );
+    assert_eq!(x.overlays, y.overlays);
+    assert_eq!(x.overlays[0].2.len(), 4);
+
+    let mut w = SnapshotWriter::new(
+        std::io::Cursor::new(Vec::new()),
+        SnapshotMeta::new("riscv64", VmKind::System),
+        options(false),
+    )
+    .unwrap();
+    let e = w
+        .add_disk_overlay_from(
+            "vdb",
+            g,
+            [OverlayExtent {
+                sector: 64,
+                sectors: 8,
+            }],
+            |_, _| Err(std::io::Error::other("device gone")),
+        )
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "snapshot section `vdb`: cannot read the disk's sectors 64+8: device gone"
+    );
+    let e = w
+        .add_disk_overlay_from(
+            "vdc",
+            g,
+            [OverlayExtent {
+                sector: 1 << 16,
+                sectors: 1,
+            }],
+            |_, _| Ok(()),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("past the disk's end"), "{e}");
+}
+
 #[test]
 fn damaged_or_looping_chains_are_named() {
     let dir = tempfile::tempdir().unwrap();
