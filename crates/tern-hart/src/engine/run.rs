@@ -60,6 +60,12 @@ fn run_loop<B: Bus>(
             }
             core.lines.ack(seq);
             if flags & REQ_STOP != 0 {
+                // A trap raised by the last block must not wait for the next `run`:
+                // by then the host may have moved the pc (a process VM delivering a
+                // signal), and the trap would be taken at the wrong instruction.
+                if let Some(e) = core.host_trap.take() {
+                    return RunExit::Trap(e);
+                }
                 return RunExit::Budget;
             }
         }
