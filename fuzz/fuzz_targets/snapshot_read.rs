@@ -40,8 +40,12 @@ fn seeds() -> &'static [Vec<u8>; 3] {
             let mut w = SnapshotWriter::new(Cursor::new(Vec::new()), meta, opts).expect("writer");
             w.add_state("hart0", &[1, 2, 3, 4]).expect("state");
             w.add_state("plic", &[5u8; 700]).expect("state");
-            let region = Region { base: 0x8000_0000, size: ram.len() as u64 };
-            w.add_memory("ram", region, &ram[..], Pages::All).expect("memory");
+            let region = Region {
+                base: 0x8000_0000,
+                size: ram.len() as u64,
+            };
+            w.add_memory("ram", region, &ram[..], Pages::All)
+                .expect("memory");
             let disk = DiskRecord {
                 path: "/images/root.img".into(),
                 format: "qcow2".into(),
@@ -54,7 +58,10 @@ fn seeds() -> &'static [Vec<u8>; 3] {
             };
             w.add_disk("vda", &disk).expect("disk");
             let blocks = vec![0x42u8; 2048];
-            let g = OverlayGeometry { sector_size: 512, disk_sectors: 1 << 20 };
+            let g = OverlayGeometry {
+                sector_size: 512,
+                disk_sectors: 1 << 20,
+            };
             w.add_disk_overlay("vda", g, [(4u64, &blocks[..]), (64, &blocks[..512])])
                 .expect("overlay");
             w.finish().expect("finish").1.into_inner()
@@ -68,7 +75,8 @@ fn seeds() -> &'static [Vec<u8>; 3] {
 }
 
 fn le64(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 8).map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or_default()))
+    b.get(at..at + 8)
+        .map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or_default()))
 }
 
 /// The table of contents and every payload of `b`, as (offset, len) ranges, and
@@ -78,7 +86,9 @@ fn directories(b: &[u8]) -> (Vec<(usize, usize)>, Vec<usize>) {
     let toc_len = le64(b, 40) as usize;
     let mut ranges = vec![(toc, toc_len)];
     let mut entries = Vec::new();
-    let count = b.get(toc..toc + 4).map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or_default()));
+    let count = b
+        .get(toc..toc + 4)
+        .map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or_default()));
     let mut at = toc + 8;
     for _ in 0..count.min(64) {
         let Some(e) = b.get(at..at + 56) else { break };
@@ -95,17 +105,25 @@ fn reseal(b: &mut [u8]) {
     let (_, entries) = directories(b);
     for e in entries {
         let (off, len) = (le64(b, e + 8) as usize, le64(b, e + 16) as usize);
-        let crc = off.checked_add(len).and_then(|end| b.get(off..end)).map(crc32c::crc32c);
+        let crc = off
+            .checked_add(len)
+            .and_then(|end| b.get(off..end))
+            .map(crc32c::crc32c);
         if let (Some(crc), Some(dst)) = (crc, b.get_mut(e + 32..e + 36)) {
             dst.copy_from_slice(&crc.to_le_bytes());
         }
     }
     let (toc, toc_len) = (le64(b, 32) as usize, le64(b, 40) as usize);
-    let crc = toc.checked_add(toc_len).and_then(|end| b.get(toc..end)).map(crc32c::crc32c);
+    let crc = toc
+        .checked_add(toc_len)
+        .and_then(|end| b.get(toc..end))
+        .map(crc32c::crc32c);
     if let (Some(crc), true) = (crc, b.len() >= 52) {
         b[48..52].copy_from_slice(&crc.to_le_bytes());
     }
-    let hlen = b.get(12..16).map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or_default())) as usize;
+    let hlen =
+        b.get(12..16)
+            .map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or_default())) as usize;
     if (16..=4096).contains(&hlen) && hlen <= b.len() {
         let crc = crc32c::crc32c(&b[..hlen - 4]);
         b[hlen - 4..hlen].copy_from_slice(&crc.to_le_bytes());
@@ -120,11 +138,17 @@ fn mutate(mode: u8, input: &[u8]) -> Vec<u8> {
     let (ranges, _) = directories(&b);
     let targets: Vec<usize> = ranges
         .iter()
-        .flat_map(|&(off, len)| (off..off.saturating_add(len.min(1 << 16))).take_while(|&i| i < b.len()))
+        .flat_map(|&(off, len)| {
+            (off..off.saturating_add(len.min(1 << 16))).take_while(|&i| i < b.len())
+        })
         .collect();
     for e in input.chunks_exact(3) {
         let at = usize::from(u16::from_le_bytes([e[0], e[1]]));
-        let i = if aimed && !targets.is_empty() { targets[at % targets.len()] } else { at % b.len() };
+        let i = if aimed && !targets.is_empty() {
+            targets[at % targets.len()]
+        } else {
+            at % b.len()
+        };
         b[i] ^= e[2];
     }
     if mode & 0x10 != 0 {
@@ -139,7 +163,9 @@ fn mutate(mode: u8, input: &[u8]) -> Vec<u8> {
 
 /// Reads everything a restore would, and more.
 fn read_everything(bytes: Vec<u8>) {
-    let Ok(snap) = Snapshot::from_bytes(bytes) else { return };
+    let Ok(snap) = Snapshot::from_bytes(bytes) else {
+        return;
+    };
     let _ = snap.expect_guest("riscv64", VmKind::System);
     for s in snap.sections() {
         match s.kind {
@@ -147,7 +173,9 @@ fn read_everything(bytes: Vec<u8>) {
                 let _ = snap.state(&s.name);
             }
             SectionKind::Memory => {
-                let Ok(m) = snap.memory(&s.name) else { continue };
+                let Ok(m) = snap.memory(&s.name) else {
+                    continue;
+                };
                 let region = m.region();
                 let _ = m.plan();
                 let _ = m.page_counts();
@@ -162,7 +190,11 @@ fn read_everything(bytes: Vec<u8>) {
                 if region.size <= 16 << 20 {
                     let mut buf = vec![0u8; region.size as usize];
                     let _ = m.populate(&mut buf);
-                    let opts = PopulateOptions { dest_is_zeroed: true, mapped_min_pages: Some(2), threads: 2 };
+                    let opts = PopulateOptions {
+                        dest_is_zeroed: true,
+                        mapped_min_pages: Some(2),
+                        threads: 2,
+                    };
                     let _ = m.populate_with(&mut buf, &opts);
                 }
             }
@@ -183,7 +215,13 @@ fn read_everything(bytes: Vec<u8>) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
-    let bytes = if mode == 0 { rest.to_vec() } else { mutate(mode, rest) };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let bytes = if mode == 0 {
+        rest.to_vec()
+    } else {
+        mutate(mode, rest)
+    };
     read_everything(bytes);
 });
