@@ -133,8 +133,10 @@ fn qemu_img(args: &[&str]) -> String {
     tool("qemu-img", args)
 }
 
+/// A path for a test image in a directory of its own (tests run in parallel, and each
+/// removes its directory when done).
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tern-devices-test-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("tern-devices-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
@@ -250,7 +252,7 @@ fn cleanup(paths: &[&Path]) {
     for p in paths {
         let _ = std::fs::remove_file(p);
         let _ = std::fs::remove_file(p.with_extension("raw"));
-        // The directory goes with the last test that used it.
+        // Each image has its own directory.
         if let Some(dir) = p.parent() {
             let _ = std::fs::remove_dir(dir);
         }
