@@ -15,7 +15,13 @@
 int main(int argc, char **argv, char **envp)
 {
 	if (argc > 1 && strcmp(argv[1], "child") == 0) {
-		printf("exec'd child: argv[2]=%s env TERN_TEST=%s\n", argc > 2 ? argv[2] : "", getenv("TERN_TEST"));
+		sigset_t cur;
+		sigprocmask(SIG_BLOCK, NULL, &cur);
+		struct sigaction old;
+		sigaction(SIGUSR2, NULL, &old);
+		printf("exec'd child: argv[2]=%s env TERN_TEST=%s usr1 blocked=%d usr2 ignored=%d\n",
+		       argc > 2 ? argv[2] : "", getenv("TERN_TEST"), sigismember(&cur, SIGUSR1),
+		       old.sa_handler == SIG_IGN);
 		return 7;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -61,6 +67,12 @@ int main(int argc, char **argv, char **envp)
 	if (pid == 0) {
 		char *args[] = {argv[0], "child", "arg-two", NULL};
 		char *env[] = {"TERN_TEST=yes", NULL};
+		/* the mask and ignored signals survive execve; handlers do not */
+		sigset_t b;
+		sigemptyset(&b);
+		sigaddset(&b, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &b, NULL);
+		signal(SIGUSR2, SIG_IGN);
 		execve("/proc/self/exe", args, env);
 		perror("execve");
 		_exit(99);

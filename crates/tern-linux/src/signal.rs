@@ -326,6 +326,27 @@ pub fn mirror_mask(mask: u64) {
     }
 }
 
+/// The guest mask implied by the calling host thread's mask (what `execve` kept from
+/// the previous program), with the wake-up signal unblocked on the host.
+pub fn inherited_mask() -> u64 {
+    let mut mask = 0;
+    // SAFETY: querying and adjusting this thread's mask.
+    unsafe {
+        let mut cur: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_SETMASK, std::ptr::null(), &mut cur);
+        for n in 1..32 {
+            if mirrored(n) && libc::sigismember(&cur, n) == 1 {
+                mask |= bit(n);
+            }
+        }
+        let mut wake: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut wake);
+        libc::sigaddset(&mut wake, wake_signal());
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &wake, std::ptr::null_mut());
+    }
+    mask
+}
+
 /// Ends the emulator the way signal `n` ends the program: with the host default
 /// action of the same signal, so that the parent sees it in `wait` (and a shell
 /// reports 128 + n). Core dumps are suppressed.

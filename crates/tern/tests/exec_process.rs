@@ -22,9 +22,9 @@ child exit: 1 3
 child killed: 1 sig=9
 child segfault: 1 sig=11
 copy-on-fork: child saw 2, parent sees 1
-exec'd child: argv[2]=arg-two env TERN_TEST=yes
+exec'd child: argv[2]=arg-two env TERN_TEST=yes usr1 blocked=1 usr2 ignored=1
 exec'd child status: 7
-exec'd child: argv[2]=via-vfork env TERN_TEST=(null)
+exec'd child: argv[2]=via-vfork env TERN_TEST=(null) usr1 blocked=0 usr2 ignored=0
 vfork child status: 7
 exec missing: 42
 20 children, status sum 190
