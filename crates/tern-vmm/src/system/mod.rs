@@ -7,6 +7,7 @@ pub mod snapshot;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use tern_devices::virtio::disk::DiskHandle;
 use tern_machine::virt::pause::PauseError;
 use tern_machine::virt::state::VirtHandle;
 
@@ -24,16 +25,21 @@ const PAUSE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct SystemVm {
     handle: VirtHandle,
     config: SystemConfig,
+    /// The drives' disks, in the order of `config.drives`: a snapshot reads the blocks
+    /// the guest wrote through them.
+    disks: Vec<DiskHandle>,
     started: Instant,
     history: Mutex<SnapshotHistory>,
 }
 
 impl SystemVm {
-    /// Wraps a machine's handle. `restored_from` names the snapshot it was restored
-    /// from, if any (the parent of its next incremental snapshot).
+    /// Wraps a machine's handle. `disks` are the disks of its drives, in the order of
+    /// `config.drives`; `restored_from` names the snapshot it was restored from, if any
+    /// (the parent of its next incremental snapshot).
     pub fn new(
         handle: VirtHandle,
         config: SystemConfig,
+        disks: Vec<DiskHandle>,
         restored_from: Option<LastSnapshot>,
     ) -> SystemVm {
         let history = SnapshotHistory {
@@ -43,6 +49,7 @@ impl SystemVm {
         SystemVm {
             handle,
             config,
+            disks,
             started: Instant::now(),
             history: Mutex::new(history),
         }
@@ -130,7 +137,7 @@ impl VmControl for SystemVm {
             return Err(ControlError::WrongState("the VM has stopped".into()));
         }
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
-        write_snapshot(&self.handle, &self.config, &mut history, &req)
+        write_snapshot(&self.handle, &self.config, &self.disks, &mut history, &req)
     }
 
     fn stop(&self) -> Result<(), ControlError> {

@@ -5,22 +5,38 @@
 //! devices, clock, firmware state; postcard), guest RAM ("ram": zero pages omitted,
 //! stored pages mappable on restore), and a record of each disk image (path and
 //! fingerprint), so that restoring against a changed image is refused.
+//!
+//! Disks (drive `i` is "disk`i`" in the file): with `--include-disks`, and always for a
+//! disk whose writes live in a throw-away overlay (`snapshot=on`, or a disk restored
+//! from a snapshot that held its blocks), the file also holds a disk overlay: the
+//! current contents of every 4 KiB block the guest wrote since the disk was opened
+//! (virtio-blk tracks them, see [`TrackedDisk`]). An incremental snapshot stores the
+//! whole overlay again, not only the blocks written since its parent: each file's
+//! overlay is complete on top of the recorded image. A restore puts the overlay's
+//! blocks into a private throw-away overlay over the image opened read-only, so the
+//! restored guest reads what it wrote and writes on, and neither the image nor the
+//! snapshot file ever changes: restoring the file twice gives two independent VMs.
+//! The overlay is only valid on top of the image it was taken with, so a changed
+//! image is refused as without one.
 
-use std::io;
+use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
+use tern_devices::virtio::blk::SECTOR;
+use tern_devices::virtio::disk::{BlockBackend, BlockSet, DiskHandle, DiskOptions, TrackedDisk};
 use tern_hart::GuestRam;
 use tern_machine::virt::state::{MachineState, VirtHandle};
 use tern_machine::virt::VirtMachine;
 use tern_snapshot::{
-    DiskRecord, FingerprintMatch, FingerprintMode, ParentRef, Snapshot, SnapshotId, SnapshotMeta,
-    SnapshotWriter, VmKind, WriteOptions,
+    DiskRecord, FingerprintMatch, FingerprintMode, OverlayExtent, OverlayGeometry, ParentRef,
+    Snapshot, SnapshotId, SnapshotMeta, SnapshotWriter, VmKind, WriteOptions,
 };
 use tern_snapshot::{PageLocation, PageSource, Pages, PopulateOptions, Region, PAGE_SIZE};
 
-use super::config::{drive_file, drive_is_throwaway, SystemConfig};
+use super::config::{drive_file, drive_is_read_only, SystemConfig};
 use crate::control::{Compression, ControlError, SnapshotInfo, SnapshotRequest};
 
 /// Architecture recorded in tern's snapshots.
@@ -63,22 +79,26 @@ fn internal(what: &str, e: impl std::fmt::Display) -> ControlError {
     ControlError::Internal(format!("{what}: {e}"))
 }
 
-/// Writes the machine behind `handle` as `req` asks. Pauses a running machine for the
-/// duration and resumes it afterwards.
+/// The name of drive `index`'s disk record and disk overlay in a snapshot.
+pub fn disk_name(index: usize) -> String {
+    format!("disk{index}")
+}
+
+/// Writes the machine behind `handle` as `req` asks; `disks` are its drives' disks, in
+/// the order of `config.drives`. Pauses a running machine for the duration and resumes
+/// it afterwards.
 pub fn write_snapshot(
     handle: &VirtHandle,
     config: &SystemConfig,
+    disks: &[DiskHandle],
     history: &mut SnapshotHistory,
     req: &SnapshotRequest,
 ) -> Result<SnapshotInfo, ControlError> {
-    if req.include_disks {
-        return Err(ControlError::Unsupported(
-            "--include-disks is not available yet for system VMs: the file records each disk image's path and fingerprint".into(),
-        ));
-    }
-    if let Some(d) = config.drives.iter().find(|d| drive_is_throwaway(d)) {
-        return Err(ControlError::Unsupported(format!(
-            "drive `{d}` keeps the guest's writes in a throw-away overlay that a snapshot cannot hold yet; use a drive without snapshot=on"
+    if disks.len() != config.drives.len() {
+        return Err(ControlError::Internal(format!(
+            "the VM has {} disks for {} drives",
+            disks.len(),
+            config.drives.len()
         )));
     }
     if req.incremental && history.last.is_none() {
@@ -93,7 +113,7 @@ pub fn write_snapshot(
             .pause(PAUSE_TIMEOUT)
             .map_err(|e| ControlError::WrongState(format!("cannot pause the VM: {e}")))?;
     }
-    let result = write_paused(handle, config, history, req, started);
+    let result = write_paused(handle, config, disks, history, req, started);
     if !was_paused {
         let _ = handle.resume();
     }
@@ -103,6 +123,7 @@ pub fn write_snapshot(
 fn write_paused(
     handle: &VirtHandle,
     config: &SystemConfig,
+    disks: &[DiskHandle],
     history: &mut SnapshotHistory,
     req: &SnapshotRequest,
     started: Instant,
@@ -153,16 +174,36 @@ fn write_paused(
     let stats = w
         .add_memory("ram", region, &RamPages(&ram), pages)
         .map_err(|e| internal("memory", e))?;
-    for (i, spec) in config.drives.iter().enumerate() {
+    for (i, (spec, disk)) in config.drives.iter().zip(disks).enumerate() {
         let Some(file) = drive_file(spec) else {
             continue;
         };
-        let record = DiskRecord::capture(Path::new(file), "image", false, FingerprintMode::Sampled)
-            .map_err(|e| internal(&format!("disk {file}"), e))?;
-        w.add_disk(&format!("disk{i}"), &record)
+        let name = disk_name(i);
+        let read_only = drive_is_read_only(spec);
+        let mut disk = disk.lock();
+        // What the fingerprint reads must be what the guest sees: written through,
+        // with consistent image metadata (qcow2).
+        disk.flush()
+            .map_err(|e| internal(&format!("disk {file}: cannot flush"), e))?;
+        let record = DiskRecord::capture(
+            Path::new(file),
+            "image",
+            read_only,
+            FingerprintMode::Sampled,
+        )
+        .map_err(|e| internal(&format!("disk {file}"), e))?;
+        w.add_disk(&name, &record)
             .map_err(|e| internal("snapshot", e))?;
+        if !read_only && (req.include_disks || disk.throwaway()) {
+            let written = disk.written().clone();
+            add_disk_overlay(&mut w, &name, &mut disk, &written)
+                .map_err(|e| internal(&format!("disk {file}"), e))?;
+        }
     }
     let (summary, _) = w.finish().map_err(|e| internal("snapshot", e))?;
+    for d in disks {
+        d.lock().mark();
+    }
     history.last = Some(LastSnapshot {
         id: summary.id,
         path: path.clone(),
@@ -177,6 +218,44 @@ fn write_paused(
         pages_written: stats.mapped_pages + stats.compressed_pages,
         duration_us: started.elapsed().as_micros() as u64,
     })
+}
+
+/// Longest extent handed to the snapshot writer, in sectors (it splits them further).
+const MAX_EXTENT_SECTORS: u64 = 1 << 20;
+
+/// Adds the blocks of `set` of `disk`, with their current contents, as disk overlay
+/// `name`; returns the bytes of disk data stored (before compression). The data is
+/// read block run by block run while it is written, so memory stays bounded.
+pub fn add_disk_overlay<W: Write + Seek>(
+    w: &mut SnapshotWriter<W>,
+    name: &str,
+    disk: &mut TrackedDisk,
+    set: &BlockSet,
+) -> tern_snapshot::Result<u64> {
+    let sectors = disk.size() / SECTOR;
+    let geometry = OverlayGeometry {
+        sector_size: SECTOR as u32,
+        disk_sectors: sectors,
+    };
+    // Whole sectors inside the disk (a size that is not a multiple of 512 leaves a
+    // tail the guest cannot address).
+    let mut extents = Vec::new();
+    for run in disk.byte_runs(set) {
+        let (mut first, end) = (run.start / SECTOR, (run.end / SECTOR).min(sectors));
+        while first < end {
+            let n = (end - first).min(MAX_EXTENT_SECTORS);
+            extents.push(OverlayExtent {
+                sector: first,
+                sectors: n as u32,
+            });
+            first += n;
+        }
+    }
+    let bytes = extents.iter().map(|e| u64::from(e.sectors) * SECTOR).sum();
+    w.add_disk_overlay_from(name, geometry, extents, |sector, buf| {
+        disk.read_at(buf, sector * SECTOR)
+    })?;
+    Ok(bytes)
 }
 
 /// A snapshot opened for restore.
@@ -199,12 +278,20 @@ pub fn open_snapshot(path: &Path) -> anyhow::Result<OpenedSnapshot> {
     let machine: MachineState = postcard::from_bytes(snapshot.state("machine")?)
         .map_err(|e| anyhow::anyhow!("snapshot section `machine`: {e}"))?;
     for (name, record) in snapshot.disks() {
-        match record.check(name)? {
-            FingerprintMatch::Same => {}
-            FingerprintMatch::MtimeDiffers => anyhow::bail!(
-                "snapshot disk `{name}`: {} was modified after the snapshot was taken",
+        // An overlay holds only the blocks the guest wrote: the others must come from
+        // the very image the snapshot was taken with.
+        let overlay = if snapshot.disk_overlay(name).is_ok() {
+            "; the snapshot holds only the blocks the guest wrote to it, which are valid on top of the image the snapshot was taken with and no other"
+        } else {
+            ""
+        };
+        match record.check(name) {
+            Ok(FingerprintMatch::Same) => {}
+            Ok(FingerprintMatch::MtimeDiffers) => anyhow::bail!(
+                "snapshot disk `{name}`: {} was modified after the snapshot was taken{overlay}",
                 record.path
             ),
+            Err(e) => anyhow::bail!("snapshot {e}{overlay}"),
         }
     }
     Ok(OpenedSnapshot {
@@ -212,6 +299,13 @@ pub fn open_snapshot(path: &Path) -> anyhow::Result<OpenedSnapshot> {
         config,
         machine,
     })
+}
+
+impl OpenedSnapshot {
+    /// Opens the disk of drive `index` for the restore: see [`reopen_disk`].
+    pub fn reopen_disk(&self, index: usize, opts: &DiskOptions) -> anyhow::Result<DiskHandle> {
+        reopen_disk(&self.snapshot, index, opts)
+    }
 }
 
 /// Fills the machine's RAM from the snapshot (mapping stored pages lazily where the
@@ -261,4 +355,177 @@ pub fn load_into(machine: &mut VirtMachine, opened: &OpenedSnapshot) -> anyhow::
     ram.take_dirty();
     machine.load_state(&opened.machine)?;
     Ok(ram_time)
+}
+
+/// Opens the disk of drive `index` (described by `opts`, as the configuration saved in
+/// `snapshot` gives it) for a restore. If the snapshot holds a disk overlay for it,
+/// the image is opened read-only under a fresh throw-away overlay into which the
+/// snapshot's blocks are copied (and checked): the guest reads what it wrote, and
+/// writes on into the overlay, never into the image or the snapshot file. Otherwise
+/// the disk opens as the drive says (an image written in place).
+pub fn reopen_disk(
+    snapshot: &Snapshot,
+    index: usize,
+    opts: &DiskOptions,
+) -> anyhow::Result<DiskHandle> {
+    let name = disk_name(index);
+    let path = opts.path.display();
+    let overlay = match snapshot.disk_overlay(&name) {
+        Ok(o) => o,
+        Err(tern_snapshot::Error::NoSuchSection { .. }) => {
+            if opts.throwaway() {
+                anyhow::bail!(
+                    "snapshot disk `{name}`: drive {path} keeps the guest's writes in a throw-away overlay (snapshot=on), but the snapshot holds no disk overlay for it"
+                );
+            }
+            return Ok(DiskHandle::open(opts)?);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if opts.read_only {
+        anyhow::bail!(
+            "snapshot disk overlay `{name}`: drive {path} is read-only, but the snapshot holds blocks written to it"
+        );
+    }
+    let mut with_overlay = opts.clone();
+    with_overlay.snapshot = true;
+    let handle = DiskHandle::open(&with_overlay)?;
+    {
+        let mut disk = handle.lock();
+        let g = overlay.geometry();
+        let ss = u64::from(g.sector_size);
+        let bytes = ss * g.disk_sectors;
+        if bytes != disk.size() / SECTOR * SECTOR {
+            anyhow::bail!(
+                "snapshot disk overlay `{name}` is for a disk of {bytes} bytes, {path} has {}",
+                disk.size()
+            );
+        }
+        for (i, extent) in overlay.extents().enumerate() {
+            let data = overlay
+                .read(i)
+                .with_context(|| format!("cannot restore disk `{name}` ({path})"))?;
+            disk.write_at(&data, extent.sector * ss).with_context(|| {
+                format!("cannot restore disk `{name}` ({path}): writing its private overlay")
+            })?;
+        }
+        // The next incremental snapshot counts writes from here.
+        disk.mark();
+    }
+    Ok(handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_devices::virtio::disk::DiskFormat;
+
+    /// A raw image of `len` bytes with a recognisable pattern.
+    fn image(dir: &Path, len: u64) -> (PathBuf, Vec<u8>) {
+        let path = dir.join("base.img");
+        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        (path, bytes)
+    }
+
+    fn read_all(disk: &mut TrackedDisk) -> Vec<u8> {
+        let mut all = vec![0; disk.size() as usize];
+        disk.read_at(&mut all, 0).unwrap();
+        all
+    }
+
+    /// Writes a snapshot holding disk0's written blocks.
+    fn snapshot_of(path: &Path, disk: &mut TrackedDisk) -> u64 {
+        let opts = WriteOptions {
+            sync: false,
+            ..WriteOptions::default()
+        };
+        let meta = SnapshotMeta::new(ARCH, VmKind::System);
+        let mut w = SnapshotWriter::create(path, meta, opts).unwrap();
+        let written = disk.written().clone();
+        let bytes = add_disk_overlay(&mut w, "disk0", disk, &written).unwrap();
+        w.finish().unwrap();
+        bytes
+    }
+
+    #[test]
+    fn disk_overlays_restore_into_independent_private_overlays() {
+        let dir = tempfile::tempdir().unwrap();
+        // Not a whole number of 4 KiB blocks: the last block is partial.
+        let (img, original) = image(dir.path(), (1 << 20) + 1536);
+        let mut opts = DiskOptions::new(&img, DiskFormat::Raw);
+        opts.snapshot = true;
+        let mut disk = TrackedDisk::open(&opts).unwrap();
+        disk.write_at(&[1; 512], 512).unwrap();
+        disk.write_at(&[2; 8192], 40_960).unwrap();
+        disk.write_at(&[3; 1024], (1 << 20) + 512).unwrap();
+        let now = read_all(&mut disk);
+        let file = dir.path().join("vm.tern");
+        // Three runs of 4 KiB blocks; the partial one holds 1536 bytes.
+        assert_eq!(snapshot_of(&file, &mut disk), 4096 + 8192 + 1536);
+        let snap = Snapshot::open(&file).unwrap();
+        let a = reopen_disk(&snap, 0, &opts).unwrap();
+        let b = reopen_disk(&snap, 0, &opts).unwrap();
+        assert_eq!(read_all(&mut a.lock()), now);
+        assert_eq!(a.lock().written(), disk.written());
+        assert!(a.lock().written_since_mark().is_empty());
+        assert!(a.lock().throwaway());
+        a.lock().write_at(&[9; 4096], 0).unwrap();
+        assert_eq!(read_all(&mut b.lock()), now, "the copies are independent");
+        assert_eq!(
+            std::fs::read(&img).unwrap(),
+            original,
+            "the image never changes"
+        );
+        // A drive written in place becomes throw-away when its blocks come back from
+        // a snapshot: the image must stay the one the overlay was taken on.
+        let in_place = DiskOptions::new(&img, DiskFormat::Raw);
+        let c = reopen_disk(&snap, 0, &in_place).unwrap();
+        c.lock().write_at(&[7; 512], 0).unwrap();
+        assert!(c.lock().throwaway());
+        assert_eq!(std::fs::read(&img).unwrap(), original);
+        // Without an overlay in the file, an in-place drive opens in place.
+        let d = reopen_disk(&snap, 1, &in_place).unwrap();
+        assert!(!d.lock().throwaway());
+    }
+
+    #[test]
+    fn damaged_or_missing_overlays_are_refused_with_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let (img, _) = image(dir.path(), 1 << 20);
+        let mut opts = DiskOptions::new(&img, DiskFormat::Raw);
+        opts.snapshot = true;
+        let mut disk = TrackedDisk::open(&opts).unwrap();
+        let marker = b"a block the guest wrote, and only here";
+        disk.write_at(&marker.repeat(512 / marker.len() + 1)[..512], 8192)
+            .unwrap();
+        let file = dir.path().join("vm.tern");
+        snapshot_of(&file, &mut disk);
+        let mut bytes = std::fs::read(&file).unwrap();
+        let at = bytes
+            .windows(marker.len())
+            .position(|w| w == marker)
+            .expect("the overlay data is in the file");
+        bytes[at] ^= 0x20;
+        std::fs::write(&file, &bytes).unwrap();
+        let snap = Snapshot::open(&file).unwrap();
+        let e = format!("{:#}", reopen_disk(&snap, 0, &opts).err().unwrap());
+        assert!(
+            e.starts_with("cannot restore disk `disk0`")
+                && e.contains("snapshot section `disk0`: extent 0 (sector 16): crc mismatch"),
+            "{e}"
+        );
+        // A snapshot=on drive whose snapshot holds no overlay for it.
+        let e = reopen_disk(&snap, 3, &opts).err().unwrap().to_string();
+        assert!(e.contains("holds no disk overlay"), "{e}");
+        // A read-only drive that a snapshot says was written.
+        let mut ro = DiskOptions::new(&img, DiskFormat::Raw);
+        ro.read_only = true;
+        let e = reopen_disk(&snap, 0, &ro).err().unwrap().to_string();
+        assert!(e.contains("is read-only"), "{e}");
+        // An image of another size.
+        std::fs::write(&img, vec![0u8; 1 << 19]).unwrap();
+        let e = reopen_disk(&snap, 0, &opts).err().unwrap().to_string();
+        assert!(e.contains("is for a disk of 1048576 bytes"), "{e}");
+    }
 }
