@@ -3,7 +3,7 @@
 use anyhow::Context;
 use tern_devices::virtio::blk::Blk;
 use tern_devices::virtio::console::Console;
-use tern_devices::virtio::disk::{DiskFormat, DiskOptions};
+use tern_devices::virtio::disk::{DiskFormat, DiskHandle, DiskOptions};
 use tern_devices::virtio::net::{Net, NetBackend as Backend};
 use tern_devices::virtio::net_slirp::{HostFwd, SlirpBackend, SlirpOptions};
 use tern_devices::virtio::net_socket::SocketBackend;
@@ -23,27 +23,33 @@ fn transport<D: VirtioDevice + 'static>(
     Ok(Box::new(VirtioMmio::new(device, mem, ctx.irq.clone())))
 }
 
-/// One factory per device, in slot order: drives, then network cards, then the rest.
+/// How to open the disk of a `--drive` (probing the format if it was not given).
+pub fn disk_options(d: &DriveSpec) -> anyhow::Result<DiskOptions> {
+    let format = match d.format {
+        DriveFormat::Raw => DiskFormat::Raw,
+        DriveFormat::Qcow2 => DiskFormat::Qcow2,
+        DriveFormat::Auto => DiskFormat::detect(&d.file)
+            .with_context(|| format!("cannot read disk image {}", d.file.display()))?,
+    };
+    let mut opts = DiskOptions::new(d.file.clone(), format);
+    opts.read_only = d.readonly;
+    opts.snapshot = d.snapshot;
+    Ok(opts)
+}
+
+/// One factory per device, in slot order: drives (their disks opened already, with
+/// whether the guest sees them read-only), then network cards, then the rest.
 pub fn factories(
-    drives: &[DriveSpec],
+    drives: &[(DiskHandle, bool)],
     nets: &[NetSpec],
     extra: &[String],
 ) -> anyhow::Result<Vec<VirtioFactory>> {
     let mut out: Vec<VirtioFactory> = Vec::new();
-    for (i, d) in drives.iter().enumerate() {
-        let format = match d.format {
-            DriveFormat::Raw => DiskFormat::Raw,
-            DriveFormat::Qcow2 => DiskFormat::Qcow2,
-            DriveFormat::Auto => DiskFormat::detect(&d.file)
-                .with_context(|| format!("cannot read disk image {}", d.file.display()))?,
-        };
-        let mut opts = DiskOptions::new(d.file.clone(), format);
-        opts.read_only = d.readonly;
-        opts.snapshot = d.snapshot;
+    for (i, (disk, read_only)) in drives.iter().enumerate() {
         let id = format!("tern-disk{i}");
+        let (disk, read_only) = (disk.clone(), *read_only);
         out.push(Box::new(move |ctx| {
-            let blk = Blk::open(&opts, &id).map_err(|e| e.to_string())?;
-            transport(ctx, blk)
+            transport(ctx, Blk::with_disk(disk, read_only, &id))
         }));
     }
     for (i, n) in nets.iter().enumerate() {

@@ -29,7 +29,10 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
     let opened = open_snapshot(&args.file)
         .with_context(|| format!("cannot restore {}", args.file.display()))?;
     let c = &opened.config;
-    let virtio = virtio_factories(&c.drives, &c.netdevs, &c.devices)?;
+    let disks_started = std::time::Instant::now();
+    let virtio = virtio_factories(&c.drives, &c.netdevs, &c.devices, Some(&opened))
+        .with_context(|| format!("cannot restore {}", args.file.display()))?;
+    let disks_time = disks_started.elapsed();
     let config = VirtConfig {
         harts: c.harts,
         memory: c.memory,
@@ -40,7 +43,7 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
         clock: c.clock,
         max_insns: None,
         console: Box::new(std::io::stdout()),
-        virtio,
+        virtio: virtio.factories,
         restore_builtin_sbi: Some(c.builtin_sbi),
     };
     let mut machine = VirtMachine::new(config).context("cannot rebuild the machine")?;
@@ -48,10 +51,11 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("cannot restore {}", args.file.display()))?;
     if args.stats {
         eprintln!(
-            "tern: restored {} in {:.2} ms (memory {:.2} ms)",
+            "tern: restored {} in {:.2} ms (memory {:.2} ms, disks {:.2} ms)",
             args.file.display(),
             started.elapsed().as_secs_f64() * 1e3,
-            ram_time.as_secs_f64() * 1e3
+            ram_time.as_secs_f64() * 1e3,
+            disks_time.as_secs_f64() * 1e3
         );
     }
     let last = LastSnapshot {
@@ -63,6 +67,7 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
     run_machine(
         machine,
         system,
+        virtio.disks,
         Some(last),
         args.api_sock.as_deref(),
         args.stats,

@@ -3,11 +3,12 @@
 use std::io::Write;
 
 use anyhow::{bail, Context};
+use tern_devices::virtio::disk::DiskHandle;
 use tern_hart::ClockMode;
 use tern_machine::virt::{StopReason, VirtConfig, VirtMachine};
 
 use tern_vmm::system::config::SystemConfig;
-use tern_vmm::system::snapshot::LastSnapshot;
+use tern_vmm::system::snapshot::{LastSnapshot, OpenedSnapshot};
 use tern_vmm::system::SystemVm;
 
 use super::terminal::{spawn_reader, Input, RawTerminal};
@@ -24,21 +25,40 @@ fn read(path: &Option<std::path::PathBuf>, what: &str) -> anyhow::Result<Option<
     }
 }
 
-/// Builds the virtio devices of a machine from command-line device options.
+/// The virtio devices of a machine, and its drives' disks (for snapshots).
+pub struct Virtio {
+    /// One factory per device, in slot order.
+    pub factories: Vec<tern_machine::virt::VirtioFactory>,
+    /// The disks, in the order of the drives.
+    pub disks: Vec<DiskHandle>,
+}
+
+/// Builds the virtio devices of a machine from command-line device options, opening
+/// the disks; for a restore, `snapshot` holds the disk overlays to put back.
 pub fn virtio_factories(
     drives: &[String],
     netdevs: &[String],
     devices: &[String],
-) -> anyhow::Result<Vec<tern_machine::virt::VirtioFactory>> {
-    let drives = drives
-        .iter()
-        .map(|d| spec::parse_drive(d))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    snapshot: Option<&OpenedSnapshot>,
+) -> anyhow::Result<Virtio> {
+    let mut opened = Vec::new();
+    for (i, d) in drives.iter().enumerate() {
+        let spec = spec::parse_drive(d)?;
+        let opts = super::devices::disk_options(&spec)?;
+        let disk = match snapshot {
+            Some(s) => s.reopen_disk(i, &opts)?,
+            None => DiskHandle::open(&opts)?,
+        };
+        opened.push((disk, spec.readonly));
+    }
     let nets = netdevs
         .iter()
         .map(|n| spec::parse_netdev(n))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    super::devices::factories(&drives, &nets, devices)
+    Ok(Virtio {
+        factories: super::devices::factories(&opened, &nets, devices)?,
+        disks: opened.into_iter().map(|(d, _)| d).collect(),
+    })
 }
 
 /// Runs a `virt` machine; returns the exit status.
@@ -46,7 +66,7 @@ pub fn run(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
     if args.trace.is_some() {
         bail!("--trace is only available with --machine spike");
     }
-    let virtio = virtio_factories(&args.drives, &args.netdevs, &args.devices)?;
+    let virtio = virtio_factories(&args.drives, &args.netdevs, &args.devices, None)?;
     let config = VirtConfig {
         harts: args.cpus,
         memory: args.memory << 20,
@@ -57,7 +77,7 @@ pub fn run(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
         clock,
         max_insns: args.max_insns,
         console: Box::new(std::io::stdout()),
-        virtio,
+        virtio: virtio.factories,
         restore_builtin_sbi: None,
     };
     let machine = VirtMachine::new(config).context("cannot build the virt machine")?;
@@ -75,21 +95,29 @@ pub fn run(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
         netdevs: args.netdevs.clone(),
         devices: args.devices.clone(),
     };
-    run_machine(machine, system, None, args.api_sock.as_deref(), args.stats)
+    run_machine(
+        machine,
+        system,
+        virtio.disks,
+        None,
+        args.api_sock.as_deref(),
+        args.stats,
+    )
 }
 
 /// Runs a built (or restored) machine with the terminal as its console and, if asked,
-/// a control API; returns the exit status.
+/// a control API (snapshots read the drives' `disks`); returns the exit status.
 pub fn run_machine(
     mut machine: VirtMachine,
     system: SystemConfig,
+    disks: Vec<DiskHandle>,
     restored_from: Option<LastSnapshot>,
     api_sock: Option<&std::path::Path>,
     stats: bool,
 ) -> anyhow::Result<i32> {
     let server = match api_sock {
         Some(path) => {
-            let vm = SystemVm::new(machine.handle(), system, restored_from);
+            let vm = SystemVm::new(machine.handle(), system, disks, restored_from);
             Some(
                 tern_vmm::serve(path, std::sync::Arc::new(vm)).with_context(|| {
                     format!("cannot serve the control API on {}", path.display())
