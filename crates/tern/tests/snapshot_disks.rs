@@ -1,0 +1,388 @@
+//! Disks in system VM snapshots: `tern snapshot --include-disks` stores the blocks the
+//! guest wrote, `snapshot=on` drives always have theirs stored, and a restore reopens
+//! each such disk as its image (never written again) under a private overlay holding
+//! those blocks. A Linux guest writing to its disk is snapshotted mid-run, killed and
+//! restored — twice from the same file, as two independent VMs — and ends with the
+//! results of an uninterrupted run; a guest that drops its page cache after a restore
+//! reads back from the device what it wrote before the snapshot, across an incremental
+//! snapshot too; changed images and damaged overlays are refused with clear errors.
+
+#[path = "common/virt.rs"]
+mod virt;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use virt::{disk_copy, images, sha256_file};
+
+const TERN: &str = env!("CARGO_BIN_EXE_tern");
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("snapshot-disks");
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    dir.join(name)
+}
+
+/// A tern process whose console output is collected as it comes.
+struct Vm {
+    child: Child,
+    out: Arc<Mutex<String>>,
+    sock: PathBuf,
+}
+
+impl Vm {
+    fn spawn(args: &[String], sock: &Path) -> Vm {
+        let _ = std::fs::remove_file(sock);
+        let mut child = Command::new(TERN)
+            .args(args)
+            .arg("--api-sock")
+            .arg(sock)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tern");
+        let out = Arc::new(Mutex::new(String::new()));
+        for mut pipe in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let out = out.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    out.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        Vm {
+            child,
+            out,
+            sock: sock.to_path_buf(),
+        }
+    }
+
+    /// Boots the guest running `run` with `drive` (a `--drive` value).
+    fn boot(run: &str, args: &[&str], drive: &str, sock: &Path) -> Vm {
+        let mut argv: Vec<String> = virt::Boot::linux(1, Some(run), args).args().to_vec();
+        argv.push("--drive".into());
+        argv.push(drive.into());
+        Vm::spawn(&argv, sock)
+    }
+
+    fn restore(file: &Path, sock: &Path) -> Vm {
+        Vm::spawn(&["restore".into(), file.display().to_string()], sock)
+    }
+
+    fn output(&self) -> String {
+        self.out.lock().unwrap().clone()
+    }
+
+    /// Waits until the console shows `needle` (a whole line or part of one).
+    fn wait_for(&self, needle: &str, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if self.output().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "the guest did not print {needle:?} within {limit:?}; console:\n{}",
+            self.output()
+        );
+    }
+
+    fn ctl(&self, args: &[&str]) -> String {
+        let out = Command::new(TERN)
+            .args(args)
+            .arg("--api-sock")
+            .arg(&self.sock)
+            .output()
+            .expect("run tern");
+        assert!(
+            out.status.success(),
+            "tern {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Pauses, writes a snapshot to `file` (extra options appended), and kills the VM.
+    fn snapshot_and_kill(mut self, file: &Path, extra: &[&str]) -> String {
+        self.ctl(&["pause"]);
+        let mut args = vec!["snapshot", "--out", file.to_str().expect("utf-8 path")];
+        args.extend_from_slice(extra);
+        let answer = self.ctl(&args);
+        assert!(answer.contains("written to"), "{answer}");
+        eprintln!("{}: {}", file.display(), answer.trim_end());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        answer
+    }
+
+    /// Waits for the process to end; returns its console output.
+    fn finish(mut self, limit: Duration) -> String {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                return self.output();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!(
+            "the VM did not finish within {limit:?}; console:\n{}",
+            self.output()
+        );
+    }
+}
+
+fn raw(disk: &Path) -> String {
+    format!("file={},format=raw", disk.display())
+}
+
+fn throwaway(disk: &Path) -> String {
+    format!("file={},format=raw,snapshot=on", disk.display())
+}
+
+/// `tern restore FILE` to the end; returns (exit status, stderr).
+fn restore_status(file: &Path) -> (i32, String) {
+    let out = Command::new(TERN)
+        .arg("restore")
+        .arg(file)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tern");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The result lines of counter.sh.
+fn results(console: &str) -> Vec<String> {
+    let lines: Vec<String> = console
+        .lines()
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .filter(|l| {
+            l.starts_with("counter: sum")
+                || l.starts_with("counter: lines")
+                || l.starts_with("counter: sha256")
+        })
+        .collect();
+    assert_eq!(lines.len(), 3, "missing counter results in:\n{console}");
+    assert!(
+        console.contains("counter: ok"),
+        "counter did not finish:\n{console}"
+    );
+    lines
+}
+
+/// counter.sh's results from an uninterrupted run on a disk written in place.
+fn reference_results() -> &'static Vec<String> {
+    static REF: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    REF.get_or_init(|| {
+        let disk = disk_copy("disks-reference");
+        let vm = Vm::boot("/tests/counter.sh", &[], &raw(&disk), &tmp("ref.sock"));
+        results(&vm.finish(Duration::from_secs(600)))
+    })
+}
+
+/// Checks that a restored counter.sh continued (rather than started over) and ended
+/// as the uninterrupted run did.
+fn check_counter(console: &str) {
+    assert!(
+        !console
+            .lines()
+            .any(|l| l.trim_end_matches('\r') == "counter: 100"),
+        "the restored VM started over:\n{console}"
+    );
+    assert_eq!(&results(console), reference_results());
+}
+
+#[test]
+fn a_snapshot_on_drive_is_stored_and_restores_twice_leaving_the_image_untouched() {
+    let _ = images();
+    let disk = disk_copy("disks-throwaway");
+    let before = sha256_file(&disk);
+    let file = tmp("throwaway.tern");
+    let vm = Vm::boot("/tests/counter.sh", &[], &throwaway(&disk), &tmp("t1.sock"));
+    vm.wait_for("counter: 200", Duration::from_secs(300));
+    // No --include-disks: a throw-away overlay is always stored.
+    vm.snapshot_and_kill(&file, &[]);
+    assert_eq!(sha256_file(&disk), before);
+    let a = Vm::restore(&file, &tmp("t2.sock"));
+    let b = Vm::restore(&file, &tmp("t3.sock"));
+    let (out_a, out_b) = (
+        a.finish(Duration::from_secs(600)),
+        b.finish(Duration::from_secs(600)),
+    );
+    check_counter(&out_a);
+    check_counter(&out_b);
+    assert_eq!(
+        sha256_file(&disk),
+        before,
+        "the image of a snapshot=on drive was written"
+    );
+}
+
+#[test]
+fn include_disks_on_a_drive_written_in_place() {
+    let _ = images();
+    let disk = disk_copy("disks-in-place");
+    let file = tmp("in-place.tern");
+    let vm = Vm::boot("/tests/counter.sh", &[], &raw(&disk), &tmp("p1.sock"));
+    vm.wait_for("counter: 200", Duration::from_secs(300));
+    vm.snapshot_and_kill(&file, &["--include-disks"]);
+    let at_snapshot = sha256_file(&disk);
+    // Two restores of the one file run side by side; neither writes the image.
+    let a = Vm::restore(&file, &tmp("p2.sock"));
+    let b = Vm::restore(&file, &tmp("p3.sock"));
+    let (out_a, out_b) = (
+        a.finish(Duration::from_secs(600)),
+        b.finish(Duration::from_secs(600)),
+    );
+    check_counter(&out_a);
+    check_counter(&out_b);
+    assert_eq!(
+        sha256_file(&disk),
+        at_snapshot,
+        "a restore wrote the image under its overlay"
+    );
+    // The overlay is only valid on the image it was taken on: change the image (the
+    // superblock's neighbourhood, where a sampled block lies) and restore refuses.
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&disk)
+        .expect("open the image");
+    std::os::unix::fs::FileExt::write_all_at(&f, b"changed under the snapshot", 4096)
+        .expect("write the image");
+    drop(f);
+    let (code, err) = restore_status(&file);
+    assert!(code != 0 && code != 101, "exit {code}: {err}");
+    assert!(
+        err.contains("disk `disk0` changed since the snapshot")
+            && err.contains("only the blocks the guest wrote"),
+        "{err}"
+    );
+}
+
+/// A workload that travels on the disk (`tern.run=vda:/diskwork.sh`, the disk mounted
+/// on /disk): it writes `$1` files of 256 KiB of generated text, syncing after each,
+/// then drops the page cache and checks every file as read back from the device.
+const DISKWORK: &str = r#"set -eu
+n=${1:-24}
+gen() {
+    awk -v f="$1" 'BEGIN { for (j = 0; j < 4096; j++) printf "file %04d line %06d %041d\n", f, j, f * 7919 + j }'
+}
+mkdir -p /disk/work
+i=0
+while [ "$i" -lt "$n" ]; do
+    i=$((i + 1))
+    gen "$i" > /disk/work/f$i
+    sync
+    echo "diskwork: wrote $i"
+done
+sync
+echo 3 > /proc/sys/vm/drop_caches
+bad=0
+i=0
+while [ "$i" -lt "$n" ]; do
+    i=$((i + 1))
+    want=$(gen "$i" | sha256sum | cut -d' ' -f1)
+    got=$(sha256sum < /disk/work/f$i | cut -d' ' -f1)
+    if [ "$want" != "$got" ]; then
+        echo "diskwork: f$i differs"
+        bad=1
+    fi
+done
+[ "$bad" = 0 ]
+echo "diskwork: ok"
+"#;
+
+/// A copy of the guest disk with DISKWORK on it (put there by e2fsprogs' debugfs).
+fn diskwork_disk(name: &str) -> PathBuf {
+    let disk = disk_copy(name);
+    let script = tmp(&format!("{name}-diskwork.sh"));
+    std::fs::write(&script, DISKWORK).expect("write the script");
+    let out = Command::new("debugfs")
+        .arg("-w")
+        .arg("-R")
+        .arg(format!("write {} diskwork.sh", script.display()))
+        .arg(&disk)
+        .output()
+        .expect("cannot run debugfs: apt-get install e2fsprogs");
+    assert!(out.status.success(), "debugfs: {out:?}");
+    disk
+}
+
+#[test]
+fn a_restored_guest_reads_from_its_disk_what_it_wrote_before_the_snapshot() {
+    let _ = images();
+    let disk = diskwork_disk("disks-diskwork");
+    let first = tmp("diskwork-1.tern");
+    let second = tmp("diskwork-2.tern");
+    let image = sha256_file(&disk);
+    // On a snapshot=on drive, what the guest writes exists only in the overlay (and
+    // then in the snapshot): the image cannot stand in for it.
+    let vm = Vm::boot(
+        "vda:/diskwork.sh",
+        &["24"],
+        &throwaway(&disk),
+        &tmp("w1.sock"),
+    );
+    vm.wait_for("diskwork: wrote 8", Duration::from_secs(300));
+    vm.snapshot_and_kill(&first, &["--include-disks"]);
+
+    // A damaged copy: flip a byte of the written data wherever it is in the file (in
+    // the guest's page cache in RAM, and in the disk overlay, which is checked).
+    let mut bytes = std::fs::read(&first).expect("read the snapshot");
+    let needle = b"file 0003 line 000100";
+    let mut flipped = 0;
+    let mut at = 0;
+    while let Some(p) = bytes[at..].windows(needle.len()).position(|w| w == needle) {
+        bytes[at + p + 5] ^= 0x01;
+        flipped += 1;
+        at += p + needle.len();
+    }
+    assert!(flipped > 0, "the written data is not in the snapshot");
+    let damaged = tmp("diskwork-damaged.tern");
+    std::fs::write(&damaged, &bytes).expect("write the damaged copy");
+    let (code, err) = restore_status(&damaged);
+    assert!(code != 0 && code != 101, "exit {code}: {err}");
+    assert!(
+        err.contains("cannot restore disk `disk0`")
+            && err.contains("snapshot section `disk0`: extent")
+            && err.contains("crc mismatch"),
+        "{err}"
+    );
+
+    // Restore, write on, and take an incremental snapshot of the restored VM (its
+    // disk's overlay is stored without being asked).
+    let vm = Vm::restore(&first, &tmp("w2.sock"));
+    vm.wait_for("diskwork: wrote 16", Duration::from_secs(300));
+    vm.snapshot_and_kill(&second, &["--incremental"]);
+    let out = Vm::restore(&second, &tmp("w3.sock")).finish(Duration::from_secs(600));
+    assert!(
+        !out.lines()
+            .any(|l| l.trim_end_matches('\r') == "diskwork: wrote 16"),
+        "the restored VM went back before the second snapshot:\n{out}"
+    );
+    assert!(
+        out.contains("diskwork: wrote 24") && out.contains("diskwork: ok"),
+        "the guest did not read back what it wrote:\n{out}"
+    );
+    assert!(out.contains("tern: run exit status 0"), "{out}");
+    assert_eq!(sha256_file(&disk), image, "the image was written");
+}
