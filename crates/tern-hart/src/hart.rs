@@ -67,6 +67,8 @@ pub struct Core {
     pub(crate) flush_blocks: bool,
     /// Set when the jump cache must be dropped (translation or privilege change).
     pub(crate) flush_jumps: bool,
+    /// `pause` hints seen (the host yields every few of them).
+    pub(crate) pauses: u32,
     /// A U-mode exception waiting for the host (see [`HartConfig::user_traps_exit`]).
     pub(crate) host_trap: Option<crate::trap::Exception>,
     /// The code-write log position this hart has applied.
@@ -112,6 +114,7 @@ impl Hart {
             flush_blocks: false,
             flush_jumps: false,
             stimer_fired: false,
+            pauses: 0,
             host_trap: None,
             code_seq_seen: 0,
             store_epoch_seen: 0,

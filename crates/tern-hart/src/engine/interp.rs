@@ -16,6 +16,11 @@ use crate::hart::Core;
 use crate::mem::bus::Bus;
 use crate::trap::Exception;
 
+/// Bits [31:20] of the `pause` instruction.
+const PAUSE_BITS: i32 = 0x010;
+/// Yield the host thread once per this many `pause` hints.
+const PAUSES_PER_YIELD: u32 = 8;
+
 /// How a block ended.
 pub(crate) enum BlockEnd {
     /// Control continues at `state.pc`.
@@ -25,6 +30,15 @@ pub(crate) enum BlockEnd {
 }
 
 impl Core {
+    /// A spin-wait hint: yields the host thread every few calls.
+    #[cold]
+    fn pause_hint(&mut self) {
+        self.pauses = self.pauses.wrapping_add(1);
+        if self.pauses % PAUSES_PER_YIELD == 0 {
+            std::thread::yield_now();
+        }
+    }
+
     /// Adds `n` retired instructions to `mcycle`/`minstret` (unless inhibited).
     #[inline(always)]
     pub(crate) fn retire(&mut self, n: u64) {
@@ -262,6 +276,11 @@ impl Core {
                             rd,
                             ((x!(inst.rs1) as i32) >> (x!(inst.rs2) & 31)) as i64 as u64
                         ),
+                        // `pause` (Zihintpause: fence with pred = W, succ = 0) marks a
+                        // spin-wait loop: let the host run other threads now and
+                        // then, so that the hart being waited for gets a CPU (like
+                        // pause-loop exiting under KVM).
+                        Op::Fence if inst.imm == PAUSE_BITS => self.pause_hint(),
                         Op::Fence => {}
                         Op::Mul => wx!(rd, x!(inst.rs1).wrapping_mul(x!(inst.rs2))),
                         Op::Mulh => wx!(rd, alu::mulh(x!(inst.rs1), x!(inst.rs2))),
