@@ -124,11 +124,13 @@ pub fn open(opts: &DiskOptions) -> Result<Box<dyn BlockBackend>, DiskError> {
 /// writes (an image, or an overlay over one), and which blocks the guest wrote.
 ///
 /// Two sets of [`BLOCK`]-sized blocks are kept. `written`: the blocks written since
-/// the disk was opened, which a full `--include-disks` snapshot stores (a disk
-/// restored from such a snapshot counts the blocks loaded from it as written: the
-/// image does not hold them either). `since_mark`: the blocks written since the last
-/// [`TrackedDisk::mark`] (the last snapshot taken or restored), which an incremental
-/// snapshot stores on top of its parent's. A block is recorded before it is written,
+/// the disk was opened, which an `--include-disks` snapshot stores (a disk restored
+/// from such a snapshot counts the blocks loaded from it as written: the image does
+/// not hold them either). `since_mark`: the blocks written since the last
+/// [`TrackedDisk::mark`] (the last snapshot taken or restored): what an incremental
+/// snapshot would need to store only the blocks written since its parent (tern's
+/// incremental snapshots store the whole overlay again for now, so that each file's
+/// overlay is complete on its own). A block is recorded before it is written,
 /// whether the write then succeeds or not, so the sets never miss a changed block (at
 /// worst they hold one whose bytes did not change).
 pub struct TrackedDisk {
