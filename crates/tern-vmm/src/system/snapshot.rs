@@ -114,6 +114,12 @@ pub fn write_snapshot(
             .map_err(|e| ControlError::WrongState(format!("cannot pause the VM: {e}")))?;
     }
     let result = write_paused(handle, config, disks, history, req, started);
+    if result.is_err() {
+        // The attempt may have consumed the RAM dirty log: pages written since the
+        // last snapshot are no longer known, so the next one must be full.
+        history.last = None;
+        history.dirty_log_since_boot = false;
+    }
     if !was_paused {
         let _ = handle.resume();
     }
