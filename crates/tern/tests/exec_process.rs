@@ -41,3 +41,44 @@ fn execve_runs_riscv64_programs() {
         assert_eq!(o.status, 0);
     }
 }
+
+/// Starts `waitsig MODE` under tern, waits for "ready", sends `sig` from the host,
+/// and returns (stdout, status as a shell shows it).
+fn signal_from_outside(mode: &str, sig: i32) -> (String, i32) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::process::ExitStatusExt;
+    let prog = build("waitsig", Link::Static);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .arg("exec")
+        .arg(&prog)
+        .arg(mode)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start tern");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("read ready");
+    assert_eq!(line, "ready\n");
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc_kill(child.id() as i32, sig) };
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).expect("read rest");
+    let st = child.wait().expect("wait");
+    let status = st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
+    (rest, status)
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+#[test]
+fn host_signals_reach_guest_handlers_and_default_actions() {
+    let (out, status) = signal_from_outside("handle", 15);
+    assert_eq!((out.as_str(), status), ("got SIGTERM\n", 7));
+    let (out, status) = signal_from_outside("default", 15);
+    assert_eq!((out.as_str(), status), ("", 128 + 15));
+    let (out, status) = signal_from_outside("default", 2);
+    assert_eq!((out.as_str(), status), ("", 128 + 2));
+}

@@ -68,8 +68,15 @@ pub enum Link {
     Dynamic,
 }
 
-/// Builds `guests/linux-user/<name>.c` and returns the binary's path.
+/// Serializes builds between the tests of one test binary (they run in parallel and
+/// share programs).
+static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Builds `guests/linux-user/<name>.c` (unless the binary is newer than the source)
+/// and returns the binary's path. The binary is written beside and renamed into
+/// place, so that a test running the previous one is not disturbed.
 pub fn build(name: &str, link: Link) -> PathBuf {
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     require_tool(GCC);
     if link == Link::Dynamic {
         require_sysroot();
@@ -80,9 +87,16 @@ pub fn build(name: &str, link: Link) -> PathBuf {
         Link::Dynamic => "dynamic",
     };
     let out = out_dir().join(format!("{name}-{suffix}"));
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if let (Some(o), Some(s)) = (modified(&out), modified(&src)) {
+        if o >= s {
+            return out;
+        }
+    }
+    let tmp = out_dir().join(format!(".{name}-{suffix}.{}", std::process::id()));
     let mut cmd = Command::new(GCC.0);
     cmd.args(["-O2", "-Wall", "-o"])
-        .arg(&out)
+        .arg(&tmp)
         .arg(&src)
         .arg("-lpthread");
     if link == Link::Static {
@@ -95,6 +109,7 @@ pub fn build(name: &str, link: Link) -> PathBuf {
         src.display(),
         String::from_utf8_lossy(&o.stderr)
     );
+    std::fs::rename(&tmp, &out).expect("move the binary into place");
     out
 }
 
