@@ -34,7 +34,7 @@ impl Core {
     #[cold]
     fn pause_hint(&mut self) {
         self.pauses = self.pauses.wrapping_add(1);
-        if self.pauses % PAUSES_PER_YIELD == 0 {
+        if self.pauses.is_multiple_of(PAUSES_PER_YIELD) {
             std::thread::yield_now();
         }
     }
