@@ -19,7 +19,9 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-/// Writes one request. `body`, if any, is sent as `application/json`.
+/// Writes one request. `body`, if any, is sent as `application/json`. Head and body
+/// go out in one write, so that a server that answers from the head alone usually
+/// has the body in its buffer too.
 pub fn write_request(
     w: &mut impl Write,
     method: &str,
@@ -38,19 +40,49 @@ pub fn write_request(
         None => {}
     }
     head.push_str("\r\n");
-    w.write_all(head.as_bytes())?;
-    if let Some(b) = body {
-        w.write_all(b)?;
-    }
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body.unwrap_or_default());
+    w.write_all(&request)?;
     w.flush()
 }
 
 /// Reads the whole answer up to the end of the stream; `Ok(None)` if it is larger
 /// than [`MAX_RESPONSE_BYTES`].
+///
+/// A server may answer without reading the request body (a route that takes none)
+/// and close the connection; the kernel then reports the unread bytes to us as a
+/// connection reset instead of an end of stream. A reset after a complete answer
+/// (framed by `Content-Length` or chunks) is therefore the end of the answer.
 pub fn read_all(r: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
     let mut raw = Vec::new();
-    r.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut raw)?;
-    Ok((raw.len() as u64 <= MAX_RESPONSE_BYTES).then_some(raw))
+    let mut buf = [0u8; 8192];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                raw.extend_from_slice(&buf[..n]);
+                if raw.len() as u64 > MAX_RESPONSE_BYTES {
+                    return Ok(None);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset && is_complete(&raw) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some(raw))
+}
+
+/// Whether `raw` holds a whole answer whose end is known without the end of stream.
+fn is_complete(raw: &[u8]) -> bool {
+    let Some(end) = find(raw, b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let framed = head
+        .split("\r\n")
+        .any(|l| l.starts_with("content-length:") || l.starts_with("transfer-encoding:"));
+    framed && parse_response(raw).is_ok()
 }
 
 /// Parses a complete answer.
@@ -154,6 +186,38 @@ mod tests {
     fn no_content() {
         let r = parse_response(b"HTTP/1.1 204 No Content\r\ndate: x\r\n\r\n").unwrap();
         assert_eq!((r.status, r.body.len()), (204, 0));
+    }
+
+    /// A reader that hands out `data` and then fails with `err`.
+    struct ThenFail<'a>(&'a [u8], io::ErrorKind);
+
+    impl Read for ThenFail<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(self.1.into());
+            }
+            let n = buf.len().min(self.0.len()).min(7);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn reset_after_a_complete_answer_ends_it() {
+        let whole = b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n";
+        let raw = read_all(&mut ThenFail(whole, io::ErrorKind::ConnectionReset)).unwrap();
+        assert_eq!(raw.unwrap(), whole);
+        for partial in [
+            &b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nab"[..],
+            b"HTTP/1.1 200 OK\r\n\r\nunframed",
+            b"HTTP/1.1 200 OK\r\n",
+        ] {
+            let e = read_all(&mut ThenFail(partial, io::ErrorKind::ConnectionReset)).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+        }
+        let e = read_all(&mut ThenFail(whole, io::ErrorKind::BrokenPipe)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
     }
 
     #[test]
