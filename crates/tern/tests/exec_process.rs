@@ -46,15 +46,25 @@ fn execve_runs_riscv64_programs() {
 /// and returns (stdout, status as a shell shows it).
 fn signal_from_outside(mode: &str, sig: i32) -> (String, i32) {
     use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::process::CommandExt;
     use std::os::unix::process::ExitStatusExt;
     let prog = build("waitsig", Link::Static);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
-        .arg("exec")
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tern"));
+    cmd.arg("exec")
         .arg(&prog)
         .arg(mode)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start tern");
+        .stdout(std::process::Stdio::piped());
+    // A job started in the background by a non-interactive shell inherits SIGINT
+    // ignored, and tern (like Linux across exec) keeps ignored signals ignored:
+    // the test wants the default action whatever started it.
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc_signal(sig, SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("start tern");
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
     out.read_line(&mut line).expect("read ready");
@@ -68,9 +78,14 @@ fn signal_from_outside(mode: &str, sig: i32) -> (String, i32) {
     (rest, status)
 }
 
+/// `SIG_DFL` for `signal(2)`.
+const SIG_DFL: usize = 0;
+
 extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
+    #[link_name = "signal"]
+    fn libc_signal(sig: i32, handler: usize) -> usize;
 }
 
 #[test]
