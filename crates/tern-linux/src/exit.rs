@@ -64,9 +64,44 @@ pub fn install_panic_hook(min_fd: i32) {
     }));
 }
 
+/// A function to run when the process ends, and the host process that registered it.
+type Hook = (i32, Box<dyn Fn() + Send>);
+
+/// What [`at_exit`] registered.
+static HOOKS: Mutex<Vec<Hook>> = Mutex::new(Vec::new());
+
+/// Runs `hook` when the program ends this host process (exit, or a fatal signal
+/// that tern raises itself), for example to remove the control API's socket file:
+/// the process ends with `exit(2)`, not by returning to whoever owns such things.
+/// A child made by `fork` does not run its parent's hooks.
+pub fn at_exit(hook: impl Fn() + Send + 'static) {
+    // SAFETY: getpid cannot fail.
+    let pid = unsafe { libc::getpid() };
+    HOOKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((pid, Box::new(hook)));
+}
+
+/// Runs the hooks registered by this host process (once).
+pub fn run_hooks() {
+    // SAFETY: getpid cannot fail.
+    let pid = unsafe { libc::getpid() };
+    // A hook held by a thread that did not survive `fork` is not waited for.
+    let Ok(mut hooks) = HOOKS.try_lock() else {
+        return;
+    };
+    for (owner, hook) in hooks.drain(..) {
+        if owner == pid {
+            hook();
+        }
+    }
+}
+
 /// Ends the process with `status` (the low 8 bits are what `wait` sees).
 pub fn exit_process(status: i32) -> ! {
     let _ = std::io::stdout().flush();
     print_stats();
+    run_hooks();
     std::process::exit(status & 0xff)
 }

@@ -39,6 +39,11 @@ pub mod op {
 
 /// The host address of the guest futex word at `va`.
 pub fn host_word(proc: &Process, va: u64) -> Result<*mut u32, Errno> {
+    Ok(word_at(proc, va)?.0)
+}
+
+/// The host address and the guest physical address of the futex word at `va`.
+fn word_at(proc: &Process, va: u64) -> Result<(*mut u32, u64), Errno> {
     if !va.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
@@ -48,7 +53,14 @@ pub fn host_word(proc: &Process, va: u64) -> Result<*mut u32, Errno> {
     let word = ram.atomic32(pa).ok_or(Errno::EFAULT)?;
     // The mapping lives as long as the process (the Arc is held by the process's Mm
     // for its whole life; exec replaces the host process).
-    Ok(word.as_ptr())
+    Ok((word.as_ptr(), pa))
+}
+
+/// Marks the page of the word at guest physical `pa` written: the host kernel
+/// stores to futex words (wake-op, PI owners) behind the RAM's dirty log, which an
+/// incremental snapshot must not miss.
+fn host_wrote(proc: &Process, pa: u64) {
+    proc.mm().ram().record_write(pa, 4);
 }
 
 /// Reads a `struct timespec` (same layout on riscv64 and x86-64).
@@ -69,7 +81,7 @@ pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResu
     let (uaddr, opword, val, arg4, uaddr2, val3) = (a[0], a[1] as u32, a[2], a[3], a[4], a[5]);
     let cmd = opword & 127;
     let host_op = (cmd | op::PRIVATE | (opword & op::CLOCK_REALTIME)) as i64;
-    let w1 = host_word(proc, uaddr)?;
+    let (w1, pa1) = word_at(proc, uaddr)?;
     let timeout = |va: u64| -> Result<Option<libc::timespec>, Errno> {
         if va == 0 {
             Ok(None)
@@ -86,14 +98,15 @@ pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResu
             let tsp = ts
                 .as_ref()
                 .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-            let w2 = if cmd == op::WAIT_REQUEUE_PI {
-                host_word(proc, uaddr2)?
+            let (w2, pa2) = if cmd == op::WAIT_REQUEUE_PI {
+                let (w, pa) = word_at(proc, uaddr2)?;
+                (w, Some(pa))
             } else {
-                std::ptr::null_mut()
+                (std::ptr::null_mut(), None)
             };
             // SAFETY: w1/w2 point into the guest RAM mapping, which outlives the call;
             // the timespec is a local.
-            host(unsafe {
+            let r = host(unsafe {
                 libc::syscall(
                     libc::SYS_futex,
                     w1,
@@ -103,11 +116,18 @@ pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResu
                     w2,
                     val3 as u32,
                 )
-            })
+            });
+            if matches!(cmd, op::LOCK_PI | op::LOCK_PI2 | op::WAIT_REQUEUE_PI) {
+                host_wrote(proc, pa1);
+                if let Some(pa) = pa2 {
+                    host_wrote(proc, pa);
+                }
+            }
+            r
         }
         op::WAKE | op::WAKE_BITSET | op::UNLOCK_PI | op::TRYLOCK_PI => {
             // SAFETY: as above; no pointers besides the word.
-            host(unsafe {
+            let r = host(unsafe {
                 libc::syscall(
                     libc::SYS_futex,
                     w1,
@@ -117,12 +137,16 @@ pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResu
                     0usize,
                     val3 as u32,
                 )
-            })
+            });
+            if matches!(cmd, op::UNLOCK_PI | op::TRYLOCK_PI) {
+                host_wrote(proc, pa1);
+            }
+            r
         }
         op::REQUEUE | op::CMP_REQUEUE | op::WAKE_OP | op::CMP_REQUEUE_PI => {
-            let w2 = host_word(proc, uaddr2)?;
+            let (w2, pa2) = word_at(proc, uaddr2)?;
             // SAFETY: as above; `arg4` is a count (val2), not a pointer, for these.
-            host(unsafe {
+            let r = host(unsafe {
                 libc::syscall(
                     libc::SYS_futex,
                     w1,
@@ -132,7 +156,11 @@ pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResu
                     w2,
                     val3 as u32,
                 )
-            })
+            });
+            if matches!(cmd, op::WAKE_OP | op::CMP_REQUEUE_PI) {
+                host_wrote(proc, pa2);
+            }
+            r
         }
         _ => Err(Errno::ENOSYS),
     }

@@ -17,6 +17,7 @@ pub mod fs;
 pub mod futex;
 pub mod loader;
 pub mod mm;
+pub mod pause;
 pub mod process;
 pub mod signal;
 pub mod stack;

@@ -5,7 +5,7 @@
 //! frames), the descriptor table, signal actions, the current directory. Host objects
 //! (descriptors, host threads) are the live counterparts of that data.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tern_hart::{ClockMode, GuestRam, VirtualClock};
@@ -15,6 +15,7 @@ use crate::fs::view::FileView;
 use crate::fs::FdTable;
 use crate::mm::shootdown::Shootdown;
 use crate::mm::{Mm, PHYS_BASE};
+use crate::pause::Pause;
 use crate::signal::{SigAction, SigInfo, NSIG};
 use crate::strace::Strace;
 
@@ -33,6 +34,9 @@ pub struct Options {
     pub slice: u64,
     /// The emulator's own executable (for `execve` of riscv64 programs).
     pub self_exe: Option<std::path::PathBuf>,
+    /// The control API's socket (`--api-sock`): a riscv64 program started by `execve`
+    /// serves it in turn.
+    pub api_sock: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -62,6 +66,10 @@ impl Options {
         }
         v.push("--memory".into());
         v.push((self.memory >> 20).to_string());
+        if let Some(s) = &self.api_sock {
+            v.push("--api-sock".into());
+            v.push(s.display().to_string());
+        }
         v
     }
 }
@@ -109,16 +117,26 @@ pub struct Process {
     pub root_fd: i32,
     /// Guest `RLIMIT_NOFILE` soft limit (descriptors at or above it are the emulator's).
     pub fd_limit: i32,
+    /// The guest's process id: the host's, except in a process restored from a
+    /// snapshot, which keeps the id it had (`getpid`, signals to itself).
+    pub pid: AtomicI32,
+    /// Pausing the threads (control API).
+    pub pause: Pause,
 }
 
 impl Process {
     /// A process with an empty address space.
     pub fn new(opts: Options) -> Result<Arc<Process>, String> {
+        Process::with_fd_limit(opts, guest_fd_limit())
+    }
+
+    /// A process with an empty address space whose guest descriptors stay below
+    /// `fd_limit` (the host's soft limit must leave room above it).
+    pub fn with_fd_limit(opts: Options, fd_limit: i32) -> Result<Arc<Process>, String> {
         let ram = GuestRam::new(PHYS_BASE, opts.memory)
             .map_err(|e| format!("cannot reserve guest memory: {e}"))?;
         let shoot = Arc::new(Shootdown::default());
         let mm = Mm::new(Arc::new(ram), shoot.clone()).map_err(|e| format!("{e:?}"))?;
-        let fd_limit = guest_fd_limit();
         let strace = Strace::new(opts.strace, fd_limit);
         let cwd = std::env::current_dir()
             .ok()
@@ -147,8 +165,31 @@ impl Process {
             rlimits: Mutex::new([None; 16]),
             root_fd,
             fd_limit,
+            // SAFETY: getpid cannot fail.
+            pid: AtomicI32::new(unsafe { libc::getpid() }),
+            pause: Pause::default(),
             opts,
         }))
+    }
+
+    /// The guest's process id.
+    pub fn guest_pid(&self) -> i32 {
+        self.pid.load(Ordering::Relaxed)
+    }
+
+    /// Interrupts the blocking host call of host thread `host_tid` of this process
+    /// with the wake-up signal (never seen by the guest).
+    pub fn wake_host_thread(&self, host_tid: i32) {
+        // SAFETY: tgkill to a thread of this process with the wake-up signal, whose
+        // handler does nothing but make a blocking call return EINTR.
+        unsafe {
+            libc::syscall(
+                libc::SYS_tgkill,
+                libc::getpid(),
+                host_tid,
+                crate::signal::wake_signal(),
+            );
+        }
     }
 
     /// Locks the address space.
@@ -245,15 +286,8 @@ impl Process {
             }
         }
         self.shoot.kick(tid);
-        // SAFETY: tgkill to a thread of this process with the wake-up signal, whose
-        // handler does nothing but make a blocking call return EINTR.
-        unsafe {
-            libc::syscall(
-                libc::SYS_tgkill,
-                libc::getpid(),
-                tid,
-                crate::signal::wake_signal(),
-            );
+        if let Some(host_tid) = self.shoot.host_tid(tid) {
+            self.wake_host_thread(host_tid);
         }
     }
 }
@@ -291,7 +325,7 @@ fn open_root(root: &std::path::Path, min_fd: i32) -> Result<i32, String> {
 
 /// The descriptor limit shown to the guest: the host's soft `RLIMIT_NOFILE`; the
 /// soft limit is raised to the hard one so the emulator's own descriptors fit above.
-fn guest_fd_limit() -> i32 {
+pub fn guest_fd_limit() -> i32 {
     // SAFETY: getrlimit/setrlimit on plain structs.
     unsafe {
         let mut r = libc::rlimit {

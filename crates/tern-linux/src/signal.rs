@@ -353,6 +353,7 @@ pub fn inherited_mask() -> u64 {
 pub fn die_by_signal(n: i32) -> ! {
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    crate::exit::run_hooks();
     // SAFETY: plain libc calls on this process; nothing is borrowed.
     unsafe {
         let lim = libc::rlimit {

@@ -12,6 +12,7 @@ use tern_hart::trap::cause;
 use tern_hart::{EmptyBus, Hart, HartConfig, IrqLines, RunExit};
 
 use crate::errno::{Errno, SysResult};
+use crate::mm::shootdown::HartStats;
 use crate::mm::{Access, Fault, SIGPAGE};
 use crate::process::{Process, EXIT_LIMIT};
 use crate::signal::{self, code, frame, sig, AltStack, SigInfo};
@@ -39,8 +40,13 @@ pub struct Thread {
     pub proc: Arc<Process>,
     /// The hart.
     pub hart: Hart,
-    /// Thread id (the host thread id).
+    /// Guest thread id: the host thread id, except for threads restored from a
+    /// snapshot, which keep the id they had.
     pub tid: i32,
+    /// Host thread id of the thread that runs this one.
+    pub host_tid: i32,
+    /// What the thread publishes for the control API.
+    pub stats: Arc<HartStats>,
     /// Blocked signals.
     pub sigmask: u64,
     /// `sigaltstack`.
@@ -66,9 +72,16 @@ pub fn gettid() -> i32 {
 }
 
 impl Thread {
-    /// A thread of `proc` starting at `pc` with stack pointer `sp` in U-mode.
+    /// A thread of `proc` starting at `pc` with stack pointer `sp` in U-mode, on the
+    /// calling host thread.
     pub fn new(proc: Arc<Process>, pc: u64, sp: u64) -> Thread {
-        let tid = gettid();
+        let tid = proc.shoot.fresh_tid(gettid());
+        Thread::with_tid(proc, tid, pc, sp)
+    }
+
+    /// Like [`Thread::new`], with guest thread id `tid` (a restored thread).
+    pub(crate) fn with_tid(proc: Arc<Process>, tid: i32, pc: u64, sp: u64) -> Thread {
+        let host_tid = gettid();
         let (ram, satp) = {
             let mm = proc.mm();
             (mm.ram().clone(), mm.satp())
@@ -91,13 +104,17 @@ impl Thread {
             st.x[2] = sp;
         }
         hart.state_changed();
-        proc.shoot.register(tid, lines);
+        let stats = Arc::new(HartStats::default());
+        stats.pc.store(pc, std::sync::atomic::Ordering::Relaxed);
+        proc.shoot.register(tid, host_tid, lines, stats.clone());
         proc.threads
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Thread {
             proc,
             hart,
             tid,
+            host_tid,
+            stats,
             sigmask: 0,
             altstack: AltStack {
                 sp: 0,
@@ -123,6 +140,13 @@ impl Thread {
         let slice = self.proc.opts.slice.max(1000);
         loop {
             self.deliver_signals();
+            if self.proc.pause.requested() {
+                // At an instruction boundary, with an interrupted system call rewound
+                // to its `ecall`: this is the thread's plain-data state.
+                let state = self.save_state();
+                self.proc.pause.park(state);
+                continue;
+            }
             let budget = match self.proc.opts.max_insns {
                 Some(max) => {
                     let done = self.proc.insns.load(std::sync::atomic::Ordering::Relaxed);
@@ -136,6 +160,7 @@ impl Thread {
             };
             let (exit, n) = self.hart.run(&mut EmptyBus, budget);
             self.proc.count(n);
+            self.stats.slice_done(self.hart.state().pc, n);
             if let RunExit::Trap(e) = exit {
                 if let Some(status) = self.trap(e.cause, e.tval) {
                     return status;
@@ -204,7 +229,11 @@ impl Thread {
                 self.proc.strace.line(&format!("{} {c} = ?", self.tid));
             }
         }
+        self.stats.in_syscall.store(true, std::sync::atomic::Ordering::SeqCst);
         let flow = syscalls::dispatch(self, nr, args);
+        self.stats
+            .in_syscall
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         match flow {
             Flow::Ret(r) => {
                 if let Some(c) = call {
@@ -283,9 +312,11 @@ impl Thread {
         Some(p.remove(i))
     }
 
-    /// Whether a signal is waiting that this thread would take now.
+    /// Whether a signal is waiting that this thread would take now, or the process
+    /// is being paused: blocking system calls then return `EINTR`, and the call is
+    /// rewound to its `ecall` (restarted on resume, or after a restore).
     pub fn signal_pending(&self) -> bool {
-        if self.forced.is_some() || signal::host_pending() {
+        if self.forced.is_some() || signal::host_pending() || self.proc.pause.requested() {
             return true;
         }
         let tp = self

@@ -257,9 +257,8 @@ fn unsafe_call0(nr: i64) -> u64 {
 }
 
 impl Thread {
-    /// The process id (the host process id).
+    /// The guest's process id (the host process id, except after a restore).
     pub fn proc_pid(&self) -> i32 {
-        // SAFETY: getpid cannot fail.
-        unsafe { libc::getpid() }
+        self.proc.guest_pid()
     }
 }

@@ -49,7 +49,7 @@ pub fn fork(t: &mut Thread, fl: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64)
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         // SAFETY: fork; the child only continues this thread, whose state is ours.
-        unsafe { libc::fork() }
+        t.proc.pause.across_fork(|| unsafe { libc::fork() })
     };
     if pid < 0 {
         return Flow::Ret(Err(Errno::last()));
@@ -62,7 +62,10 @@ pub fn fork(t: &mut Thread, fl: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64)
         }
         let old_tid = t.tid;
         t.tid = gettid();
+        t.host_tid = t.tid;
         t.proc.shoot.retain_only(old_tid, t.tid);
+        // SAFETY: getpid cannot fail.
+        t.proc.pid.store(unsafe { libc::getpid() }, Ordering::Relaxed);
         t.proc.threads.store(1, Ordering::SeqCst);
         t.proc
             .thread_pending

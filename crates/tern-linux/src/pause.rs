@@ -1,0 +1,226 @@
+//! Pausing a process VM at an instruction boundary (DESIGN.md invariant 2), for the
+//! control API: pause, resume, snapshot and stop.
+//!
+//! The controller asks every thread to stop: its hart leaves the run slice at the
+//! next block boundary (`REQ_STOP`), and a thread inside a system call is sent the
+//! wake-up signal, so that a blocking host call returns `EINTR`. The thread then
+//! takes the path of any interrupted call: with no guest handler to run, the call is
+//! rewound to its `ecall` with `a0` restored (Linux restarts such calls the same
+//! way). At the top of its run loop the thread "parks": it publishes its plain-data
+//! state ([`ThreadState`]) and waits. A futex waiter, a `read` on a pipe, a
+//! `nanosleep` are therefore all paused at their `ecall` and simply make the call
+//! again when they run on, here after a resume or in another process after a restore.
+//!
+//! A host call that a signal does not interrupt (a `FUTEX_LOCK_PI`, a read from a
+//! slow disk) delays the pause until it returns; the controller keeps kicking the
+//! threads it waits for, and gives up after its timeout, naming the thread.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tern_hart::irq::REQ_STOP;
+
+use crate::process::Process;
+use crate::state::ThreadState;
+
+/// How often the controller kicks the threads that have not parked yet (a signal
+/// sent just before a thread enters a blocking call is not seen by that call).
+const KICK_EVERY: Duration = Duration::from_millis(5);
+
+/// Why a pause or resume did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PauseError {
+    /// The VM has been stopped for good.
+    #[error("the process has stopped")]
+    Stopped,
+    /// A thread did not reach an instruction boundary in time.
+    #[error("thread {tid} did not pause within {after:?} (blocked in a host call that signals do not interrupt?)")]
+    Timeout {
+        /// Its guest thread id.
+        tid: i32,
+        /// How long the controller waited.
+        after: Duration,
+    },
+    /// The process is not paused.
+    #[error("the process is not paused")]
+    NotPaused,
+}
+
+/// Pause bookkeeping shared by the controller and the threads.
+#[derive(Debug, Default)]
+pub struct Pause {
+    /// A pause is requested or in effect: threads park at their next boundary. Read
+    /// by every thread after every run slice, so it is an atomic outside the lock.
+    requested: AtomicBool,
+    inner: Mutex<Inner>,
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Every registered thread has parked.
+    paused: bool,
+    /// The VM was stopped: threads never run again.
+    stopped: bool,
+    /// The parked threads' states, by guest tid.
+    parked: BTreeMap<i32, ThreadState>,
+}
+
+impl Pause {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether threads should park (cheap: one atomic load).
+    #[inline]
+    pub fn requested(&self) -> bool {
+        self.requested.load(Ordering::Acquire)
+    }
+
+    /// Whether every thread is parked.
+    pub fn is_paused(&self) -> bool {
+        self.lock().paused
+    }
+
+    /// Whether the VM was stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.lock().stopped
+    }
+
+    /// Thread side: publishes `state` and waits while a pause is in effect.
+    pub fn park(&self, state: ThreadState) {
+        let tid = state.tid;
+        let mut inner = self.lock();
+        if !self.requested() {
+            return;
+        }
+        inner.parked.insert(tid, state);
+        self.changed.notify_all();
+        while self.requested() {
+            inner = self
+                .changed
+                .wait_timeout(inner, Duration::from_millis(100))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        inner.parked.remove(&tid);
+    }
+
+    /// Runs `fork` with the bookkeeping locked, so that the child cannot inherit a
+    /// lock held by another thread; in the child (`fork` returned 0), which has only
+    /// the forking thread, nothing is paused.
+    pub(crate) fn across_fork(&self, fork: impl FnOnce() -> i32) -> i32 {
+        let mut inner = self.lock();
+        let pid = fork();
+        if pid == 0 {
+            *inner = Inner::default();
+            self.requested.store(false, Ordering::Release);
+        }
+        pid
+    }
+
+    /// The parked threads' states, by thread id (the process must be paused).
+    pub fn parked(&self) -> Result<Vec<ThreadState>, PauseError> {
+        let inner = self.lock();
+        if !inner.paused {
+            return Err(PauseError::NotPaused);
+        }
+        Ok(inner.parked.values().cloned().collect())
+    }
+
+    /// A parked thread's state, if the process is paused.
+    pub fn parked_thread(&self, tid: i32) -> Option<ThreadState> {
+        let inner = self.lock();
+        if inner.paused {
+            inner.parked.get(&tid).cloned()
+        } else {
+            None
+        }
+    }
+}
+
+impl Process {
+    /// Stops every thread at an instruction boundary and keeps it stopped until
+    /// [`Process::resume`]; returns once all have parked. Guest time stands still
+    /// meanwhile. A paused process stays paused.
+    pub fn pause(&self, timeout: Duration) -> Result<(), PauseError> {
+        let p = &self.pause;
+        {
+            let inner = p.lock();
+            if inner.stopped {
+                return Err(PauseError::Stopped);
+            }
+            if inner.paused {
+                return Ok(());
+            }
+        }
+        p.requested.store(true, Ordering::Release);
+        let start = Instant::now();
+        let mut inner = p.lock();
+        loop {
+            let harts = self.shoot.entries();
+            let missing: Vec<_> = harts
+                .iter()
+                .filter(|h| !inner.parked.contains_key(&h.tid))
+                .collect();
+            if missing.is_empty() {
+                inner.paused = true;
+                break;
+            }
+            if start.elapsed() > timeout {
+                let tid = missing[0].tid;
+                if !inner.stopped {
+                    p.requested.store(false, Ordering::Release);
+                }
+                p.changed.notify_all();
+                return Err(PauseError::Timeout {
+                    tid,
+                    after: timeout,
+                });
+            }
+            for h in missing {
+                h.lines.request(REQ_STOP);
+                if h.stats.in_syscall.load(Ordering::SeqCst) {
+                    self.wake_host_thread(h.host_tid);
+                }
+            }
+            inner = p
+                .changed
+                .wait_timeout(inner, KICK_EVERY)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        drop(inner);
+        self.clock.freeze();
+        Ok(())
+    }
+
+    /// Lets a paused process run again.
+    pub fn resume(&self) -> Result<(), PauseError> {
+        let p = &self.pause;
+        let mut inner = p.lock();
+        if inner.stopped {
+            return Err(PauseError::Stopped);
+        }
+        if !inner.paused {
+            return Err(PauseError::NotPaused);
+        }
+        self.clock.thaw();
+        inner.paused = false;
+        p.requested.store(false, Ordering::Release);
+        p.changed.notify_all();
+        Ok(())
+    }
+
+    /// Stops the process for good: its threads are paused (as far as they pause
+    /// within `timeout`) and never run again; the caller ends the host process.
+    pub fn stop(&self, timeout: Duration) {
+        let _ = self.pause(timeout);
+        let p = &self.pause;
+        let mut inner = p.lock();
+        inner.stopped = true;
+        p.requested.store(true, Ordering::Release);
+    }
+}
