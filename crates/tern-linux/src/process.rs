@@ -137,6 +137,17 @@ impl Process {
             .map_err(|e| format!("cannot reserve guest memory: {e}"))?;
         let shoot = Arc::new(Shootdown::default());
         let mm = Mm::new(Arc::new(ram), shoot.clone()).map_err(|e| format!("{e:?}"))?;
+        Process::from_parts(opts, fd_limit, shoot, mm)
+    }
+
+    /// A process around address space `mm`, whose harts are registered with `shoot`
+    /// (a new one, or one restored from a snapshot).
+    pub(crate) fn from_parts(
+        opts: Options,
+        fd_limit: i32,
+        shoot: Arc<Shootdown>,
+        mm: Mm,
+    ) -> Result<Arc<Process>, String> {
         let strace = Strace::new(opts.strace, fd_limit);
         let cwd = std::env::current_dir()
             .ok()

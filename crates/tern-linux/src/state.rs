@@ -8,30 +8,18 @@
 //! alternate stack and the tid/robust-list registrations. A thread blocked in a system
 //! call is saved with `pc` at its `ecall` and `a0` restored, so that restoring restarts
 //! the call (as Linux restarts calls interrupted by a signal). Restoring is the work of
-//! the snapshot issue; this is what it will serialize.
+//! [`crate::restore`]; tern-vmm writes them to snapshot files.
 
 use serde::{Deserialize, Serialize};
+use tern_hart::clock::ClockState;
 use tern_hart::HartState;
 
-use crate::fs::FdInfo;
+use crate::fs::saved::{self, FdState};
 use crate::mm::phys::FrameAllocator;
 use crate::mm::vma::VmaList;
 use crate::process::Process;
 use crate::signal::{AltStack, SigAction, SigInfo};
 use crate::thread::Thread;
-
-/// One descriptor: what the table knows, and the host file offset now.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct FdState {
-    /// Descriptor number.
-    pub fd: i32,
-    /// Kind, guest path, flags.
-    pub info: FdInfo,
-    /// `lseek(fd, 0, SEEK_CUR)`, for descriptors that have an offset.
-    pub offset: Option<u64>,
-    /// `FD_CLOEXEC`.
-    pub cloexec: bool,
-}
 
 /// The process-wide state.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -64,6 +52,12 @@ pub struct ProcessState {
     pub rlimits: Vec<Option<(u64, u64)>>,
     /// Instructions retired so far.
     pub insns: u64,
+    /// The guest's process id (kept across a restore: `getpid`, `tgkill`).
+    pub pid: i32,
+    /// Host path of the running program (`/proc/self/exe`).
+    pub exe_host: String,
+    /// The process's clock (`rdtime`).
+    pub clock: ClockState,
 }
 
 /// One thread's state.
@@ -87,8 +81,9 @@ pub struct ThreadState {
 
 impl Process {
     /// The process-wide state now (threads are saved separately, each by its own
-    /// host thread while it is stopped between run slices).
-    pub fn save_state(&self) -> ProcessState {
+    /// host thread while it is stopped between run slices). Fails, naming the
+    /// descriptor, when a descriptor cannot be recorded (see [`crate::fs::saved`]).
+    pub fn save_state(&self) -> Result<ProcessState, String> {
         let (frames, page_table_root, vmas, brk_start, brk) = {
             let mm = self.mm();
             (
@@ -102,23 +97,9 @@ impl Process {
         let files = self
             .files()
             .iter()
-            .map(|(&fd, info)| {
-                // SAFETY: lseek/fcntl queries on a guest descriptor.
-                let (off, fdflags) = unsafe {
-                    (
-                        libc::lseek(fd, 0, libc::SEEK_CUR),
-                        libc::fcntl(fd, libc::F_GETFD),
-                    )
-                };
-                FdState {
-                    fd,
-                    info: info.clone(),
-                    offset: (off >= 0).then_some(off as u64),
-                    cloexec: fdflags >= 0 && fdflags & libc::FD_CLOEXEC != 0,
-                }
-            })
-            .collect();
-        ProcessState {
+            .map(|(&fd, info)| saved::record(fd, info))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ProcessState {
             frames,
             page_table_root,
             vmas,
@@ -145,7 +126,15 @@ impl Process {
                 .unwrap_or_else(|e| e.into_inner())
                 .to_vec(),
             insns: self.insns.load(std::sync::atomic::Ordering::Relaxed),
-        }
+            pid: self.guest_pid(),
+            exe_host: self
+                .exe_host
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .display()
+                .to_string(),
+            clock: self.clock.save(),
+        })
     }
 }
 
@@ -189,7 +178,7 @@ mod tests {
             });
             mm.poke(0x10008, b"data").expect("poke");
         }
-        let s = proc.save_state();
+        let s = proc.save_state().expect("state");
         assert_eq!(s.vmas.iter().count(), 1);
         assert!(s.frames.used() >= 2, "the root table and the page");
         assert_eq!(s.actions.len(), crate::signal::NSIG + 1);

@@ -229,7 +229,9 @@ impl Thread {
                 self.proc.strace.line(&format!("{} {c} = ?", self.tid));
             }
         }
-        self.stats.in_syscall.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.stats
+            .in_syscall
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let flow = syscalls::dispatch(self, nr, args);
         self.stats
             .in_syscall

@@ -17,6 +17,8 @@ pub mod client;
 pub mod control;
 pub mod fake;
 mod hex;
+pub mod process;
+pub mod ram;
 pub mod system;
 
 pub use api::{serve, ServeError, ServerHandle};

@@ -14,6 +14,7 @@
 //! name them.
 
 pub mod root;
+pub mod saved;
 pub mod view;
 
 use std::collections::BTreeMap;
@@ -64,20 +65,25 @@ impl FdTable {
     /// A table with the host's inherited descriptors below `limit`.
     pub fn new(limit: i32) -> FdTable {
         let mut fds = BTreeMap::new();
-        if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
-            for e in dir.flatten() {
-                if let Some(n) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) {
-                    if n < limit {
-                        fds.insert(
-                            n,
-                            FdInfo {
-                                kind: FdKind::Inherited,
-                                path: None,
-                                flags: 0,
-                            },
-                        );
-                    }
-                }
+        let open: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+            .map(|dir| {
+                dir.flatten()
+                    .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for n in open {
+            // SAFETY: querying a descriptor number (the directory listing's own
+            // descriptor is closed by now and is not the guest's).
+            if n < limit && unsafe { libc::fcntl(n, libc::F_GETFD) } >= 0 {
+                fds.insert(
+                    n,
+                    FdInfo {
+                        kind: FdKind::Inherited,
+                        path: None,
+                        flags: 0,
+                    },
+                );
             }
         }
         FdTable { fds, limit }

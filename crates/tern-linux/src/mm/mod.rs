@@ -124,6 +124,26 @@ impl Mm {
         Ok(mm)
     }
 
+    /// An address space restored from a snapshot: `ram` already holds its page
+    /// tables and pages.
+    pub fn from_parts(
+        ram: Arc<GuestRam>,
+        shoot: Arc<Shootdown>,
+        frames: FrameAllocator,
+        root: u64,
+        vmas: VmaList,
+    ) -> Mm {
+        Mm {
+            ram,
+            shoot,
+            frames,
+            root,
+            vmas,
+            brk_start: 0,
+            brk: 0,
+        }
+    }
+
     /// Guest RAM (the physical memory).
     pub fn ram(&self) -> &Arc<GuestRam> {
         &self.ram

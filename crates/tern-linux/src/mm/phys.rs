@@ -67,6 +67,22 @@ impl FrameAllocator {
         self.free.push(addr);
     }
 
+    /// The first never-used frame: every frame that may hold data lies below it.
+    pub fn high_water(&self) -> u64 {
+        self.next
+    }
+
+    /// Whether the allocator is consistent with physical memory `[base, base + size)`
+    /// (a snapshot's allocator, before it is trusted).
+    pub fn fits(&self, base: u64, size: u64) -> bool {
+        let end = base.saturating_add(size);
+        let page = |a: u64| a.is_multiple_of(PAGE_SIZE) && a >= base && a < end;
+        self.end == end
+            && (self.next == end || page(self.next))
+            && self.next >= base
+            && self.free.iter().all(|&f| page(f) && f < self.next)
+    }
+
     /// Frames in use.
     pub fn used(&self) -> u64 {
         self.used

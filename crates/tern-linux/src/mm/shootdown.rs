@@ -60,13 +60,7 @@ impl Shootdown {
     }
 
     /// Registers the hart of thread `tid`, run by host thread `host_tid`.
-    pub fn register(
-        &self,
-        tid: i32,
-        host_tid: i32,
-        lines: Arc<IrqLines>,
-        stats: Arc<HartStats>,
-    ) {
+    pub fn register(&self, tid: i32, host_tid: i32, lines: Arc<IrqLines>, stats: Arc<HartStats>) {
         self.lock().push(HartEntry {
             tid,
             host_tid,
@@ -99,7 +93,10 @@ impl Shootdown {
 
     /// The host thread that runs guest thread `tid`.
     pub fn host_tid(&self, tid: i32) -> Option<i32> {
-        self.lock().iter().find(|h| h.tid == tid).map(|h| h.host_tid)
+        self.lock()
+            .iter()
+            .find(|h| h.tid == tid)
+            .map(|h| h.host_tid)
     }
 
     /// Makes every hart drop its cached translations; returns once no running hart

@@ -65,7 +65,9 @@ pub fn fork(t: &mut Thread, fl: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64)
         t.host_tid = t.tid;
         t.proc.shoot.retain_only(old_tid, t.tid);
         // SAFETY: getpid cannot fail.
-        t.proc.pid.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+        t.proc
+            .pid
+            .store(unsafe { libc::getpid() }, Ordering::Relaxed);
         t.proc.threads.store(1, Ordering::SeqCst);
         t.proc
             .thread_pending

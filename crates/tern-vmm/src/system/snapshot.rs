@@ -19,7 +19,7 @@
 //! The overlay is only valid on top of the image it was taken with, so a changed
 //! image is refused as without one.
 
-use std::io::{self, Seek, Write};
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,27 +34,16 @@ use tern_snapshot::{
     DiskRecord, FingerprintMatch, FingerprintMode, OverlayExtent, OverlayGeometry, ParentRef,
     Snapshot, SnapshotId, SnapshotMeta, SnapshotWriter, VmKind, WriteOptions,
 };
-use tern_snapshot::{PageLocation, PageSource, Pages, PopulateOptions, Region, PAGE_SIZE};
+use tern_snapshot::{Pages, Region};
 
 use super::config::{drive_file, drive_is_read_only, SystemConfig};
 use crate::control::{Compression, ControlError, SnapshotInfo, SnapshotRequest};
+use crate::ram::{fill_ram, RamPages};
 
 /// Architecture recorded in tern's snapshots.
 pub const ARCH: &str = "riscv64";
 /// How long a snapshot waits for the harts to reach an instruction boundary.
 const PAUSE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Guest RAM as a page source for the snapshot writer.
-struct RamPages<'a>(&'a GuestRam);
-
-impl PageSource for RamPages<'_> {
-    fn read_page(&self, index: u64, buf: &mut [u8]) -> io::Result<()> {
-        let addr = self.0.base() + index * PAGE_SIZE;
-        self.0
-            .read(addr, buf)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
-    }
-}
 
 /// The previous snapshot of this VM (the parent of an incremental one).
 #[derive(Clone, Debug)]
@@ -319,46 +308,8 @@ impl OpenedSnapshot {
 pub fn load_into(machine: &mut VirtMachine, opened: &OpenedSnapshot) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let ram: Arc<GuestRam> = machine.ram();
-    let view = opened.snapshot.memory("ram")?;
-    let region = view.region();
-    if region.base != ram.base() || region.size != ram.size() {
-        anyhow::bail!(
-            "snapshot memory `ram` is {:#x}+{:#x}, the machine's {:#x}+{:#x}",
-            region.base,
-            region.size,
-            ram.base(),
-            ram.size()
-        );
-    }
-    let mut compressed = false;
-    for run in view.plan() {
-        let addr = ram.base() + run.first_page * PAGE_SIZE;
-        match run.location {
-            PageLocation::Zero => {}
-            PageLocation::File { layer, offset } => {
-                let file = opened
-                    .snapshot
-                    .layer_file(layer)
-                    .ok_or_else(|| anyhow::anyhow!("snapshot memory: layer {layer} is missing"))?;
-                ram.map_file(addr, run.pages * PAGE_SIZE, file, offset)?;
-            }
-            _ => compressed = true,
-        }
-    }
-    if compressed {
-        let opts = PopulateOptions {
-            dest_is_zeroed: true,
-            mapped_min_pages: Some(1),
-            threads: 0,
-        };
-        // SAFETY: the machine has not started: no hart runs and no device touches guest
-        // RAM while the snapshot's compressed pages are decompressed into it.
-        let dest = unsafe { ram.restore_slice() };
-        view.populate_with(dest, &opts)?;
-    }
+    fill_ram(&opened.snapshot, "ram", &ram)?;
     let ram_time = started.elapsed();
-    // Restored pages are clean: the next incremental snapshot stores only new writes.
-    ram.take_dirty();
     machine.load_state(&opened.machine)?;
     Ok(ram_time)
 }

@@ -7,6 +7,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use tern_linux::fs::view::{normalize, FileView};
 use tern_linux::{Options, Program};
+use tern_vmm::process::config::ProcessConfig;
+use tern_vmm::process::serve_process;
 
 /// Arguments of `tern exec`.
 #[derive(Args, Debug)]
@@ -37,6 +39,10 @@ pub struct ExecArgs {
     /// Print instructions retired, wall time, guest memory and peak host memory at exit.
     #[arg(long)]
     stats: bool,
+    /// Serve the control API (status, pause, resume, snapshot, stop) on this Unix
+    /// socket.
+    #[arg(long)]
+    api_sock: Option<PathBuf>,
     /// The riscv64 program and its arguments.
     #[arg(
         required = true,
@@ -84,6 +90,7 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         memory: args.memory << 20,
         slice: 200_000,
         self_exe: std::fs::read_link("/proc/self/exe").ok(),
+        api_sock: args.api_sock.clone(),
     };
     let path = args.program[0].clone();
     let mut argv: Vec<Vec<u8>> = args
@@ -104,9 +111,13 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         .collect();
     let prog = Program { path, argv, envp };
     let stats = args.stats;
+    let command_line = args.program.clone();
     let r = tern_linux::start::exec_with(opts, prog, |proc| {
         if stats {
             tern_linux::exit::enable_stats(start, proc.clone());
+        }
+        if let Some(path) = &proc.opts.api_sock {
+            serve_or_exit(path, proc, command_line, None);
         }
     });
     match r {
@@ -115,5 +126,23 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
             eprintln!("tern exec: {e}");
             Ok(127)
         }
+    }
+}
+
+/// Serves the control API of `proc` on `path`, or ends the process with an error
+/// (before the program runs).
+pub fn serve_or_exit(
+    path: &std::path::Path,
+    proc: &std::sync::Arc<tern_linux::Process>,
+    argv: Vec<String>,
+    restored_from: Option<tern_vmm::system::snapshot::LastSnapshot>,
+) {
+    let config = ProcessConfig::of(&proc.opts, argv);
+    if let Err(e) = serve_process(path, proc.clone(), config, restored_from) {
+        eprintln!(
+            "tern: cannot serve the control API on {}: {e}",
+            path.display()
+        );
+        std::process::exit(1);
     }
 }

@@ -2,6 +2,7 @@
 
 mod control;
 mod exec;
+mod restore_process;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -20,7 +21,7 @@ enum Command {
     Run(run::RunArgs),
     /// Run one riscv64 Linux program (a process VM), like qemu-riscv64.
     Exec(exec::ExecArgs),
-    /// Resume a system VM from its snapshot file.
+    /// Resume a VM (system or process) from its snapshot file.
     Restore(run::restore::RestoreArgs),
     /// Show a running VM's state (through its --api-sock).
     Status(control::StatusArgs),

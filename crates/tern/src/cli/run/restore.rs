@@ -1,11 +1,12 @@
-//! `tern restore FILE`: resume a system VM from its snapshot file, exactly where it
-//! stopped, in this process.
+//! `tern restore FILE`: resume a VM from its snapshot file, exactly where it stopped,
+//! in this process.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 use tern_machine::virt::{VirtConfig, VirtMachine};
+use tern_snapshot::{Snapshot, VmKind};
 use tern_vmm::system::snapshot::{load_into, open_snapshot, LastSnapshot};
 
 use super::virt::{run_machine, virtio_factories};
@@ -14,17 +15,32 @@ use super::virt::{run_machine, virtio_factories};
 #[derive(Args, Debug)]
 pub struct RestoreArgs {
     /// The snapshot file (`tern snapshot --out`).
-    file: PathBuf,
+    pub file: PathBuf,
     /// Serve the control API on this Unix socket.
     #[arg(long)]
-    api_sock: Option<PathBuf>,
+    pub api_sock: Option<PathBuf>,
     /// Print instructions retired, wall time, and how long restoring took.
     #[arg(long)]
     stats: bool,
 }
 
-/// Runs `tern restore`; returns the exit status.
+/// Runs `tern restore`: a system VM here, a process VM in
+/// [`crate::cli::restore_process`], as the file's header says. Returns the exit status.
 pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
+    let kind = Snapshot::open(&args.file)
+        .with_context(|| format!("cannot restore {}", args.file.display()))?
+        .header()
+        .vm_kind;
+    match kind {
+        VmKind::System => restore_system(args),
+        VmKind::Process => {
+            crate::cli::restore_process::restore(&args.file, args.api_sock.as_deref(), args.stats)
+        }
+    }
+}
+
+/// Restores a system VM.
+fn restore_system(args: RestoreArgs) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
     let opened = open_snapshot(&args.file)
         .with_context(|| format!("cannot restore {}", args.file.display()))?;

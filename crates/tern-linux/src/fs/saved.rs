@@ -1,0 +1,302 @@
+//! Descriptors in snapshots: recording what each guest descriptor is, and opening it
+//! again in another host process.
+//!
+//! Guest descriptors are host descriptors (see [`crate::fs`]), so what a snapshot
+//! needs is read from the host: the file offset and status flags from
+//! `/proc/<pid>/fdinfo/<fd>` (the thread-group leader's table, which is the guest's:
+//! the control API runs in a private descriptor table, see [`crate::hostfd`]), an
+//! epoll instance's interest list and an eventfd's counter from the same place.
+//!
+//! What can be recorded and reopened:
+//! - files and directories opened by path: reopened by guest path through the file
+//!   view with the same flags (less `O_CREAT`, `O_EXCL`, `O_TRUNC`), and seeked;
+//! - epoll instances: recreated with the same interest list (descriptor, events, data);
+//! - eventfds: recreated with the same counter and flags;
+//! - descriptors the program inherited (0, 1, 2 and others): taken from the restoring
+//!   process, so the restored program writes to *its* stdout.
+//!
+//! What is refused (the snapshot fails, naming the descriptor): pipes and sockets
+//! made by the program (their other end and the bytes in flight cannot be recorded),
+//! and descriptors without a path (`memfd_create`, `timerfd_create`, files opened
+//! relative to a directory whose path is unknown).
+
+use serde::{Deserialize, Serialize};
+
+use crate::fs::{FdInfo, FdKind};
+
+/// One registration of an epoll instance (`epoll_ctl(EPOLL_CTL_ADD)` arguments).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpollWatch {
+    /// The watched descriptor.
+    pub fd: i32,
+    /// The event mask, with `EPOLLET` and the other input flags.
+    pub events: u32,
+    /// The user data returned with events.
+    pub data: u64,
+}
+
+/// What a descriptor needs to be rebuilt beyond its path and flags.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FdExtra {
+    /// Nothing.
+    None,
+    /// An epoll instance's interest list.
+    Epoll(Vec<EpollWatch>),
+    /// An eventfd's counter, and whether it counts as a semaphore.
+    EventFd {
+        /// The counter.
+        count: u64,
+        /// `EFD_SEMAPHORE`.
+        semaphore: bool,
+    },
+}
+
+/// One descriptor as a snapshot records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FdState {
+    /// Descriptor number.
+    pub fd: i32,
+    /// Kind, guest path, `open` flags.
+    pub info: FdInfo,
+    /// The file offset (`pos` in fdinfo).
+    pub offset: u64,
+    /// The status flags now (`O_APPEND`, `O_NONBLOCK`... as `fcntl(F_GETFL)` has them).
+    pub status_flags: i32,
+    /// `FD_CLOEXEC`.
+    pub cloexec: bool,
+    /// Kind-specific state.
+    pub extra: FdExtra,
+}
+
+/// The fields of `/proc/<pid>/fdinfo/<fd>`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FdInfoText {
+    /// `pos:` (decimal).
+    pub pos: u64,
+    /// `flags:` (octal; includes `O_CLOEXEC` for close-on-exec descriptors).
+    pub flags: i32,
+    /// `tfd:` lines of an epoll instance.
+    pub watches: Vec<EpollWatch>,
+    /// `eventfd-count:` (hex).
+    pub eventfd_count: Option<u64>,
+    /// `eventfd-semaphore:`.
+    pub eventfd_semaphore: bool,
+}
+
+/// Parses the text of an fdinfo file (fields the kernel does not print stay default).
+pub fn parse_fdinfo(text: &str) -> FdInfoText {
+    let mut out = FdInfoText::default();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("pos:") => out.pos = words.next().and_then(|w| w.parse().ok()).unwrap_or(0),
+            Some("flags:") => {
+                out.flags = words
+                    .next()
+                    .and_then(|w| i32::from_str_radix(w, 8).ok())
+                    .unwrap_or(0)
+            }
+            Some("eventfd-count:") => {
+                out.eventfd_count = words.next().and_then(|w| u64::from_str_radix(w, 16).ok())
+            }
+            Some("eventfd-semaphore:") => out.eventfd_semaphore = words.next() == Some("1"),
+            Some("tfd:") => {
+                // tfd: N events: HEX data: HEX  pos:... ino:... sdev:...
+                let fd = words.next().and_then(|w| w.parse().ok());
+                let mut events = None;
+                let mut data = None;
+                while let Some(w) = words.next() {
+                    match w {
+                        "events:" => {
+                            events = words.next().and_then(|v| u32::from_str_radix(v, 16).ok())
+                        }
+                        "data:" => {
+                            data = words.next().and_then(|v| u64::from_str_radix(v, 16).ok())
+                        }
+                        _ => {}
+                    }
+                }
+                if let (Some(fd), Some(events), Some(data)) = (fd, events, data) {
+                    out.watches.push(EpollWatch { fd, events, data });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// What the host says descriptor `fd` is (`/proc/self/fd/<fd>`), for messages.
+fn host_name(fd: i32) -> String {
+    std::fs::read_link(format!("/proc/self/fd/{fd}"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// Records descriptor `fd` of the guest's table, or says why it cannot be.
+pub fn record(fd: i32, info: &FdInfo) -> Result<FdState, String> {
+    let text = std::fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", std::process::id()))
+        .map_err(|e| format!("descriptor {fd}: cannot read its fdinfo: {e}"))?;
+    let fi = parse_fdinfo(&text);
+    let refuse = |what: &str| {
+        Err(format!(
+            "descriptor {fd} ({}) is {what}: a snapshot cannot record it (see `tern exec` snapshots in README.md)",
+            host_name(fd)
+        ))
+    };
+    let extra =
+        match info.kind {
+            FdKind::Pipe => return refuse(
+                "a pipe made by the program; its other end and the bytes in it cannot be restored",
+            ),
+            FdKind::Socket => return refuse("a socket; connections cannot be restored"),
+            FdKind::File | FdKind::Dir if info.path.is_none() => return refuse(
+                "not opened by path (memfd, timerfd, or a path relative to an unknown directory)",
+            ),
+            FdKind::Epoll => FdExtra::Epoll(fi.watches.clone()),
+            FdKind::EventFd => FdExtra::EventFd {
+                count: fi.eventfd_count.unwrap_or(0),
+                semaphore: fi.eventfd_semaphore,
+            },
+            _ => FdExtra::None,
+        };
+    Ok(FdState {
+        fd,
+        info: info.clone(),
+        offset: fi.pos,
+        status_flags: fi.flags & !libc::O_CLOEXEC,
+        cloexec: fi.flags & libc::O_CLOEXEC != 0,
+        extra,
+    })
+}
+
+/// Opens `f` again as descriptor `f.fd` of the calling thread's table; `open_path`
+/// opens a guest path with flags (through the file view). Inherited descriptors are
+/// left as the restoring process has them (an error if it has none there: the caller
+/// decides whether that matters).
+pub fn reopen(
+    f: &FdState,
+    open_path: &dyn Fn(&str, i32) -> Result<i32, String>,
+) -> Result<(), String> {
+    let fd = f.fd;
+    let cloexec = if f.cloexec { libc::O_CLOEXEC } else { 0 };
+    let new = match (&f.info.kind, &f.extra) {
+        (FdKind::Inherited, _) => {
+            // SAFETY: querying a descriptor number.
+            if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+                return Err(format!(
+                    "descriptor {fd} was inherited by the program from whoever started it and is not open in this process"
+                ));
+            }
+            return Ok(());
+        }
+        (FdKind::Epoll, FdExtra::Epoll(_)) => {
+            // SAFETY: integer argument.
+            unsafe { libc::epoll_create1(cloexec) }
+        }
+        (FdKind::EventFd, FdExtra::EventFd { count, semaphore }) => {
+            let mut flags = cloexec | (f.status_flags & libc::O_NONBLOCK);
+            if *semaphore {
+                flags |= libc::EFD_SEMAPHORE;
+            }
+            // SAFETY: integer arguments.
+            let e = unsafe { libc::eventfd(0, flags) };
+            if e >= 0 && *count > 0 {
+                // SAFETY: writing 8 bytes from a local.
+                unsafe { libc::write(e, (count as *const u64).cast(), 8) };
+            }
+            e
+        }
+        (FdKind::File | FdKind::Dir, _) => {
+            let Some(path) = &f.info.path else {
+                return Err(format!("descriptor {fd}: no path recorded"));
+            };
+            let flags = (f.info.flags & !(libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC))
+                | (f.status_flags & (libc::O_APPEND | libc::O_NONBLOCK))
+                | cloexec;
+            let n = open_path(path, flags).map_err(|e| format!("descriptor {fd}: {path}: {e}"))?;
+            // SAFETY: seeking our own new descriptor.
+            if f.offset > 0 && unsafe { libc::lseek(n, f.offset as i64, libc::SEEK_SET) } < 0 {
+                let e = std::io::Error::last_os_error();
+                // SAFETY: closing our own new descriptor.
+                unsafe { libc::close(n) };
+                return Err(format!(
+                    "descriptor {fd}: {path}: cannot seek to {}: {e}",
+                    f.offset
+                ));
+            }
+            n
+        }
+        (k, _) => return Err(format!("descriptor {fd}: cannot reopen a {k:?}")),
+    };
+    if new < 0 {
+        return Err(format!(
+            "descriptor {fd}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    if new != fd {
+        // SAFETY: moving our own new descriptor to its number.
+        let r = unsafe { libc::dup3(new, fd, cloexec) };
+        // SAFETY: closing our own new descriptor.
+        unsafe { libc::close(new) };
+        if r < 0 {
+            return Err(format!(
+                "descriptor {fd}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Registers the recorded interest list of epoll descriptor `f` (after every
+/// descriptor has been reopened).
+pub fn rearm_epoll(f: &FdState) -> Result<(), String> {
+    let FdExtra::Epoll(watches) = &f.extra else {
+        return Ok(());
+    };
+    for w in watches {
+        let mut ev = libc::epoll_event {
+            events: w.events,
+            u64: w.data,
+        };
+        // SAFETY: `ev` is a local; descriptors are integers.
+        if unsafe { libc::epoll_ctl(f.fd, libc::EPOLL_CTL_ADD, w.fd, &mut ev) } < 0 {
+            return Err(format!(
+                "epoll descriptor {}: cannot watch descriptor {} again: {}",
+                f.fd,
+                w.fd,
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fdinfo_fields_are_read() {
+        let t = parse_fdinfo(
+            "pos:\t12\nflags:\t02100002\nmnt_id:\t15\nino:\t1\n\
+             tfd:        7 events:       19 data:                7  pos:0 ino:3 sdev:d\n\
+             eventfd-count:               2a\neventfd-semaphore: 1\n",
+        );
+        assert_eq!(t.pos, 12);
+        assert_eq!(t.flags, 0o2100002);
+        assert_eq!(
+            t.watches,
+            vec![EpollWatch {
+                fd: 7,
+                events: 0x19,
+                data: 7
+            }]
+        );
+        assert_eq!(t.eventfd_count, Some(42));
+        assert!(t.eventfd_semaphore);
+        assert_eq!(parse_fdinfo("garbage\n\0tfd: x"), FdInfoText::default());
+    }
+}

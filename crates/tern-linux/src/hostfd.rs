@@ -1,0 +1,74 @@
+//! Keeping the emulator's own descriptors out of the guest's descriptor table.
+//!
+//! Guest descriptors are host descriptors with the same numbers (see [`crate::fs`]).
+//! Work that opens descriptors of its own while the program runs — the control API
+//! server (its listening socket, connections, the runtime's epoll), reading or
+//! writing a snapshot file — would take numbers the program expects to get from
+//! `open`, and a program that `dup2`s onto such a number would close it. Such work
+//! runs on threads with a private descriptor table (`unshare(CLONE_FILES)`): a copy
+//! of the guest's table at the time, of which only stderr is kept. Threads spawned
+//! from such a thread share its private table.
+
+/// Runs `f` on a new host thread whose descriptor table is its own (with only
+/// stderr of the guest's kept, for diagnostics), and returns its result. Threads
+/// that `f` spawns share that private table and outlive the call.
+pub fn in_private_fd_table<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let handle = std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            unshare_files()?;
+            Ok(f())
+        })
+        .map_err(|e| format!("cannot start thread {name}: {e}"))?;
+    handle
+        .join()
+        .map_err(|_| format!("thread {name} panicked"))?
+}
+
+/// Gives the calling thread a private copy of the descriptor table and closes the
+/// copies of everything but stderr in it.
+fn unshare_files() -> Result<(), String> {
+    // SAFETY: unshare affects only the calling thread's descriptor table.
+    if unsafe { libc::unshare(libc::CLONE_FILES) } != 0 {
+        return Err(format!(
+            "unshare(CLONE_FILES): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let fds: Vec<i32> = std::fs::read_dir("/proc/thread-self/fd")
+        .map_err(|e| format!("/proc/thread-self/fd: {e}"))?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+        .collect();
+    for fd in fds {
+        if fd != 2 {
+            // SAFETY: closing this thread's private copy; the guest's table keeps its
+            // own descriptors (the directory handle read_dir used is closed already).
+            unsafe { libc::close(fd) };
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_descriptors_do_not_appear_in_the_shared_table() {
+        let path = std::env::temp_dir().join(format!("tern-hostfd-{}", std::process::id()));
+        std::fs::write(&path, b"x").unwrap();
+        let p = path.clone();
+        let fd = in_private_fd_table("t", move || {
+            let f = std::fs::File::open(&p).unwrap();
+            std::os::fd::IntoRawFd::into_raw_fd(f)
+        })
+        .unwrap();
+        let here = std::fs::read_link(format!("/proc/thread-self/fd/{fd}")).ok();
+        std::fs::remove_file(&path).unwrap();
+        assert_ne!(here, Some(path), "descriptor {fd} leaked into the shared table");
+    }
+}

@@ -1,0 +1,212 @@
+//! Rebuilding a process VM from its plain-data state (a snapshot) in a new host
+//! process, and running it on exactly where it stopped.
+//!
+//! The caller (tern-vmm) has read the snapshot and filled guest physical memory; this
+//! module checks the state before trusting any of it (a snapshot is input: a bad one
+//! gets an error naming what is wrong, never a panic), rebuilds the address space and
+//! the kernel-side state around that memory, opens the descriptors again (see
+//! [`crate::fs::saved`]), and starts every thread on a new host thread under the
+//! guest thread id it had. The threads were saved parked between two instructions,
+//! with any interrupted system call rewound to its `ecall`, so they simply run on.
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::sync::{Arc, Barrier};
+
+use tern_hart::{GuestRam, Priv};
+
+use crate::fs::{saved, FdKind};
+use crate::mm::shootdown::Shootdown;
+use crate::mm::{pagetable, Mm};
+use crate::process::{guest_fd_limit, Options, Process};
+use crate::signal::{self, NSIG};
+use crate::state::{ProcessState, ThreadState};
+use crate::thread::Thread;
+
+/// A process VM as a snapshot holds it, other than its memory.
+#[derive(Clone, Debug)]
+pub struct Image {
+    /// The process-wide state.
+    pub state: ProcessState,
+    /// Every thread, parked at an instruction boundary.
+    pub threads: Vec<ThreadState>,
+}
+
+impl Image {
+    /// Checks everything that later code indexes or trusts against physical memory
+    /// `ram`; the error says what is wrong.
+    pub fn check(&self, ram: &GuestRam) -> Result<(), String> {
+        let s = &self.state;
+        let (base, size) = (ram.base(), ram.size());
+        if !s.frames.fits(base, size) {
+            return Err(format!(
+                "the frame allocator does not fit physical memory {base:#x}+{size:#x}"
+            ));
+        }
+        if !s.page_table_root.is_multiple_of(4096) || !ram.contains(s.page_table_root, 4096) {
+            return Err(format!(
+                "the page table root {:#x} is not a page of physical memory",
+                s.page_table_root
+            ));
+        }
+        if s.actions.len() != NSIG + 1 {
+            return Err(format!(
+                "{} signal actions, not {}",
+                s.actions.len(),
+                NSIG + 1
+            ));
+        }
+        if s.rlimits.len() > 16 {
+            return Err(format!("{} resource limits, at most 16", s.rlimits.len()));
+        }
+        let bad_signal = |n: i32| !(1..=NSIG as i32).contains(&n);
+        if let Some(i) = s.pending.iter().find(|i| bad_signal(i.signo)) {
+            return Err(format!("pending signal {} out of range", i.signo));
+        }
+        if let Some((_, i)) = s.thread_pending.iter().find(|(_, i)| bad_signal(i.signo)) {
+            return Err(format!("pending signal {} out of range", i.signo));
+        }
+        let limit = guest_fd_limit();
+        if let Some(f) = s.files.iter().find(|f| f.fd < 0 || f.fd >= limit) {
+            return Err(format!(
+                "descriptor {} is outside this host's descriptor limit {limit}",
+                f.fd
+            ));
+        }
+        if self.threads.is_empty() {
+            return Err("no threads".into());
+        }
+        let satp = pagetable::satp(s.page_table_root);
+        let mut tids = BTreeSet::new();
+        for t in &self.threads {
+            if t.tid <= 0 || !tids.insert(t.tid) {
+                return Err(format!("thread id {} is invalid or repeated", t.tid));
+            }
+            if t.hart.prv != Priv::U || t.hart.csr.satp != satp {
+                return Err(format!(
+                    "thread {} is not a user-mode hart of this address space",
+                    t.tid
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rebuilds the process of `image` over `ram` (already holding its memory), opens
+/// its descriptors again, calls `ready` with it (to serve the control API, print
+/// statistics), and runs its threads. Returns only on failure, before any thread
+/// ran: the host process ends with the program.
+pub fn restore(
+    opts: Options,
+    ram: Arc<GuestRam>,
+    image: Image,
+    ready: impl FnOnce(&Arc<Process>),
+) -> Result<Infallible, String> {
+    image.check(&ram)?;
+    let Image { state: s, threads } = image;
+    let shoot = Arc::new(Shootdown::default());
+    let mut mm = Mm::from_parts(ram, shoot.clone(), s.frames, s.page_table_root, s.vmas);
+    mm.brk_start = s.brk_start;
+    mm.brk = s.brk;
+    let proc = Process::from_parts(opts, guest_fd_limit(), shoot, mm)?;
+    crate::exit::install_panic_hook(proc.fd_limit);
+    *proc.cwd.lock().unwrap_or_else(|e| e.into_inner()) = s.cwd;
+    proc.umask
+        .store(s.umask, std::sync::atomic::Ordering::Relaxed);
+    {
+        let mut acts = proc.actions();
+        for (n, a) in s.actions.iter().enumerate() {
+            acts[n] = *a;
+            if n > 0 {
+                signal::mirror_action(n as i32, a);
+            }
+        }
+    }
+    *proc.pending.lock().unwrap_or_else(|e| e.into_inner()) = s.pending;
+    *proc
+        .thread_pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = s.thread_pending;
+    *proc.exe.lock().unwrap_or_else(|e| e.into_inner()) = s.exe;
+    *proc.exe_host.lock().unwrap_or_else(|e| e.into_inner()) = s.exe_host.into();
+    {
+        let mut r = proc.rlimits.lock().unwrap_or_else(|e| e.into_inner());
+        for (slot, v) in r.iter_mut().zip(s.rlimits) {
+            *slot = v;
+        }
+    }
+    proc.insns
+        .store(s.insns, std::sync::atomic::Ordering::Relaxed);
+    proc.pid.store(s.pid, std::sync::atomic::Ordering::Relaxed);
+    proc.clock.set(s.clock.ticks);
+    reopen_files(&proc, &s.files)?;
+    ready(&proc);
+    start_threads(&proc, threads)?;
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Opens the recorded descriptors again under their numbers, then re-arms epoll
+/// instances (whose watched descriptors must exist first).
+fn reopen_files(proc: &Arc<Process>, files: &[saved::FdState]) -> Result<(), String> {
+    let open_path = |path: &str, flags: i32| -> Result<i32, String> {
+        let host = proc
+            .opts
+            .view
+            .resolve("/", libc::AT_FDCWD, None, path.as_bytes(), true)
+            .map_err(|e| std::io::Error::from_raw_os_error(e.0).to_string())?;
+        // SAFETY: a valid C string and integer arguments.
+        let fd = unsafe { libc::openat(host.dirfd, host.path.as_ptr(), flags, 0o666) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error().to_string());
+        }
+        Ok(fd)
+    };
+    for f in files {
+        match saved::reopen(f, &open_path) {
+            Ok(()) => proc.files().insert(f.fd, f.info.clone()),
+            // Whoever starts `tern restore` gives the program its stdin, stdout and
+            // stderr, as whoever started `tern exec` did; other inherited descriptors
+            // (often leaked by a parent) the program finds closed.
+            Err(e) if f.info.kind == FdKind::Inherited && f.fd > 2 => {
+                eprintln!("tern restore: warning: {e}; the program finds it closed");
+                proc.files().remove(f.fd);
+            }
+            Err(e) => return Err(format!("cannot reopen {e}")),
+        }
+    }
+    for f in files {
+        saved::rearm_epoll(f)?;
+    }
+    Ok(())
+}
+
+/// Starts one host thread per saved thread; none runs guest code before all are
+/// registered (so a new thread's id cannot collide with one not yet registered).
+fn start_threads(proc: &Arc<Process>, threads: Vec<ThreadState>) -> Result<(), String> {
+    let gate = Arc::new(Barrier::new(threads.len() + 1));
+    for ts in threads {
+        let proc = proc.clone();
+        let gate = gate.clone();
+        std::thread::Builder::new()
+            .name("guest".into())
+            .stack_size(1 << 20)
+            .spawn(move || {
+                let mut t = Thread::with_tid(proc, ts.tid, ts.hart.pc, ts.hart.x[2]);
+                t.hart.set_state(ts.hart);
+                t.sigmask = ts.sigmask;
+                signal::mirror_mask(ts.sigmask);
+                t.saved_mask = ts.saved_mask;
+                t.altstack = ts.altstack;
+                t.clear_child_tid = ts.clear_child_tid;
+                t.robust_list = ts.robust_list;
+                gate.wait();
+                t.run();
+            })
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
+    }
+    gate.wait();
+    Ok(())
+}

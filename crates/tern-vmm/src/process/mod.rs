@@ -1,0 +1,189 @@
+//! The process VM (`tern exec`, `tern restore` of a process snapshot) behind the
+//! control API: status, pause, resume, snapshot and stop of one running riscv64 Linux
+//! program.
+//!
+//! The server runs in a private descriptor table ([`tern_linux::hostfd`]): its
+//! socket, connections and the snapshot files it writes never take descriptor
+//! numbers from the program.
+
+pub mod config;
+pub mod snapshot;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tern_linux::pause::PauseError;
+use tern_linux::Process;
+
+use crate::control::{
+    ControlError, HartState, HartStatus, MemoryStatus, Privilege, SnapshotInfo, SnapshotRequest,
+    VmControl, VmKind, VmState, VmStatus,
+};
+use crate::system::snapshot::LastSnapshot;
+use config::ProcessConfig;
+
+/// How long `pause` waits for every thread to reach an instruction boundary.
+const PAUSE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the host process lives on after `stop`, so that the answer reaches the
+/// client.
+const STOP_GRACE: Duration = Duration::from_millis(200);
+
+/// A running process VM as the control API sees it.
+pub struct ProcessVm {
+    proc: Arc<Process>,
+    config: ProcessConfig,
+    started: Instant,
+    /// The last snapshot written or restored from (the parent of an incremental one).
+    last: Mutex<Option<LastSnapshot>>,
+}
+
+impl ProcessVm {
+    /// Wraps process `proc` run with `config`; `restored_from` names the snapshot it
+    /// was restored from, if any.
+    pub fn new(
+        proc: Arc<Process>,
+        config: ProcessConfig,
+        restored_from: Option<LastSnapshot>,
+    ) -> ProcessVm {
+        ProcessVm {
+            proc,
+            config,
+            started: Instant::now(),
+            last: Mutex::new(restored_from),
+        }
+    }
+}
+
+fn pause_error(e: PauseError) -> ControlError {
+    match e {
+        PauseError::Stopped => ControlError::WrongState("the VM has stopped".into()),
+        other => ControlError::Internal(other.to_string()),
+    }
+}
+
+impl VmControl for ProcessVm {
+    fn status(&self) -> VmStatus {
+        let p = &self.proc;
+        let state = if p.pause.is_stopped() {
+            VmState::Stopped
+        } else if p.pause.is_paused() {
+            VmState::Paused
+        } else {
+            VmState::Running
+        };
+        let mut harts: Vec<HartStatus> = p
+            .shoot
+            .entries()
+            .iter()
+            .map(|h| HartStatus {
+                id: h.tid as u64,
+                pc: h.stats.pc.load(std::sync::atomic::Ordering::Relaxed),
+                privilege: Privilege::User,
+                state: HartState::Started,
+                instructions_retired: h.stats.retired.load(std::sync::atomic::Ordering::Relaxed),
+            })
+            .collect();
+        harts.sort_by_key(|h| h.id);
+        VmStatus {
+            state,
+            kind: VmKind::Process,
+            harts,
+            instructions_retired: p.insns.load(std::sync::atomic::Ordering::Relaxed),
+            memory: MemoryStatus {
+                size_bytes: p.opts.memory,
+                touched_bytes: p.mm().frames_used() * 4096,
+            },
+            devices: Vec::new(),
+            uptime_ms: self.started.elapsed().as_millis() as u64,
+        }
+    }
+
+    fn pause(&self) -> Result<(), ControlError> {
+        self.proc.pause(PAUSE_TIMEOUT).map_err(pause_error)
+    }
+
+    fn resume(&self) -> Result<(), ControlError> {
+        match self.proc.resume() {
+            Ok(()) | Err(PauseError::NotPaused) => Ok(()),
+            Err(e) => Err(pause_error(e)),
+        }
+    }
+
+    fn snapshot(&self, req: SnapshotRequest) -> Result<SnapshotInfo, ControlError> {
+        if req.include_disks {
+            return Err(ControlError::Unsupported(
+                "include_disks: a process VM has no disks (its files are recorded by path)".into(),
+            ));
+        }
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if req.incremental && last.is_none() {
+            return Err(ControlError::WrongState(
+                "an incremental snapshot needs a previous snapshot of this VM".into(),
+            ));
+        }
+        let started = Instant::now();
+        let was_paused = self.proc.pause.is_paused();
+        if !was_paused {
+            self.proc.pause(PAUSE_TIMEOUT).map_err(|e| match e {
+                PauseError::Stopped => ControlError::WrongState("the VM has stopped".into()),
+                e => ControlError::WrongState(format!("cannot pause the VM: {e}")),
+            })?;
+        }
+        let result = self
+            .proc
+            .pause
+            .parked()
+            .map_err(pause_error)
+            .and_then(|threads| {
+                snapshot::write_paused(&self.proc, &self.config, threads, &mut last, &req, started)
+            });
+        if result.is_err() {
+            // The attempt may have consumed the RAM dirty log: the next snapshot must
+            // be full.
+            *last = None;
+        }
+        if !was_paused {
+            let _ = self.proc.resume();
+        }
+        result
+    }
+
+    fn stop(&self) -> Result<(), ControlError> {
+        if self.proc.pause.is_stopped() {
+            return Ok(());
+        }
+        self.proc.stop(PAUSE_TIMEOUT);
+        // The program never runs again; the host process ends once the answer is out
+        // (status 0, as a system VM stopped through the API).
+        std::thread::spawn(|| {
+            std::thread::sleep(STOP_GRACE);
+            tern_linux::exit::exit_process(0);
+        });
+        Ok(())
+    }
+}
+
+/// Serves the control API of `proc` on `path` from a private descriptor table, for
+/// as long as the host process lives; the socket file is removed when the program
+/// ends the process.
+pub fn serve_process(
+    path: &Path,
+    proc: Arc<Process>,
+    config: ProcessConfig,
+    restored_from: Option<LastSnapshot>,
+) -> Result<(), String> {
+    let vm = Arc::new(ProcessVm::new(proc, config, restored_from));
+    let p: PathBuf = path.to_path_buf();
+    let handle = tern_linux::hostfd::in_private_fd_table("tern-api-host", move || {
+        crate::serve(&p, vm).map_err(|e| e.to_string())
+    })??;
+    let socket = handle.path().to_path_buf();
+    // The server lives until the process ends (by exit_group or a signal, never by
+    // returning), so its handle is never dropped; the hook removes the socket file.
+    std::mem::forget(handle);
+    tern_linux::exit::at_exit(move || {
+        let _ = std::fs::remove_file(&socket);
+    });
+    Ok(())
+}

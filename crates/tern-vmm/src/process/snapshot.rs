@@ -1,0 +1,163 @@
+//! Writing a process VM to one snapshot file, and reading one back.
+//!
+//! The file (VM kind "process") holds:
+//! - "config": [`ProcessConfig`] (file view, memory size, options, command line);
+//! - "process": the process-wide state ([`ProcessState`]: frames, page-table root,
+//!   areas, `brk`, descriptors with guest path, flags and offset, signal actions and
+//!   pending signals, current directory, pid, clock);
+//! - "threads": every thread's [`ThreadState`] (hart, signal mask, alternate stack,
+//!   tid address, robust list), saved parked at an instruction boundary;
+//! - "ram": guest physical memory (the page tables included), sparse: a full
+//!   snapshot stores the frames the allocator ever handed out (zero pages left out),
+//!   an incremental one the pages written since its parent (the RAM dirty log).
+//!
+//! All of it is checked before anything is built from it (see
+//! [`tern_linux::restore::Image::check`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tern_hart::GuestRam;
+use tern_linux::mm::PHYS_BASE;
+use tern_linux::restore::Image;
+use tern_linux::state::{ProcessState, ThreadState};
+use tern_linux::Process;
+use tern_snapshot::{Pages, ParentRef, Region, Snapshot, SnapshotMeta, SnapshotWriter, VmKind};
+use tern_snapshot::{SnapshotId, WriteOptions, PAGE_SIZE};
+
+use super::config::ProcessConfig;
+use crate::control::{Compression, ControlError, SnapshotInfo, SnapshotRequest};
+use crate::ram::{fill_ram, RamPages};
+use crate::system::snapshot::{LastSnapshot, ARCH};
+
+fn internal(what: &str, e: impl std::fmt::Display) -> ControlError {
+    ControlError::Internal(format!("{what}: {e}"))
+}
+
+/// Writes paused process `proc` (threads `threads`, as they parked) as `req` asks;
+/// `last` is the previous snapshot (the parent of an incremental one), updated on
+/// success. The caller pauses the process around this.
+pub fn write_paused(
+    proc: &Process,
+    config: &ProcessConfig,
+    threads: Vec<ThreadState>,
+    last: &mut Option<LastSnapshot>,
+    req: &SnapshotRequest,
+    started: Instant,
+) -> Result<SnapshotInfo, ControlError> {
+    // Everything that can be refused is refused before the file is created.
+    let state = proc
+        .save_state()
+        .map_err(|e| ControlError::Unsupported(format!("snapshot of the process refused: {e}")))?;
+    let ram: Arc<GuestRam> = proc.mm().ram().clone();
+    // Threads drop their writable TLB entries before they run again, so every later
+    // write marks its page dirty; the log restarts from this snapshot.
+    ram.bump_store_epoch();
+    let dirty = ram.take_dirty();
+    let parent = if req.incremental { last.clone() } else { None };
+    let mut meta = SnapshotMeta::new(ARCH, VmKind::Process);
+    if let Some(p) = &parent {
+        meta = meta.with_parent(ParentRef {
+            id: p.id,
+            path_hint: p.path.display().to_string(),
+        });
+    }
+    let opts = WriteOptions {
+        zstd_level: (req.compress == Compression::Zstd).then_some(1),
+        ..WriteOptions::default()
+    };
+    let path = PathBuf::from(&req.path);
+    let mut w = SnapshotWriter::create(&path, meta, opts).map_err(|e| internal("snapshot", e))?;
+    let enc = |what: &str, r: Result<Vec<u8>, postcard::Error>| r.map_err(|e| internal(what, e));
+    w.add_state("config", &enc("config", postcard::to_stdvec(config))?)
+        .map_err(|e| internal("snapshot", e))?;
+    w.add_state("process", &enc("process", postcard::to_stdvec(&state))?)
+        .map_err(|e| internal("snapshot", e))?;
+    w.add_state("threads", &enc("threads", postcard::to_stdvec(&threads))?)
+        .map_err(|e| internal("snapshot", e))?;
+    // Every frame that may hold data lies below the allocator's high-water mark.
+    let touched: Vec<u64> = (ram.base()..state.frames.high_water())
+        .step_by(PAGE_SIZE as usize)
+        .collect();
+    let pages = if parent.is_some() {
+        Pages::ChangedSinceParent(&dirty)
+    } else {
+        Pages::Only(&touched)
+    };
+    let region = Region {
+        base: ram.base(),
+        size: ram.size(),
+    };
+    let stats = w
+        .add_memory("ram", region, &RamPages(&ram), pages)
+        .map_err(|e| internal("memory", e))?;
+    let (summary, _) = w.finish().map_err(|e| internal("snapshot", e))?;
+    *last = Some(LastSnapshot {
+        id: summary.id,
+        path,
+    });
+    Ok(SnapshotInfo {
+        id: summary.id.to_string(),
+        path: req.path.clone(),
+        parent: parent.map(|p| p.id.to_string()),
+        compress: req.compress,
+        bytes: summary.file_len,
+        pages_written: stats.mapped_pages + stats.compressed_pages,
+        duration_us: started.elapsed().as_micros() as u64,
+    })
+}
+
+/// A process snapshot read into memory: everything needed to run it on.
+pub struct OpenedProcess {
+    /// Its id (the parent of the restored VM's next incremental snapshot).
+    pub id: SnapshotId,
+    /// The configuration.
+    pub config: ProcessConfig,
+    /// Process and threads.
+    pub image: Image,
+    /// Guest physical memory, filled (stored pages mapped from the file lazily).
+    pub ram: Arc<GuestRam>,
+}
+
+/// Decodes state section `name` of `snapshot`.
+fn section<T: serde::de::DeserializeOwned>(snapshot: &Snapshot, name: &str) -> anyhow::Result<T> {
+    postcard::from_bytes(snapshot.state(name)?)
+        .map_err(|e| anyhow::anyhow!("snapshot section `{name}`: {e}"))
+}
+
+/// Decodes the state sections of a process snapshot (no memory), for restore and
+/// for checking files (the fuzz target).
+pub fn decode_state(snapshot: &Snapshot) -> anyhow::Result<(ProcessConfig, Image)> {
+    snapshot.expect_guest(ARCH, VmKind::Process)?;
+    let config: ProcessConfig = section(snapshot, "config")?;
+    let state: ProcessState = section(snapshot, "process")?;
+    let threads: Vec<ThreadState> = section(snapshot, "threads")?;
+    Ok((config, Image { state, threads }))
+}
+
+/// Opens process snapshot `path`, checks it, and fills a new guest RAM from it. Run it
+/// on a thread with a private descriptor table: the snapshot's files are closed again
+/// when it returns (the mapped pages stay).
+pub fn open_process(path: &Path) -> anyhow::Result<OpenedProcess> {
+    let snapshot = Snapshot::open(path)?;
+    let (config, image) = decode_state(&snapshot)?;
+    if !(16 << 20..=512 << 30).contains(&config.memory) || config.memory % PAGE_SIZE != 0 {
+        anyhow::bail!(
+            "snapshot section `config`: memory size {} is not a page-aligned size between 16 MiB and 512 GiB",
+            config.memory
+        );
+    }
+    let ram = GuestRam::new(PHYS_BASE, config.memory)
+        .map_err(|e| anyhow::anyhow!("cannot reserve guest memory: {e}"))?;
+    image
+        .check(&ram)
+        .map_err(|e| anyhow::anyhow!("snapshot section `process`/`threads`: {e}"))?;
+    fill_ram(&snapshot, "ram", &ram)?;
+    Ok(OpenedProcess {
+        id: snapshot.id(),
+        config,
+        image,
+        ram: Arc::new(ram),
+    })
+}
