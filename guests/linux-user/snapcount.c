@@ -4,7 +4,8 @@
  * counter value is drawn exactly once, so the checksum (a sum of a mix of the values)
  * is the same whatever the interleaving: the output is deterministic.
  *
- * usage: snapcount FILE ROUNDS PER_ROUND   (exit status 7)
+ * usage: snapcount FILE ROUNDS PER_ROUND [pipe]   (exit status 7)
+ * With "pipe", a pipe is held open (descriptors 4 and 5): a snapshot must refuse it.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -57,13 +58,18 @@ static void *worker(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: snapcount FILE ROUNDS PER_ROUND\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: snapcount FILE ROUNDS PER_ROUND [pipe]\n");
         return 2;
     }
     int fd = open(argv[1], O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0) {
         perror(argv[1]);
+        return 2;
+    }
+    int p[2];
+    if (argc == 5 && pipe(p) != 0) {
+        perror("pipe");
         return 2;
     }
     rounds = atol(argv[2]);

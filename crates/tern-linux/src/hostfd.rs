@@ -69,6 +69,10 @@ mod tests {
         .unwrap();
         let here = std::fs::read_link(format!("/proc/thread-self/fd/{fd}")).ok();
         std::fs::remove_file(&path).unwrap();
-        assert_ne!(here, Some(path), "descriptor {fd} leaked into the shared table");
+        assert_ne!(
+            here,
+            Some(path),
+            "descriptor {fd} leaked into the shared table"
+        );
     }
 }

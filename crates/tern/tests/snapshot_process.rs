@@ -1,0 +1,588 @@
+//! Process VM snapshots: `tern exec --api-sock`, `tern pause|resume|snapshot|status`,
+//! `tern restore` of a process snapshot.
+//!
+//! The program under test is `guests/linux-user/snapcount.c`: four threads contend
+//! for a mutex, rounds end at barriers (futexes), a progress line per round goes to
+//! stdout and is appended to a file; its output does not depend on scheduling. A
+//! run that is snapshotted (paused, written, killed) and restored must give the same
+//! stdout (what the killed process printed, then what the restored one printed), the
+//! same file and the same exit status as a run never interrupted. The same for
+//! esbuild (a Go program: many threads, futexes, signals, epoll) bundling three.js.
+
+#[path = "common/linux_user.rs"]
+mod linux_user;
+
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use linux_user::{build, require_tool, Link};
+
+const TERN: &str = env!("CARGO_BIN_EXE_tern");
+/// Rounds and draws per round of snapcount: a few seconds under a debug tern.
+const ROUNDS: &str = "12";
+const PER_ROUND: &str = "1500";
+/// Small guest memory: snapshot files are sparse, but their apparent size is the
+/// memory size.
+const MEMORY: &str = "256";
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A scratch directory for one test.
+fn scratch(test: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("snapshot-process")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create the scratch directory");
+    d
+}
+
+/// A control socket path short enough for `sun_path`.
+fn socket(test: &str, n: u32) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("tern-sp-{}-{test}-{n}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+/// A running `tern` whose stdout is collected as it comes.
+struct Running {
+    child: Child,
+    out: Arc<Mutex<Vec<u8>>>,
+    err: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+fn collect(
+    mut r: impl Read + Send + 'static,
+    into: Arc<Mutex<Vec<u8>>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => into.lock().unwrap().extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+}
+
+impl Running {
+    fn start(mut cmd: Command) -> Running {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let err = Arc::new(Mutex::new(Vec::new()));
+        let readers = vec![
+            collect(child.stdout.take().expect("stdout"), out.clone()),
+            collect(child.stderr.take().expect("stderr"), err.clone()),
+        ];
+        Running {
+            child,
+            out,
+            err,
+            readers,
+        }
+    }
+
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.err.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until stdout contains `text`.
+    fn wait_for(&mut self, text: &str) {
+        let start = Instant::now();
+        while !self.stdout().contains(text) {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                panic!(
+                    "tern ended ({s}) before printing {text:?}; stdout {:?}, stderr {}",
+                    self.stdout(),
+                    self.stderr()
+                );
+            }
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "no {text:?} within {TIMEOUT:?}; stderr {}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the end; returns (status as a shell shows it, stdout, stderr).
+    fn finish(mut self) -> (i32, String, String) {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                break s;
+            }
+            if start.elapsed() > TIMEOUT {
+                let _ = self.child.kill();
+                panic!(
+                    "tern did not finish within {TIMEOUT:?}; stderr {}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        let code = status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        (code, self.stdout(), self.stderr())
+    }
+
+    /// Kills the host process (SIGKILL) and returns what it printed.
+    fn kill(mut self) -> String {
+        self.child.kill().expect("kill");
+        let (code, out, _) = self.finish();
+        assert_eq!(code, 128 + 9, "killed by SIGKILL");
+        out
+    }
+}
+
+/// Runs a control command (`tern status|pause|resume|snapshot|stop`); returns its
+/// stdout, asserting success.
+fn control(args: &[&str], sock: &Path) -> String {
+    let o = Command::new(TERN)
+        .args(args)
+        .arg("--api-sock")
+        .arg(sock)
+        .output()
+        .expect("run a tern control command");
+    assert!(
+        o.status.success(),
+        "tern {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Like [`control`], for a command expected to fail; returns its stderr.
+fn control_fails(args: &[&str], sock: &Path) -> String {
+    let o = Command::new(TERN)
+        .args(args)
+        .arg("--api-sock")
+        .arg(sock)
+        .output()
+        .expect("run a tern control command");
+    assert!(!o.status.success(), "tern {args:?} succeeded");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Pauses the VM behind `sock`, writes it to `file` (with `extra` options), and
+/// checks the answer.
+fn pause_and_snapshot(sock: &Path, file: &Path, extra: &[&str]) {
+    control(&["pause"], sock);
+    let st = control(&["status"], sock);
+    assert!(st.contains("paused") && st.contains("process"), "{st}");
+    let mut args = vec!["snapshot", "--out", file.to_str().expect("utf-8 path")];
+    args.extend_from_slice(extra);
+    let said = control(&args, sock);
+    assert!(said.contains("written to"), "{said}");
+    assert!(file.is_file(), "{} was not written", file.display());
+}
+
+/// `tern exec` of snapcount writing `file`.
+fn snapcount(file: &Path, sock: Option<&Path>, extra: &[&str]) -> Command {
+    let prog = build("snapcount", Link::Static);
+    let mut c = Command::new(TERN);
+    c.args(["exec", "--memory", MEMORY]);
+    if let Some(s) = sock {
+        c.arg("--api-sock").arg(s);
+    }
+    c.arg(prog).arg(file).args([ROUNDS, PER_ROUND]).args(extra);
+    c
+}
+
+/// `tern restore FILE`.
+fn restore(file: &Path, sock: Option<&Path>) -> Command {
+    let mut c = Command::new(TERN);
+    c.arg("restore").arg(file);
+    if let Some(s) = sock {
+        c.arg("--api-sock").arg(s);
+    }
+    c
+}
+
+/// The uninterrupted run: (status, stdout, file contents).
+fn reference(dir: &Path) -> (i32, String, String) {
+    let file = dir.join("reference.txt");
+    let (status, out, err) = Running::start(snapcount(&file, None, &[])).finish();
+    assert_eq!(status, 7, "reference run: {err}");
+    assert!(
+        out.contains("round 11 counter 72000") && out.contains("done counter 72000"),
+        "{out}"
+    );
+    let written = std::fs::read_to_string(&file).expect("reference file");
+    (status, out, written)
+}
+
+#[test]
+fn snapshot_kill_restore_gives_the_uninterrupted_output() {
+    let dir = scratch("restore");
+    let (want_status, want_out, want_file) = reference(&dir);
+    let file = dir.join("out.txt");
+    let sock = socket("restore", 0);
+    let mut run = Running::start(snapcount(&file, Some(&sock), &[]));
+    run.wait_for("round 3 ");
+    let snap = dir.join("vm.tern");
+    pause_and_snapshot(&sock, &snap, &[]);
+    let before = run.kill();
+    assert!(
+        before.contains("round 3 ") && !before.contains("done"),
+        "{before}"
+    );
+    let (status, after, err) = Running::start(restore(&snap, None)).finish();
+    assert_eq!(
+        format!("{before}{after}"),
+        want_out,
+        "restore stderr: {err}"
+    );
+    assert_eq!(status, want_status, "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), want_file);
+}
+
+#[test]
+fn pause_and_resume_keep_the_output_identical() {
+    let dir = scratch("pause");
+    let (want_status, want_out, want_file) = reference(&dir);
+    let file = dir.join("out.txt");
+    let sock = socket("pause", 0);
+    let mut run = Running::start(snapcount(&file, Some(&sock), &[]));
+    for round in ["round 2 ", "round 5 ", "round 8 "] {
+        run.wait_for(round);
+        control(&["pause"], &sock);
+        // Pausing twice is fine, and a paused program prints nothing.
+        control(&["pause"], &sock);
+        let st = control(&["status"], &sock);
+        assert!(st.contains("paused"), "{st}");
+        assert!(
+            st.contains("threads       5"),
+            "four workers and main: {st}"
+        );
+        let printed = run.stdout();
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(run.stdout(), printed, "output while paused");
+        control(&["resume"], &sock);
+        assert!(control(&["status"], &sock).contains("running"));
+    }
+    let (status, out, err) = run.finish();
+    assert_eq!(out, want_out, "{err}");
+    assert_eq!(status, want_status);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), want_file);
+    assert!(!sock.exists(), "the socket file is removed at exit");
+}
+
+#[test]
+fn three_chained_snapshot_restore_cycles() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = scratch("chain");
+    let (want_status, want_out, want_file) = reference(&dir);
+    let file = dir.join("out.txt");
+    let mut printed = String::new();
+    let mut sock = socket("chain", 0);
+    let mut run = Running::start(snapcount(&file, Some(&sock), &[]));
+    // Full, then incremental on top of the snapshot the VM was restored from (the
+    // RAM dirty log), then a compressed full one.
+    let cycles: [(&str, &[&str]); 3] = [
+        ("round 1 ", &[]),
+        ("round 4 ", &["--incremental"]),
+        ("round 7 ", &["--zstd"]),
+    ];
+    for (i, (round, opts)) in cycles.iter().enumerate() {
+        run.wait_for(round);
+        let snap = dir.join(format!("vm{i}.tern"));
+        pause_and_snapshot(&sock, &snap, opts);
+        printed.push_str(&run.kill());
+        if opts.contains(&"--incremental") {
+            let parent = dir.join(format!("vm{}.tern", i - 1));
+            let (own, full) = (
+                std::fs::metadata(&snap).unwrap().blocks(),
+                std::fs::metadata(&parent).unwrap().blocks(),
+            );
+            assert!(own < full, "incremental {own} blocks, its parent {full}");
+        }
+        sock = socket("chain", i as u32 + 1);
+        run = Running::start(restore(&snap, Some(&sock)));
+        // The restored process serves the control API on its socket.
+        let start = Instant::now();
+        while !sock.exists() {
+            assert!(start.elapsed() < TIMEOUT, "no control socket after restore");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let st = control(&["status"], &sock);
+        assert!(st.contains("kind          process"), "{st}");
+    }
+    let (status, out, err) = run.finish();
+    printed.push_str(&out);
+    assert_eq!(printed, want_out, "{err}");
+    assert_eq!(status, want_status, "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), want_file);
+}
+
+#[test]
+fn a_copy_of_the_file_restores_a_second_independent_process() {
+    let dir = scratch("copy");
+    let (want_status, want_out, want_file) = reference(&dir);
+    let file = dir.join("out.txt");
+    let sock = socket("copy", 0);
+    let mut run = Running::start(snapcount(&file, Some(&sock), &[]));
+    run.wait_for("round 6 ");
+    let snap = dir.join("vm.tern");
+    pause_and_snapshot(&sock, &snap, &[]);
+    let before = run.kill();
+    let at_snapshot = std::fs::read(&file).unwrap();
+    require_tool(("cp", "coreutils"));
+    let copy = dir.join("copy.tern");
+    let st = Command::new("cp")
+        .arg(&snap)
+        .arg(&copy)
+        .status()
+        .expect("run cp");
+    assert!(st.success(), "cp failed");
+    for (name, f) in [
+        ("original", &snap),
+        ("copy", &copy),
+        ("original again", &snap),
+    ] {
+        // Each restore starts from the file as it was at the snapshot.
+        std::fs::write(&file, &at_snapshot).unwrap();
+        let (status, after, err) = Running::start(restore(f, None)).finish();
+        assert_eq!(format!("{before}{after}"), want_out, "{name}: {err}");
+        assert_eq!(status, want_status, "{name}: {err}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), want_file, "{name}");
+    }
+    // Two at once, from the same snapshot: same stdout each.
+    std::fs::write(&file, &at_snapshot).unwrap();
+    let a = Running::start(restore(&snap, None));
+    let b = Running::start(restore(&copy, None));
+    let (sa, oa, ea) = a.finish();
+    let (sb, ob, eb) = b.finish();
+    assert_eq!(format!("{before}{oa}"), want_out, "{ea}");
+    assert_eq!(format!("{before}{ob}"), want_out, "{eb}");
+    assert_eq!((sa, sb), (want_status, want_status));
+}
+
+#[test]
+fn descriptors_that_cannot_be_restored_are_refused_by_number() {
+    let dir = scratch("refuse");
+    let file = dir.join("out.txt");
+    let sock = socket("refuse", 0);
+    // With a fourth argument, snapcount holds a pipe open (descriptor 4: 3 is FILE).
+    let mut run = Running::start(snapcount(&file, Some(&sock), &["pipe"]));
+    run.wait_for("round 1 ");
+    let snap = dir.join("vm.tern");
+    let err = control_fails(&["snapshot", "--out", snap.to_str().unwrap()], &sock);
+    assert!(
+        err.contains("descriptor 4") && err.contains("pipe"),
+        "the error names the descriptor and what it is: {err}"
+    );
+    assert!(!snap.exists(), "no file is written for a refused snapshot");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("vm.tern"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // The program runs on undisturbed.
+    assert!(control(&["status"], &sock).contains("running"));
+    let (status, out, e) = run.finish();
+    assert_eq!(status, 7, "{e}");
+    assert!(out.contains("done counter 72000"), "{out}");
+}
+
+#[test]
+fn damaged_process_snapshots_are_refused_with_the_section_named() {
+    let dir = scratch("damaged");
+    let file = dir.join("out.txt");
+    let sock = socket("damaged", 0);
+    let mut run = Running::start(snapcount(&file, Some(&sock), &[]));
+    run.wait_for("round 1 ");
+    let snap = dir.join("vm.tern");
+    pause_and_snapshot(&sock, &snap, &["--zstd"]);
+    control(&["stop"], &sock);
+    let (status, _, _) = run.finish();
+    assert_eq!(status, 0, "a stopped process VM ends with status 0");
+    let good = std::fs::read(&snap).unwrap();
+    // The guest path of the open file is in the state sections.
+    let needle = file.to_str().unwrap().as_bytes();
+    let at = good
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the file's path is recorded");
+    let mut bad = good.clone();
+    bad[at] ^= 0x01;
+    let damaged = dir.join("damaged.tern");
+    std::fs::write(&damaged, &bad).unwrap();
+    let (status, out, err) = Running::start(restore(&damaged, None)).finish();
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(status, 1, "{err}");
+    assert!(
+        err.contains("snapshot section `") && err.contains("crc mismatch"),
+        "{err}"
+    );
+    let truncated = dir.join("truncated.tern");
+    std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+    let (status, _, err) = Running::start(restore(&truncated, None)).finish();
+    assert_eq!(status, 1, "{err}");
+    assert!(err.contains("cannot restore"), "{err}");
+    assert!(!err.contains("internal error"), "{err}");
+}
+
+// esbuild: a static Go program from the npm registry, bundling three.js.
+
+const ESBUILD_VERSION: &str = "0.28.2";
+const THREE_VERSION: &str = "0.170.0";
+
+/// An unpacked npm package from the cache that `exec_npm` fills
+/// (`${TERN_CACHE:-~/.cache/tern}/npm`), fetched with `npm pack` if missing.
+fn package(name: &str, version: &str) -> PathBuf {
+    let base = std::env::var_os("TERN_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tern")))
+        .expect("HOME or TERN_CACHE");
+    let dir = base.join("npm");
+    let flat = name.trim_start_matches('@').replace('/', "-");
+    let unpacked = dir.join(format!("{flat}-{version}"));
+    if !unpacked.join(".unpacked").is_file() {
+        require_tool(("npm", "npm (scripts/setup installs it)"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tgz = dir.join(format!("{flat}-{version}.tgz"));
+        if !tgz.is_file() {
+            let o = Command::new("npm")
+                .args([
+                    "pack",
+                    "--silent",
+                    &format!("{name}@{version}"),
+                    "--pack-destination",
+                ])
+                .arg(&dir)
+                .output()
+                .expect("run npm");
+            assert!(
+                o.status.success(),
+                "npm pack {name}@{version}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        let tmp = dir.join(format!(".{flat}-{version}.sp{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        let st = Command::new("tar")
+            .arg("xzf")
+            .arg(&tgz)
+            .arg("-C")
+            .arg(&tmp)
+            .status()
+            .expect("run tar");
+        assert!(st.success(), "unpacking {}", tgz.display());
+        std::fs::write(tmp.join(".unpacked"), "").unwrap();
+        if std::fs::rename(&tmp, &unpacked).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+    }
+    unpacked.join("package")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn esbuild_snapshotted_mid_bundle_restores_to_the_same_bundle() {
+    let esbuild = package("@esbuild/linux-riscv64", ESBUILD_VERSION).join("bin/esbuild");
+    let three = package("three", THREE_VERSION);
+    let dir = scratch("esbuild");
+    copy_dir(&three, &dir.join("node_modules/three"));
+    std::fs::write(
+        dir.join("entry.js"),
+        "import * as THREE from 'three';
+         export const scene = new THREE.Scene();
+         export default THREE;
+",
+    )
+    .unwrap();
+    let esbuild_cmd = |sock: Option<&Path>| {
+        let mut c = Command::new(TERN);
+        c.args(["exec", "--memory", "2048"]);
+        if let Some(s) = sock {
+            c.arg("--api-sock").arg(s);
+        }
+        c.arg(&esbuild)
+            .args(["--bundle", "entry.js", "--minify", "--format=esm"])
+            .current_dir(&dir);
+        c
+    };
+    let (status, want, err) = Running::start(esbuild_cmd(None)).finish();
+    assert_eq!(status, 0, "uninterrupted esbuild: {err}");
+    assert!(want.len() > 100_000, "the bundle is suspiciously small");
+    let sock = socket("esbuild", 0);
+    let run = Running::start(esbuild_cmd(Some(&sock)));
+    // Mid-bundle: well after start-up (the socket answers), before the end.
+    let start = Instant::now();
+    while !sock.exists() {
+        assert!(start.elapsed() < TIMEOUT, "no control socket");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let insns = |st: &str| -> u64 {
+        st.lines()
+            .find_map(|l| l.strip_prefix("instructions"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    while insns(&control(&["status"], &sock)) < 150_000_000 {
+        assert!(start.elapsed() < TIMEOUT, "esbuild does not get going");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let st = control(&["status"], &sock);
+    let threads: usize = st
+        .lines()
+        .find_map(|l| l.strip_prefix("threads"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(threads > 1, "a Go program runs several threads: {st}");
+    let snap = dir.join("esbuild.tern");
+    let t = Instant::now();
+    pause_and_snapshot(&sock, &snap, &[]);
+    let took = t.elapsed();
+    let before = run.kill();
+    assert!(
+        before.is_empty(),
+        "snapshotted before the bundle was written"
+    );
+    let (status, after, err) = Running::start(restore(&snap, None)).finish();
+    assert_eq!(status, 0, "restored esbuild: {err}");
+    assert!(
+        after == want,
+        "the restored esbuild's bundle differs ({} bytes, want {}): {err}",
+        after.len(),
+        want.len()
+    );
+    eprintln!(
+        "esbuild snapshot: {} KiB on disk, pause+snapshot {:.0} ms",
+        std::os::unix::fs::MetadataExt::blocks(&std::fs::metadata(&snap).unwrap()) / 2,
+        took.as_secs_f64() * 1e3
+    );
+}
