@@ -1,6 +1,7 @@
 //! Fuzz target: the snapshot reader on arbitrary bytes and on mutated real snapshots.
-//! Whatever the file, opening and reading every section must end in a value or an
-//! error, never a panic, a hang or an allocation out of proportion to the file
+//! Whatever the file, opening and reading every section (and decoding the state
+//! sections of a process VM, then checking them as a restore does) must end in a
+//! value or an error, never a panic, a hang or an allocation out of proportion to the file
 //! (DESIGN.md invariant 3: bad snapshots get a clear error).
 //!
 //! The first input byte picks a mode:
@@ -161,6 +162,29 @@ fn mutate(mode: u8, input: &[u8]) -> Vec<u8> {
     b
 }
 
+/// Decodes a process VM's state section as `tern restore` does, and checks a decoded
+/// process state against a small guest RAM.
+fn decode_process_state(name: &str, bytes: &[u8]) {
+    use tern_linux::state::{ProcessState, ThreadState};
+    match name {
+        "process" => {
+            if let Ok(state) = postcard::from_bytes::<ProcessState>(bytes) {
+                if let Ok(ram) = tern_hart::GuestRam::new(0x8000_0000, 16 << 20) {
+                    let image = tern_linux::restore::Image {
+                        state,
+                        threads: Vec::new(),
+                    };
+                    let _ = image.check(&ram);
+                }
+            }
+        }
+        "threads" => {
+            let _ = postcard::from_bytes::<Vec<ThreadState>>(bytes);
+        }
+        _ => {}
+    }
+}
+
 /// Reads everything a restore would, and more.
 fn read_everything(bytes: Vec<u8>) {
     let Ok(snap) = Snapshot::from_bytes(bytes) else {
@@ -170,7 +194,9 @@ fn read_everything(bytes: Vec<u8>) {
     for s in snap.sections() {
         match s.kind {
             SectionKind::State => {
-                let _ = snap.state(&s.name);
+                if let Ok(bytes) = snap.state(&s.name) {
+                    decode_process_state(&s.name, bytes);
+                }
             }
             SectionKind::Memory => {
                 let Ok(m) = snap.memory(&s.name) else {
