@@ -210,3 +210,56 @@ fn start_threads(proc: &Arc<Process>, threads: Vec<ThreadState>) -> Result<(), S
     gate.wait();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::SigInfo;
+
+    #[test]
+    fn check_refuses_state_that_does_not_fit() {
+        let proc = Process::new(Options {
+            memory: 32 << 20,
+            slice: 1000,
+            ..Options::default()
+        })
+        .expect("process");
+        let ram = proc.mm().ram().clone();
+        let t = Thread::new(proc.clone(), 0x10000, 0x20000);
+        let good = Image {
+            state: proc.save_state().expect("state"),
+            threads: vec![t.save_state()],
+        };
+        assert_eq!(good.check(&ram), Ok(()));
+        let bad = |f: &dyn Fn(&mut Image), why: &str| {
+            let mut i = good.clone();
+            f(&mut i);
+            let e = i.check(&ram).unwrap_err();
+            assert!(e.contains(why), "{e}");
+        };
+        bad(&|i| i.state.page_table_root = 1, "page table root");
+        bad(&|i| i.state.page_table_root = 0x1000, "page table root");
+        bad(
+            &|i| i.state.actions.pop().map(drop).unwrap_or(()),
+            "signal actions",
+        );
+        bad(
+            &|i| {
+                i.state.pending.push(SigInfo {
+                    signo: 99,
+                    code: 0,
+                    addr: 0,
+                    value: 0,
+                })
+            },
+            "pending signal 99",
+        );
+        bad(&|i| i.threads.clear(), "no threads");
+        bad(&|i| i.threads.push(i.threads[0].clone()), "repeated");
+        bad(&|i| i.threads[0].hart.prv = Priv::M, "not a user-mode hart");
+        bad(&|i| i.threads[0].hart.csr.satp ^= 1, "not a user-mode hart");
+        let other = GuestRam::new(crate::mm::PHYS_BASE, 16 << 20).expect("ram");
+        let e = good.check(&other).unwrap_err();
+        assert!(e.contains("frame allocator"), "{e}");
+    }
+}

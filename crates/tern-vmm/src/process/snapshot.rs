@@ -161,3 +161,51 @@ pub fn open_process(path: &Path) -> anyhow::Result<OpenedProcess> {
         ram: Arc::new(ram),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// A snapshot of kind `kind` with the given state sections.
+    fn file(kind: VmKind, sections: &[(&str, &[u8])]) -> Snapshot {
+        let opts = WriteOptions {
+            sync: false,
+            ..WriteOptions::default()
+        };
+        let mut w =
+            SnapshotWriter::new(Cursor::new(Vec::new()), SnapshotMeta::new(ARCH, kind), opts)
+                .unwrap();
+        for (name, bytes) in sections {
+            w.add_state(name, bytes).unwrap();
+        }
+        Snapshot::from_bytes(w.finish().unwrap().1.into_inner()).unwrap()
+    }
+
+    #[test]
+    fn bad_state_sections_are_refused_by_name() {
+        let config = ProcessConfig::of(&tern_linux::Options::default(), vec!["prog".into()]);
+        let config = postcard::to_stdvec(&config).unwrap();
+        let e = decode_state(&file(VmKind::System, &[("config", &config)])).err();
+        assert!(
+            format!("{:#}", e.unwrap()).contains("system"),
+            "a system VM snapshot is not a process"
+        );
+        let e = decode_state(&file(VmKind::Process, &[("config", &config)])).err();
+        assert!(
+            format!("{:#}", e.unwrap()).contains("`process`"),
+            "the missing section is named"
+        );
+        let garbage = [0xffu8; 40];
+        let e = decode_state(&file(
+            VmKind::Process,
+            &[("config", &config), ("process", &garbage)],
+        ))
+        .err();
+        let e = format!("{:#}", e.unwrap());
+        assert!(e.starts_with("snapshot section `process`: "), "{e}");
+        let e = decode_state(&file(VmKind::Process, &[("config", &garbage[..3])])).err();
+        let e = format!("{:#}", e.unwrap());
+        assert!(e.starts_with("snapshot section `config`: "), "{e}");
+    }
+}
