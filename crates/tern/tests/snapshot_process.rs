@@ -257,7 +257,7 @@ fn snapshot_kill_restore_gives_the_uninterrupted_output() {
 }
 
 #[test]
-fn pause_and_resume_keep_the_output_identical() {
+fn pause_resume_and_a_running_snapshot_keep_the_output_identical() {
     let dir = scratch("pause");
     let (want_status, want_out, want_file) = reference(&dir);
     let file = dir.join("out.txt");
@@ -280,6 +280,12 @@ fn pause_and_resume_keep_the_output_identical() {
         control(&["resume"], &sock);
         assert!(control(&["status"], &sock).contains("running"));
     }
+    // A snapshot of the running program (three rounds to go) pauses it for the
+    // writing and lets it run on.
+    let snap = dir.join("running.tern");
+    let said = control(&["snapshot", "--out", snap.to_str().unwrap()], &sock);
+    assert!(said.contains("written to"), "{said}");
+    assert!(control(&["status"], &sock).contains("running"));
     let (status, out, err) = run.finish();
     assert_eq!(out, want_out, "{err}");
     assert_eq!(status, want_status);
