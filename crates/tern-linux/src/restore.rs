@@ -17,7 +17,7 @@ use tern_hart::{GuestRam, Priv};
 
 use crate::fs::{saved, FdKind};
 use crate::mm::shootdown::Shootdown;
-use crate::mm::{pagetable, Mm};
+use crate::mm::{pagetable, Mm, SIGPAGE};
 use crate::process::{guest_fd_limit, Options, Process};
 use crate::signal::{self, NSIG};
 use crate::state::{ProcessState, ThreadState};
@@ -47,6 +47,14 @@ impl Image {
             return Err(format!(
                 "the page table root {:#x} is not a page of physical memory",
                 s.page_table_root
+            ));
+        }
+        // The signal page is the highest user page.
+        s.vmas.check(SIGPAGE + 4096)?;
+        if s.brk < s.brk_start {
+            return Err(format!(
+                "program break {:#x} below the heap start {:#x}",
+                s.brk, s.brk_start
             ));
         }
         if s.actions.len() != NSIG + 1 {
@@ -214,6 +222,7 @@ fn start_threads(proc: &Arc<Process>, threads: Vec<ThreadState>) -> Result<(), S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mm::vma::{Backing, Vma, PROT_READ};
     use crate::signal::SigInfo;
 
     #[test]
@@ -255,6 +264,29 @@ mod tests {
             "pending signal 99",
         );
         bad(&|i| i.threads.clear(), "no threads");
+        let area = |start, end| Vma {
+            start,
+            end,
+            prot: PROT_READ,
+            shared: false,
+            backing: Backing::Anon,
+        };
+        bad(
+            &|i| i.state.vmas.insert(area(0x3000, 0x2000)),
+            "memory area",
+        );
+        bad(
+            &|i| i.state.vmas.insert(area(0x3001, 0x5000)),
+            "memory area",
+        );
+        bad(
+            &|i| {
+                i.state.vmas.insert(area(0x2000, 0x5000));
+                i.state.vmas.insert(area(0x4000, 0x6000));
+            },
+            "memory area",
+        );
+        bad(&|i| i.state.brk_start = i.state.brk + 4096, "program break");
         bad(&|i| i.threads.push(i.threads[0].clone()), "repeated");
         bad(&|i| i.threads[0].hart.prv = Priv::M, "not a user-mode hart");
         bad(&|i| i.threads[0].hart.csr.satp ^= 1, "not a user-mode hart");

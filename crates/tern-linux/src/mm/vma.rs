@@ -81,6 +81,24 @@ impl VmaList {
             .filter(|v| addr < v.end)
     }
 
+    /// Whether the list is what the code that edits it assumes (a list read from a
+    /// snapshot is checked before use): each area is keyed by its start, page aligned,
+    /// not empty, below `top`, and areas do not overlap. Returns the first bad area.
+    pub fn check(&self, top: u64) -> Result<(), String> {
+        let mut prev_end = 0;
+        for (&k, v) in &self.areas {
+            let aligned = v.start.is_multiple_of(4096) && v.end.is_multiple_of(4096);
+            if k != v.start || !aligned || v.start >= v.end || v.end > top || v.start < prev_end {
+                return Err(format!(
+                    "memory area {:#x}-{:#x} is misplaced, empty or overlapping",
+                    v.start, v.end
+                ));
+            }
+            prev_end = v.end;
+        }
+        Ok(())
+    }
+
     /// All areas in address order.
     pub fn iter(&self) -> impl Iterator<Item = &Vma> {
         self.areas.values()
