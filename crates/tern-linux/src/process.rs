@@ -67,11 +67,26 @@ impl Options {
         v.push("--memory".into());
         v.push((self.memory >> 20).to_string());
         if let Some(s) = &self.api_sock {
-            v.push("--api-sock".into());
-            v.push(s.display().to_string());
+            // A forked child's `execve` does not take the socket over: its parent
+            // still serves it.
+            // SAFETY: getpid cannot fail.
+            if API_SERVER.load(Ordering::Relaxed) == unsafe { libc::getpid() } {
+                v.push("--api-sock".into());
+                v.push(s.display().to_string());
+            }
         }
         v
     }
+}
+
+/// The host process that serves the control API (`--api-sock`).
+static API_SERVER: AtomicI32 = AtomicI32::new(0);
+
+/// Records that this host process serves the control API: the program's `execve`
+/// hands the socket on to the new program, a forked child's does not.
+pub fn serving_api() {
+    // SAFETY: getpid cannot fail.
+    API_SERVER.store(unsafe { libc::getpid() }, Ordering::Relaxed);
 }
 
 /// Exit status when `--max-insns` stops the program (as `timeout(1)` uses).

@@ -592,3 +592,22 @@ fn esbuild_snapshotted_mid_bundle_restores_to_the_same_bundle() {
         took.as_secs_f64() * 1e3
     );
 }
+
+#[test]
+fn forked_children_leave_the_control_socket_to_their_parent() {
+    // forkexec forks children that execve riscv64 programs: each such child is a
+    // new `tern exec`, which must not try to serve its parent's socket.
+    let prog = build("forkexec", Link::Static);
+    let sock = socket("fork", 0);
+    let mut c = Command::new(TERN);
+    c.arg("exec").arg("--api-sock").arg(&sock).arg(prog);
+    c.env_remove("TERN_TEST");
+    let (status, out, err) = Running::start(c).finish();
+    assert_eq!(status, 0, "{err}");
+    assert!(
+        out.contains("exec'd child status: 7") && out.contains("20 children, status sum 190"),
+        "{out}\n{err}"
+    );
+    assert!(!err.contains("control API"), "{err}");
+    assert!(!sock.exists(), "the socket file is removed at exit");
+}

@@ -182,6 +182,7 @@ pub fn serve_process(
     // The server lives until the process ends (by exit_group or a signal, never by
     // returning), so its handle is never dropped; the hook removes the socket file.
     std::mem::forget(handle);
+    tern_linux::process::serving_api();
     tern_linux::exit::at_exit(move || {
         let _ = std::fs::remove_file(&socket);
     });
