@@ -149,6 +149,7 @@ pub fn restore(
     proc.pid.store(s.pid, std::sync::atomic::Ordering::Relaxed);
     proc.clock.set(s.clock.ticks);
     reopen_files(&proc, &s.files)?;
+    crate::state::restore_itimers(&s.itimers);
     ready(&proc);
     start_threads(&proc, threads)?;
     loop {

@@ -58,6 +58,40 @@ pub struct ProcessState {
     pub exe_host: String,
     /// The process's clock (`rdtime`).
     pub clock: ClockState,
+    /// The interval timers (`setitimer`: real, virtual, profiling), each a
+    /// `struct itimerval` (same 32 bytes on riscv64 and x86-64): they live in the host
+    /// kernel, so they are read back from it.
+    pub itimers: Vec<[u8; 32]>,
+}
+
+/// The host process's interval timers, as [`ProcessState::itimers`] holds them.
+fn save_itimers() -> Vec<[u8; 32]> {
+    (0..3)
+        .map(|which| {
+            let mut cur = [0u8; 32];
+            // SAFETY: a 32-byte buffer is a struct itimerval.
+            unsafe { libc::syscall(libc::SYS_getitimer, which, cur.as_mut_ptr()) };
+            cur
+        })
+        .collect()
+}
+
+/// Arms the interval timers of this host process as `itimers` says.
+pub fn restore_itimers(itimers: &[[u8; 32]]) {
+    for (which, t) in itimers.iter().take(3).enumerate() {
+        if t.iter().any(|&b| b != 0) {
+            // SAFETY: 32-byte buffer; the old value is not asked for. A value the host
+            // refuses (negative fields) leaves the timer disarmed.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_setitimer,
+                    which as i32,
+                    t.as_ptr(),
+                    std::ptr::null_mut::<u8>(),
+                )
+            };
+        }
+    }
 }
 
 /// One thread's state.
@@ -84,6 +118,12 @@ impl Process {
     /// host thread while it is stopped between run slices). Fails, naming the
     /// descriptor, when a descriptor cannot be recorded (see [`crate::fs::saved`]).
     pub fn save_state(&self) -> Result<ProcessState, String> {
+        // Signals that reached the host process but no thread has claimed yet (one
+        // may arrive while the threads are parked) become the process's pending
+        // signals, which the state holds.
+        for info in crate::signal::take_host_pending() {
+            self.post(info);
+        }
         let (frames, page_table_root, vmas, brk_start, brk) = {
             let mm = self.mm();
             (
@@ -134,6 +174,7 @@ impl Process {
                 .display()
                 .to_string(),
             clock: self.clock.save(),
+            itimers: save_itimers(),
         })
     }
 }

@@ -611,3 +611,23 @@ fn forked_children_leave_the_control_socket_to_their_parent() {
     assert!(!err.contains("control API"), "{err}");
     assert!(!sock.exists(), "the socket file is removed at exit");
 }
+
+#[test]
+fn an_interval_timer_keeps_ticking_after_a_restore() {
+    let dir = scratch("itimer");
+    let prog = build("snaptimer", Link::Static);
+    let want: String = (1..=30).map(|i| format!("tick {i}\n")).collect::<String>() + "done 1\n";
+    let sock = socket("itimer", 0);
+    let mut c = Command::new(TERN);
+    c.args(["exec", "--memory", MEMORY, "--api-sock"])
+        .arg(&sock)
+        .arg(&prog);
+    let mut run = Running::start(c);
+    run.wait_for("tick 10\n");
+    let snap = dir.join("vm.tern");
+    pause_and_snapshot(&sock, &snap, &[]);
+    let before = run.kill();
+    let (status, after, err) = Running::start(restore(&snap, None)).finish();
+    assert_eq!(format!("{before}{after}"), want, "{err}");
+    assert_eq!(status, 5, "{err}");
+}
