@@ -6,7 +6,8 @@
 //! writing a snapshot file — would take numbers the program expects to get from
 //! `open`, and a program that `dup2`s onto such a number would close it. Such work
 //! runs on threads with a private descriptor table (`unshare(CLONE_FILES)`): a copy
-//! of the guest's table at the time, of which only stderr is kept. Threads spawned
+//! of the guest's table at the time, of which only stderr is kept (stdin and stdout
+//! are /dev/null there). Threads spawned
 //! from such a thread share its private table.
 
 /// Runs `f` on a new host thread whose descriptor table is its own (with only
@@ -48,6 +49,14 @@ fn unshare_files() -> Result<(), String> {
             // SAFETY: closing this thread's private copy; the guest's table keeps its
             // own descriptors (the directory handle read_dir used is closed already).
             unsafe { libc::close(fd) };
+        }
+    }
+    // Standard input and output are /dev/null here, so that nothing else takes
+    // those numbers and a stray print cannot land in a socket.
+    // SAFETY: opening a constant path; descriptors 0 and 1 are free now.
+    unsafe {
+        for _ in 0..2 {
+            libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
         }
     }
     Ok(())
