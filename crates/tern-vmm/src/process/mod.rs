@@ -34,7 +34,8 @@ pub struct ProcessVm {
     proc: Arc<Process>,
     config: ProcessConfig,
     started: Instant,
-    /// The last snapshot written or restored from (the parent of an incremental one).
+    /// The last snapshot written or restored from (the parent of an incremental one);
+    /// held while a snapshot is written, so that `resume` and `stop` wait for it.
     last: Mutex<Option<LastSnapshot>>,
 }
 
@@ -104,6 +105,8 @@ impl VmControl for ProcessVm {
     }
 
     fn resume(&self) -> Result<(), ControlError> {
+        // Not in the middle of a snapshot (which holds `last` while it writes).
+        let _snapshot = self.last.lock().unwrap_or_else(|e| e.into_inner());
         match self.proc.resume() {
             Ok(()) | Err(PauseError::NotPaused) => Ok(()),
             Err(e) => Err(pause_error(e)),
@@ -150,6 +153,8 @@ impl VmControl for ProcessVm {
     }
 
     fn stop(&self) -> Result<(), ControlError> {
+        // A snapshot being written is finished first.
+        let _snapshot = self.last.lock().unwrap_or_else(|e| e.into_inner());
         if self.proc.pause.is_stopped() {
             return Ok(());
         }
