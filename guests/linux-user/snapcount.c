@@ -5,7 +5,8 @@
  * is the same whatever the interleaving: the output is deterministic.
  *
  * usage: snapcount FILE ROUNDS PER_ROUND [pipe]   (exit status 7)
- * With "pipe", a pipe is held open (descriptors 4 and 5): a snapshot must refuse it.
+ * With "pipe", a pipe is held open (its descriptors are printed first): a snapshot
+ * must refuse it.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -68,9 +69,13 @@ int main(int argc, char **argv) {
         return 2;
     }
     int p[2];
-    if (argc == 5 && pipe(p) != 0) {
-        perror("pipe");
-        return 2;
+    if (argc == 5) {
+        if (pipe(p) != 0) {
+            perror("pipe");
+            return 2;
+        }
+        printf("pipe %d %d\n", p[0], p[1]);
+        fflush(stdout);
     }
     rounds = atol(argv[2]);
     per_round = atol(argv[3]);

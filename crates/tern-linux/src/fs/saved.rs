@@ -138,28 +138,33 @@ pub fn record(fd: i32, info: &FdInfo) -> Result<FdState, String> {
     let text = std::fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", std::process::id()))
         .map_err(|e| format!("descriptor {fd}: cannot read its fdinfo: {e}"))?;
     let fi = parse_fdinfo(&text);
-    let refuse = |what: &str| {
+    let refuse = |what: &str, why: &str| {
         Err(format!(
-            "descriptor {fd} ({}) is {what}: a snapshot cannot record it (see `tern exec` snapshots in README.md)",
+            "descriptor {fd} ({}) is {what}, which a snapshot cannot record: {why} (README.md, \"Process VM snapshots\")",
             host_name(fd)
         ))
     };
-    let extra =
-        match info.kind {
-            FdKind::Pipe => return refuse(
-                "a pipe made by the program; its other end and the bytes in it cannot be restored",
-            ),
-            FdKind::Socket => return refuse("a socket; connections cannot be restored"),
-            FdKind::File | FdKind::Dir if info.path.is_none() => return refuse(
-                "not opened by path (memfd, timerfd, or a path relative to an unknown directory)",
-            ),
-            FdKind::Epoll => FdExtra::Epoll(fi.watches.clone()),
-            FdKind::EventFd => FdExtra::EventFd {
-                count: fi.eventfd_count.unwrap_or(0),
-                semaphore: fi.eventfd_semaphore,
-            },
-            _ => FdExtra::None,
-        };
+    let extra = match info.kind {
+        FdKind::Pipe => {
+            return refuse(
+                "a pipe made by the program",
+                "its other end and the bytes in it cannot be restored",
+            )
+        }
+        FdKind::Socket => return refuse("a socket", "connections cannot be restored"),
+        FdKind::File | FdKind::Dir if info.path.is_none() => {
+            return refuse(
+                "not opened by path",
+                "memfd, timerfd and paths relative to an unknown directory cannot be reopened",
+            )
+        }
+        FdKind::Epoll => FdExtra::Epoll(fi.watches.clone()),
+        FdKind::EventFd => FdExtra::EventFd {
+            count: fi.eventfd_count.unwrap_or(0),
+            semaphore: fi.eventfd_semaphore,
+        },
+        _ => FdExtra::None,
+    };
     Ok(FdState {
         fd,
         info: info.clone(),
