@@ -77,6 +77,20 @@ int main(int argc, char **argv) {
         printf("pipe %d %d\n", p[0], p[1]);
         fflush(stdout);
     }
+    /* Work from FILE's directory, and find FILE there by its relative name every
+     * round: the working directory must survive a restore. */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", argv[1]);
+    char *slash = strrchr(dir, '/');
+    const char *base = argv[1];
+    if (slash) {
+        *slash = 0;
+        base = slash + 1;
+        if (chdir(dir[0] ? dir : "/") != 0) {
+            perror(dir);
+            return 2;
+        }
+    }
     rounds = atol(argv[2]);
     per_round = atol(argv[3]);
     pthread_barrier_init(&start_round, NULL, THREADS + 1);
@@ -96,6 +110,8 @@ int main(int argc, char **argv) {
             perror("write");
             return 2;
         }
+        if (access(base, W_OK) != 0)
+            printf("round %ld: %s is not in the working directory\n", r, base);
     }
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);

@@ -119,6 +119,15 @@ pub fn restore(
     mm.brk = s.brk;
     let proc = Process::from_parts(opts, guest_fd_limit(), shoot, mm)?;
     crate::exit::install_panic_hook(proc.fd_limit);
+    // The host's working directory follows the program's (relative paths are
+    // resolved by the host without --root).
+    let host_cwd = proc.opts.view.host_of(&s.cwd);
+    if let Err(e) = std::env::set_current_dir(&host_cwd) {
+        return Err(format!(
+            "the program's working directory {}: {e}",
+            host_cwd.display()
+        ));
+    }
     *proc.cwd.lock().unwrap_or_else(|e| e.into_inner()) = s.cwd;
     proc.umask
         .store(s.umask, std::sync::atomic::Ordering::Relaxed);

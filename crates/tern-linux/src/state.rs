@@ -36,7 +36,7 @@ pub struct ProcessState {
     pub brk: u64,
     /// Descriptors.
     pub files: Vec<FdState>,
-    /// Current directory (guest path).
+    /// Current directory (guest path; the host path without `--root`).
     pub cwd: String,
     /// `umask`.
     pub umask: u64,
@@ -146,7 +146,14 @@ impl Process {
             brk_start,
             brk,
             files,
-            cwd: self.cwd(),
+            // Without --root the host's working directory is the program's.
+            cwd: if self.opts.view.confined() {
+                self.cwd()
+            } else {
+                std::env::current_dir()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_else(|_| self.cwd())
+            },
             umask: self.umask.load(std::sync::atomic::Ordering::Relaxed),
             actions: self.actions().to_vec(),
             pending: self
