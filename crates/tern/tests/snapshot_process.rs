@@ -397,6 +397,13 @@ fn descriptors_that_cannot_be_restored_are_refused_by_number() {
         .find_map(|l| l.strip_prefix("pipe "))
         .and_then(|fds| fds.split(' ').next()?.parse().ok())
         .expect("snapcount prints its pipe");
+    // `status` lists the descriptors as the process VM's devices.
+    let st = control(&["status"], &sock);
+    let line = st
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("fd{read_end} ")))
+        .unwrap_or_else(|| panic!("fd{read_end} not listed: {st}"));
+    assert!(line.ends_with("pipe"), "{line}");
     let snap = dir.join("vm.tern");
     let err = control_fails(&["snapshot", "--out", snap.to_str().unwrap()], &sock);
     assert!(

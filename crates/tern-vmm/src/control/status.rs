@@ -152,7 +152,8 @@ pub struct VmStatus {
     pub instructions_retired: u64,
     /// Guest RAM.
     pub memory: MemoryStatus,
-    /// Devices of the board (empty for a process VM).
+    /// Devices of the board; for a process VM, its descriptors (`fd3`: `file`,
+    /// `pipe`, `socket`, `epoll`, `eventfd`, `directory`, `inherited`).
     pub devices: Vec<DeviceStatus>,
     /// Milliseconds since the VM started (host time, including paused time).
     pub uptime_ms: u64,

@@ -13,12 +13,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tern_linux::fs::FdKind;
 use tern_linux::pause::PauseError;
 use tern_linux::Process;
 
 use crate::control::{
-    ControlError, HartState, HartStatus, MemoryStatus, Privilege, SnapshotInfo, SnapshotRequest,
-    VmControl, VmKind, VmState, VmStatus,
+    ControlError, DeviceStatus, HartState, HartStatus, MemoryStatus, Privilege, SnapshotInfo,
+    SnapshotRequest, VmControl, VmKind, VmState, VmStatus,
 };
 use crate::system::snapshot::LastSnapshot;
 use config::ProcessConfig;
@@ -53,6 +54,19 @@ impl ProcessVm {
             started: Instant::now(),
             last: Mutex::new(restored_from),
         }
+    }
+}
+
+/// The name `status` shows for a descriptor's kind.
+fn fd_kind(k: FdKind) -> &'static str {
+    match k {
+        FdKind::File => "file",
+        FdKind::Dir => "directory",
+        FdKind::Pipe => "pipe",
+        FdKind::Socket => "socket",
+        FdKind::Epoll => "epoll",
+        FdKind::EventFd => "eventfd",
+        FdKind::Inherited => "inherited",
     }
 }
 
@@ -95,7 +109,16 @@ impl VmControl for ProcessVm {
                 size_bytes: p.opts.memory,
                 touched_bytes: p.mm().frames_used() * 4096,
             },
-            devices: Vec::new(),
+            // A process VM's "devices" are its descriptors: what a snapshot records
+            // (or refuses).
+            devices: p
+                .files()
+                .iter()
+                .map(|(fd, info)| DeviceStatus {
+                    name: format!("fd{fd}"),
+                    kind: fd_kind(info.kind).into(),
+                })
+                .collect(),
             uptime_ms: self.started.elapsed().as_millis() as u64,
         }
     }
