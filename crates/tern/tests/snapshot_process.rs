@@ -40,11 +40,33 @@ fn scratch(test: &str) -> PathBuf {
     d
 }
 
-/// A control socket path short enough for `sun_path`.
-fn socket(test: &str, n: u32) -> PathBuf {
+/// A control socket path short enough for `sun_path`, removed when dropped (a killed
+/// VM leaves its socket file behind).
+struct Sock(PathBuf);
+
+impl std::ops::Deref for Sock {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Sock {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for Sock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn socket(test: &str, n: u32) -> Sock {
     let p = std::env::temp_dir().join(format!("tern-sp-{}-{test}-{n}.sock", std::process::id()));
     let _ = std::fs::remove_file(&p);
-    p
+    Sock(p)
 }
 
 /// A running `tern` whose stdout is collected as it comes.
