@@ -6,7 +6,8 @@
 //! stdout and is appended to a file; its output does not depend on scheduling. A
 //! run that is snapshotted (paused, written, killed) and restored must give the same
 //! stdout (what the killed process printed, then what the restored one printed), the
-//! same file and the same exit status as a run never interrupted. The same for
+//! same file and the same exit status as a run never interrupted (statically linked,
+//! and dynamically through the riscv64 sysroot's glibc). The same for
 //! esbuild (a Go program: many threads, futexes, signals, epoll) bundling three.js.
 
 #[path = "common/linux_user.rs"]
@@ -220,9 +221,17 @@ fn pause_and_snapshot(sock: &Path, file: &Path, extra: &[&str]) {
 
 /// `tern exec` of snapcount writing `file`.
 fn snapcount(file: &Path, sock: Option<&Path>, extra: &[&str]) -> Command {
-    let prog = build("snapcount", Link::Static);
+    snapcount_linked(Link::Static, file, sock, extra)
+}
+
+/// [`snapcount`], linked as `link` (dynamically: through the sysroot's glibc).
+fn snapcount_linked(link: Link, file: &Path, sock: Option<&Path>, extra: &[&str]) -> Command {
+    let prog = build("snapcount", link);
     let mut c = Command::new(TERN);
     c.args(["exec", "--memory", MEMORY]);
+    if link == Link::Dynamic {
+        c.args(["--sysroot", linux_user::SYSROOT]);
+    }
     if let Some(s) = sock {
         c.arg("--api-sock").arg(s);
     }
@@ -255,27 +264,33 @@ fn reference(dir: &Path) -> (i32, String, String) {
 
 #[test]
 fn snapshot_kill_restore_gives_the_uninterrupted_output() {
-    let dir = scratch("restore");
-    let (want_status, want_out, want_file) = reference(&dir);
-    let file = dir.join("out.txt");
-    let sock = socket("restore", 0);
-    let mut run = Running::start(snapcount(&file, Some(&sock), &[]));
-    run.wait_for("round 3 ");
-    let snap = dir.join("vm.tern");
-    pause_and_snapshot(&sock, &snap, &[]);
-    let before = run.kill();
-    assert!(
-        before.contains("round 3 ") && !before.contains("done"),
-        "{before}"
-    );
-    let (status, after, err) = Running::start(restore(&snap, None)).finish();
-    assert_eq!(
-        format!("{before}{after}"),
-        want_out,
-        "restore stderr: {err}"
-    );
-    assert_eq!(status, want_status, "{err}");
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), want_file);
+    for (link, tag) in [(Link::Static, "restore"), (Link::Dynamic, "restore-dyn")] {
+        let dir = scratch(tag);
+        let (want_status, want_out, want_file) = reference(&dir);
+        let file = dir.join("out.txt");
+        let sock = socket(tag, 0);
+        let mut run = Running::start(snapcount_linked(link, &file, Some(&sock), &[]));
+        run.wait_for("round 3 ");
+        let snap = dir.join("vm.tern");
+        pause_and_snapshot(&sock, &snap, &[]);
+        let before = run.kill();
+        assert!(
+            before.contains("round 3 ") && !before.contains("done"),
+            "{link:?}: {before}"
+        );
+        let (status, after, err) = Running::start(restore(&snap, None)).finish();
+        assert_eq!(
+            format!("{before}{after}"),
+            want_out,
+            "{link:?}: restore stderr: {err}"
+        );
+        assert_eq!(status, want_status, "{link:?}: {err}");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            want_file,
+            "{link:?}"
+        );
+    }
 }
 
 #[test]
