@@ -34,7 +34,7 @@ pub fn print_stats() {
         eprintln!(
             "tern: {n} instructions in {secs:.3} s ({:.1} MIPS), peak guest memory {} KiB, peak host RSS {maxrss} KiB",
             n as f64 / secs.max(1e-9) / 1e6,
-            frames * 4
+            frames.saturating_mul(4)
         );
     }
 }

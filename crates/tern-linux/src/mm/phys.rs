@@ -81,6 +81,8 @@ impl FrameAllocator {
             && (self.next == end || page(self.next))
             && self.next >= base
             && self.free.iter().all(|&f| page(f) && f < self.next)
+            && self.used <= (self.next - base) / PAGE_SIZE
+            && self.peak <= size / PAGE_SIZE
     }
 
     /// Frames in use.
@@ -97,6 +99,25 @@ impl FrameAllocator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fits_checks_a_saved_allocator_against_memory() {
+        let mut a = FrameAllocator::new(0x1000, 0x4000);
+        let f = a.alloc().unwrap();
+        a.alloc().unwrap();
+        a.free(f.addr);
+        assert!(a.fits(0x1000, 0x4000));
+        assert!(!a.fits(0x1000, 0x8000), "another memory size");
+        let mut b = a.clone();
+        b.used = u64::MAX;
+        assert!(!b.fits(0x1000, 0x4000), "more frames used than handed out");
+        let mut c = a.clone();
+        c.free.push(0x4000);
+        assert!(!c.fits(0x1000, 0x4000), "a free frame never handed out");
+        let mut d = a.clone();
+        d.next = 0x1800;
+        assert!(!d.fits(0x1000, 0x4000), "unaligned");
+    }
 
     #[test]
     fn bump_then_reuse() {

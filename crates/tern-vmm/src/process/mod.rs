@@ -107,7 +107,7 @@ impl VmControl for ProcessVm {
             instructions_retired: p.insns.load(std::sync::atomic::Ordering::Relaxed),
             memory: MemoryStatus {
                 size_bytes: p.opts.memory,
-                touched_bytes: p.mm().frames_used() * 4096,
+                touched_bytes: p.mm().frames_used().saturating_mul(4096),
             },
             // A process VM's "devices" are its descriptors: what a snapshot records
             // (or refuses).
