@@ -13,7 +13,7 @@ use tern_isa::Inst;
 
 /// Longest block, in instructions (bounds interrupt latency and trace granularity).
 pub const MAX_BLOCK: usize = 64;
-const JUMP_ENTRIES: usize = 4096;
+const JUMP_ENTRIES: usize = 16384;
 /// Blocks kept before everything is dropped and decoding starts afresh.
 const MAX_BLOCKS: usize = 1 << 16;
 
@@ -108,7 +108,7 @@ impl BlockCache {
 
     #[inline(always)]
     fn jump_index(vpc: u64) -> usize {
-        ((vpc >> 1) ^ (vpc >> 13)) as usize % JUMP_ENTRIES
+        ((vpc >> 1) ^ (vpc >> 15)) as usize % JUMP_ENTRIES
     }
 
     /// The block for virtual `vpc` in fetch context `ctx`, if the jump cache has it.

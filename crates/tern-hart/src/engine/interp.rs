@@ -158,6 +158,14 @@ impl Core {
                         break 'block (index!($inst) as u64 + 1 - done);
                     }};
                 }
+                // A conditional branch: taken ends the block, not taken falls through.
+                macro_rules! branch {
+                    ($taken:expr, $inst:expr, $imm:expr) => {
+                        if $taken {
+                            jump!(here!($inst).wrapping_add($imm), $inst, false);
+                        }
+                    };
+                }
                 for inst in insts {
                     if TRACE {
                         let pc = here!(inst);
@@ -177,20 +185,18 @@ impl Core {
                             wx0!(rd, next!(inst));
                             jump!(target, inst, false);
                         }
-                        Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu => {
-                            let (a, b) = (x!(inst.rs1), x!(inst.rs2));
-                            let taken = match inst.op {
-                                Op::Beq => a == b,
-                                Op::Bne => a != b,
-                                Op::Blt => (a as i64) < (b as i64),
-                                Op::Bge => (a as i64) >= (b as i64),
-                                Op::Bltu => a < b,
-                                _ => a >= b,
-                            };
-                            if taken {
-                                jump!(here!(inst).wrapping_add(imm), inst, false);
-                            }
+                        // One arm per condition: a shared arm would dispatch a
+                        // second time on the condition (a second indirect jump).
+                        Op::Beq => branch!(x!(inst.rs1) == x!(inst.rs2), inst, imm),
+                        Op::Bne => branch!(x!(inst.rs1) != x!(inst.rs2), inst, imm),
+                        Op::Blt => {
+                            branch!((x!(inst.rs1) as i64) < (x!(inst.rs2) as i64), inst, imm)
                         }
+                        Op::Bge => {
+                            branch!((x!(inst.rs1) as i64) >= (x!(inst.rs2) as i64), inst, imm)
+                        }
+                        Op::Bltu => branch!(x!(inst.rs1) < x!(inst.rs2), inst, imm),
+                        Op::Bgeu => branch!(x!(inst.rs1) >= x!(inst.rs2), inst, imm),
                         Op::Lb => wx0!(
                             rd,
                             try_mem!(self.load::<B, 1>(x!(inst.rs1).wrapping_add(imm), bus), inst)
