@@ -287,6 +287,8 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
             budget = budget.min(limit - done);
         }
         let (exit, n) = hart.run(&mut bus, budget);
+        // Output the slice produced goes to the host now (see `console`).
+        let _ = shared.console.flush_output();
         shared.clock.retired(n);
         shared.retired.fetch_add(n, Ordering::Relaxed);
         match exit {

@@ -9,6 +9,7 @@
 
 pub mod boot;
 pub mod bus;
+mod console;
 pub mod fdt;
 pub mod hart_thread;
 pub mod memmap;
@@ -30,6 +31,7 @@ use tern_devices::{
 use tern_hart::{ClockMode, GuestRam, Hart, HartConfig, IrqLines, Priv, VirtualClock};
 
 use bus::{Devices, Window};
+pub use console::SharedConsole;
 pub use hart_thread::StopReason;
 use hart_thread::{enter_supervisor, hart_loop, HartSlot, Shared};
 use memmap::{
@@ -388,9 +390,10 @@ impl VirtMachine {
             if !shared.pause.requested() {
                 shared.devices.for_each(|_, dev| dev.poll());
             }
+            let _ = shared.console.flush_output();
             self.waker.wait(Duration::from_millis(10));
         }
-        let _ = shared.console.clone().flush();
+        let _ = shared.console.flush_output();
     }
 }
 
@@ -420,28 +423,4 @@ fn firmware_setup(hart: &mut Hart) {
     s.csr.mstatus |= 1 << 13; // FS = Initial, so the kernel may use the FPU at once
     s.prv = Priv::M;
     hart.state_changed();
-}
-
-/// The console, shared by the UART and the SBI debug console.
-#[derive(Clone)]
-pub struct SharedConsole(Arc<Mutex<Box<dyn Write + Send>>>);
-
-impl SharedConsole {
-    /// Wraps `out`.
-    pub fn new(out: Box<dyn Write + Send>) -> SharedConsole {
-        SharedConsole(Arc::new(Mutex::new(out)))
-    }
-}
-
-impl Write for SharedConsole {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut out = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        out.write_all(buf)?;
-        out.flush()?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).flush()
-    }
 }
