@@ -137,7 +137,8 @@ fn run_loop<B: Bus>(
                         Some(i) => Some(i),
                         None => {
                             if core.ram.mark_code(paddr) {
-                                core.tlb.flush_store_ppage(paddr & !0xfff);
+                                let host = core.ram.host_page(paddr & !0xfff) as u64;
+                                core.tlb.flush_store_host_page(host);
                             }
                             let insts = core.decode_block(paddr);
                             (!insts.is_empty()).then(|| cache.insert(paddr, insts))

@@ -107,7 +107,7 @@ impl Core {
     pub(crate) fn translate_fetch(&mut self, vaddr: u64, size: u64) -> Result<u64, Exception> {
         let e = &self.tlb.fetch[self.fetch_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
         if e.vpage == vaddr & PAGE_MASK && vaddr & !PAGE_MASK <= PAGE_SIZE - size {
-            return Ok(e.ppage | (vaddr & !PAGE_MASK));
+            return Ok(self.ram.guest_page_of_host(e.host_page()) | (vaddr & !PAGE_MASK));
         }
         let prv = self.state.prv;
         self.translate(vaddr, size, Access::Fetch, prv)
@@ -159,7 +159,6 @@ impl Core {
         let entry = TlbEntry {
             vpage,
             addend: host.wrapping_sub(vpage),
-            ppage,
         };
         let i = tlb::index(vaddr);
         let (table, ctx) = match access {
@@ -184,7 +183,10 @@ impl Core {
         if e.vpage == vaddr & PAGE_MASK && size <= first {
             let mut buf = [0u8; 8];
             self.ram
-                .read(e.ppage | (vaddr & !PAGE_MASK), &mut buf[..size as usize])
+                .read(
+                    self.ram.guest_page_of_host(e.host_page()) | (vaddr & !PAGE_MASK),
+                    &mut buf[..size as usize],
+                )
                 .map_err(|_| Access::Load.access_fault(vaddr))?;
             return Ok(u64::from_le_bytes(buf));
         }
@@ -220,7 +222,10 @@ impl Core {
             let bytes = value.to_le_bytes();
             return self
                 .ram
-                .write(e.ppage | (vaddr & !PAGE_MASK), &bytes[..size as usize])
+                .write(
+                    self.ram.guest_page_of_host(e.host_page()) | (vaddr & !PAGE_MASK),
+                    &bytes[..size as usize],
+                )
                 .map_err(|_| Access::Store.access_fault(vaddr));
         }
         if size > first {

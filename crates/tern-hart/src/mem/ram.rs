@@ -204,6 +204,15 @@ impl GuestRam {
         self.host.wrapping_add((page_addr - self.base) as usize)
     }
 
+    /// Guest physical address of the page at host address `host_page` (the inverse of
+    /// [`GuestRam::host_page`]; a TLB entry keeps only the host side).
+    #[inline]
+    pub(crate) fn guest_page_of_host(&self, host_page: u64) -> u64 {
+        host_page
+            .wrapping_sub(self.host as u64)
+            .wrapping_add(self.base)
+    }
+
     /// Host address of the byte at guest physical `addr`, which must be inside RAM.
     #[inline]
     pub(crate) fn host_addr(&self, addr: u64) -> *mut u8 {

@@ -34,18 +34,23 @@ const INVALID: u64 = 1;
 pub struct TlbEntry {
     /// Virtual page address, or [`INVALID`].
     pub vpage: u64,
-    /// Host address minus virtual address (wrapping) for bytes of this page.
+    /// Host address minus virtual address (wrapping) for bytes of this page. The
+    /// guest physical page follows from the host page (RAM is one mapping), so the
+    /// entry holds nothing else: 16 bytes, a shift to index.
     pub addend: u64,
-    /// Guest physical page address.
-    pub ppage: u64,
 }
 
 impl TlbEntry {
     const EMPTY: TlbEntry = TlbEntry {
         vpage: INVALID,
         addend: 0,
-        ppage: 0,
     };
+
+    /// Host address of the page this entry maps.
+    #[inline(always)]
+    pub fn host_page(&self) -> u64 {
+        self.vpage.wrapping_add(self.addend)
+    }
 }
 
 /// One table per access kind and context.
@@ -103,11 +108,11 @@ impl Tlb {
         }
     }
 
-    /// Drops writable entries that map guest physical page `ppage`.
-    pub fn flush_store_ppage(&mut self, ppage: u64) {
+    /// Drops writable entries that map the RAM page at host address `host_page`.
+    pub fn flush_store_host_page(&mut self, host_page: u64) {
         for ctx in self.store.iter_mut() {
             for e in ctx.iter_mut() {
-                if e.ppage == ppage {
+                if e.vpage != INVALID && e.host_page() == host_page {
                     *e = TlbEntry::EMPTY;
                 }
             }
