@@ -67,6 +67,9 @@ pub struct Core {
     pub(crate) flush_blocks: bool,
     /// Set when the jump cache must be dropped (translation or privilege change).
     pub(crate) flush_jumps: bool,
+    /// A virtual page whose translation an `sfence.vma` dropped: the run loop drops
+    /// the jump cache if it may hold entries for that page.
+    pub(crate) flush_jump_page: Option<u64>,
     /// `pause` hints seen (the host yields every few of them).
     pub(crate) pauses: u32,
     /// A U-mode exception waiting for the host (see [`HartConfig::user_traps_exit`]).
@@ -113,6 +116,7 @@ impl Hart {
             bus_touched: false,
             flush_blocks: false,
             flush_jumps: false,
+            flush_jump_page: None,
             stimer_fired: false,
             pauses: 0,
             host_trap: None,

@@ -55,6 +55,15 @@ const NO_JUMP: JumpEntry = JumpEntry {
 /// Generations before the jump cache is really cleared (14 bits of `key`).
 const JUMP_GENERATIONS: u16 = 1 << 14;
 
+/// Bits of the filter of pages the jump cache may hold entries for.
+const PAGE_FILTER_BITS: usize = 4096;
+
+/// The filter bit of virtual page `vpage` (any address in the page).
+#[inline(always)]
+fn page_bit(vpage: u64) -> usize {
+    ((vpage >> 12).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize % PAGE_FILTER_BITS
+}
+
 /// Instructions kept before everything is dropped and decoding starts afresh.
 const MAX_INSTS: usize = 1 << 20;
 
@@ -91,6 +100,11 @@ pub(crate) struct BlockCache {
     by_page: AddrMap<Vec<u32>>,
     jump: Box<[JumpEntry]>,
     jump_generation: u16,
+    /// A superset of the virtual pages the jump cache holds entries for (a Bloom
+    /// filter with one hash), cleared with it. An `sfence.vma` for one page only
+    /// needs to drop the jump cache if the page may be in it: Linux fences single
+    /// pages thousands of times while booting, nearly always data pages.
+    jump_pages: Box<[u64]>,
 }
 
 impl BlockCache {
@@ -103,6 +117,7 @@ impl BlockCache {
             by_page: AddrMap::default(),
             jump: vec![NO_JUMP; JUMP_ENTRIES].into_boxed_slice(),
             jump_generation: 0,
+            jump_pages: vec![0; PAGE_FILTER_BITS / 64].into_boxed_slice(),
         }
     }
 
@@ -124,6 +139,10 @@ impl BlockCache {
     /// Records that `vpc` in context `ctx` runs block `block`.
     #[inline]
     pub fn remember_jump(&mut self, vpc: u64, ctx: usize, block: BlockRef) {
+        let bit = page_bit(vpc);
+        if let Some(w) = self.jump_pages.get_mut(bit / 64) {
+            *w |= 1 << (bit % 64);
+        }
         self.jump[Self::jump_index(vpc)] = JumpEntry {
             vpc,
             start: block.start,
@@ -197,8 +216,23 @@ impl BlockCache {
         (self.jump_generation << 2) | (ctx as u16 & 3)
     }
 
+    /// Drops the jump cache if it may hold entries for virtual page `vpage` (whose
+    /// translation changed): blocks never cross a page, so entries for other pages
+    /// stay valid.
+    pub fn flush_jumps_for_page(&mut self, vpage: u64) {
+        let bit = page_bit(vpage);
+        if self
+            .jump_pages
+            .get(bit / 64)
+            .is_none_or(|w| w & (1 << (bit % 64)) != 0)
+        {
+            self.flush_jumps();
+        }
+    }
+
     /// Drops the jump cache (by starting a new generation).
     pub fn flush_jumps(&mut self) {
+        self.jump_pages.fill(0);
         self.jump_generation = (self.jump_generation + 1) % JUMP_GENERATIONS;
         if self.jump_generation == 0 {
             self.jump.fill(NO_JUMP);

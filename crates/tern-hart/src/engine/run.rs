@@ -94,6 +94,9 @@ fn run_loop<B: Bus>(
             core.flush_jumps = false;
             cache.clear();
         }
+        if let Some(page) = core.flush_jump_page.take() {
+            cache.flush_jumps_for_page(page);
+        }
         if core.flush_jumps {
             core.flush_jumps = false;
             cache.flush_jumps();

@@ -75,7 +75,10 @@ impl Core {
                 let addr = self.state.x[usize::from(inst.rs1 & 31)];
                 if inst.rs1 != 0 && !self.in_cached_superpage(addr) {
                     self.tlb.flush_vpage(addr & !0xfff);
-                    self.flush_jumps = true;
+                    // Two pages before the run loop looked: drop the whole cache.
+                    if self.flush_jump_page.replace(addr & !0xfff).is_some() {
+                        self.flush_jumps = true;
+                    }
                 } else {
                     self.translation_changed();
                 }
