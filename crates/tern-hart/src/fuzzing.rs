@@ -113,6 +113,7 @@ pub fn run_random_machine(data: &[u8], budget: u64) -> Hart {
         sstc: true,
         user_traps_exit: word(data, 13) & (1 << 20) != 0,
         sbi_ecalls_exit: word(data, 13) & (1 << 21) != 0,
+        sole_hart: word(data, 13) & (1 << 22) != 0,
     });
     let mut bus = FuzzBus {
         scratch: word(data, 48),

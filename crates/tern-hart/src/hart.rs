@@ -23,6 +23,15 @@ pub struct HartConfig {
     /// `ecall` from S-mode does not enter M-mode: [`Hart::run`] returns it
     /// (`RunExit::Trap`) so that the host implements the SBI, as firmware would.
     pub sbi_ecalls_exit: bool,
+    /// No other hart shares this hart's RAM. Then every write to a page holding
+    /// decoded code is logged before this hart can fetch from the page again: the
+    /// hart drops its own writable TLB entries for a page when it first decodes code
+    /// there, and everything else (devices, loaders, debuggers) writes RAM through
+    /// logged paths. Its decoded blocks therefore always match memory, and `fence.i`
+    /// need not drop them. With several harts, another hart may still hold a writable
+    /// TLB entry for a page this one just decoded (until its current block ends), so
+    /// `fence.i` drops every block.
+    pub sole_hart: bool,
 }
 
 impl Default for HartConfig {
@@ -31,6 +40,7 @@ impl Default for HartConfig {
             sstc: true,
             user_traps_exit: false,
             sbi_ecalls_exit: false,
+            sole_hart: false,
         }
     }
 }

@@ -151,6 +151,8 @@ impl SpikeMachine {
         let lines = Arc::new(IrqLines::new());
         let mut hart = Hart::new(0, image.entry, ram.clone(), lines.clone(), clock.clone());
         hart.set_trace(config.trace);
+        // The only hart: its decoded code always matches memory (see `HartConfig`).
+        hart.core.config.sole_hart = true;
         let clint = Clint::new(vec![lines], clock.clone());
         let htif = tohost.map(|tohost| HtifWindow {
             device: Htif::new(ram.clone(), config.console),

@@ -55,7 +55,8 @@ fn run_loop<B: Bus>(
             if flags & REQ_FLUSH_TLB != 0 {
                 core.translation_changed();
             }
-            if flags & REQ_FLUSH_CODE != 0 {
+            // A remote `fence.i` (SBI): as for the instruction (see `HartConfig::sole_hart`).
+            if flags & REQ_FLUSH_CODE != 0 && !core.config.sole_hart {
                 core.flush_blocks = true;
             }
             core.lines.ack(seq);

@@ -85,7 +85,12 @@ impl Core {
                 Ok(Flow::Next)
             }
             Op::FenceI => {
-                self.flush_blocks = true;
+                // Decoded blocks already follow every logged write (see
+                // `HartConfig::sole_hart`); Linux fences the instruction stream each
+                // time it maps a new executable page.
+                if !self.config.sole_hart {
+                    self.flush_blocks = true;
+                }
                 Ok(Flow::Next)
             }
             Op::CboZero => {

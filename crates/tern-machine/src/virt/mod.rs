@@ -304,6 +304,8 @@ impl VirtMachine {
                     false
                 }
             };
+            // One hart: its decoded code always matches memory (see `HartConfig`).
+            hart.core.config.sole_hart = config.harts == 1;
             let state = if started {
                 sbi::hsm::STARTED
             } else {
