@@ -19,6 +19,7 @@ pub mod fake;
 mod hex;
 pub mod process;
 pub mod ram;
+pub mod snapshot_file;
 pub mod system;
 
 pub use api::{serve, ServeError, ServerHandle};

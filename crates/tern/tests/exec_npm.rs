@@ -11,84 +11,20 @@
 
 #[path = "common/linux_user.rs"]
 mod linux_user;
+#[path = "common/npm.rs"]
+mod npm;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use linux_user::{require_sysroot, require_tool, run, SYSROOT};
+use linux_user::{require_sysroot, run, SYSROOT};
+use npm::{copy_dir, package};
 
 const ESBUILD_VERSION: &str = "0.28.2";
 const DPRINT_VERSION: &str = "0.54.0";
 const PREACT_VERSION: &str = "10.26.4";
 const THREE_VERSION: &str = "0.170.0";
-
-fn cache() -> PathBuf {
-    let base = std::env::var_os("TERN_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tern")))
-        .expect("HOME or TERN_CACHE");
-    let d = base.join("npm");
-    std::fs::create_dir_all(&d).expect("create the npm cache directory");
-    d
-}
-
-/// Serializes fetching and unpacking between the tests of this file (they run in
-/// parallel and share packages).
-static FETCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Fetches `name@version` with `npm pack` (once) and unpacks it; returns the
-/// package directory.
-fn package(name: &str, version: &str) -> PathBuf {
-    let _guard = FETCH.lock().unwrap_or_else(|e| e.into_inner());
-    require_tool(("npm", "npm"));
-    require_tool(("tar", "tar"));
-    let dir = cache();
-    let flat = name.trim_start_matches('@').replace('/', "-");
-    let unpacked = dir.join(format!("{flat}-{version}"));
-    let done = unpacked.join(".unpacked");
-    if done.is_file() {
-        return unpacked.join("package");
-    }
-    let tgz = dir.join(format!("{flat}-{version}.tgz"));
-    if !tgz.is_file() {
-        let o = Command::new("npm")
-            .args([
-                "pack",
-                "--silent",
-                &format!("{name}@{version}"),
-                "--pack-destination",
-            ])
-            .arg(&dir)
-            .output()
-            .expect("run npm");
-        assert!(
-            o.status.success() && tgz.is_file(),
-            "npm pack {name}@{version} failed (is the npm registry reachable?): {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-    // Unpack beside and rename, so that no reader ever sees a half-written package
-    // (another test process may be running it).
-    let tmp = dir.join(format!(".{flat}-{version}.{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).expect("create package directory");
-    let st = Command::new("tar")
-        .arg("xzf")
-        .arg(&tgz)
-        .arg("-C")
-        .arg(&tmp)
-        .status()
-        .expect("run tar");
-    assert!(st.success(), "unpacking {}", tgz.display());
-    std::fs::write(tmp.join(".unpacked"), "").expect("mark unpacked");
-    if std::fs::rename(&tmp, &unpacked).is_err() {
-        // Someone else finished first.
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    assert!(done.is_file(), "unpacking {} failed", tgz.display());
-    unpacked.join("package")
-}
 
 /// A project directory with `lib` installed as `node_modules/<lib>` and `entry`.
 fn project(tag: &str, lib: &str, lib_dir: &Path, entry: &str) -> PathBuf {
@@ -98,19 +34,6 @@ fn project(tag: &str, lib: &str, lib_dir: &Path, entry: &str) -> PathBuf {
     copy_dir(lib_dir, &d.join("node_modules").join(lib));
     std::fs::write(d.join("entry.js"), entry).expect("entry.js");
     d
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let p = e.path();
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
-        }
-    }
 }
 
 fn bundle(esbuild: &Path, dir: &Path, under_tern: bool) -> Vec<u8> {

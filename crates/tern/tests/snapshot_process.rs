@@ -12,6 +12,8 @@
 
 #[path = "common/linux_user.rs"]
 mod linux_user;
+#[path = "common/npm.rs"]
+mod npm;
 
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
@@ -21,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use linux_user::{build, require_tool, Link};
+use npm::{copy_dir, package};
 
 const TERN: &str = env!("CARGO_BIN_EXE_tern");
 /// Rounds and draws per round of snapcount: a few seconds under a debug tern.
@@ -505,68 +508,6 @@ fn damaged_process_snapshots_are_refused_with_the_section_named() {
 
 const ESBUILD_VERSION: &str = "0.28.2";
 const THREE_VERSION: &str = "0.170.0";
-
-/// An unpacked npm package from the cache that `exec_npm` fills
-/// (`${TERN_CACHE:-~/.cache/tern}/npm`), fetched with `npm pack` if missing.
-fn package(name: &str, version: &str) -> PathBuf {
-    let base = std::env::var_os("TERN_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tern")))
-        .expect("HOME or TERN_CACHE");
-    let dir = base.join("npm");
-    let flat = name.trim_start_matches('@').replace('/', "-");
-    let unpacked = dir.join(format!("{flat}-{version}"));
-    if !unpacked.join(".unpacked").is_file() {
-        require_tool(("npm", "npm (scripts/setup installs it)"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let tgz = dir.join(format!("{flat}-{version}.tgz"));
-        if !tgz.is_file() {
-            let o = Command::new("npm")
-                .args([
-                    "pack",
-                    "--silent",
-                    &format!("{name}@{version}"),
-                    "--pack-destination",
-                ])
-                .arg(&dir)
-                .output()
-                .expect("run npm");
-            assert!(
-                o.status.success(),
-                "npm pack {name}@{version}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
-        let tmp = dir.join(format!(".{flat}-{version}.sp{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).unwrap();
-        let st = Command::new("tar")
-            .arg("xzf")
-            .arg(&tgz)
-            .arg("-C")
-            .arg(&tmp)
-            .status()
-            .expect("run tar");
-        assert!(st.success(), "unpacking {}", tgz.display());
-        std::fs::write(tmp.join(".unpacked"), "").unwrap();
-        if std::fs::rename(&tmp, &unpacked).is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
-        }
-    }
-    unpacked.join("package")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
 
 #[test]
 fn esbuild_snapshotted_mid_bundle_restores_to_the_same_bundle() {

@@ -14,7 +14,7 @@
 //! All of it is checked before anything is built from it (see
 //! [`tern_linux::restore::Image::check`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,17 +23,13 @@ use tern_linux::mm::PHYS_BASE;
 use tern_linux::restore::Image;
 use tern_linux::state::{ProcessState, ThreadState};
 use tern_linux::Process;
-use tern_snapshot::{Pages, ParentRef, Region, Snapshot, SnapshotMeta, SnapshotWriter, VmKind};
-use tern_snapshot::{SnapshotId, WriteOptions, PAGE_SIZE};
+use tern_snapshot::{Pages, Region, Snapshot, VmKind};
+use tern_snapshot::{SnapshotId, PAGE_SIZE};
 
 use super::config::ProcessConfig;
-use crate::control::{Compression, ControlError, SnapshotInfo, SnapshotRequest};
+use crate::control::{ControlError, SnapshotInfo, SnapshotRequest};
 use crate::ram::{fill_ram, RamPages};
-use crate::system::snapshot::{LastSnapshot, ARCH};
-
-fn internal(what: &str, e: impl std::fmt::Display) -> ControlError {
-    ControlError::Internal(format!("{what}: {e}"))
-}
+use crate::snapshot_file::{self, internal, LastSnapshot, ARCH};
 
 /// Writes paused process `proc` (threads `threads`, as they parked) as `req` asks;
 /// `last` is the previous snapshot (the parent of an incremental one), updated on
@@ -56,19 +52,7 @@ pub fn write_paused(
     ram.bump_store_epoch();
     let dirty = ram.take_dirty();
     let parent = if req.incremental { last.clone() } else { None };
-    let mut meta = SnapshotMeta::new(ARCH, VmKind::Process);
-    if let Some(p) = &parent {
-        meta = meta.with_parent(ParentRef {
-            id: p.id,
-            path_hint: p.path.display().to_string(),
-        });
-    }
-    let opts = WriteOptions {
-        zstd_level: (req.compress == Compression::Zstd).then_some(1),
-        ..WriteOptions::default()
-    };
-    let path = PathBuf::from(&req.path);
-    let mut w = SnapshotWriter::create(&path, meta, opts).map_err(|e| internal("snapshot", e))?;
+    let (mut w, path) = snapshot_file::create(VmKind::Process, parent.as_ref(), req)?;
     let enc = |what: &str, r: Result<Vec<u8>, postcard::Error>| r.map_err(|e| internal(what, e));
     w.add_state("config", &enc("config", postcard::to_stdvec(config))?)
         .map_err(|e| internal("snapshot", e))?;
@@ -166,6 +150,7 @@ pub fn open_process(path: &Path) -> anyhow::Result<OpenedProcess> {
 mod tests {
     use super::*;
     use std::io::Cursor;
+    use tern_snapshot::{SnapshotMeta, SnapshotWriter, WriteOptions};
 
     /// A snapshot of kind `kind` with the given state sections.
     fn file(kind: VmKind, sections: &[(&str, &[u8])]) -> Snapshot {

@@ -20,7 +20,7 @@
 //! image is refused as without one.
 
 use std::io::{Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,28 +31,19 @@ use tern_hart::GuestRam;
 use tern_machine::virt::state::{MachineState, VirtHandle};
 use tern_machine::virt::VirtMachine;
 use tern_snapshot::{
-    DiskRecord, FingerprintMatch, FingerprintMode, OverlayExtent, OverlayGeometry, ParentRef,
-    Snapshot, SnapshotId, SnapshotMeta, SnapshotWriter, VmKind, WriteOptions,
+    DiskRecord, FingerprintMatch, FingerprintMode, OverlayExtent, OverlayGeometry, Snapshot,
+    SnapshotWriter, VmKind,
 };
 use tern_snapshot::{Pages, Region};
 
 use super::config::{drive_file, drive_is_read_only, SystemConfig};
-use crate::control::{Compression, ControlError, SnapshotInfo, SnapshotRequest};
+use crate::control::{ControlError, SnapshotInfo, SnapshotRequest};
 use crate::ram::{fill_ram, RamPages};
+use crate::snapshot_file::{self, internal};
+pub use crate::snapshot_file::{LastSnapshot, ARCH};
 
-/// Architecture recorded in tern's snapshots.
-pub const ARCH: &str = "riscv64";
 /// How long a snapshot waits for the harts to reach an instruction boundary.
 const PAUSE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The previous snapshot of this VM (the parent of an incremental one).
-#[derive(Clone, Debug)]
-pub struct LastSnapshot {
-    /// Its id.
-    pub id: SnapshotId,
-    /// Its file.
-    pub path: PathBuf,
-}
 
 /// What the system VM remembers between snapshots.
 #[derive(Debug, Default)]
@@ -62,10 +53,6 @@ pub struct SnapshotHistory {
     /// The RAM dirty log still covers everything written since boot (no snapshot
     /// taken, not restored): a first snapshot may then read only those pages.
     pub dirty_log_since_boot: bool,
-}
-
-fn internal(what: &str, e: impl std::fmt::Display) -> ControlError {
-    ControlError::Internal(format!("{what}: {e}"))
 }
 
 /// The name of drive `index`'s disk record and disk overlay in a snapshot.
@@ -131,24 +118,12 @@ fn write_paused(
     // write marks its page dirty; the log then restarts from this snapshot.
     ram.bump_store_epoch();
     let dirty = ram.take_dirty();
-    let mut meta = SnapshotMeta::new(ARCH, VmKind::System);
     let parent = if req.incremental {
         history.last.clone()
     } else {
         None
     };
-    if let Some(p) = &parent {
-        meta = meta.with_parent(ParentRef {
-            id: p.id,
-            path_hint: p.path.display().to_string(),
-        });
-    }
-    let opts = WriteOptions {
-        zstd_level: (req.compress == Compression::Zstd).then_some(1),
-        ..WriteOptions::default()
-    };
-    let path = PathBuf::from(&req.path);
-    let mut w = SnapshotWriter::create(&path, meta, opts).map_err(|e| internal("snapshot", e))?;
+    let (mut w, path) = snapshot_file::create(VmKind::System, parent.as_ref(), req)?;
     let config_bytes = postcard::to_stdvec(config).map_err(|e| internal("config", e))?;
     w.add_state("config", &config_bytes)
         .map_err(|e| internal("snapshot", e))?;
@@ -375,7 +350,9 @@ pub fn reopen_disk(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
     use tern_devices::virtio::disk::DiskFormat;
+    use tern_snapshot::{SnapshotMeta, WriteOptions};
 
     /// A raw image of `len` bytes with a recognisable pattern.
     fn image(dir: &Path, len: u64) -> (PathBuf, Vec<u8>) {

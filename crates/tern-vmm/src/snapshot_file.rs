@@ -1,0 +1,50 @@
+//! What both kinds of VM do alike when they write a snapshot file: the header's
+//! identity, the parent reference of an incremental snapshot, the writer's options.
+
+use std::fs::File;
+use std::path::PathBuf;
+
+use tern_snapshot::{ParentRef, SnapshotId, SnapshotMeta, SnapshotWriter, VmKind, WriteOptions};
+
+use crate::control::{Compression, ControlError, SnapshotRequest};
+
+/// Guest architecture recorded in (and required of) every snapshot file.
+pub const ARCH: &str = "riscv64";
+
+/// The previous snapshot of a VM (the parent of an incremental one).
+#[derive(Clone, Debug)]
+pub struct LastSnapshot {
+    /// Its id.
+    pub id: SnapshotId,
+    /// Its file.
+    pub path: PathBuf,
+}
+
+/// A failure of ours (not the request's) while snapshotting, naming what failed.
+pub fn internal(what: &str, e: impl std::fmt::Display) -> ControlError {
+    ControlError::Internal(format!("{what}: {e}"))
+}
+
+/// Creates the file `req` names for a VM of `kind`. `parent` is the previous
+/// snapshot when the request is incremental (then referenced by the header).
+/// Returns the writer and the file's path.
+pub fn create(
+    kind: VmKind,
+    parent: Option<&LastSnapshot>,
+    req: &SnapshotRequest,
+) -> Result<(SnapshotWriter<File>, PathBuf), ControlError> {
+    let mut meta = SnapshotMeta::new(ARCH, kind);
+    if let Some(p) = parent {
+        meta = meta.with_parent(ParentRef {
+            id: p.id,
+            path_hint: p.path.display().to_string(),
+        });
+    }
+    let opts = WriteOptions {
+        zstd_level: (req.compress == Compression::Zstd).then_some(1),
+        ..WriteOptions::default()
+    };
+    let path = PathBuf::from(&req.path);
+    let w = SnapshotWriter::create(&path, meta, opts).map_err(|e| internal("snapshot", e))?;
+    Ok((w, path))
+}
