@@ -26,8 +26,12 @@ pub const CTX_S_SUM: usize = 2;
 /// Context of M-mode accesses.
 pub const CTX_M: usize = 3;
 
-/// A tag that matches no page-aligned address.
-const INVALID: u64 = 1;
+/// A tag that no access can match. The fast paths compare the tag with
+/// `vaddr & (PAGE_MASK | (N - 1))` for N of 1 to 8 (page and natural alignment at
+/// once), which can have bits 0-2 set but never bits 3-11: a tag with bit 3 set
+/// matches nothing. (A tag of 1 matched odd addresses in page 0, and the empty
+/// entry's zero addend then made the host access the address itself.)
+const INVALID: u64 = 1 << 3;
 
 /// One cached translation.
 #[derive(Clone, Copy, Debug)]
@@ -127,6 +131,27 @@ impl Tlb {
                 if ctx[i].vpage == vpage {
                     ctx[i] = TlbEntry::EMPTY;
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No access of 1, 2, 4 or 8 bytes, aligned or not, anywhere, hits an empty entry.
+    #[test]
+    fn empty_entries_match_no_access() {
+        const PAGE_MASK: u64 = !0xfff;
+        let pages = [0u64, 0x1000, 0x8000_0000, PAGE_MASK];
+        for page in pages {
+            for offset in 0..0x1000u64 {
+                let vaddr = page | offset;
+                for n in [1u64, 2, 4, 8] {
+                    assert_ne!(TlbEntry::EMPTY.vpage, vaddr & (PAGE_MASK | (n - 1)));
+                }
+                assert_ne!(TlbEntry::EMPTY.vpage, vaddr & PAGE_MASK);
             }
         }
     }
