@@ -7,15 +7,16 @@
 //! reads back from the device what it wrote before the snapshot, across an incremental
 //! snapshot too; changed images and damaged overlays are refused with clear errors.
 
+#[path = "common/snapshot_vm.rs"]
+mod snapshot_vm;
 #[path = "common/virt.rs"]
 mod virt;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use snapshot_vm::{raw, results, Vm};
 use virt::{disk_copy, images, sha256_file};
 
 const TERN: &str = env!("CARGO_BIN_EXE_tern");
@@ -24,132 +25,6 @@ fn tmp(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("snapshot-disks");
     std::fs::create_dir_all(&dir).expect("tmp dir");
     dir.join(name)
-}
-
-/// A tern process whose console output is collected as it comes.
-struct Vm {
-    child: Child,
-    out: Arc<Mutex<String>>,
-    sock: PathBuf,
-}
-
-impl Vm {
-    fn spawn(args: &[String], sock: &Path) -> Vm {
-        let _ = std::fs::remove_file(sock);
-        let mut child = Command::new(TERN)
-            .args(args)
-            .arg("--api-sock")
-            .arg(sock)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start tern");
-        let out = Arc::new(Mutex::new(String::new()));
-        for mut pipe in [
-            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().expect("stderr")),
-        ] {
-            let out = out.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = pipe.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    out.lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            });
-        }
-        Vm {
-            child,
-            out,
-            sock: sock.to_path_buf(),
-        }
-    }
-
-    /// Boots the guest running `run` with `drive` (a `--drive` value).
-    fn boot(run: &str, args: &[&str], drive: &str, sock: &Path) -> Vm {
-        let mut argv: Vec<String> = virt::Boot::linux(1, Some(run), args).args().to_vec();
-        argv.push("--drive".into());
-        argv.push(drive.into());
-        Vm::spawn(&argv, sock)
-    }
-
-    fn restore(file: &Path, sock: &Path) -> Vm {
-        Vm::spawn(&["restore".into(), file.display().to_string()], sock)
-    }
-
-    fn output(&self) -> String {
-        self.out.lock().unwrap().clone()
-    }
-
-    /// Waits until the console shows `needle` (a whole line or part of one).
-    fn wait_for(&self, needle: &str, limit: Duration) {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if self.output().contains(needle) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "the guest did not print {needle:?} within {limit:?}; console:\n{}",
-            self.output()
-        );
-    }
-
-    fn ctl(&self, args: &[&str]) -> String {
-        let out = Command::new(TERN)
-            .args(args)
-            .arg("--api-sock")
-            .arg(&self.sock)
-            .output()
-            .expect("run tern");
-        assert!(
-            out.status.success(),
-            "tern {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Pauses, writes a snapshot to `file` (extra options appended), and kills the VM.
-    fn snapshot_and_kill(mut self, file: &Path, extra: &[&str]) -> String {
-        self.ctl(&["pause"]);
-        let mut args = vec!["snapshot", "--out", file.to_str().expect("utf-8 path")];
-        args.extend_from_slice(extra);
-        let answer = self.ctl(&args);
-        assert!(answer.contains("written to"), "{answer}");
-        eprintln!("{}: {}", file.display(), answer.trim_end());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        answer
-    }
-
-    /// Waits for the process to end; returns its console output.
-    fn finish(mut self, limit: Duration) -> String {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                std::thread::sleep(Duration::from_millis(100));
-                return self.output();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!(
-            "the VM did not finish within {limit:?}; console:\n{}",
-            self.output()
-        );
-    }
-}
-
-fn raw(disk: &Path) -> String {
-    format!("file={},format=raw", disk.display())
 }
 
 fn throwaway(disk: &Path) -> String {
@@ -170,31 +45,17 @@ fn restore_status(file: &Path) -> (i32, String) {
     )
 }
 
-/// The result lines of counter.sh.
-fn results(console: &str) -> Vec<String> {
-    let lines: Vec<String> = console
-        .lines()
-        .map(|l| l.trim_end_matches('\r').to_string())
-        .filter(|l| {
-            l.starts_with("counter: sum")
-                || l.starts_with("counter: lines")
-                || l.starts_with("counter: sha256")
-        })
-        .collect();
-    assert_eq!(lines.len(), 3, "missing counter results in:\n{console}");
-    assert!(
-        console.contains("counter: ok"),
-        "counter did not finish:\n{console}"
-    );
-    lines
-}
-
 /// counter.sh's results from an uninterrupted run on a disk written in place.
 fn reference_results() -> &'static Vec<String> {
     static REF: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     REF.get_or_init(|| {
         let disk = disk_copy("disks-reference");
-        let vm = Vm::boot("/tests/counter.sh", &[], &raw(&disk), &tmp("ref.sock"));
+        let vm = Vm::boot(
+            "/tests/counter.sh",
+            &[],
+            Some(&raw(&disk)),
+            &tmp("ref.sock"),
+        );
         results(&vm.finish(Duration::from_secs(600)))
     })
 }
@@ -217,7 +78,12 @@ fn a_snapshot_on_drive_is_stored_and_restores_twice_leaving_the_image_untouched(
     let disk = disk_copy("disks-throwaway");
     let before = sha256_file(&disk);
     let file = tmp("throwaway.tern");
-    let vm = Vm::boot("/tests/counter.sh", &[], &throwaway(&disk), &tmp("t1.sock"));
+    let vm = Vm::boot(
+        "/tests/counter.sh",
+        &[],
+        Some(&throwaway(&disk)),
+        &tmp("t1.sock"),
+    );
     vm.wait_for("counter: 200", Duration::from_secs(300));
     // No --include-disks: a throw-away overlay is always stored.
     vm.snapshot_and_kill(&file, &[]);
@@ -242,7 +108,7 @@ fn include_disks_on_a_drive_written_in_place() {
     let _ = images();
     let disk = disk_copy("disks-in-place");
     let file = tmp("in-place.tern");
-    let vm = Vm::boot("/tests/counter.sh", &[], &raw(&disk), &tmp("p1.sock"));
+    let vm = Vm::boot("/tests/counter.sh", &[], Some(&raw(&disk)), &tmp("p1.sock"));
     vm.wait_for("counter: 200", Duration::from_secs(300));
     vm.snapshot_and_kill(&file, &["--include-disks"]);
     let at_snapshot = sha256_file(&disk);
@@ -339,7 +205,7 @@ fn a_restored_guest_reads_from_its_disk_what_it_wrote_before_the_snapshot() {
     let vm = Vm::boot(
         "vda:/diskwork.sh",
         &["24"],
-        &throwaway(&disk),
+        Some(&throwaway(&disk)),
         &tmp("w1.sock"),
     );
     vm.wait_for("diskwork: wrote 8", Duration::from_secs(300));

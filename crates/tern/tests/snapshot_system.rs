@@ -3,15 +3,17 @@
 //! same results as an uninterrupted run; also across three chained cycles, with a
 //! sleeping guest, with a copied file, incrementally, and with damaged files.
 
+#[path = "common/snapshot_vm.rs"]
+mod snapshot_vm;
 #[path = "common/virt.rs"]
 mod virt;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use snapshot_vm::{raw, results, Vm};
 use virt::{disk_copy, images};
 
 const TERN: &str = env!("CARGO_BIN_EXE_tern");
@@ -22,151 +24,16 @@ fn tmp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// A tern process whose console output is collected as it comes.
-struct Vm {
-    child: Child,
-    out: Arc<Mutex<String>>,
-    sock: PathBuf,
-}
-
-impl Vm {
-    fn spawn(args: &[String], sock: &Path) -> Vm {
-        let _ = std::fs::remove_file(sock);
-        let mut child = Command::new(TERN)
-            .args(args)
-            .arg("--api-sock")
-            .arg(sock)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start tern");
-        let out = Arc::new(Mutex::new(String::new()));
-        for mut pipe in [
-            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().expect("stderr")),
-        ] {
-            let out = out.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = pipe.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    out.lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            });
-        }
-        Vm {
-            child,
-            out,
-            sock: sock.to_path_buf(),
-        }
-    }
-
-    fn boot(run: &str, args: &[&str], disk: Option<&Path>, sock: &Path) -> Vm {
-        let mut argv: Vec<String> = virt::Boot::linux(1, Some(run), args).args().to_vec();
-        if let Some(d) = disk {
-            argv.push("--drive".into());
-            argv.push(format!("file={},format=raw", d.display()));
-        }
-        Vm::spawn(&argv, sock)
-    }
-
-    fn restore(file: &Path, sock: &Path) -> Vm {
-        Vm::spawn(&["restore".into(), file.display().to_string()], sock)
-    }
-
-    fn output(&self) -> String {
-        self.out.lock().unwrap().clone()
-    }
-
-    /// Waits until the console shows `needle` (a whole line or part of one).
-    fn wait_for(&self, needle: &str, limit: Duration) {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if self.output().contains(needle) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "the guest did not print {needle:?} within {limit:?}; console:\n{}",
-            self.output()
-        );
-    }
-
-    fn ctl(&self, args: &[&str]) -> String {
-        let out = Command::new(TERN)
-            .args(args)
-            .arg("--api-sock")
-            .arg(&self.sock)
-            .output()
-            .expect("run tern");
-        assert!(
-            out.status.success(),
-            "tern {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Pauses, writes a snapshot to `file` (extra options appended), and kills the VM.
-    fn snapshot_and_kill(mut self, file: &Path, extra: &[&str]) -> String {
-        self.ctl(&["pause"]);
-        let mut args = vec!["snapshot", "--out", file.to_str().expect("utf-8 path")];
-        args.extend_from_slice(extra);
-        let answer = self.ctl(&args);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        answer
-    }
-
-    /// Waits for the process to end; returns its console output.
-    fn finish(mut self, limit: Duration) -> String {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                std::thread::sleep(Duration::from_millis(100));
-                return self.output();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!(
-            "the VM did not finish within {limit:?}; console:\n{}",
-            self.output()
-        );
-    }
-}
-
-/// The result lines of counter.sh.
-fn results(console: &str) -> Vec<String> {
-    let lines: Vec<String> = console
-        .lines()
-        .map(|l| l.trim_end_matches('\r').to_string())
-        .filter(|l| {
-            l.starts_with("counter: sum")
-                || l.starts_with("counter: lines")
-                || l.starts_with("counter: sha256")
-        })
-        .collect();
-    assert_eq!(lines.len(), 3, "missing counter results in:\n{console}");
-    assert!(
-        console.contains("counter: ok"),
-        "counter did not finish:\n{console}"
-    );
-    lines
-}
-
 fn reference_results() -> &'static Vec<String> {
     static REF: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     REF.get_or_init(|| {
         let disk = disk_copy("counter-reference");
-        let vm = Vm::boot("/tests/counter.sh", &[], Some(&disk), &tmp("ref.sock"));
+        let vm = Vm::boot(
+            "/tests/counter.sh",
+            &[],
+            Some(&raw(&disk)),
+            &tmp("ref.sock"),
+        );
         results(&vm.finish(Duration::from_secs(600)))
     })
 }
@@ -176,7 +43,7 @@ fn counter_snapshot_kill_restore_matches_an_uninterrupted_run() {
     let _ = images();
     let disk = disk_copy("counter-snap");
     let file = tmp("counter.tern");
-    let vm = Vm::boot("/tests/counter.sh", &[], Some(&disk), &tmp("c1.sock"));
+    let vm = Vm::boot("/tests/counter.sh", &[], Some(&raw(&disk)), &tmp("c1.sock"));
     vm.wait_for("counter: 200", Duration::from_secs(300));
     let answer = vm.snapshot_and_kill(&file, &[]);
     assert!(answer.contains("written to"), "{answer}");
@@ -195,7 +62,12 @@ fn counter_snapshot_kill_restore_matches_an_uninterrupted_run() {
 fn three_chained_cycles_and_an_incremental_snapshot() {
     let _ = images();
     let disk = disk_copy("counter-chain");
-    let vm = Vm::boot("/tests/counter.sh", &[], Some(&disk), &tmp("ch0.sock"));
+    let vm = Vm::boot(
+        "/tests/counter.sh",
+        &[],
+        Some(&raw(&disk)),
+        &tmp("ch0.sock"),
+    );
     vm.wait_for("counter: 100", Duration::from_secs(300));
     let mut file = tmp("chain-0.tern");
     vm.snapshot_and_kill(&file, &[]);
