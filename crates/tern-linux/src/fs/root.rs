@@ -28,25 +28,7 @@ pub fn open_in_root(
     flags: i32,
     mode: u32,
 ) -> Option<Result<i32, Errno>> {
-    if t.proc.root_fd < 0 {
-        return None;
-    }
-    let text = std::str::from_utf8(path).ok()?;
-    let base = if text.starts_with('/') {
-        String::new()
-    } else if dirfd == libc::AT_FDCWD {
-        t.proc.cwd()
-    } else {
-        t.proc.files().get(dirfd)?.path.clone()?
-    };
-    let full = format!("{base}/{text}");
-    let view = &t.proc.opts.view;
-    if !view.binds.is_empty() {
-        let resolved = view.resolve_guest("/", &full, true).ok()?;
-        if view.bound(&resolved) || view.bound(&normalize(&full)) {
-            return None;
-        }
-    }
+    let full = confined_path(t, dirfd, path, true)?;
     let rel = full.trim_start_matches('/');
     let rel = if rel.is_empty() { "." } else { rel };
     let c = CString::new(rel).ok()?;
@@ -122,18 +104,10 @@ fn openat2_in_root(t: &Thread, rel: &str, flags: i32) -> Result<std::os::fd::Own
     }
 }
 
-/// Under `--root` (outside `--bind`s), the race-free host form of a guest path: the
-/// host kernel resolves it inside the root with `openat2(RESOLVE_IN_ROOT)`. A path
-/// whose last symbolic link is followed becomes `/proc/self/fd/N` of an `O_PATH`
-/// descriptor of the file itself; otherwise the call is made on the last component
-/// relative to a descriptor of its directory. Either way a guest thread swapping a
-/// component for a symbolic link cannot redirect the call outside the root.
-pub fn in_root(
-    t: &Thread,
-    dirfd: i32,
-    path: &[u8],
-    follow: bool,
-) -> Option<Result<HostPath, Errno>> {
+/// The absolute guest path of `path` (relative to `dirfd`) when the process is
+/// confined by `--root` and the path does not lead under a `--bind`; `None`
+/// otherwise (the view resolves it instead), or when `dirfd` has no known path.
+fn confined_path(t: &Thread, dirfd: i32, path: &[u8], follow: bool) -> Option<String> {
     if t.proc.root_fd < 0 {
         return None;
     }
@@ -153,6 +127,22 @@ pub fn in_root(
             return None;
         }
     }
+    Some(full)
+}
+
+/// Under `--root` (outside `--bind`s), the race-free host form of a guest path: the
+/// host kernel resolves it inside the root with `openat2(RESOLVE_IN_ROOT)`. A path
+/// whose last symbolic link is followed becomes `/proc/self/fd/N` of an `O_PATH`
+/// descriptor of the file itself; otherwise the call is made on the last component
+/// relative to a descriptor of its directory. Either way a guest thread swapping a
+/// component for a symbolic link cannot redirect the call outside the root.
+pub fn in_root(
+    t: &Thread,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+) -> Option<Result<HostPath, Errno>> {
+    let full = confined_path(t, dirfd, path, follow)?;
     let trimmed = full.trim_end_matches('/');
     let rel = trimmed.trim_start_matches('/');
     let (parent, last) = match rel.rsplit_once('/') {
