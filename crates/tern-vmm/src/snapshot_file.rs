@@ -3,10 +3,12 @@
 
 use std::fs::File;
 use std::path::PathBuf;
+use std::time::Instant;
 
-use tern_snapshot::{ParentRef, SnapshotId, SnapshotMeta, SnapshotWriter, VmKind, WriteOptions};
+use tern_snapshot::{MemoryStats, ParentRef, SnapshotId, SnapshotMeta, SnapshotWriter, Summary};
+use tern_snapshot::{VmKind, WriteOptions};
 
-use crate::control::{Compression, ControlError, SnapshotRequest};
+use crate::control::{Compression, ControlError, SnapshotInfo, SnapshotRequest};
 
 /// Guest architecture recorded in (and required of) every snapshot file.
 pub const ARCH: &str = "riscv64";
@@ -47,4 +49,24 @@ pub fn create(
     let path = PathBuf::from(&req.path);
     let w = SnapshotWriter::create(&path, meta, opts).map_err(|e| internal("snapshot", e))?;
     Ok((w, path))
+}
+
+/// The answer to `req` once its file is finished (`summary`), with `memory` the
+/// statistics of its RAM section and `started` when the request arrived.
+pub fn answer(
+    req: &SnapshotRequest,
+    summary: &Summary,
+    parent: Option<&LastSnapshot>,
+    memory: &MemoryStats,
+    started: Instant,
+) -> SnapshotInfo {
+    SnapshotInfo {
+        id: summary.id.to_string(),
+        path: req.path.clone(),
+        parent: parent.map(|p| p.id.to_string()),
+        compress: req.compress,
+        bytes: summary.file_len,
+        pages_written: memory.mapped_pages + memory.compressed_pages,
+        duration_us: started.elapsed().as_micros() as u64,
+    }
 }

@@ -81,15 +81,13 @@ pub fn write_paused(
         id: summary.id,
         path,
     });
-    Ok(SnapshotInfo {
-        id: summary.id.to_string(),
-        path: req.path.clone(),
-        parent: parent.map(|p| p.id.to_string()),
-        compress: req.compress,
-        bytes: summary.file_len,
-        pages_written: stats.mapped_pages + stats.compressed_pages,
-        duration_us: started.elapsed().as_micros() as u64,
-    })
+    Ok(snapshot_file::answer(
+        req,
+        &summary,
+        parent.as_ref(),
+        &stats,
+        started,
+    ))
 }
 
 /// A process snapshot read into memory: everything needed to run it on.

@@ -179,15 +179,13 @@ fn write_paused(
         path: path.clone(),
     });
     history.dirty_log_since_boot = false;
-    Ok(SnapshotInfo {
-        id: summary.id.to_string(),
-        path: req.path.clone(),
-        parent: parent.map(|p| p.id.to_string()),
-        compress: req.compress,
-        bytes: summary.file_len,
-        pages_written: stats.mapped_pages + stats.compressed_pages,
-        duration_us: started.elapsed().as_micros() as u64,
-    })
+    Ok(snapshot_file::answer(
+        req,
+        &summary,
+        parent.as_ref(),
+        &stats,
+        started,
+    ))
 }
 
 /// Longest extent handed to the snapshot writer, in sectors (it splits them further).
