@@ -8,13 +8,12 @@ mod snapshot_vm;
 #[path = "common/virt.rs"]
 mod virt;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use snapshot_vm::{raw, results, Vm};
-use virt::{disk_copy, images};
+use virt::{disk_copy, images, serve_http};
 
 const TERN: &str = env!("CARGO_BIN_EXE_tern");
 
@@ -175,27 +174,6 @@ fn damaged_snapshots_are_refused_with_clear_errors() {
         code != 0 && code != 101 && !err.contains("panicked"),
         "{err}"
     );
-}
-
-/// Serves `payload` over HTTP on a free port of the host, to any number of clients.
-fn serve_http(payload: Vec<u8>) -> u16 {
-    use std::io::Write;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut req = [0u8; 2048];
-            let _ = s.read(&mut req);
-            let head = format!(
-                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n",
-                payload.len()
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(&payload);
-        }
-    });
-    port
 }
 
 #[test]

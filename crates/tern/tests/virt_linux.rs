@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use virt::{disk_copy, require_file, sha256_file, Boot, Run, OPENSBI_JUMP, UBOOT};
+use virt::{disk_copy, require_file, serve_http, sha256_file, Boot, Run, OPENSBI_JUMP, UBOOT};
 use xtask::disk;
 
 fn sha256_hex(data: &[u8]) -> String {
@@ -101,26 +101,6 @@ fn opensbi_four_harts_disk_and_smp() {
     let smp = Boot::linux(4, Some("/tests/smp.sh"), &[]).opensbi().run();
     smp.expect("smp: nproc 4");
     smp.expect("smp: ok");
-}
-
-/// Serves `payload` once over HTTP on a free port of the host.
-fn serve_http(payload: Vec<u8>) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut req = [0u8; 2048];
-            let _ = s.read(&mut req);
-            let head = format!(
-                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n",
-                payload.len()
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(&payload);
-        }
-    });
-    port
 }
 
 fn net_test(harts: u32, opensbi: bool) {

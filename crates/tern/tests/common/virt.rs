@@ -184,3 +184,25 @@ pub fn sha256_file(path: &Path) -> String {
         .unwrap_or("")
         .to_string()
 }
+
+/// Serves `payload` over HTTP on a free port of the host, to any number of clients;
+/// returns the port.
+pub fn serve_http(payload: Vec<u8>) -> u16 {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut req = [0u8; 2048];
+            let _ = s.read(&mut req);
+            let head = format!(
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n",
+                payload.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&payload);
+        }
+    });
+    port
+}
