@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import guest_dir, tern_binary
 OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
 FIRST_LINE = b"tern: init on Linux"
 
@@ -31,19 +31,6 @@ FIRST_LINE = b"tern: init on Linux"
 def need(tool, package):
     if shutil.which(tool) is None and not os.path.exists(tool):
         sys.exit(f"boot.py: {tool} is missing: apt-get install {package}")
-
-
-def guest_dir():
-    out = subprocess.run(["cargo", "xtask", "guest"], cwd=ROOT, check=True,
-                         stdout=subprocess.PIPE).stdout.decode().strip()
-    return out.splitlines()[-1]
-
-
-def tern_binary():
-    path = os.environ.get("TERN", os.path.join(ROOT, "target/release/tern"))
-    if "TERN" not in os.environ:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "tern"], cwd=ROOT, check=True)
-    return path
 
 
 def timed_boot(cmd):

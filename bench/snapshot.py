@@ -26,20 +26,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def guest_dir():
-    out = subprocess.run(["cargo", "xtask", "guest"], cwd=ROOT, check=True,
-                         stdout=subprocess.PIPE).stdout.decode().strip()
-    return out.splitlines()[-1]
-
-
-def tern_binary():
-    path = os.environ.get("TERN", os.path.join(ROOT, "target/release/tern"))
-    if "TERN" not in os.environ:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "tern"], cwd=ROOT, check=True)
-    return path
+from benchlib import guest_dir, tern_binary
 
 
 def wait_for(proc_out, needle, limit):
