@@ -138,6 +138,7 @@ impl Process {
             .files()
             .iter()
             .map(|(&fd, info)| saved::record(fd, info))
+            .filter_map(Result::transpose)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ProcessState {
             frames,

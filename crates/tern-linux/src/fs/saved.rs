@@ -133,10 +133,18 @@ fn host_name(fd: i32) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-/// Records descriptor `fd` of the guest's table, or says why it cannot be.
-pub fn record(fd: i32, info: &FdInfo) -> Result<FdState, String> {
-    let text = std::fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", std::process::id()))
-        .map_err(|e| format!("descriptor {fd}: cannot read its fdinfo: {e}"))?;
+/// Records descriptor `fd` of the guest's table, or says why it cannot be. An
+/// inherited descriptor that is no longer open gives `None`: the table lists what
+/// the host had open when the program started, and such a number is nothing of the
+/// guest's (a descriptor the program opened or closed itself is tracked exactly).
+pub fn record(fd: i32, info: &FdInfo) -> Result<Option<FdState>, String> {
+    let text = match std::fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", std::process::id())) {
+        Ok(text) => text,
+        Err(e) if info.kind == FdKind::Inherited && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None)
+        }
+        Err(e) => return Err(format!("descriptor {fd}: cannot read its fdinfo: {e}")),
+    };
     let fi = parse_fdinfo(&text);
     let refuse = |what: &str, why: &str| {
         Err(format!(
@@ -165,14 +173,14 @@ pub fn record(fd: i32, info: &FdInfo) -> Result<FdState, String> {
         },
         _ => FdExtra::None,
     };
-    Ok(FdState {
+    Ok(Some(FdState {
         fd,
         info: info.clone(),
         offset: fi.pos,
         status_flags: fi.flags & !libc::O_CLOEXEC,
         cloexec: fi.flags & libc::O_CLOEXEC != 0,
         extra,
-    })
+    }))
 }
 
 /// Opens `f` again as descriptor `f.fd` of the calling thread's table; `open_path`
@@ -303,5 +311,19 @@ mod tests {
         assert_eq!(t.eventfd_count, Some(42));
         assert!(t.eventfd_semaphore);
         assert_eq!(parse_fdinfo("garbage\n\0tfd: x"), FdInfoText::default());
+    }
+
+    #[test]
+    fn closed_inherited_descriptor_is_not_recorded() {
+        // A number far above anything this test process has open.
+        let fd = 1_000_000;
+        let info = |kind, path: Option<&str>| FdInfo {
+            kind,
+            path: path.map(Into::into),
+            flags: 0,
+        };
+        assert_eq!(record(fd, &info(FdKind::Inherited, None)), Ok(None));
+        let err = record(fd, &info(FdKind::File, Some("/etc/passwd"))).unwrap_err();
+        assert!(err.contains("cannot read its fdinfo"), "{err}");
     }
 }
