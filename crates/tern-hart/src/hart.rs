@@ -84,6 +84,9 @@ pub struct Core {
     pub(crate) pauses: u32,
     /// A U-mode exception waiting for the host (see [`HartConfig::user_traps_exit`]).
     pub(crate) host_trap: Option<crate::trap::Exception>,
+    /// The exception an operation handler ended its block with (see
+    /// [`crate::engine::ops`]): handlers return only where they stopped, in registers.
+    pub(crate) op_trap: crate::trap::Exception,
     /// The code-write log position this hart has applied.
     pub(crate) code_seq_seen: u64,
     /// The writable-TLB epoch this hart has applied.
@@ -130,6 +133,7 @@ impl Hart {
             stimer_fired: false,
             pauses: 0,
             host_trap: None,
+            op_trap: crate::trap::Exception::new(0, 0),
             code_seq_seen: 0,
             store_epoch_seen: 0,
             ram_events_seen: 0,

@@ -3,4 +3,5 @@
 pub(crate) mod build;
 pub(crate) mod cache;
 pub(crate) mod interp;
+pub(crate) mod ops;
 pub mod run;
