@@ -351,7 +351,9 @@ branch!(bge, |a, b| (a as i64) >= (b as i64));
 branch!(bltu, |a, b| a < b);
 branch!(bgeu, |a, b| a >= b);
 
-/// A load of `$n` bytes, extended by `$ext` (a cast chain from the loaded `u64`).
+/// A load of `$n` bytes, extended by `$ext` (a cast chain from the loaded `u64`). The
+/// TLB miss path is a separate handler, entered by a tail call, so that the hit path
+/// saves no registers.
 macro_rules! load {
     ($name:ident, $n:literal, |$v:ident| $ext:expr) => {
         fn $name<B: Bus, const TRACE: bool>(
@@ -360,11 +362,33 @@ macro_rules! load {
             rest: &[Inst],
             ctx: &Ctx,
         ) -> Exit {
+            #[cold]
+            #[inline(never)]
+            fn slow<B: Bus, const TRACE: bool>(
+                c: &mut Core,
+                bus: &mut B,
+                rest: &[Inst],
+                ctx: &Ctx,
+            ) -> Exit {
+                let [i, next @ ..] = rest else {
+                    return Exit {
+                        stop: Stop::End,
+                        at: ctx.insts.len(),
+                    };
+                };
+                let addr = x(c, i.rs1).wrapping_add(imm!(i));
+                let $v = match c.load::<B, $n>(addr, bus) {
+                    Ok(v) => v,
+                    Err(e) => return trap(c, e, rest, ctx),
+                };
+                c.state.x[usize::from(i.rd & 31)] = $ext;
+                c.state.x[0] = 0;
+                dispatch::<B, TRACE>(c, bus, next, ctx)
+            }
             head!(c, rest, ctx, i, next);
             let addr = x(c, i.rs1).wrapping_add(imm!(i));
-            let $v = match c.load::<B, $n>(addr, bus) {
-                Ok(v) => v,
-                Err(e) => return trap(c, e, rest, ctx),
+            let Some($v) = c.load_fast::<$n>(addr) else {
+                return slow::<B, TRACE>(c, bus, rest, ctx);
             };
             c.state.x[usize::from(i.rd & 31)] = $ext;
             c.state.x[0] = 0;
@@ -381,7 +405,7 @@ load!(lbu, 1, |v| v);
 load!(lhu, 2, |v| v);
 load!(lwu, 4, |v| v);
 
-/// A store of the low `$n` bytes of rs2.
+/// A store of the low `$n` bytes of rs2 (the TLB miss path apart, as for loads).
 macro_rules! store {
     ($name:ident, $n:literal) => {
         fn $name<B: Bus, const TRACE: bool>(
@@ -390,10 +414,30 @@ macro_rules! store {
             rest: &[Inst],
             ctx: &Ctx,
         ) -> Exit {
+            #[cold]
+            #[inline(never)]
+            fn slow<B: Bus, const TRACE: bool>(
+                c: &mut Core,
+                bus: &mut B,
+                rest: &[Inst],
+                ctx: &Ctx,
+            ) -> Exit {
+                let [i, next @ ..] = rest else {
+                    return Exit {
+                        stop: Stop::End,
+                        at: ctx.insts.len(),
+                    };
+                };
+                let addr = x(c, i.rs1).wrapping_add(imm!(i));
+                if let Err(e) = c.store::<B, $n>(addr, x(c, i.rs2), bus) {
+                    return trap(c, e, rest, ctx);
+                }
+                dispatch::<B, TRACE>(c, bus, next, ctx)
+            }
             head!(c, rest, ctx, i, next);
             let addr = x(c, i.rs1).wrapping_add(imm!(i));
-            if let Err(e) = c.store::<B, $n>(addr, x(c, i.rs2), bus) {
-                return trap(c, e, rest, ctx);
+            if !c.store_fast::<$n>(addr, x(c, i.rs2)) {
+                return slow::<B, TRACE>(c, bus, rest, ctx);
             }
             dispatch::<B, TRACE>(c, bus, next, ctx)
         }
@@ -428,7 +472,7 @@ fn amo<B: Bus, const TRACE: bool>(c: &mut Core, bus: &mut B, rest: &[Inst], ctx:
     dispatch::<B, TRACE>(c, bus, next, ctx)
 }
 
-/// A floating-point load.
+/// A floating-point load (the TLB miss path and the FPU-off trap apart, as for loads).
 macro_rules! fload {
     ($name:ident, $n:literal, |$c:ident, $rd:ident, $v:ident| $set:expr) => {
         fn $name<B: Bus, const TRACE: bool>(
@@ -437,14 +481,39 @@ macro_rules! fload {
             rest: &[Inst],
             ctx: &Ctx,
         ) -> Exit {
-            head!(c, rest, ctx, i, next);
-            if !c.fpu_on() {
-                return trap(c, Exception::illegal(i.raw), rest, ctx);
+            #[cold]
+            #[inline(never)]
+            fn slow<B: Bus, const TRACE: bool>(
+                c: &mut Core,
+                bus: &mut B,
+                rest: &[Inst],
+                ctx: &Ctx,
+            ) -> Exit {
+                let [i, next @ ..] = rest else {
+                    return Exit {
+                        stop: Stop::End,
+                        at: ctx.insts.len(),
+                    };
+                };
+                if !c.fpu_on() {
+                    return trap(c, Exception::illegal(i.raw), rest, ctx);
+                }
+                let addr = x(c, i.rs1).wrapping_add(imm!(i));
+                let $v = match c.load::<B, $n>(addr, bus) {
+                    Ok(v) => v,
+                    Err(e) => return trap(c, e, rest, ctx),
+                };
+                {
+                    let $c: &mut Core = c;
+                    let $rd = i.rd;
+                    $set;
+                }
+                dispatch::<B, TRACE>(c, bus, next, ctx)
             }
+            head!(c, rest, ctx, i, next);
             let addr = x(c, i.rs1).wrapping_add(imm!(i));
-            let $v = match c.load::<B, $n>(addr, bus) {
-                Ok(v) => v,
-                Err(e) => return trap(c, e, rest, ctx),
+            let Some($v) = c.load_fast::<$n>(addr).filter(|_| c.fpu_on()) else {
+                return slow::<B, TRACE>(c, bus, rest, ctx);
             };
             {
                 let $c: &mut Core = c;
@@ -459,7 +528,7 @@ macro_rules! fload {
 fload!(flw, 4, |c, rd, v| c.set_fs(rd, v as u32));
 fload!(fld, 8, |c, rd, v| c.set_fd(rd, v));
 
-/// A floating-point store of the low `$n` bytes of f[rs2].
+/// A floating-point store of the low `$n` bytes of f[rs2] (slow path apart).
 macro_rules! fstore {
     ($name:ident, $n:literal) => {
         fn $name<B: Bus, const TRACE: bool>(
@@ -468,14 +537,35 @@ macro_rules! fstore {
             rest: &[Inst],
             ctx: &Ctx,
         ) -> Exit {
-            head!(c, rest, ctx, i, next);
-            if !c.fpu_on() {
-                return trap(c, Exception::illegal(i.raw), rest, ctx);
+            #[cold]
+            #[inline(never)]
+            fn slow<B: Bus, const TRACE: bool>(
+                c: &mut Core,
+                bus: &mut B,
+                rest: &[Inst],
+                ctx: &Ctx,
+            ) -> Exit {
+                let [i, next @ ..] = rest else {
+                    return Exit {
+                        stop: Stop::End,
+                        at: ctx.insts.len(),
+                    };
+                };
+                if !c.fpu_on() {
+                    return trap(c, Exception::illegal(i.raw), rest, ctx);
+                }
+                let addr = x(c, i.rs1).wrapping_add(imm!(i));
+                let v = c.state.f[usize::from(i.rs2 & 31)];
+                if let Err(e) = c.store::<B, $n>(addr, v, bus) {
+                    return trap(c, e, rest, ctx);
+                }
+                dispatch::<B, TRACE>(c, bus, next, ctx)
             }
+            head!(c, rest, ctx, i, next);
             let addr = x(c, i.rs1).wrapping_add(imm!(i));
             let v = c.state.f[usize::from(i.rs2 & 31)];
-            if let Err(e) = c.store::<B, $n>(addr, v, bus) {
-                return trap(c, e, rest, ctx);
+            if !c.fpu_on() || !c.store_fast::<$n>(addr, v) {
+                return slow::<B, TRACE>(c, bus, rest, ctx);
             }
             dispatch::<B, TRACE>(c, bus, next, ctx)
         }

@@ -60,15 +60,25 @@ impl Core {
         vaddr: u64,
         bus: &mut B,
     ) -> Result<u64, Exception> {
+        match self.load_fast::<N>(vaddr) {
+            Some(v) => Ok(v),
+            None => self.load_slow(vaddr, N as u64, bus),
+        }
+    }
+
+    /// The TLB hit path of [`Core::load`]: `None` when the access needs the slow path
+    /// (a miss, a misaligned access, or anything but plain RAM).
+    #[inline(always)]
+    pub(crate) fn load_fast<const N: usize>(&self, vaddr: u64) -> Option<u64> {
         let e = &self.tlb.load[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
         // One compare checks both the page and natural alignment (so the access cannot
         // cross the page); misaligned accesses take the slow path, which handles them.
         if e.vpage == vaddr & (PAGE_MASK | (N as u64 - 1)) {
             // SAFETY: a load TLB entry maps a whole RAM page (see `fill`), and the N
             // bytes lie inside that page: the access is naturally aligned.
-            return Ok(unsafe { host_read::<N>(vaddr.wrapping_add(e.addend) as *const u8) });
+            return Some(unsafe { host_read::<N>(vaddr.wrapping_add(e.addend) as *const u8) });
         }
-        self.load_slow(vaddr, N as u64, bus)
+        None
     }
 
     /// Stores the low `N` (1, 2, 4, 8) bytes of `value` at virtual address `vaddr`.
@@ -79,6 +89,15 @@ impl Core {
         value: u64,
         bus: &mut B,
     ) -> Result<(), Exception> {
+        if self.store_fast::<N>(vaddr, value) {
+            return Ok(());
+        }
+        self.store_slow(vaddr, N as u64, value, bus)
+    }
+
+    /// The TLB hit path of [`Core::store`]: false when the access needs the slow path.
+    #[inline(always)]
+    pub(crate) fn store_fast<const N: usize>(&mut self, vaddr: u64, value: u64) -> bool {
         let e = &self.tlb.store[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
         // One compare checks both the page and natural alignment (so the access cannot
         // cross the page); misaligned accesses take the slow path, which handles them.
@@ -87,9 +106,9 @@ impl Core {
             // dirty and holds no decoded code (see `fill`); the N bytes lie inside it
             // because the access is naturally aligned.
             unsafe { host_write::<N>(vaddr.wrapping_add(e.addend) as *mut u8, value) };
-            return Ok(());
+            return true;
         }
-        self.store_slow(vaddr, N as u64, value, bus)
+        false
     }
 
     /// Translates a data address and checks PMP for `size` bytes; fills the TLB.
