@@ -130,15 +130,47 @@ fn jump(c: &mut Core, target: u64, rest: &[Inst], ctx: &Ctx) -> Exit {
     }
 }
 
-/// The head of every handler: splits off the instruction and traces it.
-macro_rules! head {
-    ($c:ident, $rest:ident, $ctx:ident, $i:ident, $next:ident) => {
+/// Defines a handler (generic over the bus and tracing) with the given parameter names.
+macro_rules! handler {
+    ($(#[$m:meta])* $name:ident, |$c:ident, $bus:ident, $rest:ident, $ctx:ident| $body:block) => {
+        $(#[$m])*
+        fn $name<B: Bus, const TRACE: bool>(
+            $c: &mut Core,
+            $bus: &mut B,
+            $rest: &[Inst],
+            $ctx: &Ctx,
+        ) -> Exit $body
+    };
+}
+
+/// Defines `slow`, the cold miss path of a memory handler, entered by a tail call.
+macro_rules! slow_path {
+    (|$c:ident, $bus:ident, $rest:ident, $ctx:ident| $body:block) => {
+        handler!(
+            #[cold]
+            #[inline(never)]
+            slow,
+            |$c, $bus, $rest, $ctx| $body
+        );
+    };
+}
+
+/// Splits the rest of the block into the instruction to run and the ones after it.
+macro_rules! split {
+    ($rest:ident, $ctx:ident, $i:ident, $next:ident) => {
         let [$i, $next @ ..] = $rest else {
             return Exit {
                 stop: Stop::End,
                 at: $ctx.insts.len(),
             };
         };
+    };
+}
+
+/// The head of every handler: splits off the instruction and traces it.
+macro_rules! head {
+    ($c:ident, $rest:ident, $ctx:ident, $i:ident, $next:ident) => {
+        split!($rest, $ctx, $i, $next);
         if TRACE {
             $c.trace_inst($ctx.here($rest), $i);
         }
@@ -149,12 +181,7 @@ macro_rules! head {
 /// reaches these: the block builder turned such instructions into no-ops).
 macro_rules! alu {
     ($name:ident, |$c:ident, $i:ident| $value:expr) => {
-        fn $name<B: Bus, const TRACE: bool>(
-            c: &mut Core,
-            bus: &mut B,
-            rest: &[Inst],
-            ctx: &Ctx,
-        ) -> Exit {
+        handler!($name, |c, bus, rest, ctx| {
             head!(c, rest, ctx, i, next);
             let v = {
                 let $c: &Core = c;
@@ -163,7 +190,7 @@ macro_rules! alu {
             };
             c.state.x[usize::from(i.rd & 31)] = v;
             dispatch::<B, TRACE>(c, bus, next, ctx)
-        }
+        });
     };
 }
 
@@ -328,19 +355,14 @@ fn jalr<B: Bus, const TRACE: bool>(c: &mut Core, _bus: &mut B, rest: &[Inst], ct
 /// A conditional branch: taken ends the block, not taken goes on.
 macro_rules! branch {
     ($name:ident, |$a:ident, $b:ident| $taken:expr) => {
-        fn $name<B: Bus, const TRACE: bool>(
-            c: &mut Core,
-            bus: &mut B,
-            rest: &[Inst],
-            ctx: &Ctx,
-        ) -> Exit {
+        handler!($name, |c, bus, rest, ctx| {
             head!(c, rest, ctx, i, next);
             let ($a, $b) = (x(c, i.rs1), x(c, i.rs2));
             if $taken {
                 return jump(c, ctx.here(rest).wrapping_add(imm!(i)), rest, ctx);
             }
             dispatch::<B, TRACE>(c, bus, next, ctx)
-        }
+        });
     };
 }
 
@@ -356,26 +378,9 @@ branch!(bgeu, |a, b| a >= b);
 /// saves no registers.
 macro_rules! load {
     ($name:ident, $n:literal, |$v:ident| $ext:expr) => {
-        fn $name<B: Bus, const TRACE: bool>(
-            c: &mut Core,
-            bus: &mut B,
-            rest: &[Inst],
-            ctx: &Ctx,
-        ) -> Exit {
-            #[cold]
-            #[inline(never)]
-            fn slow<B: Bus, const TRACE: bool>(
-                c: &mut Core,
-                bus: &mut B,
-                rest: &[Inst],
-                ctx: &Ctx,
-            ) -> Exit {
-                let [i, next @ ..] = rest else {
-                    return Exit {
-                        stop: Stop::End,
-                        at: ctx.insts.len(),
-                    };
-                };
+        handler!($name, |c, bus, rest, ctx| {
+            slow_path!(|c, bus, rest, ctx| {
+                split!(rest, ctx, i, next);
                 let addr = x(c, i.rs1).wrapping_add(imm!(i));
                 let $v = match c.load::<B, $n>(addr, bus) {
                     Ok(v) => v,
@@ -384,7 +389,7 @@ macro_rules! load {
                 c.state.x[usize::from(i.rd & 31)] = $ext;
                 c.state.x[0] = 0;
                 dispatch::<B, TRACE>(c, bus, next, ctx)
-            }
+            });
             head!(c, rest, ctx, i, next);
             let addr = x(c, i.rs1).wrapping_add(imm!(i));
             let Some($v) = c.load_fast::<$n>(addr) else {
@@ -393,7 +398,7 @@ macro_rules! load {
             c.state.x[usize::from(i.rd & 31)] = $ext;
             c.state.x[0] = 0;
             dispatch::<B, TRACE>(c, bus, next, ctx)
-        }
+        });
     };
 }
 
@@ -408,39 +413,22 @@ load!(lwu, 4, |v| v);
 /// A store of the low `$n` bytes of rs2 (the TLB miss path apart, as for loads).
 macro_rules! store {
     ($name:ident, $n:literal) => {
-        fn $name<B: Bus, const TRACE: bool>(
-            c: &mut Core,
-            bus: &mut B,
-            rest: &[Inst],
-            ctx: &Ctx,
-        ) -> Exit {
-            #[cold]
-            #[inline(never)]
-            fn slow<B: Bus, const TRACE: bool>(
-                c: &mut Core,
-                bus: &mut B,
-                rest: &[Inst],
-                ctx: &Ctx,
-            ) -> Exit {
-                let [i, next @ ..] = rest else {
-                    return Exit {
-                        stop: Stop::End,
-                        at: ctx.insts.len(),
-                    };
-                };
+        handler!($name, |c, bus, rest, ctx| {
+            slow_path!(|c, bus, rest, ctx| {
+                split!(rest, ctx, i, next);
                 let addr = x(c, i.rs1).wrapping_add(imm!(i));
                 if let Err(e) = c.store::<B, $n>(addr, x(c, i.rs2), bus) {
                     return trap(c, e, rest, ctx);
                 }
                 dispatch::<B, TRACE>(c, bus, next, ctx)
-            }
+            });
             head!(c, rest, ctx, i, next);
             let addr = x(c, i.rs1).wrapping_add(imm!(i));
             if !c.store_fast::<$n>(addr, x(c, i.rs2)) {
                 return slow::<B, TRACE>(c, bus, rest, ctx);
             }
             dispatch::<B, TRACE>(c, bus, next, ctx)
-        }
+        });
     };
 }
 
@@ -475,26 +463,9 @@ fn amo<B: Bus, const TRACE: bool>(c: &mut Core, bus: &mut B, rest: &[Inst], ctx:
 /// A floating-point load (the TLB miss path and the FPU-off trap apart, as for loads).
 macro_rules! fload {
     ($name:ident, $n:literal, |$c:ident, $rd:ident, $v:ident| $set:expr) => {
-        fn $name<B: Bus, const TRACE: bool>(
-            c: &mut Core,
-            bus: &mut B,
-            rest: &[Inst],
-            ctx: &Ctx,
-        ) -> Exit {
-            #[cold]
-            #[inline(never)]
-            fn slow<B: Bus, const TRACE: bool>(
-                c: &mut Core,
-                bus: &mut B,
-                rest: &[Inst],
-                ctx: &Ctx,
-            ) -> Exit {
-                let [i, next @ ..] = rest else {
-                    return Exit {
-                        stop: Stop::End,
-                        at: ctx.insts.len(),
-                    };
-                };
+        handler!($name, |c, bus, rest, ctx| {
+            slow_path!(|c, bus, rest, ctx| {
+                split!(rest, ctx, i, next);
                 if !c.fpu_on() {
                     return trap(c, Exception::illegal(i.raw), rest, ctx);
                 }
@@ -509,7 +480,7 @@ macro_rules! fload {
                     $set;
                 }
                 dispatch::<B, TRACE>(c, bus, next, ctx)
-            }
+            });
             head!(c, rest, ctx, i, next);
             let addr = x(c, i.rs1).wrapping_add(imm!(i));
             let Some($v) = c.load_fast::<$n>(addr).filter(|_| c.fpu_on()) else {
@@ -521,7 +492,7 @@ macro_rules! fload {
                 $set;
             }
             dispatch::<B, TRACE>(c, bus, next, ctx)
-        }
+        });
     };
 }
 
@@ -531,26 +502,9 @@ fload!(fld, 8, |c, rd, v| c.set_fd(rd, v));
 /// A floating-point store of the low `$n` bytes of f[rs2] (slow path apart).
 macro_rules! fstore {
     ($name:ident, $n:literal) => {
-        fn $name<B: Bus, const TRACE: bool>(
-            c: &mut Core,
-            bus: &mut B,
-            rest: &[Inst],
-            ctx: &Ctx,
-        ) -> Exit {
-            #[cold]
-            #[inline(never)]
-            fn slow<B: Bus, const TRACE: bool>(
-                c: &mut Core,
-                bus: &mut B,
-                rest: &[Inst],
-                ctx: &Ctx,
-            ) -> Exit {
-                let [i, next @ ..] = rest else {
-                    return Exit {
-                        stop: Stop::End,
-                        at: ctx.insts.len(),
-                    };
-                };
+        handler!($name, |c, bus, rest, ctx| {
+            slow_path!(|c, bus, rest, ctx| {
+                split!(rest, ctx, i, next);
                 if !c.fpu_on() {
                     return trap(c, Exception::illegal(i.raw), rest, ctx);
                 }
@@ -560,7 +514,7 @@ macro_rules! fstore {
                     return trap(c, e, rest, ctx);
                 }
                 dispatch::<B, TRACE>(c, bus, next, ctx)
-            }
+            });
             head!(c, rest, ctx, i, next);
             let addr = x(c, i.rs1).wrapping_add(imm!(i));
             let v = c.state.f[usize::from(i.rs2 & 31)];
@@ -568,7 +522,7 @@ macro_rules! fstore {
                 return slow::<B, TRACE>(c, bus, rest, ctx);
             }
             dispatch::<B, TRACE>(c, bus, next, ctx)
-        }
+        });
     };
 }
 
