@@ -156,7 +156,8 @@ impl Running {
             if start.elapsed() > TIMEOUT {
                 let _ = self.child.kill();
                 panic!(
-                    "tern did not finish within {TIMEOUT:?}; stderr {}",
+                    "tern did not finish within {TIMEOUT:?}; stdout {:?}, stderr {}",
+                    self.stdout(),
                     self.stderr()
                 );
             }
