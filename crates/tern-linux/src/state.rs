@@ -76,9 +76,25 @@ fn save_itimers() -> Vec<[u8; 32]> {
         .collect()
 }
 
+/// The `struct itimerval` to arm again for a saved one. Linux re-arms a periodic
+/// `ITIMER_REAL` only when its `SIGALRM` is taken from the queue, so a snapshot made
+/// between an expiry and that moment (a loaded host) reads a zero `it_value` with a
+/// non-zero `it_interval`: the timer is running and its signal is due now. Arming
+/// that as read would disarm it; it is armed to expire at once instead.
+fn rearm_value(mut t: [u8; 32]) -> [u8; 32] {
+    let interval_set = t[..16].iter().any(|&b| b != 0);
+    let value_zero = t[16..].iter().all(|&b| b == 0);
+    if interval_set && value_zero {
+        // it_value = { tv_sec 0, tv_usec 1 } (little-endian 64-bit fields).
+        t[24] = 1;
+    }
+    t
+}
+
 /// Arms the interval timers of this host process as `itimers` says.
 pub fn restore_itimers(itimers: &[[u8; 32]]) {
     for (which, t) in itimers.iter().take(3).enumerate() {
+        let t = rearm_value(*t);
         if t.iter().any(|&b| b != 0) {
             // SAFETY: 32-byte buffer; the old value is not asked for. A value the host
             // refuses (negative fields) leaves the timer disarmed.
@@ -207,6 +223,27 @@ mod tests {
     use super::*;
     use crate::mm::vma::{Backing, Vma, PROT_READ, PROT_WRITE};
     use crate::process::Options;
+
+    #[test]
+    fn an_expired_periodic_timer_is_armed_again() {
+        let tv = |sec: i64, usec: i64| [sec.to_le_bytes(), usec.to_le_bytes()].concat();
+        let itv = |interval: Vec<u8>, value: Vec<u8>| -> [u8; 32] {
+            [interval, value].concat().try_into().expect("32 bytes")
+        };
+        // Periodic, expired, signal not yet taken: due at once.
+        assert_eq!(
+            rearm_value(itv(tv(0, 20_000), tv(0, 0))),
+            itv(tv(0, 20_000), tv(0, 1))
+        );
+        // Running timers, one-shot or periodic, and disarmed ones stay as read.
+        for t in [
+            itv(tv(0, 20_000), tv(0, 7_000)),
+            itv(tv(0, 0), tv(3, 0)),
+            itv(tv(0, 0), tv(0, 0)),
+        ] {
+            assert_eq!(rearm_value(t), t);
+        }
+    }
 
     #[test]
     fn process_state_is_plain_data() {
