@@ -143,7 +143,8 @@ macro_rules! handler {
     };
 }
 
-/// Defines `slow`, the cold miss path of a memory handler, entered by a tail call.
+/// Defines `slow`, the cold miss path of a memory handler, entered by a tail call once
+/// the TLB hit path has failed (so it goes to `load_slow`/`store_slow` directly).
 macro_rules! slow_path {
     (|$c:ident, $bus:ident, $rest:ident, $ctx:ident| $body:block) => {
         handler!(
@@ -382,7 +383,7 @@ macro_rules! load {
             slow_path!(|c, bus, rest, ctx| {
                 split!(rest, ctx, i, next);
                 let addr = x(c, i.rs1).wrapping_add(imm!(i));
-                let $v = match c.load::<B, $n>(addr, bus) {
+                let $v = match c.load_slow(addr, $n, bus) {
                     Ok(v) => v,
                     Err(e) => return trap(c, e, rest, ctx),
                 };
@@ -417,7 +418,7 @@ macro_rules! store {
             slow_path!(|c, bus, rest, ctx| {
                 split!(rest, ctx, i, next);
                 let addr = x(c, i.rs1).wrapping_add(imm!(i));
-                if let Err(e) = c.store::<B, $n>(addr, x(c, i.rs2), bus) {
+                if let Err(e) = c.store_slow(addr, $n, x(c, i.rs2), bus) {
                     return trap(c, e, rest, ctx);
                 }
                 dispatch::<B, TRACE>(c, bus, next, ctx)
@@ -470,7 +471,7 @@ macro_rules! fload {
                     return trap(c, Exception::illegal(i.raw), rest, ctx);
                 }
                 let addr = x(c, i.rs1).wrapping_add(imm!(i));
-                let $v = match c.load::<B, $n>(addr, bus) {
+                let $v = match c.load_slow(addr, $n, bus) {
                     Ok(v) => v,
                     Err(e) => return trap(c, e, rest, ctx),
                 };
@@ -510,7 +511,7 @@ macro_rules! fstore {
                 }
                 let addr = x(c, i.rs1).wrapping_add(imm!(i));
                 let v = c.state.f[usize::from(i.rs2 & 31)];
-                if let Err(e) = c.store::<B, $n>(addr, v, bus) {
+                if let Err(e) = c.store_slow(addr, $n, v, bus) {
                     return trap(c, e, rest, ctx);
                 }
                 dispatch::<B, TRACE>(c, bus, next, ctx)

@@ -53,21 +53,9 @@ unsafe fn host_write<const N: usize>(p: *mut u8, v: u64) {
 }
 
 impl Core {
-    /// Loads `N` (1, 2, 4, 8) bytes at virtual address `vaddr`, zero-extended.
-    #[inline(always)]
-    pub(crate) fn load<B: Bus, const N: usize>(
-        &mut self,
-        vaddr: u64,
-        bus: &mut B,
-    ) -> Result<u64, Exception> {
-        match self.load_fast::<N>(vaddr) {
-            Some(v) => Ok(v),
-            None => self.load_slow(vaddr, N as u64, bus),
-        }
-    }
-
-    /// The TLB hit path of [`Core::load`]: `None` when the access needs the slow path
-    /// (a miss, a misaligned access, or anything but plain RAM).
+    /// Loads `N` (1, 2, 4, 8) bytes at virtual address `vaddr`, zero-extended, if the
+    /// TLB maps it to RAM: `None` when the access needs [`Core::load_slow`] (a miss, a
+    /// misaligned access, or anything but plain RAM).
     #[inline(always)]
     pub(crate) fn load_fast<const N: usize>(&self, vaddr: u64) -> Option<u64> {
         let e = &self.tlb.load[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
@@ -81,21 +69,8 @@ impl Core {
         None
     }
 
-    /// Stores the low `N` (1, 2, 4, 8) bytes of `value` at virtual address `vaddr`.
-    #[inline(always)]
-    pub(crate) fn store<B: Bus, const N: usize>(
-        &mut self,
-        vaddr: u64,
-        value: u64,
-        bus: &mut B,
-    ) -> Result<(), Exception> {
-        if self.store_fast::<N>(vaddr, value) {
-            return Ok(());
-        }
-        self.store_slow(vaddr, N as u64, value, bus)
-    }
-
-    /// The TLB hit path of [`Core::store`]: false when the access needs the slow path.
+    /// Stores the low `N` (1, 2, 4, 8) bytes of `value` at virtual address `vaddr` if
+    /// the TLB maps it to RAM: false when the access needs [`Core::store_slow`].
     #[inline(always)]
     pub(crate) fn store_fast<const N: usize>(&mut self, vaddr: u64, value: u64) -> bool {
         let e = &self.tlb.store[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
@@ -194,8 +169,15 @@ impl Core {
         table[ctx % tlb::CONTEXTS][i] = entry;
     }
 
+    /// A load that [`Core::load_fast`] could not do: walks, checks PMP, fills the TLB,
+    /// splits misaligned accesses, and reaches devices through the bus.
     #[inline(never)]
-    fn load_slow<B: Bus>(&mut self, vaddr: u64, size: u64, bus: &mut B) -> Result<u64, Exception> {
+    pub(crate) fn load_slow<B: Bus>(
+        &mut self,
+        vaddr: u64,
+        size: u64,
+        bus: &mut B,
+    ) -> Result<u64, Exception> {
         let first = PAGE_SIZE - (vaddr & !PAGE_MASK);
         // A misaligned access inside a page the TLB maps: no walk needed.
         let e = self.tlb.load[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
@@ -226,8 +208,9 @@ impl Core {
             .map_err(|_| Access::Load.access_fault(vaddr))
     }
 
+    /// A store that [`Core::store_fast`] could not do (as [`Core::load_slow`]).
     #[inline(never)]
-    fn store_slow<B: Bus>(
+    pub(crate) fn store_slow<B: Bus>(
         &mut self,
         vaddr: u64,
         size: u64,
