@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use tern_hart::trap::irq;
 use tern_hart::{BusFault, IrqLines, VirtualClock};
+use tern_state::{Decoder, Encoder, Persist, StateError, Versioned};
 
-use crate::{DeviceState, MmioDevice, RestoreError};
+use crate::MmioDevice;
 
 /// Size of the CLINT register window.
 pub const SIZE: u64 = 0x1_0000;
@@ -16,8 +16,11 @@ const MSIP_BASE: u64 = 0x0;
 const MTIMECMP_BASE: u64 = 0x4000;
 const MTIME: u64 = 0xbff8;
 
-/// Saved CLINT registers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Saved CLINT registers (`mtime` is the VM's clock, saved with it).
+///
+/// Encoded (version 1) as a base `mtimecmp` and a part `msip`, written only while a
+/// software interrupt is pending.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClintState {
     /// `msip` bit per hart.
     pub msip: Vec<bool>,
@@ -109,22 +112,42 @@ impl Clint {
             .filter(|&t| t > now && t != u64::MAX)
             .min()
     }
+}
 
-    /// The registers to save.
-    pub fn save(&self) -> ClintState {
-        self.state.clone()
+impl Versioned for ClintState {
+    const KIND: &'static str = "clint";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(&self.mtimecmp);
+        out.part("msip", self.msip.iter().any(|&m| m), &self.msip);
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        let mtimecmp: Vec<u64> = input.base()?;
+        let msip = match input.part::<Vec<bool>>("msip")? {
+            Some(msip) => msip,
+            None => vec![false; mtimecmp.len()],
+        };
+        Ok(ClintState { msip, mtimecmp })
     }
 }
 
-impl Clint {
+impl Persist for Clint {
+    type State = ClintState;
+
+    fn save(&self) -> Result<ClintState, StateError> {
+        Ok(self.state.clone())
+    }
+
     /// Restores saved registers (same number of harts) and re-drives MSIP and MTIP.
-    pub fn restore(&mut self, state: &ClintState) -> Result<(), RestoreError> {
+    fn restore(&mut self, state: &ClintState) -> Result<(), StateError> {
         let n = self.harts.len();
         if state.msip.len() != n || state.mtimecmp.len() != n {
-            return Err(RestoreError::new(
-                "clint",
-                format!("state for {} harts, this CLINT has {n}", state.msip.len()),
-            ));
+            return Err(StateError::mismatch(format!(
+                "state for {} harts, this CLINT has {n}",
+                state.mtimecmp.len()
+            )));
         }
         self.state = state.clone();
         for (lines, &msip) in self.harts.iter().zip(&self.state.msip) {
@@ -151,17 +174,6 @@ impl MmioDevice for Clint {
 
     fn next_deadline(&self) -> Option<u64> {
         Clint::next_deadline(self)
-    }
-
-    fn save_state(&self) -> DeviceState {
-        DeviceState::Clint(self.save())
-    }
-
-    fn restore_state(&mut self, state: &DeviceState) -> Result<(), RestoreError> {
-        match state {
-            DeviceState::Clint(s) => self.restore(s),
-            other => Err(RestoreError::wrong_kind("clint", other)),
-        }
     }
 }
 
@@ -206,5 +218,36 @@ mod tests {
         assert_eq!(clint.load(0xbff8, 8).unwrap(), 100);
         assert!(clint.load(0x4001, 8).is_err());
         assert!(clint.store(0x10000, 4, 0).is_err());
+    }
+
+    #[test]
+    fn state_round_trips_and_a_state_without_msip_decodes() {
+        let harts: Vec<_> = (0..2).map(|_| Arc::new(IrqLines::new())).collect();
+        let clock = Arc::new(VirtualClock::new(ClockMode::Instructions(1)));
+        let mut clint = Clint::new(harts.clone(), clock.clone());
+        clint.store(0x4008, 8, 500).unwrap();
+        clint.store(4, 4, 1).unwrap();
+        let bytes = tern_state::to_bytes(&clint.save().unwrap()).unwrap();
+        let lines: Vec<_> = (0..2).map(|_| Arc::new(IrqLines::new())).collect();
+        let mut other = Clint::new(lines.clone(), clock.clone());
+        other
+            .restore(&tern_state::from_bytes(&bytes).unwrap())
+            .unwrap();
+        assert_eq!(
+            lines[1].get() & irq::MSIP,
+            irq::MSIP,
+            "MSIP is driven again"
+        );
+        assert_eq!(other.next_deadline(), Some(500));
+        // Without a pending software interrupt the part is not written.
+        clint.store(4, 4, 0).unwrap();
+        let plain = tern_state::to_bytes(&clint.save().unwrap()).unwrap();
+        assert!(plain.len() < bytes.len());
+        let back: ClintState = tern_state::from_bytes(&plain).unwrap();
+        assert_eq!(back.msip, [false, false]);
+        assert_eq!(back.mtimecmp, [u64::MAX, 500]);
+        let mut one = Clint::new(vec![Arc::new(IrqLines::new())], clock);
+        let e = one.restore(&back).unwrap_err();
+        assert_eq!(e.to_string(), "state for 2 harts, this CLINT has 1");
     }
 }

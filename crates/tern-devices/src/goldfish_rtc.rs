@@ -33,7 +33,9 @@ use tern_hart::clock::TIMEBASE_HZ;
 use tern_hart::{BusFault, VirtualClock};
 
 use crate::irq::IrqLine;
-use crate::{DeviceState, MmioDevice, RestoreError};
+use tern_state::{Decoder, Encoder, Persist, StateError, Versioned};
+
+use crate::MmioDevice;
 
 /// Size of the register window.
 pub const SIZE: u64 = 0x1000;
@@ -48,7 +50,11 @@ const CLEAR_INTERRUPT: u64 = 0x1c;
 const NS_PER_TICK: u64 = 1_000_000_000 / TIMEBASE_HZ;
 
 /// Saved RTC state.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded (version 1) as a base (`base_ns`, `irq_enabled`, `time_high`) and a part
+/// `alarm` (`alarm_next`, `alarm_running`, `irq_pending`), written only when an alarm
+/// was ever set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RtcState {
     /// Time of day (ns since the epoch) when the VM's clock read 0 ticks (wrapping).
     pub base_ns: u64,
@@ -62,6 +68,53 @@ pub struct RtcState {
     pub irq_enabled: bool,
     /// The high half latched by the last `TIME_LOW` read.
     pub time_high: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RtcBase {
+    base_ns: u64,
+    irq_enabled: bool,
+    time_high: u32,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct RtcAlarm {
+    alarm_next: u64,
+    alarm_running: bool,
+    irq_pending: bool,
+}
+
+impl Versioned for RtcState {
+    const KIND: &'static str = "goldfish-rtc";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(&RtcBase {
+            base_ns: self.base_ns,
+            irq_enabled: self.irq_enabled,
+            time_high: self.time_high,
+        });
+        let alarm = RtcAlarm {
+            alarm_next: self.alarm_next,
+            alarm_running: self.alarm_running,
+            irq_pending: self.irq_pending,
+        };
+        let needed = alarm.alarm_next != 0 || alarm.alarm_running || alarm.irq_pending;
+        out.part("alarm", needed, &alarm);
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        let b: RtcBase = input.base()?;
+        let a: RtcAlarm = input.part_or_default("alarm")?;
+        Ok(RtcState {
+            base_ns: b.base_ns,
+            alarm_next: a.alarm_next,
+            alarm_running: a.alarm_running,
+            irq_pending: a.irq_pending,
+            irq_enabled: b.irq_enabled,
+            time_high: b.time_high,
+        })
+    }
 }
 
 /// A Goldfish RTC.
@@ -113,14 +166,17 @@ impl GoldfishRtc {
         self.irq
             .set_level(self.state.irq_pending && self.state.irq_enabled);
     }
+}
 
-    /// The state to save.
-    pub fn save(&self) -> RtcState {
-        self.state.clone()
+impl Persist for GoldfishRtc {
+    type State = RtcState;
+
+    fn save(&self) -> Result<RtcState, StateError> {
+        Ok(self.state.clone())
     }
 
-    /// Restores a saved state against this RTC's clock (restored by the VMM).
-    pub fn restore(&mut self, state: &RtcState) -> Result<(), RestoreError> {
+    /// Restores a saved state against this RTC's clock (restored by the board).
+    fn restore(&mut self, state: &RtcState) -> Result<(), StateError> {
         self.state = state.clone();
         self.check_alarm();
         self.update_irq();
@@ -198,24 +254,12 @@ impl MmioDevice for GoldfishRtc {
         let delta = self.state.alarm_next.saturating_sub(self.now_ns());
         Some(self.clock.now().saturating_add(delta.div_ceil(NS_PER_TICK)))
     }
-
-    fn save_state(&self) -> DeviceState {
-        DeviceState::GoldfishRtc(self.save())
-    }
-
-    fn restore_state(&mut self, state: &DeviceState) -> Result<(), RestoreError> {
-        match state {
-            DeviceState::GoldfishRtc(s) => self.restore(s),
-            other => Err(RestoreError::wrong_kind("goldfish-rtc", other)),
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::irq::LevelRecorder;
-    use tern_hart::clock::ClockState;
     use tern_hart::ClockMode;
 
     fn read_time(rtc: &mut GoldfishRtc) -> u64 {
@@ -233,12 +277,14 @@ mod tests {
         assert_eq!(read_time(&mut rtc), 1_700_000_000_000_000_000);
         clock.retired(10);
         assert_eq!(read_time(&mut rtc), 1_700_000_000_000_001_000);
-        let saved = rtc.save();
-        let ticks = clock.save();
+        let saved = tern_state::to_bytes(&rtc.save().unwrap()).unwrap();
+        let ticks = (&*clock).save().unwrap();
         // A new VM on another host, later: the clock and the RTC continue.
-        let clock2 = Arc::new(VirtualClock::from_state(ClockState { ..ticks }));
+        let clock2 = Arc::new(VirtualClock::new(ClockMode::Instructions(1)));
+        (&*clock2).restore(&ticks).unwrap();
         let mut rtc2 = GoldfishRtc::new(clock2.clone(), rec.line(11));
-        rtc2.restore(&saved).unwrap();
+        rtc2.restore(&tern_state::from_bytes(&saved).unwrap())
+            .unwrap();
         assert_eq!(read_time(&mut rtc2), 1_700_000_000_000_001_000);
         // The guest sets the time.
         rtc2.write(TIME_HIGH, 4, 0).unwrap();
@@ -271,5 +317,25 @@ mod tests {
         assert!(!rec.level(11));
         assert!(rtc.read(2, 4).is_err());
         assert!(rtc.read(0, 8).is_err());
+    }
+
+    #[test]
+    fn a_state_without_an_alarm_decodes() {
+        let clock = Arc::new(VirtualClock::new(ClockMode::Instructions(1)));
+        let rec = LevelRecorder::new();
+        let mut rtc = GoldfishRtc::with_time(clock.clone(), rec.line(11), 1_000_000);
+        rtc.write(IRQ_ENABLED, 4, 1).unwrap();
+        let plain = tern_state::to_bytes(&rtc.save().unwrap()).unwrap();
+        rtc.write(ALARM_LOW, 4, 2_000_000).unwrap();
+        let armed = tern_state::to_bytes(&rtc.save().unwrap()).unwrap();
+        assert!(plain.len() < armed.len());
+        let back: RtcState = tern_state::from_bytes(&plain).unwrap();
+        assert!(!back.alarm_running && back.irq_enabled);
+        let mut other = GoldfishRtc::new(clock.clone(), rec.line(11));
+        other
+            .restore(&tern_state::from_bytes(&armed).unwrap())
+            .unwrap();
+        assert_eq!(other.read(ALARM_STATUS, 4).unwrap(), 1);
+        assert_eq!(read_time(&mut other), 1_000_000);
     }
 }

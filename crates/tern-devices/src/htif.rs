@@ -16,11 +16,15 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tern_hart::{BusFault, GuestRam};
+use tern_state::{Decoder, Encoder, Persist, StateError, Versioned};
 
 const SYS_WRITE: u64 = 64;
 
 /// Saved HTIF registers.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded (version 1) as a base (`tohost`, `fromhost`) and a part `exit`, written
+/// once the guest asked to exit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HtifState {
     /// `tohost`.
     pub tohost: u64,
@@ -28,6 +32,36 @@ pub struct HtifState {
     pub fromhost: u64,
     /// Exit status requested by the guest, if any.
     pub exit: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Mailboxes {
+    tohost: u64,
+    fromhost: u64,
+}
+
+impl Versioned for HtifState {
+    const KIND: &'static str = "htif";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(&Mailboxes {
+            tohost: self.tohost,
+            fromhost: self.fromhost,
+        });
+        if let Some(code) = self.exit {
+            out.part("exit", true, &code);
+        }
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        let m: Mailboxes = input.base()?;
+        Ok(HtifState {
+            tohost: m.tohost,
+            fromhost: m.fromhost,
+            exit: input.part("exit")?,
+        })
+    }
 }
 
 /// The HTIF mailboxes.
@@ -160,15 +194,20 @@ impl Htif {
         };
         let _ = self.ram.write(magic, &result.to_le_bytes());
     }
+}
 
-    /// The registers to save.
-    pub fn save(&self) -> HtifState {
-        self.state.clone()
+impl Persist for Htif {
+    type State = HtifState;
+
+    fn save(&self) -> Result<HtifState, StateError> {
+        Ok(self.state.clone())
     }
 
-    /// Restores saved registers.
-    pub fn restore(&mut self, state: &HtifState) {
+    /// Restores saved mailboxes; a command left in `tohost` was taken when it was
+    /// written, so nothing runs again.
+    fn restore(&mut self, state: &HtifState) -> Result<(), StateError> {
         self.state = state.clone();
+        Ok(())
     }
 }
 
@@ -220,5 +259,26 @@ mod tests {
         assert_eq!(htif.exit_status(), None);
         htif.store(Mailbox::ToHost, 0, 8, (7 << 1) | 1).unwrap();
         assert_eq!(htif.exit_status(), Some(7));
+    }
+
+    #[test]
+    fn a_state_without_an_exit_decodes() {
+        let ram = Arc::new(GuestRam::new(0x8000_0000, 0x10000).unwrap());
+        let mut htif = Htif::new(ram.clone(), Box::new(Sink::default()));
+        htif.store(Mailbox::FromHost, 0, 8, 0x55).unwrap();
+        let plain = tern_state::to_bytes(&htif.save().unwrap()).unwrap();
+        htif.store(Mailbox::ToHost, 0, 8, (3 << 1) | 1).unwrap();
+        let done = tern_state::to_bytes(&htif.save().unwrap()).unwrap();
+        assert!(plain.len() < done.len());
+        let mut other = Htif::new(ram, Box::new(Sink::default()));
+        other
+            .restore(&tern_state::from_bytes(&plain).unwrap())
+            .unwrap();
+        assert_eq!(other.load(Mailbox::FromHost, 0, 8).unwrap(), 0x55);
+        assert_eq!(other.exit_status(), None);
+        other
+            .restore(&tern_state::from_bytes(&done).unwrap())
+            .unwrap();
+        assert_eq!(other.exit_status(), Some(3));
     }
 }

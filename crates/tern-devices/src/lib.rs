@@ -20,12 +20,13 @@
 //!   calls [`MmioDevice::poll`] on every device under its lock; `poll` moves the queued
 //!   data into guest RAM or registers and raises interrupts. Calling `poll` when nothing
 //!   is pending is cheap and harmless, so a board may also poll at other times.
-//! - **Snapshots.** Each device's guest-visible state is a plain serde struct
-//!   (DESIGN.md invariant 1). Typed access: each device's `save()`/`restore()`; generic
-//!   access for a walk over the board: [`MmioDevice::save_state`] and
-//!   [`MmioDevice::restore_state`] with the [`DeviceState`] enum. Restore happens on a
-//!   device already built and wired by the board (same backends, RAM and lines); it
-//!   checks the state and re-drives the device's interrupt line.
+//! - **Snapshots.** Every device implements [`Persist`] (tern-state): its guest-visible
+//!   state is a plain, versioned struct (DESIGN.md invariant 1). A board walks its
+//!   devices through the object-safe [`Component`] view, which every `MmioDevice` has,
+//!   and stores one encoded state per device. Restore happens on a device already
+//!   built and wired by the board (same backends, RAM and lines); it checks the state
+//!   and re-drives the device's interrupt line. A device without state (an empty
+//!   slot) says so with [`tern_state::NoState`].
 //!
 //! # Thread-safety model
 //!
@@ -111,8 +112,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tern_hart::BusFault;
+pub use tern_state::{Component, Persist, StateError};
 
 pub use clint::Clint;
 pub use goldfish_rtc::GoldfishRtc;
@@ -128,7 +129,7 @@ pub use uart::{InputQueue, Uart};
 /// zero-extended on reads and truncated on writes. An access a device cannot take (bad
 /// width, outside the window) returns [`BusFault`], which the hart turns into an access
 /// fault; registers that merely do not exist read as zero and ignore writes, as on QEMU.
-pub trait MmioDevice: Send {
+pub trait MmioDevice: Send + Component {
     /// Reads `size` bytes at `offset`.
     fn read(&mut self, offset: u64, size: u8) -> Result<u64, BusFault>;
 
@@ -143,71 +144,6 @@ pub trait MmioDevice: Send {
     /// [`MmioDevice::poll`] to be called, if any (an armed RTC alarm).
     fn next_deadline(&self) -> Option<u64> {
         None
-    }
-
-    /// The device's guest-visible state.
-    fn save_state(&self) -> DeviceState;
-
-    /// Puts the device back into a saved state.
-    fn restore_state(&mut self, state: &DeviceState) -> Result<(), RestoreError>;
-}
-
-/// The saved state of any device, for a snapshot that walks all devices of a board.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum DeviceState {
-    /// [`clint::Clint`].
-    Clint(clint::ClintState),
-    /// [`plic::Plic`].
-    Plic(plic::PlicState),
-    /// [`uart::Uart`].
-    Uart(uart::UartState),
-    /// [`syscon::Syscon`].
-    Syscon(syscon::SysconState),
-    /// [`goldfish_rtc::GoldfishRtc`].
-    GoldfishRtc(goldfish_rtc::RtcState),
-    /// [`virtio::mmio::VirtioMmio`] with any device behind it.
-    VirtioMmio(virtio::mmio::VirtioMmioState),
-}
-
-impl DeviceState {
-    /// Name of the device kind, for error messages.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            DeviceState::Clint(_) => "clint",
-            DeviceState::Plic(_) => "plic",
-            DeviceState::Uart(_) => "uart",
-            DeviceState::Syscon(_) => "syscon",
-            DeviceState::GoldfishRtc(_) => "goldfish-rtc",
-            DeviceState::VirtioMmio(_) => "virtio-mmio",
-        }
-    }
-}
-
-/// A saved state that does not fit the device it is restored into.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("restoring {device}: {reason}")]
-pub struct RestoreError {
-    /// Which device (kind or name).
-    pub device: &'static str,
-    /// What is wrong with the state.
-    pub reason: String,
-}
-
-impl RestoreError {
-    /// An error for `device` saying `reason`.
-    pub fn new(device: &'static str, reason: impl Into<String>) -> RestoreError {
-        RestoreError {
-            device,
-            reason: reason.into(),
-        }
-    }
-
-    /// The error for a state of another device kind.
-    pub fn wrong_kind(device: &'static str, state: &DeviceState) -> RestoreError {
-        RestoreError::new(
-            device,
-            format!("got the state of a {} device", state.kind()),
-        )
     }
 }
 

@@ -31,7 +31,9 @@ use tern_hart::trap::irq;
 use tern_hart::{BusFault, IrqLines};
 
 use crate::irq::{IrqLine, IrqSink};
-use crate::{DeviceState, MmioDevice, RestoreError};
+use tern_state::{Decoder, Encoder, Persist, StateError, Versioned};
+
+use crate::MmioDevice;
 
 /// Number of sources of QEMU's `virt` PLIC (`VIRT_IRQCHIP_NUM_SOURCES`): ids 1..=95 are
 /// usable, 0 means "no interrupt". The device tree's `riscv,ndev` is one less.
@@ -63,7 +65,10 @@ pub struct ContextState {
 }
 
 /// Saved PLIC registers and gateway state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded (version 1) as a base (sources, priorities, levels, pending bits,
+/// contexts) and a part `claimed`, written only while some source is in service.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlicState {
     /// Number of sources including the reserved source 0.
     pub num_sources: u32,
@@ -184,42 +189,6 @@ impl Plic {
 
     fn lock(&self) -> MutexGuard<'_, PlicState> {
         self.shared.lock()
-    }
-
-    /// The registers to save.
-    pub fn save(&self) -> PlicState {
-        self.lock().clone()
-    }
-
-    /// Restores saved registers (same number of sources and contexts) and re-drives
-    /// every context's line.
-    pub fn restore(&self, state: &PlicState) -> Result<(), RestoreError> {
-        let err = |r: String| RestoreError::new("plic", r);
-        let mut st = self.lock();
-        if state.num_sources != st.num_sources {
-            return Err(err(format!(
-                "{} sources saved, this PLIC has {}",
-                state.num_sources, st.num_sources
-            )));
-        }
-        if state.contexts.len() != st.contexts.len() {
-            return Err(err(format!(
-                "{} contexts saved, this PLIC has {}",
-                state.contexts.len(),
-                st.contexts.len()
-            )));
-        }
-        let words = st.level.len();
-        let bad_words = [&state.level, &state.pending, &state.claimed]
-            .iter()
-            .any(|v| v.len() != words)
-            || state.contexts.iter().any(|c| c.enable.len() != words);
-        if bad_words || state.priority.len() != st.priority.len() {
-            return Err(err("register arrays have the wrong length".into()));
-        }
-        *st = state.clone();
-        self.shared.update(&st);
-        Ok(())
     }
 
     /// Reads the 32-bit register at `offset`.
@@ -386,16 +355,90 @@ impl MmioDevice for Plic {
         self.write_reg(offset, value as u32);
         Ok(())
     }
+}
 
-    fn save_state(&self) -> DeviceState {
-        DeviceState::Plic(self.save())
+#[derive(Serialize, Deserialize)]
+struct PlicBase {
+    num_sources: u32,
+    priority: Vec<u32>,
+    level: Vec<u32>,
+    pending: Vec<u32>,
+    contexts: Vec<ContextState>,
+}
+
+impl Versioned for PlicState {
+    const KIND: &'static str = "plic";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(&PlicBase {
+            num_sources: self.num_sources,
+            priority: self.priority.clone(),
+            level: self.level.clone(),
+            pending: self.pending.clone(),
+            contexts: self.contexts.clone(),
+        });
+        out.part(
+            "claimed",
+            self.claimed.iter().any(|&w| w != 0),
+            &self.claimed,
+        );
     }
 
-    fn restore_state(&mut self, state: &DeviceState) -> Result<(), RestoreError> {
-        match state {
-            DeviceState::Plic(s) => self.restore(s),
-            other => Err(RestoreError::wrong_kind("plic", other)),
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        let b: PlicBase = input.base()?;
+        let claimed = match input.part::<Vec<u32>>("claimed")? {
+            Some(c) => c,
+            None => vec![0; b.level.len()],
+        };
+        Ok(PlicState {
+            num_sources: b.num_sources,
+            priority: b.priority,
+            level: b.level,
+            pending: b.pending,
+            claimed,
+            contexts: b.contexts,
+        })
+    }
+}
+
+impl Persist for Plic {
+    type State = PlicState;
+
+    fn save(&self) -> Result<PlicState, StateError> {
+        Ok(self.lock().clone())
+    }
+
+    /// Restores saved registers (same number of sources and contexts) and re-drives
+    /// every context's line.
+    fn restore(&mut self, state: &PlicState) -> Result<(), StateError> {
+        let mut st = self.lock();
+        if state.num_sources != st.num_sources {
+            return Err(StateError::mismatch(format!(
+                "{} sources saved, this PLIC has {}",
+                state.num_sources, st.num_sources
+            )));
         }
+        if state.contexts.len() != st.contexts.len() {
+            return Err(StateError::mismatch(format!(
+                "{} contexts saved, this PLIC has {}",
+                state.contexts.len(),
+                st.contexts.len()
+            )));
+        }
+        let words = st.level.len();
+        let bad_words = [&state.level, &state.pending, &state.claimed]
+            .iter()
+            .any(|v| v.len() != words)
+            || state.contexts.iter().any(|c| c.enable.len() != words);
+        if bad_words || state.priority.len() != st.priority.len() {
+            return Err(StateError::mismatch(
+                "register arrays have the wrong length",
+            ));
+        }
+        *st = state.clone();
+        self.shared.update(&st);
+        Ok(())
     }
 }
 
@@ -439,5 +482,30 @@ mod tests {
         assert_eq!(p.read(0, 4).unwrap(), 0);
         p.write(0, 4, 7).unwrap();
         assert_eq!(p.read(0, 4).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_state_without_claims_decodes() {
+        let (mut p, _) = plic(1);
+        p.write(4 * 10, 4, 3).unwrap();
+        p.write(ENABLE_BASE, 4, 1 << 10).unwrap();
+        p.irq_line(10).raise();
+        let plain = tern_state::to_bytes(&p.save().unwrap()).unwrap();
+        assert_eq!(p.read(CONTEXT_BASE + 4, 4).unwrap(), 10);
+        let claimed = tern_state::to_bytes(&p.save().unwrap()).unwrap();
+        assert!(
+            plain.len() < claimed.len(),
+            "`claimed` is written only when needed"
+        );
+        let back: PlicState = tern_state::from_bytes(&plain).unwrap();
+        assert_eq!(back.claimed, vec![0; 3]);
+        let (mut q, lines) = plic(1);
+        q.restore(&back).unwrap();
+        assert_eq!(
+            lines[0].get() & irq::MEIP,
+            irq::MEIP,
+            "the line is driven again"
+        );
+        assert_eq!(q.read(CONTEXT_BASE + 4, 4).unwrap(), 10);
     }
 }

@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tern_hart::BusFault;
 
-use crate::{DeviceState, MmioDevice, PollWaker, RestoreError};
+use tern_state::{Decoder, Encoder, Persist, StateError, Versioned};
+
+use crate::{MmioDevice, PollWaker};
 
 /// Size of the register window.
 pub const SIZE: u64 = 0x1000;
@@ -95,10 +97,32 @@ impl PowerControl {
 }
 
 /// Saved syscon state: the request not yet acted upon, if any.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded (version 1) as an empty base and a part `pending`, written only while a
+/// request waits.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SysconState {
     /// The pending request.
     pub pending: Option<PowerAction>,
+}
+
+impl Versioned for SysconState {
+    const KIND: &'static str = "syscon";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(&());
+        if let Some(action) = &self.pending {
+            out.part("pending", true, action);
+        }
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        input.base::<()>()?;
+        Ok(SysconState {
+            pending: input.part("pending")?,
+        })
+    }
 }
 
 /// The test finisher.
@@ -116,16 +140,19 @@ impl Syscon {
     pub fn control(&self) -> &PowerControl {
         &self.control
     }
+}
 
-    /// The state to save.
-    pub fn save(&self) -> SysconState {
-        SysconState {
+impl Persist for Syscon {
+    type State = SysconState;
+
+    fn save(&self) -> Result<SysconState, StateError> {
+        Ok(SysconState {
             pending: self.control.peek(),
-        }
+        })
     }
 
     /// Restores a saved state (a request still pending is requested again).
-    pub fn restore(&mut self, state: &SysconState) -> Result<(), RestoreError> {
+    fn restore(&mut self, state: &SysconState) -> Result<(), StateError> {
         self.control.take();
         if let Some(a) = state.pending {
             self.control.request(a);
@@ -163,17 +190,6 @@ impl MmioDevice for Syscon {
         }
         Ok(())
     }
-
-    fn save_state(&self) -> DeviceState {
-        DeviceState::Syscon(self.save())
-    }
-
-    fn restore_state(&mut self, state: &DeviceState) -> Result<(), RestoreError> {
-        match state {
-            DeviceState::Syscon(s) => self.restore(s),
-            other => Err(RestoreError::wrong_kind("syscon", other)),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -195,8 +211,24 @@ mod tests {
         assert_eq!(ctl.peek(), Some(PowerAction::Fail(42)));
         assert_eq!(PowerAction::Fail(42).exit_status(), Some(42));
         s.write(0, 4, 0x7777).unwrap();
-        assert_eq!(s.save().pending, Some(PowerAction::Reboot));
+        assert_eq!(s.save().unwrap().pending, Some(PowerAction::Reboot));
         assert!(s.write(0, 8, 0x5555).is_err());
         assert!(s.write(SIZE, 4, 0x5555).is_err());
+    }
+
+    #[test]
+    fn a_state_without_a_pending_request_decodes() {
+        let ctl = PowerControl::new(None);
+        let mut s = Syscon::new(ctl.clone());
+        let idle = tern_state::to_bytes(&s.save().unwrap()).unwrap();
+        s.write(0, 4, (3 << 16) | 0x3333).unwrap();
+        let busy = tern_state::to_bytes(&s.save().unwrap()).unwrap();
+        assert!(idle.len() < busy.len());
+        let other = PowerControl::new(None);
+        let mut t = Syscon::new(other.clone());
+        t.restore(&tern_state::from_bytes(&busy).unwrap()).unwrap();
+        assert_eq!(other.take(), Some(PowerAction::Fail(3)));
+        t.restore(&tern_state::from_bytes(&idle).unwrap()).unwrap();
+        assert!(!other.is_requested());
     }
 }

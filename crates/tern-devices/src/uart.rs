@@ -23,7 +23,9 @@ use vm_superio::serial::{NoEvents, SerialState};
 use vm_superio::{Serial, Trigger};
 
 use crate::irq::IrqLine;
-use crate::{DeviceState, MmioDevice, PollWaker, RestoreError};
+use tern_state::{Decoder, Encoder, Persist, StateError, Versioned};
+
+use crate::{MmioDevice, PollWaker};
 
 /// Size of the register window (QEMU's `virt` maps 0x100 bytes).
 pub const SIZE: u64 = 0x100;
@@ -49,8 +51,13 @@ impl Trigger for NoTrigger {
     }
 }
 
-/// Saved UART registers (the fields of `vm-superio`'s `SerialState`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Saved UART registers (the fields of `vm-superio`'s `SerialState`). Bytes still in
+/// the host-side input queue are terminal input not yet received, like keys typed
+/// into a disconnected terminal: they are not guest state.
+///
+/// Encoded (version 1) as a base (the registers) and a part `fifo`, written only
+/// while the receive FIFO holds bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UartState {
     /// Divisor latch, low byte.
     pub baud_divisor_low: u8,
@@ -72,6 +79,56 @@ pub struct UartState {
     pub scratch: u8,
     /// Receive FIFO contents (at most 64 bytes).
     pub in_buffer: Vec<u8>,
+}
+
+/// The registers, the base of the encoding.
+#[derive(Serialize, Deserialize)]
+struct UartRegs {
+    baud_divisor_low: u8,
+    baud_divisor_high: u8,
+    interrupt_enable: u8,
+    interrupt_identification: u8,
+    line_control: u8,
+    line_status: u8,
+    modem_control: u8,
+    modem_status: u8,
+    scratch: u8,
+}
+
+impl Versioned for UartState {
+    const KIND: &'static str = "uart-16550a";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(&UartRegs {
+            baud_divisor_low: self.baud_divisor_low,
+            baud_divisor_high: self.baud_divisor_high,
+            interrupt_enable: self.interrupt_enable,
+            interrupt_identification: self.interrupt_identification,
+            line_control: self.line_control,
+            line_status: self.line_status,
+            modem_control: self.modem_control,
+            modem_status: self.modem_status,
+            scratch: self.scratch,
+        });
+        out.part("fifo", !self.in_buffer.is_empty(), &self.in_buffer);
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        let r: UartRegs = input.base()?;
+        Ok(UartState {
+            baud_divisor_low: r.baud_divisor_low,
+            baud_divisor_high: r.baud_divisor_high,
+            interrupt_enable: r.interrupt_enable,
+            interrupt_identification: r.interrupt_identification,
+            line_control: r.line_control,
+            line_status: r.line_status,
+            modem_control: r.modem_control,
+            modem_status: r.modem_status,
+            scratch: r.scratch,
+            in_buffer: input.part_or_default("fifo")?,
+        })
+    }
 }
 
 impl From<SerialState> for UartState {
@@ -221,23 +278,26 @@ impl Uart {
         let tx = iir & IIR_THR_EMPTY != 0 && ier & IER_THR_EMPTY != 0;
         self.irq.set_level(iir & IIR_NONE == 0 && (rx || tx));
     }
+}
 
-    /// The registers to save.
-    pub fn save(&self) -> UartState {
-        self.serial.state().into()
+impl Persist for Uart {
+    type State = UartState;
+
+    fn save(&self) -> Result<UartState, StateError> {
+        Ok(self.serial.state().into())
     }
 
     /// Restores saved registers, keeping this UART's output, line and input queue.
-    pub fn restore(&mut self, state: &UartState) -> Result<(), RestoreError> {
+    fn restore(&mut self, state: &UartState) -> Result<(), StateError> {
         if state.in_buffer.len() > FIFO_SIZE {
-            return Err(RestoreError::new(
-                "uart",
-                format!("{} bytes in a 64-byte FIFO", state.in_buffer.len()),
-            ));
+            return Err(StateError::mismatch(format!(
+                "{} bytes in a 64-byte FIFO",
+                state.in_buffer.len()
+            )));
         }
         let out = std::mem::replace(&mut self.serial, Serial::new(NoTrigger, sink())).into_writer();
         self.serial = Serial::from_state(&state.into(), NoTrigger, NoEvents, out)
-            .map_err(|e| RestoreError::new("uart", format!("{e:?}")))?;
+            .map_err(|e| StateError::mismatch(format!("{e:?}")))?;
         self.update_irq();
         Ok(())
     }
@@ -280,17 +340,6 @@ impl MmioDevice for Uart {
     fn poll(&mut self) {
         self.fill_fifo();
         self.update_irq();
-    }
-
-    fn save_state(&self) -> DeviceState {
-        DeviceState::Uart(self.save())
-    }
-
-    fn restore_state(&mut self, state: &DeviceState) -> Result<(), RestoreError> {
-        match state {
-            DeviceState::Uart(s) => self.restore(s),
-            other => Err(RestoreError::wrong_kind("uart", other)),
-        }
     }
 }
 
@@ -351,14 +400,27 @@ mod tests {
         u.write(1, 1, 1).unwrap();
         u.input().push(b"xyz");
         u.poll();
-        let s = u.save();
+        let s = u.save().unwrap();
+        let bytes = tern_state::to_bytes(&s).unwrap();
         let rec2 = LevelRecorder::new();
         let mut v = Uart::new(Box::new(std::io::sink()), rec2.line(1), None);
-        v.restore(&s).unwrap();
+        v.restore(&tern_state::from_bytes(&bytes).unwrap()).unwrap();
         assert!(rec2.level(1));
         assert_eq!(v.read(0, 1).unwrap(), u64::from(b'x'));
         let mut bad = s.clone();
         bad.in_buffer = vec![0; 65];
         assert!(v.restore(&bad).is_err());
+    }
+
+    #[test]
+    fn a_state_without_fifo_bytes_decodes() {
+        let rec = LevelRecorder::new();
+        let mut u = Uart::new(Box::new(std::io::sink()), rec.line(1), None);
+        u.write(7, 1, 0x5a).unwrap();
+        let s = u.save().unwrap();
+        assert!(s.in_buffer.is_empty());
+        let back: UartState = tern_state::from_bytes(&tern_state::to_bytes(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.scratch, 0x5a);
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::thread;
 
 use tern_devices::plic::{window_size, Plic, VIRT_NUM_SOURCES};
-use tern_devices::{DeviceState, MmioDevice};
+use tern_devices::{Component, MmioDevice, Persist};
 use tern_hart::trap::irq::{MEIP, SEIP};
 use tern_hart::IrqLines;
 
@@ -148,19 +148,17 @@ fn save_and_restore() {
     enable(&mut p, 1, &[10]);
     threshold(&mut p, 0, 4);
     p.irq_line(10).raise();
-    let s = p.save_state();
+    let s = p.save_encoded().unwrap().expect("the PLIC has state");
     let (mut p2, lines2) = setup(1);
-    p2.restore_state(&s).unwrap();
+    p2.restore_encoded(&s).unwrap();
     assert_eq!(lines2[0].get() & SEIP, SEIP);
     assert_eq!(claim(&mut p2, 1), 10);
     let (mut p3, _) = setup(2);
-    let err = p3.restore_state(&s).unwrap_err().to_string();
-    assert!(err.contains("plic") && err.contains("contexts"), "{err}");
-    let DeviceState::Plic(mut bad) = s else {
-        panic!()
-    };
+    let err = p3.restore_encoded(&s).unwrap_err().to_string();
+    assert_eq!(err, "2 contexts saved, this PLIC has 4");
+    let mut bad = p.save().unwrap();
     bad.pending.pop();
-    assert!(p2.restore_state(&DeviceState::Plic(bad)).is_err());
+    assert!(p2.restore(&bad).is_err());
 }
 
 #[test]

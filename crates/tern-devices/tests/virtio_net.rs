@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use common::{Driver, READ, WRITE};
 use tern_devices::irq::LevelRecorder;
-use tern_devices::virtio::net::{Net, NetBackend, NetState, F_MAC, F_STATUS, HDR_LEN};
-use tern_devices::virtio::net_slirp::{HostFwd, SlirpBackend, SlirpOptions, GUEST, HOST};
+use tern_devices::virtio::net::{Net, NetBackend, NetState, NullBackend, F_MAC, F_STATUS, HDR_LEN};
+use tern_devices::virtio::net_slirp::{
+    HostFwd, SlirpBackend, SlirpOptions, SlirpState, GUEST, HOST,
+};
 use tern_devices::virtio::net_socket::SocketBackend;
-use tern_devices::virtio::VirtioDeviceState;
-use tern_devices::{DeviceState, MmioDevice, PollWaker};
+use tern_devices::{Component, MmioDevice, Persist, PollWaker};
 
 const MAC_A: [u8; 6] = [0x52, 0x54, 0, 0, 0, 0xa];
 const MAC_B: [u8; 6] = [0x52, 0x54, 0, 0, 0, 0xb];
@@ -209,35 +210,57 @@ fn slirp_state_is_saved_and_restored() {
     );
     send(&mut d, &arp_request(MAC_A, GUEST, HOST));
     receive(&mut d, &w);
-    let saved = d.dev.save_state();
-    let DeviceState::VirtioMmio(ref s) = saved else {
-        panic!()
-    };
-    let VirtioDeviceState::Net(ref n) = s.device else {
-        panic!()
-    };
+    let saved = d.dev.save_encoded().unwrap().expect("the card has state");
+    let s = d.dev.save().unwrap();
+    let n = s.device.clone().expect("virtio-net has state");
     let blob = n.backend.clone().expect("slirp saves its state");
-    assert!(blob.len() > 4);
+    assert_eq!(tern_state::peek(&blob).unwrap(), ("slirp", 1));
     // A new VM on a new NAT continues.
     let w2 = PollWaker::new();
     let mut d2 = card(
         Box::new(SlirpBackend::new(SlirpOptions::default(), Some(w2.clone())).unwrap()),
         MAC_A,
     );
-    d2.dev.restore_state(&saved).unwrap();
+    d2.dev.restore_encoded(&saved).unwrap();
     // Corrupt states are refused with an error, not a crash.
-    for bad in [
+    let libslirp_refuses = |stream: Vec<u8>, stream_version: i32| {
+        tern_state::to_bytes(&SlirpState {
+            stream_version,
+            stream,
+        })
+        .unwrap()
+    };
+    let stream = tern_state::from_bytes::<SlirpState>(&blob).unwrap().stream;
+    for (i, bad) in [
         vec![],
         vec![1, 2],
-        vec![99, 0, 0, 0, 1, 2, 3],
         blob[..blob.len() / 2].to_vec(),
-    ] {
+        libslirp_refuses(stream.clone(), 99),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let mut s2 = s.clone();
-        s2.device = VirtioDeviceState::Net(NetState {
+        s2.device = Some(NetState {
             mac: MAC_A,
-            backend: Some(bad.clone()),
+            backend: Some(bad),
         });
-        let r = d2.dev.restore_state(&DeviceState::VirtioMmio(s2));
-        assert!(r.is_err() || bad.len() > 8, "{bad:?}");
+        let e = d2.dev.restore(&s2).expect_err(&format!("case {i}"));
+        let e = e.to_string();
+        assert!(e.starts_with("device: backend: "), "{e}");
     }
+    // A card whose backend has no state refuses a saved slirp state, and the other
+    // way round, naming both.
+    let mut null = card(Box::new(NullBackend), MAC_A);
+    let e = null.dev.restore_encoded(&saved).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "device: backend: a slirp state was saved, but this card's backend has no state"
+    );
+    let plain = null.dev.save_encoded().unwrap().unwrap();
+    let e = d2.dev.restore_encoded(&plain).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "device: backend: this card's slirp backend has no saved state"
+    );
 }

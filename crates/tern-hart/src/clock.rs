@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use tern_state::{Decoder, Encoder, Persist, StateError, Versioned};
 
 /// Guest timer ticks per second.
 pub const TIMEBASE_HZ: u64 = 10_000_000;
@@ -23,12 +24,43 @@ pub enum ClockMode {
 }
 
 /// The saved form of a clock: the guest time when saved and the mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded (version 1) as a base `(ticks, mode)` and a part `rest` written only in
+/// instruction mode between two ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClockState {
     /// Guest ticks at the time of saving.
     pub ticks: u64,
     /// How the clock advances.
     pub mode: ClockMode,
+    /// Instruction mode: instructions retired since the last tick (fewer than one
+    /// tick's worth), so that a restored clock ticks exactly when the original would.
+    pub rest: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ClockBase {
+    ticks: u64,
+    mode: ClockMode,
+}
+
+impl Versioned for ClockState {
+    const KIND: &'static str = "clock";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(&ClockBase {
+            ticks: self.ticks,
+            mode: self.mode,
+        });
+        out.part("rest", self.rest != 0, &self.rest);
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        let ClockBase { ticks, mode } = input.base()?;
+        let rest = input.part_or_default("rest")?;
+        Ok(ClockState { ticks, mode, rest })
+    }
 }
 
 /// A VM's clock.
@@ -49,21 +81,26 @@ pub struct VirtualClock {
 impl VirtualClock {
     /// A clock starting at tick 0.
     pub fn new(mode: ClockMode) -> VirtualClock {
-        VirtualClock::from_state(ClockState { ticks: 0, mode })
+        VirtualClock::from_state(ClockState {
+            ticks: 0,
+            mode,
+            rest: 0,
+        })
     }
 
     /// A clock continuing from a saved state.
     pub fn from_state(state: ClockState) -> VirtualClock {
-        let mode = match state.mode {
-            ClockMode::Instructions(0) => ClockMode::Instructions(1),
-            m => m,
+        let mode = normalized(state.mode);
+        let rest = match mode {
+            ClockMode::Instructions(per_tick) => state.rest % per_tick,
+            ClockMode::Host => 0,
         };
         VirtualClock {
             mode,
             origin: Instant::now(),
             offset: AtomicU64::new(state.ticks),
             insn_ticks: AtomicU64::new(state.ticks),
-            insn_rest: AtomicU64::new(0),
+            insn_rest: AtomicU64::new(rest),
             frozen: AtomicU64::new(u64::MAX),
         }
     }
@@ -141,13 +178,52 @@ impl VirtualClock {
         let delta = ticks.saturating_sub(now);
         std::time::Duration::from_nanos(delta.saturating_mul(1_000_000_000 / TIMEBASE_HZ))
     }
+}
 
-    /// The state to save.
-    pub fn save(&self) -> ClockState {
-        ClockState {
+/// A mode the clock can run in (one tick per zero instructions is one per one).
+fn normalized(mode: ClockMode) -> ClockMode {
+    match mode {
+        ClockMode::Instructions(0) => ClockMode::Instructions(1),
+        m => m,
+    }
+}
+
+/// The clock is shared (harts, timers, devices hold it in an `Arc`) and changes
+/// through atomics only, so it persists through a shared reference: a board restores
+/// the clock it already handed out. Guest time is the frozen time of a paused VM.
+impl Persist for &VirtualClock {
+    type State = ClockState;
+
+    fn save(&self) -> Result<ClockState, StateError> {
+        let rest = match self.mode {
+            ClockMode::Instructions(_) => self.insn_rest.load(Ordering::Acquire),
+            ClockMode::Host => 0,
+        };
+        Ok(ClockState {
             ticks: self.now(),
             mode: self.mode,
+            rest,
+        })
+    }
+
+    /// Sets guest time; the mode comes from the VM's configuration and must match.
+    fn restore(&mut self, state: &ClockState) -> Result<(), StateError> {
+        if normalized(state.mode) != self.mode {
+            return Err(StateError::mismatch(format!(
+                "the saved clock advances {:?}, this one {:?}",
+                state.mode, self.mode
+            )));
         }
+        let was_frozen = self.frozen.load(Ordering::Acquire) != u64::MAX;
+        self.set(state.ticks);
+        if let ClockMode::Instructions(per_tick) = self.mode {
+            self.insn_rest
+                .store(state.rest % per_tick, Ordering::Release);
+        }
+        if was_frozen {
+            self.frozen.store(state.ticks, Ordering::Release);
+        }
+        Ok(())
     }
 }
 
@@ -188,9 +264,41 @@ mod tests {
         let c = VirtualClock::from_state(ClockState {
             ticks: 1_000_000,
             mode: ClockMode::Host,
+            rest: 0,
         });
         let t = c.now();
         assert!(t >= 1_000_000);
-        assert!(c.save().ticks >= t);
+        assert!((&c).save().unwrap().ticks >= t);
+    }
+
+    #[test]
+    fn an_instruction_clock_restores_between_two_ticks() {
+        let c = VirtualClock::new(ClockMode::Instructions(10));
+        c.retired(1234);
+        let s = (&c).save().unwrap();
+        assert_eq!((s.ticks, s.rest), (123, 4));
+        let bytes = tern_state::to_bytes(&s).unwrap();
+        let d = VirtualClock::new(ClockMode::Instructions(10));
+        (&d).restore(&tern_state::from_bytes(&bytes).unwrap())
+            .unwrap();
+        d.retired(6);
+        assert_eq!(
+            d.now(),
+            124,
+            "the restored clock ticks when the original would"
+        );
+        let host = VirtualClock::new(ClockMode::Host);
+        let e = (&host).restore(&s).unwrap_err();
+        assert!(e.to_string().contains("Instructions(10)"), "{e}");
+    }
+
+    #[test]
+    fn a_clock_state_without_its_rest_part_decodes() {
+        let c = VirtualClock::new(ClockMode::Instructions(10));
+        c.retired(50);
+        let s = (&c).save().unwrap();
+        assert_eq!(s.rest, 0);
+        let back: ClockState = tern_state::from_bytes(&tern_state::to_bytes(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
     }
 }

@@ -15,6 +15,7 @@ pub mod hart;
 pub mod irq;
 pub mod mem;
 pub mod mmu;
+mod persist;
 pub mod state;
 pub mod trap;
 

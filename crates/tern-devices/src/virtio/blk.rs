@@ -24,8 +24,8 @@ use std::io::{self, Read, Write};
 use serde::{Deserialize, Serialize};
 
 use super::disk::{BlockBackend, DiskError, DiskHandle, DiskOptions, TrackedDisk};
-use super::{Chain, GuestMem, Queues, VirtioDevice, VirtioDeviceState, ID_BLOCK};
-use crate::RestoreError;
+use super::{Chain, GuestMem, Queues, VirtioDevice, ID_BLOCK};
+use tern_state::{Decoder, Encoder, Persist, StateError, Versioned};
 
 /// Sector size of the virtio-blk protocol.
 pub const SECTOR: u64 = 512;
@@ -72,10 +72,47 @@ pub const ID_LEN: usize = 20;
 /// size, checked on restore. The disk's contents are the disk's business: the image
 /// file, and for the blocks the guest wrote, the snapshot's disk overlay (which the VMM
 /// writes from the [`DiskHandle`]'s written-block sets).
+///
+/// Encoded (version 1) as a base holding the capacity.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlkState {
     /// Capacity in sectors.
     pub capacity: u64,
+}
+
+impl Versioned for BlkState {
+    const KIND: &'static str = "virtio-blk";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(self);
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        input.base()
+    }
+}
+
+impl Persist for Blk {
+    type State = BlkState;
+
+    fn save(&self) -> Result<BlkState, StateError> {
+        Ok(BlkState {
+            capacity: self.capacity(),
+        })
+    }
+
+    /// Checks that the disk has the saved size (its contents are the VMM's business).
+    fn restore(&mut self, state: &BlkState) -> Result<(), StateError> {
+        if state.capacity != self.capacity() {
+            return Err(StateError::mismatch(format!(
+                "the saved disk has {} sectors, this one {}",
+                state.capacity,
+                self.capacity()
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// A virtio block device.
@@ -288,30 +325,6 @@ impl VirtioDevice for Blk {
             let head = chain.head_index();
             let len = self.request(chain, mem);
             queues.add_used(0, head, len);
-        }
-    }
-
-    fn save(&self) -> VirtioDeviceState {
-        VirtioDeviceState::Blk(BlkState {
-            capacity: self.capacity(),
-        })
-    }
-
-    fn restore(&mut self, state: &VirtioDeviceState) -> Result<(), RestoreError> {
-        match state {
-            VirtioDeviceState::Blk(s) if s.capacity == self.capacity() => Ok(()),
-            VirtioDeviceState::Blk(s) => Err(RestoreError::new(
-                "virtio-blk",
-                format!(
-                    "the saved disk has {} sectors, this one {}",
-                    s.capacity,
-                    self.capacity()
-                ),
-            )),
-            _ => Err(RestoreError::new(
-                "virtio-blk",
-                "state of another virtio device",
-            )),
         }
     }
 }

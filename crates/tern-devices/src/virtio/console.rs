@@ -9,9 +9,10 @@
 
 use std::io::{self, Write};
 
-use super::{Queues, VirtioDevice, VirtioDeviceState, ID_CONSOLE};
+use super::{Queues, VirtioDevice, ID_CONSOLE};
 use crate::uart::InputQueue;
-use crate::{PollWaker, RestoreError};
+use crate::PollWaker;
+use tern_state::{NoState, Persist, StateError};
 
 /// Queue size offered.
 pub const QUEUE_SIZE: u16 = 128;
@@ -121,18 +122,17 @@ impl VirtioDevice for Console {
             self.receive(queues);
         }
     }
+}
 
-    fn save(&self) -> VirtioDeviceState {
-        VirtioDeviceState::Console
+/// The virtio-console device keeps no state of its own: everything is in the transport's queues.
+impl Persist for Console {
+    type State = NoState;
+
+    fn save(&self) -> Result<NoState, StateError> {
+        Ok(NoState)
     }
 
-    fn restore(&mut self, state: &VirtioDeviceState) -> Result<(), RestoreError> {
-        match state {
-            VirtioDeviceState::Console => Ok(()),
-            _ => Err(RestoreError::new(
-                "virtio-console",
-                "state of another virtio device",
-            )),
-        }
+    fn restore(&mut self, _state: &NoState) -> Result<(), StateError> {
+        Ok(())
     }
 }

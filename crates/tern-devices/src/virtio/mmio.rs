@@ -29,11 +29,12 @@
 
 use serde::{Deserialize, Serialize};
 use tern_hart::BusFault;
+use tern_state::{peek, Decoder, Encoder, Persist, StateError, Versioned};
 use virtio_queue::{Queue, QueueState, QueueT};
 
 use super::{read_config_bytes, GuestMem, Queues, VirtioDevice, F_INDIRECT_DESC, F_VERSION_1};
 use crate::irq::IrqLine;
-use crate::{DeviceState, MmioDevice, RestoreError};
+use crate::MmioDevice;
 
 /// Size of one virtio-mmio window (QEMU's `virt` spaces them 0x1000 apart).
 pub const SIZE: u64 = 0x1000;
@@ -118,9 +119,16 @@ impl From<QueueRegs> for QueueState {
     }
 }
 
-/// Saved transport registers and the device's own state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VirtioMmioState {
+/// Saved transport registers and the device's own state (`S`, the device's
+/// [`Persist`] state).
+///
+/// Encoded (version 1, kind `virtio-mmio`) as a base (device type, status, features,
+/// interrupt status, configuration generation, queues), a part `select` with the
+/// selector registers (written when one is not zero), and a part `device` holding the
+/// device's own state in its own kind and version (written when the device has
+/// state).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VirtioMmioState<S> {
     /// Device type, checked on restore.
     pub device_type: u32,
     /// DeviceFeaturesSel.
@@ -141,8 +149,82 @@ pub struct VirtioMmioState {
     pub shm_sel: u32,
     /// Every queue.
     pub queues: Vec<QueueRegs>,
-    /// The device behind the transport.
-    pub device: super::VirtioDeviceState,
+    /// The device behind the transport (`None` for a device without state).
+    pub device: Option<S>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TransportBase {
+    device_type: u32,
+    status: u32,
+    driver_features: u64,
+    interrupt_status: u32,
+    config_generation: u32,
+    queues: Vec<QueueRegs>,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Selectors {
+    device_features_sel: u32,
+    driver_features_sel: u32,
+    queue_sel: u32,
+    shm_sel: u32,
+}
+
+impl<S: Versioned> Versioned for VirtioMmioState<S> {
+    const KIND: &'static str = "virtio-mmio";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(&TransportBase {
+            device_type: self.device_type,
+            status: self.status,
+            driver_features: self.driver_features,
+            interrupt_status: self.interrupt_status,
+            config_generation: self.config_generation,
+            queues: self.queues.clone(),
+        });
+        let sel = Selectors {
+            device_features_sel: self.device_features_sel,
+            driver_features_sel: self.driver_features_sel,
+            queue_sel: self.queue_sel,
+            shm_sel: self.shm_sel,
+        };
+        let needed =
+            sel.device_features_sel | sel.driver_features_sel | sel.queue_sel | sel.shm_sel != 0;
+        out.part("select", needed, &sel);
+        if let Some(d) = &self.device {
+            out.state_part("device", d);
+        }
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        let b: TransportBase = input.base()?;
+        let sel: Selectors = input.part_or_default("select")?;
+        let device = if S::HAS_STATE {
+            input.state_part::<S>("device")?
+        } else if let Some(bytes) = input.encoded_part("device") {
+            let kind = peek(bytes).map_or("unreadable", |(k, _)| k);
+            return Err(StateError::mismatch(format!(
+                "a {kind} state was saved for the device, which has none here"
+            )));
+        } else {
+            None
+        };
+        Ok(VirtioMmioState {
+            device_type: b.device_type,
+            device_features_sel: sel.device_features_sel,
+            driver_features_sel: sel.driver_features_sel,
+            driver_features: b.driver_features,
+            queue_sel: sel.queue_sel,
+            status: b.status,
+            interrupt_status: b.interrupt_status,
+            config_generation: b.config_generation,
+            shm_sel: sel.shm_sel,
+            queues: b.queues,
+            device,
+        })
+    }
 }
 
 /// A virtio device on the MMIO transport.
@@ -376,10 +458,18 @@ impl<D: VirtioDevice> VirtioMmio<D> {
             self.with_queues(|d, q| d.notify(queue, q));
         }
     }
+}
 
-    /// The state to save.
-    pub fn save(&self) -> VirtioMmioState {
-        VirtioMmioState {
+impl<D: VirtioDevice> Persist for VirtioMmio<D> {
+    type State = VirtioMmioState<D::State>;
+
+    fn save(&self) -> Result<Self::State, StateError> {
+        let device = if D::State::HAS_STATE {
+            Some(self.device.save().map_err(|e| e.within("device"))?)
+        } else {
+            None
+        };
+        Ok(VirtioMmioState {
             device_type: self.device.device_type(),
             device_features_sel: self.device_features_sel,
             driver_features_sel: self.driver_features_sel,
@@ -390,44 +480,50 @@ impl<D: VirtioDevice> VirtioMmio<D> {
             config_generation: self.config_generation,
             shm_sel: self.shm_sel,
             queues: self.queues.iter().map(|q| q.state().into()).collect(),
-            device: self.device.save(),
-        }
+            device,
+        })
     }
 
     /// Restores a saved state into this transport and its device.
-    pub fn restore(&mut self, state: &VirtioMmioState) -> Result<(), RestoreError> {
+    fn restore(&mut self, state: &Self::State) -> Result<(), StateError> {
         let name = self.device.name();
         if state.device_type != self.device.device_type() {
-            return Err(RestoreError::new(
-                name,
-                format!("state of device type {}", state.device_type),
-            ));
+            return Err(StateError::mismatch(format!(
+                "the saved device has device type {}, this {name} has {}",
+                state.device_type,
+                self.device.device_type()
+            )));
         }
         let max = self.device.queue_max_sizes();
         if state.queues.len() != max.len() {
-            return Err(RestoreError::new(
-                name,
-                format!(
-                    "{} queues saved, the device has {}",
-                    state.queues.len(),
-                    max.len()
-                ),
-            ));
+            return Err(StateError::mismatch(format!(
+                "{} queues saved, this {name} has {}",
+                state.queues.len(),
+                max.len()
+            )));
         }
         let mut queues = Vec::with_capacity(max.len());
         for (i, (regs, &m)) in state.queues.iter().zip(max).enumerate() {
             if regs.max_size != m {
-                return Err(RestoreError::new(
-                    name,
-                    format!("queue {i}: maximum size differs"),
-                ));
+                return Err(StateError::mismatch(format!(
+                    "queue {i}: maximum size {} saved, this {name} has {m}",
+                    regs.max_size
+                )));
             }
             let q = Queue::try_from(QueueState::from(*regs))
-                .map_err(|e| RestoreError::new(name, format!("queue {i}: {e}")))?;
+                .map_err(|e| StateError::mismatch(format!("queue {i}: {e}")))?;
             // Ring addresses are checked when the queue is used (outside RAM: needs reset).
             queues.push(q);
         }
-        self.device.restore(&state.device)?;
+        match &state.device {
+            Some(d) => self.device.restore(d).map_err(|e| e.within("device"))?,
+            None if D::State::HAS_STATE => {
+                return Err(StateError::mismatch(format!(
+                    "no state was saved for the {name} device"
+                )))
+            }
+            None => {}
+        }
         self.queues = queues;
         self.device_features_sel = state.device_features_sel;
         self.driver_features_sel = state.driver_features_sel;
@@ -482,16 +578,5 @@ impl<D: VirtioDevice> MmioDevice for VirtioMmio<D> {
 
     fn poll(&mut self) {
         self.with_queues(|d, q| d.poll(q));
-    }
-
-    fn save_state(&self) -> DeviceState {
-        DeviceState::VirtioMmio(self.save())
-    }
-
-    fn restore_state(&mut self, state: &DeviceState) -> Result<(), RestoreError> {
-        match state {
-            DeviceState::VirtioMmio(s) => self.restore(s),
-            other => Err(RestoreError::wrong_kind(self.device.name(), other)),
-        }
     }
 }

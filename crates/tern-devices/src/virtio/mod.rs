@@ -25,13 +25,11 @@ pub mod rng;
 use std::num::Wrapping;
 use std::sync::atomic::Ordering;
 
-use serde::{Deserialize, Serialize};
+use tern_state::{Persist, Versioned};
 use virtio_queue::{DescriptorChain, Queue, QueueT};
 
 pub use memory::{guest_memory, GuestMem};
 pub use mmio::VirtioMmio;
-
-use crate::RestoreError;
 
 /// Device type of a network card (§5.1).
 pub const ID_NET: u32 = 1;
@@ -51,7 +49,11 @@ pub const F_VERSION_1: u64 = 1 << 32;
 pub type Chain<'a> = DescriptorChain<&'a GuestMem>;
 
 /// One device behind a virtio transport.
-pub trait VirtioDevice: Send {
+///
+/// Its own state (beyond the transport's registers and queues) is its [`Persist`]
+/// state, which the transport saves as a nested part of its own; a device without
+/// state of its own uses [`tern_state::NoState`].
+pub trait VirtioDevice: Send + Persist<State: Versioned> {
     /// Device type (§5): [`ID_NET`], [`ID_BLOCK`], ...
     fn device_type(&self) -> u32;
 
@@ -84,25 +86,6 @@ pub trait VirtioDevice: Send {
     /// Asynchronous input may be waiting (see [`crate::MmioDevice::poll`]). Called
     /// whatever the device status; [`Queues::active`] says whether queues may be used.
     fn poll(&mut self, _queues: &mut Queues<'_>) {}
-
-    /// Device-specific state to save.
-    fn save(&self) -> VirtioDeviceState;
-
-    /// Restores device-specific state.
-    fn restore(&mut self, state: &VirtioDeviceState) -> Result<(), RestoreError>;
-}
-
-/// Device-specific saved state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum VirtioDeviceState {
-    /// [`blk::Blk`].
-    Blk(blk::BlkState),
-    /// [`net::Net`].
-    Net(net::NetState),
-    /// [`console::Console`] (no state of its own).
-    Console,
-    /// [`rng::Rng`] (no state of its own).
-    Rng,
 }
 
 /// The queues of a device during one notification or poll, and what happened to them.

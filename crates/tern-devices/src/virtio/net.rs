@@ -18,14 +18,14 @@
 //! frames to a bounded writer and drop them when the peer is too slow.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
+use tern_state::{peek, Component, Decoder, Encoder, NoState, Persist, StateError, Versioned};
 
-use super::{Queues, VirtioDevice, VirtioDeviceState, ID_NET};
-use crate::{PollWaker, RestoreError};
+use super::{Queues, VirtioDevice, ID_NET};
+use crate::PollWaker;
 
 /// `VIRTIO_NET_F_MAC`.
 pub const F_MAC: u64 = 1 << 5;
@@ -46,22 +46,16 @@ const RX: usize = 0;
 const TX: usize = 1;
 
 /// A host side of the guest's network card.
-pub trait NetBackend: Send {
+///
+/// Its state (libslirp's NAT table; nothing for a socket link) is its [`Persist`]
+/// state, which the card saves as a nested part of its own through the [`Component`]
+/// view.
+pub trait NetBackend: Send + Component {
     /// Sends one Ethernet frame from the guest. Never blocks; may drop the frame.
     fn send(&mut self, frame: &[u8]);
 
     /// Takes the next frame for the guest, if one arrived. Never blocks.
     fn recv(&mut self) -> Option<Vec<u8>>;
-
-    /// State worth keeping with a snapshot (libslirp's NAT table), if any.
-    fn save(&self) -> io::Result<Option<Vec<u8>>> {
-        Ok(None)
-    }
-
-    /// Restores what [`NetBackend::save`] returned (on a backend of the same kind).
-    fn restore(&mut self, _state: &[u8]) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 /// Frames received by a backend thread, waiting for the guest. Bounded.
@@ -128,14 +122,89 @@ impl NetBackend for NullBackend {
     }
 }
 
+impl Persist for NullBackend {
+    type State = NoState;
+
+    fn save(&self) -> Result<NoState, StateError> {
+        Ok(NoState)
+    }
+
+    fn restore(&mut self, _state: &NoState) -> Result<(), StateError> {
+        Ok(())
+    }
+}
+
 /// Saved virtio-net state (frames in flight on the host side are not guest state:
 /// they are lost like packets on a wire).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded (version 1) as a base holding the MAC address and a part `backend`
+/// holding the backend's state in its own kind and version, written when the backend
+/// has state.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetState {
     /// The MAC address.
     pub mac: [u8; 6],
-    /// The backend's own state ([`NetBackend::save`]), if it has one.
+    /// The backend's encoded state ([`Component::save_encoded`]), if it has one.
     pub backend: Option<Vec<u8>>,
+}
+
+impl Versioned for NetState {
+    const KIND: &'static str = "virtio-net";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(&self.mac);
+        if let Some(b) = &self.backend {
+            out.encoded_part("backend", b.clone());
+        }
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        Ok(NetState {
+            mac: input.base()?,
+            backend: input.encoded_part("backend").map(<[u8]>::to_vec),
+        })
+    }
+}
+
+impl Persist for Net {
+    type State = NetState;
+
+    fn save(&self) -> Result<NetState, StateError> {
+        Ok(NetState {
+            mac: self.mac,
+            backend: self
+                .backend
+                .save_encoded()
+                .map_err(|e| e.within("backend"))?,
+        })
+    }
+
+    /// Restores the MAC address and the backend's state; a backend with state must
+    /// find one, and a saved backend state a backend that has state.
+    fn restore(&mut self, state: &NetState) -> Result<(), StateError> {
+        match (&state.backend, self.backend.state_kind()) {
+            (Some(b), Some(_)) => self
+                .backend
+                .restore_encoded(b)
+                .map_err(|e| e.within("backend"))?,
+            (Some(b), None) => {
+                let kind = peek(b).map_or("unreadable", |(k, _)| k);
+                return Err(StateError::mismatch(format!(
+                    "backend: a {kind} state was saved, but this card's backend has no state"
+                )));
+            }
+            (None, Some(kind)) => {
+                return Err(StateError::mismatch(format!(
+                    "backend: this card's {kind} backend has no saved state"
+                )))
+            }
+            (None, None) => {}
+        }
+        self.mac = state.mac;
+        self.rx_pending = None;
+        Ok(())
+    }
 }
 
 /// A virtio network card.
@@ -269,33 +338,5 @@ impl VirtioDevice for Net {
 
     fn poll(&mut self, queues: &mut Queues<'_>) {
         self.receive(queues);
-    }
-
-    /// The backend's state is included when it can be had; a backend that fails to
-    /// save (its thread died) saves nothing, like a link that went down.
-    fn save(&self) -> VirtioDeviceState {
-        VirtioDeviceState::Net(NetState {
-            mac: self.mac,
-            backend: self.backend.save().ok().flatten(),
-        })
-    }
-
-    fn restore(&mut self, state: &VirtioDeviceState) -> Result<(), RestoreError> {
-        match state {
-            VirtioDeviceState::Net(s) => {
-                if let Some(b) = &s.backend {
-                    self.backend
-                        .restore(b)
-                        .map_err(|e| RestoreError::new("virtio-net", format!("backend: {e}")))?;
-                }
-                self.mac = s.mac;
-                self.rx_pending = None;
-                Ok(())
-            }
-            _ => Err(RestoreError::new(
-                "virtio-net",
-                "state of another virtio device",
-            )),
-        }
     }
 }

@@ -29,6 +29,8 @@ use std::time::{Duration, Instant};
 
 use libslirp::{Context, Handler, PollEvents};
 use libslirp_sys::{slirp_add_hostfwd, slirp_state_load, SlirpConfig};
+use serde::{Deserialize, Serialize};
+use tern_state::{Decoder, Encoder, Persist, StateError, Versioned};
 
 use super::net::{FrameQueue, NetBackend};
 use crate::PollWaker;
@@ -199,15 +201,58 @@ impl NetBackend for SlirpBackend {
     fn recv(&mut self) -> Option<Vec<u8>> {
         self.rx.pop()
     }
+}
 
-    /// libslirp's state (its `slirp_state_save` stream), after its version number.
-    fn save(&self) -> io::Result<Option<Vec<u8>>> {
-        self.ask(Control::Save).map(Some)
+/// The saved NAT: libslirp's own state stream (`slirp_state_save`, connections and
+/// their sequence numbers, the DHCP lease, forwarded ports) and the version of that
+/// stream, which libslirp checks when it loads it.
+///
+/// Encoded (version 1, kind `slirp`) as a base `(stream version, stream)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlirpState {
+    /// libslirp's state version (`slirp_state_version`) of `stream`.
+    pub stream_version: i32,
+    /// The stream.
+    pub stream: Vec<u8>,
+}
+
+impl Versioned for SlirpState {
+    const KIND: &'static str = "slirp";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(self);
     }
 
-    fn restore(&mut self, state: &[u8]) -> io::Result<()> {
-        let state = state.to_vec();
-        self.ask(|reply| Control::Restore(state, reply))
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        input.base()
+    }
+}
+
+impl Persist for SlirpBackend {
+    type State = SlirpState;
+
+    /// Asks the slirp thread for its state: a thread that stopped is an error.
+    fn save(&self) -> Result<SlirpState, StateError> {
+        let bytes = self
+            .ask(Control::Save)
+            .map_err(|e| StateError::save(e.to_string()))?;
+        let (version, stream) = bytes
+            .split_first_chunk::<4>()
+            .ok_or_else(|| StateError::save("libslirp gave no state"))?;
+        Ok(SlirpState {
+            stream_version: i32::from_le_bytes(*version),
+            stream: stream.to_vec(),
+        })
+    }
+
+    /// Loads the stream into this backend's libslirp (a newer stream version than the
+    /// host's libslirp reads is refused).
+    fn restore(&mut self, state: &SlirpState) -> Result<(), StateError> {
+        let mut bytes = state.stream_version.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&state.stream);
+        self.ask(|reply| Control::Restore(bytes, reply))
+            .map_err(|e| StateError::mismatch(e.to_string()))
     }
 }
 

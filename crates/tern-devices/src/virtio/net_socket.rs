@@ -18,6 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use tern_state::{NoState, Persist, StateError};
+
 use super::net::{FrameQueue, NetBackend, MAX_FRAME};
 use crate::PollWaker;
 
@@ -188,6 +190,20 @@ impl NetBackend for SocketBackend {
 
     fn recv(&mut self) -> Option<Vec<u8>> {
         self.rx.pop()
+    }
+}
+
+/// A socket link keeps no state: frames on the wire are lost like packets, and the
+/// connection is made again by the restored VM's configuration.
+impl Persist for SocketBackend {
+    type State = NoState;
+
+    fn save(&self) -> Result<NoState, StateError> {
+        Ok(NoState)
+    }
+
+    fn restore(&mut self, _state: &NoState) -> Result<(), StateError> {
+        Ok(())
     }
 }
 

@@ -6,8 +6,8 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 
-use super::{Queues, VirtioDevice, VirtioDeviceState, ID_RNG};
-use crate::RestoreError;
+use super::{Queues, VirtioDevice, ID_RNG};
+use tern_state::{NoState, Persist, StateError};
 
 /// Queue size offered.
 pub const QUEUE_SIZE: u16 = 64;
@@ -84,18 +84,17 @@ impl VirtioDevice for Rng {
             queues.add_used(0, head, written);
         }
     }
+}
 
-    fn save(&self) -> VirtioDeviceState {
-        VirtioDeviceState::Rng
+/// The virtio-rng device keeps no state of its own: everything is in the transport's queues.
+impl Persist for Rng {
+    type State = NoState;
+
+    fn save(&self) -> Result<NoState, StateError> {
+        Ok(NoState)
     }
 
-    fn restore(&mut self, state: &VirtioDeviceState) -> Result<(), RestoreError> {
-        match state {
-            VirtioDeviceState::Rng => Ok(()),
-            _ => Err(RestoreError::new(
-                "virtio-rng",
-                "state of another virtio device",
-            )),
-        }
+    fn restore(&mut self, _state: &NoState) -> Result<(), StateError> {
+        Ok(())
     }
 }
