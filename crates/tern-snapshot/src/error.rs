@@ -47,6 +47,14 @@ pub enum Error {
         /// Newest version this reader knows.
         supported: u32,
     },
+    /// The format version is older than any this reader decodes.
+    #[error("snapshot: format version {found} is older than this tern reads ({oldest} and later): version 1 files hold component states without versions, which later builds cannot decode safely; restore it with the tern that wrote it")]
+    VersionTooOld {
+        /// Version in the file.
+        found: u32,
+        /// Oldest version this reader knows.
+        oldest: u32,
+    },
     /// The header is damaged or inconsistent.
     #[error("snapshot header: {0}")]
     Header(String),

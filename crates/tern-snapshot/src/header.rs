@@ -15,7 +15,11 @@ use crate::SnapshotId;
 /// The first 8 bytes of every snapshot file.
 pub const MAGIC: [u8; 8] = *b"TERNSNAP";
 /// The newest format version this crate reads, and the one it writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this crate reads. Version 1 files hold component states
+/// without versions (one postcard blob per VM), which no later tern can decode
+/// safely: they are refused with [`crate::Error::VersionTooOld`].
+pub const OLDEST_FORMAT_VERSION: u32 = 2;
 /// Bytes reserved for the header at the start of the file: one page, so that memory
 /// data after it can sit at page-aligned offsets.
 pub const HEADER_AREA: u64 = 4096;
@@ -214,11 +218,18 @@ impl Header {
                 supported: FORMAT_VERSION,
             });
         }
-        Self::decode_v1(&first[16..len - 4], version).map_err(Error::Header)
+        if version < OLDEST_FORMAT_VERSION {
+            return Err(Error::VersionTooOld {
+                found: version,
+                oldest: OLDEST_FORMAT_VERSION,
+            });
+        }
+        Self::decode_fields(&first[16..len - 4], version).map_err(Error::Header)
     }
 
-    /// The version 1 fields after the first 16 bytes, checksum excluded.
-    fn decode_v1(body: &[u8], version: u32) -> Result<Header, String> {
+    /// The header fields after the first 16 bytes, checksum excluded (the same in
+    /// versions 1 and 2).
+    fn decode_fields(body: &[u8], version: u32) -> Result<Header, String> {
         let mut d = Dec::new(body);
         let features = d.u64()?;
         if features != 0 {
@@ -323,7 +334,18 @@ mod tests {
         let e = Header::decode(&h.encode(), 8192).unwrap_err().to_string();
         assert_eq!(
             e,
-            "snapshot: format version 7 is newer than this tern understands (1)"
+            "snapshot: format version 7 is newer than this tern understands (2)"
+        );
+    }
+
+    #[test]
+    fn version_1_is_refused_with_the_reason() {
+        let mut h = sample();
+        h.format_version = 1;
+        let e = Header::decode(&h.encode(), 8192).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "snapshot: format version 1 is older than this tern reads (2 and later): version 1 files hold component states without versions, which later builds cannot decode safely; restore it with the tern that wrote it"
         );
     }
 

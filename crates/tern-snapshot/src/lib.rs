@@ -2,8 +2,9 @@
 //! "encapsulation": operate on the VM by operating on the file).
 //!
 //! A snapshot holds a header (what VM, which format, which parent), a table of
-//! contents, and named sections: opaque component state (each component's own postcard
-//! blob), guest memory regions, disk records and disk overlays. Every part has its own
+//! contents, and named sections: component states (bytes this crate stores without
+//! interpreting them; tern writes each component's versioned state, see tern-state),
+//! guest memory regions, disk records and disk overlays. Every part has its own
 //! CRC-32C; the reader checks everything except bulk page data when it opens a file,
 //! and reports damage by naming the section ("snapshot section `plic`: crc mismatch").
 //!
@@ -22,7 +23,7 @@
 //!     SnapshotMeta::new("riscv64", VmKind::System),
 //!     WriteOptions::default(),
 //! )?;
-//! w.add_state("hart0", b"postcard bytes of the hart")?;
+//! w.add_state("hart0", b"the hart's encoded state")?;
 //! w.add_memory("ram", Region { base: 0x8000_0000, size: 1 << 20 }, &ram[..], Pages::All)?;
 //! let (summary, _) = w.finish()?;
 //!
@@ -54,7 +55,9 @@ pub use disk::{
     SAMPLE_BLOCKS,
 };
 pub use error::{Error, Result};
-pub use header::{Header, ParentRef, VmKind, FORMAT_VERSION, HEADER_AREA, MAGIC};
+pub use header::{
+    Header, ParentRef, VmKind, FORMAT_VERSION, HEADER_AREA, MAGIC, OLDEST_FORMAT_VERSION,
+};
 pub use id::SnapshotId;
 pub use memory::{
     FnPages, MapRun, MemoryStats, MemoryView, PageCounts, PageLocation, PageSource, Pages,

@@ -16,7 +16,8 @@ use crate::header::{Layout, HEADER_AREA};
 /// The kinds of section.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SectionKind {
-    /// Opaque component state (a postcard blob of a hart, device, clock, ...).
+    /// A component's state (a hart, device, clock, ...: tern writes each one's versioned
+    /// state, see FORMAT.md).
     State,
     /// A guest memory region: a page map in the payload, page data in the aux range.
     Memory,

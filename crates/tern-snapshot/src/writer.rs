@@ -279,8 +279,9 @@ impl<W: Write + Seek> SnapshotWriter<W> {
         })
     }
 
-    /// Adds the state of one component (an opaque blob, e.g. its postcard encoding)
-    /// under `name` ("hart0", "clock", "plic", "uart", "virtio1", "linux.fds").
+    /// Adds the state of one component (bytes this crate does not interpret: tern
+    /// writes tern-state's versioned encoding) under `name` ("hart0", "clock",
+    /// "plic", "uart", "virtio1", "thread.42").
     pub fn add_state(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
         self.check_new(SectionKind::State, name)?;
         let mut flags = 0;

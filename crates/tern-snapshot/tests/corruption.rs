@@ -75,7 +75,16 @@ fn header_problems_are_named() {
     reseal(&mut b);
     assert_eq!(
         err(&b),
-        "snapshot: format version 7 is newer than this tern understands (1)"
+        "snapshot: format version 7 is newer than this tern understands (2)"
+    );
+    let mut b = bytes.clone();
+    b[8..12].copy_from_slice(&1u32.to_le_bytes());
+    reseal(&mut b);
+    assert!(
+        err(&b)
+            .starts_with("snapshot: format version 1 is older than this tern reads (2 and later)"),
+        "{}",
+        err(&b)
     );
 
     let mut b = bytes.clone();
