@@ -102,6 +102,11 @@ impl Clint {
         }
     }
 
+    /// Hart `hart`'s `mtimecmp`, if the CLINT serves that hart.
+    pub fn mtimecmp(&self, hart: usize) -> Option<u64> {
+        self.state.mtimecmp.get(hart).copied()
+    }
+
     /// The earliest armed `mtimecmp` still in the future, if any.
     pub fn next_deadline(&self) -> Option<u64> {
         let now = self.clock.now();

@@ -5,4 +5,4 @@ pub mod loader;
 pub mod spike;
 pub mod virt;
 
-pub use spike::{SpikeConfig, SpikeExit, SpikeMachine};
+pub use spike::{SpikeConfig, SpikeExit, SpikeHandle, SpikeMachine};

@@ -115,16 +115,16 @@ impl fmt::Display for Problem {
             Problem::Mismatch(why) | Problem::Save(why) => f.write_str(why),
             Problem::Missing { component, kind } => write!(
                 f,
-                "this machine's `{component}` ({kind}) has no state among the saved ones"
+                "this VM's `{component}` ({kind}) has no state among the saved ones"
             ),
             Problem::Unknown { name, kind, here } => match here {
                 Some(here) => write!(
                     f,
-                    "a {kind} state was saved for `{name}`, but this machine's `{name}` is {here}, which has no state"
+                    "a {kind} state was saved for `{name}`, but this VM's `{name}` is {here}, which has no state"
                 ),
                 None => write!(
                     f,
-                    "a {kind} state was saved for `{name}`, but this machine has no `{name}`"
+                    "a {kind} state was saved for `{name}`, but this VM has no `{name}`"
                 ),
             },
         }

@@ -206,13 +206,13 @@ mod tests {
         let e = saved.clone().restore("timer1", &mut t).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "this machine's `timer1` (ticks) has no state among the saved ones"
+            "this VM's `timer1` (ticks) has no state among the saved ones"
         );
         // A saved state without a component, and one whose component has no state.
         let e = saved.clone().finish(|_| None).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "a ticks state was saved for `timer0`, but this machine has no `timer0`"
+            "a ticks state was saved for `timer0`, but this VM has no `timer0`"
         );
         let e = saved
             .clone()
@@ -220,7 +220,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "a ticks state was saved for `timer0`, but this machine's `timer0` is an empty slot, which has no state"
+            "a ticks state was saved for `timer0`, but this VM's `timer0` is an empty slot, which has no state"
         );
         // A state that does not fit the component.
         let mut late = Sections::new();

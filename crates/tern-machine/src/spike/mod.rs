@@ -2,23 +2,37 @@
 //! addresses of the program's `tohost`/`fromhost` symbols — what RISC-V architecture
 //! tests and bare-metal programs for the Spike simulator (or QEMU's `-machine spike`)
 //! expect. One hart starts in M-mode at the ELF entry point.
+//!
+//! The machine runs on the calling thread; a [`SpikeHandle`] pauses, inspects and
+//! stops it from another one ([`control`]), and [`state`] saves and restores it.
+
+pub mod control;
+pub mod state;
 
 use std::io::Write;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tern_devices::clint::{self, Clint};
 use tern_devices::htif::{Htif, Mailbox};
 use tern_hart::{Bus, BusFault, ClockMode, GuestRam, Hart, IrqLines, RunExit, VirtualClock};
 
 use crate::loader::elf::{load_elf, ElfError};
+use control::Control;
+pub use control::{SpikeControlError, SpikeHandle, SpikeStatus};
+use tern_state::{Persist, StateError};
 
 /// Guest physical address of RAM.
 pub const RAM_BASE: u64 = 0x8000_0000;
 /// Guest physical address of the CLINT.
 pub const CLINT_BASE: u64 = 0x0200_0000;
 
-/// Instructions per run slice: bounds how late device timers are noticed.
+/// Instructions per run slice: bounds how late device timers (and pause requests)
+/// are noticed.
 const SLICE: u64 = 50_000;
+/// Longest sleep while the hart waits in `wfi`, so that a pause is noticed soon.
+const MAX_SLEEP: Duration = Duration::from_millis(10);
 
 /// How to build a spike machine.
 pub struct SpikeConfig {
@@ -43,6 +57,8 @@ pub enum SpikeExit {
     InstructionLimit,
     /// The hart waits in `wfi` and no timer is armed: nothing can wake it.
     Deadlock,
+    /// Stopped through [`SpikeHandle::stop`].
+    Stopped,
 }
 
 /// Errors while building the machine.
@@ -54,6 +70,12 @@ pub enum SpikeError {
     /// The program could not be loaded.
     #[error("cannot load the program: {0}")]
     Elf(#[from] ElfError),
+    /// A saved state does not fit (restore).
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Saved guest memory could not be put into RAM (restore).
+    #[error("{0}")]
+    Memory(String),
 }
 
 struct HtifWindow {
@@ -129,6 +151,7 @@ pub struct SpikeMachine {
     clock: Arc<VirtualClock>,
     max_insns: Option<u64>,
     retired: u64,
+    control: Arc<Control>,
 }
 
 impl SpikeMachine {
@@ -160,13 +183,45 @@ impl SpikeMachine {
             fromhost: fromhost.unwrap_or(tohost + 8),
         });
         let bus = SpikeBus { ram, clint, htif };
-        Ok(SpikeMachine {
+        Ok(SpikeMachine::assemble(hart, bus, clock, config.max_insns))
+    }
+
+    fn assemble(
+        hart: Hart,
+        bus: SpikeBus,
+        clock: Arc<VirtualClock>,
+        max_insns: Option<u64>,
+    ) -> SpikeMachine {
+        SpikeMachine {
             hart,
             bus,
             clock,
-            max_insns: config.max_insns,
+            max_insns,
             retired: 0,
-        })
+            control: Arc::default(),
+        }
+    }
+
+    /// A handle to pause, inspect and stop the machine from another thread.
+    pub fn handle(&self) -> SpikeHandle {
+        SpikeHandle {
+            control: self.control.clone(),
+            ram: self.bus.ram.clone(),
+        }
+    }
+
+    /// Guest RAM.
+    pub fn ram(&self) -> Arc<GuestRam> {
+        self.bus.ram.clone()
+    }
+
+    /// Serves a pause request (between two slices): freezes guest time, publishes the
+    /// machine's state and waits until resumed or stopped.
+    fn park(&mut self) {
+        self.clock.freeze();
+        let state = self.save();
+        self.control.park(state, self.hart.state().pc);
+        self.clock.thaw();
     }
 
     /// Whether the program has HTIF mailboxes (otherwise it cannot report an exit).
@@ -184,10 +239,23 @@ impl SpikeMachine {
         self.retired
     }
 
-    /// Runs until the program exits, the instruction limit is reached, or the hart
-    /// waits forever.
+    /// Runs until the program exits, the instruction limit is reached, the hart
+    /// waits forever, or a [`SpikeHandle`] stops it.
     pub fn run(&mut self) -> SpikeExit {
+        let exit = self.run_slices();
+        self.control.finished();
+        exit
+    }
+
+    fn run_slices(&mut self) -> SpikeExit {
         loop {
+            if self.control.stop.load(Ordering::Acquire) {
+                return SpikeExit::Stopped;
+            }
+            if self.control.requested.load(Ordering::Acquire) {
+                self.park();
+                continue;
+            }
             self.bus.clint.update_timers();
             let mut budget = SLICE;
             if let Some(limit) = self.max_insns {
@@ -204,6 +272,7 @@ impl SpikeMachine {
             }
             let (exit, n) = self.hart.run(&mut self.bus, budget);
             self.retired += n;
+            self.control.retired.store(self.retired, Ordering::Relaxed);
             self.clock.retired(n);
             match exit {
                 RunExit::Stop => {
@@ -231,9 +300,9 @@ impl SpikeMachine {
                     };
                     match self.clock.mode() {
                         ClockMode::Instructions(_) => self.clock.skip_to(deadline),
-                        ClockMode::Host => {
-                            std::thread::sleep(self.clock.host_duration_until(deadline))
-                        }
+                        ClockMode::Host => std::thread::sleep(
+                            self.clock.host_duration_until(deadline).min(MAX_SLEEP),
+                        ),
                     }
                 }
             }

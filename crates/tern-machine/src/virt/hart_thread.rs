@@ -85,6 +85,8 @@ pub struct Shared {
     pub console: super::SharedConsole,
     /// Pausing at an instruction boundary.
     pub pause: super::pause::Pause,
+    /// tern is the SBI firmware (no `--bios`): its state is part of the machine's.
+    pub builtin_sbi: bool,
 }
 
 impl Shared {
@@ -208,7 +210,7 @@ impl Platform for SbiPlatform<'_> {
 fn next_deadline(shared: &Shared, hart: &Hart, me: usize) -> Option<u64> {
     let now = shared.clock.now();
     let clint = shared.clint.lock().unwrap_or_else(|e| e.into_inner());
-    let mtimecmp = clint.save().mtimecmp.get(me).copied();
+    let mtimecmp = clint.mtimecmp(me);
     drop(clint);
     let s = hart.state();
     let stimecmp = (s.csr.menvcfg >> 63 != 0).then_some(s.csr.stimecmp);

@@ -29,6 +29,7 @@ use tern_devices::{
     Uart,
 };
 use tern_hart::{ClockMode, GuestRam, Hart, HartConfig, IrqLines, Priv, VirtualClock};
+use tern_state::{Persist, StateError};
 
 use bus::{Devices, Window};
 pub use console::SharedConsole;
@@ -94,6 +95,9 @@ pub enum VirtError {
     /// The device tree could not be built.
     #[error("device tree: {0}")]
     Fdt(String),
+    /// A saved state does not fit the machine.
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// A `virt` machine, ready to run.
@@ -122,20 +126,20 @@ impl MmioDevice for ClintWindow {
             .unwrap_or_else(|e| e.into_inner())
             .write(offset, size, value)
     }
-    fn save_state(&self) -> tern_devices::DeviceState {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .save_state()
+}
+
+impl Persist for ClintWindow {
+    type State = tern_devices::clint::ClintState;
+
+    fn save(&self) -> Result<Self::State, StateError> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).save()
     }
-    fn restore_state(
-        &mut self,
-        state: &tern_devices::DeviceState,
-    ) -> Result<(), tern_devices::RestoreError> {
+
+    fn restore(&mut self, state: &Self::State) -> Result<(), StateError> {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .restore_state(state)
+            .restore(state)
     }
 }
 
@@ -301,7 +305,9 @@ impl VirtMachine {
                             ..HartConfig::default()
                         });
                     }
-                    false
+                    // Rebuilt for a restore: with tern as the SBI the saved firmware
+                    // state says which harts run; under M-mode firmware they all do.
+                    config.restore_builtin_sbi == Some(false)
                 }
             };
             // One hart: its decoded code always matches memory (see `HartConfig`).
@@ -325,6 +331,7 @@ impl VirtMachine {
             max_insns: config.max_insns,
             console,
             pause: pause::Pause::new(config.harts),
+            builtin_sbi: firmware.is_none() && config.restore_builtin_sbi != Some(false),
         });
         Ok(VirtMachine {
             shared,

@@ -2,8 +2,9 @@
 //! ("no device"), as QEMU's unpopulated `virtio_mmio` transports do, so that the
 //! guest's probe skips it.
 
-use tern_devices::{DeviceState, MmioDevice, RestoreError};
+use tern_devices::MmioDevice;
 use tern_hart::BusFault;
+use tern_state::{NoState, Persist, StateError};
 
 /// A virtio-mmio window without a device.
 pub struct EmptySlot;
@@ -24,12 +25,18 @@ impl MmioDevice for EmptySlot {
     fn write(&mut self, _offset: u64, _size: u8, _value: u64) -> Result<(), BusFault> {
         Ok(())
     }
+}
 
-    fn save_state(&self) -> DeviceState {
-        DeviceState::Syscon(tern_devices::syscon::SysconState::default())
+/// An empty slot has no state: a machine saves nothing for it, and a saved state
+/// under its name is a state without a component (see `virt::state`).
+impl Persist for EmptySlot {
+    type State = NoState;
+
+    fn save(&self) -> Result<NoState, StateError> {
+        Ok(NoState)
     }
 
-    fn restore_state(&mut self, _state: &DeviceState) -> Result<(), RestoreError> {
+    fn restore(&mut self, _state: &NoState) -> Result<(), StateError> {
         Ok(())
     }
 }

@@ -1,110 +1,228 @@
 //! A `virt` machine's state as plain data, for snapshots and migration (DESIGN.md
-//! invariant 1): every hart, every device, the clock, and tern's own firmware state.
-//! Guest RAM is not in here: it is saved and restored page by page by the caller.
+//! invariant 1): the board walks its components and saves each one's versioned state
+//! under its name ([`Sections`]): `board` (instructions retired), `clock`, `hart0`...,
+//! `sbi` (tern's firmware, when tern is the SBI), and every device window that has
+//! state by its window name (`test`, `rtc`, `clint`, `plic`, `uart`, `virtio0`...;
+//! empty virtio slots have none). Restoring walks the same components of a machine
+//! built from the same configuration: a component whose state is missing, or a saved
+//! state no component takes, is an error naming both sides. Guest RAM is not in here:
+//! it is saved and restored page by page by the caller.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tern_devices::DeviceState;
-use tern_hart::clock::ClockState;
 use tern_hart::{GuestRam, HartState};
+use tern_state::{Decoder, Encoder, Persist, Sections, StateError, Versioned};
 
 use super::hart_thread::Shared;
 use super::pause::PauseError;
-use super::{VirtError, VirtMachine};
+use super::VirtMachine;
 
-/// HSM state of one hart (tern-as-firmware).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// tern's firmware state for one hart (tern as the SBI).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HsmState {
     /// SBI HSM state.
     pub state: u64,
-    /// A `hart_start` not yet taken.
+    /// A `hart_start` not yet taken: (address, opaque).
     pub start: Option<(u64, u64)>,
-    /// SBI timer deadline.
+    /// SBI timer deadline (`u64::MAX`: none).
     pub sbi_deadline: u64,
 }
 
-/// Everything of a machine but its RAM.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MachineState {
-    /// Each hart's architectural state.
-    pub harts: Vec<HartState>,
-    /// Each hart's firmware-side state.
-    pub hsm: Vec<HsmState>,
-    /// Each device window's state, by window name.
-    pub devices: Vec<(String, DeviceState)>,
-    /// Guest time.
-    pub clock: ClockState,
-    /// Instructions retired so far.
+/// tern's SBI firmware state: one [`HsmState`] per hart.
+///
+/// Encoded (version 1, kind `tern-sbi`) as a base of `(HSM state, timer deadline)` per
+/// hart and a part `start`, written while a `hart_start` has not been taken yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SbiState {
+    /// Per hart.
+    pub harts: Vec<HsmState>,
+}
+
+impl Versioned for SbiState {
+    const KIND: &'static str = "tern-sbi";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        let base: Vec<(u64, u64)> = self
+            .harts
+            .iter()
+            .map(|h| (h.state, h.sbi_deadline))
+            .collect();
+        out.base(&base);
+        let starts: Vec<Option<(u64, u64)>> = self.harts.iter().map(|h| h.start).collect();
+        out.part("start", starts.iter().any(Option::is_some), &starts);
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        let base: Vec<(u64, u64)> = input.base()?;
+        let starts: Vec<Option<(u64, u64)>> = match input.part("start")? {
+            Some(s) => s,
+            None => vec![None; base.len()],
+        };
+        if starts.len() != base.len() {
+            return Err(StateError::malformed(format!(
+                "{} pending starts for {} harts",
+                starts.len(),
+                base.len()
+            )));
+        }
+        let harts = base
+            .into_iter()
+            .zip(starts)
+            .map(|((state, sbi_deadline), start)| HsmState {
+                state,
+                start,
+                sbi_deadline,
+            })
+            .collect();
+        Ok(SbiState { harts })
+    }
+}
+
+/// The firmware side of a machine's hart slots, as a component.
+struct Firmware<'a>(&'a Shared);
+
+impl Persist for Firmware<'_> {
+    type State = SbiState;
+
+    fn save(&self) -> Result<SbiState, StateError> {
+        let harts = self
+            .0
+            .slots
+            .iter()
+            .map(|slot| {
+                let h = slot.hsm.lock().unwrap_or_else(|e| e.into_inner());
+                HsmState {
+                    state: h.state,
+                    start: h.start,
+                    sbi_deadline: slot.sbi_deadline.load(Ordering::Acquire),
+                }
+            })
+            .collect();
+        Ok(SbiState { harts })
+    }
+
+    fn restore(&mut self, state: &SbiState) -> Result<(), StateError> {
+        let n = self.0.slots.len();
+        if state.harts.len() != n {
+            return Err(StateError::mismatch(format!(
+                "firmware state for {} harts, this machine has {n}",
+                state.harts.len()
+            )));
+        }
+        for (slot, saved) in self.0.slots.iter().zip(&state.harts) {
+            let mut h = slot.hsm.lock().unwrap_or_else(|e| e.into_inner());
+            h.state = saved.state;
+            h.start = saved.start;
+            slot.sbi_deadline
+                .store(saved.sbi_deadline, Ordering::Release);
+        }
+        Ok(())
+    }
+}
+
+/// The board's own state.
+///
+/// Encoded (version 1, kind `virt`) as a base holding the instructions retired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardState {
+    /// Instructions retired by all harts so far.
     pub retired: u64,
 }
 
-fn firmware_states(shared: &Shared) -> Vec<HsmState> {
-    shared
-        .slots
-        .iter()
-        .map(|slot| {
-            let h = slot.hsm.lock().unwrap_or_else(|e| e.into_inner());
-            HsmState {
-                state: h.state,
-                start: h.start,
-                sbi_deadline: slot.sbi_deadline.load(Ordering::Acquire),
-            }
-        })
-        .collect()
-}
+impl Versioned for BoardState {
+    const KIND: &'static str = "virt";
+    const VERSION: u32 = 1;
 
-fn apply_firmware_states(shared: &Shared, hsm: &[HsmState]) {
-    for (slot, saved) in shared.slots.iter().zip(hsm) {
-        let mut h = slot.hsm.lock().unwrap_or_else(|e| e.into_inner());
-        h.state = saved.state;
-        h.start = saved.start;
-        slot.sbi_deadline
-            .store(saved.sbi_deadline, Ordering::Release);
+    fn encode(&self, out: &mut Encoder) {
+        out.base(self);
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        input.base()
     }
 }
 
-fn device_states(shared: &Shared) -> Vec<(String, DeviceState)> {
-    let mut out = Vec::new();
-    shared
-        .devices
-        .for_each(|name, dev| out.push((name.to_string(), dev.save_state())));
-    out
+/// The name of hart `i`'s state.
+pub fn hart_name(i: usize) -> String {
+    format!("hart{i}")
 }
 
-fn apply_device_states(shared: &Shared, states: &[(String, DeviceState)]) -> Result<(), VirtError> {
+/// Saves every component of the machine behind `shared` whose harts have `harts` as
+/// their states.
+fn save_components(shared: &Shared, harts: &[HartState]) -> Result<Sections, StateError> {
+    let mut out = Sections::new();
+    out.put(
+        "board",
+        &BoardState {
+            retired: shared.retired.load(Ordering::Relaxed),
+        },
+    )?;
+    out.save("clock", &&*shared.clock)?;
+    for (i, h) in harts.iter().enumerate() {
+        out.put(&hart_name(i), h)?;
+    }
+    if shared.builtin_sbi {
+        out.save("sbi", &Firmware(shared))?;
+    }
     let mut result = Ok(());
     shared.devices.for_each(|name, dev| {
-        if result.is_err() {
-            return;
-        }
-        match states.iter().find(|(n, _)| n == name) {
-            Some((_, state)) => {
-                if let Err(e) = dev.restore_state(state) {
-                    result = Err(VirtError::Config(format!("device {name}: {e}")));
-                }
-            }
-            None => {
-                result = Err(VirtError::Config(format!(
-                    "the saved state has no device {name}"
-                )))
-            }
+        if result.is_ok() {
+            result = out.save(name, &*dev);
         }
     });
-    result
+    result.map(|()| out)
 }
 
-fn check_shape(shared: &Shared, state: &MachineState) -> Result<(), VirtError> {
-    let n = shared.slots.len();
-    if state.harts.len() != n || state.hsm.len() != n {
-        return Err(VirtError::Config(format!(
-            "the saved state has {} harts, the machine {n}",
-            state.harts.len()
-        )));
+/// A machine saves and restores by walking its components (see the module
+/// documentation). Restore before it runs, on a machine built from the saved
+/// configuration (`restore_builtin_sbi` set): RAM is the caller's.
+impl Persist for VirtMachine {
+    type State = Sections;
+
+    /// The state of a machine that is not running (built, or after `run` returned);
+    /// a running one saves through [`VirtHandle::save_state`] while paused.
+    fn save(&self) -> Result<Sections, StateError> {
+        let harts: Vec<HartState> = self.harts.iter().map(|h| h.state().clone()).collect();
+        if harts.len() != self.shared.slots.len() {
+            return Err(StateError::save("the machine is running: pause it first"));
+        }
+        save_components(&self.shared, &harts)
     }
-    Ok(())
+
+    fn restore(&mut self, state: &Sections) -> Result<(), StateError> {
+        let shared = self.shared.clone();
+        let mut saved = state.clone();
+        let board: BoardState = saved.take("board")?;
+        saved.restore("clock", &mut &*shared.clock)?;
+        for (i, hart) in self.harts.iter_mut().enumerate() {
+            saved.restore(&hart_name(i), hart)?;
+        }
+        if shared.builtin_sbi {
+            saved.restore("sbi", &mut Firmware(&shared))?;
+        }
+        let mut result = Ok(());
+        shared.devices.for_each(|name, dev| {
+            if result.is_ok() {
+                result = saved.restore(name, dev);
+            }
+        });
+        result?;
+        shared.retired.store(board.retired, Ordering::Relaxed);
+        saved.finish(|name| {
+            let window = shared.devices.windows().iter().find(|w| w.name == name);
+            match window {
+                Some(_) => Some("an empty slot".to_string()),
+                None if name == "sbi" => {
+                    Some("the firmware (tern is not the SBI: the machine runs firmware given with --bios)".to_string())
+                }
+                None => None,
+            }
+        })
+    }
 }
 
 impl VirtMachine {
@@ -117,19 +235,17 @@ impl VirtMachine {
     pub fn ram(&self) -> Arc<GuestRam> {
         self.shared.ram.clone()
     }
+}
 
-    /// Puts the machine, before it runs, into a saved state (RAM is the caller's).
-    pub fn load_state(&mut self, state: &MachineState) -> Result<(), VirtError> {
-        check_shape(&self.shared, state)?;
-        for (hart, saved) in self.harts.iter_mut().zip(&state.harts) {
-            hart.set_state(saved.clone());
-        }
-        apply_firmware_states(&self.shared, &state.hsm);
-        apply_device_states(&self.shared, &state.devices)?;
-        self.shared.clock.set(state.clock.ticks);
-        self.shared.retired.store(state.retired, Ordering::Relaxed);
-        Ok(())
-    }
+/// Why a running machine's state could not be saved.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// The machine is not paused (or stopped meanwhile).
+    #[error(transparent)]
+    Pause(#[from] PauseError),
+    /// A component could not save its state.
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// Controls a running machine from another thread: pause, resume, save state.
@@ -178,16 +294,10 @@ impl VirtHandle {
         self.0.ram.clone()
     }
 
-    /// The state of a paused machine (all but RAM).
-    pub fn save_state(&self) -> Result<MachineState, PauseError> {
+    /// The state of a paused machine (all but RAM): every component's, by name.
+    pub fn save_state(&self) -> Result<Sections, SaveError> {
         let harts = self.0.pause.hart_states()?;
-        Ok(MachineState {
-            harts,
-            hsm: firmware_states(&self.0),
-            devices: device_states(&self.0),
-            clock: self.0.clock.save(),
-            retired: self.0.retired.load(Ordering::Relaxed),
-        })
+        Ok(save_components(&self.0, &harts)?)
     }
 
     /// A status summary.
