@@ -15,12 +15,13 @@ use std::sync::{Arc, Barrier};
 
 use tern_hart::{GuestRam, Priv};
 
+use tern_state::Persist;
+
 use crate::fs::{saved, FdKind};
 use crate::mm::shootdown::Shootdown;
-use crate::mm::{pagetable, Mm, SIGPAGE};
+use crate::mm::{pagetable, Mm};
 use crate::process::{guest_fd_limit, Options, Process};
-use crate::signal::{self, NSIG};
-use crate::state::{ProcessState, ThreadState};
+use crate::state::{thread_name, ProcessState, ThreadState};
 use crate::thread::Thread;
 
 /// A process VM as a snapshot holds it, other than its memory.
@@ -36,61 +37,17 @@ impl Image {
     /// Checks everything that later code indexes or trusts against physical memory
     /// `ram`; the error says what is wrong.
     pub fn check(&self, ram: &GuestRam) -> Result<(), String> {
-        let s = &self.state;
-        let (base, size) = (ram.base(), ram.size());
-        if !s.frames.fits(base, size) {
-            return Err(format!(
-                "the frame allocator does not fit physical memory {base:#x}+{size:#x}"
-            ));
-        }
-        if !s.page_table_root.is_multiple_of(4096) || !ram.contains(s.page_table_root, 4096) {
-            return Err(format!(
-                "the page table root {:#x} is not a page of physical memory",
-                s.page_table_root
-            ));
-        }
-        // The signal page is the highest user page.
-        s.vmas.check(SIGPAGE + 4096)?;
-        if s.brk < s.brk_start {
-            return Err(format!(
-                "program break {:#x} below the heap start {:#x}",
-                s.brk, s.brk_start
-            ));
-        }
-        if s.actions.len() != NSIG + 1 {
-            return Err(format!(
-                "{} signal actions, not {}",
-                s.actions.len(),
-                NSIG + 1
-            ));
-        }
-        if s.rlimits.len() > 16 {
-            return Err(format!("{} resource limits, at most 16", s.rlimits.len()));
-        }
-        let bad_signal = |n: i32| !(1..=NSIG as i32).contains(&n);
-        if let Some(i) = s.pending.iter().find(|i| bad_signal(i.signo)) {
-            return Err(format!("pending signal {} out of range", i.signo));
-        }
-        if let Some((_, i)) = s.thread_pending.iter().find(|(_, i)| bad_signal(i.signo)) {
-            return Err(format!("pending signal {} out of range", i.signo));
-        }
-        let limit = guest_fd_limit();
-        if let Some(f) = s.files.iter().find(|f| f.fd < 0 || f.fd >= limit) {
-            return Err(format!(
-                "descriptor {} is outside this host's descriptor limit {limit}",
-                f.fd
-            ));
-        }
+        self.state.check(ram)?;
         if self.threads.is_empty() {
             return Err("no threads".into());
         }
-        let satp = pagetable::satp(s.page_table_root);
+        let satp = pagetable::satp(self.state.page_table_root);
         let mut tids = BTreeSet::new();
         for t in &self.threads {
             if t.tid <= 0 || !tids.insert(t.tid) {
                 return Err(format!("thread id {} is invalid or repeated", t.tid));
             }
-            if t.hart.prv != Priv::U || t.hart.csr.satp != satp {
+            if t.hart.prv != Priv::U || t.hart.csr.satp != satp || t.hart.hartid != 0 {
                 return Err(format!(
                     "thread {} is not a user-mode hart of this address space",
                     t.tid
@@ -114,51 +71,19 @@ pub fn restore(
     image.check(&ram)?;
     let Image { state: s, threads } = image;
     let shoot = Arc::new(Shootdown::default());
-    let mut mm = Mm::from_parts(ram, shoot.clone(), s.frames, s.page_table_root, s.vmas);
-    mm.brk_start = s.brk_start;
-    mm.brk = s.brk;
-    let proc = Process::from_parts(opts, guest_fd_limit(), shoot, mm)?;
+    let mm = Mm::from_parts(
+        ram,
+        shoot.clone(),
+        s.frames.clone(),
+        s.page_table_root,
+        s.vmas.clone(),
+    );
+    let mut proc = Process::from_parts(opts, guest_fd_limit(), shoot, mm)?;
     crate::exit::install_panic_hook(proc.fd_limit);
-    // The host's working directory follows the program's (relative paths are
-    // resolved by the host without --root).
-    let host_cwd = proc.opts.view.host_of(&s.cwd);
-    if let Err(e) = std::env::set_current_dir(&host_cwd) {
-        return Err(format!(
-            "the program's working directory {}: {e}",
-            host_cwd.display()
-        ));
-    }
-    *proc.cwd.lock().unwrap_or_else(|e| e.into_inner()) = s.cwd;
-    proc.umask
-        .store(s.umask, std::sync::atomic::Ordering::Relaxed);
-    {
-        let mut acts = proc.actions();
-        for (n, a) in s.actions.iter().enumerate() {
-            acts[n] = *a;
-            if n > 0 {
-                signal::mirror_action(n as i32, a);
-            }
-        }
-    }
-    *proc.pending.lock().unwrap_or_else(|e| e.into_inner()) = s.pending;
-    *proc
-        .thread_pending
-        .lock()
-        .unwrap_or_else(|e| e.into_inner()) = s.thread_pending;
-    *proc.exe.lock().unwrap_or_else(|e| e.into_inner()) = s.exe;
-    *proc.exe_host.lock().unwrap_or_else(|e| e.into_inner()) = s.exe_host.into();
-    {
-        let mut r = proc.rlimits.lock().unwrap_or_else(|e| e.into_inner());
-        for (slot, v) in r.iter_mut().zip(s.rlimits) {
-            *slot = v;
-        }
-    }
-    proc.insns
-        .store(s.insns, std::sync::atomic::Ordering::Relaxed);
-    proc.pid.store(s.pid, std::sync::atomic::Ordering::Relaxed);
-    proc.clock.set(s.clock.ticks);
-    reopen_files(&proc, &s.files)?;
-    crate::state::restore_itimers(&s.itimers);
+    Arc::get_mut(&mut proc)
+        .ok_or("the new process is shared before its restore")?
+        .restore(&s)
+        .map_err(|e| format!("state `process`: {e}"))?;
     ready(&proc);
     start_threads(&proc, threads)?;
     loop {
@@ -168,7 +93,7 @@ pub fn restore(
 
 /// Opens the recorded descriptors again under their numbers, then re-arms epoll
 /// instances (whose watched descriptors must exist first).
-fn reopen_files(proc: &Arc<Process>, files: &[saved::FdState]) -> Result<(), String> {
+pub(crate) fn reopen_files(proc: &Process, files: &[saved::FdState]) -> Result<(), String> {
     let open_path = |path: &str, flags: i32| -> Result<i32, String> {
         let host = proc
             .opts
@@ -213,13 +138,12 @@ fn start_threads(proc: &Arc<Process>, threads: Vec<ThreadState>) -> Result<(), S
             .stack_size(1 << 20)
             .spawn(move || {
                 let mut t = Thread::with_tid(proc, ts.tid, ts.hart.pc, ts.hart.x[2]);
-                t.hart.set_state(ts.hart);
-                t.sigmask = ts.sigmask;
-                signal::mirror_mask(ts.sigmask);
-                t.saved_mask = ts.saved_mask;
-                t.altstack = ts.altstack;
-                t.clear_child_tid = ts.clear_child_tid;
-                t.robust_list = ts.robust_list;
+                // The state was checked with the image: only a hart id could differ,
+                // and every thread's hart is hart 0.
+                if let Err(e) = t.restore(&ts) {
+                    eprintln!("tern restore: state `{}`: {e}", thread_name(ts.tid));
+                    crate::exit::exit_process(1);
+                }
                 gate.wait();
                 t.run();
             })
@@ -246,8 +170,8 @@ mod tests {
         let ram = proc.mm().ram().clone();
         let t = Thread::new(proc.clone(), 0x10000, 0x20000);
         let good = Image {
-            state: proc.save_state().expect("state"),
-            threads: vec![t.save_state()],
+            state: proc.save().expect("state"),
+            threads: vec![t.save().expect("thread")],
         };
         assert_eq!(good.check(&ram), Ok(()));
         let bad = |f: &dyn Fn(&mut Image), why: &str| {
@@ -300,6 +224,7 @@ mod tests {
         bad(&|i| i.threads.push(i.threads[0].clone()), "repeated");
         bad(&|i| i.threads[0].hart.prv = Priv::M, "not a user-mode hart");
         bad(&|i| i.threads[0].hart.csr.satp ^= 1, "not a user-mode hart");
+        bad(&|i| i.threads[0].hart.hartid = 1, "not a user-mode hart");
         let other = GuestRam::new(crate::mm::PHYS_BASE, 16 << 20).expect("ram");
         let e = good.check(&other).unwrap_err();
         assert!(e.contains("frame allocator"), "{e}");

@@ -7,22 +7,43 @@
 //! pending signals, the current directory, and per thread the hart state, signal mask,
 //! alternate stack and the tid/robust-list registrations. A thread blocked in a system
 //! call is saved with `pc` at its `ecall` and `a0` restored, so that restoring restarts
-//! the call (as Linux restarts calls interrupted by a signal). Restoring is the work of
-//! [`crate::restore`]; tern-vmm writes them to snapshot files.
+//! the call (as Linux restarts calls interrupted by a signal).
+//!
+//! [`Process`] and [`Thread`] implement tern-state's [`Persist`]: `save` gives these
+//! states, `restore` puts a freshly built process (or thread, on its own host thread)
+//! into one. [`crate::restore`] rebuilds a whole process VM with them; tern-vmm writes
+//! them to snapshot files, one versioned state per component (`process`, and
+//! `thread.TID` per thread).
+//!
+//! The serde forms of the types the bases hold ([`FrameAllocator`], [`VmaList`],
+//! [`FdState`], [`SigAction`], [`AltStack`]...) are part of the encoding: a change to
+//! one of them is a change of these states (a new part, or a new version), never a
+//! silent one. The golden snapshot files in the tests catch the silent kind.
 
-use serde::{Deserialize, Serialize};
+mod encoding;
+
+use std::sync::Arc;
+
 use tern_hart::clock::ClockState;
-use tern_hart::HartState;
+use tern_hart::{GuestRam, HartState};
+use tern_state::{Persist, StateError};
 
 use crate::fs::saved::{self, FdState};
 use crate::mm::phys::FrameAllocator;
 use crate::mm::vma::VmaList;
+use crate::mm::Mm;
 use crate::process::Process;
-use crate::signal::{AltStack, SigAction, SigInfo};
+use crate::signal::{self, AltStack, SigAction, SigInfo};
 use crate::thread::Thread;
 
 /// The process-wide state.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+///
+/// Encoded (version 1, kind `linux-process`) as a base (memory bookkeeping,
+/// descriptors, directory, signal actions, program, counters, pid), the process's
+/// clock as a nested state in part `clock`, and parts written only when they hold
+/// something: `signals` (pending signals), `rlimits` (limits the guest set),
+/// `itimers` (armed interval timers).
+#[derive(Clone, Debug)]
 pub struct ProcessState {
     /// Physical frames in use and free.
     pub frames: FrameAllocator,
@@ -111,7 +132,12 @@ pub fn restore_itimers(itimers: &[[u8; 32]]) {
 }
 
 /// One thread's state.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+///
+/// Encoded (version 1, kind `linux-thread`) as a base (tid, signal mask, alternate
+/// stack, tid address, robust list), its hart's state as a nested state in part
+/// `hart`, and a part `saved-mask` written while `rt_sigsuspend` holds a mask to
+/// restore.
+#[derive(Clone, Debug)]
 pub struct ThreadState {
     /// Thread id.
     pub tid: i32,
@@ -129,11 +155,73 @@ pub struct ThreadState {
     pub robust_list: (u64, u64),
 }
 
-impl Process {
-    /// The process-wide state now (threads are saved separately, each by its own
-    /// host thread while it is stopped between run slices). Fails, naming the
-    /// descriptor, when a descriptor cannot be recorded (see [`crate::fs::saved`]).
-    pub fn save_state(&self) -> Result<ProcessState, String> {
+/// The name of thread `tid`'s state in a snapshot.
+pub fn thread_name(tid: i32) -> String {
+    format!("thread.{tid}")
+}
+
+impl ProcessState {
+    /// Checks everything that later code indexes or trusts against physical memory
+    /// `ram`; the error says what is wrong.
+    pub fn check(&self, ram: &GuestRam) -> Result<(), String> {
+        let s = self;
+        let (base, size) = (ram.base(), ram.size());
+        if !s.frames.fits(base, size) {
+            return Err(format!(
+                "the frame allocator does not fit physical memory {base:#x}+{size:#x}"
+            ));
+        }
+        if !s.page_table_root.is_multiple_of(4096) || !ram.contains(s.page_table_root, 4096) {
+            return Err(format!(
+                "the page table root {:#x} is not a page of physical memory",
+                s.page_table_root
+            ));
+        }
+        // The signal page is the highest user page.
+        s.vmas.check(crate::mm::SIGPAGE + 4096)?;
+        if s.brk < s.brk_start {
+            return Err(format!(
+                "program break {:#x} below the heap start {:#x}",
+                s.brk, s.brk_start
+            ));
+        }
+        if s.actions.len() != signal::NSIG + 1 {
+            return Err(format!(
+                "{} signal actions, not {}",
+                s.actions.len(),
+                signal::NSIG + 1
+            ));
+        }
+        if s.rlimits.len() > 16 {
+            return Err(format!("{} resource limits, at most 16", s.rlimits.len()));
+        }
+        let bad_signal = |n: i32| !(1..=signal::NSIG as i32).contains(&n);
+        if let Some(i) = s.pending.iter().find(|i| bad_signal(i.signo)) {
+            return Err(format!("pending signal {} out of range", i.signo));
+        }
+        if let Some((_, i)) = s.thread_pending.iter().find(|(_, i)| bad_signal(i.signo)) {
+            return Err(format!("pending signal {} out of range", i.signo));
+        }
+        let limit = crate::process::guest_fd_limit();
+        if let Some(f) = s.files.iter().find(|f| f.fd < 0 || f.fd >= limit) {
+            return Err(format!(
+                "descriptor {} is outside this host's descriptor limit {limit}",
+                f.fd
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The process VM's kernel state: memory bookkeeping, descriptors, signals, the
+/// clock. Threads are saved separately, each by its own host thread while it is
+/// parked between run slices.
+impl Persist for Process {
+    type State = ProcessState;
+
+    /// Fails, naming the descriptor, when a descriptor cannot be recorded (see
+    /// [`crate::fs::saved`]).
+    fn save(&self) -> Result<ProcessState, StateError> {
         // Signals that reached the host process but no thread has claimed yet (one
         // may arrive while the threads are parked) become the process's pending
         // signals, which the state holds.
@@ -155,7 +243,8 @@ impl Process {
             .iter()
             .map(|(&fd, info)| saved::record(fd, info))
             .filter_map(Result::transpose)
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StateError::save)?;
         Ok(ProcessState {
             frames,
             page_table_root,
@@ -197,15 +286,80 @@ impl Process {
                 .unwrap_or_else(|e| e.into_inner())
                 .display()
                 .to_string(),
-            clock: self.clock.save(),
+            clock: (&*self.clock).save()?,
             itimers: save_itimers(),
         })
+    }
+
+    /// Puts a freshly built process (no thread running yet, its RAM holding the
+    /// saved memory) into `s`: the address space over its RAM, the host's working
+    /// directory, signal actions (mirrored to the host), descriptors opened again,
+    /// interval timers armed again.
+    fn restore(&mut self, s: &ProcessState) -> Result<(), StateError> {
+        let ram: Arc<GuestRam> = self.mm().ram().clone();
+        s.check(&ram).map_err(StateError::mismatch)?;
+        {
+            let mut mm = Mm::from_parts(
+                ram,
+                self.shoot.clone(),
+                s.frames.clone(),
+                s.page_table_root,
+                s.vmas.clone(),
+            );
+            mm.brk_start = s.brk_start;
+            mm.brk = s.brk;
+            *self.mm.get_mut().unwrap_or_else(|e| e.into_inner()) = mm;
+        }
+        // The host's working directory follows the program's (relative paths are
+        // resolved by the host without --root).
+        let host_cwd = self.opts.view.host_of(&s.cwd);
+        if let Err(e) = std::env::set_current_dir(&host_cwd) {
+            return Err(StateError::mismatch(format!(
+                "the program's working directory {}: {e}",
+                host_cwd.display()
+            )));
+        }
+        *self.cwd.get_mut().unwrap_or_else(|e| e.into_inner()) = s.cwd.clone();
+        self.umask
+            .store(s.umask, std::sync::atomic::Ordering::Relaxed);
+        {
+            let mut acts = self.actions();
+            for (n, a) in s.actions.iter().enumerate() {
+                acts[n] = *a;
+                if n > 0 {
+                    signal::mirror_action(n as i32, a);
+                }
+            }
+        }
+        *self.pending.get_mut().unwrap_or_else(|e| e.into_inner()) = s.pending.clone();
+        *self
+            .thread_pending
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner()) = s.thread_pending.clone();
+        *self.exe.get_mut().unwrap_or_else(|e| e.into_inner()) = s.exe.clone();
+        *self.exe_host.get_mut().unwrap_or_else(|e| e.into_inner()) = s.exe_host.clone().into();
+        {
+            let r = self.rlimits.get_mut().unwrap_or_else(|e| e.into_inner());
+            for (slot, v) in r.iter_mut().zip(&s.rlimits) {
+                *slot = *v;
+            }
+        }
+        self.insns
+            .store(s.insns, std::sync::atomic::Ordering::Relaxed);
+        self.pid.store(s.pid, std::sync::atomic::Ordering::Relaxed);
+        (&*self.clock)
+            .restore(&s.clock)
+            .map_err(|e| e.within("clock"))?;
+        crate::restore::reopen_files(self, &s.files).map_err(StateError::mismatch)?;
+        restore_itimers(&s.itimers);
+        Ok(())
     }
 }
 
 impl Thread {
-    /// This thread's state (call between run slices, from the thread itself).
-    pub fn save_state(&self) -> ThreadState {
+    /// This thread's state (call between run slices, from the thread itself): what
+    /// [`Persist::save`] gives, for the run loop that parks with it.
+    pub(crate) fn save_state(&self) -> ThreadState {
         ThreadState {
             tid: self.tid,
             hart: self.hart.state().clone(),
@@ -215,6 +369,34 @@ impl Thread {
             clear_child_tid: self.clear_child_tid,
             robust_list: self.robust_list,
         }
+    }
+}
+
+/// A thread saves its hart and its kernel-side state. Restore on the thread's own
+/// host thread (the signal mask is mirrored to it), into a thread made with the
+/// saved id.
+impl Persist for Thread {
+    type State = ThreadState;
+
+    fn save(&self) -> Result<ThreadState, StateError> {
+        Ok(self.save_state())
+    }
+
+    fn restore(&mut self, ts: &ThreadState) -> Result<(), StateError> {
+        if ts.tid != self.tid {
+            return Err(StateError::mismatch(format!(
+                "the state of thread {} restored into thread {}",
+                ts.tid, self.tid
+            )));
+        }
+        self.hart.restore(&ts.hart).map_err(|e| e.within("hart"))?;
+        self.sigmask = ts.sigmask;
+        signal::mirror_mask(ts.sigmask);
+        self.saved_mask = ts.saved_mask;
+        self.altstack = ts.altstack;
+        self.clear_child_tid = ts.clear_child_tid;
+        self.robust_list = ts.robust_list;
+        Ok(())
     }
 }
 
@@ -264,11 +446,50 @@ mod tests {
             });
             mm.poke(0x10008, b"data").expect("poke");
         }
-        let s = proc.save_state().expect("state");
+        let s = proc.save().expect("state");
         assert_eq!(s.vmas.iter().count(), 1);
         assert!(s.frames.used() >= 2, "the root table and the page");
         assert_eq!(s.actions.len(), crate::signal::NSIG + 1);
-        let t = s.clone();
-        assert_eq!(format!("{t:?}"), format!("{s:?}"));
+        let bytes = tern_state::to_bytes(&s).expect("encode");
+        let back: ProcessState = tern_state::from_bytes(&bytes).expect("decode");
+        assert_eq!(format!("{back:?}"), format!("{s:?}"));
+    }
+
+    #[test]
+    fn states_without_their_optional_parts_decode() {
+        let proc = Process::new(Options {
+            memory: 64 << 20,
+            slice: 1000,
+            ..Options::default()
+        })
+        .expect("process");
+        let mut s = proc.save().expect("state");
+        s.pending.clear();
+        s.thread_pending.clear();
+        s.rlimits = vec![None; 16];
+        s.itimers = vec![[0; 32]; 3];
+        let plain = tern_state::to_bytes(&s).expect("encode");
+        let back: ProcessState = tern_state::from_bytes(&plain).expect("decode");
+        assert_eq!(format!("{back:?}"), format!("{s:?}"));
+        let mut busy = s.clone();
+        busy.pending.push(SigInfo {
+            signo: 10,
+            ..SigInfo::default()
+        });
+        busy.rlimits[3] = Some((1, 2));
+        let full = tern_state::to_bytes(&busy).expect("encode");
+        assert!(plain.len() < full.len(), "unneeded parts are not written");
+
+        let t = Thread::new(proc.clone(), 0x10000, 0x20000);
+        let mut ts = t.save().expect("thread");
+        ts.saved_mask = None;
+        let plain = tern_state::to_bytes(&ts).expect("encode");
+        let back: ThreadState = tern_state::from_bytes(&plain).expect("decode");
+        assert_eq!(back.saved_mask, None);
+        assert_eq!(back.hart, ts.hart);
+        ts.saved_mask = Some(5);
+        let back: ThreadState =
+            tern_state::from_bytes(&tern_state::to_bytes(&ts).expect("encode")).expect("decode");
+        assert_eq!(back.saved_mask, Some(5));
     }
 }
