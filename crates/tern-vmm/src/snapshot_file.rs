@@ -1,14 +1,20 @@
-//! What both kinds of VM do alike when they write a snapshot file: the header's
-//! identity, the parent reference of an incremental snapshot, the writer's options.
+//! What every kind of VM does alike with snapshot files: the header's identity, the
+//! parent reference of an incremental snapshot, the writer's options, and the state
+//! sections: `config` (the VM's configuration) and one section per component, each
+//! holding the component's versioned state (tern-state's encoding).
 
 use std::fs::File;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use tern_snapshot::{MemoryStats, ParentRef, SnapshotId, SnapshotMeta, SnapshotWriter, Summary};
-use tern_snapshot::{VmKind, WriteOptions};
+use tern_snapshot::{SectionKind, Snapshot, VmKind, WriteOptions};
+use tern_state::{Sections, Versioned};
 
 use crate::control::{Compression, ControlError, SnapshotInfo, SnapshotRequest};
+
+/// The name of the state section holding the VM's configuration.
+pub const CONFIG: &str = "config";
 
 /// Guest architecture recorded in (and required of) every snapshot file.
 pub const ARCH: &str = "riscv64";
@@ -49,6 +55,46 @@ pub fn create(
     let path = PathBuf::from(&req.path);
     let w = SnapshotWriter::create(&path, meta, opts).map_err(|e| internal("snapshot", e))?;
     Ok((w, path))
+}
+
+/// Adds the state sections of a VM: its configuration as `config`, then every
+/// component's state under the component's name.
+pub fn add_states<C: Versioned>(
+    w: &mut SnapshotWriter<File>,
+    config: &C,
+    components: &Sections,
+) -> Result<(), ControlError> {
+    let bytes = tern_state::to_bytes(config).map_err(|e| internal(CONFIG, e))?;
+    w.add_state(CONFIG, &bytes)
+        .map_err(|e| internal("snapshot", e))?;
+    for (name, bytes) in components.iter() {
+        if name == CONFIG {
+            return Err(internal("snapshot", "a component is named `config`"));
+        }
+        w.add_state(name, bytes)
+            .map_err(|e| internal("snapshot", e))?;
+    }
+    Ok(())
+}
+
+/// The configuration a snapshot holds in its `config` section.
+pub fn read_config<C: Versioned>(snapshot: &Snapshot) -> anyhow::Result<C> {
+    tern_state::from_bytes(snapshot.state(CONFIG)?)
+        .map_err(|e| anyhow::anyhow!("snapshot section `{CONFIG}`: {e}"))
+}
+
+/// Every component state of a snapshot (its state sections but `config`), by name.
+pub fn read_components(snapshot: &Snapshot) -> anyhow::Result<Sections> {
+    let mut out = Sections::new();
+    for s in snapshot.sections() {
+        if s.kind != SectionKind::State || s.name == CONFIG {
+            continue;
+        }
+        let bytes = snapshot.state(&s.name)?.to_vec();
+        out.insert(s.name.clone(), bytes)
+            .map_err(|e| anyhow::anyhow!("snapshot section `{}`: {e}", s.name))?;
+    }
+    Ok(out)
 }
 
 /// The answer to `req` once its file is finished (`summary`), with `memory` the

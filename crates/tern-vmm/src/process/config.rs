@@ -8,9 +8,14 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use tern_linux::fs::view::FileView;
 use tern_linux::Options;
+use tern_state::{Decoder, Encoder, StateError, Versioned};
 
 /// The configuration of a process VM.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded (version 1, kind `exec-config`) as a base (memory, options, command line)
+/// and a part `view` with `--root`, `--bind` and `--sysroot`, written when one is
+/// given.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessConfig {
     /// `--root` (host path).
     pub root: Option<String>,
@@ -28,6 +33,59 @@ pub struct ProcessConfig {
     pub slice: u64,
     /// The program's command line as `tern exec` was given it.
     pub argv: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Base {
+    memory: u64,
+    strace: bool,
+    max_insns: Option<u64>,
+    slice: u64,
+    argv: Vec<String>,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct View {
+    root: Option<String>,
+    binds: Vec<(String, String)>,
+    sysroot: Option<String>,
+}
+
+impl Versioned for ProcessConfig {
+    const KIND: &'static str = "exec-config";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(&Base {
+            memory: self.memory,
+            strace: self.strace,
+            max_insns: self.max_insns,
+            slice: self.slice,
+            argv: self.argv.clone(),
+        });
+        let view = View {
+            root: self.root.clone(),
+            binds: self.binds.clone(),
+            sysroot: self.sysroot.clone(),
+        };
+        let needed = view.root.is_some() || !view.binds.is_empty() || view.sysroot.is_some();
+        out.part("view", needed, &view);
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        let b: Base = input.base()?;
+        let v: View = input.part_or_default("view")?;
+        Ok(ProcessConfig {
+            root: v.root,
+            binds: v.binds,
+            sysroot: v.sysroot,
+            memory: b.memory,
+            strace: b.strace,
+            max_insns: b.max_insns,
+            slice: b.slice,
+            argv: b.argv,
+        })
+    }
 }
 
 impl ProcessConfig {
@@ -70,5 +128,22 @@ impl ProcessConfig {
             self_exe,
             api_sock,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configuration_without_a_file_view_decodes() {
+        let mut c = ProcessConfig::of(&Options::default(), vec!["prog".into(), "x".into()]);
+        let plain = tern_state::to_bytes(&c).unwrap();
+        assert_eq!(tern_state::from_bytes::<ProcessConfig>(&plain).unwrap(), c);
+        c.root = Some("/srv/root".into());
+        c.binds.push(("/data".into(), "/host/data".into()));
+        let with = tern_state::to_bytes(&c).unwrap();
+        assert!(plain.len() < with.len());
+        assert_eq!(tern_state::from_bytes::<ProcessConfig>(&with).unwrap(), c);
     }
 }

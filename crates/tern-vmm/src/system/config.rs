@@ -4,9 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 use tern_hart::ClockMode;
+use tern_state::{Decoder, Encoder, StateError, Versioned};
 
 /// The configuration of a `virt` machine.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded (version 1, kind `virt-config`) as a base (harts, memory, firmware mode,
+/// clock) and parts `drives`, `netdevs` and `devices`, each written when not empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SystemConfig {
     /// Number of harts.
     pub harts: usize,
@@ -22,6 +26,69 @@ pub struct SystemConfig {
     pub netdevs: Vec<String>,
     /// `--device` values.
     pub devices: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Board {
+    harts: u32,
+    memory: u64,
+    builtin_sbi: bool,
+    clock: ClockMode,
+}
+
+impl Versioned for SystemConfig {
+    const KIND: &'static str = "virt-config";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(&Board {
+            harts: self.harts as u32,
+            memory: self.memory,
+            builtin_sbi: self.builtin_sbi,
+            clock: self.clock,
+        });
+        out.part("drives", !self.drives.is_empty(), &self.drives);
+        out.part("netdevs", !self.netdevs.is_empty(), &self.netdevs);
+        out.part("devices", !self.devices.is_empty(), &self.devices);
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        let b: Board = input.base()?;
+        Ok(SystemConfig {
+            harts: b.harts as usize,
+            memory: b.memory,
+            builtin_sbi: b.builtin_sbi,
+            clock: b.clock,
+            drives: input.part_or_default("drives")?,
+            netdevs: input.part_or_default("netdevs")?,
+            devices: input.part_or_default("devices")?,
+        })
+    }
+}
+
+/// The configuration of a `spike` machine (the program is in the snapshot's memory;
+/// where its HTIF mailboxes are is board state).
+///
+/// Encoded (version 1, kind `spike-config`) as a base (memory, clock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpikeVmConfig {
+    /// RAM size in bytes.
+    pub memory: u64,
+    /// How guest time advances.
+    pub clock: ClockMode,
+}
+
+impl Versioned for SpikeVmConfig {
+    const KIND: &'static str = "spike-config";
+    const VERSION: u32 = 1;
+
+    fn encode(&self, out: &mut Encoder) {
+        out.base(self);
+    }
+
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
+        input.base()
+    }
 }
 
 /// The disk image path of a `--drive` value, if it has one.
@@ -61,5 +128,25 @@ mod tests {
         assert!(!drive_is_throwaway("file=/d.img,snapshot=on,readonly=on"));
         assert!(drive_is_read_only("file=/d.img,readonly=true"));
         assert!(!drive_is_throwaway("file=/snapshot=on.img"));
+    }
+
+    #[test]
+    fn a_configuration_without_devices_decodes() {
+        let mut c = SystemConfig {
+            harts: 2,
+            memory: 64 << 20,
+            builtin_sbi: true,
+            clock: ClockMode::Host,
+            drives: vec!["file=/d.img".into()],
+            netdevs: Vec::new(),
+            devices: vec!["virtio-rng".into()],
+        };
+        let with = tern_state::to_bytes(&c).unwrap();
+        assert_eq!(tern_state::from_bytes::<SystemConfig>(&with).unwrap(), c);
+        c.drives.clear();
+        c.devices.clear();
+        let plain = tern_state::to_bytes(&c).unwrap();
+        assert!(plain.len() < with.len());
+        assert_eq!(tern_state::from_bytes::<SystemConfig>(&plain).unwrap(), c);
     }
 }

@@ -1,8 +1,10 @@
-//! The system VM (`tern run --machine virt`, `tern restore`) behind the control API:
-//! status, pause, resume, snapshot and stop of a running `virt` machine.
+//! The system VMs (`tern run`, `tern restore`) behind the control API: status, pause,
+//! resume, snapshot and stop of a running `virt` machine (here) or `spike` machine
+//! ([`spike`]).
 
 pub mod config;
 pub mod snapshot;
+pub mod spike;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -143,6 +145,30 @@ impl VmControl for SystemVm {
     fn stop(&self) -> Result<(), ControlError> {
         self.handle.stop();
         Ok(())
+    }
+}
+
+/// The board a system VM snapshot is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Board {
+    /// `virt`.
+    Virt,
+    /// `spike`.
+    Spike,
+}
+
+/// Which board the system VM snapshot `snapshot` holds, from the kind of its
+/// configuration.
+pub fn board_of(snapshot: &tern_snapshot::Snapshot) -> anyhow::Result<Board> {
+    let bytes = snapshot.state(crate::snapshot_file::CONFIG)?;
+    let (kind, _) =
+        tern_state::peek(bytes).map_err(|e| anyhow::anyhow!("snapshot section `config`: {e}"))?;
+    match kind {
+        "virt-config" => Ok(Board::Virt),
+        "spike-config" => Ok(Board::Spike),
+        other => anyhow::bail!(
+            "snapshot section `config`: a {other} state, not the configuration of a virt or spike machine"
+        ),
     }
 }
 

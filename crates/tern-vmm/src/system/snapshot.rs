@@ -1,10 +1,12 @@
 //! Writing a running or paused system VM to one snapshot file, and reading it back
 //! into a freshly built machine.
 //!
-//! The file holds the configuration ("config"), the machine state ("machine": harts,
-//! devices, clock, firmware state; postcard), guest RAM ("ram": zero pages omitted,
-//! stored pages mappable on restore), and a record of each disk image (path and
-//! fingerprint), so that restoring against a changed image is refused.
+//! The file holds the configuration ("config"), one state section per component of
+//! the machine (`board`, `clock`, `hart0`..., `sbi`, `plic`, `uart`, `virtio0`...:
+//! see `tern_machine::virt::state`), each the component's versioned state, guest RAM
+//! ("ram": zero pages omitted, stored pages mappable on restore), and a record of each
+//! disk image (path and fingerprint), so that restoring against a changed image is
+//! refused.
 //!
 //! Disks (drive `i` is "disk`i`" in the file): with `--include-disks`, and always for a
 //! disk whose writes live in a throw-away overlay (`snapshot=on`, or a disk restored
@@ -28,13 +30,14 @@ use anyhow::Context;
 use tern_devices::virtio::blk::SECTOR;
 use tern_devices::virtio::disk::{BlockBackend, BlockSet, DiskHandle, DiskOptions, TrackedDisk};
 use tern_hart::GuestRam;
-use tern_machine::virt::state::{MachineState, VirtHandle};
+use tern_machine::virt::state::VirtHandle;
 use tern_machine::virt::VirtMachine;
 use tern_snapshot::{
     DiskRecord, FingerprintMatch, FingerprintMode, OverlayExtent, OverlayGeometry, Snapshot,
     SnapshotWriter, VmKind,
 };
 use tern_snapshot::{Pages, Region};
+use tern_state::{Persist, Sections};
 
 use super::config::{drive_file, drive_is_read_only, SystemConfig};
 use crate::control::{ControlError, SnapshotInfo, SnapshotRequest};
@@ -124,12 +127,7 @@ fn write_paused(
         None
     };
     let (mut w, path) = snapshot_file::create(VmKind::System, parent.as_ref(), req)?;
-    let config_bytes = postcard::to_stdvec(config).map_err(|e| internal("config", e))?;
-    w.add_state("config", &config_bytes)
-        .map_err(|e| internal("snapshot", e))?;
-    let machine_bytes = postcard::to_stdvec(&state).map_err(|e| internal("machine state", e))?;
-    w.add_state("machine", &machine_bytes)
-        .map_err(|e| internal("snapshot", e))?;
+    snapshot_file::add_states(&mut w, config, &state)?;
     let pages = if parent.is_some() {
         Pages::ChangedSinceParent(&dirty)
     } else if history.dirty_log_since_boot {
@@ -232,8 +230,8 @@ pub struct OpenedSnapshot {
     pub snapshot: Snapshot,
     /// The machine's configuration.
     pub config: SystemConfig,
-    /// Everything but RAM.
-    pub machine: MachineState,
+    /// Every component's state: everything but RAM.
+    pub machine: Sections,
 }
 
 /// Opens `path` and checks that it is a riscv64 system VM snapshot whose disks are
@@ -241,10 +239,8 @@ pub struct OpenedSnapshot {
 pub fn open_snapshot(path: &Path) -> anyhow::Result<OpenedSnapshot> {
     let snapshot = Snapshot::open(path)?;
     snapshot.expect_guest(ARCH, VmKind::System)?;
-    let config: SystemConfig = postcard::from_bytes(snapshot.state("config")?)
-        .map_err(|e| anyhow::anyhow!("snapshot section `config`: {e}"))?;
-    let machine: MachineState = postcard::from_bytes(snapshot.state("machine")?)
-        .map_err(|e| anyhow::anyhow!("snapshot section `machine`: {e}"))?;
+    let config: SystemConfig = snapshot_file::read_config(&snapshot)?;
+    let machine = snapshot_file::read_components(&snapshot)?;
     for (name, record) in snapshot.disks() {
         // An overlay holds only the blocks the guest wrote: the others must come from
         // the very image the snapshot was taken with.
@@ -283,7 +279,9 @@ pub fn load_into(machine: &mut VirtMachine, opened: &OpenedSnapshot) -> anyhow::
     let ram: Arc<GuestRam> = machine.ram();
     fill_ram(&opened.snapshot, "ram", &ram)?;
     let ram_time = started.elapsed();
-    machine.load_state(&opened.machine)?;
+    machine
+        .restore(&opened.machine)
+        .map_err(|e| anyhow::anyhow!("snapshot {e}"))?;
     Ok(ram_time)
 }
 

@@ -3,17 +3,15 @@
 mod devices;
 pub mod restore;
 mod spec;
+mod spike;
 mod terminal;
 mod virt;
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::{Args, ValueEnum};
 use tern_hart::ClockMode;
-use tern_machine::{SpikeConfig, SpikeExit, SpikeMachine};
 
 /// Exit status when `--max-insns` stops the guest (as `timeout(1)` uses).
 pub const EXIT_LIMIT: i32 = 124;
@@ -86,7 +84,7 @@ pub struct RunArgs {
     #[arg(long)]
     stats: bool,
     /// Serve the control API (status, pause, resume, snapshot, stop) on this Unix
-    /// socket (virt only).
+    /// socket.
     #[arg(long)]
     api_sock: Option<PathBuf>,
 }
@@ -105,7 +103,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     };
     match args.machine {
         MachineKind::Virt => virt::run(&args, clock),
-        MachineKind::Spike => run_spike(&args, clock),
+        MachineKind::Spike => spike::run(&args, clock),
     }
 }
 
@@ -116,54 +114,4 @@ fn print_stats(insns: u64, started: std::time::Instant) {
         "tern: {insns} instructions in {secs:.3} s ({:.1} MIPS)",
         insns as f64 / secs.max(1e-9) / 1e6
     );
-}
-
-fn run_spike(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
-    let Some(kernel) = &args.kernel else {
-        bail!("--machine spike needs --kernel PROGRAM.elf");
-    };
-    let elf = std::fs::read(kernel).with_context(|| format!("cannot read {}", kernel.display()))?;
-    let trace: Option<Box<dyn Write + Send>> = match &args.trace {
-        Some(path) => {
-            let f = File::create(path)
-                .with_context(|| format!("cannot create trace file {}", path.display()))?;
-            Some(Box::new(BufWriter::new(f)))
-        }
-        None => None,
-    };
-    let config = SpikeConfig {
-        memory: args.memory << 20,
-        clock,
-        max_insns: args.max_insns,
-        console: Box::new(std::io::stdout()),
-        trace,
-    };
-    let mut machine = SpikeMachine::new(config, &elf)
-        .with_context(|| format!("cannot start {}", kernel.display()))?;
-    if !machine.has_htif() {
-        eprintln!(
-            "tern: warning: {} has no `tohost` symbol; it cannot report an exit",
-            kernel.display()
-        );
-    }
-    let started = std::time::Instant::now();
-    let exit = machine.run();
-    std::io::stdout().flush().ok();
-    if args.stats {
-        print_stats(machine.retired(), started);
-    }
-    Ok(match exit {
-        SpikeExit::Exited(code) => (code & 0xff) as i32,
-        SpikeExit::InstructionLimit => {
-            eprintln!(
-                "tern: instruction limit reached after {} instructions",
-                machine.retired()
-            );
-            EXIT_LIMIT
-        }
-        SpikeExit::Deadlock => {
-            let pc = machine.hart().state().pc;
-            bail!("the hart waits in wfi at pc {pc:#x} and no interrupt can wake it")
-        }
-    })
 }

@@ -6,8 +6,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use tern_machine::virt::{VirtConfig, VirtMachine};
+use tern_machine::SpikeConfig;
 use tern_snapshot::{Snapshot, VmKind};
 use tern_vmm::system::snapshot::{load_into, open_snapshot, LastSnapshot};
+use tern_vmm::system::spike::OpenedSpike;
+use tern_vmm::system::{board_of, Board};
 
 use super::virt::{run_machine, virtio_factories};
 
@@ -27,16 +30,60 @@ pub struct RestoreArgs {
 /// Runs `tern restore`: a system VM here, a process VM in
 /// [`crate::cli::restore_process`], as the file's header says. Returns the exit status.
 pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
-    let kind = Snapshot::open(&args.file)
-        .with_context(|| format!("cannot restore {}", args.file.display()))?
-        .header()
-        .vm_kind;
-    match kind {
-        VmKind::System => restore_system(args),
+    let snapshot = Snapshot::open(&args.file)
+        .with_context(|| format!("cannot restore {}", args.file.display()))?;
+    match snapshot.header().vm_kind {
+        VmKind::System => {
+            let board = board_of(&snapshot)
+                .with_context(|| format!("cannot restore {}", args.file.display()))?;
+            match board {
+                Board::Virt => {
+                    drop(snapshot);
+                    restore_system(args)
+                }
+                Board::Spike => restore_spike(args, snapshot),
+            }
+        }
         VmKind::Process => {
+            drop(snapshot);
             crate::cli::restore_process::restore(&args.file, args.api_sock.as_deref(), args.stats)
         }
     }
+}
+
+/// Restores a spike machine.
+fn restore_spike(args: RestoreArgs, snapshot: Snapshot) -> anyhow::Result<i32> {
+    let started = std::time::Instant::now();
+    let context = || format!("cannot restore {}", args.file.display());
+    let opened = OpenedSpike::open(snapshot).with_context(context)?;
+    let config = SpikeConfig {
+        memory: opened.config.memory,
+        clock: opened.config.clock,
+        max_insns: None,
+        console: Box::new(std::io::stdout()),
+        trace: None,
+    };
+    let machine = opened.rebuild(config).with_context(context)?;
+    if args.stats {
+        eprintln!(
+            "tern: restored {} in {:.2} ms",
+            args.file.display(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    let last = LastSnapshot {
+        id: opened.snapshot.id(),
+        path: args.file.clone(),
+    };
+    let vm = opened.config;
+    drop(opened);
+    super::spike::run_machine(
+        machine,
+        vm,
+        Some(last),
+        args.api_sock.as_deref(),
+        args.stats,
+    )
 }
 
 /// Restores a system VM.

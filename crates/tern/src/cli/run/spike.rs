@@ -1,0 +1,96 @@
+//! `tern run --machine spike`: a bare-metal program with HTIF console and exit, and
+//! the same machine restored from its snapshot.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use tern_hart::ClockMode;
+use tern_machine::{SpikeConfig, SpikeExit, SpikeMachine};
+use tern_vmm::system::config::SpikeVmConfig;
+use tern_vmm::system::snapshot::LastSnapshot;
+use tern_vmm::system::spike::SpikeVm;
+
+use super::{print_stats, RunArgs, EXIT_LIMIT};
+
+/// Runs `tern run --machine spike`; returns the exit status.
+pub fn run(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
+    let Some(kernel) = &args.kernel else {
+        bail!("--machine spike needs --kernel PROGRAM.elf");
+    };
+    let elf = std::fs::read(kernel).with_context(|| format!("cannot read {}", kernel.display()))?;
+    let trace: Option<Box<dyn Write + Send>> = match &args.trace {
+        Some(path) => {
+            let f = File::create(path)
+                .with_context(|| format!("cannot create trace file {}", path.display()))?;
+            Some(Box::new(BufWriter::new(f)))
+        }
+        None => None,
+    };
+    let config = SpikeConfig {
+        memory: args.memory << 20,
+        clock,
+        max_insns: args.max_insns,
+        console: Box::new(std::io::stdout()),
+        trace,
+    };
+    let machine = SpikeMachine::new(config, &elf)
+        .with_context(|| format!("cannot start {}", kernel.display()))?;
+    if !machine.has_htif() {
+        eprintln!(
+            "tern: warning: {} has no `tohost` symbol; it cannot report an exit",
+            kernel.display()
+        );
+    }
+    let vm = SpikeVmConfig {
+        memory: args.memory << 20,
+        clock,
+    };
+    run_machine(machine, vm, None, args.api_sock.as_deref(), args.stats)
+}
+
+/// Runs a built (or restored) spike machine with, if asked, a control API; returns
+/// the exit status: the program's, 124 at the instruction limit, 0 when stopped
+/// through the API.
+pub fn run_machine(
+    mut machine: SpikeMachine,
+    config: SpikeVmConfig,
+    restored_from: Option<LastSnapshot>,
+    api_sock: Option<&Path>,
+    stats: bool,
+) -> anyhow::Result<i32> {
+    let server = match api_sock {
+        Some(path) => {
+            let vm = SpikeVm::new(machine.handle(), config, restored_from);
+            Some(
+                tern_vmm::serve(path, std::sync::Arc::new(vm)).with_context(|| {
+                    format!("cannot serve the control API on {}", path.display())
+                })?,
+            )
+        }
+        None => None,
+    };
+    let started = std::time::Instant::now();
+    let exit = machine.run();
+    drop(server);
+    std::io::stdout().flush().ok();
+    if stats {
+        print_stats(machine.retired(), started);
+    }
+    Ok(match exit {
+        SpikeExit::Exited(code) => (code & 0xff) as i32,
+        SpikeExit::InstructionLimit => {
+            eprintln!(
+                "tern: instruction limit reached after {} instructions",
+                machine.retired()
+            );
+            EXIT_LIMIT
+        }
+        SpikeExit::Deadlock => {
+            let pc = machine.hart().state().pc;
+            bail!("the hart waits in wfi at pc {pc:#x} and no interrupt can wake it")
+        }
+        SpikeExit::Stopped => 0,
+    })
+}
