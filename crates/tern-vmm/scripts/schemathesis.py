@@ -4,7 +4,7 @@
 A manual step, not part of `cargo test` (it needs schemathesis from PyPI):
 
     pip install schemathesis            # or: python3 -m venv v && v/bin/pip install ...
-    cargo build -p tern-vmm --example fake_vm
+    cargo build -p tern-vmm --features fake --example fake_vm
     python3 crates/tern-vmm/scripts/schemathesis.py [--max-time SECONDS]
 
 It serves the fake counter VM (snapshots confined to a temporary directory, still
@@ -69,7 +69,7 @@ def main():
         sys.exit("schemathesis.py: schemathesis is not installed (pip install schemathesis)")
     fake = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "debug", "examples", "fake_vm")
     if not os.path.exists(fake):
-        sys.exit(f"schemathesis.py: {fake} missing: cargo build -p tern-vmm --example fake_vm")
+        sys.exit(f"schemathesis.py: {fake} missing: cargo build -p tern-vmm --features fake --example fake_vm")
 
     with tempfile.TemporaryDirectory() as tmp:
         sock_path = os.path.join(tmp, "vm.sock")

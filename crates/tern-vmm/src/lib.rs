@@ -9,12 +9,16 @@
 //! - [`api`]: the server ([`serve`]) and its OpenAPI description.
 //! - [`client`]: a blocking client for the API.
 //! - [`cli`]: the `tern` subcommands built on the client.
-//! - [`fake`]: a stand-in VM for tests and for trying the API by hand.
+//! - [`system`], [`process`]: the system VMs (`virt`, `spike`) and the process VM
+//!   behind the API, and their snapshots.
+//! - `fake` (feature `fake` only): a stand-in VM for trying the API by hand and
+//!   fuzzing it.
 
 pub mod api;
 pub mod cli;
 pub mod client;
 pub mod control;
+#[cfg(feature = "fake")]
 pub mod fake;
 mod hex;
 pub mod process;

@@ -1,10 +1,10 @@
-//! The `tern status|pause|resume|snapshot|stop` glue against a served fake VM.
+//! The `tern status|pause|resume|snapshot|stop` glue against a served real system VM.
 
 mod common;
 
 use std::path::PathBuf;
 
-use common::serve_counter;
+use common::serve_system;
 use tern_vmm::cli::{
     pause_to, resume_to, snapshot_to, status_to, stop_to, Output, SnapshotOptions,
 };
@@ -18,24 +18,26 @@ fn text(f: impl FnOnce(&mut Vec<u8>) -> anyhow::Result<i32>) -> String {
 
 #[test]
 fn status_prints_text_or_json() {
-    let s = serve_counter();
+    let s = serve_system();
     let human = text(|o| status_to(o, &s.sock(), Output::Human));
     assert!(
         human.starts_with("state         running\nkind          system\n"),
         "{human}"
     );
-    assert!(human.contains("memory        64.0 MiB ("), "{human}");
+    assert!(human.contains("memory        16.0 MiB ("), "{human}");
     assert!(human.contains("harts         2\n"), "{human}");
-    assert!(human.contains("  pc 0x00000000800"), "{human}");
-    assert!(human.contains("  uart0             ns16550a\n"), "{human}");
+    assert!(human.contains("  uart              ns16550a\n"), "{human}");
+    s.client.pause().unwrap();
+    let human = text(|o| status_to(o, &s.sock(), Output::Human));
+    assert!(human.contains("  pc 0x0000000080000000"), "{human}");
     let json = text(|o| status_to(o, &s.sock(), Output::Json));
     let st: VmStatus = serde_json::from_str(&json).unwrap();
-    assert_eq!(st.state, VmState::Running);
+    assert_eq!(st.state, VmState::Paused);
 }
 
 #[test]
 fn pause_resume_stop_print_the_new_state() {
-    let s = serve_counter();
+    let s = serve_system();
     assert_eq!(text(|o| pause_to(o, &s.sock())), "paused\n");
     assert_eq!(s.client.status().unwrap().state, VmState::Paused);
     assert_eq!(text(|o| resume_to(o, &s.sock())), "running\n");
@@ -45,13 +47,10 @@ fn pause_resume_stop_print_the_new_state() {
 
 #[test]
 fn errors_carry_the_servers_message() {
-    let s = serve_counter();
+    let s = serve_system();
     s.client.stop().unwrap();
     let err = resume_to(&mut Vec::new(), &s.sock()).unwrap_err();
-    assert_eq!(
-        format!("{err:#}"),
-        "vm is stopped: cannot resume (HTTP 409)"
-    );
+    assert_eq!(format!("{err:#}"), "the VM has stopped (HTTP 409)");
 
     let missing = s.dir.path().join("nobody.sock");
     let err = status_to(&mut Vec::new(), &missing, Output::Human).unwrap_err();
@@ -66,7 +65,7 @@ fn errors_carry_the_servers_message() {
 
 #[test]
 fn snapshot_prints_what_was_written() {
-    let s = serve_counter();
+    let s = serve_system();
     let mut opts = SnapshotOptions {
         out: PathBuf::from(s.file("a.snap")),
         incremental: false,
@@ -74,28 +73,35 @@ fn snapshot_prints_what_was_written() {
         include_disks: false,
     };
     let line = text(|o| snapshot_to(o, &s.sock(), &opts, Output::Human));
+    let id = line["snapshot ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let file = tern_snapshot::Snapshot::open(s.file("a.snap").as_ref()).unwrap();
+    assert_eq!(file.id().to_string(), id);
     assert!(
-        line.starts_with(&format!("snapshot 1 written to {}: ", s.file("a.snap"))),
+        line.starts_with(&format!("snapshot {id} written to {}: ", s.file("a.snap"))),
         "{line}"
     );
-    assert!(line.contains(" 1 page, VM held "), "{line}");
+    assert!(line.contains(" pages, VM held "), "{line}");
     opts.out = PathBuf::from(s.file("b.snap"));
     opts.incremental = true;
     opts.zstd = true;
     let line = text(|o| snapshot_to(o, &s.sock(), &opts, Output::Human));
     assert!(
-        line.trim_end().ends_with(", incremental to 1, zstd"),
+        line.trim_end()
+            .ends_with(&format!(", incremental to {id}, zstd")),
         "{line}"
     );
     let json = text(|o| snapshot_to(o, &s.sock(), &opts, Output::Json));
     let info: SnapshotInfo = serde_json::from_str(&json).unwrap();
-    assert_eq!((info.id.as_str(), info.compress), ("3", Compression::Zstd));
-    opts.include_disks = true;
+    assert_eq!(info.compress, Compression::Zstd);
+    assert!(info.parent.is_some() && info.parent.as_deref() != Some(id.as_str()));
+    // The machine is stopped: the error is the VM's own.
+    s.client.stop().unwrap();
     let err = snapshot_to(&mut Vec::new(), &s.sock(), &opts, Output::Human).unwrap_err();
-    assert!(
-        format!("{err:#}").ends_with("this VM has no disks (HTTP 501)"),
-        "{err:#}"
-    );
+    assert_eq!(format!("{err:#}"), "the VM has stopped (HTTP 409)");
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::serve_counter;
+use common::serve_system;
 use tern_vmm::api::{openapi_json, ROUTES};
 
 fn checked_in_path() -> PathBuf {
@@ -17,7 +17,7 @@ fn checked_in_path() -> PathBuf {
 
 #[test]
 fn served_document_equals_the_checked_in_file() {
-    let s = serve_counter();
+    let s = serve_system();
     let (code, served) = s.client.raw("GET", "/openapi.json", None).unwrap();
     assert_eq!(code, 200);
     let file = std::fs::read_to_string(checked_in_path()).expect("crates/tern-vmm/openapi.json");
@@ -50,7 +50,7 @@ fn every_route_is_documented_and_nothing_else() {
 
 #[test]
 fn every_documented_route_is_answered() {
-    let s = serve_counter();
+    let s = serve_system();
     let snap = format!(r#"{{"path":"{}"}}"#, s.file("r.snap"));
     // /stop last: it ends the VM.
     let mut routes = ROUTES.to_vec();
@@ -71,7 +71,7 @@ fn every_documented_route_is_answered() {
 fn answers_match_their_schemas() {
     let doc: serde_json::Value = serde_json::from_str(openapi_json()).unwrap();
     let schemas = &doc["components"]["schemas"];
-    let s = serve_counter();
+    let s = serve_system();
     let check = |name: &str, v: &serde_json::Value| {
         let schema = &schemas[name];
         let mut props: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();

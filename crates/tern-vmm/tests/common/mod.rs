@@ -1,4 +1,5 @@
-//! Shared test helpers: a fake VM served on a socket in a temporary directory.
+//! Shared test helpers: a real `virt` machine (the system VM of `tern run`) served on a
+//! socket in a temporary directory.
 
 #![allow(dead_code)]
 
@@ -6,18 +7,99 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tern_vmm::control::VmKind;
-use tern_vmm::fake::CounterVm;
+use tern_hart::ClockMode;
+use tern_machine::virt::state::VirtHandle;
+use tern_machine::virt::{StopReason, VirtConfig, VirtMachine};
+use tern_vmm::system::config::SystemConfig;
+use tern_vmm::system::SystemVm;
 use tern_vmm::{serve, Client, ServerHandle, VmControl};
 
-/// A served VM; the directory (and so the socket) lives as long as this.
+/// Harts of the test machine.
+pub const HARTS: usize = 2;
+/// RAM of the test machine.
+pub const MEMORY: u64 = 16 << 20;
+
+/// A served VM; the directory (and so the socket) lives as long as this, and a machine
+/// behind it is stopped when it goes.
 pub struct Served<V> {
     pub dir: tempfile::TempDir,
     pub vm: Arc<V>,
     pub server: Option<ServerHandle>,
     pub client: Client,
+    pub machine: Option<Running>,
+}
+
+/// A `virt` machine running on its own thread.
+pub struct Running {
+    pub handle: VirtHandle,
+    thread: Option<JoinHandle<StopReason>>,
+}
+
+impl Running {
+    /// Waits until the machine's run has ended and returns why it ended.
+    pub fn join(mut self) -> StopReason {
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            self.handle.stop();
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts a real `virt` machine: [`HARTS`] harts in M-mode firmware that spins
+/// (`j .`), [`MEMORY`] of RAM, the board's devices and no virtio device. Returns the
+/// running machine and its configuration as `tern run` records it.
+pub fn start_system() -> (Running, SystemConfig) {
+    let spin = 0x0000_006fu32.to_le_bytes().to_vec();
+    let config = VirtConfig {
+        harts: HARTS,
+        memory: MEMORY,
+        bios: Some(spin),
+        kernel: None,
+        initrd: None,
+        append: String::new(),
+        clock: ClockMode::Host,
+        max_insns: None,
+        console: Box::new(std::io::sink()),
+        virtio: Vec::new(),
+        restore_builtin_sbi: None,
+    };
+    let mut machine = VirtMachine::new(config).expect("the test machine builds");
+    let handle = machine.handle();
+    let thread = std::thread::spawn(move || machine.run());
+    let system = SystemConfig {
+        harts: HARTS,
+        memory: MEMORY,
+        builtin_sbi: false,
+        clock: ClockMode::Host,
+        drives: Vec::new(),
+        netdevs: Vec::new(),
+        devices: Vec::new(),
+    };
+    (
+        Running {
+            handle,
+            thread: Some(thread),
+        },
+        system,
+    )
+}
+
+/// Serves a real, running system VM ([`start_system`]).
+pub fn serve_system() -> Served<SystemVm> {
+    let (running, config) = start_system();
+    let vm = SystemVm::new(running.handle.clone(), config, Vec::new(), None);
+    let mut s = serve_vm(vm);
+    s.machine = Some(running);
+    s
 }
 
 impl<V> Served<V> {
@@ -42,12 +124,8 @@ pub fn serve_vm<V: VmControl>(vm: V) -> Served<V> {
         vm,
         server: Some(server),
         client,
+        machine: None,
     }
-}
-
-/// Serves a running system-VM counter.
-pub fn serve_counter() -> Served<CounterVm> {
-    serve_vm(CounterVm::new(VmKind::System))
 }
 
 /// Sends raw bytes on a fresh connection and returns everything the server answers
