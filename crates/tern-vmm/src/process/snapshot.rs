@@ -112,7 +112,7 @@ pub fn decode_state(snapshot: &Snapshot) -> anyhow::Result<(ProcessConfig, Image
     snapshot.expect_guest(ARCH, VmKind::Process)?;
     let config: ProcessConfig = snapshot_file::read_config(snapshot)?;
     let components = snapshot_file::read_components(snapshot)?;
-    let image = decode_components(components).map_err(|e| anyhow::anyhow!("snapshot {e}"))?;
+    let image = decode_components(components).map_err(|e| anyhow::anyhow!("snapshot: {e}"))?;
     Ok((config, image))
 }
 
@@ -162,7 +162,7 @@ pub fn open_process(path: &Path) -> anyhow::Result<OpenedProcess> {
         .map_err(|e| anyhow::anyhow!("cannot reserve guest memory: {e}"))?;
     image
         .check(&ram)
-        .map_err(|e| anyhow::anyhow!("snapshot state `process`/`thread.*`: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("snapshot: state `process`/`thread.*`: {e}"))?;
     fill_ram(&snapshot, "ram", &ram)?;
     Ok(OpenedProcess {
         id: snapshot.id(),
@@ -215,7 +215,7 @@ mod tests {
         .err();
         let e = format!("{:#}", e.unwrap());
         assert!(
-            e.starts_with("snapshot state `process`: malformed: "),
+            e.starts_with("snapshot: state `process`: malformed: "),
             "{e}"
         );
         let e = decode_state(&file(VmKind::Process, &[("config", &garbage[..3])])).err();

@@ -281,7 +281,7 @@ pub fn load_into(machine: &mut VirtMachine, opened: &OpenedSnapshot) -> anyhow::
     let ram_time = started.elapsed();
     machine
         .restore(&opened.machine)
-        .map_err(|e| anyhow::anyhow!("snapshot {e}"))?;
+        .map_err(|e| anyhow::anyhow!("snapshot: {e}"))?;
     Ok(ram_time)
 }
 

@@ -252,6 +252,6 @@ impl OpenedSpike {
         SpikeMachine::rebuild(config, &self.machine, |ram| {
             fill_ram(&self.snapshot, "ram", ram).map_err(|e| format!("{e:#}"))
         })
-        .map_err(|e| anyhow::anyhow!("snapshot {e}"))
+        .map_err(|e| anyhow::anyhow!("snapshot: {e}"))
     }
 }
