@@ -340,3 +340,19 @@ impl VirtioDevice for Net {
         self.receive(queues);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_card_state_without_a_backend_part_decodes() {
+        let mut card = Net::new(Box::new(NullBackend), [2, 0, 0, 0, 0, 1]);
+        let s = card.save().unwrap();
+        assert_eq!(s.backend, None);
+        let bytes = tern_state::to_bytes(&s).unwrap();
+        let back: NetState = tern_state::from_bytes(&bytes).unwrap();
+        assert_eq!(back, s);
+        card.restore(&back).unwrap();
+    }
+}

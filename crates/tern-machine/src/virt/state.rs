@@ -325,3 +325,32 @@ impl VirtHandle {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_firmware_state_without_pending_starts_decodes() {
+        let mut s = SbiState {
+            harts: vec![
+                HsmState {
+                    state: 0,
+                    start: None,
+                    sbi_deadline: 1234,
+                },
+                HsmState {
+                    state: 1,
+                    start: None,
+                    sbi_deadline: u64::MAX,
+                },
+            ],
+        };
+        let plain = tern_state::to_bytes(&s).unwrap();
+        assert_eq!(tern_state::from_bytes::<SbiState>(&plain).unwrap(), s);
+        s.harts[1].start = Some((0x8020_0000, 7));
+        let with = tern_state::to_bytes(&s).unwrap();
+        assert!(plain.len() < with.len(), "`start` is written only when needed");
+        assert_eq!(tern_state::from_bytes::<SbiState>(&with).unwrap(), s);
+    }
+}
