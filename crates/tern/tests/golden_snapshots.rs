@@ -98,6 +98,22 @@ fn format2_virt_restores_with_its_devices_and_runs_to_the_end() {
 }
 
 #[test]
+fn format2_virt_with_terns_firmware_restores_its_harts_and_runs_to_the_end() {
+    let file = golden(2, "virt-sbi");
+    assert_eq!(
+        states(&file),
+        [
+            "config", "board", "clock", "hart0", "hart1", "hart2", "sbi", "test", "rtc", "clint",
+            "plic", "uart"
+        ]
+    );
+    // tern's SBI state says hart 1 runs and hart 2 is stopped; hart 0's Sstc timer
+    // fires, hart 1 stops itself through HSM, SRST powers off.
+    let r = restore(&file, b"");
+    assert_ran_to_the_end(&r, &["golden-sbi: ok"]);
+}
+
+#[test]
 fn format2_spike_restores_mid_computation_and_runs_to_the_end() {
     let file = golden(2, "spike");
     assert_eq!(
