@@ -88,8 +88,9 @@ impl VirtualClock {
         })
     }
 
-    /// A clock continuing from a saved state.
-    pub fn from_state(state: ClockState) -> VirtualClock {
+    /// A clock continuing from `state` (a board restores its clock through
+    /// [`Persist`] instead, into the clock it already handed out).
+    fn from_state(state: ClockState) -> VirtualClock {
         let mode = normalized(state.mode);
         let rest = match mode {
             ClockMode::Instructions(per_tick) => state.rest % per_tick,

@@ -33,6 +33,10 @@ impl Priv {
 
 /// The control and status registers that hold state (read-only and derived CSRs are
 /// computed on access). Values are stored in their architectural layout.
+///
+/// This struct's serde form is part of the base of the hart's versioned state
+/// (`persist.rs`): a new CSR goes into a new part of that state, not into this
+/// struct's serialized fields, or older snapshots stop decoding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(C)]
 pub struct Csrs {
@@ -125,8 +129,10 @@ impl Default for Csrs {
 /// The complete architectural state of one hart.
 ///
 /// `#[repr(C)]` with the integer registers first so that generated code can address
-/// them at fixed offsets (DESIGN.md invariant 6).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// them at fixed offsets (DESIGN.md invariant 6). Saved as a versioned state
+/// (tern-state; the encoding is in `persist.rs`), never as a plain serde struct, so
+/// that a new field cannot silently change what older snapshots hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct HartState {
     /// Integer registers x0–x31 (x0 always reads 0).
