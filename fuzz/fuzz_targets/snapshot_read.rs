@@ -2,7 +2,8 @@
 //! Whatever the file, opening and reading every section (and decoding the state
 //! sections of a process VM, then checking them as a restore does) must end in a
 //! value or an error, never a panic, a hang or an allocation out of proportion to the file
-//! (DESIGN.md invariant 3: bad snapshots get a clear error).
+//! (DESIGN.md invariant 3: bad snapshots get a clear error). State sections are
+//! decoded with tern-state as a restore decodes them.
 //!
 //! The first input byte picks a mode:
 //! - `0`: the rest of the input is the snapshot file;
@@ -39,7 +40,9 @@ fn seeds() -> &'static [Vec<u8>; 3] {
             };
             let meta = SnapshotMeta::new("riscv64", VmKind::System);
             let mut w = SnapshotWriter::new(Cursor::new(Vec::new()), meta, opts).expect("writer");
-            w.add_state("hart0", &[1, 2, 3, 4]).expect("state");
+            let hart = tern_hart::HartState::new(0, 0x8000_0000);
+            let hart = tern_state::to_bytes(&hart).expect("hart state");
+            w.add_state("hart0", &hart).expect("state");
             w.add_state("plic", &[5u8; 700]).expect("state");
             let region = Region {
                 base: 0x8000_0000,
@@ -162,26 +165,27 @@ fn mutate(mode: u8, input: &[u8]) -> Vec<u8> {
     b
 }
 
-/// Decodes a process VM's state section as `tern restore` does, and checks a decoded
-/// process state against a small guest RAM.
-fn decode_process_state(name: &str, bytes: &[u8]) {
+/// Decodes a component state section as `tern restore` does (by the name tern gives
+/// it), and checks a decoded process state against a small guest RAM.
+fn decode_state(name: &str, bytes: &[u8]) {
     use tern_linux::state::{ProcessState, ThreadState};
-    match name {
-        "process" => {
-            if let Ok(state) = postcard::from_bytes::<ProcessState>(bytes) {
-                if let Ok(ram) = tern_hart::GuestRam::new(0x8000_0000, 16 << 20) {
-                    let image = tern_linux::restore::Image {
-                        state,
-                        threads: Vec::new(),
-                    };
-                    let _ = image.check(&ram);
-                }
+    let _ = tern_state::peek(bytes);
+    if name == "process" {
+        if let Ok(state) = tern_state::from_bytes::<ProcessState>(bytes) {
+            if let Ok(ram) = tern_hart::GuestRam::new(0x8000_0000, 16 << 20) {
+                let image = tern_linux::restore::Image {
+                    state,
+                    threads: Vec::new(),
+                };
+                let _ = image.check(&ram);
             }
         }
-        "threads" => {
-            let _ = postcard::from_bytes::<Vec<ThreadState>>(bytes);
-        }
-        _ => {}
+    } else if name.starts_with("thread.") {
+        let _ = tern_state::from_bytes::<ThreadState>(bytes);
+    } else if name.starts_with("hart") {
+        let _ = tern_state::from_bytes::<tern_hart::HartState>(bytes);
+    } else if name == "clock" {
+        let _ = tern_state::from_bytes::<tern_hart::clock::ClockState>(bytes);
     }
 }
 
@@ -195,7 +199,7 @@ fn read_everything(bytes: Vec<u8>) {
         match s.kind {
             SectionKind::State => {
                 if let Ok(bytes) = snap.state(&s.name) {
-                    decode_process_state(&s.name, bytes);
+                    decode_state(&s.name, bytes);
                 }
             }
             SectionKind::Memory => {
