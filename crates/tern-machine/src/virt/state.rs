@@ -350,7 +350,10 @@ mod tests {
         assert_eq!(tern_state::from_bytes::<SbiState>(&plain).unwrap(), s);
         s.harts[1].start = Some((0x8020_0000, 7));
         let with = tern_state::to_bytes(&s).unwrap();
-        assert!(plain.len() < with.len(), "`start` is written only when needed");
+        assert!(
+            plain.len() < with.len(),
+            "`start` is written only when needed"
+        );
         assert_eq!(tern_state::from_bytes::<SbiState>(&with).unwrap(), s);
     }
 }
