@@ -141,6 +141,17 @@ impl Platform for SbiPlatform<'_> {
     }
 
     fn set_timer(&mut self, hart: usize, deadline: u64) {
+        // With Sstc enabled for S-mode (`menvcfg.STCE`, which tern's firmware sets),
+        // `mip.STIP` is driven by `stimecmp` alone and software writes to it are
+        // ignored, so the SBI timer is `stimecmp` itself, as OpenSBI programs it on
+        // Sstc harts: the comparator raises and clears STIP.
+        if hart == self.me && self.hart.state().csr.menvcfg >> 63 != 0 {
+            self.hart.state_mut().csr.stimecmp = deadline;
+            if let Some(slot) = self.shared.slots.get(hart) {
+                slot.sbi_deadline.store(u64::MAX, Ordering::Release);
+            }
+            return;
+        }
         if let Some(slot) = self.shared.slots.get(hart) {
             slot.sbi_deadline.store(deadline, Ordering::Release);
         }
