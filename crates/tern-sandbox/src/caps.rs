@@ -38,10 +38,7 @@ pub fn drop_all() -> Result<(), String> {
             // SAFETY: prctl with integer arguments.
             let has = unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong, 0, 0, 0) };
             if has == 1 {
-                bounding = Err(format!(
-                    "bounding set: {}",
-                    std::io::Error::last_os_error()
-                ));
+                bounding = Err(format!("bounding set: {}", std::io::Error::last_os_error()));
             }
         }
     }

@@ -147,7 +147,11 @@ impl Sandbox {
     pub fn confine(&self, limits: &Limits) {
         if self.active {
             if let Err(e) = limits::apply(limits) {
-                unavailable("resource limits", &e, "the VMM's host resources are not bounded");
+                unavailable(
+                    "resource limits",
+                    &e,
+                    "the VMM's host resources are not bounded",
+                );
             }
             if let Err(e) = caps::drop_all() {
                 unavailable("dropping capabilities", &e, "the VMM keeps some privileges");

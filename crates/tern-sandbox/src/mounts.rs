@@ -102,7 +102,6 @@ fn plan(path: &Path, read_only: bool, steps: &mut Vec<Step>, depth: u32) -> std:
     Err(std::io::Error::from_raw_os_error(libc::EINVAL))
 }
 
-
 fn cstr(p: &Path) -> std::io::Result<CString> {
     CString::new(p.as_os_str().as_bytes())
         .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))
@@ -120,7 +119,13 @@ fn check(r: libc::c_int, what: &str, p: &Path) -> Result<(), String> {
     }
 }
 
-fn mount(src: Option<&Path>, at: &Path, fstype: Option<&str>, flags: libc::c_ulong, what: &str) -> Result<(), String> {
+fn mount(
+    src: Option<&Path>,
+    at: &Path,
+    fstype: Option<&str>,
+    flags: libc::c_ulong,
+    what: &str,
+) -> Result<(), String> {
     let src = src.map(cstr).transpose().map_err(|e| e.to_string())?;
     let at_c = cstr(at).map_err(|e| e.to_string())?;
     let fstype = fstype.map(|t| CString::new(t).unwrap_or_default());
@@ -182,7 +187,13 @@ pub fn enter(v: &View) -> Result<(), String> {
         let _ = plan(p, true, &mut steps, 0);
     }
     let root = Path::new("/");
-    mount(None, root, None, libc::MS_REC | libc::MS_PRIVATE, "private mounts at")?;
+    mount(
+        None,
+        root,
+        None,
+        libc::MS_REC | libc::MS_PRIVATE,
+        "private mounts at",
+    )?;
     let s = v.build_at.clone();
     mount(
         Some(Path::new("tmpfs")),
@@ -191,6 +202,17 @@ pub fn enter(v: &View) -> Result<(), String> {
         libc::MS_NOSUID | libc::MS_NODEV,
         "tmpfs at",
     )?;
+    // The kept paths are bound recursively (with what is mounted below them), and
+    // the guest root itself is one of them: unbindable, the tmpfs is left out of
+    // those copies instead of covering the root again.
+    let r = mount(None, &s, None, libc::MS_UNBINDABLE, "unbindable");
+    if let Err(e) = r {
+        if let Ok(c) = cstr(&s) {
+            // SAFETY: detaching the tmpfs mounted above.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
+        return Err(e);
+    }
     let r = build(&s, &steps).and_then(|()| pivot(&s));
     if let Err(e) = r {
         if let Ok(c) = cstr(&s) {
@@ -245,6 +267,11 @@ fn build(s: &Path, steps: &[Step]) -> Result<(), String> {
         Step::Keep { at, .. } => at.components().count(),
         _ => 0,
     });
+    // A path kept twice (`/lib` → `usr/lib` and `/usr/lib`) is bound once.
+    keeps.dedup_by(|a, b| match (a, b) {
+        (Step::Keep { at: x, .. }, Step::Keep { at: y, .. }) => x == y,
+        _ => false,
+    });
     for st in keeps {
         let Step::Keep {
             at, fd, read_only, ..
@@ -254,13 +281,7 @@ fn build(s: &Path, steps: &[Step]) -> Result<(), String> {
         };
         let m = under(s, at);
         let src = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
-        mount(
-            Some(&src),
-            &m,
-            None,
-            libc::MS_BIND | libc::MS_REC,
-            "bind",
-        )?;
+        mount(Some(&src), &m, None, libc::MS_BIND | libc::MS_REC, "bind")?;
         if *read_only {
             let flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | locked_flags(&m);
             mount(None, &m, None, flags, "read-only")?;
@@ -282,7 +303,11 @@ fn pivot(s: &Path) -> Result<(), String> {
             "pivot_root",
             s,
         )?;
-        check(libc::umount2(dot, libc::MNT_DETACH), "detach old root at", s)?;
+        check(
+            libc::umount2(dot, libc::MNT_DETACH),
+            "detach old root at",
+            s,
+        )?;
         check(libc::chdir(c"/".as_ptr()), "chdir", Path::new("/"))?;
     }
     Ok(())

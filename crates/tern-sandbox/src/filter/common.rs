@@ -169,6 +169,7 @@ pub const IO: &[Call] = allow![
 /// Files by path (snapshot files are created, renamed into place and removed).
 pub const PATHS: &[Call] = allow![
     SYS_openat,
+    SYS_openat2,
     SYS_readlinkat,
     SYS_faccessat,
     SYS_faccessat2,

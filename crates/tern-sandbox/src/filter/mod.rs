@@ -192,11 +192,7 @@ impl Table {
 
 /// Adds `c`'s rules to `rules`; a call with [`Check::Any`] matches whatever else is
 /// listed for it (an empty rule list in seccompiler means any arguments).
-fn add_rule(
-    rules: &mut BTreeMap<i64, Vec<SeccompRule>>,
-    c: &Call,
-    pid: u64,
-) -> Result<(), String> {
+fn add_rule(rules: &mut BTreeMap<i64, Vec<SeccompRule>>, c: &Call, pid: u64) -> Result<(), String> {
     let any = rules.get(&c.nr).is_some_and(Vec::is_empty);
     match rules_of(c, pid)? {
         None => {
@@ -227,7 +223,14 @@ fn rules_of(c: &Call, pid: u64) -> Result<Option<Vec<SeccompRule>>, String> {
         )?])?],
         Check::OneOf { arg, values } => values
             .iter()
-            .map(|&v| rule(vec![cond(arg, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, v)?]))
+            .map(|&v| {
+                rule(vec![cond(
+                    arg,
+                    SeccompCmpArgLen::Dword,
+                    SeccompCmpOp::Eq,
+                    v,
+                )?])
+            })
             .collect::<Result<Vec<_>, _>>()?,
         Check::NotOneOf { arg, values } => vec![rule(
             values
@@ -317,7 +320,9 @@ mod tests {
             return;
         };
         for t in tables() {
-            let progs = t.compile(arch).unwrap_or_else(|e| panic!("{}: {e}", t.name));
+            let progs = t
+                .compile(arch)
+                .unwrap_or_else(|e| panic!("{}: {e}", t.name));
             assert!(progs.len() >= 2, "{}: answers and allowlist", t.name);
             // The kernel takes at most 4096 instructions per program.
             for p in &progs {
@@ -344,7 +349,10 @@ mod tests {
 
     #[test]
     fn names_are_the_libc_names() {
-        assert_eq!(Call::new("SYS_read", libc::SYS_read, Check::Any).name, "read");
+        assert_eq!(
+            Call::new("SYS_read", libc::SYS_read, Check::Any).name,
+            "read"
+        );
         let t = process::table();
         assert_eq!(t.name_of(libc::SYS_ptrace), Some("ptrace"));
         assert_eq!(t.name_of(libc::SYS_openat), Some("openat"));

@@ -14,6 +14,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use tern_hart::ClockMode;
 use tern_machine::{SpikeConfig, SpikeExit, SpikeMachine};
+use tern_sandbox::{Isolation, Kind, Sandbox};
 
 /// Exit status when `--max-insns` stops the guest (as `timeout(1)` uses).
 pub const EXIT_LIMIT: i32 = 124;
@@ -89,6 +90,10 @@ pub struct RunArgs {
     /// socket (virt only).
     #[arg(long)]
     api_sock: Option<PathBuf>,
+    /// Run without the sandbox (seccomp allowlist, network namespace, dropped
+    /// capabilities, limits) that tern otherwise confines itself to; see the README.
+    #[arg(long)]
+    no_sandbox: bool,
 }
 
 /// Runs `tern run`; returns the exit status.
@@ -103,9 +108,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         ClockKind::Host => ClockMode::Host,
         ClockKind::Insns => ClockMode::Instructions(10),
     };
+    // Still single-threaded: namespaces now, the rest once the machine is built.
+    let sandbox = Sandbox::new(Kind::System, !args.no_sandbox);
+    sandbox.isolate(&Isolation {
+        network: !args.netdevs.is_empty(),
+        view: None,
+    });
     match args.machine {
-        MachineKind::Virt => virt::run(&args, clock),
-        MachineKind::Spike => run_spike(&args, clock),
+        MachineKind::Virt => virt::run(&args, clock, &sandbox),
+        MachineKind::Spike => run_spike(&args, clock, &sandbox),
     }
 }
 
@@ -118,7 +129,7 @@ fn print_stats(insns: u64, started: std::time::Instant) {
     );
 }
 
-fn run_spike(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
+fn run_spike(args: &RunArgs, clock: ClockMode, sandbox: &Sandbox) -> anyhow::Result<i32> {
     let Some(kernel) = &args.kernel else {
         bail!("--machine spike needs --kernel PROGRAM.elf");
     };
@@ -146,6 +157,7 @@ fn run_spike(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
             kernel.display()
         );
     }
+    sandbox.confine(&crate::cli::sandbox::limits(args.memory << 20, 0));
     let started = std::time::Instant::now();
     let exit = machine.run();
     std::io::stdout().flush().ok();

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use tern_machine::virt::{VirtConfig, VirtMachine};
+use tern_sandbox::{Isolation, Kind, Sandbox};
 use tern_snapshot::{Snapshot, VmKind};
 use tern_vmm::system::snapshot::{load_into, open_snapshot, LastSnapshot};
 
@@ -22,6 +23,9 @@ pub struct RestoreArgs {
     /// Print instructions retired, wall time, and how long restoring took.
     #[arg(long)]
     stats: bool,
+    /// Run without the sandbox tern otherwise confines itself to (see the README).
+    #[arg(long)]
+    no_sandbox: bool,
 }
 
 /// Runs `tern restore`: a system VM here, a process VM in
@@ -33,18 +37,26 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
         .vm_kind;
     match kind {
         VmKind::System => restore_system(args),
-        VmKind::Process => {
-            crate::cli::restore_process::restore(&args.file, args.api_sock.as_deref(), args.stats)
-        }
+        VmKind::Process => crate::cli::restore_process::restore(
+            &args.file,
+            args.api_sock.as_deref(),
+            args.stats,
+            Sandbox::new(Kind::Process, !args.no_sandbox),
+        ),
     }
 }
 
 /// Restores a system VM.
 fn restore_system(args: RestoreArgs) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
+    let sandbox = Sandbox::new(Kind::System, !args.no_sandbox);
     let opened = open_snapshot(&args.file)
         .with_context(|| format!("cannot restore {}", args.file.display()))?;
     let c = &opened.config;
+    sandbox.isolate(&Isolation {
+        network: !c.netdevs.is_empty(),
+        view: None,
+    });
     let disks_started = std::time::Instant::now();
     let virtio = virtio_factories(&c.drives, &c.netdevs, &c.devices, Some(&opened))
         .with_context(|| format!("cannot restore {}", args.file.display()))?;
@@ -87,5 +99,6 @@ fn restore_system(args: RestoreArgs) -> anyhow::Result<i32> {
         Some(last),
         args.api_sock.as_deref(),
         args.stats,
+        &sandbox,
     )
 }
