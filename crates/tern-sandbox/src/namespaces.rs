@@ -80,7 +80,7 @@ pub fn enter(w: Wanted) -> Result<Made, String> {
         });
     }
     unshare(flags | libc::CLONE_NEWUSER)
-        .map_err(|e| format!("no user namespace for an unprivileged user (unshare: {e})"))?;
+        .map_err(|e| format!("unshare of a user namespace: {e}"))?;
     write_file("/proc/self/setgroups", "deny").map_err(|e| format!("setgroups: {e}"))?;
     write_file("/proc/self/uid_map", &format!("{uid} {uid} 1\n"))
         .map_err(|e| format!("uid_map: {e}"))?;

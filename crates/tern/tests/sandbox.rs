@@ -354,3 +354,65 @@ fn a_forbidden_call_stops_tern_restore() {
     let o = run(r, TIMEOUT);
     assert_stopped_by(&o, "keyctl", "exec");
 }
+
+#[test]
+fn an_unprivileged_user_gets_a_user_namespace() {
+    let setpriv = "/usr/bin/setpriv";
+    assert!(
+        Path::new(setpriv).is_file(),
+        "{setpriv} not found: install the Debian package `util-linux`"
+    );
+    // SAFETY: getuid cannot fail.
+    if unsafe { libc_getuid() } != 0 {
+        // Already unprivileged: the other tests ran this way.
+        return;
+    }
+    // Copies that user 65534 can reach (the build tree may not be).
+    let dir = std::env::temp_dir().join(format!("tern-sandbox-nobody-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let root = dir.join("root");
+    std::fs::create_dir_all(&root).expect("create root");
+    let tern = dir.join("tern");
+    std::fs::copy(TERN, &tern).expect("copy tern");
+    std::fs::copy(build("sandbox", Link::Static), root.join("sandbox")).expect("copy program");
+    use std::os::unix::fs::PermissionsExt;
+    for p in [&dir, &root] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut c = Command::new(setpriv);
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&tern)
+        .arg("exec")
+        .arg("--root")
+        .arg(&root)
+        .args(["/sandbox", "wait"])
+        .current_dir(&dir);
+    let vm = Alive::start(c);
+    assert_ne!(
+        std::fs::read_link(vm.proc("ns/user")).unwrap(),
+        own_ns("user")
+    );
+    assert_ne!(
+        std::fs::read_link(vm.proc("ns/mnt")).unwrap(),
+        own_ns("mnt")
+    );
+    let map: Vec<String> = vm
+        .read("uid_map")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        map,
+        ["65534", "65534", "1"],
+        "only the user's own uid is mapped"
+    );
+    assert_eq!(vm.status("Seccomp"), "2");
+    assert_eq!(vm.status("CapEff"), "0000000000000000");
+    vm.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+extern "C" {
+    #[link_name = "getuid"]
+    fn libc_getuid() -> u32;
+}

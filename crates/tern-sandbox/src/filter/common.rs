@@ -248,6 +248,8 @@ pub const LEGACY: &[Call] = &[];
 pub const MARKER: u64 = 0x7465_726e; // "tern"
 
 /// Answers shared by all tables.
+// The ioctl request type differs between C libraries and architectures.
+#[allow(clippy::unnecessary_cast)]
 pub const ANSWERS: &[Answer] = &[
     // glibc's pthread_create tries clone3 first and falls back to clone on ENOSYS;
     // clone3's flags are in memory, where a filter cannot check them.
