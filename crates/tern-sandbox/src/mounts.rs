@@ -310,5 +310,14 @@ fn pivot(s: &Path) -> Result<(), String> {
         )?;
         check(libc::chdir(c"/".as_ptr()), "chdir", Path::new("/"))?;
     }
+    // The new root's own directories are not for writing (the kept paths are
+    // mounts of their own and keep their modes).
+    let _ = mount(
+        None,
+        Path::new("/"),
+        None,
+        libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
+        "read-only",
+    );
     Ok(())
 }

@@ -311,6 +311,27 @@ fn under_root_the_tern_process_sees_only_what_it_needs() {
         !seen(&base.join("outside")).exists(),
         "a file beside the root is visible to the tern process"
     );
+    // The new root itself and the kernel's settings are read-only.
+    let info = vm.read("mountinfo");
+    let options = |at: &str| {
+        info.lines()
+            .filter(|l| l.split_whitespace().nth(4) == Some(at))
+            .last()
+            .unwrap_or_else(|| panic!("no mount at {at} in {info}"))
+            .split_whitespace()
+            .nth(5)
+            .unwrap()
+            .to_string()
+    };
+    for at in ["/", "/proc/sys", "/usr/lib"] {
+        assert!(
+            options(at).split(',').any(|o| o == "ro"),
+            "{at} is writable: {info}"
+        );
+    }
+    assert!(options(&root.display().to_string())
+        .split(',')
+        .any(|o| o == "rw"));
     // Only tern's own needs at the top: no /home, /root, /var, /etc/passwd.
     for p in ["home", "root", "var", "etc/passwd", "usr/bin", "boot"] {
         assert!(

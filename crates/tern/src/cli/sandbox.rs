@@ -19,11 +19,14 @@ const LIBRARIES: &[&str] = &[
     "/etc/ld.so.cache",
 ];
 
+/// Parts of `/proc` kept read-only.
+const PROC_READ_ONLY: &[&str] = &["/proc/sys", "/proc/sysrq-trigger"];
+
 /// The isolation of a process VM with file view `view`: the host's network (a
 /// guest's sockets are host sockets), and under `--root` a mount namespace that
 /// keeps the root, the binds, the sysroot, the directories of `extra` (the control
 /// socket, the snapshot restored from), `/proc`, `/dev/null`, and read-only the
-/// tern executable and the host's libraries.
+/// tern executable, the host's libraries and `/proc/sys`.
 pub fn process_isolation(view: &FileView, extra: &[Option<&Path>]) -> Isolation {
     let Some(root) = &view.root else {
         return Isolation {
@@ -42,6 +45,9 @@ pub fn process_isolation(view: &FileView, extra: &[Option<&Path>]) -> Isolation 
     writable.push(PathBuf::from("/proc"));
     writable.push(PathBuf::from("/dev/null"));
     let mut read_only: Vec<PathBuf> = LIBRARIES.iter().map(PathBuf::from).collect();
+    // Kernel settings: root without capabilities may still write the ones its uid
+    // owns (core_pattern would run a program as host root).
+    read_only.extend(PROC_READ_ONLY.iter().map(PathBuf::from));
     read_only.extend(std::fs::read_link("/proc/self/exe").ok());
     // The sysroot as given (it may go through a symbolic link, made again in the
     // view) is what a re-executed tern is told.
