@@ -321,3 +321,49 @@ fn pivot(s: &Path) -> Result<(), String> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexical_drops_dots_and_never_goes_above_the_root() {
+        assert_eq!(lexical(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
+        assert_eq!(lexical(Path::new("/../../x")), PathBuf::from("/x"));
+    }
+
+    #[test]
+    fn a_kept_path_behind_symbolic_links_is_planned_with_the_links() {
+        let dir = std::env::temp_dir().join(format!("tern-sandbox-plan-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("real/lib")).unwrap();
+        std::fs::write(dir.join("real/lib/ld.so"), b"x").unwrap();
+        // lib64 -> real (relative), abs -> DIR/lib64 (absolute): a chain of two.
+        std::os::unix::fs::symlink("real", dir.join("lib64")).unwrap();
+        std::os::unix::fs::symlink(dir.join("lib64"), dir.join("abs")).unwrap();
+        let mut steps = Vec::new();
+        plan(&dir.join("abs/lib/ld.so"), true, &mut steps, 0).unwrap();
+        let links: Vec<PathBuf> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Link(p, _) => Some(p.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(links, [dir.join("abs"), dir.join("lib64")]);
+        let kept: Vec<(PathBuf, bool, bool)> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Keep {
+                    at, dir, read_only, ..
+                } => Some((at.clone(), *dir, *read_only)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kept, [(dir.join("real/lib/ld.so"), false, true)]);
+        // A loop of links is refused, not followed forever.
+        std::os::unix::fs::symlink("loop", dir.join("loop")).unwrap();
+        assert!(plan(&dir.join("loop/x"), true, &mut Vec::new(), 0).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

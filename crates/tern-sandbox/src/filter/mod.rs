@@ -347,6 +347,86 @@ mod tests {
         println!("allowlist sizes: run {}, exec {}", sys.size(), proc.size());
     }
 
+    /// Runs `f` in a forked child under `t`'s filters; returns the wait status.
+    fn in_child_under(t: &Table, f: fn() -> i32) -> i32 {
+        let arch = TargetArch::try_from(std::env::consts::ARCH).expect("a seccomp host");
+        let progs = t.compile(arch).expect("compile");
+        // SAFETY: the child makes only system calls (no allocation, no locks) and
+        // leaves with _exit.
+        unsafe {
+            let pid = libc::fork();
+            assert!(pid >= 0, "fork");
+            if pid == 0 {
+                for p in &progs {
+                    if seccompiler::apply_filter(p).is_err() {
+                        libc::_exit(100);
+                    }
+                }
+                libc::_exit(f());
+            }
+            let mut status = 0;
+            libc::waitpid(pid, &mut status, 0);
+            status
+        }
+    }
+
+    fn errno_of(r: libc::c_long) -> i32 {
+        if r == -1 {
+            std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+        } else {
+            0
+        }
+    }
+
+    #[test]
+    fn the_compiled_filters_answer_and_allow_as_the_table_says() {
+        if TargetArch::try_from(std::env::consts::ARCH).is_err() {
+            return;
+        }
+        for t in tables() {
+            let status = in_child_under(&t, || {
+                // SAFETY: calls with integer arguments only.
+                unsafe {
+                    if errno_of(libc::syscall(libc::SYS_ioprio_get, common::MARKER, 0))
+                        != libc::ENOSYS
+                    {
+                        return 1;
+                    }
+                    if errno_of(libc::syscall(libc::SYS_clone3, 0, 0)) != libc::ENOSYS {
+                        return 2;
+                    }
+                    let s = libc::syscall(libc::SYS_socket, libc::AF_NETLINK, libc::SOCK_RAW, 0);
+                    if errno_of(s) != libc::EAFNOSUPPORT {
+                        return 3;
+                    }
+                    let s = libc::syscall(libc::SYS_socket, libc::AF_UNIX, libc::SOCK_STREAM, 0);
+                    if s < 0 {
+                        return 4;
+                    }
+                    if libc::syscall(libc::SYS_getpid) <= 0 {
+                        return 5;
+                    }
+                    0
+                }
+            });
+            assert!(
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                "{}: status {status:#x}",
+                t.name
+            );
+            let status = in_child_under(&t, || {
+                // SAFETY: bpf with an invalid command; it must not get through.
+                unsafe { libc::syscall(libc::SYS_bpf, -1, 0, 0) };
+                0
+            });
+            assert!(
+                libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSYS,
+                "{}: bpf was not stopped: status {status:#x}",
+                t.name
+            );
+        }
+    }
+
     #[test]
     fn names_are_the_libc_names() {
         assert_eq!(
