@@ -32,17 +32,10 @@ pub const THREADS: &[Call] = allow![
     SYS_futex,
     SYS_futex_waitv,
     SYS_set_robust_list,
-    SYS_get_robust_list,
     SYS_set_tid_address,
     SYS_rseq,
     SYS_sched_yield,
     SYS_sched_getaffinity,
-    SYS_sched_setaffinity,
-    SYS_sched_getparam,
-    SYS_sched_getscheduler,
-    SYS_sched_get_priority_max,
-    SYS_sched_get_priority_min,
-    SYS_getcpu,
     SYS_getpid,
     SYS_gettid,
     SYS_getppid,
@@ -60,7 +53,6 @@ pub const THREADS: &[Call] = allow![
     SYS_getrusage,
     SYS_uname,
     SYS_sysinfo,
-    SYS_capget,
 ];
 
 /// Threads are created with `clone` (never with namespace flags).
@@ -102,12 +94,6 @@ pub const TIME: &[Call] = allow![
     SYS_clock_nanosleep,
     SYS_nanosleep,
     SYS_gettimeofday,
-    SYS_timerfd_create,
-    SYS_timerfd_settime,
-    SYS_timerfd_gettime,
-    SYS_getitimer,
-    SYS_setitimer,
-    SYS_times,
 ];
 
 /// Signals within the process (the wake-up signal between its own threads,
@@ -116,9 +102,6 @@ pub const SIGNALS: &[Call] = allow![
     SYS_rt_sigaction,
     SYS_rt_sigprocmask,
     SYS_rt_sigreturn,
-    SYS_rt_sigpending,
-    SYS_rt_sigtimedwait,
-    SYS_rt_sigsuspend,
     SYS_sigaltstack,
 ];
 
@@ -160,10 +143,7 @@ pub const IO: &[Call] = allow![
     SYS_fdatasync,
     SYS_fadvise64,
     SYS_flock,
-    SYS_sendfile,
-    SYS_copy_file_range,
     SYS_getrandom,
-    SYS_memfd_create,
 ];
 
 /// Files by path (snapshot files are created, renamed into place and removed).
@@ -175,15 +155,11 @@ pub const PATHS: &[Call] = allow![
     SYS_faccessat2,
     SYS_getdents64,
     SYS_getcwd,
-    SYS_chdir,
-    SYS_fchdir,
-    SYS_mkdirat,
     SYS_unlinkat,
     SYS_renameat2,
     SYS_fchmod,
     SYS_fchmodat,
     SYS_umask,
-    SYS_utimensat,
 ];
 
 /// Socket calls (the control API, network backends); which families may be
