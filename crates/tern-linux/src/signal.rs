@@ -252,12 +252,19 @@ pub fn host_pending() -> bool {
 }
 
 /// Signals whose host disposition follows the guest's (the synchronous fault signals
-/// stay with the host: a host fault there is an emulator bug and must not be hidden).
+/// stay with the host: a host fault there is an emulator bug and must not be hidden;
+/// so does `SIGSYS` (31), the sandbox's seccomp trap, which must stop the emulator).
 pub fn mirrored(n: i32) -> bool {
     (1..32).contains(&n)
         && !matches!(
             n,
-            sig::SIGKILL | sig::SIGSTOP | sig::SIGSEGV | sig::SIGBUS | sig::SIGILL | sig::SIGFPE
+            sig::SIGKILL
+                | sig::SIGSTOP
+                | sig::SIGSEGV
+                | sig::SIGBUS
+                | sig::SIGILL
+                | sig::SIGFPE
+                | 31
         )
 }
 

@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use tern_linux::fs::view::{normalize, FileView};
 use tern_linux::{Options, Program};
+use tern_sandbox::{Kind, Sandbox};
 use tern_vmm::process::config::ProcessConfig;
 use tern_vmm::process::serve_process;
 
@@ -43,6 +44,10 @@ pub struct ExecArgs {
     /// socket.
     #[arg(long)]
     api_sock: Option<PathBuf>,
+    /// Run without the sandbox (seccomp allowlist, namespaces, dropped capabilities,
+    /// limits) that tern otherwise confines itself to; see the README.
+    #[arg(long)]
+    no_sandbox: bool,
     /// The riscv64 program and its arguments.
     #[arg(
         required = true,
@@ -56,6 +61,7 @@ pub struct ExecArgs {
 /// program and this does not return).
 pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
     let start = Instant::now();
+    let sandbox = Sandbox::new(Kind::Process, !args.no_sandbox);
     if args.memory < 16 || args.memory > 512 * 1024 {
         bail!(
             "--memory must be between 16 and 524288 MiB, not {}",
@@ -83,6 +89,11 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         view.binds.push((normalize(guest), canon));
     }
     view.sysroot = args.sysroot.clone();
+    // Still single-threaded: namespaces now, the rest once the program is loaded.
+    sandbox.isolate(&super::sandbox::process_isolation(
+        &view,
+        &[args.api_sock.as_deref()],
+    ));
     let opts = Options {
         view,
         strace: args.strace,
@@ -119,6 +130,10 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         if let Some(path) = &proc.opts.api_sock {
             serve_or_exit(path, proc, command_line, None);
         }
+        sandbox.confine(&super::sandbox::limits(
+            proc.opts.memory,
+            proc.fd_limit as u64,
+        ));
     });
     match r {
         Ok(code) => Ok(code),

@@ -4,6 +4,7 @@ mod control;
 mod exec;
 mod restore_process;
 mod run;
+mod sandbox;
 
 use clap::{Parser, Subcommand};
 

@@ -6,12 +6,18 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::anyhow;
+use tern_sandbox::Sandbox;
 use tern_vmm::process::snapshot::open_process;
 use tern_vmm::system::snapshot::LastSnapshot;
 
 /// Restores the process snapshot `file`; returns only on failure (the host process
 /// ends with the program).
-pub fn restore(file: &Path, api_sock: Option<&Path>, stats: bool) -> anyhow::Result<i32> {
+pub fn restore(
+    file: &Path,
+    api_sock: Option<&Path>,
+    stats: bool,
+    sandbox: Sandbox,
+) -> anyhow::Result<i32> {
     let started = Instant::now();
     let path = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
     let p = path.clone();
@@ -26,6 +32,12 @@ pub fn restore(file: &Path, api_sock: Option<&Path>, stats: bool) -> anyhow::Res
         std::fs::read_link("/proc/self/exe").ok(),
         api_sock.map(Path::to_path_buf),
     );
+    // The helper thread above has ended: single-threaded again for the namespaces.
+    // New snapshots are often written beside the one restored: its directory stays.
+    sandbox.isolate(&crate::cli::sandbox::process_isolation(
+        &opts.view,
+        &[api_sock, Some(&path)],
+    ));
     let last = LastSnapshot {
         id: opened.id,
         path,
@@ -43,6 +55,10 @@ pub fn restore(file: &Path, api_sock: Option<&Path>, stats: bool) -> anyhow::Res
         if let Some(sock) = api_sock {
             super::exec::serve_or_exit(sock, proc, argv, Some(last));
         }
+        sandbox.confine(&crate::cli::sandbox::limits(
+            proc.opts.memory,
+            proc.fd_limit as u64,
+        ));
     });
     match r {
         Ok(never) => match never {},

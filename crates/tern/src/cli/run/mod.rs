@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::{Args, ValueEnum};
 use tern_hart::ClockMode;
+use tern_sandbox::{Isolation, Kind, Sandbox};
 
 /// Exit status when `--max-insns` stops the guest (as `timeout(1)` uses).
 pub const EXIT_LIMIT: i32 = 124;
@@ -87,6 +88,10 @@ pub struct RunArgs {
     /// socket.
     #[arg(long)]
     api_sock: Option<PathBuf>,
+    /// Run without the sandbox (seccomp allowlist, network namespace, dropped
+    /// capabilities, limits) that tern otherwise confines itself to; see the README.
+    #[arg(long)]
+    no_sandbox: bool,
 }
 
 /// Runs `tern run`; returns the exit status.
@@ -101,9 +106,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         ClockKind::Host => ClockMode::Host,
         ClockKind::Insns => ClockMode::Instructions(10),
     };
+    // Still single-threaded: namespaces now, the rest once the machine is built.
+    let sandbox = Sandbox::new(Kind::System, !args.no_sandbox);
+    sandbox.isolate(&Isolation {
+        network: !args.netdevs.is_empty(),
+        view: None,
+    });
     match args.machine {
-        MachineKind::Virt => virt::run(&args, clock),
-        MachineKind::Spike => spike::run(&args, clock),
+        MachineKind::Virt => virt::run(&args, clock, &sandbox),
+        MachineKind::Spike => spike::run(&args, clock, &sandbox),
     }
 }
 

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use tern_machine::virt::{VirtConfig, VirtMachine};
 use tern_machine::SpikeConfig;
+use tern_sandbox::{Isolation, Kind, Sandbox};
 use tern_snapshot::{Snapshot, VmKind};
 use tern_vmm::system::snapshot::{load_into, open_snapshot, LastSnapshot};
 use tern_vmm::system::spike::OpenedSpike;
@@ -25,6 +26,9 @@ pub struct RestoreArgs {
     /// Print instructions retired, wall time, and how long restoring took.
     #[arg(long)]
     stats: bool,
+    /// Run without the sandbox tern otherwise confines itself to (see the README).
+    #[arg(long)]
+    no_sandbox: bool,
 }
 
 /// Runs `tern restore`: a system VM here, a process VM in
@@ -46,7 +50,12 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
         }
         VmKind::Process => {
             drop(snapshot);
-            crate::cli::restore_process::restore(&args.file, args.api_sock.as_deref(), args.stats)
+            crate::cli::restore_process::restore(
+                &args.file,
+                args.api_sock.as_deref(),
+                args.stats,
+                Sandbox::new(Kind::Process, !args.no_sandbox),
+            )
         }
     }
 }
@@ -54,6 +63,12 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
 /// Restores a spike machine.
 fn restore_spike(args: RestoreArgs, snapshot: Snapshot) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
+    // Still single-threaded: namespaces now, the rest once the machine is built.
+    let sandbox = Sandbox::new(Kind::System, !args.no_sandbox);
+    sandbox.isolate(&Isolation {
+        network: false,
+        view: None,
+    });
     let context = || format!("cannot restore {}", args.file.display());
     let opened = OpenedSpike::open(snapshot).with_context(context)?;
     let config = SpikeConfig {
@@ -83,15 +98,21 @@ fn restore_spike(args: RestoreArgs, snapshot: Snapshot) -> anyhow::Result<i32> {
         Some(last),
         args.api_sock.as_deref(),
         args.stats,
+        &sandbox,
     )
 }
 
 /// Restores a system VM.
 fn restore_system(args: RestoreArgs) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
+    let sandbox = Sandbox::new(Kind::System, !args.no_sandbox);
     let opened = open_snapshot(&args.file)
         .with_context(|| format!("cannot restore {}", args.file.display()))?;
     let c = &opened.config;
+    sandbox.isolate(&Isolation {
+        network: !c.netdevs.is_empty(),
+        view: None,
+    });
     let disks_started = std::time::Instant::now();
     let virtio = virtio_factories(&c.drives, &c.netdevs, &c.devices, Some(&opened))
         .with_context(|| format!("cannot restore {}", args.file.display()))?;
@@ -134,5 +155,6 @@ fn restore_system(args: RestoreArgs) -> anyhow::Result<i32> {
         Some(last),
         args.api_sock.as_deref(),
         args.stats,
+        &sandbox,
     )
 }

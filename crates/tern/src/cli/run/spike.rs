@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use tern_hart::ClockMode;
 use tern_machine::{SpikeConfig, SpikeExit, SpikeMachine};
+use tern_sandbox::Sandbox;
 use tern_vmm::system::config::SpikeVmConfig;
 use tern_vmm::system::snapshot::LastSnapshot;
 use tern_vmm::system::spike::SpikeVm;
@@ -15,7 +16,7 @@ use tern_vmm::system::spike::SpikeVm;
 use super::{print_stats, RunArgs, EXIT_LIMIT};
 
 /// Runs `tern run --machine spike`; returns the exit status.
-pub fn run(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
+pub fn run(args: &RunArgs, clock: ClockMode, sandbox: &Sandbox) -> anyhow::Result<i32> {
     let Some(kernel) = &args.kernel else {
         bail!("--machine spike needs --kernel PROGRAM.elf");
     };
@@ -47,7 +48,14 @@ pub fn run(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
         memory: args.memory << 20,
         clock,
     };
-    run_machine(machine, vm, None, args.api_sock.as_deref(), args.stats)
+    run_machine(
+        machine,
+        vm,
+        None,
+        args.api_sock.as_deref(),
+        args.stats,
+        sandbox,
+    )
 }
 
 /// Runs a built (or restored) spike machine with, if asked, a control API; returns
@@ -59,7 +67,9 @@ pub fn run_machine(
     restored_from: Option<LastSnapshot>,
     api_sock: Option<&Path>,
     stats: bool,
+    sandbox: &Sandbox,
 ) -> anyhow::Result<i32> {
+    let memory = config.memory;
     let server = match api_sock {
         Some(path) => {
             let vm = SpikeVm::new(machine.handle(), config, restored_from);
@@ -71,6 +81,7 @@ pub fn run_machine(
         }
         None => None,
     };
+    sandbox.confine(&crate::cli::sandbox::limits(memory, 0));
     let started = std::time::Instant::now();
     let exit = machine.run();
     drop(server);

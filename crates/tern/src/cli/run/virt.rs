@@ -7,6 +7,7 @@ use tern_devices::virtio::disk::DiskHandle;
 use tern_hart::ClockMode;
 use tern_machine::virt::{StopReason, VirtConfig, VirtMachine};
 
+use tern_sandbox::Sandbox;
 use tern_vmm::system::config::SystemConfig;
 use tern_vmm::system::snapshot::{LastSnapshot, OpenedSnapshot};
 use tern_vmm::system::SystemVm;
@@ -62,7 +63,7 @@ pub fn virtio_factories(
 }
 
 /// Runs a `virt` machine; returns the exit status.
-pub fn run(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
+pub fn run(args: &RunArgs, clock: ClockMode, sandbox: &Sandbox) -> anyhow::Result<i32> {
     if args.trace.is_some() {
         bail!("--trace is only available with --machine spike");
     }
@@ -102,6 +103,7 @@ pub fn run(args: &RunArgs, clock: ClockMode) -> anyhow::Result<i32> {
         None,
         args.api_sock.as_deref(),
         args.stats,
+        sandbox,
     )
 }
 
@@ -114,7 +116,9 @@ pub fn run_machine(
     restored_from: Option<LastSnapshot>,
     api_sock: Option<&std::path::Path>,
     stats: bool,
+    sandbox: &Sandbox,
 ) -> anyhow::Result<i32> {
+    let memory = system.memory;
     let server = match api_sock {
         Some(path) => {
             let vm = SystemVm::new(machine.handle(), system, disks, restored_from);
@@ -135,6 +139,7 @@ pub fn run_machine(
         }
         Input::Quit => stop.stop(0),
     });
+    sandbox.confine(&crate::cli::sandbox::limits(memory, 0));
     let started = std::time::Instant::now();
     let reason = machine.run();
     drop(raw);
