@@ -315,8 +315,7 @@ fn under_root_the_tern_process_sees_only_what_it_needs() {
     let info = vm.read("mountinfo");
     let options = |at: &str| {
         info.lines()
-            .filter(|l| l.split_whitespace().nth(4) == Some(at))
-            .last()
+            .rfind(|l| l.split_whitespace().nth(4) == Some(at))
             .unwrap_or_else(|| panic!("no mount at {at} in {info}"))
             .split_whitespace()
             .nth(5)
