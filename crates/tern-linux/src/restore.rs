@@ -15,6 +15,9 @@ use std::sync::{Arc, Barrier};
 
 use tern_hart::{GuestRam, Priv};
 
+use crate::errno::Errno;
+use crate::fs::locate::{change_dir, locate};
+use crate::fs::resolve::Lookup;
 use crate::fs::{saved, FdKind};
 use crate::mm::shootdown::Shootdown;
 use crate::mm::{pagetable, Mm, SIGPAGE};
@@ -119,16 +122,21 @@ pub fn restore(
     mm.brk = s.brk;
     let proc = Process::from_parts(opts, guest_fd_limit(), shoot, mm)?;
     crate::exit::install_panic_hook(proc.fd_limit);
-    // The host's working directory follows the program's (relative paths are
-    // resolved by the host without --root).
-    let host_cwd = proc.opts.view.host_of(&s.cwd);
-    if let Err(e) = std::env::set_current_dir(&host_cwd) {
-        return Err(format!(
-            "the program's working directory {}: {e}",
-            host_cwd.display()
-        ));
+    // The host's working directory follows the program's: found by the resolver
+    // (the snapshot's path is the guest's, under --root confined like any other).
+    let cwd_err = |e: Errno| {
+        format!(
+            "the program's working directory {}: {}",
+            s.cwd,
+            std::io::Error::from_raw_os_error(e.0)
+        )
+    };
+    let loc = locate(&proc, libc::AT_FDCWD, s.cwd.as_bytes(), Lookup::Follow).map_err(cwd_err)?;
+    change_dir(&proc, &loc).map_err(cwd_err)?;
+    drop(loc);
+    if !proc.opts.view.confined() {
+        *proc.cwd.lock().unwrap_or_else(|e| e.into_inner()) = s.cwd;
     }
-    *proc.cwd.lock().unwrap_or_else(|e| e.into_inner()) = s.cwd;
     proc.umask
         .store(s.umask, std::sync::atomic::Ordering::Relaxed);
     {
@@ -170,17 +178,13 @@ pub fn restore(
 /// instances (whose watched descriptors must exist first).
 fn reopen_files(proc: &Arc<Process>, files: &[saved::FdState]) -> Result<(), String> {
     let open_path = |path: &str, flags: i32| -> Result<i32, String> {
-        let host = proc
-            .opts
-            .view
-            .resolve("/", libc::AT_FDCWD, None, path.as_bytes(), true)
-            .map_err(|e| std::io::Error::from_raw_os_error(e.0).to_string())?;
-        // SAFETY: a valid C string and integer arguments.
-        let fd = unsafe { libc::openat(host.dirfd, host.path.as_ptr(), flags, 0o666) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error().to_string());
+        // Recorded paths are absolute guest paths, looked up like the program's own.
+        if !path.starts_with('/') {
+            return Err("not an absolute path".into());
         }
-        Ok(fd)
+        crate::fs::locate::open(proc, libc::AT_FDCWD, path.as_bytes(), flags, 0o666)
+            .map(|(fd, _)| fd)
+            .map_err(|e| std::io::Error::from_raw_os_error(e.0).to_string())
     };
     for f in files {
         match saved::reopen(f, &open_path) {

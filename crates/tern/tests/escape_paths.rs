@@ -28,8 +28,11 @@ fn setup(name: &str) -> (PathBuf, PathBuf) {
     let _ = std::fs::remove_dir_all(&base);
     let root = base.join("root");
     std::fs::create_dir_all(&root).expect("create the root");
-    std::fs::copy(build("escape_paths", Link::Static), root.join("escape_paths"))
-        .expect("copy the program into the root");
+    std::fs::copy(
+        build("escape_paths", Link::Static),
+        root.join("escape_paths"),
+    )
+    .expect("copy the program into the root");
     (base, root)
 }
 
@@ -51,7 +54,9 @@ fn exec(c: Command) -> Outcome {
 
 /// Asserts that nobody connected to `listener` (non-blocking accept finds no one).
 fn assert_no_connection(listener: &UnixListener, what: &str) {
-    listener.set_nonblocking(true).expect("non-blocking listener");
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
     match listener.accept() {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
         Ok(_) => panic!("{what}: the guest connected to the host listener"),
@@ -169,8 +174,7 @@ fn names_missing_in_the_root_never_reach_the_host() {
     std::fs::write(cwd.join("sentinel-exec"), "#!/bin/sh\n").expect("sentinel");
     let host_file = base.join("host-file");
     std::fs::write(&host_file, "HOST\n").expect("host file");
-    std::fs::set_permissions(&host_file, std::fs::Permissions::from_mode(0o644))
-        .expect("chmod");
+    std::fs::set_permissions(&host_file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let host_dir = base.join("host-dir");
     std::fs::create_dir_all(&host_dir).expect("host dir");
     let before = (seen(&cwd.join("sentinel-trunc")), seen(&host_file));
@@ -302,10 +306,7 @@ fn pt_interp_with_dotdot_stays_in_the_sysroot_and_leaks_no_bytes() {
     std::fs::write(base.join("interp-text"), secret).expect("sentinel");
     // A riscv64 program outside the root as the would-be interpreter.
     std::fs::copy(build("hello", Link::Static), base.join("interp-elf")).expect("copy");
-    for (name, interp) in [
-        ("text", "/../../interp-text"),
-        ("elf", "/../../interp-elf"),
-    ] {
+    for (name, interp) in [("text", "/../../interp-text"), ("elf", "/../../interp-elf")] {
         build_with_interp(interp, &root.join(format!("prog-{name}")));
         let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
         c.arg("exec")

@@ -13,8 +13,11 @@
 //! [`FdTable::limit`], the `RLIMIT_NOFILE` the guest is shown, where the guest cannot
 //! name them.
 
+pub mod locate;
+pub mod resolve;
 pub mod root;
 pub mod saved;
+pub mod unix_addr;
 pub mod view;
 
 use std::collections::BTreeMap;
