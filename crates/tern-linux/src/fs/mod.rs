@@ -15,6 +15,7 @@
 
 pub mod locate;
 pub mod resolve;
+pub mod resolve_check;
 pub mod root;
 pub mod saved;
 pub mod unix_addr;

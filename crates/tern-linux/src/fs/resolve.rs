@@ -510,3 +510,7 @@ pub fn walk<'t>(
     // Unreachable: the last component returns above.
     Err(Errno::ENOENT)
 }
+
+#[cfg(test)]
+#[path = "resolve_tests.rs"]
+mod tests;
