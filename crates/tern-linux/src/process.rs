@@ -331,6 +331,10 @@ impl Process {
     }
 }
 
+/// Descriptors kept for the emulator above the guest's when the host's soft and
+/// hard `RLIMIT_NOFILE` are the same.
+const EMULATOR_FDS: i32 = 256;
+
 /// The descriptor limit shown to the guest: the host's soft `RLIMIT_NOFILE`; the
 /// soft limit is raised to the hard one so the emulator's own descriptors fit above.
 pub fn guest_fd_limit() -> i32 {
@@ -345,8 +349,10 @@ pub fn guest_fd_limit() -> i32 {
         }
         let soft = r.rlim_cur.min(1 << 20) as i32;
         if r.rlim_max <= r.rlim_cur {
-            // No room above the soft limit: keep the top 16 for the emulator.
-            return (soft - 16).max(64);
+            // No room above the soft limit: keep the top for the emulator (its
+            // anchors, --strace, and the path resolver's descriptors: a few per
+            // lookup in progress, one lookup per guest thread at a time).
+            return (soft - EMULATOR_FDS).max(64);
         }
         {
             let raised = libc::rlimit {
