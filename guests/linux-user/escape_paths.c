@@ -104,8 +104,35 @@ static int race_connect(const char *hostdir, const char *name, double seconds, l
 	return got;
 }
 
+/* A socket of the program's own, bound and reached by path inside the root. */
+static void own_socket(void)
+{
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	strcpy(a.sun_path, "/own.sock");
+	int b = bind(l, (struct sockaddr *)&a, sizeof a);
+	listen(l, 1);
+	struct sockaddr_un got = {0};
+	socklen_t glen = sizeof got;
+	getsockname(l, (struct sockaddr *)&got, &glen);
+	pid_t pid = fork();
+	if (pid == 0) {
+		chdir("/");
+		_exit(connect_path("own.sock") >= 0 ? 0 : 1);
+	}
+	int c = accept(l, NULL, NULL);
+	int status;
+	waitpid(pid, &status, 0);
+	printf("own socket: bind %s, name %s, child connected %d, accepted %d\n", err(b),
+	       got.sun_path, WEXITSTATUS(status) == 0, c >= 0);
+	close(c);
+	close(l);
+	unlink("/own.sock");
+}
+
 static int sock_race(const char *hostdir, double seconds)
 {
+	own_socket();
 	long tries;
 	int s = race_connect(hostdir, "s", seconds, &tries);
 	printf("sock race: connected %d (tries>0 %d)\n", s >= 0, tries > 0);

@@ -83,7 +83,9 @@ fn unix_socket_paths_do_not_reach_host_sockets_through_a_swapped_link() {
     ));
     assert_no_connection(&listener, "sock race");
     assert_eq!(
-        o.stdout, "sock race: connected 0 (tries>0 1)\n",
+        o.stdout,
+        "own socket: bind 0, name /own.sock, child connected 1, accepted 1\n\
+         sock race: connected 0 (tries>0 1)\n",
         "stderr: {}",
         o.stderr
     );
