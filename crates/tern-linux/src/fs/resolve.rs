@@ -26,6 +26,7 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::errno::Errno;
 
@@ -192,6 +193,43 @@ fn open_at(dir: RawFd, name: &[u8], flags: i32, min_fd: i32) -> Result<OwnedFd, 
     above(fd, min_fd)
 }
 
+/// Whether the host has `openat2` (Linux 5.6); cleared at the first `ENOSYS`.
+static OPENAT2: AtomicBool = AtomicBool::new(true);
+
+/// Opens the directory `names` (plain names: no `.`, `..`, `/` or empty ones) below
+/// `dir` in one host call, moved above the guest's descriptors: `openat2` with
+/// `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, so the kernel follows no link and stays
+/// below `dir`: exactly the directories a walk one name at a time would open.
+/// Any error (a link on the way included) leaves it to that walk.
+fn open_beneath(dir: RawFd, names: &[&[u8]], min_fd: i32) -> Result<OwnedFd, Errno> {
+    if !OPENAT2.load(Ordering::Relaxed) {
+        return Err(Errno::ENOSYS);
+    }
+    let c = CString::new(names.join(&b'/')).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: open_how is plain data.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: a valid C string and a local open_how of the size passed.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir,
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        let e = Errno::last();
+        if e == Errno::ENOSYS {
+            OPENAT2.store(false, Ordering::Relaxed);
+        }
+        return Err(e);
+    }
+    above(fd as RawFd, min_fd)
+}
+
 /// The text of a symbolic link (`name` in `dir`, or `dir` itself for an empty name).
 fn read_link(dir: RawFd, name: &[u8]) -> Result<Vec<u8>, Errno> {
     let c = CString::new(name).map_err(|_| Errno::EINVAL)?;
@@ -273,6 +311,15 @@ impl<'t> Walker<'t> {
         let mut j = i;
         while self.held(j).is_none() {
             j -= 1;
+        }
+        let names: Vec<&[u8]> = self.stack[j + 1..=i].iter().map(|l| &l.name[..]).collect();
+        if names.len() > 1 {
+            let from = self.held(j).unwrap_or(-1);
+            if let Ok(fd) = open_beneath(from, &names, self.tree.min_fd) {
+                let raw = fd.as_raw_fd();
+                self.stack[i].hold = Hold::Own(fd);
+                return Ok(raw);
+            }
         }
         let mut cur: Option<OwnedFd> = None;
         for k in j + 1..=i {
@@ -494,6 +541,46 @@ pub fn walk<'t>(
                 guest,
                 dir_only: slash,
             });
+        }
+        // Plain names ahead of the last one, none a bind's guest path: one host call
+        // when the kernel can guarantee it follows no link on the way.
+        let mut chunk = vec![name.clone()];
+        let mut at = w.guest();
+        if at != b"/" {
+            at.push(b'/');
+        }
+        at.extend_from_slice(&name);
+        while todo.len() >= 2 {
+            let next = &todo[todo.len() - 1].0;
+            if next == b"." || next == b".." {
+                break;
+            }
+            let mut g = at.clone();
+            g.push(b'/');
+            g.extend_from_slice(next);
+            if w.tree.binds.iter().any(|b| b.guest == g) {
+                break;
+            }
+            at = g;
+            chunk.push(todo.pop().map(|c| c.0).unwrap_or_default());
+        }
+        if chunk.len() > 1 {
+            let names: Vec<&[u8]> = chunk.iter().map(|n| &n[..]).collect();
+            if let Ok(fd) = open_beneath(dir, &names, w.tree.min_fd) {
+                let last = chunk.pop().unwrap_or_default();
+                for n in chunk {
+                    w.stack.push(Level {
+                        name: n,
+                        hold: Hold::Dropped,
+                    });
+                }
+                w.push(last, Hold::Own(fd));
+                continue;
+            }
+            // Back to one name at a time.
+            for n in chunk.drain(1..).rev() {
+                todo.push((n, false));
+            }
         }
         let flags = libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY;
         match open_at(dir, &name, flags, w.tree.min_fd) {

@@ -55,8 +55,8 @@ pub struct Scenario {
 }
 
 /// Name pieces scenarios are made of (`@` stands for the host path of `secret/`).
-const PIECES: [&str; 12] = [
-    "a", "b", "c", "..", ".", "/", "secret", "file", "@", "a/", "../..", "",
+const PIECES: [&str; 16] = [
+    "a", "b", "c", "d", "a", "b", "..", ".", "/", "secret", "file", "@", "a/", "../..", "", "b",
 ];
 
 impl Scenario {
@@ -68,7 +68,8 @@ impl Scenario {
             let mut s = String::new();
             for _ in 0..(n % 6) {
                 s.push_str(PIECES[usize::from(next()) % PIECES.len()]);
-                if next().is_multiple_of(2) {
+                // Mostly separate pieces (a path of names), sometimes glue them.
+                if !next().is_multiple_of(8) {
                     s.push('/');
                 }
             }

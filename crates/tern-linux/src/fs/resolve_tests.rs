@@ -215,7 +215,7 @@ fn descriptors_of_a_walk_are_above_the_guest_limit() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     /// Whatever random tree and path: the walk stays inside, and without a bind it
     /// agrees with the kernel's own confined lookup.

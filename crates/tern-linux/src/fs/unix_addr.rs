@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use crate::errno::Errno;
-use crate::fs::locate::{locate, Located};
+use crate::fs::locate::{locate, locate_object, Located};
 use crate::fs::resolve::Lookup;
 use crate::process::Process;
 
@@ -116,7 +116,7 @@ pub fn to_host<'p>(proc: &'p Process, guest: Vec<u8>, bind: bool) -> Result<Host
         h.extend_from_slice(n.to_bytes());
         (loc, h)
     } else {
-        let loc = locate(proc, libc::AT_FDCWD, &path, Lookup::Follow)?;
+        let loc = locate_object(proc, libc::AT_FDCWD, &path, Lookup::Follow)?;
         let (_, p) = loc.object_path()?;
         let h = p.into_bytes();
         (loc, h)

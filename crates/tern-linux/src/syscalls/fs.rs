@@ -14,7 +14,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 
 use crate::errno::{host, Errno, SysResult};
-use crate::fs::locate::{locate, Located};
+use crate::fs::locate::{locate, locate_object, Located};
 use crate::fs::resolve::{Last, Lookup};
 use crate::fs::view::normalize;
 use crate::fs::{FdInfo, FdKind};
@@ -79,6 +79,20 @@ pub fn path_at<'p>(
     let d = dirfd_arg(t, dirfd)?;
     let guest = proc.read_path(va)?;
     Ok((locate(proc, d, &guest, lookup)?, guest))
+}
+
+/// Like [`path_at`], for calls that need only the object (see
+/// [`crate::fs::locate::locate_object`]).
+pub fn object_at<'p>(
+    t: &Thread,
+    proc: &'p Process,
+    dirfd: u64,
+    va: u64,
+    lookup: Lookup,
+) -> Result<Located<'p>, Errno> {
+    let d = dirfd_arg(t, dirfd)?;
+    let guest = proc.read_path(va)?;
+    locate_object(proc, d, &guest, lookup)
 }
 
 /// `Follow` or `NoFollow` as `AT_SYMLINK_NOFOLLOW` in `flags` says.
@@ -274,7 +288,7 @@ pub fn newfstatat(t: &mut Thread, a: [u64; 6]) -> SysResult {
     } else {
         let loc = match magic(t, a[0], &raw) {
             Some(Magic::Exe) => exe_located(&proc)?,
-            _ => locate(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(flags))?,
+            _ => locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(flags))?,
         };
         let (d, p, extra) = loc.inspect()?;
         let fl = (flags & AT_SYMLINK_NOFOLLOW) as i32 | extra;
@@ -305,7 +319,7 @@ pub fn statx(t: &mut Thread, a: [u64; 6]) -> SysResult {
             )
         }
     } else {
-        let loc = locate(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[2]))?;
+        let loc = locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[2]))?;
         let (d, p, extra) = loc.inspect()?;
         // SAFETY: valid C string, local buffer.
         unsafe {
@@ -353,8 +367,17 @@ pub fn readlinkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
         }
         _ => {
             let proc = Arc::clone(&t.proc);
-            let (loc, _) = path_at(t, &proc, a[0], a[1], Lookup::NoFollow)?;
-            let (d, p) = loc.entry(|_| Errno::EINVAL)?;
+            let loc = object_at(t, &proc, a[0], a[1], Lookup::NoFollow)?;
+            let (d, p, extra) = loc.inspect()?;
+            if extra & libc::AT_EMPTY_PATH != 0 {
+                // The object itself: only a link has a text to read.
+                // SAFETY: a local struct; fstat of our descriptor.
+                let mut st: libc::stat = unsafe { std::mem::zeroed() };
+                host(unsafe { libc::fstat(d, &mut st) as i64 })?;
+                if st.st_mode & libc::S_IFMT != libc::S_IFLNK {
+                    return Err(Errno::EINVAL);
+                }
+            }
             let mut buf = vec![0u8; 4096];
             // SAFETY: valid C string, local buffer.
             let n = host(unsafe {
@@ -380,7 +403,7 @@ pub fn faccessat(t: &mut Thread, a: [u64; 6]) -> SysResult {
         return Ok(0);
     }
     let proc = Arc::clone(&t.proc);
-    let loc = locate(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[3]))?;
+    let loc = locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[3]))?;
     let (d, p, extra) = loc.inspect()?;
     // SAFETY: valid C string, integer arguments.
     host(unsafe {
@@ -488,7 +511,11 @@ pub fn linkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
     } else {
         Lookup::Parent
     };
-    let (from, _) = path_at(t, &proc, a[0], a[1], lookup)?;
+    let (from, _) = if follow {
+        (object_at(t, &proc, a[0], a[1], lookup)?, Vec::new())
+    } else {
+        path_at(t, &proc, a[0], a[1], lookup)?
+    };
     let (to, _) = path_at(t, &proc, a[2], a[3], Lookup::Parent)?;
     // Following: the host follows /proc/thread-self/fd/N to exactly the object the
     // walk reached; otherwise the name itself, never followed.
@@ -519,7 +546,7 @@ pub fn symlinkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// `fchmodat` (the object itself: `chmod` has no `AT_EMPTY_PATH` before Linux 6.6).
 pub fn fchmodat(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let proc = Arc::clone(&t.proc);
-    let (loc, _) = path_at(t, &proc, a[0], a[1], Lookup::Follow)?;
+    let loc = object_at(t, &proc, a[0], a[1], Lookup::Follow)?;
     let (d, p) = loc.object_path()?;
     // SAFETY: valid C string.
     host(unsafe { libc::fchmodat(d, p.as_ptr(), a[2] as u32, 0) as i64 })
@@ -534,7 +561,7 @@ pub fn fchownat(t: &mut Thread, a: [u64; 6]) -> SysResult {
         return host(unsafe { libc::fchown(fd, a[2] as u32, a[3] as u32) as i64 });
     }
     let proc = Arc::clone(&t.proc);
-    let loc = locate(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[4]))?;
+    let loc = locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[4]))?;
     let (d, p, extra) = loc.inspect()?;
     // SAFETY: valid C string.
     host(unsafe {
@@ -577,7 +604,7 @@ pub fn utimensat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// `truncate`.
 pub fn truncate(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let proc = Arc::clone(&t.proc);
-    let (loc, _) = path_at(t, &proc, libc::AT_FDCWD as u64, a[0], Lookup::Follow)?;
+    let loc = object_at(t, &proc, libc::AT_FDCWD as u64, a[0], Lookup::Follow)?;
     let (_, p) = loc.object_path()?;
     // SAFETY: valid C string (absolute, or relative to the cwd when paths are the
     // host's).
@@ -587,7 +614,7 @@ pub fn truncate(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// `statfs` (`struct statfs` is the same 120 bytes on riscv64 and x86-64).
 pub fn statfs(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let proc = Arc::clone(&t.proc);
-    let (loc, _) = path_at(t, &proc, libc::AT_FDCWD as u64, a[0], Lookup::Follow)?;
+    let loc = object_at(t, &proc, libc::AT_FDCWD as u64, a[0], Lookup::Follow)?;
     let obj = loc.object_fd(proc.anchors.min_fd())?;
     let mut b = [0u8; 120];
     // SAFETY: 120-byte buffer is sizeof(struct statfs); fstatfs works on O_PATH.
@@ -621,7 +648,7 @@ pub fn getcwd(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// so that its working directory is always inside the view).
 pub fn chdir(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let proc = Arc::clone(&t.proc);
-    let (loc, _) = path_at(t, &proc, libc::AT_FDCWD as u64, a[0], Lookup::Follow)?;
+    let loc = object_at(t, &proc, libc::AT_FDCWD as u64, a[0], Lookup::Follow)?;
     crate::fs::locate::change_dir(&proc, &loc)?;
     Ok(0)
 }
