@@ -20,6 +20,7 @@ use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::errno::Errno;
+pub use crate::fs::plain::locate_object;
 use crate::fs::resolve::{above, walk, Fd, Last, Lookup, Start, Walk, PATH_MAX};
 use crate::fs::FdKind;
 use crate::process::Process;
@@ -377,7 +378,7 @@ pub fn open(
     if flags & libc::O_CREAT != 0 && path.ends_with(b"/") {
         return Err(Errno::EISDIR);
     }
-    if let Some(r) = open_plain(proc, dirfd, path, flags, mode) {
+    if let Some(r) = crate::fs::plain::open_plain(proc, dirfd, path, flags, mode) {
         return r;
     }
     for _ in 0..OPEN_RETRIES {
@@ -416,154 +417,6 @@ pub fn open(
         return Ok((fd, loc.guest().map(<[u8]>::to_vec)));
     }
     Err(Errno::ELOOP)
-}
-
-/// `open` flags `openat2` knows (it refuses unknown bits where `openat` ignores
-/// them).
-const OPEN_FLAGS: i32 = libc::O_ACCMODE
-    | libc::O_CREAT
-    | libc::O_EXCL
-    | libc::O_NOCTTY
-    | libc::O_TRUNC
-    | libc::O_APPEND
-    | libc::O_NONBLOCK
-    | libc::O_DSYNC
-    | libc::O_SYNC
-    | libc::O_DIRECT
-    | libc::O_LARGEFILE
-    | libc::O_DIRECTORY
-    | libc::O_NOFOLLOW
-    | libc::O_NOATIME
-    | libc::O_CLOEXEC
-    | libc::O_PATH
-    | libc::O_TMPFILE;
-
-/// Under `--root`, a path of plain names (no `.`, `..` or empty component) that
-/// does not lead under a bind, from the root or the working directory: where the
-/// kernel starts (the root, `AT_FDCWD`), the path for it (relative; a trailing slash
-/// kept) and the guest path it names. `None` for any other path.
-fn plain(proc: &Process, dirfd: i32, path: &[u8]) -> Option<(RawFd, CString, String)> {
-    if !proc.anchors.confined() {
-        return None;
-    }
-    let trimmed = path.strip_suffix(b"/").unwrap_or(path);
-    let (start, rel, base) = if let Some(rel) = trimmed.strip_prefix(b"/") {
-        (proc.anchors.root_fd()?, rel, String::new())
-    } else if dirfd == libc::AT_FDCWD {
-        (libc::AT_FDCWD, trimmed, proc.cwd())
-    } else {
-        return None;
-    };
-    if rel.is_empty()
-        || rel
-            .split(|&b| b == b'/')
-            .any(|c| c.is_empty() || c == b"." || c == b"..")
-    {
-        return None;
-    }
-    let rel_text = std::str::from_utf8(rel).ok()?;
-    let guest = crate::fs::view::normalize(&format!("{base}/{rel_text}"));
-    if proc.opts.view.bound(&guest) {
-        return None;
-    }
-    let c = CString::new(path.strip_prefix(b"/").unwrap_or(path)).ok()?;
-    Some((start, c, guest))
-}
-
-/// `openat2(start, path)` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`: the kernel
-/// follows no link and stays below `start`.
-fn openat2_beneath(start: RawFd, path: &CStr, flags: i32, mode: u32) -> Result<i32, Errno> {
-    let creates = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
-    // SAFETY: open_how is plain data.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = flags as u32 as u64;
-    how.mode = if creates { u64::from(mode & 0o7777) } else { 0 };
-    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
-    // SAFETY: a valid C string and a local open_how of the size passed.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            start,
-            path.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    if fd < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(fd as i32)
-    }
-}
-
-/// Errors of a plain-path `openat2` that leave the path to the resolver: a link on
-/// the way (`ELOOP`), or a call the kernel would not make this way.
-fn resolver_needed(e: Errno) -> bool {
-    [
-        Errno::ELOOP,
-        Errno::EXDEV,
-        Errno::EAGAIN,
-        Errno::ENOSYS,
-        Errno::EINVAL,
-    ]
-    .contains(&e)
-}
-
-/// Like [`locate`], for calls that need only the object ([`Located::inspect`],
-/// [`Located::object_path`], [`Located::object_fd`]; never [`Located::entry`] or
-/// [`Located::reopen`]): a plain path (see `plain`) is opened by the kernel in one
-/// `openat2` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`. Without links, `..` or
-/// binds on the way, the kernel reaches what the resolver reaches name by name; a
-/// link anywhere leaves the path to the resolver.
-pub fn locate_object<'t>(
-    proc: &'t Process,
-    dirfd: i32,
-    path: &[u8],
-    lookup: Lookup,
-) -> Result<Located<'t>, Errno> {
-    if lookup != Lookup::Parent && !path.is_empty() && path.len() < PATH_MAX {
-        if let Some((start, c, guest)) = plain(proc, dirfd, path) {
-            let mut flags = libc::O_PATH | libc::O_CLOEXEC;
-            if lookup == Lookup::NoFollow {
-                flags |= libc::O_NOFOLLOW;
-            }
-            match openat2_beneath(start, &c, flags, 0) {
-                Ok(fd) => {
-                    let w = Walk {
-                        object: Some(Fd::Own(above(fd, proc.anchors.min_fd())?)),
-                        entry: None,
-                        last: Last::Name,
-                        guest: guest.into_bytes(),
-                        dir_only: path.ends_with(b"/"),
-                    };
-                    return Ok(Located::from_walk(w, lookup));
-                }
-                Err(e) if !resolver_needed(e) => return Err(e),
-                Err(_) => {}
-            }
-        }
-    }
-    locate(proc, dirfd, path, lookup)
-}
-
-/// The fast path of [`open`] (see [`locate_object`]): the guest's own open in one
-/// `openat2` that follows no link, for a plain path.
-fn open_plain(
-    proc: &Process,
-    dirfd: i32,
-    path: &[u8],
-    flags: i32,
-    mode: u32,
-) -> Option<Result<Opened, Errno>> {
-    if flags & !OPEN_FLAGS != 0 {
-        return None;
-    }
-    let (start, c, guest) = plain(proc, dirfd, path)?;
-    match openat2_beneath(start, &c, flags, mode) {
-        Ok(fd) => Some(Ok((fd, Some(guest.into_bytes())))),
-        Err(e) if resolver_needed(e) => None,
-        Err(e) => Some(Err(e)),
-    }
 }
 
 fn is_link(fd: RawFd) -> bool {

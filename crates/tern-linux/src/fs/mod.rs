@@ -13,7 +13,9 @@
 //! [`FdTable::limit`], the `RLIMIT_NOFILE` the guest is shown, where the guest cannot
 //! name them.
 
+mod hostcall;
 pub mod locate;
+mod plain;
 pub mod resolve;
 pub mod resolve_check;
 pub mod root;

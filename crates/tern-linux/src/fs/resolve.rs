@@ -25,10 +25,11 @@
 //! nearest kept one, when `..` returns to it.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use crate::errno::Errno;
+pub use crate::fs::hostcall::above;
+use crate::fs::hostcall::{file_type, open_at, open_beneath, read_link};
 
 /// Linux's limit on symbolic links followed in one lookup (`MAXSYMLINKS`).
 pub const MAX_LINKS: usize = 40;
@@ -165,97 +166,6 @@ fn push_components(todo: &mut Vec<Comp>, path: &[u8], slash: bool) {
     for (i, c) in parts.iter().enumerate().rev() {
         todo.push((c.to_vec(), trailing && i + 1 == parts.len()));
     }
-}
-
-/// Moves a fresh descriptor at or above `min_fd`, closing the original.
-pub fn above(fd: RawFd, min_fd: i32) -> Result<OwnedFd, Errno> {
-    // SAFETY: `fd` is a descriptor we just opened; the copy is ours too.
-    unsafe {
-        let high = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min_fd);
-        let e = Errno::last();
-        libc::close(fd);
-        if high < 0 {
-            // No room above the guest's descriptors is a lack of descriptors.
-            return Err(if e == Errno::EINVAL { Errno::EMFILE } else { e });
-        }
-        Ok(OwnedFd::from_raw_fd(high))
-    }
-}
-
-/// `openat(dir, name, flags | O_CLOEXEC)`, moved above the guest's descriptors.
-fn open_at(dir: RawFd, name: &[u8], flags: i32, min_fd: i32) -> Result<OwnedFd, Errno> {
-    let c = CString::new(name).map_err(|_| Errno::EINVAL)?;
-    // SAFETY: a valid C string; the result is ours.
-    let fd = unsafe { libc::openat(dir, c.as_ptr(), flags | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(Errno::last());
-    }
-    above(fd, min_fd)
-}
-
-/// Whether the host has `openat2` (Linux 5.6); cleared at the first `ENOSYS`.
-static OPENAT2: AtomicBool = AtomicBool::new(true);
-
-/// Opens the directory `names` (plain names: no `.`, `..`, `/` or empty ones) below
-/// `dir` in one host call, moved above the guest's descriptors: `openat2` with
-/// `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, so the kernel follows no link and stays
-/// below `dir`: exactly the directories a walk one name at a time would open.
-/// Any error (a link on the way included) leaves it to that walk.
-fn open_beneath(dir: RawFd, names: &[&[u8]], min_fd: i32) -> Result<OwnedFd, Errno> {
-    if !OPENAT2.load(Ordering::Relaxed) {
-        return Err(Errno::ENOSYS);
-    }
-    let c = CString::new(names.join(&b'/')).map_err(|_| Errno::EINVAL)?;
-    // SAFETY: open_how is plain data.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
-    // SAFETY: a valid C string and a local open_how of the size passed.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir,
-            c.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    if fd < 0 {
-        let e = Errno::last();
-        if e == Errno::ENOSYS {
-            OPENAT2.store(false, Ordering::Relaxed);
-        }
-        return Err(e);
-    }
-    above(fd as RawFd, min_fd)
-}
-
-/// The text of a symbolic link (`name` in `dir`, or `dir` itself for an empty name).
-fn read_link(dir: RawFd, name: &[u8]) -> Result<Vec<u8>, Errno> {
-    let c = CString::new(name).map_err(|_| Errno::EINVAL)?;
-    let mut buf = vec![0u8; PATH_MAX];
-    // SAFETY: a valid C string and a buffer of the length passed.
-    let n = unsafe { libc::readlinkat(dir, c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(Errno::last());
-    }
-    let n = n as usize;
-    if n >= PATH_MAX {
-        return Err(Errno::ENAMETOOLONG);
-    }
-    buf.truncate(n);
-    Ok(buf)
-}
-
-/// `fstat` of a descriptor's file type bits.
-fn file_type(fd: RawFd) -> Result<u32, Errno> {
-    // SAFETY: a local struct.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstat into the local.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return Err(Errno::last());
-    }
-    Ok(st.st_mode & libc::S_IFMT)
 }
 
 struct Walker<'t> {

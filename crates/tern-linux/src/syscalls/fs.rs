@@ -20,6 +20,8 @@ use crate::fs::view::normalize;
 use crate::fs::{FdInfo, FdKind};
 use crate::process::Process;
 use crate::syscalls::io::{fd_arg, new_fd};
+pub use crate::syscalls::proc_self::is_self_exe;
+use crate::syscalls::proc_self::{exe_located, magic, memfd_with, Magic};
 use crate::thread::Thread;
 
 /// `AT_SYMLINK_NOFOLLOW`.
@@ -101,83 +103,6 @@ fn follow_unless(flags: u64) -> Lookup {
         Lookup::NoFollow
     } else {
         Lookup::Follow
-    }
-}
-
-/// Where the running program is, located for a call on it (`/proc/self/exe`): by
-/// its guest path under `--root`, by its host path otherwise.
-fn exe_located(proc: &Process) -> Result<Located<'_>, Errno> {
-    if proc.opts.view.confined() {
-        let exe = proc.exe.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        locate(proc, libc::AT_FDCWD, exe.as_bytes(), Lookup::Follow)
-    } else {
-        let h = proc
-            .exe_host
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        Located::host(libc::AT_FDCWD, h.as_os_str().as_bytes(), Lookup::Follow)
-    }
-}
-
-/// What a `/proc/self` path means for the guest.
-enum Magic {
-    /// `/proc/self/exe`.
-    Exe,
-    /// `/proc/self/maps`.
-    Maps,
-    /// `/proc/self/cwd`.
-    Cwd,
-    /// `/proc/self/fd/N`.
-    Fd(i32),
-}
-
-fn magic(t: &Thread, dirfd: u64, path: &[u8]) -> Option<Magic> {
-    if !path.starts_with(b"/proc/") {
-        return None;
-    }
-    let p = guest_abs(t, dirfd as i32, path)?;
-    let pid = t.proc_pid().to_string();
-    let rest = p
-        .strip_prefix("/proc/self/")
-        .or_else(|| p.strip_prefix(&format!("/proc/{pid}/")))
-        .or_else(|| p.strip_prefix("/proc/thread-self/"))?;
-    match rest {
-        "exe" => Some(Magic::Exe),
-        "maps" => Some(Magic::Maps),
-        "cwd" if t.proc.opts.view.confined() => Some(Magic::Cwd),
-        _ => rest
-            .strip_prefix("fd/")
-            .and_then(|n| n.parse().ok())
-            .filter(|_| t.proc.opts.view.confined())
-            .map(Magic::Fd),
-    }
-}
-
-/// Whether `(dirfd, path)` names `/proc/self/exe` (the guest program).
-pub fn is_self_exe(t: &Thread, dirfd: u64, path: &[u8]) -> bool {
-    matches!(magic(t, dirfd, path), Some(Magic::Exe))
-}
-
-/// A descriptor holding `text` (for generated `/proc` files).
-fn memfd_with(text: &[u8]) -> Result<i32, Errno> {
-    let name = CString::new("tern-proc").map_err(|_| Errno::EINVAL)?;
-    // SAFETY: valid C string; writing a local buffer; seeking our own fd.
-    unsafe {
-        let fd = libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC);
-        if fd < 0 {
-            return Err(Errno::last());
-        }
-        let mut off = 0;
-        while off < text.len() {
-            let n = libc::write(fd, text[off..].as_ptr().cast(), text.len() - off);
-            if n <= 0 {
-                break;
-            }
-            off += n as usize;
-        }
-        libc::lseek(fd, 0, libc::SEEK_SET);
-        Ok(fd)
     }
 }
 

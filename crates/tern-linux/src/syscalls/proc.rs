@@ -19,7 +19,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::Ordering;
 
 use crate::errno::{host, Errno, SysResult};
-use crate::fs::locate::Located;
 use crate::fs::resolve::Lookup;
 use crate::syscalls::thread::flags::*;
 use crate::syscalls::Flow;
@@ -179,15 +178,8 @@ fn exec_common(t: &mut Thread, dirfd: u64, pathp: u64, argvp: u64, envp: u64) ->
     } else {
         String::new()
     };
-    let loc = if self_exe && proc.opts.view.confined() {
-        crate::fs::locate::locate(&proc, libc::AT_FDCWD, exe.as_bytes(), Lookup::Follow)?
-    } else if self_exe {
-        let h = proc
-            .exe_host
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        Located::host(libc::AT_FDCWD, h.as_os_str().as_bytes(), Lookup::Follow)?
+    let loc = if self_exe {
+        crate::syscalls::proc_self::exe_located(&proc)?
     } else {
         crate::fs::locate::locate(&proc, d, &raw, Lookup::Follow)?
     };
