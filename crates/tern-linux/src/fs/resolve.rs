@@ -504,8 +504,22 @@ pub fn walk<'t>(
             Err(e) => return Err(e),
         }
     }
-    // Unreachable: the last component returns above.
-    Err(Errno::ENOENT)
+    // The last component was a link whose text has no name ("/", "//"): the walk
+    // stands in the directory it reached.
+    let last = if w.stack.len() == 1 {
+        Last::Root
+    } else {
+        Last::Dot
+    };
+    let guest = w.guest();
+    let object = w.take_top()?;
+    Ok(Walk {
+        object: Some(object),
+        entry: None,
+        last,
+        guest,
+        dir_only: true,
+    })
 }
 
 #[cfg(test)]

@@ -79,6 +79,16 @@ fn links_and_dotdot_stay_in_the_root() {
 }
 
 #[test]
+fn a_last_link_to_the_root_reaches_the_root() {
+    // Found by the path_resolve fuzz target: a link whose text is only slashes.
+    let s = scenario(vec![link("root/a", "//"), link("root/b", "/")], false);
+    assert_eq!(reach(&s, "/a", Lookup::Follow), Ok("/".into()));
+    assert_eq!(reach(&s, "/b", Lookup::Follow), Ok("/".into()));
+    assert_eq!(reach(&s, "/b/", Lookup::NoFollow), Ok("/".into()));
+    assert_eq!(reach(&s, "/b", Lookup::NoFollow), Ok("/b".into()));
+}
+
+#[test]
 fn loops_end_in_eloop() {
     let s = scenario(
         vec![
