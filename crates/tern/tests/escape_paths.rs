@@ -226,7 +226,8 @@ fn the_tern_process_works_inside_the_root() {
     let (base, root) = setup("cwd");
     let cwd = base.join("cwd");
     std::fs::create_dir_all(&cwd).expect("cwd");
-    let mut c = tern_in_root(&root, &[], &["cwd"]);
+    // A relative --api-sock is the user's, not the root's.
+    let mut c = tern_in_root(&root, &["--api-sock", "ctl.sock"], &["cwd"]);
     c.current_dir(&cwd)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -237,10 +238,19 @@ fn the_tern_process_works_inside_the_root() {
         .read_line(&mut line)
         .expect("read ready");
     let host_cwd = std::fs::read_link(format!("/proc/{}/cwd", child.id()));
+    let sock_where = (
+        cwd.join("ctl.sock").exists(),
+        root.join("ctl.sock").exists(),
+    );
     drop(child.stdin.take());
     let status = child.wait().expect("wait");
     assert_eq!(line, "ready\n");
     assert!(status.success());
+    assert_eq!(
+        sock_where,
+        (true, false),
+        "the control socket is in the directory tern was started in"
+    );
     let host_cwd = host_cwd.expect("the tern process's cwd");
     let canon = std::fs::canonicalize(&root).expect("canonical root");
     assert!(
