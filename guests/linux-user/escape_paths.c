@@ -128,6 +128,23 @@ static void own_socket(void)
 	close(c);
 	close(l);
 	unlink("/own.sock");
+
+	/* A datagram to a socket of our own, named in sendmsg's msg_name. */
+	int d = socket(AF_UNIX, SOCK_DGRAM, 0);
+	struct sockaddr_un da = {.sun_family = AF_UNIX};
+	strcpy(da.sun_path, "/own.dgram");
+	bind(d, (struct sockaddr *)&da, sizeof da);
+	int s2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+	char y = 'y';
+	struct iovec iov = {.iov_base = &y, .iov_len = 1};
+	struct msghdr mh = {.msg_name = &da, .msg_namelen = sizeof da, .msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t sent = sendmsg(s2, &mh, 0);
+	char r = 0;
+	recv(d, &r, 1, MSG_DONTWAIT);
+	printf("own datagram: sendmsg %zd, received %c\n", sent, r ? r : '-');
+	close(s2);
+	close(d);
+	unlink("/own.dgram");
 }
 
 static int sock_race(const char *hostdir, double seconds)

@@ -85,6 +85,7 @@ fn unix_socket_paths_do_not_reach_host_sockets_through_a_swapped_link() {
     assert_eq!(
         o.stdout,
         "own socket: bind 0, name /own.sock, child connected 1, accepted 1\n\
+         own datagram: sendmsg 1, received y\n\
          sock race: connected 0 (tries>0 1)\n",
         "stderr: {}",
         o.stderr

@@ -216,12 +216,16 @@ pub fn sendmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
     for (base, len) in &iov {
         data.extend_from_slice(&t.proc.read_mem(*base, *len)?);
     }
-    let name = if m.name != 0 && m.namelen > 0 {
+    let name_addr = if m.name != 0 && m.namelen > 0 {
         Some(read_addr(t, m.name, u64::from(m.namelen), false)?)
     } else {
         None
     };
-    let mut name = name.map(|n| n.bytes).unwrap_or_default();
+    // `name_addr` keeps the descriptors its host form names open until the call.
+    let mut name = name_addr
+        .as_ref()
+        .map(|n| n.bytes.clone())
+        .unwrap_or_default();
     let mut control = if m.control != 0 && m.controllen > 0 {
         t.proc
             .read_mem(m.control, (m.controllen as usize).min(65536))?
