@@ -67,12 +67,12 @@ fn host_path_of(fd: RawFd) -> Option<std::path::PathBuf> {
 /// directory descriptor the program opened through the resolver (duplicated for
 /// the walk, with its recorded guest path), or, for a descriptor of other origin
 /// (inherited), the guest path of the directory it refers to, walked from the root.
-enum From {
+enum Base {
     Start(Start),
     Path(Vec<u8>),
 }
 
-fn start_of(proc: &Process, dirfd: i32) -> Result<From, Errno> {
+fn start_of(proc: &Process, dirfd: i32) -> Result<Base, Errno> {
     let min_fd = proc.anchors.min_fd();
     if dirfd == libc::AT_FDCWD {
         let cwd = proc.cwd.lock().unwrap_or_else(|e| e.into_inner());
@@ -86,7 +86,7 @@ fn start_of(proc: &Process, dirfd: i32) -> Result<From, Errno> {
         if fd < 0 {
             return Err(Errno::last());
         }
-        return Ok(From::Start(Start {
+        return Ok(Base::Start(Start {
             fd: above(fd, min_fd)?,
             guest: cwd.clone().into_bytes(),
             is_dir: true,
@@ -103,7 +103,7 @@ fn start_of(proc: &Process, dirfd: i32) -> Result<From, Errno> {
                 if fd < 0 {
                     return Err(Errno::last());
                 }
-                return Ok(From::Start(Start {
+                return Ok(Base::Start(Start {
                     // SAFETY: the duplicate is ours.
                     fd: unsafe { OwnedFd::from_raw_fd(fd) },
                     guest: p.clone().into_bytes(),
@@ -121,7 +121,7 @@ fn start_of(proc: &Process, dirfd: i32) -> Result<From, Errno> {
         return Err(Errno::ENOTDIR);
     }
     match host_path_of(dirfd).and_then(|h| proc.opts.view.guest_of(&h)) {
-        Some(g) => Ok(From::Path(g.into_bytes())),
+        Some(g) => Ok(Base::Path(g.into_bytes())),
         // A directory outside the view, inherited from whoever started tern.
         None => Err(Errno::EBADF),
     }
@@ -152,8 +152,8 @@ pub fn locate<'t>(
             return walk(tree, None, path, lookup).map(walked);
         }
         return match start_of(proc, dirfd)? {
-            From::Start(s) => walk(tree, Some(s), path, lookup).map(walked),
-            From::Path(mut base) => {
+            Base::Start(s) => walk(tree, Some(s), path, lookup).map(walked),
+            Base::Path(mut base) => {
                 base.push(b'/');
                 base.extend_from_slice(path);
                 if base.len() >= PATH_MAX {
@@ -445,14 +445,14 @@ pub fn change_dir(proc: &Process, loc: &Located<'_>) -> Result<(), Errno> {
 /// to.
 pub fn change_dir_fd(proc: &Process, fd: i32) -> Result<(), Errno> {
     match start_of(proc, fd)? {
-        From::Start(s) => {
+        Base::Start(s) => {
             let mut cwd = proc.cwd.lock().unwrap_or_else(|e| e.into_inner());
             crate::fs::root::chdir_fd(s.fd.as_raw_fd())?;
             let now = host_path_of(s.fd.as_raw_fd()).and_then(|h| proc.opts.view.guest_of(&h));
             *cwd = now.unwrap_or_else(|| String::from_utf8_lossy(&s.guest).into_owned());
             Ok(())
         }
-        From::Path(g) => {
+        Base::Path(g) => {
             let loc = locate(proc, libc::AT_FDCWD, &g, Lookup::Follow)?;
             change_dir(proc, &loc)
         }

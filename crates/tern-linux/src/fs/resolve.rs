@@ -3,7 +3,10 @@
 //!
 //! The walk holds an `O_PATH` descriptor of the directory it stands in and opens the
 //! next component relative to it with `O_NOFOLLOW`: the host never follows a
-//! symbolic link and never sees a path of more than one component. A link is read
+//! symbolic link. (A run of plain names before the last one goes to the kernel in
+//! one `openat2` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, which opens the same
+//! directories or fails at the first link, and the walk then goes name by name.)
+//! A link is read
 //! with `readlinkat` and its text walked in guest terms (an absolute target restarts
 //! at the guest's root); `..` goes back to the directory the walk came from (a stack
 //! of levels), never to a host parent, and stops at the root; a component that is a
