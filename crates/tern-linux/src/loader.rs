@@ -56,7 +56,23 @@ pub fn is_elf(data: &[u8]) -> bool {
 /// Loads the ELF image `data` (the file at guest path `path`) into `mm`. `main` says
 /// whether it is the program (PIE base) or its interpreter (placed like `mmap`).
 pub fn load(mm: &mut Mm, data: &[u8], path: &str, main: bool) -> Result<Image, LoadError> {
-    let elf = Elf::parse(data).map_err(|e| LoadError::Parse(e.to_string()))?;
+    if !is_elf(data) {
+        return Err(LoadError::Parse("no ELF header".into()));
+    }
+    // goblin's messages quote values read from the file (the magic number, sizes,
+    // offsets): none of the file's bytes go into ours.
+    let elf = Elf::parse(data).map_err(|e| {
+        LoadError::Parse(
+            match e {
+                goblin::error::Error::Malformed(_) => "malformed headers",
+                goblin::error::Error::BadMagic(_) => "no ELF header",
+                goblin::error::Error::Scroll(_) => "headers outside the file",
+                goblin::error::Error::IO(_) => "cannot read the headers",
+                _ => "unreadable headers",
+            }
+            .into(),
+        )
+    })?;
     if elf.header.e_machine != EM_RISCV || !elf.is_64 || !elf.little_endian {
         return Err(LoadError::WrongMachine);
     }

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tern_hart::{ClockMode, GuestRam, VirtualClock};
 
 use crate::errno::Errno;
+use crate::fs::root::Anchors;
 use crate::fs::view::FileView;
 use crate::fs::FdTable;
 use crate::mm::shootdown::Shootdown;
@@ -127,9 +128,9 @@ pub struct Process {
     /// Resource limits set by the guest that are not applied to the host (see
     /// `syscalls::misc::prlimit64`).
     pub rlimits: Mutex<[Option<(u64, u64)>; 16]>,
-    /// With `--root`: an `O_PATH` descriptor of the root directory (above the guest's
-    /// descriptors), for `openat2(RESOLVE_IN_ROOT)`; -1 otherwise.
-    pub root_fd: i32,
+    /// The file view's anchor descriptors (`--root`, `--bind`, `--sysroot`), above
+    /// the guest's descriptors: every path is resolved from them.
+    pub anchors: Anchors,
     /// Guest `RLIMIT_NOFILE` soft limit (descriptors at or above it are the emulator's).
     pub fd_limit: i32,
     /// The guest's process id: the host's, except in a process restored from a
@@ -164,15 +165,27 @@ impl Process {
         mm: Mm,
     ) -> Result<Arc<Process>, String> {
         let strace = Strace::new(opts.strace, fd_limit);
-        let cwd = std::env::current_dir()
+        let anchors = Anchors::open(&opts.view, fd_limit)?;
+        let cwd = match std::env::current_dir()
             .ok()
             .and_then(|d| opts.view.guest_of(&d))
-            .unwrap_or_else(|| "/".into());
-        let actions = crate::signal::init_host();
-        let root_fd = match &opts.view.root {
-            Some(r) => open_root(r, fd_limit)?,
-            None => -1,
+        {
+            Some(g) => g,
+            None => {
+                // Started outside the root: the host process moves into it, so
+                // that nothing it does can be relative to a directory outside.
+                if let (true, Some(root)) = (anchors.confined(), anchors.root_fd()) {
+                    crate::fs::root::chdir_fd(root).map_err(|e| {
+                        format!(
+                            "cannot enter the root directory: {}",
+                            std::io::Error::from_raw_os_error(e.0)
+                        )
+                    })?;
+                }
+                "/".into()
+            }
         };
+        let actions = crate::signal::init_host();
         Ok(Arc::new(Process {
             clock: Arc::new(VirtualClock::new(ClockMode::Host)),
             shoot,
@@ -189,7 +202,7 @@ impl Process {
             insns: AtomicU64::new(0),
             strace,
             rlimits: Mutex::new([None; 16]),
-            root_fd,
+            anchors,
             fd_limit,
             // SAFETY: getpid cannot fail.
             pid: AtomicI32::new(unsafe { libc::getpid() }),
@@ -318,36 +331,9 @@ impl Process {
     }
 }
 
-/// Opens the root directory as an `O_PATH` descriptor at or above `min_fd`.
-fn open_root(root: &std::path::Path, min_fd: i32) -> Result<i32, String> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(root.as_os_str().as_bytes())
-        .map_err(|_| format!("--root {}: bad path", root.display()))?;
-    // SAFETY: valid C string; duplicating and closing our own descriptor.
-    unsafe {
-        let fd = libc::open(
-            c.as_ptr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        );
-        if fd < 0 {
-            return Err(format!(
-                "--root {}: {}",
-                root.display(),
-                std::io::Error::last_os_error()
-            ));
-        }
-        let high = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min_fd);
-        libc::close(fd);
-        if high < 0 {
-            return Err(format!(
-                "--root {}: {}",
-                root.display(),
-                std::io::Error::last_os_error()
-            ));
-        }
-        Ok(high)
-    }
-}
+/// Descriptors kept for the emulator above the guest's when the host's soft and
+/// hard `RLIMIT_NOFILE` are the same.
+const EMULATOR_FDS: i32 = 256;
 
 /// The descriptor limit shown to the guest: the host's soft `RLIMIT_NOFILE`; the
 /// soft limit is raised to the hard one so the emulator's own descriptors fit above.
@@ -363,8 +349,10 @@ pub fn guest_fd_limit() -> i32 {
         }
         let soft = r.rlim_cur.min(1 << 20) as i32;
         if r.rlim_max <= r.rlim_cur {
-            // No room above the soft limit: keep the top 16 for the emulator.
-            return (soft - 16).max(64);
+            // No room above the soft limit: keep the top for the emulator (its
+            // anchors, --strace, and the path resolver's descriptors: a few per
+            // lookup in progress, one lookup per guest thread at a time).
+            return (soft - EMULATOR_FDS).max(64);
         }
         {
             let raised = libc::rlimit {

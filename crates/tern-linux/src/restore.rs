@@ -95,17 +95,13 @@ pub fn restore(
 /// instances (whose watched descriptors must exist first).
 pub(crate) fn reopen_files(proc: &Process, files: &[saved::FdState]) -> Result<(), String> {
     let open_path = |path: &str, flags: i32| -> Result<i32, String> {
-        let host = proc
-            .opts
-            .view
-            .resolve("/", libc::AT_FDCWD, None, path.as_bytes(), true)
-            .map_err(|e| std::io::Error::from_raw_os_error(e.0).to_string())?;
-        // SAFETY: a valid C string and integer arguments.
-        let fd = unsafe { libc::openat(host.dirfd, host.path.as_ptr(), flags, 0o666) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error().to_string());
+        // Recorded paths are absolute guest paths, looked up like the program's own.
+        if !path.starts_with('/') {
+            return Err("not an absolute path".into());
         }
-        Ok(fd)
+        crate::fs::locate::open(proc, libc::AT_FDCWD, path.as_bytes(), flags, 0o666)
+            .map(|(fd, _)| fd)
+            .map_err(|e| std::io::Error::from_raw_os_error(e.0).to_string())
     };
     for f in files {
         match saved::reopen(f, &open_path) {

@@ -1,10 +1,12 @@
 //! Starting a program in a new process VM: load it (and its interpreter), build the
 //! initial stack, run the main thread.
 
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use crate::errno::Errno;
+use crate::fs::locate::{locate, Located};
+use crate::fs::resolve::{walk, Lookup};
 use crate::loader::{self, Image};
 use crate::mm::vma::{Backing, Vma, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::mm::{page_up, SIGPAGE, STACK_SIZE, STACK_TOP};
@@ -30,19 +32,40 @@ struct Entry {
     sp: u64,
 }
 
+/// Reads the whole file `loc` names (at most `limit` bytes: a program larger than
+/// the process's memory cannot be loaded anyway): (host path, bytes). Errors name
+/// `what`, never the file's contents.
+fn read_located(
+    loc: &Located<'_>,
+    what: &str,
+    limit: u64,
+) -> Result<(std::path::PathBuf, Vec<u8>), String> {
+    let msg = |e: Errno| format!("{what}: {}", std::io::Error::from_raw_os_error(e.0));
+    let fd = loc.reopen(libc::O_RDONLY).map_err(msg)?;
+    let host =
+        std::fs::read_link(format!("/proc/thread-self/fd/{}", fd.as_raw_fd())).unwrap_or_default();
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::from(fd), limit + 1),
+        &mut data,
+    )
+    .map_err(|e| format!("{what}: {e}"))?;
+    if data.len() as u64 > limit {
+        return Err(format!("{what}: larger than the process's memory"));
+    }
+    Ok((host, data))
+}
+
 /// Reads the executable at guest path `path`: (guest path, host path, bytes).
 fn read_exec(proc: &Process, path: &str) -> Result<(String, std::path::PathBuf, Vec<u8>), String> {
-    let view = &proc.opts.view;
-    let cwd = proc.cwd();
-    let hp = view
-        .resolve(&cwd, libc::AT_FDCWD, None, path.as_bytes(), true)
+    let loc = locate(proc, libc::AT_FDCWD, path.as_bytes(), Lookup::Follow)
         .map_err(|e| format!("{path}: {}", std::io::Error::from_raw_os_error(e.0)))?;
-    let host = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(hp.path.to_bytes()));
-    let data = std::fs::read(&host).map_err(|e| format!("{path}: {e}"))?;
-    let guest = if path.starts_with('/') {
-        crate::fs::view::normalize(path)
-    } else {
-        crate::fs::view::normalize(&format!("{cwd}/{path}"))
+    let (host, data) = read_located(&loc, path, proc.opts.memory)?;
+    let cwd = proc.cwd();
+    let guest = match loc.guest() {
+        Some(g) if proc.opts.view.confined() => String::from_utf8_lossy(g).into_owned(),
+        _ if path.starts_with('/') => crate::fs::view::normalize(path),
+        _ => crate::fs::view::normalize(&format!("{cwd}/{path}")),
     };
     Ok((guest, host, data))
 }
@@ -91,6 +114,12 @@ fn load_program(proc: &Arc<Process>, prog: &Program) -> Result<Entry, String> {
     let mut interp_image: Option<Image> = None;
     if let Some(interp) = &image.interp {
         let (ig, _ih, idata) = read_interp(proc, interp)?;
+        if !loader::is_elf(&idata) {
+            return Err(format!(
+                "{interp}: {} (the program's dynamic loader)",
+                std::io::Error::from_raw_os_error(Errno::ENOEXEC.0)
+            ));
+        }
         let img =
             loader::load(&mut mm, &idata, &ig, false).map_err(|e| format!("{interp}: {e}"))?;
         interp_image = Some(img);
@@ -147,16 +176,18 @@ fn load_program(proc: &Arc<Process>, prog: &Program) -> Result<Entry, String> {
     Ok(Entry { pc, sp })
 }
 
-/// Reads the dynamic loader named by `PT_INTERP`: from `--sysroot` first, then
-/// through the file view.
+/// Reads the dynamic loader named by `PT_INTERP`: from `--sysroot` first (walked
+/// inside the sysroot: `..` and links stay in it), then through the file view.
 fn read_interp(
     proc: &Process,
     interp: &str,
 ) -> Result<(String, std::path::PathBuf, Vec<u8>), String> {
-    if let Some(sys) = &proc.opts.view.sysroot {
-        let cand = sys.join(interp.trim_start_matches('/'));
-        if let Ok(d) = std::fs::read(&cand) {
-            return Ok((interp.to_string(), cand, d));
+    if let Some(sys) = proc.anchors.sysroot() {
+        if let Ok(w) = walk(sys, None, interp.as_bytes(), Lookup::Follow) {
+            let loc = Located::from_walk(w, Lookup::Follow);
+            if let Ok((host, data)) = read_located(&loc, interp, proc.opts.memory) {
+                return Ok((interp.to_string(), host, data));
+            }
         }
     }
     read_exec(proc, interp).map_err(|e| {

@@ -13,8 +13,14 @@
 //! [`FdTable::limit`], the `RLIMIT_NOFILE` the guest is shown, where the guest cannot
 //! name them.
 
+mod hostcall;
+pub mod locate;
+mod plain;
+pub mod resolve;
+pub mod resolve_check;
 pub mod root;
 pub mod saved;
+pub mod unix_addr;
 pub mod view;
 
 use std::collections::BTreeMap;

@@ -28,6 +28,9 @@ use tern_hart::clock::ClockState;
 use tern_hart::{GuestRam, HartState};
 use tern_state::{Persist, StateError};
 
+use crate::errno::Errno;
+use crate::fs::locate::{change_dir, locate};
+use crate::fs::resolve::Lookup;
 use crate::fs::saved::{self, FdState};
 use crate::mm::phys::FrameAllocator;
 use crate::mm::vma::VmaList;
@@ -310,16 +313,24 @@ impl Persist for Process {
             mm.brk = s.brk;
             *self.mm.get_mut().unwrap_or_else(|e| e.into_inner()) = mm;
         }
-        // The host's working directory follows the program's (relative paths are
-        // resolved by the host without --root).
-        let host_cwd = self.opts.view.host_of(&s.cwd);
-        if let Err(e) = std::env::set_current_dir(&host_cwd) {
-            return Err(StateError::mismatch(format!(
-                "the program's working directory {}: {e}",
-                host_cwd.display()
-            )));
+        // The host's working directory follows the program's: found by the resolver
+        // (the snapshot's path is the guest's, under --root confined like any other).
+        {
+            let cwd_err = |e: Errno| {
+                StateError::mismatch(format!(
+                    "the program's working directory {}: {}",
+                    s.cwd,
+                    std::io::Error::from_raw_os_error(e.0)
+                ))
+            };
+            let this: &Process = self;
+            let loc =
+                locate(this, libc::AT_FDCWD, s.cwd.as_bytes(), Lookup::Follow).map_err(cwd_err)?;
+            change_dir(this, &loc).map_err(cwd_err)?;
         }
-        *self.cwd.get_mut().unwrap_or_else(|e| e.into_inner()) = s.cwd.clone();
+        if !self.opts.view.confined() {
+            *self.cwd.get_mut().unwrap_or_else(|e| e.into_inner()) = s.cwd.clone();
+        }
         self.umask
             .store(s.umask, std::sync::atomic::Ordering::Relaxed);
         {

@@ -1,17 +1,27 @@
 //! Paths: opening, inspecting and changing files and directories.
 //!
-//! Every path goes through the file view ([`crate::fs::view`]), which confines it
-//! under `--root`. A few `/proc/self` entries describe the *guest* process and are
-//! answered here: `exe` (the guest program, not the emulator), `maps` (the guest's
-//! areas), `cwd` and `fd/N` under `--root` (guest paths, never host ones).
+//! Every path goes through [`crate::fs::locate`], which under `--root` walks it with
+//! the confined resolver and hands back descriptors: each call below is made on the
+//! object's descriptor or on the last name relative to its directory's descriptor,
+//! never on a host path that the host would resolve again. A few `/proc/self`
+//! entries describe the *guest* process and are answered here: `exe` (the guest
+//! program, not the emulator), `maps` (the guest's areas), `cwd` and `fd/N` under
+//! `--root` (guest paths, never host ones).
 
 use std::ffi::CString;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
+use std::sync::Arc;
 
 use crate::errno::{host, Errno, SysResult};
-use crate::fs::view::{normalize, HostPath};
+use crate::fs::locate::{locate, locate_object, Located};
+use crate::fs::resolve::{Last, Lookup};
+use crate::fs::view::normalize;
 use crate::fs::{FdInfo, FdKind};
+use crate::process::Process;
 use crate::syscalls::io::{fd_arg, new_fd};
+pub use crate::syscalls::proc_self::is_self_exe;
+use crate::syscalls::proc_self::{exe_located, magic, memfd_with, Magic};
 use crate::thread::Thread;
 
 /// `AT_SYMLINK_NOFOLLOW`.
@@ -20,17 +30,11 @@ const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 const AT_EMPTY_PATH: u64 = 0x1000;
 /// `AT_REMOVEDIR`.
 const AT_REMOVEDIR: u64 = 0x200;
-
-/// A path argument resolved for a host call, with the guest's spelling.
-pub struct PathArg {
-    /// The host side.
-    pub host: HostPath,
-    /// The guest path as given.
-    pub guest: Vec<u8>,
-}
+/// `AT_SYMLINK_FOLLOW`.
+const AT_SYMLINK_FOLLOW: u64 = 0x400;
 
 /// The dirfd argument: `AT_FDCWD` or a guest descriptor.
-fn dirfd_arg(t: &Thread, v: u64) -> Result<i32, Errno> {
+pub fn dirfd_arg(t: &Thread, v: u64) -> Result<i32, Errno> {
     let d = v as i32;
     if d == libc::AT_FDCWD {
         Ok(d)
@@ -64,88 +68,41 @@ pub fn current_dir(t: &Thread) -> String {
     }
 }
 
-/// Resolves `(dirfd, path)` from the guest.
-pub fn path_at(t: &Thread, dirfd: u64, va: u64, follow: bool) -> Result<PathArg, Errno> {
+/// Reads the path argument at `va` and locates it relative to the dirfd argument.
+/// The process is passed separately (`t.proc` cloned by the caller), so that the
+/// result may borrow it while `t` is used.
+pub fn path_at<'p>(
+    t: &Thread,
+    proc: &'p Process,
+    dirfd: u64,
+    va: u64,
+    lookup: Lookup,
+) -> Result<(Located<'p>, Vec<u8>), Errno> {
     let d = dirfd_arg(t, dirfd)?;
-    let guest = t.proc.read_path(va)?;
-    if guest.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    let dir_path = if d == libc::AT_FDCWD {
-        None
+    let guest = proc.read_path(va)?;
+    Ok((locate(proc, d, &guest, lookup)?, guest))
+}
+
+/// Like [`path_at`], for calls that need only the object (see
+/// [`crate::fs::locate::locate_object`]).
+pub fn object_at<'p>(
+    t: &Thread,
+    proc: &'p Process,
+    dirfd: u64,
+    va: u64,
+    lookup: Lookup,
+) -> Result<Located<'p>, Errno> {
+    let d = dirfd_arg(t, dirfd)?;
+    let guest = proc.read_path(va)?;
+    locate_object(proc, d, &guest, lookup)
+}
+
+/// `Follow` or `NoFollow` as `AT_SYMLINK_NOFOLLOW` in `flags` says.
+fn follow_unless(flags: u64) -> Lookup {
+    if flags & AT_SYMLINK_NOFOLLOW != 0 {
+        Lookup::NoFollow
     } else {
-        t.proc.files().get(d).and_then(|i| i.path.clone())
-    };
-    let cwd = t.proc.cwd();
-    let host = match crate::fs::root::in_root(t, d, &guest, follow) {
-        Some(r) => r?,
-        None => t
-            .proc
-            .opts
-            .view
-            .resolve(&cwd, d, dir_path.as_deref(), &guest, follow)?,
-    };
-    Ok(PathArg { host, guest })
-}
-
-/// What a `/proc/self` path means for the guest.
-enum Magic {
-    /// `/proc/self/exe`.
-    Exe,
-    /// `/proc/self/maps`.
-    Maps,
-    /// `/proc/self/cwd`.
-    Cwd,
-    /// `/proc/self/fd/N`.
-    Fd(i32),
-}
-
-fn magic(t: &Thread, dirfd: u64, path: &[u8]) -> Option<Magic> {
-    if !path.starts_with(b"/proc/") {
-        return None;
-    }
-    let p = guest_abs(t, dirfd as i32, path)?;
-    let pid = t.proc_pid().to_string();
-    let rest = p
-        .strip_prefix("/proc/self/")
-        .or_else(|| p.strip_prefix(&format!("/proc/{pid}/")))
-        .or_else(|| p.strip_prefix("/proc/thread-self/"))?;
-    match rest {
-        "exe" => Some(Magic::Exe),
-        "maps" => Some(Magic::Maps),
-        "cwd" if t.proc.opts.view.confined() => Some(Magic::Cwd),
-        _ => rest
-            .strip_prefix("fd/")
-            .and_then(|n| n.parse().ok())
-            .filter(|_| t.proc.opts.view.confined())
-            .map(Magic::Fd),
-    }
-}
-
-/// Whether `(dirfd, path)` names `/proc/self/exe` (the guest program).
-pub fn is_self_exe(t: &Thread, dirfd: u64, path: &[u8]) -> bool {
-    matches!(magic(t, dirfd, path), Some(Magic::Exe))
-}
-
-/// A descriptor holding `text` (for generated `/proc` files).
-fn memfd_with(text: &[u8]) -> Result<i32, Errno> {
-    let name = CString::new("tern-proc").map_err(|_| Errno::EINVAL)?;
-    // SAFETY: valid C string; writing a local buffer; seeking our own fd.
-    unsafe {
-        let fd = libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC);
-        if fd < 0 {
-            return Err(Errno::last());
-        }
-        let mut off = 0;
-        while off < text.len() {
-            let n = libc::write(fd, text[off..].as_ptr().cast(), text.len() - off);
-            if n <= 0 {
-                break;
-            }
-            off += n as usize;
-        }
-        libc::lseek(fd, 0, libc::SEEK_SET);
-        Ok(fd)
+        Lookup::Follow
     }
 }
 
@@ -154,19 +111,18 @@ pub fn openat(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let flags = a[2] as i32;
     let mode = (a[3] as u32) & !(t.proc.umask.load(std::sync::atomic::Ordering::Relaxed) as u32);
     let raw = t.proc.read_path(a[1])?;
+    let proc = Arc::clone(&t.proc);
     if let Some(m) = magic(t, a[0], &raw) {
         let fd = match m {
-            Magic::Exe => {
-                let hostp = t
-                    .proc
-                    .exe_host
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
-                let c = CString::new(hostp.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
-                // SAFETY: valid C string.
-                unsafe { libc::open(c.as_ptr(), flags & !libc::O_CREAT, 0) }
-            }
+            Magic::Exe => exe_located(&proc)?
+                .reopen(flags & !(libc::O_CREAT | libc::O_CLOEXEC))
+                .map(|fd| {
+                    if flags & libc::O_CLOEXEC == 0 {
+                        // SAFETY: clearing FD_CLOEXEC on our own new descriptor.
+                        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, 0) };
+                    }
+                    std::os::fd::IntoRawFd::into_raw_fd(fd)
+                })?,
             Magic::Maps => {
                 let text = t.proc.mm().maps_text();
                 let fd = memfd_with(text.as_bytes())?;
@@ -188,25 +144,17 @@ pub fn openat(t: &mut Thread, a: [u64; 6]) -> SysResult {
             },
         );
     }
-    let follow = flags & libc::O_NOFOLLOW == 0
-        && flags & (libc::O_CREAT | libc::O_EXCL) != (libc::O_CREAT | libc::O_EXCL);
-    let fd = match crate::fs::root::open_in_root(t, a[0] as i32, &raw, flags, mode) {
-        Some(r) => r?,
-        None => {
-            let p = path_at(t, a[0], a[1], follow)?;
-            // SAFETY: valid C string; integer arguments.
-            unsafe { libc::openat(p.host.dirfd, p.host.path.as_ptr(), flags, mode) }
-        }
-    };
+    let d = dirfd_arg(t, a[0])?;
+    let (fd, walked) = crate::fs::locate::open(&proc, d, &raw, flags, mode)?;
     let is_dir = flags & libc::O_DIRECTORY != 0 || {
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: `st` is a local; fstat of a possibly invalid fd just fails.
-        fd >= 0
-            && unsafe { libc::fstat(fd, &mut st) } == 0
-            && st.st_mode & libc::S_IFMT == libc::S_IFDIR
+        // SAFETY: `st` is a local; fstat of our new descriptor.
+        (unsafe { libc::fstat(fd, &mut st) } == 0) && st.st_mode & libc::S_IFMT == libc::S_IFDIR
     };
-    let d = a[0] as i32;
-    let gpath = guest_abs(t, d, &raw);
+    let gpath = match walked {
+        Some(g) => String::from_utf8(g).ok(),
+        None => guest_abs(t, d, &raw),
+    };
     new_fd(
         t,
         i64::from(fd),
@@ -257,31 +205,20 @@ pub fn newfstatat(t: &mut Thread, a: [u64; 6]) -> SysResult {
     // SAFETY: `st` is a local.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     let raw = t.proc.read_path(a[1])?;
+    let proc = Arc::clone(&t.proc);
     if raw.is_empty() && flags & AT_EMPTY_PATH != 0 {
         let fd = dirfd_arg(t, a[0])?;
         // SAFETY: as above.
         host(unsafe { libc::fstat(fd, &mut st) as i64 })?;
-    } else if let Some(Magic::Exe) = magic(t, a[0], &raw) {
-        let hostp = t
-            .proc
-            .exe_host
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let c = CString::new(hostp.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
-        // SAFETY: valid C string, local struct.
-        host(unsafe { libc::stat(c.as_ptr(), &mut st) as i64 })?;
     } else {
-        let p = path_at(t, a[0], a[1], flags & AT_SYMLINK_NOFOLLOW == 0)?;
+        let loc = match magic(t, a[0], &raw) {
+            Some(Magic::Exe) => exe_located(&proc)?,
+            _ => locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(flags))?,
+        };
+        let (d, p, extra) = loc.inspect()?;
+        let fl = (flags & AT_SYMLINK_NOFOLLOW) as i32 | extra;
         // SAFETY: valid C string, local struct.
-        host(unsafe {
-            libc::fstatat(
-                p.host.dirfd,
-                p.host.path.as_ptr(),
-                &mut st,
-                (flags & AT_SYMLINK_NOFOLLOW) as i32,
-            ) as i64
-        })?;
+        host(unsafe { libc::fstatat(d, p.as_ptr(), &mut st, fl) as i64 })?;
     }
     t.proc.write_mem(a[2], &stat_bytes(&st))?;
     Ok(0)
@@ -292,6 +229,7 @@ pub fn statx(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let flags = a[2] as i32;
     let mut buf = [0u8; 256];
     let raw = t.proc.read_path(a[1])?;
+    let proc = Arc::clone(&t.proc);
     let r = if raw.is_empty() && a[2] & AT_EMPTY_PATH != 0 {
         let fd = dirfd_arg(t, a[0])?;
         // SAFETY: empty C string, local buffer.
@@ -306,14 +244,15 @@ pub fn statx(t: &mut Thread, a: [u64; 6]) -> SysResult {
             )
         }
     } else {
-        let p = path_at(t, a[0], a[1], a[2] & AT_SYMLINK_NOFOLLOW == 0)?;
+        let loc = locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[2]))?;
+        let (d, p, extra) = loc.inspect()?;
         // SAFETY: valid C string, local buffer.
         unsafe {
             libc::syscall(
                 libc::SYS_statx,
-                p.host.dirfd,
-                p.host.path.as_ptr(),
-                flags,
+                d,
+                p.as_ptr(),
+                flags | extra,
                 a[3] as u32,
                 buf.as_mut_ptr(),
             )
@@ -352,16 +291,22 @@ pub fn readlinkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
             }
         }
         _ => {
-            let p = path_at(t, a[0], a[1], false)?;
+            let proc = Arc::clone(&t.proc);
+            let loc = object_at(t, &proc, a[0], a[1], Lookup::NoFollow)?;
+            let (d, p, extra) = loc.inspect()?;
+            if extra & libc::AT_EMPTY_PATH != 0 {
+                // The object itself: only a link has a text to read.
+                // SAFETY: a local struct; fstat of our descriptor.
+                let mut st: libc::stat = unsafe { std::mem::zeroed() };
+                host(unsafe { libc::fstat(d, &mut st) as i64 })?;
+                if st.st_mode & libc::S_IFMT != libc::S_IFLNK {
+                    return Err(Errno::EINVAL);
+                }
+            }
             let mut buf = vec![0u8; 4096];
             // SAFETY: valid C string, local buffer.
             let n = host(unsafe {
-                libc::readlinkat(
-                    p.host.dirfd,
-                    p.host.path.as_ptr(),
-                    buf.as_mut_ptr().cast(),
-                    4096,
-                ) as i64
+                libc::readlinkat(d, p.as_ptr(), buf.as_mut_ptr().cast(), 4096) as i64
             })?;
             buf.truncate(n as usize);
             buf
@@ -382,58 +327,101 @@ pub fn faccessat(t: &mut Thread, a: [u64; 6]) -> SysResult {
     if let Some(Magic::Exe) = magic(t, a[0], &raw) {
         return Ok(0);
     }
-    let p = path_at(t, a[0], a[1], a[3] & AT_SYMLINK_NOFOLLOW == 0)?;
+    let proc = Arc::clone(&t.proc);
+    let loc = locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[3]))?;
+    let (d, p, extra) = loc.inspect()?;
     // SAFETY: valid C string, integer arguments.
     host(unsafe {
         libc::syscall(
             libc::SYS_faccessat2,
-            p.host.dirfd,
-            p.host.path.as_ptr(),
+            d,
+            p.as_ptr(),
             a[2] as i32,
-            a[3] as i32,
+            a[3] as i32 | extra,
         )
     })
 }
 
 /// `mkdirat`.
 pub fn mkdirat(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let p = path_at(t, a[0], a[1], false)?;
+    let proc = Arc::clone(&t.proc);
+    let (loc, _) = path_at(t, &proc, a[0], a[1], Lookup::Parent)?;
+    let (d, n) = loc.entry(|_| Errno::EEXIST)?;
     // SAFETY: valid C string.
-    host(unsafe { libc::mkdirat(p.host.dirfd, p.host.path.as_ptr(), a[2] as u32) as i64 })
+    host(unsafe { libc::mkdirat(d, n.as_ptr(), a[2] as u32) as i64 })
+}
+
+/// A name given with a trailing `/` that is not a directory: `ENOTDIR` (Linux's
+/// answer for calls that create or remove such a name, unless it exists as a
+/// directory).
+fn slash_needs_dir(loc: &Located<'_>) -> Result<(), Errno> {
+    if !loc.dir_only() {
+        return Ok(());
+    }
+    let (d, n) = loc.entry(|_| Errno::EISDIR)?;
+    // SAFETY: a local struct and a valid C string.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatat(d, n.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } == 0
+        && st.st_mode & libc::S_IFMT != libc::S_IFDIR
+    {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(())
 }
 
 /// `mknodat` (FIFOs and regular files only; devices need privileges anyway).
 pub fn mknodat(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let p = path_at(t, a[0], a[1], false)?;
+    let proc = Arc::clone(&t.proc);
+    let (loc, _) = path_at(t, &proc, a[0], a[1], Lookup::Parent)?;
+    let (d, n) = loc.entry(|_| Errno::EEXIST)?;
     // SAFETY: valid C string.
-    host(unsafe { libc::mknodat(p.host.dirfd, p.host.path.as_ptr(), a[2] as u32, a[3]) as i64 })
+    host(unsafe { libc::mknodat(d, n.as_ptr(), a[2] as u32, a[3]) as i64 })
 }
 
 /// `unlinkat`.
 pub fn unlinkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let p = path_at(t, a[0], a[1], false)?;
+    let proc = Arc::clone(&t.proc);
+    let rmdir = a[2] & AT_REMOVEDIR != 0;
+    let (loc, _) = path_at(t, &proc, a[0], a[1], Lookup::Parent)?;
+    let (d, n) = loc.entry(|last| match (rmdir, last) {
+        (false, _) => Errno::EISDIR,
+        (true, Last::Dot) => Errno::EINVAL,
+        (true, Last::DotDot) => Errno(libc::ENOTEMPTY),
+        (true, _) => Errno(libc::EBUSY),
+    })?;
+    if !rmdir {
+        slash_needs_dir(&loc)?;
+    }
     // SAFETY: valid C string.
-    host(unsafe {
-        libc::unlinkat(
-            p.host.dirfd,
-            p.host.path.as_ptr(),
-            (a[2] & AT_REMOVEDIR) as i32,
-        ) as i64
-    })
+    host(unsafe { libc::unlinkat(d, n.as_ptr(), (a[2] & AT_REMOVEDIR) as i32) as i64 })
 }
 
 /// `renameat2`.
 pub fn renameat2(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let from = path_at(t, a[0], a[1], false)?;
-    let to = path_at(t, a[2], a[3], false)?;
+    let proc = Arc::clone(&t.proc);
+    let (from, _) = path_at(t, &proc, a[0], a[1], Lookup::Parent)?;
+    let (to, _) = path_at(t, &proc, a[2], a[3], Lookup::Parent)?;
+    let (fd, fname) = from.entry(|_| Errno(libc::EBUSY))?;
+    let (td, tname) = to.entry(|_| Errno(libc::EBUSY))?;
+    if from.dir_only() || to.dir_only() {
+        // Either name with a trailing slash: the source must be a directory.
+        // SAFETY: a local struct and a valid C string.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        host(unsafe {
+            libc::fstatat(fd, fname.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) as i64
+        })?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+            return Err(Errno::ENOTDIR);
+        }
+    }
     // SAFETY: valid C strings.
     host(unsafe {
         libc::syscall(
             libc::SYS_renameat2,
-            from.host.dirfd,
-            from.host.path.as_ptr(),
-            to.host.dirfd,
-            to.host.path.as_ptr(),
+            fd,
+            fname.as_ptr(),
+            td,
+            tname.as_ptr(),
             a[4] as u32,
         )
     })
@@ -441,22 +429,31 @@ pub fn renameat2(t: &mut Thread, a: [u64; 6]) -> SysResult {
 
 /// `linkat`.
 pub fn linkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let follow = a[4] & 0x400 != 0;
-    let from = path_at(t, a[0], a[1], follow)?;
-    let to = path_at(t, a[2], a[3], false)?;
-    // The source was resolved by the view; with AT_SYMLINK_FOLLOW the host follows
-    // only what is left (a /proc/self/fd magic link under --root).
-    let flags = if follow { libc::AT_SYMLINK_FOLLOW } else { 0 };
+    let proc = Arc::clone(&t.proc);
+    let follow = a[4] & AT_SYMLINK_FOLLOW != 0;
+    let lookup = if follow {
+        Lookup::Follow
+    } else {
+        Lookup::Parent
+    };
+    let (from, _) = if follow {
+        (object_at(t, &proc, a[0], a[1], lookup)?, Vec::new())
+    } else {
+        path_at(t, &proc, a[0], a[1], lookup)?
+    };
+    let (to, _) = path_at(t, &proc, a[2], a[3], Lookup::Parent)?;
+    // Following: the host follows /proc/thread-self/fd/N to exactly the object the
+    // walk reached; otherwise the name itself, never followed.
+    let (fd, fname, flags) = if follow {
+        let (d, p) = from.object_path()?;
+        (d, p, libc::AT_SYMLINK_FOLLOW)
+    } else {
+        let (d, n) = from.entry(|_| Errno::EPERM)?;
+        (d, n.to_owned(), 0)
+    };
+    let (td, tname) = to.entry(|_| Errno::EEXIST)?;
     // SAFETY: valid C strings.
-    host(unsafe {
-        libc::linkat(
-            from.host.dirfd,
-            from.host.path.as_ptr(),
-            to.host.dirfd,
-            to.host.path.as_ptr(),
-            flags,
-        ) as i64
-    })
+    host(unsafe { libc::linkat(fd, fname.as_ptr(), td, tname.as_ptr(), flags) as i64 })
 }
 
 /// `symlinkat`: the target is stored as given (it is interpreted in the guest's view
@@ -464,16 +461,20 @@ pub fn linkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 pub fn symlinkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let target = t.proc.read_path(a[0])?;
     let c = CString::new(target).map_err(|_| Errno::EINVAL)?;
-    let p = path_at(t, a[1], a[2], false)?;
+    let proc = Arc::clone(&t.proc);
+    let (loc, _) = path_at(t, &proc, a[1], a[2], Lookup::Parent)?;
+    let (d, n) = loc.entry(|_| Errno::EEXIST)?;
     // SAFETY: valid C strings.
-    host(unsafe { libc::symlinkat(c.as_ptr(), p.host.dirfd, p.host.path.as_ptr()) as i64 })
+    host(unsafe { libc::symlinkat(c.as_ptr(), d, n.as_ptr()) as i64 })
 }
 
-/// `fchmodat`.
+/// `fchmodat` (the object itself: `chmod` has no `AT_EMPTY_PATH` before Linux 6.6).
 pub fn fchmodat(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let p = path_at(t, a[0], a[1], true)?;
+    let proc = Arc::clone(&t.proc);
+    let loc = object_at(t, &proc, a[0], a[1], Lookup::Follow)?;
+    let (d, p) = loc.object_path()?;
     // SAFETY: valid C string.
-    host(unsafe { libc::fchmodat(p.host.dirfd, p.host.path.as_ptr(), a[2] as u32, 0) as i64 })
+    host(unsafe { libc::fchmodat(d, p.as_ptr(), a[2] as u32, 0) as i64 })
 }
 
 /// `fchownat`.
@@ -484,15 +485,17 @@ pub fn fchownat(t: &mut Thread, a: [u64; 6]) -> SysResult {
         // SAFETY: integer arguments.
         return host(unsafe { libc::fchown(fd, a[2] as u32, a[3] as u32) as i64 });
     }
-    let p = path_at(t, a[0], a[1], a[4] & AT_SYMLINK_NOFOLLOW == 0)?;
+    let proc = Arc::clone(&t.proc);
+    let loc = locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[4]))?;
+    let (d, p, extra) = loc.inspect()?;
     // SAFETY: valid C string.
     host(unsafe {
         libc::fchownat(
-            p.host.dirfd,
-            p.host.path.as_ptr(),
+            d,
+            p.as_ptr(),
             a[2] as u32,
             a[3] as u32,
-            (a[4] & AT_SYMLINK_NOFOLLOW) as i32,
+            (a[4] & AT_SYMLINK_NOFOLLOW) as i32 | extra,
         ) as i64
     })
 }
@@ -510,32 +513,37 @@ pub fn utimensat(t: &mut Thread, a: [u64; 6]) -> SysResult {
         // SAFETY: null path is futimens; the times buffer is 32 bytes (two timespecs).
         return host(unsafe { libc::syscall(libc::SYS_utimensat, fd, 0usize, tp, a[3] as i32) });
     }
-    let p = path_at(t, a[0], a[1], a[3] & AT_SYMLINK_NOFOLLOW == 0)?;
+    let proc = Arc::clone(&t.proc);
+    let (loc, _) = path_at(t, &proc, a[0], a[1], follow_unless(a[3]))?;
+    let nofollow = (a[3] & AT_SYMLINK_NOFOLLOW) as i32;
+    // The object's descriptor through /proc/thread-self/fd/N (utimensat takes
+    // AT_EMPTY_PATH only on recent kernels), or the name not followed.
+    let (d, p, fl) = match loc.inspect()? {
+        (o, _, libc::AT_EMPTY_PATH) => (libc::AT_FDCWD, crate::fs::locate::fd_path(o), 0),
+        (d, p, extra) => (d, p.to_owned(), nofollow | extra),
+    };
     // SAFETY: valid C string, 32-byte times buffer.
-    host(unsafe {
-        libc::syscall(
-            libc::SYS_utimensat,
-            p.host.dirfd,
-            p.host.path.as_ptr(),
-            tp,
-            (a[3] & AT_SYMLINK_NOFOLLOW) as i32,
-        )
-    })
+    host(unsafe { libc::syscall(libc::SYS_utimensat, d, p.as_ptr(), tp, fl) })
 }
 
 /// `truncate`.
 pub fn truncate(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let p = path_at(t, libc::AT_FDCWD as u64, a[0], true)?;
-    // SAFETY: valid C string.
-    host(unsafe { libc::truncate(p.host.path.as_ptr(), a[1] as i64) as i64 })
+    let proc = Arc::clone(&t.proc);
+    let loc = object_at(t, &proc, libc::AT_FDCWD as u64, a[0], Lookup::Follow)?;
+    let (_, p) = loc.object_path()?;
+    // SAFETY: valid C string (absolute, or relative to the cwd when paths are the
+    // host's).
+    host(unsafe { libc::truncate(p.as_ptr(), a[1] as i64) as i64 })
 }
 
 /// `statfs` (`struct statfs` is the same 120 bytes on riscv64 and x86-64).
 pub fn statfs(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let p = path_at(t, libc::AT_FDCWD as u64, a[0], true)?;
+    let proc = Arc::clone(&t.proc);
+    let loc = object_at(t, &proc, libc::AT_FDCWD as u64, a[0], Lookup::Follow)?;
+    let obj = loc.object_fd(proc.anchors.min_fd())?;
     let mut b = [0u8; 120];
-    // SAFETY: valid C string; 120-byte buffer is sizeof(struct statfs).
-    host(unsafe { libc::syscall(libc::SYS_statfs, p.host.path.as_ptr(), b.as_mut_ptr()) })?;
+    // SAFETY: 120-byte buffer is sizeof(struct statfs); fstatfs works on O_PATH.
+    host(unsafe { libc::syscall(libc::SYS_fstatfs, obj.as_raw_fd(), b.as_mut_ptr()) })?;
     t.proc.write_mem(a[1], &b)?;
     Ok(0)
 }
@@ -561,51 +569,22 @@ pub fn getcwd(t: &mut Thread, a: [u64; 6]) -> SysResult {
     Ok(cwd.len() as u64)
 }
 
-/// `chdir`.
+/// `chdir`: `fchdir` on the directory's descriptor (the host process moves too,
+/// so that its working directory is always inside the view).
 pub fn chdir(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let p = path_at(t, libc::AT_FDCWD as u64, a[0], true)?;
-    change_dir(t, &p.host.path, &p.guest, libc::AT_FDCWD)
-}
-
-fn change_dir(t: &Thread, host_path: &CString, guest: &[u8], dirfd: i32) -> SysResult {
-    // SAFETY: stat of a valid C string into a local.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    host(unsafe { libc::stat(host_path.as_ptr(), &mut st) as i64 })?;
-    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
-        return Err(Errno::ENOTDIR);
-    }
-    // SAFETY: access check on a valid C string.
-    host(unsafe { libc::access(host_path.as_ptr(), libc::X_OK) as i64 })?;
-    if t.proc.opts.view.confined() {
-        if let Some(g) = guest_abs(t, dirfd, guest) {
-            let view = &t.proc.opts.view;
-            let resolved = view.resolve_guest("/", &g, true).unwrap_or(g);
-            *t.proc.cwd.lock().unwrap_or_else(|e| e.into_inner()) = resolved;
-        }
-        // The host's cwd follows too, for relative host paths (none are made, but
-        // it keeps /proc/PID/cwd meaningful).
-        // SAFETY: chdir to a valid C string.
-        unsafe { libc::chdir(host_path.as_ptr()) };
-        Ok(0)
-    } else {
-        // SAFETY: chdir to a valid C string.
-        host(unsafe { libc::chdir(host_path.as_ptr()) as i64 })
-    }
+    let proc = Arc::clone(&t.proc);
+    let loc = object_at(t, &proc, libc::AT_FDCWD as u64, a[0], Lookup::Follow)?;
+    crate::fs::locate::change_dir(&proc, &loc)?;
+    Ok(0)
 }
 
 /// `fchdir`.
 pub fn fchdir(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     if t.proc.opts.view.confined() {
-        let guest = t
-            .proc
-            .files()
-            .get(fd)
-            .and_then(|i| i.path.clone())
-            .ok_or(Errno::ENOTDIR)?;
-        let host_path = t.proc.opts.view.host_of(&guest);
-        let c = CString::new(host_path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
-        return change_dir(t, &c, guest.as_bytes(), libc::AT_FDCWD);
+        let proc = Arc::clone(&t.proc);
+        crate::fs::locate::change_dir_fd(&proc, fd)?;
+        return Ok(0);
     }
     // SAFETY: integer argument.
     host(unsafe { libc::fchdir(fd) as i64 })

@@ -12,6 +12,7 @@ pub mod mm;
 pub mod net;
 pub mod poll;
 pub mod proc;
+pub mod proc_self;
 pub mod signal;
 pub mod thread;
 pub mod time;

@@ -2,15 +2,14 @@
 //!
 //! Socket structures (`sockaddr*`, `msghdr`, `cmsghdr`, `iovec`) have the same layout on
 //! riscv64 and x86-64, and guest descriptors are host descriptors, so `SCM_RIGHTS`
-//! passes through. Unix-socket paths are translated through the file view under
-//! `--root`.
+//! passes through. Under `--root`, Unix-socket names are found by the confined
+//! resolver and abstract names are scoped to the VM ([`crate::fs::unix_addr`]).
 
 use crate::errno::{host, Errno, SysResult};
+use crate::fs::unix_addr::{self, HostAddr};
 use crate::fs::{FdInfo, FdKind};
 use crate::syscalls::io::{fd_arg, new_fd, read_iovecs, take_buf, MAX_IO};
 use crate::thread::Thread;
-
-const AF_UNIX: u16 = 1;
 
 fn sock_info() -> FdInfo {
     FdInfo {
@@ -45,42 +44,31 @@ pub fn socketpair(t: &mut Thread, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// Reads a socket address from the guest, translating Unix paths under `--root`.
-fn read_addr(t: &Thread, va: u64, len: u64) -> Result<Vec<u8>, Errno> {
+/// Reads a socket address from the guest, in its host form (Unix names under
+/// `--root`: see [`crate::fs::unix_addr`]); `bind` says whether it is for `bind`.
+fn read_addr(t: &Thread, va: u64, len: u64, bind: bool) -> Result<HostAddr<'_>, Errno> {
     if len > 128 {
         return Err(Errno::EINVAL);
     }
-    let mut b = t.proc.read_mem(va, len as usize)?;
-    if b.len() > 2
-        && u16::from_le_bytes([b[0], b[1]]) == AF_UNIX
-        && b[2] != 0
-        && t.proc.opts.view.confined()
-    {
-        let path: Vec<u8> = b[2..].iter().take_while(|&&c| c != 0).copied().collect();
-        let cwd = t.proc.cwd();
-        let hp = t
-            .proc
-            .opts
-            .view
-            .resolve(&cwd, libc::AT_FDCWD, None, &path, true)?;
-        let hb = hp.path.to_bytes();
-        if hb.len() >= 108 {
-            return Err(Errno::ENAMETOOLONG);
-        }
-        let mut n = b[..2].to_vec();
-        n.extend_from_slice(hb);
-        n.push(0);
-        b = n;
-    }
-    Ok(b)
+    let b = t.proc.read_mem(va, len as usize)?;
+    unix_addr::to_host(&t.proc, b, bind)
 }
 
 /// `bind` / `connect`.
 pub fn addr_in(t: &mut Thread, a: [u64; 6], nr: i64) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let addr = read_addr(t, a[1], a[2])?;
-    // SAFETY: `addr` holds the address bytes.
-    host(unsafe { libc::syscall(nr, fd, addr.as_ptr(), addr.len() as u32) })
+    let bind = nr == libc::SYS_bind;
+    // An autobind name is chosen at random: another try if it was taken.
+    for _ in 0..8 {
+        let addr = read_addr(t, a[1], a[2], bind)?;
+        // SAFETY: `addr` holds the address bytes.
+        let r =
+            host(unsafe { libc::syscall(nr, fd, addr.bytes.as_ptr(), addr.bytes.len() as u32) });
+        if !(addr.autobind && r == Err(Errno(libc::EADDRINUSE))) {
+            return r;
+        }
+    }
+    Err(Errno(libc::EADDRINUSE))
 }
 
 /// Writes a socket address back (`addr`, `*addrlen`), truncating like the kernel.
@@ -88,6 +76,8 @@ fn write_addr(t: &Thread, va: u64, lenp: u64, addr: &[u8], len: u32) -> Result<(
     if va == 0 || lenp == 0 {
         return Ok(());
     }
+    let (addr, len) = unix_addr::to_guest(&t.proc, addr, len);
+    let addr = &addr[..];
     let cap = t.proc.read_u32(lenp)? as usize;
     let n = cap.min(len as usize).min(addr.len());
     t.proc.write_mem(va, &addr[..n])?;
@@ -124,13 +114,13 @@ pub fn sendto(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let len = (a[2] as usize).min(MAX_IO);
     let data = t.proc.read_mem(a[1], len)?;
     let addr = if a[4] != 0 {
-        Some(read_addr(t, a[4], a[5])?)
+        Some(read_addr(t, a[4], a[5], false)?)
     } else {
         None
     };
-    let (ap, al) = addr
-        .as_ref()
-        .map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len() as u32));
+    let (ap, al) = addr.as_ref().map_or((std::ptr::null(), 0), |v| {
+        (v.bytes.as_ptr(), v.bytes.len() as u32)
+    });
     // SAFETY: buffers are locals of the given sizes.
     host(unsafe { libc::sendto(fd, data.as_ptr().cast(), len, a[3] as i32, ap.cast(), al) as i64 })
 }
@@ -226,11 +216,16 @@ pub fn sendmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
     for (base, len) in &iov {
         data.extend_from_slice(&t.proc.read_mem(*base, *len)?);
     }
-    let mut name = if m.name != 0 && m.namelen > 0 {
-        read_addr(t, m.name, u64::from(m.namelen))?
+    let name_addr = if m.name != 0 && m.namelen > 0 {
+        Some(read_addr(t, m.name, u64::from(m.namelen), false)?)
     } else {
-        Vec::new()
+        None
     };
+    // `name_addr` keeps the descriptors its host form names open until the call.
+    let mut name = name_addr
+        .as_ref()
+        .map(|n| n.bytes.clone())
+        .unwrap_or_default();
     let mut control = if m.control != 0 && m.controllen > 0 {
         t.proc
             .read_mem(m.control, (m.controllen as usize).min(65536))?
@@ -292,9 +287,10 @@ pub fn recvmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
         off += k;
     }
     if m.name != 0 {
-        let k = (hm.msg_namelen as usize).min(m.namelen as usize);
+        let (name, namelen) = unix_addr::to_guest(&t.proc, &name, hm.msg_namelen);
+        let k = (namelen as usize).min(m.namelen as usize).min(name.len());
         t.proc.write_mem(m.name, &name[..k])?;
-        t.proc.write_u32(a[1].wrapping_add(8), hm.msg_namelen)?;
+        t.proc.write_u32(a[1].wrapping_add(8), namelen)?;
     }
     if m.control != 0 {
         let k = hm.msg_controllen.min(control.len());

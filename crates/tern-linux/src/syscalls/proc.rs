@@ -19,6 +19,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::Ordering;
 
 use crate::errno::{host, Errno, SysResult};
+use crate::fs::resolve::Lookup;
 use crate::syscalls::thread::flags::*;
 use crate::syscalls::Flow;
 use crate::thread::{gettid, Thread};
@@ -134,8 +135,9 @@ enum Target {
     Host,
 }
 
-fn classify(host_path: &CString) -> Result<Target, Errno> {
-    let mut f = std::fs::File::open(std::ffi::OsStr::from_bytes(host_path.to_bytes()))?;
+/// Reads the first bytes of the file `loc` names and tells what it is.
+fn classify(loc: &crate::fs::locate::Located<'_>) -> Result<Target, Errno> {
+    let mut f = std::fs::File::from(loc.reopen(libc::O_RDONLY)?);
     let mut head = [0u8; 64];
     let n = std::io::Read::read(&mut f, &mut head)?;
     let head = &head[..n];
@@ -166,25 +168,37 @@ pub fn execveat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 fn exec_common(t: &mut Thread, dirfd: u64, pathp: u64, argvp: u64, envp: u64) -> SysResult {
-    let mut p = crate::syscalls::fs::path_at(t, dirfd, pathp, true)?;
-    if crate::syscalls::fs::is_self_exe(t, dirfd, &p.guest) {
-        // `/proc/self/exe` is the guest program, not the emulator.
-        let exe = t.proc.exe.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let host = t
-            .proc
-            .exe_host
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        p.guest = exe.into_bytes();
-        p.host.path = CString::new(host.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
-        p.host.dirfd = libc::AT_FDCWD;
-    }
+    let proc = std::sync::Arc::clone(&t.proc);
+    let raw = proc.read_path(pathp)?;
+    let d = crate::syscalls::fs::dirfd_arg(t, dirfd)?;
+    // `/proc/self/exe` is the guest program, not the emulator.
+    let self_exe = crate::syscalls::fs::is_self_exe(t, dirfd, &raw);
+    let exe = if self_exe {
+        proc.exe.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    } else {
+        String::new()
+    };
+    let loc = if self_exe {
+        crate::syscalls::proc_self::exe_located(&proc)?
+    } else {
+        crate::fs::locate::locate(&proc, d, &raw, Lookup::Follow)?
+    };
     let argv = read_strings(t, argvp)?;
     let env = read_strings(t, envp)?;
-    // SAFETY: access check on a valid C string.
-    host(unsafe { libc::access(p.host.path.as_ptr(), libc::X_OK) as i64 })?;
-    let target = classify(&p.host.path)?;
+    // The object the lookup reached, nothing its name leads to later: execute
+    // permission, a regular file, and what its first bytes say it is.
+    let (ad, ap, extra) = loc.inspect()?;
+    // SAFETY: valid C string, integer arguments.
+    host(unsafe { libc::syscall(libc::SYS_faccessat2, ad, ap.as_ptr(), libc::X_OK, extra) })?;
+    {
+        // SAFETY: a local struct and a valid C string.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        host(unsafe { libc::fstatat(ad, ap.as_ptr(), &mut st, extra) as i64 })?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(Errno::EACCES);
+        }
+    }
+    let target = classify(&loc)?;
     let cstrs = |v: &[Vec<u8>]| -> Result<Vec<CString>, Errno> {
         v.iter()
             .map(|s| CString::new(s.clone()).map_err(|_| Errno::EINVAL))
@@ -193,17 +207,33 @@ fn exec_common(t: &mut Thread, dirfd: u64, pathp: u64, argvp: u64, envp: u64) ->
     let envc = cstrs(&env)?;
     let (prog, args) = match target {
         Target::Host => {
-            if t.proc.opts.view.confined() {
+            if proc.opts.view.confined() {
                 return Err(Errno::ENOEXEC);
             }
-            (p.host.path.clone(), cstrs(&argv)?)
+            let (hd, hp) = loc.object_path()?;
+            let p = if hd == libc::AT_FDCWD || hp.as_bytes().first() == Some(&b'/') {
+                hp
+            } else {
+                // Relative to a directory descriptor: through that descriptor.
+                CString::new(format!(
+                    "/proc/thread-self/fd/{hd}/{}",
+                    hp.to_string_lossy()
+                ))
+                .map_err(|_| Errno::EINVAL)?
+            };
+            (p, cstrs(&argv)?)
         }
         Target::Guest => {
-            let guest =
-                crate::syscalls::fs::guest_abs(t, dirfd as i32, &p.guest).ok_or(Errno::ENOENT)?;
-            let me = t.proc.opts.self_exe.clone().ok_or(Errno::ENOEXEC)?;
+            // The new `tern exec` looks the program up again by its guest path: the
+            // walked one under --root (no links left to follow differently).
+            let guest = match loc.guest() {
+                Some(g) if proc.opts.view.confined() => String::from_utf8_lossy(g).into_owned(),
+                _ if self_exe => exe,
+                _ => crate::syscalls::fs::guest_abs(t, d, &raw).ok_or(Errno::ENOENT)?,
+            };
+            let me = proc.opts.self_exe.clone().ok_or(Errno::ENOEXEC)?;
             let mut args: Vec<Vec<u8>> = vec![b"tern".to_vec(), b"exec".to_vec()];
-            for o in t.proc.opts.to_args(t.proc.insns.load(Ordering::Relaxed)) {
+            for o in proc.opts.to_args(proc.insns.load(Ordering::Relaxed)) {
                 args.push(o.into_bytes());
             }
             if let Some(a0) = argv.first() {

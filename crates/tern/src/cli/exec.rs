@@ -88,11 +88,26 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
             .with_context(|| format!("--bind {b}: cannot open {host}"))?;
         view.binds.push((normalize(guest), canon));
     }
-    view.sysroot = args.sysroot.clone();
+    view.sysroot = match &args.sysroot {
+        Some(s) => Some(
+            std::path::absolute(s)
+                .with_context(|| format!("--sysroot {}: cannot make it absolute", s.display()))?,
+        ),
+        None => None,
+    };
+    // The process works inside --root once started: host paths it uses later are
+    // made absolute now.
+    let api_sock = match &args.api_sock {
+        Some(p) => Some(
+            std::path::absolute(p)
+                .with_context(|| format!("--api-sock {}: cannot make it absolute", p.display()))?,
+        ),
+        None => None,
+    };
     // Still single-threaded: namespaces now, the rest once the program is loaded.
     sandbox.isolate(&super::sandbox::process_isolation(
         &view,
-        &[args.api_sock.as_deref()],
+        &[api_sock.as_deref()],
     ));
     let opts = Options {
         view,
@@ -101,7 +116,7 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         memory: args.memory << 20,
         slice: 200_000,
         self_exe: std::fs::read_link("/proc/self/exe").ok(),
-        api_sock: args.api_sock.clone(),
+        api_sock,
     };
     let path = args.program[0].clone();
     let mut argv: Vec<Vec<u8>> = args

@@ -20,6 +20,10 @@ pub fn restore(
 ) -> anyhow::Result<i32> {
     let started = Instant::now();
     let path = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    // The restored process works in the program's directory (inside its --root):
+    // the control socket's path is made absolute first.
+    let api_sock = api_sock.map(std::path::absolute).transpose()?;
+    let api_sock = api_sock.as_deref();
     let p = path.clone();
     // The snapshot's files are opened (and closed again) in a private descriptor
     // table, so that every descriptor number is free for the program's own.
