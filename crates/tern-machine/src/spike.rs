@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use tern_devices::clint::{self, Clint};
 use tern_devices::htif::{Htif, Mailbox};
-use tern_hart::{Bus, BusFault, ClockMode, GuestRam, Hart, IrqLines, RunExit, VirtualClock};
+use tern_hart::{
+    Bus, BusFault, ClockMode, GuestRam, Hart, HartConfig, IrqLines, RunExit, VirtualClock,
+};
 
 use crate::loader::elf::{load_elf, ElfError};
 
@@ -152,7 +154,10 @@ impl SpikeMachine {
         let mut hart = Hart::new(0, image.entry, ram.clone(), lines.clone(), clock.clone());
         hart.set_trace(config.trace);
         // The only hart: its decoded code always matches memory (see `HartConfig`).
-        hart.core.config.sole_hart = true;
+        hart.set_config(HartConfig {
+            sole_hart: true,
+            ..hart.config()
+        });
         let clint = Clint::new(vec![lines], clock.clone());
         let htif = tohost.map(|tohost| HtifWindow {
             device: Htif::new(ram.clone(), config.console),

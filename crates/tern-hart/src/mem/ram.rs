@@ -18,6 +18,8 @@ use std::sync::Mutex;
 
 use memmap2::MmapMut;
 
+use crate::mem::atomic;
+
 /// Size of a guest page for dirty tracking and the TLB.
 pub const PAGE_SIZE: u64 = 4096;
 /// log2 of [`PAGE_SIZE`].
@@ -331,7 +333,7 @@ impl GuestRam {
         }
         // SAFETY: the source range was checked to lie inside the mapping, and `buf` is a
         // distinct host buffer.
-        unsafe { std::ptr::copy_nonoverlapping(self.host_addr(addr), buf.as_mut_ptr(), buf.len()) };
+        unsafe { atomic::copy_out(self.host_addr(addr), buf) };
         Ok(())
     }
 
@@ -346,7 +348,7 @@ impl GuestRam {
             return Ok(());
         }
         // SAFETY: the destination range was checked to lie inside the mapping.
-        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.host_addr(addr), data.len()) };
+        unsafe { atomic::copy_in(self.host_addr(addr), data) };
         self.note_write(addr, len);
         Ok(())
     }
@@ -360,7 +362,7 @@ impl GuestRam {
             return Ok(());
         }
         // SAFETY: the range was checked to lie inside the mapping.
-        unsafe { std::ptr::write_bytes(self.host_addr(addr), 0, len as usize) };
+        unsafe { atomic::fill(self.host_addr(addr), len as usize, 0) };
         self.note_write(addr, len);
         Ok(())
     }
