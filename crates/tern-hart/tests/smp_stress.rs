@@ -101,8 +101,10 @@ impl Asm {
         assert!(addr < 1 << 32);
         self.li(rd, addr as u32 as i32 as i64);
         // slli rd, rd, 32; srli rd, rd, 32
-        self.code.push(32 << 20 | rd << 15 | 1 << 12 | rd << 7 | 0x13);
-        self.code.push(32 << 20 | rd << 15 | 5 << 12 | rd << 7 | 0x13);
+        self.code
+            .push(32 << 20 | rd << 15 | 1 << 12 | rd << 7 | 0x13);
+        self.code
+            .push(32 << 20 | rd << 15 | 5 << 12 | rd << 7 | 0x13);
     }
 
     fn lw(&mut self, rd: u32, rs1: u32, imm: i32) {

@@ -79,9 +79,9 @@ fn header_problems_are_named() {
     );
 
     let mut b = bytes.clone();
-    b[16] = 1; // a required feature this reader does not know
+    b[16] |= 2; // a required feature this reader does not know
     reseal(&mut b);
-    assert!(err(&b).contains("features 0x1"));
+    assert!(err(&b).contains("features 0x2"));
 
     let mut b = bytes.clone();
     b[12..16].copy_from_slice(&9000u32.to_le_bytes());
