@@ -57,8 +57,8 @@ pub use error::{Error, Result};
 pub use header::{Header, ParentRef, VmKind, FORMAT_VERSION, HEADER_AREA, MAGIC};
 pub use id::SnapshotId;
 pub use memory::{
-    FnPages, MapRun, MemoryStats, MemoryView, PageCounts, PageLocation, PageSource, Pages,
-    PopulateOptions, Region, MAX_RUN_PAGES, PAGE_SIZE,
+    FnPages, LazyMemory, MapRun, MemoryStats, MemoryView, PageCounts, PageLocation, PageSource,
+    Pages, PopulateOptions, Region, MAX_RUN_PAGES, PAGE_SIZE,
 };
 pub use overlay::{DiskOverlay, OverlayExtent, OverlayGeometry, MAX_EXTENT_BYTES};
 pub use reader::{SectionInfo, Snapshot, MAX_CHAIN};

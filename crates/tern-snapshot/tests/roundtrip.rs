@@ -551,6 +551,76 @@ fn lazy_mapping_restores_memory() {
     unsafe { libc::munmap(addr, size) };
 }
 
+/// What tern's restore does: populate the compressed pages, then read the stored
+/// ones group by group as the guest touches them. Reads leave pages that are not
+/// stored alone; a file truncated or rewritten after the restore is caught by the
+/// read, naming the page and the file.
+#[test]
+fn lazy_reads_restore_memory_and_catch_changed_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(78);
+    let mut ram = sparse_ram(&mut rng, 2048, 30);
+    let base = dir.path().join("base.tern");
+    let child = dir.path().join("child.tern");
+    write_full(&base, &ram, false);
+    let changed: Vec<u64> = (0..2048).step_by(7).collect();
+    for &p in &changed {
+        dirty_page(&mut rng, &mut ram, p);
+    }
+    write_child(&child, &base, &ram, &changed, true);
+    let snap = std::sync::Arc::new(Snapshot::open(&child).unwrap());
+    let mut dest = vec![0u8; ram.len()];
+    let opts = PopulateOptions {
+        dest_is_zeroed: true,
+        mapped_min_pages: Some(1),
+        threads: 2,
+    };
+    snap.memory("ram")
+        .unwrap()
+        .populate_with(&mut dest, &opts)
+        .unwrap();
+    let lazy = LazyMemory::new(snap.clone(), "ram").unwrap();
+    let runs = lazy.stored_runs().unwrap();
+    let stored: u64 = runs.iter().map(|r| r.1).sum();
+    assert!(stored > 100, "{stored}");
+    let page = PAGE_SIZE as usize;
+    let is_stored = |p: u64| runs.iter().any(|&(f, n)| (f..f + n).contains(&p));
+    for group in (0..2048u64).step_by(16) {
+        let mut buf = vec![0xeeu8; 16 * page];
+        lazy.read_stored(group, &mut buf).unwrap();
+        for i in 0..16 {
+            let p = group + i;
+            let got = &buf[i as usize * page..][..page];
+            if is_stored(p) {
+                dest[p as usize * page..][..page].copy_from_slice(got);
+            } else {
+                assert!(got.iter().all(|&b| b == 0xee), "page {p} is not stored");
+            }
+        }
+    }
+    assert!(dest == ram);
+    // The base file (which holds the stored pages) is rewritten in place, then
+    // truncated: reads fail, naming the page and the file.
+    let (first, _) = runs[0];
+    let Ok(PageLocation::File { layer: 1, offset }) = snap.memory("ram").unwrap().locate(first)
+    else {
+        panic!("page {first} should be stored in the base");
+    };
+    let f = std::fs::OpenOptions::new().write(true).open(&base).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &[0x5a], offset + 9).unwrap();
+    let mut buf = vec![0u8; page];
+    let e = lazy.read_stored(first, &mut buf).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("pages {first:#x}..{:#x}", first + 1))
+            && e.contains("crc mismatch")
+            && e.contains("base.tern"),
+        "{e}"
+    );
+    f.set_len(offset).unwrap();
+    let e = lazy.read_stored(first, &mut buf).unwrap_err().to_string();
+    assert!(e.contains("base.tern") && e.contains("cannot read"), "{e}");
+}
+
 #[test]
 fn disk_records_check_real_images() {
     let dir = tempfile::tempdir().unwrap();

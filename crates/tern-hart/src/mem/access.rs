@@ -116,6 +116,11 @@ impl Core {
         if self.state.csr.pmp.check_page(ppage, access, prv) != PageVerdict::Allowed {
             return;
         }
+        // A page restored lazily is read before its host address is handed out. If it
+        // cannot be, no entry: the access itself then fails on the slow path.
+        if self.ram.ensure(ppage, PAGE_SIZE).is_err() {
+            return;
+        }
         let vpage = vaddr & PAGE_MASK;
         let host = self.ram.host_page(ppage) as u64;
         let entry = TlbEntry {

@@ -2,5 +2,7 @@
 
 mod access;
 mod atomic;
+mod bitmap;
 pub mod bus;
+pub mod lazy;
 pub mod ram;

@@ -19,6 +19,8 @@ use std::sync::Mutex;
 use memmap2::MmapMut;
 
 use crate::mem::atomic;
+use crate::mem::bitmap::PageBitmap;
+use crate::mem::lazy::{Lazy, LostHandler, StoredPages};
 
 /// Size of a guest page for dirty tracking and the TLB.
 pub const PAGE_SIZE: u64 = 4096;
@@ -47,39 +49,15 @@ pub enum RamError {
         /// Length in bytes.
         len: u64,
     },
-}
-
-/// One bit per page, settable from any thread.
-struct PageBitmap {
-    words: Box<[AtomicU64]>,
-}
-
-impl PageBitmap {
-    fn new(pages: u64) -> PageBitmap {
-        let words = pages.div_ceil(64) as usize;
-        PageBitmap {
-            words: (0..words).map(|_| AtomicU64::new(0)).collect(),
-        }
-    }
-
-    #[inline]
-    fn set(&self, page: u64) -> bool {
-        let bit = 1u64 << (page % 64);
-        let old = self.words[(page / 64) as usize].fetch_or(bit, Ordering::Relaxed);
-        old & bit == 0
-    }
-
-    #[inline]
-    fn clear(&self, page: u64) -> bool {
-        let bit = 1u64 << (page % 64);
-        let old = self.words[(page / 64) as usize].fetch_and(!bit, Ordering::Relaxed);
-        old & bit != 0
-    }
-
-    #[inline]
-    fn get(&self, page: u64) -> bool {
-        self.words[(page / 64) as usize].load(Ordering::Relaxed) & (1 << (page % 64)) != 0
-    }
+    /// A page restored lazily could not be read from its snapshot (see
+    /// [`crate::mem::lazy`]).
+    #[error("guest RAM page {addr:#x} cannot be restored: {message}")]
+    Lost {
+        /// Guest physical address of the page.
+        addr: u64,
+        /// What went wrong, naming the file.
+        message: String,
+    },
 }
 
 /// Guest RAM at a fixed guest physical base address.
@@ -101,8 +79,11 @@ pub struct GuestRam {
     /// Bumped whenever a page becomes a code page: every hart then drops its writable
     /// TLB entries, so no hart keeps writing such a page through a host pointer.
     store_epoch: AtomicU64,
-    /// Bumped with `code_seq` and `store_epoch`: one word harts compare between blocks.
+    /// Bumped with `code_seq` and `store_epoch`, and when the RAM is lost: one word
+    /// harts compare between blocks.
     events: AtomicU64,
+    /// Pages still to be read from a snapshot (see [`crate::mem::lazy`]).
+    lazy: Lazy,
 }
 
 /// The tail of the code-write log.
@@ -127,11 +108,10 @@ pub enum CodeWrites {
 
 // SAFETY: `host` points into `_map`, which lives as long as the `GuestRam`. Guest RAM
 // is shared memory by design: harts on several threads may access it concurrently,
-// exactly as harts of a real machine do; atomicity between harts is provided where the
-// ISA requires it (LR/SC and AMOs use host atomics).
+// exactly as harts of a real machine do, and every access is a host atomic.
 unsafe impl Send for GuestRam {}
-// SAFETY: see `Send` above; every `&self` method is either atomic or a plain memory copy
-// into a range checked against the mapping's bounds.
+// SAFETY: see `Send` above; every `&self` method accesses guest RAM atomically (see
+// `crate::mem::atomic`) within a range checked against the mapping's bounds.
 unsafe impl Sync for GuestRam {}
 
 impl GuestRam {
@@ -161,6 +141,7 @@ impl GuestRam {
             code_seq: AtomicU64::new(0),
             store_epoch: AtomicU64::new(0),
             events: AtomicU64::new(0),
+            lazy: Lazy::new(pages),
         })
     }
 
@@ -227,11 +208,12 @@ impl GuestRam {
         (addr - self.base) >> PAGE_SHIFT
     }
 
-    /// The 8-byte-aligned doubleword at `addr` as an atomic, if it is inside RAM.
+    /// The 8-byte-aligned doubleword at `addr` as an atomic, if it is inside RAM (and,
+    /// restored lazily, could be read).
     /// Writes through it are not logged (dirty or code pages): callers outside the
     /// hart must only use it for words they also log or that hold no code.
     pub fn atomic64(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU64> {
-        if !addr.is_multiple_of(8) || !self.contains(addr, 8) {
+        if !addr.is_multiple_of(8) || !self.contains(addr, 8) || self.ensure(addr, 8).is_err() {
             return None;
         }
         // SAFETY: `addr` is inside the mapping and 8-byte aligned (the mapping itself is
@@ -244,72 +226,101 @@ impl GuestRam {
     /// VM waits on it with the host's futex: its address is stable for the lifetime of
     /// the `GuestRam`). Writes through it are not logged, as for [`GuestRam::atomic64`].
     pub fn atomic32(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU32> {
-        if !addr.is_multiple_of(4) || !self.contains(addr, 4) {
+        if !addr.is_multiple_of(4) || !self.contains(addr, 4) || self.ensure(addr, 4).is_err() {
             return None;
         }
         // SAFETY: as for `atomic64`, with 4-byte alignment.
         Some(unsafe { std::sync::atomic::AtomicU32::from_ptr(self.host_addr(addr).cast()) })
     }
 
-    /// Makes the guest RAM `[addr, addr + len)` show `len` bytes of `file` from
-    /// `file_offset`, copy-on-write: the host maps the file's pages lazily (nothing is
-    /// read until the guest touches a page) and guest writes stay private. This is how
-    /// a snapshot's memory is restored without copying it. The pages do not count as
-    /// dirty, so an incremental snapshot of the restored VM need not store them.
+    /// Restores the pages of `runs` (first page, pages; counted from the base, sorted
+    /// and disjoint) lazily from `source`: each is read (and checked) when something
+    /// first touches it, see [`crate::mem::lazy`]. If a page cannot be read, the
+    /// access fails, the RAM is lost ([`GuestRam::lost`]) and `on_lost` is called once
+    /// with the error. The pages do not count as dirty, so an incremental snapshot of
+    /// the restored VM need not store them.
     ///
-    /// Call it only before harts run (while restoring): pages already cached in a TLB
-    /// would keep pointing at the right host addresses, but decoded code on them would
-    /// not be invalidated.
-    pub fn map_file(
+    /// Call it once, on fresh RAM, before harts run (pages already in a TLB would not
+    /// be read).
+    pub fn restore_lazily(
         &self,
-        addr: u64,
-        len: u64,
-        file: &std::fs::File,
-        file_offset: u64,
+        runs: &[(u64, u64)],
+        source: Box<dyn StoredPages>,
+        on_lost: LostHandler,
     ) -> Result<(), RamError> {
-        use std::os::unix::io::AsRawFd;
-        if len == 0 {
+        let pages = self.size / PAGE_SIZE;
+        let mut end = 0;
+        for &(first, n) in runs {
+            if first < end || n > pages || first > pages - n {
+                return Err(RamError::OutOfRange {
+                    addr: self.base.wrapping_add(first << PAGE_SHIFT),
+                    len: n << PAGE_SHIFT,
+                });
+            }
+            end = first + n;
+        }
+        if self.lazy.any_pending() {
+            return Err(RamError::BadSize(self.size));
+        }
+        self.lazy.start(runs, source, on_lost);
+        Ok(())
+    }
+
+    /// Makes `[addr, addr + len)` (inside RAM) present: reads pages still pending
+    /// from the snapshot (see [`crate::mem::lazy`]).
+    #[inline(always)]
+    pub(crate) fn ensure(&self, addr: u64, len: u64) -> Result<(), RamError> {
+        if !self.lazy.any_pending() || len == 0 {
             return Ok(());
         }
-        if !self.contains(addr, len)
-            || !addr.is_multiple_of(PAGE_SIZE)
-            || !len.is_multiple_of(PAGE_SIZE)
-            || !file_offset.is_multiple_of(PAGE_SIZE)
-        {
-            return Err(RamError::OutOfRange { addr, len });
-        }
-        let offset =
-            libc::off_t::try_from(file_offset).map_err(|_| RamError::OutOfRange { addr, len })?;
-        let target = self.host_addr(addr);
-        // SAFETY: `target..target + len` lies inside this RAM's own mapping (checked
-        // above) and is page aligned, so MAP_FIXED replaces pages of our mapping only,
-        // never anything else in the process. The new pages are private, readable and
-        // writable like the ones they replace, and stay valid as long as the mapping,
-        // which `self` owns. Rust code only reaches guest RAM through raw pointers into
-        // this region, so no Rust reference is invalidated.
-        let r = unsafe {
-            libc::mmap(
-                target.cast(),
-                len as usize,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_FIXED,
-                file.as_raw_fd(),
-                offset,
-            )
-        };
-        if r == libc::MAP_FAILED || r != target.cast() {
-            return Err(RamError::Map {
-                size: len,
-                source: std::io::Error::last_os_error(),
-            });
-        }
+        self.ensure_pages(addr, len)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn ensure_pages(&self, addr: u64, len: u64) -> Result<(), RamError> {
         let first = self.page_index(addr);
-        for page in first..first + len / PAGE_SIZE {
-            if self.code.get(page) {
-                self.note_code_write(page);
+        let last = self.page_index(addr + len - 1);
+        for page in first..=last {
+            if self.lazy.is_pending(page) {
+                let pages = self.size / PAGE_SIZE;
+                let host = self.host;
+                self.lazy
+                    .fill(page, pages, |p| {
+                        host.wrapping_add((p << PAGE_SHIFT) as usize)
+                    })
+                    .map_err(|message| {
+                        self.events.fetch_add(1, Ordering::Release);
+                        RamError::Lost {
+                            addr: self.base + (page << PAGE_SHIFT),
+                            message,
+                        }
+                    })?;
             }
         }
         Ok(())
+    }
+
+    /// Makes the part of `[addr, addr + len)` inside RAM present, for users that reach
+    /// RAM through [`GuestRam::host_base`]: they must call it before touching a range.
+    pub fn prepare(&self, addr: u64, len: u64) -> Result<(), RamError> {
+        let start = addr.max(self.base);
+        let end = addr.saturating_add(len).min(self.base + self.size);
+        if start >= end {
+            return Ok(());
+        }
+        self.ensure(start, end - start)
+    }
+
+    /// Why the RAM is lost, if it is: a page restored lazily could not be read. The
+    /// VM must stop (harts do, at their next block boundary).
+    pub fn lost(&self) -> Option<&str> {
+        self.lazy.lost()
+    }
+
+    /// Pages restored lazily that nothing has touched yet.
+    pub fn pending_pages(&self) -> u64 {
+        self.lazy.pending_pages()
     }
 
     /// The whole of guest RAM as one mutable byte slice, for filling it from a
@@ -331,6 +342,7 @@ impl GuestRam {
         if !self.contains(addr, len) {
             return Err(RamError::OutOfRange { addr, len });
         }
+        self.ensure(addr, len)?;
         // SAFETY: the source range was checked to lie inside the mapping, and `buf` is a
         // distinct host buffer.
         unsafe { atomic::copy_out(self.host_addr(addr), buf) };
@@ -347,6 +359,7 @@ impl GuestRam {
         if len == 0 {
             return Ok(());
         }
+        self.ensure(addr, len)?;
         // SAFETY: the destination range was checked to lie inside the mapping.
         unsafe { atomic::copy_in(self.host_addr(addr), data) };
         self.note_write(addr, len);
@@ -361,6 +374,7 @@ impl GuestRam {
         if len == 0 {
             return Ok(());
         }
+        self.ensure(addr, len)?;
         // SAFETY: the range was checked to lie inside the mapping.
         unsafe { atomic::fill(self.host_addr(addr), len as usize, 0) };
         self.note_write(addr, len);
@@ -369,9 +383,11 @@ impl GuestRam {
 
     /// Host address of the first byte of RAM, for device models that reach guest RAM
     /// through another memory abstraction (the virtio devices use `vm-memory` over this
-    /// same mapping). Such users must stay inside `[host_base(), host_base() + size())`
-    /// and must report every write through [`GuestRam::record_write`], or the dirty log
-    /// and the code cache miss it. The pointer stays valid as long as this `GuestRam`.
+    /// same mapping). Such users must stay inside `[host_base(), host_base() + size())`,
+    /// access it only atomically or volatilely, call [`GuestRam::prepare`] for a range
+    /// before touching it, and report every write through [`GuestRam::record_write`], or
+    /// the dirty log and the code cache miss it. The pointer stays valid as long as this
+    /// `GuestRam`.
     pub fn host_base(&self) -> *mut u8 {
         self.host
     }
@@ -557,36 +573,155 @@ mod tests {
         assert!(!ram.is_code(0x8000_2000));
     }
 
+    /// A source whose page `p` is filled with byte `p + 1`, counting its reads, and
+    /// failing from read number `fail_at` on.
+    struct Pattern {
+        reads: std::sync::Arc<AtomicU64>,
+        fail_at: u64,
+    }
+
+    impl StoredPages for Pattern {
+        fn read(&self, first_page: u64, buf: &mut [u8]) -> Result<(), String> {
+            let n = self.reads.fetch_add(1, Ordering::SeqCst);
+            if n >= self.fail_at {
+                return Err(format!("page {first_page:#x}: crc mismatch (in `test`)"));
+            }
+            for (i, page) in buf.chunks_mut(PAGE_SIZE as usize).enumerate() {
+                page.fill(first_page as u8 + i as u8 + 1);
+            }
+            Ok(())
+        }
+    }
+
+    fn lazy_ram(
+        fail_at: u64,
+    ) -> (
+        GuestRam,
+        std::sync::Arc<AtomicU64>,
+        std::sync::Arc<AtomicU64>,
+    ) {
+        let ram = GuestRam::new(0x8000_0000, 64 * PAGE_SIZE).unwrap();
+        let reads = std::sync::Arc::new(AtomicU64::new(0));
+        let lost = std::sync::Arc::new(AtomicU64::new(0));
+        let l = lost.clone();
+        ram.restore_lazily(
+            &[(2, 3), (20, 30)],
+            Box::new(Pattern {
+                reads: reads.clone(),
+                fail_at,
+            }),
+            Box::new(move |_| {
+                l.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
+        .unwrap();
+        (ram, reads, lost)
+    }
+
     #[test]
-    fn file_pages_appear_lazily_and_stay_private() {
-        use std::io::Write;
-        let path = std::env::temp_dir().join(format!("tern-ram-map-{}", std::process::id()));
-        let mut f = std::fs::File::create(&path).unwrap();
-        let mut data = vec![0u8; 3 * 4096];
-        data[4096] = 0xab;
-        data[8191] = 0xcd;
-        f.write_all(&data).unwrap();
-        drop(f);
-        let f = std::fs::File::open(&path).unwrap();
-        let ram = GuestRam::new(0x8000_0000, 0x10000).unwrap();
-        ram.write(0x8000_3000, &[7]).unwrap();
-        ram.take_dirty();
-        ram.map_file(0x8000_2000, 0x2000, &f, 0x1000).unwrap();
+    fn pending_pages_are_read_on_first_touch_in_groups() {
+        let (ram, reads, _) = lazy_ram(u64::MAX);
+        assert_eq!(ram.pending_pages(), 33);
+        let mut b = [0u8; 2];
+        // Page 1 was not restored lazily: zero, and nothing read.
+        ram.read(0x8000_1ffe, &mut b).unwrap();
+        assert_eq!((b, reads.load(Ordering::SeqCst)), ([0, 0], 0));
+        // Reading across pages 2 and 3 reads pages 2..5 (the pending ones of group 0).
+        ram.read(0x8000_2fff, &mut b).unwrap();
+        assert_eq!((b, reads.load(Ordering::SeqCst)), ([3, 4], 1));
+        assert_eq!(ram.pending_pages(), 30);
+        ram.read(0x8000_4000, &mut b).unwrap();
+        assert_eq!((b, reads.load(Ordering::SeqCst)), ([5, 5], 1));
+        // A partial write to a pending page keeps the rest of the page.
+        ram.write(0x8001_7010, &[0xaa]).unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), 2, "pages 20..32 in one read");
+        let mut page = vec![0u8; PAGE_SIZE as usize];
+        ram.read(0x8001_7000, &mut page).unwrap();
+        assert_eq!(page[0x10], 0xaa);
+        assert!(page.iter().enumerate().all(|(i, &v)| i == 0x10 || v == 24));
+        assert_eq!(ram.take_dirty(), vec![0x8001_7000], "read pages are clean");
+        // The rest come with atomics and zeroing; then nothing is pending.
+        assert_eq!(
+            ram.atomic32(0x8002_0000).unwrap().load(Ordering::SeqCst),
+            0x2121_2121
+        );
+        ram.zero(0x8003_1000, 1).unwrap();
+        assert_eq!(ram.pending_pages(), 0);
+        assert_eq!(reads.load(Ordering::SeqCst), 4);
+        assert!(ram.lost().is_none());
+    }
+
+    #[test]
+    fn a_page_that_cannot_be_read_loses_the_ram_once() {
+        let (ram, reads, lost) = lazy_ram(1);
         let mut b = [0u8; 1];
         ram.read(0x8000_2000, &mut b).unwrap();
-        assert_eq!(b[0], 0xab);
-        ram.read(0x8000_2fff, &mut b).unwrap();
-        assert_eq!(b[0], 0xcd);
-        // The page after the mapped range keeps its content; nothing is dirty.
-        ram.read(0x8000_4000, &mut b).unwrap();
-        assert_eq!(b[0], 0);
-        assert!(ram.take_dirty().is_empty());
-        // Guest writes do not reach the file.
-        ram.write(0x8000_2000, &[1]).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap()[4096], 0xab);
-        assert!(ram.map_file(0x8000_2001, 0x1000, &f, 0).is_err());
-        assert!(ram.map_file(0x8000_f000, 0x2000, &f, 0).is_err());
-        let _ = std::fs::remove_file(path);
+        let events = ram.events();
+        let e = ram.read(0x8001_5000, &mut b).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "guest RAM page 0x80015000 cannot be restored: page 0x14: crc mismatch (in `test`)"
+        );
+        assert_ne!(ram.events(), events, "harts are told");
+        assert_eq!(ram.lost(), Some("page 0x14: crc mismatch (in `test`)"));
+        // Later touches of pending pages fail without reading; others still work.
+        assert!(ram.write(0x8001_f000, &[1]).is_err());
+        assert!(ram.atomic64(0x8001_f008).is_none());
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+        ram.read(0x8000_3000, &mut b).unwrap();
+        assert_eq!(b, [4]);
+        assert_eq!(lost.load(Ordering::SeqCst), 1, "the handler runs once");
+        // Ranges a device asks for are prepared the same way.
+        assert!(
+            ram.prepare(0x7fff_0000, 0x1_3000).is_ok(),
+            "outside RAM or loaded"
+        );
+        assert!(ram.prepare(0x8001_4fff, 2).is_err());
+    }
+
+    #[test]
+    fn racing_first_touches_read_each_group_once() {
+        let (ram, reads, _) = lazy_ram(u64::MAX);
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let ram = &ram;
+                s.spawn(move || {
+                    for p in (0..64u64).map(|i| (i * 7 + t * 13) % 64) {
+                        let mut b = [0u8; 1];
+                        ram.read(0x8000_0000 + p * PAGE_SIZE + t, &mut b).unwrap();
+                        let want = if (2..5).contains(&p) || (20..50).contains(&p) {
+                            p as u8 + 1
+                        } else {
+                            0
+                        };
+                        assert_eq!(b[0], want, "page {p}");
+                    }
+                });
+            }
+        });
+        // Groups of 16 pages: 2..5, 20..32, 32..48, 48..50.
+        assert_eq!(reads.load(Ordering::SeqCst), 4);
+        assert_eq!(ram.pending_pages(), 0);
+    }
+
+    #[test]
+    fn lazy_runs_must_be_disjoint_and_inside_ram() {
+        let ram = GuestRam::new(0x8000_0000, 16 * PAGE_SIZE).unwrap();
+        let src = || -> Box<dyn StoredPages> {
+            Box::new(Pattern {
+                reads: Default::default(),
+                fail_at: 0,
+            })
+        };
+        assert!(ram
+            .restore_lazily(&[(0, 4), (3, 1)], src(), Box::new(|_| {}))
+            .is_err());
+        assert!(ram
+            .restore_lazily(&[(15, 2)], src(), Box::new(|_| {}))
+            .is_err());
+        assert!(ram
+            .restore_lazily(&[(0, 16)], src(), Box::new(|_| {}))
+            .is_ok());
     }
 
     #[test]

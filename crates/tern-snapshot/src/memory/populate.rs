@@ -168,6 +168,54 @@ impl MemoryView<'_> {
         self.fill(&[one], &[false], buf, page, &PopulateOptions::default())
     }
 
+    /// Reads the pages of `dest` (whole pages from page `first`) that the chain stores
+    /// uncompressed in a file ([`MemoryView::stored_runs`]), checking each against its
+    /// checksum; leaves the others as they are. What a lazy restore does on a page's
+    /// first touch: with page checksums, it reads exactly these pages.
+    pub fn read_stored(&self, first: u64, dest: &mut [u8]) -> Result<()> {
+        let n = dest.len() as u64 / PAGE_SIZE;
+        if !(dest.len() as u64).is_multiple_of(PAGE_SIZE)
+            || first
+                .checked_add(n)
+                .is_none_or(|end| end > self.region.pages())
+        {
+            return Err(Error::Usage(format!(
+                "memory `{}`: {} bytes at page {first} are not whole pages of the region",
+                self.name,
+                dest.len()
+            )));
+        }
+        let end = first + n;
+        let mut pieces = Vec::new();
+        let mut skipped = Vec::new();
+        let at = self
+            .pieces
+            .partition_point(|p| p.first_page + p.pages <= first);
+        for p in self.pieces[at..].iter().take_while(|p| p.first_page < end) {
+            let a = p.first_page.max(first);
+            let b = (p.first_page + p.pages).min(end);
+            let src = match p.src {
+                Src::Zero => Src::Zero,
+                Src::Extent { index, skip } => Src::Extent {
+                    index,
+                    skip: skip + (a - p.first_page) as u32,
+                },
+            };
+            skipped.push(!self.is_data(p));
+            pieces.push(Piece {
+                first_page: a,
+                pages: b - a,
+                layer: p.layer,
+                src,
+            });
+        }
+        let opts = PopulateOptions {
+            dest_is_zeroed: true,
+            ..PopulateOptions::default()
+        };
+        self.fill(&pieces, &skipped, dest, first, &opts)
+    }
+
     /// Relative work of a piece.
     fn cost(&self, p: &Piece, opts: &PopulateOptions) -> u64 {
         let bytes = p.pages * PAGE_SIZE;
@@ -371,9 +419,10 @@ impl MemoryView<'_> {
 
     /// An error naming the region, the pages and the chain member.
     pub(crate) fn damaged(&self, p: &Piece, what: &str) -> Error {
+        let path = self.storages[p.layer].path().display();
         let whose = match p.layer {
-            0 => String::new(),
-            l => format!(" (in parent snapshot {})", self.headers[l].id),
+            0 => format!(" (in `{path}`)"),
+            l => format!(" (in parent snapshot {} at `{path}`)", self.headers[l].id),
         };
         Error::section(
             self.name,
