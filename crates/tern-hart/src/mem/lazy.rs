@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use crate::mem::bitmap::PageBitmap;
-use crate::mem::ram::PAGE_SIZE;
+use crate::mem::ram::{PAGE_SHIFT, PAGE_SIZE};
 
 /// Pages read together on a first touch (64 KiB: one read system call brings a
 /// neighbourhood, most of which a guest touches soon after).
@@ -113,13 +113,16 @@ impl Lazy {
 
     /// Makes page `page` present: reads its group from the source and copies the
     /// group's pending pages into RAM through `host` (the host address of a page).
-    /// On failure returns the error, after the first failure calls the handler.
+    /// On failure returns the error (naming the page at guest physical address `base`
+    /// plus its offset, and the source's problem); the first failure calls the
+    /// handler with it.
     #[cold]
     #[inline(never)]
     pub(crate) fn fill(
         &self,
         page: u64,
         pages: u64,
+        base: u64,
         host: impl Fn(u64) -> *mut u8,
     ) -> Result<(), String> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -167,6 +170,10 @@ impl Lazy {
                 Ok(())
             }
             Err(e) => {
+                let e = format!(
+                    "guest RAM page {:#x} cannot be restored: {e}",
+                    base + (page << PAGE_SHIFT)
+                );
                 let _ = self.lost.set(e.clone());
                 let handler = on_lost.take();
                 drop(st);
