@@ -37,6 +37,8 @@
 //!
 //! The byte layout, the versioning rules and the reader's checks are in FORMAT.md.
 
+#![forbid(unsafe_code)]
+
 mod codec;
 mod disk;
 mod error;

@@ -199,6 +199,7 @@ pub fn openat(t: &mut Thread, a: [u64; 6]) -> SysResult {
         }
     };
     let is_dir = flags & libc::O_DIRECTORY != 0 || {
+        // SAFETY: `libc::stat` is plain data, for which all zero bytes are valid.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: `st` is a local; fstat of a possibly invalid fd just fails.
         fd >= 0
@@ -246,6 +247,7 @@ pub fn fstat(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     // SAFETY: `st` is a local.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes into the local `st`; an invalid fd just fails.
     host(unsafe { libc::fstat(fd, &mut st) as i64 })?;
     t.proc.write_mem(a[1], &stat_bytes(&st))?;
     Ok(0)
@@ -570,6 +572,7 @@ pub fn chdir(t: &mut Thread, a: [u64; 6]) -> SysResult {
 fn change_dir(t: &Thread, host_path: &CString, guest: &[u8], dirfd: i32) -> SysResult {
     // SAFETY: stat of a valid C string into a local.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `host_path` is a valid C string; stat writes into the local `st`.
     host(unsafe { libc::stat(host_path.as_ptr(), &mut st) as i64 })?;
     if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
         return Err(Errno::ENOTDIR);
