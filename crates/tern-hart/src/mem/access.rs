@@ -155,14 +155,11 @@ impl Core {
         // A misaligned access inside a page the TLB maps: no walk needed.
         let e = self.tlb.load[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
         if e.vpage == vaddr & PAGE_MASK && size <= first {
-            let mut buf = [0u8; 8];
-            self.ram
-                .read(
-                    self.ram.guest_page_of_host(e.host_page()) | (vaddr & !PAGE_MASK),
-                    &mut buf[..size as usize],
-                )
-                .map_err(|_| Access::Load.access_fault(vaddr))?;
-            return Ok(u64::from_le_bytes(buf));
+            let paddr = self.ram.guest_page_of_host(e.host_page()) | (vaddr & !PAGE_MASK);
+            return self
+                .ram
+                .load(paddr, size)
+                .map_err(|_| Access::Load.access_fault(vaddr));
         }
         if size > first {
             let second = vaddr.wrapping_add(first);
@@ -194,13 +191,10 @@ impl Core {
         // A misaligned access inside a page the TLB maps writable: no walk needed.
         let e = self.tlb.store[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
         if e.vpage == vaddr & PAGE_MASK && size <= first {
-            let bytes = value.to_le_bytes();
+            let paddr = self.ram.guest_page_of_host(e.host_page()) | (vaddr & !PAGE_MASK);
             return self
                 .ram
-                .write(
-                    self.ram.guest_page_of_host(e.host_page()) | (vaddr & !PAGE_MASK),
-                    &bytes[..size as usize],
-                )
+                .store(paddr, size, value)
                 .map_err(|_| Access::Store.access_fault(vaddr));
         }
         if size > first {
@@ -226,11 +220,7 @@ impl Core {
         bus: &mut B,
     ) -> Result<u64, ()> {
         if self.ram.contains(paddr, size) && self.ram.is_direct_page(paddr & PAGE_MASK) {
-            let mut buf = [0u8; 8];
-            self.ram
-                .read(paddr, &mut buf[..size as usize])
-                .map_err(|_| ())?;
-            return Ok(u64::from_le_bytes(buf));
+            return self.ram.load(paddr, size).map_err(|_| ());
         }
         self.bus_touched = true;
         if size.is_power_of_two() {
@@ -252,11 +242,7 @@ impl Core {
         bus: &mut B,
     ) -> Result<(), ()> {
         if self.ram.contains(paddr, size) && self.ram.is_direct_page(paddr & PAGE_MASK) {
-            let bytes = value.to_le_bytes();
-            return self
-                .ram
-                .write(paddr, &bytes[..size as usize])
-                .map_err(|_| ());
+            return self.ram.store(paddr, size, value).map_err(|_| ());
         }
         self.bus_touched = true;
         if size.is_power_of_two() {

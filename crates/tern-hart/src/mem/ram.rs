@@ -328,6 +328,56 @@ impl GuestRam {
         unsafe { std::slice::from_raw_parts_mut(self.host, self.size as usize) }
     }
 
+    /// Loads `size` (1 to 8) bytes at `addr`, little-endian, zero-extended: a hart's
+    /// load that missed the TLB. A naturally aligned access is one atomic access of
+    /// its size, as on the fast path (RVWMO makes aligned accesses single-copy
+    /// atomic: a racing aligned store is seen whole or not at all); others go byte
+    /// and word wise.
+    pub(crate) fn load(&self, addr: u64, size: u64) -> Result<u64, RamError> {
+        if !self.contains(addr, size) || !(1..=8).contains(&size) {
+            return Err(RamError::OutOfRange { addr, len: size });
+        }
+        self.ensure(addr, size)?;
+        let p = self.host_addr(addr);
+        // SAFETY: the range was checked to lie inside the mapping; the sized accesses
+        // are naturally aligned (the mapping is page aligned).
+        unsafe {
+            Ok(match size {
+                1 => atomic::load::<1>(p),
+                2 if addr.is_multiple_of(2) => atomic::load::<2>(p),
+                4 if addr.is_multiple_of(4) => atomic::load::<4>(p),
+                8 if addr.is_multiple_of(8) => atomic::load::<8>(p),
+                _ => {
+                    let mut buf = [0u8; 8];
+                    atomic::copy_out(p, &mut buf[..size as usize]);
+                    u64::from_le_bytes(buf)
+                }
+            })
+        }
+    }
+
+    /// Stores the low `size` (1 to 8) bytes of `value` at `addr`, as [`GuestRam::load`]
+    /// loads, marking the page dirty and reporting writes to code pages.
+    pub(crate) fn store(&self, addr: u64, size: u64, value: u64) -> Result<(), RamError> {
+        if !self.contains(addr, size) || !(1..=8).contains(&size) {
+            return Err(RamError::OutOfRange { addr, len: size });
+        }
+        self.ensure(addr, size)?;
+        let p = self.host_addr(addr);
+        // SAFETY: as in `load`, for writes.
+        unsafe {
+            match size {
+                1 => atomic::store::<1>(p, value),
+                2 if addr.is_multiple_of(2) => atomic::store::<2>(p, value),
+                4 if addr.is_multiple_of(4) => atomic::store::<4>(p, value),
+                8 if addr.is_multiple_of(8) => atomic::store::<8>(p, value),
+                _ => atomic::copy_in(p, &value.to_le_bytes()[..size as usize]),
+            }
+        }
+        self.note_write(addr, size);
+        Ok(())
+    }
+
     /// Copies guest RAM at `addr` into `buf`.
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), RamError> {
         let len = buf.len() as u64;
@@ -537,6 +587,25 @@ mod tests {
         let mut b = [0u8; 4];
         assert!(ram.read(0x8000_fffe, &mut b).is_err());
         assert!(ram.write(0x8001_0000, &b).is_err());
+    }
+
+    #[test]
+    fn sized_loads_and_stores_of_any_alignment() {
+        let ram = GuestRam::new(0x8000_0000, 0x10000).unwrap();
+        for size in [1u64, 2, 4, 8] {
+            for off in 0..9u64 {
+                let addr = 0x8000_0100 + off;
+                let v = 0x8877_6655_4433_2211u64 >> (64 - 8 * size);
+                ram.store(addr, size, v).unwrap();
+                assert_eq!(ram.load(addr, size).unwrap(), v, "{size} at +{off}");
+                let mut b = [0u8; 8];
+                ram.read(addr, &mut b[..size as usize]).unwrap();
+                assert_eq!(u64::from_le_bytes(b), v);
+            }
+        }
+        assert!(ram.load(0x8000_fffc, 8).is_err());
+        assert!(ram.store(0x8000_0000, 16, 0).is_err());
+        assert_eq!(ram.take_dirty(), vec![0x8000_0000]);
     }
 
     #[test]
