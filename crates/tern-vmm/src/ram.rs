@@ -15,7 +15,7 @@ use std::sync::{mpsc, Arc};
 
 use tern_hart::mem::lazy::{LostHandler, StoredPages};
 use tern_hart::GuestRam;
-use tern_snapshot::{LazyMemory, PageLocation, PageSource, PopulateOptions, Snapshot, PAGE_SIZE};
+use tern_snapshot::{LazyMemory, PageSource, PopulateOptions, Snapshot, PAGE_SIZE};
 
 /// Said after the error when restored memory can no longer be read.
 pub const LOST_HINT: &str = " (a snapshot file must not be truncated or rewritten in place while a VM restored from it runs)";
@@ -57,7 +57,8 @@ pub fn fill_ram(
     reader: PageReader,
     on_lost: LostHandler,
 ) -> anyhow::Result<()> {
-    let view = snapshot.memory(name)?;
+    let lazy = LazyMemory::new(snapshot.clone(), name)?;
+    let view = lazy.view()?;
     let region = view.region();
     if region.base != ram.base() || region.size != ram.size() {
         anyhow::bail!(
@@ -68,11 +69,7 @@ pub fn fill_ram(
             ram.size()
         );
     }
-    if view
-        .plan()
-        .iter()
-        .any(|r| matches!(r.location, PageLocation::Compressed { .. }))
-    {
+    if view.page_counts().compressed > 0 {
         let opts = PopulateOptions {
             dest_is_zeroed: true,
             mapped_min_pages: Some(1),
@@ -83,8 +80,8 @@ pub fn fill_ram(
         let dest = unsafe { ram.restore_slice() };
         view.populate_with(dest, &opts)?;
     }
-    let lazy = LazyMemory::new(snapshot.clone(), name)?;
-    let runs = lazy.stored_runs()?;
+    let runs = view.stored_runs();
+    drop(view);
     let source: Box<dyn StoredPages> = match reader {
         PageReader::Direct => Box::new(SnapshotPages(lazy)),
         PageReader::Thread => Box::new(ServedPages::start(lazy)?),
