@@ -3,9 +3,13 @@
  * by argv[1] exists, then reads the memory back and prints how many words differ.
  * The test snapshots it while it waits, restores it, changes the snapshot file
  * under the restored process, and only then creates the file: the first touch of
- * the filled pages happens after the change. Exit status 0 when nothing differs. */
+ * the filled pages happens after the change. With "fork" as argv[2], a forked child
+ * checks the memory first ("lazymem: child: N words differ"), then the parent.
+ * Exit status 0 when nothing differs. */
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,9 +19,16 @@ static unsigned long pattern(unsigned long i) {
     return i * 0x9e3779b97f4a7c15UL + 1;
 }
 
+static unsigned long differing(const unsigned long *buf, unsigned long n) {
+    unsigned long bad = 0;
+    for (unsigned long i = 0; i < n; i++)
+        bad += buf[i] != pattern(i);
+    return bad;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: lazymem GO-FILE\n");
+    if (argc < 2 || (argc == 3 && strcmp(argv[2], "fork") != 0) || argc > 3) {
+        fprintf(stderr, "usage: lazymem GO-FILE [fork]\n");
         return 2;
     }
     unsigned long *buf =
@@ -34,9 +45,20 @@ int main(int argc, char **argv) {
     struct timespec tick = {0, 10 * 1000 * 1000};
     while (access(argv[1], F_OK) != 0)
         nanosleep(&tick, NULL);
-    unsigned long bad = 0;
-    for (unsigned long i = 0; i < n; i++)
-        bad += buf[i] != pattern(i);
+    if (argc == 3) {
+        pid_t child = fork();
+        if (child == 0) {
+            printf("lazymem: child: %lu words differ\n", differing(buf, n));
+            fflush(stdout);
+            _exit(0);
+        }
+        int status;
+        if (child < 0 || waitpid(child, &status, 0) != child || status != 0) {
+            printf("lazymem: the child failed\n");
+            return 1;
+        }
+    }
+    unsigned long bad = differing(buf, n);
     printf("lazymem: %lu words differ\n", bad);
     return bad != 0;
 }

@@ -29,7 +29,7 @@ use tern_snapshot::{PageLocation, Snapshot};
 use virt::images;
 
 const TERN: &str = env!("CARGO_BIN_EXE_tern");
-const TIMEOUT: Duration = Duration::from_secs(300);
+const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A scratch directory for one test.
 fn scratch(test: &str) -> PathBuf {
@@ -295,6 +295,40 @@ fn a_process_snapshot_rewritten_under_its_restored_program_stops_it_cleanly() {
 #[test]
 fn a_process_snapshot_replaced_by_rename_does_not_disturb_its_restored_program() {
     process_vm(Change::Replace);
+}
+
+/// A restored program forks before touching its memory: the child (a host process of
+/// its own, without the parent's threads) sees the memory as the parent does.
+#[test]
+fn a_child_forked_by_a_restored_program_sees_its_memory() {
+    let test = "fork";
+    let dir = scratch(test);
+    let prog = build("lazymem", Link::Static);
+    let go = dir.join("go");
+    let file = dir.join("lazymem.tern");
+    let (s1, s2) = (socket(test, 1), socket(test, 2));
+    let mut c = Command::new(TERN);
+    c.args(["exec", "--memory", "256", "--api-sock"])
+        .arg(&s1)
+        .arg(&prog)
+        .arg(&go)
+        .arg("fork");
+    let vm = Running::start(c);
+    vm.wait_for_stdout("lazymem: ready");
+    control(&["pause"], &s1);
+    control(&["snapshot", "--out", file.to_str().unwrap()], &s1);
+    vm.kill();
+    let restored = restore(&file, &s2);
+    std::fs::write(&go, b"").expect("create the go file");
+    let e = restored.finish();
+    assert_eq!(e.code, Some(0), "{e:#?}");
+    assert!(
+        e.stdout.contains("lazymem: child: 0 words differ")
+            && e.stdout.contains("lazymem: 0 words differ"),
+        "{e:#?}"
+    );
+    let _ = std::fs::remove_file(&s1);
+    let _ = std::fs::remove_file(&s2);
 }
 
 /// The Linux guest snapshotted asleep, restored, its file changed at once (before

@@ -304,6 +304,20 @@ impl GuestRam {
         self.ensure(start, end - start)
     }
 
+    /// Reads every page still pending (see [`crate::mem::lazy`]). Before a process VM
+    /// forks: the child is a copy of this one thread, without the thread or the
+    /// descriptors that read pages, and must find its memory complete.
+    pub fn fill_pending(&self) -> Result<(), RamError> {
+        let mut page = 0;
+        let pages = self.size / PAGE_SIZE;
+        while self.lazy.any_pending() && page < pages {
+            // Whole groups: one read each.
+            self.ensure(self.base + (page << PAGE_SHIFT), PAGE_SIZE)?;
+            page += 1;
+        }
+        Ok(())
+    }
+
     /// Why the RAM is lost, if it is: a page restored lazily could not be read. The
     /// VM must stop (harts do, at their next block boundary).
     pub fn lost(&self) -> Option<&str> {
@@ -701,14 +715,16 @@ mod tests {
         assert_eq!(page[0x10], 0xaa);
         assert!(page.iter().enumerate().all(|(i, &v)| i == 0x10 || v == 24));
         assert_eq!(ram.take_dirty(), vec![0x8001_7000], "read pages are clean");
-        // The rest come with atomics and zeroing; then nothing is pending.
+        // The rest come with atomics, or all at once (before a fork).
         assert_eq!(
             ram.atomic32(0x8002_0000).unwrap().load(Ordering::SeqCst),
             0x2121_2121
         );
-        ram.zero(0x8003_1000, 1).unwrap();
+        assert_eq!(ram.pending_pages(), 2);
+        ram.fill_pending().unwrap();
         assert_eq!(ram.pending_pages(), 0);
         assert_eq!(reads.load(Ordering::SeqCst), 4);
+        ram.zero(0x8003_1000, 1).unwrap();
         assert!(ram.lost().is_none());
     }
 
