@@ -1,9 +1,14 @@
 //! Guest RAM: one contiguous host mapping with a dirty-page log and a code-page map.
 //!
-//! This is the only place where guest memory is reached through raw host pointers.
-//! Harts keep host addresses of RAM pages in their software TLB (see
-//! [`crate::mmu::tlb`]); everything else (devices, loaders, snapshots) goes through the
-//! bounds-checked methods here.
+//! This module (with `mem::atomic` and [`crate::mem::lazy`]) is the only place
+//! where guest memory is reached through raw host pointers. Harts keep host addresses
+//! of RAM pages in their software TLB (see [`crate::mmu::tlb`]); everything else
+//! (devices, loaders, snapshots) goes through the bounds-checked methods here. Every
+//! access is a host atomic: harts on other threads may race on the same bytes.
+//!
+//! RAM restored from a snapshot may hold *pending* pages, read from the file on first
+//! touch ([`GuestRam::restore_lazily`], [`crate::mem::lazy`]): every method here that
+//! reaches a page, and a hart before it caches a page's host address, reads it first.
 //!
 //! Two bitmaps with one bit per 4 KiB page serve DESIGN.md's invariant 5:
 //! - `dirty`: pages written since the last [`GuestRam::take_dirty`]. Every path that
