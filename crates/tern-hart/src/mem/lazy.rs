@@ -185,3 +185,163 @@ impl Lazy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mem::ram::GuestRam;
+    use std::sync::atomic::AtomicU64;
+
+    /// A source whose page `p` is filled with byte `p + 1`, counting its reads, and
+    /// failing from read number `fail_at` on.
+    struct Pattern {
+        reads: std::sync::Arc<AtomicU64>,
+        fail_at: u64,
+    }
+
+    impl StoredPages for Pattern {
+        fn read(&self, first_page: u64, buf: &mut [u8]) -> Result<(), String> {
+            let n = self.reads.fetch_add(1, Ordering::SeqCst);
+            if n >= self.fail_at {
+                return Err(format!("page {first_page:#x}: crc mismatch (in `test`)"));
+            }
+            for (i, page) in buf.chunks_mut(PAGE_SIZE as usize).enumerate() {
+                page.fill(first_page as u8 + i as u8 + 1);
+            }
+            Ok(())
+        }
+    }
+
+    fn lazy_ram(
+        fail_at: u64,
+    ) -> (
+        GuestRam,
+        std::sync::Arc<AtomicU64>,
+        std::sync::Arc<AtomicU64>,
+    ) {
+        let ram = GuestRam::new(0x8000_0000, 64 * PAGE_SIZE).unwrap();
+        let reads = std::sync::Arc::new(AtomicU64::new(0));
+        let lost = std::sync::Arc::new(AtomicU64::new(0));
+        let l = lost.clone();
+        ram.restore_lazily(
+            &[(2, 3), (20, 30)],
+            Box::new(Pattern {
+                reads: reads.clone(),
+                fail_at,
+            }),
+            Box::new(move |_| {
+                l.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
+        .unwrap();
+        (ram, reads, lost)
+    }
+
+    #[test]
+    fn pending_pages_are_read_on_first_touch_in_groups() {
+        let (ram, reads, _) = lazy_ram(u64::MAX);
+        assert_eq!(ram.pending_pages(), 33);
+        let mut b = [0u8; 2];
+        // Page 1 was not restored lazily: zero, and nothing read.
+        ram.read(0x8000_1ffe, &mut b).unwrap();
+        assert_eq!((b, reads.load(Ordering::SeqCst)), ([0, 0], 0));
+        // Reading across pages 2 and 3 reads pages 2..5 (the pending ones of group 0).
+        ram.read(0x8000_2fff, &mut b).unwrap();
+        assert_eq!((b, reads.load(Ordering::SeqCst)), ([3, 4], 1));
+        assert_eq!(ram.pending_pages(), 30);
+        ram.read(0x8000_4000, &mut b).unwrap();
+        assert_eq!((b, reads.load(Ordering::SeqCst)), ([5, 5], 1));
+        // A partial write to a pending page keeps the rest of the page.
+        ram.write(0x8001_7010, &[0xaa]).unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), 2, "pages 20..32 in one read");
+        let mut page = vec![0u8; PAGE_SIZE as usize];
+        ram.read(0x8001_7000, &mut page).unwrap();
+        assert_eq!(page[0x10], 0xaa);
+        assert!(page.iter().enumerate().all(|(i, &v)| i == 0x10 || v == 24));
+        assert_eq!(ram.take_dirty(), vec![0x8001_7000], "read pages are clean");
+        // The rest come with atomics, or all at once (before a fork).
+        assert_eq!(
+            ram.atomic32(0x8002_0000).unwrap().load(Ordering::SeqCst),
+            0x2121_2121
+        );
+        assert_eq!(ram.pending_pages(), 2);
+        ram.fill_pending().unwrap();
+        assert_eq!(ram.pending_pages(), 0);
+        assert_eq!(reads.load(Ordering::SeqCst), 4);
+        ram.zero(0x8003_1000, 1).unwrap();
+        assert!(ram.lost().is_none());
+    }
+
+    #[test]
+    fn a_page_that_cannot_be_read_loses_the_ram_once() {
+        let (ram, reads, lost) = lazy_ram(1);
+        let mut b = [0u8; 1];
+        ram.read(0x8000_2000, &mut b).unwrap();
+        let events = ram.events();
+        let e = ram.read(0x8001_5000, &mut b).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "guest RAM page 0x80015000 cannot be restored: page 0x14: crc mismatch (in `test`)"
+        );
+        assert_ne!(ram.events(), events, "harts are told");
+        assert_eq!(ram.lost(), Some(e.as_str()));
+        // Later touches of pending pages fail without reading; others still work.
+        assert!(ram.write(0x8001_f000, &[1]).is_err());
+        assert!(ram.atomic64(0x8001_f008).is_none());
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+        ram.read(0x8000_3000, &mut b).unwrap();
+        assert_eq!(b, [4]);
+        assert_eq!(lost.load(Ordering::SeqCst), 1, "the handler runs once");
+        // Ranges a device asks for are prepared the same way.
+        assert!(
+            ram.prepare(0x7fff_0000, 0x1_3000).is_ok(),
+            "outside RAM or loaded"
+        );
+        assert!(ram.prepare(0x8001_4fff, 2).is_err());
+    }
+
+    #[test]
+    fn racing_first_touches_read_each_group_once() {
+        let (ram, reads, _) = lazy_ram(u64::MAX);
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let ram = &ram;
+                s.spawn(move || {
+                    for p in (0..64u64).map(|i| (i * 7 + t * 13) % 64) {
+                        let mut b = [0u8; 1];
+                        ram.read(0x8000_0000 + p * PAGE_SIZE + t, &mut b).unwrap();
+                        let want = if (2..5).contains(&p) || (20..50).contains(&p) {
+                            p as u8 + 1
+                        } else {
+                            0
+                        };
+                        assert_eq!(b[0], want, "page {p}");
+                    }
+                });
+            }
+        });
+        // Groups of 16 pages: 2..5, 20..32, 32..48, 48..50.
+        assert_eq!(reads.load(Ordering::SeqCst), 4);
+        assert_eq!(ram.pending_pages(), 0);
+    }
+
+    #[test]
+    fn lazy_runs_must_be_disjoint_and_inside_ram() {
+        let ram = GuestRam::new(0x8000_0000, 16 * PAGE_SIZE).unwrap();
+        let src = || -> Box<dyn StoredPages> {
+            Box::new(Pattern {
+                reads: Default::default(),
+                fail_at: 0,
+            })
+        };
+        assert!(ram
+            .restore_lazily(&[(0, 4), (3, 1)], src(), Box::new(|_| {}))
+            .is_err());
+        assert!(ram
+            .restore_lazily(&[(15, 2)], src(), Box::new(|_| {}))
+            .is_err());
+        assert!(ram
+            .restore_lazily(&[(0, 16)], src(), Box::new(|_| {}))
+            .is_ok());
+    }
+}
