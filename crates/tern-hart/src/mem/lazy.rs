@@ -92,15 +92,18 @@ impl Lazy {
         self.lost.get().map(String::as_str)
     }
 
-    /// Marks `runs` (first page, pages: disjoint, inside RAM, none pending yet)
-    /// pending, to be read from `source`.
+    /// Marks `runs` (first page, pages: disjoint, inside RAM) pending, to be read from
+    /// `source`; false (and nothing done) if the RAM was restored lazily before.
     pub(crate) fn start(
         &self,
         runs: &[(u64, u64)],
         source: Box<dyn StoredPages>,
         on_lost: LostHandler,
-    ) {
+    ) -> bool {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.source.is_some() {
+            return false;
+        }
         let mut added = 0;
         for &(first, n) in runs {
             self.pending.set_range(first, n);
@@ -109,6 +112,7 @@ impl Lazy {
         st.source = Some(source);
         st.on_lost = Some(on_lost);
         self.count.fetch_add(added, Ordering::Release);
+        true
     }
 
     /// Makes page `page` present: reads its group from the source and copies the
@@ -326,7 +330,7 @@ mod tests {
     }
 
     #[test]
-    fn lazy_runs_must_be_disjoint_and_inside_ram() {
+    fn lazy_runs_must_be_disjoint_inside_ram_and_restored_once() {
         let ram = GuestRam::new(0x8000_0000, 16 * PAGE_SIZE).unwrap();
         let src = || -> Box<dyn StoredPages> {
             Box::new(Pattern {
@@ -343,5 +347,8 @@ mod tests {
         assert!(ram
             .restore_lazily(&[(0, 16)], src(), Box::new(|_| {}))
             .is_ok());
+        assert!(ram
+            .restore_lazily(&[(0, 1)], src(), Box::new(|_| {}))
+            .is_err());
     }
 }

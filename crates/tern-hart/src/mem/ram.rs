@@ -54,6 +54,9 @@ pub enum RamError {
         /// Length in bytes.
         len: u64,
     },
+    /// [`GuestRam::restore_lazily`] was called a second time.
+    #[error("guest RAM was already restored from a snapshot")]
+    AlreadyRestored,
     /// A page restored lazily could not be read from its snapshot (see
     /// [`crate::mem::lazy`]): the message names the page, the problem and the file.
     #[error("{0}")]
@@ -259,10 +262,9 @@ impl GuestRam {
             }
             end = first + n;
         }
-        if self.lazy.any_pending() {
-            return Err(RamError::BadSize(self.size));
+        if !self.lazy.start(runs, source, on_lost) {
+            return Err(RamError::AlreadyRestored);
         }
-        self.lazy.start(runs, source, on_lost);
         Ok(())
     }
 
