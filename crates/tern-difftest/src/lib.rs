@@ -9,6 +9,8 @@
 //! `tern run --machine spike` ([`emulator`]), compares the dumps ([`dump`]), shrinks
 //! diverging programs ([`minimize`]) and saves them ([`report`]).
 
+#![forbid(unsafe_code)]
+
 pub mod asm;
 pub mod dump;
 pub mod emulator;

@@ -1,5 +1,7 @@
 //! `tern-difftest`: run random programs on QEMU and tern and report divergences.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;

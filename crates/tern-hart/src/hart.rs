@@ -52,15 +52,15 @@ impl Default for HartConfig {
 /// instructions in it mutate the rest.
 pub struct Core {
     /// Architectural state (plain data).
-    pub state: HartState,
+    pub(crate) state: HartState,
     /// Guest RAM.
-    pub ram: Arc<GuestRam>,
+    pub(crate) ram: Arc<GuestRam>,
     /// Device-driven interrupt lines.
-    pub lines: Arc<IrqLines>,
+    pub(crate) lines: Arc<IrqLines>,
     /// The VM's clock (`time` CSR, Sstc).
-    pub clock: Arc<VirtualClock>,
+    pub(crate) clock: Arc<VirtualClock>,
     /// Feature set.
-    pub config: HartConfig,
+    pub(crate) config: HartConfig,
     /// Software TLB.
     pub(crate) tlb: Tlb,
     /// TLB context for data accesses (depends on privilege, MPRV/MPP, SUM, satp).
@@ -101,8 +101,9 @@ pub struct Core {
 
 /// One RISC-V hardware thread.
 pub struct Hart {
-    /// State and memory access.
-    pub core: Core,
+    /// State and memory access. Private: the TLB holds host addresses into `core.ram`,
+    /// so nothing outside this crate may replace the RAM under it.
+    pub(crate) core: Core,
     /// Decoded blocks.
     pub(crate) cache: BlockCache,
 }
@@ -190,6 +191,16 @@ impl Hart {
     /// Sets the feature set.
     pub fn set_config(&mut self, config: HartConfig) {
         self.core.config = config;
+    }
+
+    /// The feature set.
+    pub fn config(&self) -> HartConfig {
+        self.core.config
+    }
+
+    /// The guest RAM this hart reaches.
+    pub fn ram(&self) -> &Arc<GuestRam> {
+        &self.core.ram
     }
 }
 

@@ -13,6 +13,11 @@
 //! - map: open+plan plus mapping every file run with mmap(MAP_PRIVATE|MAP_FIXED) over
 //!   fresh anonymous memory and decompressing what cannot be mapped: guest memory is
 //!   then available;
+//! - lazy: what tern's restore does before the guest runs: open, resolve the region
+//!   for lazy reads (`LazyMemory`, `stored_runs`) and decompress what is compressed
+//!   (stored pages are read on first touch);
+//! - touch: reading every stored page the way first touches do (64 KiB groups with
+//!   `read_stored`, each page checked), the cost a guest pays if it touches all;
 //! - copy: `MemoryView::populate` into a buffer (every page read and checked).
 
 use std::path::Path;
@@ -202,6 +207,50 @@ fn restore_mapped(path: &Path, size: u64) -> (Duration, Duration, usize, Anon) {
     (plan_time, t.elapsed(), maps, ram)
 }
 
+/// Pages read together on a first touch, as tern-hart's lazy RAM does.
+const GROUP: u64 = 16;
+
+/// What tern's restore does: open, resolve for lazy reads, decompress the compressed
+/// pages; then (timed apart) every stored page read as first touches read them.
+/// Returns (restore time, touch-everything time, the memory).
+fn restore_lazy(path: &Path, size: u64) -> (Duration, Duration, Anon) {
+    let t = Instant::now();
+    let snap = std::sync::Arc::new(Snapshot::open(path).expect("open"));
+    let lazy = LazyMemory::new(snap, "ram").expect("lazy");
+    let mem = lazy.view().expect("view");
+    let mut ram = Anon::new(size as usize);
+    if mem.page_counts().compressed > 0 {
+        let opts = PopulateOptions {
+            dest_is_zeroed: true,
+            mapped_min_pages: Some(1),
+            threads: 0,
+        };
+        mem.populate_with(ram.slice(), &opts).expect("populate");
+    }
+    let runs = mem.stored_runs();
+    drop(mem);
+    let restore = t.elapsed();
+    let t = Instant::now();
+    let mut stored = vec![false; (size / PAGE_SIZE) as usize];
+    for &(first, n) in &runs {
+        stored[first as usize..(first + n) as usize].fill(true);
+    }
+    let mut buf = vec![0u8; (GROUP * PAGE_SIZE) as usize];
+    let page = PAGE_SIZE as usize;
+    for g in (0..size / PAGE_SIZE).step_by(GROUP as usize) {
+        let pages = &stored[g as usize..(g + GROUP) as usize];
+        if !pages.contains(&true) {
+            continue;
+        }
+        lazy.read_stored(g, &mut buf).expect("read");
+        let dest = &mut ram.slice()[g as usize * page..][..GROUP as usize * page];
+        for (i, _) in pages.iter().enumerate().filter(|p| *p.1) {
+            dest[i * page..][..page].copy_from_slice(&buf[i * page..][..page]);
+        }
+    }
+    (restore, t.elapsed(), ram)
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| "/tmp".into()))
@@ -212,7 +261,7 @@ fn main() {
         &[256 << 20, 1 << 30]
     };
     println!(
-        "{:>5} {:>9} {:>8} | {:>8} {:>8} {:>8} {:>8} | {:>9} {:>8} {:>5} {:>8} | {:>3}",
+        "{:>5} {:>9} {:>8} | {:>8} {:>8} {:>8} {:>8} | {:>9} {:>8} {:>5} {:>8} {:>8} {:>8} | {:>3}",
         "RAM",
         "content",
         "layout",
@@ -223,6 +272,8 @@ fn main() {
         "open+plan",
         "map ms",
         "maps",
+        "lazy ms",
+        "touch ms",
         "copy ms",
         "ok"
     );
@@ -262,8 +313,15 @@ fn main() {
                     restored = Some(r);
                 }
                 let mut restored = restored.expect("restored");
-                let ok = restored.slice() == ram.slice();
+                let mut ok = restored.slice() == ram.slice();
                 drop(restored);
+                let (mut lazy, mut touch) = (Duration::MAX, Duration::MAX);
+                for _ in 0..5 {
+                    let (l, t, mut r) = restore_lazy(&path, size);
+                    lazy = lazy.min(l);
+                    touch = touch.min(t);
+                    ok &= r.slice() == ram.slice();
+                }
                 let mut buf = Anon::new(size as usize);
                 let t = Instant::now();
                 let snap = Snapshot::open(&path).expect("open");
@@ -277,7 +335,7 @@ fn main() {
                     .expect("copy");
                 let copy = t.elapsed();
                 println!(
-                    "{:>5} {:>9} {:>8} | {:>8} {:>8} {:>8.1} {:>8.1} | {:>9} {:>8} {:>5} {:>8} | {:>3}",
+                    "{:>5} {:>9} {:>8} | {:>8} {:>8} {:>8.1} {:>8.1} | {:>9} {:>8} {:>5} {:>8} {:>8} {:>8} | {:>3}",
                     format!("{}M", size >> 20),
                     label,
                     v.name(),
@@ -288,6 +346,8 @@ fn main() {
                     ms(plan),
                     ms(map_time),
                     maps,
+                    ms(lazy),
+                    ms(touch),
                     ms(copy),
                     if ok { "yes" } else { "NO" }
                 );

@@ -23,6 +23,11 @@ pub const OLDEST_FORMAT_VERSION: u32 = 2;
 /// Bytes reserved for the header at the start of the file: one page, so that memory
 /// data after it can sit at page-aligned offsets.
 pub const HEADER_AREA: u64 = 4096;
+/// Required-features bit: memory regions may carry a CRC-32C per stored page (page
+/// map flag 4), which a reader without the feature would refuse as an unknown flag.
+const FEATURE_PAGE_CRCS: u64 = 1;
+/// The features this tern reads, and sets in every file it writes.
+const FEATURES: u64 = FEATURE_PAGE_CRCS;
 /// Bytes of the fixed part of a version 1 header, before its strings.
 const FIXED_LEN: usize = 96;
 /// The shortest possible version 1 header: fixed part, three empty strings, checksum.
@@ -151,7 +156,7 @@ impl Header {
         e.bytes(&MAGIC);
         e.u32(self.format_version);
         e.u32(len as u32);
-        e.u64(0); // required features: none defined in version 1
+        e.u64(FEATURES);
         e.u64(self.layout.file_len);
         e.u64(self.layout.toc_offset);
         e.u64(self.layout.toc_len);
@@ -232,9 +237,10 @@ impl Header {
     fn decode_fields(body: &[u8], version: u32) -> Result<Header, String> {
         let mut d = Dec::new(body);
         let features = d.u64()?;
-        if features != 0 {
+        if features & !FEATURES != 0 {
             return Err(format!(
-                "the file needs features {features:#x} that this tern does not know"
+                "the file needs features {:#x} that this tern does not know",
+                features & !FEATURES
             ));
         }
         let layout = Layout {

@@ -38,6 +38,8 @@
 //!
 //! The byte layout, the versioning rules and the reader's checks are in FORMAT.md.
 
+#![forbid(unsafe_code)]
+
 mod codec;
 mod disk;
 mod error;
@@ -60,8 +62,8 @@ pub use header::{
 };
 pub use id::SnapshotId;
 pub use memory::{
-    FnPages, MapRun, MemoryStats, MemoryView, PageCounts, PageLocation, PageSource, Pages,
-    PopulateOptions, Region, MAX_RUN_PAGES, PAGE_SIZE,
+    FnPages, LazyMemory, MapRun, MemoryStats, MemoryView, PageCounts, PageLocation, PageSource,
+    Pages, PopulateOptions, Region, MAX_RUN_PAGES, PAGE_SIZE,
 };
 pub use overlay::{DiskOverlay, OverlayExtent, OverlayGeometry, MAX_EXTENT_BYTES};
 pub use reader::{SectionInfo, Snapshot, MAX_CHAIN};

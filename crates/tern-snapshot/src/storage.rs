@@ -78,7 +78,14 @@ impl Storage {
                 }
             }
         };
-        res.map_err(|e| Error::io(self.path(), "cannot read", e))
+        res.map_err(|e| {
+            let what = if e.kind() == io::ErrorKind::UnexpectedEof {
+                "cannot read: the file is shorter than when it was opened"
+            } else {
+                "cannot read"
+            };
+            Error::io(self.path(), what, e)
+        })
     }
 
     /// Reads `len` bytes at `offset` into a new vector. Callers have checked the range

@@ -61,6 +61,51 @@ fn restored(path: &Path) -> Vec<u8> {
     buf
 }
 
+/// Files written before page checksums (one CRC-32C per data extent, no required
+/// features; `tests/data/extent-crc*.tern`, written from `small_snapshot` by the
+/// writer before page checksums, their header's format version then set to 2 and its
+/// CRC recomputed: format 2 changed only what state sections mean, so these are the
+/// format-2 files a tern without page checksums wrote) read back exactly as the same
+/// snapshot written today, and a flipped page byte in them is still found.
+#[test]
+fn files_from_before_page_checksums_read_the_same() {
+    for (zstd, old) in [
+        (false, &include_bytes!("data/extent-crc.tern")[..]),
+        (true, &include_bytes!("data/extent-crc-zstd.tern")[..]),
+    ] {
+        assert_eq!(&old[16..24], &[0; 8], "no required features");
+        assert_eq!(
+            open_all(old).unwrap(),
+            open_all(&small_snapshot(zstd)).unwrap()
+        );
+        if zstd {
+            continue;
+        }
+        // Identity layout: page i of the region at the start of the plan's first run
+        // plus i pages. Every flip is found: by an extent's CRC where the page is
+        // stored, as a non-zero hole elsewhere.
+        let snap = Snapshot::from_bytes(old.to_vec()).unwrap();
+        let Some(PageLocation::File { offset, .. }) = snap
+            .memory("ram")
+            .unwrap()
+            .plan()
+            .first()
+            .map(|r| r.location)
+        else {
+            panic!("identity layout expected");
+        };
+        let mut crc_errors = 0;
+        for page in 0..SMALL_PAGES {
+            let mut b = old.to_vec();
+            b[(offset + page * PAGE_SIZE + 77) as usize] ^= 0x40;
+            let e = open_all(&b).unwrap_err().to_string();
+            assert!(e.starts_with("snapshot section `ram`: pages"), "{e}");
+            crc_errors += usize::from(e.contains("crc mismatch"));
+        }
+        assert!(crc_errors > 0);
+    }
+}
+
 #[test]
 fn sections_round_trip() {
     for zstd in [false, true] {
@@ -506,6 +551,76 @@ fn lazy_mapping_restores_memory() {
     assert!(dest == &ram[..]);
     // SAFETY: unmapping the region mapped above; `dest` is not used after this.
     unsafe { libc::munmap(addr, size) };
+}
+
+/// What tern's restore does: populate the compressed pages, then read the stored
+/// ones group by group as the guest touches them. Reads leave pages that are not
+/// stored alone; a file truncated or rewritten after the restore is caught by the
+/// read, naming the page and the file.
+#[test]
+fn lazy_reads_restore_memory_and_catch_changed_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(78);
+    let mut ram = sparse_ram(&mut rng, 2048, 30);
+    let base = dir.path().join("base.tern");
+    let child = dir.path().join("child.tern");
+    write_full(&base, &ram, false);
+    let changed: Vec<u64> = (0..2048).step_by(7).collect();
+    for &p in &changed {
+        dirty_page(&mut rng, &mut ram, p);
+    }
+    write_child(&child, &base, &ram, &changed, true);
+    let snap = std::sync::Arc::new(Snapshot::open(&child).unwrap());
+    let mut dest = vec![0u8; ram.len()];
+    let opts = PopulateOptions {
+        dest_is_zeroed: true,
+        mapped_min_pages: Some(1),
+        threads: 2,
+    };
+    snap.memory("ram")
+        .unwrap()
+        .populate_with(&mut dest, &opts)
+        .unwrap();
+    let lazy = LazyMemory::new(snap.clone(), "ram").unwrap();
+    let runs = lazy.stored_runs().unwrap();
+    let stored: u64 = runs.iter().map(|r| r.1).sum();
+    assert!(stored > 100, "{stored}");
+    let page = PAGE_SIZE as usize;
+    let is_stored = |p: u64| runs.iter().any(|&(f, n)| (f..f + n).contains(&p));
+    for group in (0..2048u64).step_by(16) {
+        let mut buf = vec![0xeeu8; 16 * page];
+        lazy.read_stored(group, &mut buf).unwrap();
+        for i in 0..16 {
+            let p = group + i;
+            let got = &buf[i as usize * page..][..page];
+            if is_stored(p) {
+                dest[p as usize * page..][..page].copy_from_slice(got);
+            } else {
+                assert!(got.iter().all(|&b| b == 0xee), "page {p} is not stored");
+            }
+        }
+    }
+    assert!(dest == ram);
+    // The base file (which holds the stored pages) is rewritten in place, then
+    // truncated: reads fail, naming the page and the file.
+    let (first, _) = runs[0];
+    let Ok(PageLocation::File { layer: 1, offset }) = snap.memory("ram").unwrap().locate(first)
+    else {
+        panic!("page {first} should be stored in the base");
+    };
+    let f = std::fs::OpenOptions::new().write(true).open(&base).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &[0x5a], offset + 9).unwrap();
+    let mut buf = vec![0u8; page];
+    let e = lazy.read_stored(first, &mut buf).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("pages {first:#x}..{:#x}", first + 1))
+            && e.contains("crc mismatch")
+            && e.contains("base.tern"),
+        "{e}"
+    );
+    f.set_len(offset).unwrap();
+    let e = lazy.read_stored(first, &mut buf).unwrap_err().to_string();
+    assert!(e.contains("base.tern") && e.contains("cannot read"), "{e}");
 }
 
 #[test]

@@ -61,6 +61,8 @@
 //! # Ok::<(), StateError>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod encoding;
 mod error;
 mod persist;

@@ -1,5 +1,7 @@
 //! `tern`: run RISC-V guests.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 
 use clap::Parser;

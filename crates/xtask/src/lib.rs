@@ -8,6 +8,8 @@
 //! prints against what the host computes from the same definitions (the disk content
 //! below).
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

@@ -4,6 +4,8 @@
 //! - `guest [--force]`: build the Linux guest images for the `virt` board (what is
 //!   missing or out of date; `--force`: all) and print their directory on stdout.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask guest [--force]

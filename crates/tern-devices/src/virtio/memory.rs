@@ -22,17 +22,61 @@
 //!
 //! The mapping outlives the adapter: [`RamDirty`] holds an `Arc<GuestRam>`, and the
 //! region is built from that same `GuestRam`'s pointer and size.
+//!
+//! Devices see it as [`GuestMem`], which implements `vm-memory`'s `GuestMemory` (what
+//! `virtio-queue` and the `Bytes` accessors use) by handing out the region's volatile
+//! slices after [`GuestRam::prepare`] made the range present: pages of a RAM restored
+//! from a snapshot are read from the file when first touched, by a device as by a
+//! hart. It gives no access to the mapping by other paths (`physical_memory` is
+//! `None`), so no device can reach a page before it is read.
 
 use std::fmt;
 use std::sync::Arc;
 
 use tern_hart::GuestRam;
-use vm_memory::bitmap::{Bitmap, BitmapSlice, WithBitmapSlice};
+use vm_memory::bitmap::{Bitmap, BitmapSlice, WithBitmapSlice, BS};
+use vm_memory::guest_memory::GuestMemorySliceIterator;
 use vm_memory::mmap::MmapRegionBuilder;
-use vm_memory::{GuestAddress, GuestMemoryMmap, GuestRegionMmap};
+use vm_memory::{
+    Address, GuestAddress, GuestMemory, GuestMemoryBackend, GuestMemoryError, GuestMemoryMmap,
+    GuestMemoryResult, GuestRegionMmap, Permissions,
+};
 
-/// The guest memory type virtio devices use.
-pub type GuestMem = GuestMemoryMmap<RamDirty>;
+/// The guest memory virtio devices use: guest RAM as `vm-memory`'s `GuestMemory`.
+#[derive(Clone)]
+pub struct GuestMem {
+    mmap: GuestMemoryMmap<RamDirty>,
+    ram: Arc<GuestRam>,
+}
+
+impl fmt::Debug for GuestMem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuestMem").field("ram", &self.ram).finish()
+    }
+}
+
+impl GuestMemory for GuestMem {
+    type PhysicalMemory = GuestMemoryMmap<RamDirty>;
+    type Bitmap = RamDirty;
+
+    fn check_range(&self, addr: GuestAddress, count: usize, _access: Permissions) -> bool {
+        GuestMemoryBackend::check_range(&self.mmap, addr, count)
+    }
+
+    fn get_slices<'a>(
+        &'a self,
+        addr: GuestAddress,
+        count: usize,
+        _access: Permissions,
+    ) -> GuestMemoryResult<impl GuestMemorySliceIterator<'a, BS<'a, RamDirty>>> {
+        // Pages restored lazily are read before any byte of them is handed out. If
+        // one cannot be, the RAM is lost and the VM stops; the device sees an error.
+        self.ram
+            .prepare(addr.raw_value(), count as u64)
+            .map_err(|_| GuestMemoryError::InvalidGuestAddress(addr))?;
+        Ok(GuestMemoryBackend::get_slices(&self.mmap, addr, count))
+    }
+}
 
 /// A `vm-memory` bitmap that reports writes to a [`GuestRam`]'s dirty and code-page
 /// tracking. `offset` is where this slice starts, in bytes from the start of RAM.
@@ -100,13 +144,18 @@ pub fn guest_memory(ram: &Arc<GuestRam>) -> Result<GuestMem, MemoryError> {
     let region = builder.build().map_err(|e| MemoryError(e.to_string()))?;
     let region = GuestRegionMmap::new(region, GuestAddress(ram.base()))
         .ok_or_else(|| MemoryError("region wraps around the address space".into()))?;
-    GuestMemoryMmap::from_regions(vec![region]).map_err(|e| MemoryError(e.to_string()))
+    let mmap =
+        GuestMemoryMmap::from_regions(vec![region]).map_err(|e| MemoryError(e.to_string()))?;
+    Ok(GuestMem {
+        mmap,
+        ram: ram.clone(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vm_memory::{Bytes, GuestMemoryBackend};
+    use vm_memory::Bytes;
 
     #[test]
     fn writes_through_vm_memory_are_tracked() {
@@ -131,6 +180,32 @@ mod tests {
         assert_eq!(c, [7, 0]);
         assert!(mem.write_slice(&[0], GuestAddress(0x8001_0000)).is_err());
         assert!(mem.read_slice(&mut c, GuestAddress(0x8000_ffff)).is_err());
-        assert!(!mem.address_in_range(GuestAddress(0x7fff_ffff)));
+        assert!(!mem.check_range(GuestAddress(0x7fff_ffff), 1, Permissions::Read));
+    }
+
+    /// Pages of every byte 0x5a.
+    struct Filled;
+
+    impl tern_hart::mem::lazy::StoredPages for Filled {
+        fn read(&self, _first: u64, buf: &mut [u8]) -> Result<(), String> {
+            buf.fill(0x5a);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn pages_restored_lazily_are_read_before_a_device_sees_them() {
+        let ram = Arc::new(GuestRam::new(0x8000_0000, 0x40000).unwrap());
+        ram.restore_lazily(&[(0x20, 0x10)], Box::new(Filled), Box::new(|_| {}))
+            .unwrap();
+        let mem = guest_memory(&ram).unwrap();
+        let mut b = [0u8; 4];
+        mem.read_slice(&mut b, GuestAddress(0x8002_0ffe)).unwrap();
+        assert_eq!(b, [0x5a; 4]);
+        // A device's write to a pending page lands on the page's stored content.
+        mem.write_obj(7u16, GuestAddress(0x8002_8000)).unwrap();
+        let v: u32 = mem.read_obj(GuestAddress(0x8002_8000)).unwrap();
+        assert_eq!(v, 0x5a5a_0007);
+        assert_eq!(ram.pending_pages(), 0);
     }
 }

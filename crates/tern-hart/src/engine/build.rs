@@ -161,19 +161,23 @@ impl Core {
         let mut insts = Vec::with_capacity(16);
         let mut a = paddr;
         while insts.len() < MAX_BLOCK && a + 2 <= page_end {
-            let mut parcel = [0u8; 4];
-            if self.ram.read(a, &mut parcel[..2]).is_err() {
+            // Instructions are read in 16-bit parcels, each one atomic access (another
+            // hart may be writing the code: a parcel is seen whole or not at all).
+            let Ok(lo) = self.ram.load(a, 2) else {
                 break;
-            }
-            let lo = u16::from_le_bytes([parcel[0], parcel[1]]);
-            let len = u64::from(inst_len(lo));
+            };
+            let len = u64::from(inst_len(lo as u16));
             if a + len > page_end {
                 break;
             }
-            if len == 4 && self.ram.read(a + 2, &mut parcel[2..]).is_err() {
-                break;
-            }
-            let inst = lower(decode(u32::from_le_bytes(parcel)));
+            let hi = match len {
+                4 => match self.ram.load(a + 2, 2) {
+                    Ok(hi) => hi,
+                    Err(_) => break,
+                },
+                _ => 0,
+            };
+            let inst = lower(decode((lo | hi << 16) as u32));
             insts.push(inst);
             a += len;
             if ends_block(&inst) {

@@ -23,6 +23,11 @@ use crate::trap::Exception;
 
 /// Bits [31:20] of the `pause` instruction.
 const PAUSE_BITS: i32 = 0x010;
+/// `R` in a fence's predecessor or successor set (bits [7:4] and [3:0] of its
+/// immediate: I, O, R, W from the top).
+const FENCE_R: i32 = 0b0010;
+/// `W` in a fence's predecessor or successor set.
+const FENCE_W: i32 = 0b0001;
 
 /// The block being run: where it starts and its instructions.
 pub(crate) struct Ctx<'a> {
@@ -438,13 +443,30 @@ store!(sh, 2);
 store!(sw, 4);
 store!(sd, 8);
 
-/// `fence` (a no-op on this memory model, and what the builder turns ALU operations
-/// writing x0 into), and `pause`.
+/// `fence` (also what the builder turns ALU operations writing x0 into, with no
+/// predecessor or successor set: a no-op), and `pause`.
+///
+/// Guest loads and stores are relaxed host atomics (see `mem::atomic`), so a fence
+/// must be a host fence for other harts to see the order RVWMO promises. Ordering
+/// earlier stores before later loads (`W` in the predecessor set, `R` in the
+/// successor set: `fence rw,rw`, Linux's `smp_mb`) needs a sequentially consistent
+/// host fence, the only one that keeps an x86-64 store buffer from reordering them
+/// (an `mfence`); every other fence is an acquire-release fence, which costs nothing
+/// on x86-64 and is a barrier on weaker hosts.
 fn fence<B: Bus, const TRACE: bool>(c: &mut Core, bus: &mut B, rest: &[Inst], ctx: &Ctx) -> Exit {
     head!(c, rest, ctx, i, next);
     // `pause` (Zihintpause: fence with pred = W, succ = 0) marks a spin-wait loop.
     if i.imm == PAUSE_BITS {
         c.pause_hint();
+    }
+    let (pred, succ) = ((i.imm >> 4) & 0xf, i.imm & 0xf);
+    if c.config.sole_hart {
+        // No other hart to order against (devices see guest memory after an MMIO
+        // access, which goes through a lock).
+    } else if pred & FENCE_W != 0 && succ & FENCE_R != 0 {
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+    } else if pred != 0 && succ != 0 {
+        std::sync::atomic::fence(std::sync::atomic::Ordering::AcqRel);
     }
     dispatch::<B, TRACE>(c, bus, next, ctx)
 }

@@ -16,7 +16,8 @@ pub enum RunExit {
     Budget,
     /// The hart waits in `wfi` for an interrupt.
     Wait,
-    /// The bus asked to stop (for example, the guest powered off).
+    /// The bus asked to stop (for example, the guest powered off), or guest RAM is
+    /// lost ([`crate::GuestRam::lost`]).
     Stop,
     /// A U-mode exception for the host to handle (with
     /// [`crate::HartConfig::user_traps_exit`]); `state.pc` is the trapping instruction.
@@ -75,6 +76,11 @@ fn run_loop<B: Bus>(
         }
         let events = core.ram.events();
         if events != core.ram_events_seen {
+            if core.ram.lost().is_some() {
+                // A page restored lazily could not be read: the VM cannot go on (the
+                // events stay unseen, so every later `run` stops here again).
+                return RunExit::Stop;
+            }
             core.ram_events_seen = events;
             if core.ram.code_seq() != core.code_seq_seen {
                 let (writes, now) = core.ram.code_writes_since(core.code_seq_seen);

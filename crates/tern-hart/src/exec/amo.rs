@@ -21,7 +21,10 @@ impl Core {
             return Err(access.misaligned(vaddr));
         }
         let paddr = self.translate_data(vaddr, size, access)?;
-        if !self.ram.contains(paddr, size) || !self.ram.is_direct_page(paddr & !0xfff) {
+        if !self.ram.contains(paddr, size)
+            || !self.ram.is_direct_page(paddr & !0xfff)
+            || self.ram.ensure(paddr, size).is_err()
+        {
             return Err(access.access_fault(vaddr));
         }
         Ok(paddr)

@@ -7,6 +7,7 @@
 
 use crate::csr::pmp::PageVerdict;
 use crate::hart::Core;
+use crate::mem::atomic;
 use crate::mem::bus::Bus;
 use crate::mem::ram::PAGE_SIZE;
 use crate::mmu::tlb::{self, TlbEntry};
@@ -17,40 +18,6 @@ use crate::trap::{Access, Exception};
 const PAGE_MASK: u64 = !(PAGE_SIZE - 1);
 const MSTATUS_SUM: u64 = 1 << 18;
 const MSTATUS_MXR: u64 = 1 << 19;
-
-/// Reads `N` bytes little-endian from a host address.
-///
-/// # Safety
-/// `p` must be valid for reads of `N` bytes.
-#[inline(always)]
-unsafe fn host_read<const N: usize>(p: *const u8) -> u64 {
-    // SAFETY: guaranteed by the caller; unaligned reads are explicit.
-    unsafe {
-        match N {
-            1 => u64::from(*p),
-            2 => u64::from(u16::from_le(p.cast::<u16>().read_unaligned())),
-            4 => u64::from(u32::from_le(p.cast::<u32>().read_unaligned())),
-            _ => u64::from_le(p.cast::<u64>().read_unaligned()),
-        }
-    }
-}
-
-/// Writes the low `N` bytes of `v` little-endian to a host address.
-///
-/// # Safety
-/// `p` must be valid for writes of `N` bytes.
-#[inline(always)]
-unsafe fn host_write<const N: usize>(p: *mut u8, v: u64) {
-    // SAFETY: guaranteed by the caller; unaligned writes are explicit.
-    unsafe {
-        match N {
-            1 => *p = v as u8,
-            2 => p.cast::<u16>().write_unaligned((v as u16).to_le()),
-            4 => p.cast::<u32>().write_unaligned((v as u32).to_le()),
-            _ => p.cast::<u64>().write_unaligned(v.to_le()),
-        }
-    }
-}
 
 impl Core {
     /// Loads `N` (1, 2, 4, 8) bytes at virtual address `vaddr`, zero-extended, if the
@@ -63,8 +30,9 @@ impl Core {
         // cross the page); misaligned accesses take the slow path, which handles them.
         if e.vpage == vaddr & (PAGE_MASK | (N as u64 - 1)) {
             // SAFETY: a load TLB entry maps a whole RAM page (see `fill`), and the N
-            // bytes lie inside that page: the access is naturally aligned.
-            return Some(unsafe { host_read::<N>(vaddr.wrapping_add(e.addend) as *const u8) });
+            // bytes lie inside that page: the access is naturally aligned (and host
+            // pages are page aligned, so the host address is aligned too).
+            return Some(unsafe { atomic::load::<N>(vaddr.wrapping_add(e.addend) as *const u8) });
         }
         None
     }
@@ -79,8 +47,8 @@ impl Core {
         if e.vpage == vaddr & (PAGE_MASK | (N as u64 - 1)) {
             // SAFETY: a store TLB entry maps a whole RAM page that is already marked
             // dirty and holds no decoded code (see `fill`); the N bytes lie inside it
-            // because the access is naturally aligned.
-            unsafe { host_write::<N>(vaddr.wrapping_add(e.addend) as *mut u8, value) };
+            // because the access is naturally aligned (so is the host address).
+            unsafe { atomic::store::<N>(vaddr.wrapping_add(e.addend) as *mut u8, value) };
             return true;
         }
         false
@@ -148,6 +116,11 @@ impl Core {
         if self.state.csr.pmp.check_page(ppage, access, prv) != PageVerdict::Allowed {
             return;
         }
+        // A page restored lazily is read before its host address is handed out. If it
+        // cannot be, no entry: the access itself then fails on the slow path.
+        if self.ram.ensure(ppage, PAGE_SIZE).is_err() {
+            return;
+        }
         let vpage = vaddr & PAGE_MASK;
         let host = self.ram.host_page(ppage) as u64;
         let entry = TlbEntry {
@@ -182,14 +155,11 @@ impl Core {
         // A misaligned access inside a page the TLB maps: no walk needed.
         let e = self.tlb.load[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
         if e.vpage == vaddr & PAGE_MASK && size <= first {
-            let mut buf = [0u8; 8];
-            self.ram
-                .read(
-                    self.ram.guest_page_of_host(e.host_page()) | (vaddr & !PAGE_MASK),
-                    &mut buf[..size as usize],
-                )
-                .map_err(|_| Access::Load.access_fault(vaddr))?;
-            return Ok(u64::from_le_bytes(buf));
+            let paddr = self.ram.guest_page_of_host(e.host_page()) | (vaddr & !PAGE_MASK);
+            return self
+                .ram
+                .load(paddr, size)
+                .map_err(|_| Access::Load.access_fault(vaddr));
         }
         if size > first {
             let second = vaddr.wrapping_add(first);
@@ -221,13 +191,10 @@ impl Core {
         // A misaligned access inside a page the TLB maps writable: no walk needed.
         let e = self.tlb.store[self.data_ctx % tlb::CONTEXTS][tlb::index(vaddr)];
         if e.vpage == vaddr & PAGE_MASK && size <= first {
-            let bytes = value.to_le_bytes();
+            let paddr = self.ram.guest_page_of_host(e.host_page()) | (vaddr & !PAGE_MASK);
             return self
                 .ram
-                .write(
-                    self.ram.guest_page_of_host(e.host_page()) | (vaddr & !PAGE_MASK),
-                    &bytes[..size as usize],
-                )
+                .store(paddr, size, value)
                 .map_err(|_| Access::Store.access_fault(vaddr));
         }
         if size > first {
@@ -253,11 +220,7 @@ impl Core {
         bus: &mut B,
     ) -> Result<u64, ()> {
         if self.ram.contains(paddr, size) && self.ram.is_direct_page(paddr & PAGE_MASK) {
-            let mut buf = [0u8; 8];
-            self.ram
-                .read(paddr, &mut buf[..size as usize])
-                .map_err(|_| ())?;
-            return Ok(u64::from_le_bytes(buf));
+            return self.ram.load(paddr, size).map_err(|_| ());
         }
         self.bus_touched = true;
         if size.is_power_of_two() {
@@ -279,11 +242,7 @@ impl Core {
         bus: &mut B,
     ) -> Result<(), ()> {
         if self.ram.contains(paddr, size) && self.ram.is_direct_page(paddr & PAGE_MASK) {
-            let bytes = value.to_le_bytes();
-            return self
-                .ram
-                .write(paddr, &bytes[..size as usize])
-                .map_err(|_| ());
+            return self.ram.store(paddr, size, value).map_err(|_| ());
         }
         self.bus_touched = true;
         if size.is_power_of_two() {

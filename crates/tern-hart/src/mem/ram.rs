@@ -1,9 +1,14 @@
 //! Guest RAM: one contiguous host mapping with a dirty-page log and a code-page map.
 //!
-//! This is the only place where guest memory is reached through raw host pointers.
-//! Harts keep host addresses of RAM pages in their software TLB (see
-//! [`crate::mmu::tlb`]); everything else (devices, loaders, snapshots) goes through the
-//! bounds-checked methods here.
+//! This module (with `mem::atomic` and [`crate::mem::lazy`]) is the only place
+//! where guest memory is reached through raw host pointers. Harts keep host addresses
+//! of RAM pages in their software TLB (see [`crate::mmu::tlb`]); everything else
+//! (devices, loaders, snapshots) goes through the bounds-checked methods here. Every
+//! access is a host atomic: harts on other threads may race on the same bytes.
+//!
+//! RAM restored from a snapshot may hold *pending* pages, read from the file on first
+//! touch ([`GuestRam::restore_lazily`], [`crate::mem::lazy`]): every method here that
+//! reaches a page, and a hart before it caches a page's host address, reads it first.
 //!
 //! Two bitmaps with one bit per 4 KiB page serve DESIGN.md's invariant 5:
 //! - `dirty`: pages written since the last [`GuestRam::take_dirty`]. Every path that
@@ -17,6 +22,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use memmap2::MmapMut;
+
+use crate::mem::atomic;
+use crate::mem::bitmap::PageBitmap;
+use crate::mem::lazy::{Lazy, LostHandler, StoredPages};
 
 /// Size of a guest page for dirty tracking and the TLB.
 pub const PAGE_SIZE: u64 = 4096;
@@ -45,39 +54,13 @@ pub enum RamError {
         /// Length in bytes.
         len: u64,
     },
-}
-
-/// One bit per page, settable from any thread.
-struct PageBitmap {
-    words: Box<[AtomicU64]>,
-}
-
-impl PageBitmap {
-    fn new(pages: u64) -> PageBitmap {
-        let words = pages.div_ceil(64) as usize;
-        PageBitmap {
-            words: (0..words).map(|_| AtomicU64::new(0)).collect(),
-        }
-    }
-
-    #[inline]
-    fn set(&self, page: u64) -> bool {
-        let bit = 1u64 << (page % 64);
-        let old = self.words[(page / 64) as usize].fetch_or(bit, Ordering::Relaxed);
-        old & bit == 0
-    }
-
-    #[inline]
-    fn clear(&self, page: u64) -> bool {
-        let bit = 1u64 << (page % 64);
-        let old = self.words[(page / 64) as usize].fetch_and(!bit, Ordering::Relaxed);
-        old & bit != 0
-    }
-
-    #[inline]
-    fn get(&self, page: u64) -> bool {
-        self.words[(page / 64) as usize].load(Ordering::Relaxed) & (1 << (page % 64)) != 0
-    }
+    /// [`GuestRam::restore_lazily`] was called a second time.
+    #[error("guest RAM was already restored from a snapshot")]
+    AlreadyRestored,
+    /// A page restored lazily could not be read from its snapshot (see
+    /// [`crate::mem::lazy`]): the message names the page, the problem and the file.
+    #[error("{0}")]
+    Lost(String),
 }
 
 /// Guest RAM at a fixed guest physical base address.
@@ -99,8 +82,11 @@ pub struct GuestRam {
     /// Bumped whenever a page becomes a code page: every hart then drops its writable
     /// TLB entries, so no hart keeps writing such a page through a host pointer.
     store_epoch: AtomicU64,
-    /// Bumped with `code_seq` and `store_epoch`: one word harts compare between blocks.
+    /// Bumped with `code_seq` and `store_epoch`, and when the RAM is lost: one word
+    /// harts compare between blocks.
     events: AtomicU64,
+    /// Pages still to be read from a snapshot (see [`crate::mem::lazy`]).
+    lazy: Lazy,
 }
 
 /// The tail of the code-write log.
@@ -125,11 +111,10 @@ pub enum CodeWrites {
 
 // SAFETY: `host` points into `_map`, which lives as long as the `GuestRam`. Guest RAM
 // is shared memory by design: harts on several threads may access it concurrently,
-// exactly as harts of a real machine do; atomicity between harts is provided where the
-// ISA requires it (LR/SC and AMOs use host atomics).
+// exactly as harts of a real machine do, and every access is a host atomic.
 unsafe impl Send for GuestRam {}
-// SAFETY: see `Send` above; every `&self` method is either atomic or a plain memory copy
-// into a range checked against the mapping's bounds.
+// SAFETY: see `Send` above; every `&self` method accesses guest RAM atomically (see
+// `crate::mem::atomic`) within a range checked against the mapping's bounds.
 unsafe impl Sync for GuestRam {}
 
 impl GuestRam {
@@ -159,6 +144,7 @@ impl GuestRam {
             code_seq: AtomicU64::new(0),
             store_epoch: AtomicU64::new(0),
             events: AtomicU64::new(0),
+            lazy: Lazy::new(pages),
         })
     }
 
@@ -225,11 +211,12 @@ impl GuestRam {
         (addr - self.base) >> PAGE_SHIFT
     }
 
-    /// The 8-byte-aligned doubleword at `addr` as an atomic, if it is inside RAM.
+    /// The 8-byte-aligned doubleword at `addr` as an atomic, if it is inside RAM (and,
+    /// restored lazily, could be read).
     /// Writes through it are not logged (dirty or code pages): callers outside the
     /// hart must only use it for words they also log or that hold no code.
     pub fn atomic64(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU64> {
-        if !addr.is_multiple_of(8) || !self.contains(addr, 8) {
+        if !addr.is_multiple_of(8) || !self.contains(addr, 8) || self.ensure(addr, 8).is_err() {
             return None;
         }
         // SAFETY: `addr` is inside the mapping and 8-byte aligned (the mapping itself is
@@ -242,72 +229,111 @@ impl GuestRam {
     /// VM waits on it with the host's futex: its address is stable for the lifetime of
     /// the `GuestRam`). Writes through it are not logged, as for [`GuestRam::atomic64`].
     pub fn atomic32(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU32> {
-        if !addr.is_multiple_of(4) || !self.contains(addr, 4) {
+        if !addr.is_multiple_of(4) || !self.contains(addr, 4) || self.ensure(addr, 4).is_err() {
             return None;
         }
         // SAFETY: as for `atomic64`, with 4-byte alignment.
         Some(unsafe { std::sync::atomic::AtomicU32::from_ptr(self.host_addr(addr).cast()) })
     }
 
-    /// Makes the guest RAM `[addr, addr + len)` show `len` bytes of `file` from
-    /// `file_offset`, copy-on-write: the host maps the file's pages lazily (nothing is
-    /// read until the guest touches a page) and guest writes stay private. This is how
-    /// a snapshot's memory is restored without copying it. The pages do not count as
-    /// dirty, so an incremental snapshot of the restored VM need not store them.
+    /// Restores the pages of `runs` (first page, pages; counted from the base, sorted
+    /// and disjoint) lazily from `source`: each is read (and checked) when something
+    /// first touches it, see [`crate::mem::lazy`]. If a page cannot be read, the
+    /// access fails, the RAM is lost ([`GuestRam::lost`]) and `on_lost` is called once
+    /// with the error. The pages do not count as dirty, so an incremental snapshot of
+    /// the restored VM need not store them.
     ///
-    /// Call it only before harts run (while restoring): pages already cached in a TLB
-    /// would keep pointing at the right host addresses, but decoded code on them would
-    /// not be invalidated.
-    pub fn map_file(
+    /// Call it once, on fresh RAM, before harts run (pages already in a TLB would not
+    /// be read).
+    pub fn restore_lazily(
         &self,
-        addr: u64,
-        len: u64,
-        file: &std::fs::File,
-        file_offset: u64,
+        runs: &[(u64, u64)],
+        source: Box<dyn StoredPages>,
+        on_lost: LostHandler,
     ) -> Result<(), RamError> {
-        use std::os::unix::io::AsRawFd;
-        if len == 0 {
+        let pages = self.size / PAGE_SIZE;
+        let mut end = 0;
+        for &(first, n) in runs {
+            if first < end || n > pages || first > pages - n {
+                return Err(RamError::OutOfRange {
+                    addr: self.base.wrapping_add(first << PAGE_SHIFT),
+                    len: n << PAGE_SHIFT,
+                });
+            }
+            end = first + n;
+        }
+        if !self.lazy.start(runs, source, on_lost) {
+            return Err(RamError::AlreadyRestored);
+        }
+        Ok(())
+    }
+
+    /// Makes `[addr, addr + len)` (inside RAM) present: reads pages still pending
+    /// from the snapshot (see [`crate::mem::lazy`]).
+    #[inline(always)]
+    pub(crate) fn ensure(&self, addr: u64, len: u64) -> Result<(), RamError> {
+        if !self.lazy.any_pending() || len == 0 {
             return Ok(());
         }
-        if !self.contains(addr, len)
-            || !addr.is_multiple_of(PAGE_SIZE)
-            || !len.is_multiple_of(PAGE_SIZE)
-            || !file_offset.is_multiple_of(PAGE_SIZE)
-        {
-            return Err(RamError::OutOfRange { addr, len });
-        }
-        let offset =
-            libc::off_t::try_from(file_offset).map_err(|_| RamError::OutOfRange { addr, len })?;
-        let target = self.host_addr(addr);
-        // SAFETY: `target..target + len` lies inside this RAM's own mapping (checked
-        // above) and is page aligned, so MAP_FIXED replaces pages of our mapping only,
-        // never anything else in the process. The new pages are private, readable and
-        // writable like the ones they replace, and stay valid as long as the mapping,
-        // which `self` owns. Rust code only reaches guest RAM through raw pointers into
-        // this region, so no Rust reference is invalidated.
-        let r = unsafe {
-            libc::mmap(
-                target.cast(),
-                len as usize,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_FIXED,
-                file.as_raw_fd(),
-                offset,
-            )
-        };
-        if r == libc::MAP_FAILED || r != target.cast() {
-            return Err(RamError::Map {
-                size: len,
-                source: std::io::Error::last_os_error(),
-            });
-        }
+        self.ensure_pages(addr, len)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn ensure_pages(&self, addr: u64, len: u64) -> Result<(), RamError> {
         let first = self.page_index(addr);
-        for page in first..first + len / PAGE_SIZE {
-            if self.code.get(page) {
-                self.note_code_write(page);
+        let last = self.page_index(addr + len - 1);
+        for page in first..=last {
+            if self.lazy.is_pending(page) {
+                let pages = self.size / PAGE_SIZE;
+                let host = self.host;
+                self.lazy
+                    .fill(page, pages, self.base, |p| {
+                        host.wrapping_add((p << PAGE_SHIFT) as usize)
+                    })
+                    .map_err(|message| {
+                        self.events.fetch_add(1, Ordering::Release);
+                        RamError::Lost(message)
+                    })?;
             }
         }
         Ok(())
+    }
+
+    /// Makes the part of `[addr, addr + len)` inside RAM present, for users that reach
+    /// RAM through [`GuestRam::host_base`]: they must call it before touching a range.
+    pub fn prepare(&self, addr: u64, len: u64) -> Result<(), RamError> {
+        let start = addr.max(self.base);
+        let end = addr.saturating_add(len).min(self.base + self.size);
+        if start >= end {
+            return Ok(());
+        }
+        self.ensure(start, end - start)
+    }
+
+    /// Reads every page still pending (see [`crate::mem::lazy`]). Before a process VM
+    /// forks: the child is a copy of this one thread, without the thread or the
+    /// descriptors that read pages, and must find its memory complete.
+    pub fn fill_pending(&self) -> Result<(), RamError> {
+        let mut page = 0;
+        let pages = self.size / PAGE_SIZE;
+        while self.lazy.any_pending() && page < pages {
+            // Whole groups: one read each.
+            self.ensure(self.base + (page << PAGE_SHIFT), PAGE_SIZE)?;
+            page += 1;
+        }
+        Ok(())
+    }
+
+    /// Why the RAM is lost, if it is: a page restored lazily could not be read. The
+    /// VM must stop (harts do, at their next block boundary).
+    pub fn lost(&self) -> Option<&str> {
+        self.lazy.lost()
+    }
+
+    /// Pages restored lazily that nothing has touched yet.
+    pub fn pending_pages(&self) -> u64 {
+        self.lazy.pending_pages()
     }
 
     /// The whole of guest RAM as one mutable byte slice, for filling it from a
@@ -323,15 +349,66 @@ impl GuestRam {
         unsafe { std::slice::from_raw_parts_mut(self.host, self.size as usize) }
     }
 
+    /// Loads `size` (1 to 8) bytes at `addr`, little-endian, zero-extended: a hart's
+    /// load that missed the TLB. A naturally aligned access is one atomic access of
+    /// its size, as on the fast path (RVWMO makes aligned accesses single-copy
+    /// atomic: a racing aligned store is seen whole or not at all); others go byte
+    /// and word wise.
+    pub(crate) fn load(&self, addr: u64, size: u64) -> Result<u64, RamError> {
+        if !self.contains(addr, size) || !(1..=8).contains(&size) {
+            return Err(RamError::OutOfRange { addr, len: size });
+        }
+        self.ensure(addr, size)?;
+        let p = self.host_addr(addr);
+        // SAFETY: the range was checked to lie inside the mapping; the sized accesses
+        // are naturally aligned (the mapping is page aligned).
+        unsafe {
+            Ok(match size {
+                1 => atomic::load::<1>(p),
+                2 if addr.is_multiple_of(2) => atomic::load::<2>(p),
+                4 if addr.is_multiple_of(4) => atomic::load::<4>(p),
+                8 if addr.is_multiple_of(8) => atomic::load::<8>(p),
+                _ => {
+                    let mut buf = [0u8; 8];
+                    atomic::copy_out(p, &mut buf[..size as usize]);
+                    u64::from_le_bytes(buf)
+                }
+            })
+        }
+    }
+
+    /// Stores the low `size` (1 to 8) bytes of `value` at `addr`, as [`GuestRam::load`]
+    /// loads, marking the page dirty and reporting writes to code pages.
+    pub(crate) fn store(&self, addr: u64, size: u64, value: u64) -> Result<(), RamError> {
+        if !self.contains(addr, size) || !(1..=8).contains(&size) {
+            return Err(RamError::OutOfRange { addr, len: size });
+        }
+        self.ensure(addr, size)?;
+        let p = self.host_addr(addr);
+        // SAFETY: as in `load`, for writes.
+        unsafe {
+            match size {
+                1 => atomic::store::<1>(p, value),
+                2 if addr.is_multiple_of(2) => atomic::store::<2>(p, value),
+                4 if addr.is_multiple_of(4) => atomic::store::<4>(p, value),
+                8 if addr.is_multiple_of(8) => atomic::store::<8>(p, value),
+                _ => atomic::copy_in(p, &value.to_le_bytes()[..size as usize]),
+            }
+        }
+        self.note_write(addr, size);
+        Ok(())
+    }
+
     /// Copies guest RAM at `addr` into `buf`.
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), RamError> {
         let len = buf.len() as u64;
         if !self.contains(addr, len) {
             return Err(RamError::OutOfRange { addr, len });
         }
+        self.ensure(addr, len)?;
         // SAFETY: the source range was checked to lie inside the mapping, and `buf` is a
         // distinct host buffer.
-        unsafe { std::ptr::copy_nonoverlapping(self.host_addr(addr), buf.as_mut_ptr(), buf.len()) };
+        unsafe { atomic::copy_out(self.host_addr(addr), buf) };
         Ok(())
     }
 
@@ -345,8 +422,9 @@ impl GuestRam {
         if len == 0 {
             return Ok(());
         }
+        self.ensure(addr, len)?;
         // SAFETY: the destination range was checked to lie inside the mapping.
-        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.host_addr(addr), data.len()) };
+        unsafe { atomic::copy_in(self.host_addr(addr), data) };
         self.note_write(addr, len);
         Ok(())
     }
@@ -359,17 +437,20 @@ impl GuestRam {
         if len == 0 {
             return Ok(());
         }
+        self.ensure(addr, len)?;
         // SAFETY: the range was checked to lie inside the mapping.
-        unsafe { std::ptr::write_bytes(self.host_addr(addr), 0, len as usize) };
+        unsafe { atomic::fill(self.host_addr(addr), len as usize, 0) };
         self.note_write(addr, len);
         Ok(())
     }
 
     /// Host address of the first byte of RAM, for device models that reach guest RAM
     /// through another memory abstraction (the virtio devices use `vm-memory` over this
-    /// same mapping). Such users must stay inside `[host_base(), host_base() + size())`
-    /// and must report every write through [`GuestRam::record_write`], or the dirty log
-    /// and the code cache miss it. The pointer stays valid as long as this `GuestRam`.
+    /// same mapping). Such users must stay inside `[host_base(), host_base() + size())`,
+    /// access it only atomically or volatilely, call [`GuestRam::prepare`] for a range
+    /// before touching it, and report every write through [`GuestRam::record_write`], or
+    /// the dirty log and the code cache miss it. The pointer stays valid as long as this
+    /// `GuestRam`.
     pub fn host_base(&self) -> *mut u8 {
         self.host
     }
@@ -530,6 +611,25 @@ mod tests {
     }
 
     #[test]
+    fn sized_loads_and_stores_of_any_alignment() {
+        let ram = GuestRam::new(0x8000_0000, 0x10000).unwrap();
+        for size in [1u64, 2, 4, 8] {
+            for off in 0..9u64 {
+                let addr = 0x8000_0100 + off;
+                let v = 0x8877_6655_4433_2211u64 >> (64 - 8 * size);
+                ram.store(addr, size, v).unwrap();
+                assert_eq!(ram.load(addr, size).unwrap(), v, "{size} at +{off}");
+                let mut b = [0u8; 8];
+                ram.read(addr, &mut b[..size as usize]).unwrap();
+                assert_eq!(u64::from_le_bytes(b), v);
+            }
+        }
+        assert!(ram.load(0x8000_fffc, 8).is_err());
+        assert!(ram.store(0x8000_0000, 16, 0).is_err());
+        assert_eq!(ram.take_dirty(), vec![0x8000_0000]);
+    }
+
+    #[test]
     fn writes_mark_pages_dirty_once() {
         let ram = GuestRam::new(0x8000_0000, 0x10000).unwrap();
         ram.write(0x8000_0ffe, &[1, 2, 3, 4]).unwrap();
@@ -553,38 +653,6 @@ mod tests {
         assert_eq!(writes, CodeWrites::Pages(vec![0x8000_2000]));
         assert_eq!(ram.code_writes_since(now).0, CodeWrites::Pages(vec![]));
         assert!(!ram.is_code(0x8000_2000));
-    }
-
-    #[test]
-    fn file_pages_appear_lazily_and_stay_private() {
-        use std::io::Write;
-        let path = std::env::temp_dir().join(format!("tern-ram-map-{}", std::process::id()));
-        let mut f = std::fs::File::create(&path).unwrap();
-        let mut data = vec![0u8; 3 * 4096];
-        data[4096] = 0xab;
-        data[8191] = 0xcd;
-        f.write_all(&data).unwrap();
-        drop(f);
-        let f = std::fs::File::open(&path).unwrap();
-        let ram = GuestRam::new(0x8000_0000, 0x10000).unwrap();
-        ram.write(0x8000_3000, &[7]).unwrap();
-        ram.take_dirty();
-        ram.map_file(0x8000_2000, 0x2000, &f, 0x1000).unwrap();
-        let mut b = [0u8; 1];
-        ram.read(0x8000_2000, &mut b).unwrap();
-        assert_eq!(b[0], 0xab);
-        ram.read(0x8000_2fff, &mut b).unwrap();
-        assert_eq!(b[0], 0xcd);
-        // The page after the mapped range keeps its content; nothing is dirty.
-        ram.read(0x8000_4000, &mut b).unwrap();
-        assert_eq!(b[0], 0);
-        assert!(ram.take_dirty().is_empty());
-        // Guest writes do not reach the file.
-        ram.write(0x8000_2000, &[1]).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap()[4096], 0xab);
-        assert!(ram.map_file(0x8000_2001, 0x1000, &f, 0).is_err());
-        assert!(ram.map_file(0x8000_f000, 0x2000, &f, 0).is_err());
-        let _ = std::fs::remove_file(path);
     }
 
     #[test]

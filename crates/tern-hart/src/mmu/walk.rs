@@ -69,20 +69,14 @@ pub fn mode_supported(mode: u64) -> bool {
     mode == SATP_MODE_BARE || levels(mode).is_some()
 }
 
-/// Reads the PTE at `addr`, or `None` if it is not in RAM or PMP forbids the read.
+/// The PTE at `addr` as an atomic (other harts may update it at the same time: the
+/// A/D update is a compare-and-swap), or `None` if it is not in RAM or PMP forbids
+/// the read.
 fn pte_cell<'a>(req: &WalkRequest<'a>, addr: u64) -> Option<&'a AtomicU64> {
-    if !addr.is_multiple_of(8)
-        || !req.ram.contains(addr, 8)
-        || !req.pmp.check(addr, 8, Access::Load, Priv::S)
-    {
+    if !req.pmp.check(addr, 8, Access::Load, Priv::S) {
         return None;
     }
-    let host = req.ram.host_addr(addr);
-    // SAFETY: `addr` is 8-byte aligned and inside RAM (checked above); the host mapping
-    // is page aligned, so `host` is 8-byte aligned and valid for the lifetime of `ram`.
-    // Guest memory is shared with other harts, which is why the PTE is accessed
-    // atomically (the A/D update is a compare-and-swap).
-    Some(unsafe { AtomicU64::from_ptr(host.cast::<u64>()) })
+    req.ram.atomic64(addr)
 }
 
 /// Translates `vaddr` for `access`. Faults are returned as the exception to raise.

@@ -147,6 +147,7 @@ pub fn openat(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let d = dirfd_arg(t, a[0])?;
     let (fd, walked) = crate::fs::locate::open(&proc, d, &raw, flags, mode)?;
     let is_dir = flags & libc::O_DIRECTORY != 0 || {
+        // SAFETY: `libc::stat` is plain data, for which all zero bytes are valid.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: `st` is a local; fstat of our new descriptor.
         (unsafe { libc::fstat(fd, &mut st) } == 0) && st.st_mode & libc::S_IFMT == libc::S_IFDIR
@@ -194,6 +195,7 @@ pub fn fstat(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     // SAFETY: `st` is a local.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes into the local `st`; an invalid fd just fails.
     host(unsafe { libc::fstat(fd, &mut st) as i64 })?;
     t.proc.write_mem(a[1], &stat_bytes(&st))?;
     Ok(0)

@@ -10,6 +10,7 @@ use crate::thread::Thread;
 pub fn uname(t: &mut Thread, a: [u64; 6]) -> SysResult {
     // SAFETY: local struct.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: uname writes into the local `u`.
     host(unsafe { libc::uname(&mut u) as i64 })?;
     let mut b = vec![0u8; 65 * 6];
     let fields: [&[libc::c_char]; 6] = [
@@ -103,6 +104,7 @@ pub fn prlimit64(t: &mut Thread, a: [u64; 6]) -> SysResult {
                     rlim_cur: 0,
                     rlim_max: 0,
                 };
+                // SAFETY: getrlimit writes into the local `r`.
                 host(unsafe { libc::getrlimit(res, &mut r) as i64 })?;
                 (r.rlim_cur, r.rlim_max)
             }

@@ -49,6 +49,7 @@ pub fn mmap(t: &mut Thread, a: [u64; 6]) -> SysResult {
         let fd = fd_arg(t, fd as u64)?;
         // SAFETY: local struct.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstat writes into the local `st`; an invalid fd just fails.
         host(unsafe { libc::fstat(fd, &mut st) as i64 })?;
         match st.st_mode & libc::S_IFMT {
             libc::S_IFREG => {}

@@ -37,6 +37,13 @@ pub fn fork(t: &mut Thread, fl: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64)
         }
     }
     let _ = std::io::Write::flush(&mut std::io::stdout());
+    // A restored process reads its memory from the snapshot when it first touches a
+    // page, through a thread the child would not have: read the rest now. (If that
+    // fails, the process is ending with the error already.)
+    let ram = t.proc.mm().ram().clone();
+    if ram.fill_pending().is_err() {
+        return Flow::Ret(Err(Errno::EAGAIN));
+    }
     // Hold the process's locks across the fork so that the child does not inherit
     // one held by another thread.
     let pid = {

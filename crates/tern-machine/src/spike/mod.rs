@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use tern_devices::clint::{self, Clint};
 use tern_devices::htif::{Htif, Mailbox};
-use tern_hart::{Bus, BusFault, ClockMode, GuestRam, Hart, IrqLines, RunExit, VirtualClock};
+use tern_hart::{
+    Bus, BusFault, ClockMode, GuestRam, Hart, HartConfig, IrqLines, RunExit, VirtualClock,
+};
 
 use crate::loader::elf::{load_elf, ElfError};
 use control::Control;
@@ -175,7 +177,10 @@ impl SpikeMachine {
         let mut hart = Hart::new(0, image.entry, ram.clone(), lines.clone(), clock.clone());
         hart.set_trace(config.trace);
         // The only hart: its decoded code always matches memory (see `HartConfig`).
-        hart.core.config.sole_hart = true;
+        hart.set_config(HartConfig {
+            sole_hart: true,
+            ..hart.config()
+        });
         let clint = Clint::new(vec![lines], clock.clone());
         let htif = tohost.map(|tohost| HtifWindow {
             device: Htif::new(ram.clone(), config.console),
@@ -279,6 +284,11 @@ impl SpikeMachine {
                     if let Some(code) = self.bus.htif.as_ref().and_then(|h| h.device.exit_status())
                     {
                         return SpikeExit::Exited(code);
+                    }
+                    // A page restored lazily could not be read: the hart cannot go on
+                    // (the caller reports `GuestRam::lost`).
+                    if self.ram().lost().is_some() {
+                        return SpikeExit::Stopped;
                     }
                 }
                 // No trap goes to the host on this board (`user_traps_exit` is off).

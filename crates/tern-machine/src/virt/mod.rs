@@ -311,7 +311,10 @@ impl VirtMachine {
                 }
             };
             // One hart: its decoded code always matches memory (see `HartConfig`).
-            hart.core.config.sole_hart = config.harts == 1;
+            hart.set_config(HartConfig {
+                sole_hart: config.harts == 1,
+                ..hart.config()
+            });
             let state = if started {
                 sbi::hsm::STARTED
             } else {

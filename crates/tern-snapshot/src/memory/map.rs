@@ -12,6 +12,11 @@
 //! pattern of zero pages, which is what makes restore time independent of how
 //! fragmented guest memory is.
 //!
+//! Stored pages carry checksums: in files written since the page-checksum feature, a
+//! CRC-32C per page (a table after the chunks), so that a restore reading pages on
+//! first touch checks exactly the pages it reads; in older files one CRC-32C per
+//! data extent (up to 1 MiB), which a reader must read whole to check.
+//!
 //! Decoding checks everything a later reader relies on, so that resolving a page never
 //! needs another check: extents sorted and disjoint inside the region, data extents
 //! aligned and inside the section's data range with increasing offsets, chunks inside
@@ -22,8 +27,8 @@
 use crate::codec::{Dec, Enc};
 use crate::memory::PAGE_SIZE;
 
-/// Most pages in one data extent or compressed chunk (1 MiB): the unit of checksumming
-/// and of decompression, so buffers for it stay small.
+/// Most pages in one data extent or compressed chunk (1 MiB): the unit of decompression
+/// (and of checksumming, in files without page checksums), so buffers stay small.
 pub const MAX_RUN_PAGES: u32 = 256;
 /// Bytes of the page map's own header.
 const HEAD_LEN: u64 = 32;
@@ -35,16 +40,27 @@ const CHUNK_LEN: u64 = 24;
 const FLAG_INHERITS: u32 = 1;
 /// Region flag: identity layout (page `i` at `data_offset + i * 4096`).
 const FLAG_IDENTITY: u32 = 2;
+/// Region flag: a CRC-32C per stored page follows the chunks (extent CRCs are 0).
+const FLAG_PAGE_CRCS: u32 = 4;
 
 /// Where an extent's pages are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ExtentKind {
     /// All zero (recorded explicitly only where a parent holds non-zero data).
     Zero,
-    /// Uncompressed at this page-aligned file offset; `crc` covers all the extent's bytes.
-    Data { offset: u64, crc: u32 },
+    /// Uncompressed at this page-aligned file offset, checked by `crc`.
+    Data { offset: u64, crc: DataCrc },
     /// Slots `slot..slot + pages` of compressed chunk `chunk`.
     Packed { chunk: u32, slot: u32 },
+}
+
+/// How a data extent's bytes are checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DataCrc {
+    /// One CRC-32C of all the extent's bytes (files without page checksums).
+    Extent(u32),
+    /// A CRC-32C per page: the extent's first page's is `PageMap::page_crcs[i]`.
+    Pages(u64),
 }
 
 /// A run of consecutive guest pages stored the same way.
@@ -87,12 +103,54 @@ pub(crate) struct PageMap {
     pub data_offset: u64,
     pub extents: Vec<Extent>,
     pub chunks: Vec<Chunk>,
+    /// A CRC-32C per stored page, in extent order (`Some` for maps with page
+    /// checksums, whose data extents are all [`DataCrc::Pages`]).
+    pub page_crcs: Option<Vec<u32>>,
 }
 
 impl PageMap {
     /// Number of pages in the region.
     pub fn pages(&self) -> u64 {
         self.size / PAGE_SIZE
+    }
+
+    /// Whether each stored page has its own checksum, so that any run of pages of a
+    /// data extent can be read and checked alone.
+    pub fn per_page(&self) -> bool {
+        self.page_crcs.is_some()
+    }
+
+    /// Checks `bytes`, which hold pages `skip..` of data extent `x`. With page
+    /// checksums any run of the extent's pages can be checked; with an extent checksum
+    /// `bytes` must be the whole extent (`skip` 0). On a mismatch, returns the first
+    /// page found damaged, counted from the region's base (with an extent checksum:
+    /// the extent's first page).
+    pub fn check_data(&self, x: &Extent, skip: u32, bytes: &[u8]) -> Result<(), u64> {
+        let ExtentKind::Data { crc, .. } = x.kind else {
+            return Ok(());
+        };
+        let first = x.first_page + u64::from(skip);
+        match (crc, &self.page_crcs) {
+            (DataCrc::Pages(at), Some(crcs)) => {
+                let at = (at + u64::from(skip)) as usize;
+                for (i, page) in bytes.chunks(PAGE_SIZE as usize).enumerate() {
+                    if crcs.get(at + i) != Some(&crc32c::crc32c(page)) {
+                        return Err(first + i as u64);
+                    }
+                }
+                Ok(())
+            }
+            (DataCrc::Extent(want), _)
+                if skip == 0 && bytes.len() as u64 == u64::from(x.pages) * PAGE_SIZE =>
+            {
+                if crc32c::crc32c(bytes) == want {
+                    Ok(())
+                } else {
+                    Err(first)
+                }
+            }
+            _ => Err(first),
+        }
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -107,6 +165,9 @@ impl PageMap {
         if self.identity {
             flags |= FLAG_IDENTITY;
         }
+        if self.page_crcs.is_some() {
+            flags |= FLAG_PAGE_CRCS;
+        }
         e.u32(flags);
         e.u32(self.extents.len() as u32);
         e.u32(self.chunks.len() as u32);
@@ -115,7 +176,11 @@ impl PageMap {
             e.u32(x.pages);
             let (kind, loc, slot, crc) = match x.kind {
                 ExtentKind::Zero => (0, 0, 0, 0),
-                ExtentKind::Data { offset, crc } => (1, offset, 0, crc),
+                ExtentKind::Data {
+                    offset,
+                    crc: DataCrc::Extent(crc),
+                } => (1, offset, 0, crc),
+                ExtentKind::Data { offset, .. } => (1, offset, 0, 0),
                 ExtentKind::Packed { chunk, slot } => (2, u64::from(chunk), slot, 0),
             };
             e.u8(kind);
@@ -130,6 +195,9 @@ impl PageMap {
             e.u32(c.pages);
             e.u32(c.crc);
             e.u32(0);
+        }
+        for &crc in self.page_crcs.iter().flatten() {
+            e.u32(crc);
         }
         e.buf
     }
@@ -147,7 +215,7 @@ impl PageMap {
         if u64::from(page_size) != PAGE_SIZE {
             return Err(format!("page size {page_size} is not {PAGE_SIZE}"));
         }
-        if flags & !(FLAG_INHERITS | FLAG_IDENTITY) != 0 {
+        if flags & !(FLAG_INHERITS | FLAG_IDENTITY | FLAG_PAGE_CRCS) != 0 {
             return Err(format!("unknown region flags {flags:#x}"));
         }
         if size == 0 || !size.is_multiple_of(PAGE_SIZE) || !base.is_multiple_of(PAGE_SIZE) {
@@ -158,8 +226,11 @@ impl PageMap {
         if base.checked_add(size).is_none() {
             return Err(format!("region {base:#x}+{size:#x} wraps around"));
         }
+        let per_page = flags & FLAG_PAGE_CRCS != 0;
         let want = HEAD_LEN + u64::from(n_ext) * EXTENT_LEN + u64::from(n_chunk) * CHUNK_LEN;
-        if want != bytes.len() as u64 {
+        // With page checksums, the table after the chunks is checked against the data
+        // extents' pages below.
+        if want != bytes.len() as u64 && !(per_page && want < bytes.len() as u64) {
             return Err(format!(
                 "page map of {} bytes cannot hold {n_ext} extents and {n_chunk} chunks",
                 bytes.len()
@@ -173,6 +244,7 @@ impl PageMap {
             data_offset,
             extents: Vec::with_capacity(n_ext as usize),
             chunks: Vec::with_capacity(n_chunk as usize),
+            page_crcs: None,
         };
         let mut raw = Vec::with_capacity(n_ext as usize);
         for _ in 0..n_ext {
@@ -194,6 +266,19 @@ impl PageMap {
             };
             d.reserved32("of a chunk")?;
             map.chunks.push(chunk);
+        }
+        let stored: u64 = raw
+            .iter()
+            .filter(|r| r.2 == 1)
+            .fold(0u64, |a, r| a.saturating_add(u64::from(r.1)));
+        if per_page {
+            if (bytes.len() as u64 - want) != stored.saturating_mul(4) {
+                return Err(format!(
+                    "page map of {} bytes cannot hold {n_ext} extents, {n_chunk} chunks and {stored} page checksums",
+                    bytes.len()
+                ));
+            }
+            map.page_crcs = Some((0..stored).map(|_| d.u32()).collect::<Result<_, _>>()?);
         }
         d.finish("page map")?;
         if map.identity
@@ -232,6 +317,7 @@ impl PageMap {
         }
         let mut page_end = 0;
         let mut data_end_seen = 0;
+        let mut next_crc = 0u64;
         for (i, (first_page, pages, kind, bad_reserved, loc, slot, crc)) in
             raw.into_iter().enumerate()
         {
@@ -272,6 +358,15 @@ impl PageMap {
                         )));
                     }
                     data_end_seen = loc + len;
+                    let crc = if per_page {
+                        if crc != 0 {
+                            return Err(at("has an extent checksum besides page checksums".into()));
+                        }
+                        next_crc += u64::from(pages);
+                        DataCrc::Pages(next_crc - u64::from(pages))
+                    } else {
+                        DataCrc::Extent(crc)
+                    };
                     ExtentKind::Data { offset: loc, crc }
                 }
                 2 if crc == 0 && !map.identity => {
@@ -346,7 +441,7 @@ mod tests {
                     pages: 2,
                     kind: ExtentKind::Data {
                         offset: 8192,
-                        crc: 5,
+                        crc: DataCrc::Extent(5),
                     },
                 },
                 Extent {
@@ -366,6 +461,7 @@ mod tests {
                 pages: 4,
                 crc: 9,
             }],
+            page_crcs: None,
         }
     }
 
@@ -373,6 +469,70 @@ mod tests {
     fn round_trip() {
         let m = sample();
         assert_eq!(PageMap::decode(&m.encode(), 8192, 16384).unwrap(), m);
+    }
+
+    /// A map with page checksums: the table after the chunks, one per stored page.
+    fn per_page() -> PageMap {
+        let mut m = sample();
+        m.extents[0].kind = ExtentKind::Data {
+            offset: 8192,
+            crc: DataCrc::Pages(0),
+        };
+        m.page_crcs = Some(vec![11, 22]);
+        m
+    }
+
+    #[test]
+    fn page_checksums_round_trip_and_are_counted() {
+        let m = per_page();
+        assert_eq!(PageMap::decode(&m.encode(), 8192, 16384).unwrap(), m);
+        // One checksum too few or too many.
+        for n in [1, 3] {
+            let mut short = m.clone();
+            short.page_crcs = Some(vec![7; n]);
+            assert!(PageMap::decode(&short.encode(), 8192, 16384)
+                .unwrap_err()
+                .contains("page checksums"));
+        }
+        // An extent checksum next to page checksums.
+        let mut both = m.encode();
+        both[32 + 28] = 1;
+        assert!(PageMap::decode(&both, 8192, 16384)
+            .unwrap_err()
+            .contains("besides page checksums"));
+        // Without the flag, the table is trailing garbage.
+        let mut plain = m.encode();
+        plain[20] &= !4;
+        assert!(PageMap::decode(&plain, 8192, 16384).is_err());
+    }
+
+    #[test]
+    fn data_is_checked_page_by_page_or_whole() {
+        let pages: Vec<u8> = (0..2 * PAGE_SIZE as usize).map(|i| (i / 7) as u8).collect();
+        let (a, b) = pages.split_at(PAGE_SIZE as usize);
+        let mut m = per_page();
+        m.page_crcs = Some(vec![crc32c::crc32c(a), crc32c::crc32c(b)]);
+        let x = m.extents[0];
+        assert_eq!(m.check_data(&x, 0, &pages), Ok(()));
+        assert_eq!(m.check_data(&x, 1, b), Ok(()));
+        assert_eq!(
+            m.check_data(&x, 0, b),
+            Err(0),
+            "page 1's bytes are not page 0's"
+        );
+        let mut bad = pages.clone();
+        bad[PAGE_SIZE as usize + 9] ^= 1;
+        assert_eq!(m.check_data(&x, 0, &bad), Err(1));
+        // An extent checksum checks only the whole extent.
+        let mut old = sample();
+        old.extents[0].kind = ExtentKind::Data {
+            offset: 8192,
+            crc: DataCrc::Extent(crc32c::crc32c(&pages)),
+        };
+        let x = old.extents[0];
+        assert_eq!(old.check_data(&x, 0, &pages), Ok(()));
+        assert_eq!(old.check_data(&x, 1, b), Err(1));
+        assert_eq!(old.check_data(&x, 0, &bad), Err(0));
     }
 
     #[test]
@@ -388,10 +548,11 @@ mod tests {
                 pages: 2,
                 kind: ExtentKind::Data {
                     offset: 8192 + 3 * 4096,
-                    crc: 5,
+                    crc: DataCrc::Extent(5),
                 },
             }],
             chunks: vec![],
+            page_crcs: None,
         };
         assert_eq!(
             PageMap::decode(&m.encode(), 8192, 64 * PAGE_SIZE).unwrap(),
@@ -403,7 +564,7 @@ mod tests {
         let mut moved = m.clone();
         moved.extents[0].kind = ExtentKind::Data {
             offset: 8192,
-            crc: 5,
+            crc: DataCrc::Extent(5),
         };
         assert!(PageMap::decode(&moved.encode(), 8192, 64 * PAGE_SIZE)
             .unwrap_err()
@@ -421,12 +582,12 @@ mod tests {
         assert!(bad(&|m| m.extents[2].first_page = 62).contains("beyond"));
         assert!(bad(&|m| m.extents[0].kind = ExtentKind::Data {
             offset: 8193,
-            crc: 0
+            crc: DataCrc::Extent(0)
         })
         .contains("unaligned"));
         assert!(bad(&|m| m.extents[0].kind = ExtentKind::Data {
             offset: 16384,
-            crc: 0
+            crc: DataCrc::Extent(0)
         })
         .contains("overlaps the chunk"));
         assert!(

@@ -9,14 +9,18 @@
 //! Reading: [`MemoryView`] resolves every page through the chain of incremental
 //! snapshots into a mapping plan ([`MemoryView::plan`]): runs of pages that are zero,
 //! mappable from a file, or inside a compressed chunk. [`MemoryView::populate`] copies
-//! (and checks) everything into a buffer instead, decompressing on several threads.
+//! (and checks) everything into a buffer instead, decompressing on several threads;
+//! [`MemoryView::read_stored`] reads and checks a few pages at a time, which is how
+//! tern restores memory lazily ([`LazyMemory`] keeps a region for that).
 
+mod lazy;
 pub(crate) mod map;
 mod populate;
 mod resolve;
 mod verify;
 pub(crate) mod write;
 
+pub use lazy::LazyMemory;
 pub use map::MAX_RUN_PAGES;
 pub use populate::PopulateOptions;
 pub use resolve::{MemoryView, PageCounts};

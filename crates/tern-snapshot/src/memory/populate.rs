@@ -9,7 +9,7 @@
 //! of one chunk per chain member otherwise.
 
 use crate::error::{Error, Result};
-use crate::memory::map::{Chunk, ExtentKind};
+use crate::memory::map::{Chunk, ExtentKind, PageMap};
 use crate::memory::resolve::{continues, MemoryView, Piece, Src};
 use crate::memory::{MapRun, PageLocation, PAGE_SIZE};
 
@@ -168,6 +168,54 @@ impl MemoryView<'_> {
         self.fill(&[one], &[false], buf, page, &PopulateOptions::default())
     }
 
+    /// Reads the pages of `dest` (whole pages from page `first`) that the chain stores
+    /// uncompressed in a file ([`MemoryView::stored_runs`]), checking each against its
+    /// checksum; leaves the others as they are. What a lazy restore does on a page's
+    /// first touch: with page checksums, it reads exactly these pages.
+    pub fn read_stored(&self, first: u64, dest: &mut [u8]) -> Result<()> {
+        let n = dest.len() as u64 / PAGE_SIZE;
+        if !(dest.len() as u64).is_multiple_of(PAGE_SIZE)
+            || first
+                .checked_add(n)
+                .is_none_or(|end| end > self.region.pages())
+        {
+            return Err(Error::Usage(format!(
+                "memory `{}`: {} bytes at page {first} are not whole pages of the region",
+                self.name,
+                dest.len()
+            )));
+        }
+        let end = first + n;
+        let mut pieces = Vec::new();
+        let mut skipped = Vec::new();
+        let at = self
+            .pieces
+            .partition_point(|p| p.first_page + p.pages <= first);
+        for p in self.pieces[at..].iter().take_while(|p| p.first_page < end) {
+            let a = p.first_page.max(first);
+            let b = (p.first_page + p.pages).min(end);
+            let src = match p.src {
+                Src::Zero => Src::Zero,
+                Src::Extent { index, skip } => Src::Extent {
+                    index,
+                    skip: skip + (a - p.first_page) as u32,
+                },
+            };
+            skipped.push(!self.is_data(p));
+            pieces.push(Piece {
+                first_page: a,
+                pages: b - a,
+                layer: p.layer,
+                src,
+            });
+        }
+        let opts = PopulateOptions {
+            dest_is_zeroed: true,
+            ..PopulateOptions::default()
+        };
+        self.fill(&pieces, &skipped, dest, first, &opts)
+    }
+
     /// Relative work of a piece.
     fn cost(&self, p: &Piece, opts: &PopulateOptions) -> u64 {
         let bytes = p.pages * PAGE_SIZE;
@@ -223,26 +271,38 @@ impl MemoryView<'_> {
                         out.fill(0);
                     }
                 }
-                ExtentKind::Data { offset, crc } => {
-                    let len = u64::from(x.pages) * PAGE_SIZE;
-                    if skip == 0 && p.pages == u64::from(x.pages) && x.pages >= DIRECT_PAGES {
+                ExtentKind::Data { offset, .. } => {
+                    let map = self.maps[p.layer];
+                    let whole = skip == 0 && p.pages == u64::from(x.pages);
+                    if whole && x.pages >= DIRECT_PAGES {
                         self.storages[p.layer].read_at(offset, out)?;
-                        if crc32c::crc32c(out) != crc {
-                            return Err(self.damaged(p, "crc mismatch"));
-                        }
+                        map.check_data(&x, 0, out)
+                            .map_err(|page| self.damaged_page(p, map, page))?;
                         continue;
                     }
-                    if !ctx.window.holds(p.layer, offset, len) {
-                        self.load_window(&mut ctx.window, &pieces[i..], &mapped[i..], offset)?;
+                    // With page checksums only the pages needed are read and checked;
+                    // an extent checksum needs the whole extent (checked once).
+                    let (start, len) = if map.per_page() {
+                        (offset + skip_bytes as u64, out.len() as u64)
+                    } else {
+                        (offset, u64::from(x.pages) * PAGE_SIZE)
+                    };
+                    if !ctx.window.holds(p.layer, start, len) {
+                        self.load_window(&mut ctx.window, &pieces[i..], &mapped[i..], start)?;
                     }
-                    let bytes = ctx.window.slice(offset, len);
-                    if ctx.verified != Some((p.layer, index)) {
-                        if crc32c::crc32c(bytes) != crc {
-                            return Err(self.damaged(p, "crc mismatch"));
+                    let bytes = ctx.window.slice(start, len);
+                    if map.per_page() {
+                        map.check_data(&x, skip, bytes)
+                            .map_err(|page| self.damaged_page(p, map, page))?;
+                        out.copy_from_slice(bytes);
+                    } else {
+                        if ctx.verified != Some((p.layer, index)) {
+                            map.check_data(&x, 0, bytes)
+                                .map_err(|page| self.damaged_page(p, map, page))?;
+                            ctx.verified = Some((p.layer, index));
                         }
-                        ctx.verified = Some((p.layer, index));
+                        out.copy_from_slice(&bytes[skip_bytes..skip_bytes + out.len()]);
                     }
-                    out.copy_from_slice(&bytes[skip_bytes..skip_bytes + out.len()]);
                 }
                 ExtentKind::Packed { chunk, slot } => {
                     let c = self.maps[p.layer].chunks[chunk as usize];
@@ -265,21 +325,22 @@ impl MemoryView<'_> {
         Ok(())
     }
 
-    /// Reads into `win` the file range from `offset` (a data extent of `pieces[0]`'s
-    /// layer) to the end of the last upcoming data extent of the same layer that fits
-    /// in [`WINDOW`] bytes.
+    /// Reads into `win` the file range from `start` (inside a data extent of
+    /// `pieces[0]`'s layer) to the end of the bytes the last upcoming piece of the same
+    /// layer needs that fits in [`WINDOW`] bytes: the pieces' own pages with page
+    /// checksums, their whole extents otherwise.
     fn load_window(
         &self,
         win: &mut Window,
         pieces: &[Piece],
         mapped: &[bool],
-        offset: u64,
+        start: u64,
     ) -> Result<()> {
         let layer = pieces[0].layer;
         let map = self.maps[layer];
-        let mut end = offset;
+        let mut end = start;
         for (p, &m) in pieces.iter().zip(mapped).take(4096) {
-            let Src::Extent { index, .. } = p.src else {
+            let Src::Extent { index, skip } = p.src else {
                 continue;
             };
             let x = map.extents.get(index as usize);
@@ -289,21 +350,26 @@ impl MemoryView<'_> {
             let ExtentKind::Data { offset: o, .. } = x.kind else {
                 continue;
             };
-            let e = o + u64::from(x.pages) * PAGE_SIZE;
-            if o < offset {
+            let (o, e) = if map.per_page() {
+                let o = o + u64::from(skip) * PAGE_SIZE;
+                (o, o + p.pages * PAGE_SIZE)
+            } else {
+                (o, o + u64::from(x.pages) * PAGE_SIZE)
+            };
+            if o < start {
                 continue;
             }
             // Stop at the window's size, and before a long hole (identity layout):
             // reading it would only copy zeros.
-            if end > offset && (e - offset > WINDOW || o > end + WINDOW_GAP) {
+            if end > start && (e - start > WINDOW || o > end + WINDOW_GAP) {
                 break;
             }
             end = end.max(e);
         }
         win.layer = layer;
-        win.start = offset;
-        win.buf.resize((end - offset) as usize, 0);
-        self.storages[layer].read_at(offset, &mut win.buf)
+        win.start = start;
+        win.buf.resize((end - start) as usize, 0);
+        self.storages[layer].read_at(start, &mut win.buf)
     }
 
     /// Reads, checks and decompresses chunk `c` of piece `p`'s layer into `dest`.
@@ -336,11 +402,27 @@ impl MemoryView<'_> {
         Ok(())
     }
 
+    /// An error naming the damaged page `page` of piece `p` (with page checksums) or
+    /// the piece's pages (with extent checksums, which do not say which page).
+    fn damaged_page(&self, p: &Piece, map: &PageMap, page: u64) -> Error {
+        if map.per_page() {
+            let one = Piece {
+                first_page: page,
+                pages: 1,
+                ..*p
+            };
+            self.damaged(&one, "crc mismatch")
+        } else {
+            self.damaged(p, "crc mismatch")
+        }
+    }
+
     /// An error naming the region, the pages and the chain member.
     pub(crate) fn damaged(&self, p: &Piece, what: &str) -> Error {
+        let path = self.storages[p.layer].path().display();
         let whose = match p.layer {
-            0 => String::new(),
-            l => format!(" (in parent snapshot {})", self.headers[l].id),
+            0 => format!(" (in `{path}`)"),
+            l => format!(" (in parent snapshot {} at `{path}`)", self.headers[l].id),
         };
         Error::section(
             self.name,

@@ -6,6 +6,8 @@
 //! in time linear in the number of extents of the files involved. From it come the
 //! mapping plan, single-page lookups and [`MemoryView::populate`].
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
 use crate::memory::map::{ExtentKind, PageMap};
 use crate::memory::{MapRun, PageLocation, Region, PAGE_SIZE};
@@ -51,11 +53,25 @@ pub struct MemoryView<'s> {
     pub(crate) maps: Vec<&'s PageMap>,
     pub(crate) storages: Vec<&'s Storage>,
     pub(crate) headers: Vec<&'s Header>,
-    pub(crate) pieces: Vec<Piece>,
+    pub(crate) pieces: Cow<'s, [Piece]>,
 }
 
 impl<'s> MemoryView<'s> {
     pub(crate) fn new(snap: &'s Snapshot, name: &str) -> Result<MemoryView<'s>> {
+        let mut view = MemoryView::with_pieces(snap, name, Cow::Owned(Vec::new()))?;
+        let mut pieces = Vec::new();
+        resolve(&view.maps, 0, 0, view.region.pages(), &mut pieces);
+        view.pieces = Cow::Owned(pieces);
+        Ok(view)
+    }
+
+    /// The view of region `name` with `pieces` resolved before (by [`MemoryView::new`]
+    /// on the same snapshot).
+    pub(crate) fn with_pieces(
+        snap: &'s Snapshot,
+        name: &str,
+        pieces: Cow<'s, [Piece]>,
+    ) -> Result<MemoryView<'s>> {
         let mut maps = Vec::new();
         let mut storages = Vec::new();
         let mut headers = Vec::new();
@@ -89,8 +105,6 @@ impl<'s> MemoryView<'s> {
             base: first.base,
             size: first.size,
         };
-        let mut pieces = Vec::new();
-        resolve(&maps, 0, 0, region.pages(), &mut pieces);
         Ok(MemoryView {
             name,
             region,
@@ -99,6 +113,31 @@ impl<'s> MemoryView<'s> {
             headers,
             pieces,
         })
+    }
+
+    /// Runs of pages (first page, pages) stored uncompressed in a file, in order: what
+    /// a lazy restore reads on first touch ([`MemoryView::read_stored`]). The other
+    /// pages are zero or compressed.
+    pub fn stored_runs(&self) -> Vec<(u64, u64)> {
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for p in self.pieces.iter().filter(|p| self.is_data(p)) {
+            match runs.last_mut() {
+                Some(last) if last.0 + last.1 == p.first_page => last.1 += p.pages,
+                _ => runs.push((p.first_page, p.pages)),
+            }
+        }
+        runs
+    }
+
+    /// Whether piece `p` lies in a data extent (uncompressed in a file).
+    pub(crate) fn is_data(&self, p: &Piece) -> bool {
+        match p.src {
+            Src::Zero => false,
+            Src::Extent { index, .. } => matches!(
+                self.maps[p.layer].extents[index as usize].kind,
+                ExtentKind::Data { .. }
+            ),
+        }
     }
 
     /// The region's guest physical base and size.
@@ -113,7 +152,7 @@ impl<'s> MemoryView<'s> {
     /// [`MemoryView::populate_with`] fill in the compressed runs.
     pub fn plan(&self) -> Vec<MapRun> {
         let mut out: Vec<MapRun> = Vec::new();
-        for p in &self.pieces {
+        for p in self.pieces.iter() {
             let run = MapRun {
                 first_page: p.first_page,
                 pages: p.pages,
@@ -163,7 +202,7 @@ impl<'s> MemoryView<'s> {
     /// Pages by what the chain stores for them.
     pub fn page_counts(&self) -> PageCounts {
         let mut c = PageCounts::default();
-        for p in &self.pieces {
+        for p in self.pieces.iter() {
             let kind = match p.src {
                 Src::Zero => ExtentKind::Zero,
                 Src::Extent { index, .. } => self.maps[p.layer].extents[index as usize].kind,

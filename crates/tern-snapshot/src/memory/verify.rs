@@ -1,4 +1,4 @@
-//! Full check of a file's stored memory: every data extent's CRC, every chunk's CRC
+//! Full check of a file's stored memory: every stored page's (or data extent's) CRC, every chunk's CRC
 //! and decompressed size, and in the identity layout that the holes between stored
 //! pages (which a restore maps along with the data) read as zero. Lazy mapping skips
 //! these checks (a mapped page is read by the guest, not by us); `tern` can run this
@@ -99,17 +99,14 @@ fn check(
     match job {
         Job::Data(i) => {
             let x = map.extents[i];
-            let ExtentKind::Data { offset, crc } = x.kind else {
+            let ExtentKind::Data { offset, .. } = x.kind else {
                 return Ok(());
             };
             buf.resize((u64::from(x.pages) * PAGE_SIZE) as usize, 0);
             storage.read_at(offset, buf).map_err(|e| e.to_string())?;
-            if crc32c::crc32c(buf) != crc {
-                return Err(format!(
-                    "pages {:#x}..{:#x}: crc mismatch",
-                    x.first_page,
-                    x.end()
-                ));
+            if let Err(page) = map.check_data(&x, 0, buf) {
+                let end = if map.per_page() { page + 1 } else { x.end() };
+                return Err(format!("pages {page:#x}..{end:#x}: crc mismatch"));
             }
         }
         Job::Chunk(i) => {

@@ -2,7 +2,7 @@
 //! page-aligned runs (mappable) or as zstd chunks.
 //!
 //! Uncompressed, a run of consecutive non-zero pages (up to [`MAX_RUN_PAGES`]) becomes
-//! one data extent with its own CRC, written straight from the caller's RAM when it is
+//! one data extent with a CRC per page, written straight from the caller's RAM when it is
 //! a slice. Compressed, non-zero pages are gathered in guest order into chunks of up to
 //! 256 pages (not necessarily consecutive guest pages: scattered pages still share a
 //! compression window); batches of chunks are compressed on several threads and written
@@ -16,7 +16,7 @@
 use std::io::{Seek, Write};
 
 use crate::error::{Error, Result};
-use crate::memory::map::{Chunk, Extent, ExtentKind, PageMap, MAX_RUN_PAGES};
+use crate::memory::map::{Chunk, DataCrc, Extent, ExtentKind, PageMap, MAX_RUN_PAGES};
 use crate::memory::{is_zero, MemoryStats, PageSource, Pages, Region, PAGE_SIZE};
 use crate::writer::Out;
 
@@ -77,6 +77,7 @@ pub(crate) fn write_region<W: Write + Seek, S: PageSource + ?Sized>(
         slice,
         extents: Vec::new(),
         chunks: Vec::new(),
+        page_crcs: Vec::new(),
         stats: MemoryStats::default(),
         run: (0, 0),
         run_buf: Vec::new(),
@@ -111,12 +112,27 @@ pub(crate) fn write_region<W: Write + Seek, S: PageSource + ?Sized>(
     let Packer {
         mut extents,
         chunks,
+        page_crcs,
         stats,
         ..
     } = p;
     // Zero extents are recorded as they come while compressed pages wait for their
     // chunk: put the list back in guest order (extents never overlap).
     extents.sort_unstable_by_key(|x| x.first_page);
+    // Data extents were added in guest page order, so their page checksums are in the
+    // order the page map lists them.
+    debug_assert!(extents
+        .iter()
+        .filter_map(|x| match x.kind {
+            ExtentKind::Data {
+                crc: DataCrc::Pages(at),
+                ..
+            } => Some((at, x.pages)),
+            _ => None,
+        })
+        .try_fold(0u64, |next, (at, n)| (at == next)
+            .then_some(at + u64::from(n)))
+        .is_some());
     Ok(Written {
         map: PageMap {
             base: region.base,
@@ -126,6 +142,7 @@ pub(crate) fn write_region<W: Write + Seek, S: PageSource + ?Sized>(
             data_offset,
             extents,
             chunks,
+            page_crcs: Some(page_crcs),
         },
         data_offset,
         data_len: out.pos() - data_offset,
@@ -163,6 +180,9 @@ struct Packer<'a, 'o, W: Write + Seek> {
     slice: Option<&'a [u8]>,
     extents: Vec<Extent>,
     chunks: Vec<Chunk>,
+    /// A CRC-32C per stored page, in the order data extents are added (which is guest
+    /// page order, as the page map lists them).
+    page_crcs: Vec<u32>,
     stats: MemoryStats,
     /// Uncompressed run being gathered: (first page, pages).
     run: (u64, u32),
@@ -247,13 +267,11 @@ impl<W: Write + Seek> Packer<'_, '_, W> {
         let offset = self.out.pos();
         self.out.write(bytes)?;
         self.stats.stored_bytes += bytes.len() as u64;
+        let crc = page_checksums(&mut self.page_crcs, bytes);
         self.extents.push(Extent {
             first_page,
             pages,
-            kind: ExtentKind::Data {
-                offset,
-                crc: crc32c::crc32c(bytes),
-            },
+            kind: ExtentKind::Data { offset, crc },
         });
         self.stats.mapped_pages += u64::from(pages);
         self.run_buf.clear();
@@ -331,10 +349,8 @@ impl<W: Write + Seek> Packer<'_, '_, W> {
                 let offset = self.out.pos();
                 self.out.write(bytes)?;
                 self.stats.stored_bytes += bytes.len() as u64;
-                ExtentKind::Data {
-                    offset,
-                    crc: crc32c::crc32c(bytes),
-                }
+                let crc = page_checksums(&mut self.page_crcs, bytes);
+                ExtentKind::Data { offset, crc }
             };
             self.extents.push(Extent {
                 first_page: first,
@@ -355,6 +371,14 @@ impl<W: Write + Seek> Packer<'_, '_, W> {
         }
         Ok(())
     }
+}
+
+/// Appends the checksums of the pages of a new data extent to `table`; returns where
+/// they start in it.
+fn page_checksums(table: &mut Vec<u32>, bytes: &[u8]) -> DataCrc {
+    let first = table.len() as u64;
+    table.extend(bytes.chunks(PAGE_SIZE as usize).map(crc32c::crc32c));
+    DataCrc::Pages(first)
 }
 
 /// Compresses every chunk of the batch, spreading them over `comp.threads` threads;

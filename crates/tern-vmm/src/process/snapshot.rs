@@ -29,7 +29,7 @@ use tern_state::{Persist, Problem, Sections, StateError};
 
 use super::config::ProcessConfig;
 use crate::control::{ControlError, SnapshotInfo, SnapshotRequest};
-use crate::ram::{fill_ram, RamPages};
+use crate::ram::{fill_ram, PageReader, RamPages, LOST_HINT};
 use crate::snapshot_file::{self, internal, LastSnapshot, ARCH};
 
 /// Writes paused process `proc` (threads `threads`, as they parked) as `req` asks;
@@ -147,10 +147,12 @@ pub fn decode_components(mut components: Sections) -> Result<Image, StateError> 
 }
 
 /// Opens process snapshot `path`, checks it, and fills a new guest RAM from it. Run it
-/// on a thread with a private descriptor table: the snapshot's files are closed again
-/// when it returns (the mapped pages stay).
+/// on a thread with a private descriptor table: the snapshot's files stay open only
+/// there, for a thread started here that reads the stored pages when the program
+/// first touches them ([`PageReader::Thread`]). If one cannot be read (the file
+/// changed), tern prints why and exits with status 1.
 pub fn open_process(path: &Path) -> anyhow::Result<OpenedProcess> {
-    let snapshot = Snapshot::open(path)?;
+    let snapshot = Arc::new(Snapshot::open(path)?);
     let (config, image) = decode_state(&snapshot)?;
     if !(16 << 20..=512 << 30).contains(&config.memory) || config.memory % PAGE_SIZE != 0 {
         anyhow::bail!(
@@ -163,7 +165,16 @@ pub fn open_process(path: &Path) -> anyhow::Result<OpenedProcess> {
     image
         .check(&ram)
         .map_err(|e| anyhow::anyhow!("snapshot: state `process`/`thread.*`: {e}"))?;
-    fill_ram(&snapshot, "ram", &ram)?;
+    fill_ram(
+        &snapshot,
+        "ram",
+        &ram,
+        PageReader::Thread,
+        Box::new(|e| {
+            eprintln!("tern: the restored program cannot go on: {e}{LOST_HINT}");
+            tern_linux::exit::exit_process(1)
+        }),
+    )?;
     Ok(OpenedProcess {
         id: snapshot.id(),
         config,

@@ -41,7 +41,7 @@ use tern_state::{Persist, Sections};
 
 use super::config::{drive_file, drive_is_read_only, SystemConfig};
 use crate::control::{ControlError, SnapshotInfo, SnapshotRequest};
-use crate::ram::{fill_ram, RamPages};
+use crate::ram::{fill_ram, PageReader, RamPages};
 use crate::snapshot_file::{self, internal};
 pub use crate::snapshot_file::{LastSnapshot, ARCH};
 
@@ -226,8 +226,9 @@ pub fn add_disk_overlay<W: Write + Seek>(
 
 /// A snapshot opened for restore.
 pub struct OpenedSnapshot {
-    /// The file (and its parents).
-    pub snapshot: Snapshot,
+    /// The file (and its parents): shared with the restored RAM, which reads its pages
+    /// from it while the VM runs.
+    pub snapshot: Arc<Snapshot>,
     /// The machine's configuration.
     pub config: SystemConfig,
     /// Every component's state: everything but RAM.
@@ -237,7 +238,7 @@ pub struct OpenedSnapshot {
 /// Opens `path` and checks that it is a riscv64 system VM snapshot whose disks are
 /// unchanged.
 pub fn open_snapshot(path: &Path) -> anyhow::Result<OpenedSnapshot> {
-    let snapshot = Snapshot::open(path)?;
+    let snapshot = Arc::new(Snapshot::open(path)?);
     snapshot.expect_guest(ARCH, VmKind::System)?;
     let config: SystemConfig = snapshot_file::read_config(&snapshot)?;
     let machine = snapshot_file::read_components(&snapshot)?;
@@ -272,12 +273,21 @@ impl OpenedSnapshot {
     }
 }
 
-/// Fills the machine's RAM from the snapshot (mapping stored pages lazily where the
-/// file allows it) and loads the machine state. Returns the time the RAM took.
+/// Fills the machine's RAM from the snapshot (stored pages are read when first
+/// touched, see [`crate::ram`]) and loads the machine state. Returns the time the RAM
+/// took. If a page cannot be read later (the file changed), the machine stops and
+/// `ram.lost()` says why.
 pub fn load_into(machine: &mut VirtMachine, opened: &OpenedSnapshot) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let ram: Arc<GuestRam> = machine.ram();
-    fill_ram(&opened.snapshot, "ram", &ram)?;
+    let stop = machine.stop_handle();
+    fill_ram(
+        &opened.snapshot,
+        "ram",
+        &ram,
+        PageReader::Direct,
+        Box::new(move |_| stop.stop(1)),
+    )?;
     let ram_time = started.elapsed();
     machine
         .restore(&opened.machine)

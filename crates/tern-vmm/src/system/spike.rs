@@ -18,7 +18,7 @@ use crate::control::{
     ControlError, DeviceStatus, HartState, HartStatus, MemoryStatus, Privilege, SnapshotInfo,
     SnapshotRequest, VmControl, VmKind as ApiVmKind, VmState, VmStatus,
 };
-use crate::ram::{fill_ram, RamPages};
+use crate::ram::{fill_ram, PageReader, RamPages};
 use crate::snapshot_file::{self, internal, ARCH};
 
 /// How long a pause waits for the run loop to reach a slice boundary.
@@ -221,7 +221,7 @@ fn write_paused(
 /// A spike snapshot opened for restore.
 pub struct OpenedSpike {
     /// The file (and its parents).
-    pub snapshot: Snapshot,
+    pub snapshot: std::sync::Arc<Snapshot>,
     /// The machine's configuration.
     pub config: SpikeVmConfig,
     /// Every component's state.
@@ -235,7 +235,7 @@ impl OpenedSpike {
         let config: SpikeVmConfig = snapshot_file::read_config(&snapshot)?;
         let machine = snapshot_file::read_components(&snapshot)?;
         Ok(OpenedSpike {
-            snapshot,
+            snapshot: std::sync::Arc::new(snapshot),
             config,
             machine,
         })
@@ -250,7 +250,16 @@ impl OpenedSpike {
             ..config
         };
         SpikeMachine::rebuild(config, &self.machine, |ram| {
-            fill_ram(&self.snapshot, "ram", ram).map_err(|e| format!("{e:#}"))
+            // A page that cannot be read later stops the hart by itself (the RAM is
+            // lost); the caller reports it when the machine has stopped.
+            fill_ram(
+                &self.snapshot,
+                "ram",
+                ram,
+                PageReader::Direct,
+                Box::new(|_| {}),
+            )
+            .map_err(|e| format!("{e:#}"))
         })
         .map_err(|e| anyhow::anyhow!("snapshot: {e}"))
     }

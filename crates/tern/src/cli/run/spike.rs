@@ -86,6 +86,12 @@ pub fn run_machine(
     let exit = machine.run();
     drop(server);
     std::io::stdout().flush().ok();
+    if let Some(e) = machine.ram().lost() {
+        bail!(
+            "the restored VM cannot go on: {e}{}",
+            tern_vmm::ram::LOST_HINT
+        );
+    }
     if stats {
         print_stats(machine.retired(), started);
     }

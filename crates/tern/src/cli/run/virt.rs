@@ -145,6 +145,12 @@ pub fn run_machine(
     drop(raw);
     drop(server);
     std::io::stdout().flush().ok();
+    if let Some(e) = machine.ram().lost() {
+        anyhow::bail!(
+            "the restored VM cannot go on: {e}{}",
+            tern_vmm::ram::LOST_HINT
+        );
+    }
     if stats {
         print_stats(machine.retired(), started);
         eprintln!(
