@@ -120,6 +120,8 @@ pub struct Process {
     pub exe_host: Mutex<std::path::PathBuf>,
     /// Live threads.
     pub threads: AtomicUsize,
+    /// Threads being started by `clone` (counted against the thread limit).
+    pub threads_starting: AtomicUsize,
     /// Instructions retired by all threads.
     pub insns: AtomicU64,
     /// `--strace` output.
@@ -186,6 +188,7 @@ impl Process {
             exe: Mutex::new(String::new()),
             exe_host: Mutex::new(std::path::PathBuf::new()),
             threads: AtomicUsize::new(0),
+            threads_starting: AtomicUsize::new(0),
             insns: AtomicU64::new(0),
             strace,
             rlimits: Mutex::new([None; 16]),

@@ -1,28 +1,19 @@
 //! Reading, writing and managing descriptors.
 //!
 //! Guest descriptors are host descriptors (see [`crate::fs`]); data moves through a
-//! per-thread host buffer and is copied from or to user memory with permission checks.
+//! per-thread scratch buffer of at most 1 MiB ([`transfer`]) and is copied from or to
+//! user memory with permission checks.
 
 use crate::errno::{host, Errno, SysResult};
 use crate::fs::{FdInfo, FdKind};
+use crate::syscalls::transfer;
 use crate::thread::Thread;
 
-/// Largest single transfer (a larger request is a short read or write, which the
-/// guest must handle anyway).
-pub const MAX_IO: usize = 64 << 20;
+pub use crate::syscalls::transfer::MAX_IO;
 
 /// Checks a descriptor argument.
 pub fn fd_arg(t: &Thread, v: u64) -> Result<i32, Errno> {
     t.proc.files().check(v as i32 as i64)
-}
-
-/// Takes the thread's scratch buffer, sized `len`.
-pub fn take_buf(t: &mut Thread, len: usize) -> Vec<u8> {
-    let mut b = std::mem::take(&mut t.buf);
-    if b.len() < len {
-        b.resize(len, 0);
-    }
-    b
 }
 
 /// Checks that a descriptor the guest got is below its limit; closes it otherwise.
@@ -60,54 +51,28 @@ pub fn simple(t: &Thread, a: [u64; 6], nr: i64, nargs: usize) -> SysResult {
 /// `read`.
 pub fn read(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(MAX_IO);
-    let mut buf = take_buf(t, len);
-    // SAFETY: `buf` holds at least `len` bytes.
-    let r = host(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) as i64 });
-    let r = r.and_then(|n| t.proc.write_mem(a[1], &buf[..n as usize]).map(|_| n));
-    t.buf = buf;
-    r
+    transfer::read_in(t, fd, &[(a[1], a[2] as usize)], None)
 }
 
 /// `write`.
 pub fn write(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(MAX_IO);
-    let mut buf = take_buf(t, len);
-    let r = t.proc.mm().read(a[1], &mut buf[..len]).and_then(|_| {
-        // SAFETY: `buf` holds `len` initialized bytes.
-        host(unsafe { libc::write(fd, buf.as_ptr().cast(), len) as i64 })
-    });
-    t.buf = buf;
-    r
+    transfer::write_out(t, fd, &[(a[1], a[2] as usize)], None)
 }
 
 /// `pread64`.
 pub fn pread(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(MAX_IO);
-    let mut buf = take_buf(t, len);
-    // SAFETY: as for `read`.
-    let r = host(unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), len, a[3] as i64) as i64 });
-    let r = r.and_then(|n| t.proc.write_mem(a[1], &buf[..n as usize]).map(|_| n));
-    t.buf = buf;
-    r
+    transfer::read_in(t, fd, &[(a[1], a[2] as usize)], Some(a[3] as i64))
 }
 
 /// `pwrite64`.
 pub fn pwrite(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(MAX_IO);
-    let mut buf = take_buf(t, len);
-    let r = t.proc.mm().read(a[1], &mut buf[..len]).and_then(|_| {
-        // SAFETY: as for `write`.
-        host(unsafe { libc::pwrite(fd, buf.as_ptr().cast(), len, a[3] as i64) as i64 })
-    });
-    t.buf = buf;
-    r
+    transfer::write_out(t, fd, &[(a[1], a[2] as usize)], Some(a[3] as i64))
 }
 
-/// Reads an iovec array: `(base, len)` pairs.
+/// Reads an iovec array: `(base, len)` pairs, the total cut to [`MAX_IO`].
 pub fn read_iovecs(t: &Thread, va: u64, count: u64) -> Result<Vec<(u64, usize)>, Errno> {
     if count > 1024 {
         return Err(Errno::EINVAL);
@@ -128,63 +93,19 @@ pub fn read_iovecs(t: &Thread, va: u64, count: u64) -> Result<Vec<(u64, usize)>,
     Ok(v)
 }
 
-/// `readv` / `preadv`: one host read, scattered into the guest buffers.
+/// `readv` / `preadv`: host reads of up to a chunk, scattered into the guest buffers.
 pub fn readv(t: &mut Thread, a: [u64; 6], positioned: bool) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let iov = read_iovecs(t, a[1], a[2])?;
-    let total: usize = iov.iter().map(|v| v.1).sum();
-    let mut buf = take_buf(t, total);
-    // SAFETY: `buf` holds `total` bytes.
-    let r = host(unsafe {
-        if positioned {
-            libc::pread(fd, buf.as_mut_ptr().cast(), total, a[3] as i64) as i64
-        } else {
-            libc::read(fd, buf.as_mut_ptr().cast(), total) as i64
-        }
-    });
-    let r = r.and_then(|n| {
-        let mut off = 0usize;
-        for (base, len) in &iov {
-            if off >= n as usize {
-                break;
-            }
-            let k = (*len).min(n as usize - off);
-            t.proc.write_mem(*base, &buf[off..off + k])?;
-            off += k;
-        }
-        Ok(n)
-    });
-    t.buf = buf;
-    r
+    transfer::read_in(t, fd, &iov, positioned.then_some(a[3] as i64))
 }
 
-/// `writev` / `pwritev`: gathered into one host write (so pipe writes stay atomic).
+/// `writev` / `pwritev`: gathered into host writes of up to a chunk (so pipe writes
+/// stay atomic).
 pub fn writev(t: &mut Thread, a: [u64; 6], positioned: bool) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let iov = read_iovecs(t, a[1], a[2])?;
-    let total: usize = iov.iter().map(|v| v.1).sum();
-    let mut buf = take_buf(t, total);
-    let mut off = 0usize;
-    let mut r = Ok(0);
-    for (base, len) in &iov {
-        if let Err(e) = t.proc.mm().read(*base, &mut buf[off..off + len]) {
-            r = Err(e);
-            break;
-        }
-        off += len;
-    }
-    let r = r.and_then(|_| {
-        // SAFETY: `buf` holds `total` initialized bytes.
-        host(unsafe {
-            if positioned {
-                libc::pwrite(fd, buf.as_ptr().cast(), total, a[3] as i64) as i64
-            } else {
-                libc::write(fd, buf.as_ptr().cast(), total) as i64
-            }
-        })
-    });
-    t.buf = buf;
-    r
+    transfer::write_out(t, fd, &iov, positioned.then_some(a[3] as i64))
 }
 
 /// `lseek`.
@@ -383,12 +304,12 @@ pub fn pipe2(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// `getdents64` (`struct linux_dirent64` is the same everywhere).
 pub fn getdents64(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(1 << 20);
-    let mut buf = take_buf(t, len);
+    let len = (a[2] as usize).min(transfer::SCRATCH);
+    let mut buf = transfer::take(t, len);
     // SAFETY: `buf` holds `len` bytes.
     let r = host(unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), len) });
     let r = r.and_then(|n| t.proc.write_mem(a[1], &buf[..n as usize]).map(|_| n));
-    t.buf = buf;
+    transfer::give_back(t, buf);
     r
 }
 

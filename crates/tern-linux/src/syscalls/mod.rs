@@ -15,6 +15,7 @@ pub mod proc;
 pub mod signal;
 pub mod thread;
 pub mod time;
+pub mod transfer;
 
 use syscalls::riscv64::Sysno;
 

@@ -7,7 +7,8 @@
 
 use crate::errno::{host, Errno, SysResult};
 use crate::fs::{FdInfo, FdKind};
-use crate::syscalls::io::{fd_arg, new_fd, read_iovecs, take_buf, MAX_IO};
+use crate::syscalls::io::{fd_arg, new_fd, read_iovecs};
+use crate::syscalls::transfer;
 use crate::thread::Thread;
 
 const AF_UNIX: u16 = 1;
@@ -121,8 +122,7 @@ pub fn accept(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// `sendto`.
 pub fn sendto(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(MAX_IO);
-    let data = t.proc.read_mem(a[1], len)?;
+    let len = transfer::send_len(fd, a[2] as usize)?;
     let addr = if a[4] != 0 {
         Some(read_addr(t, a[4], a[5])?)
     } else {
@@ -131,15 +131,22 @@ pub fn sendto(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let (ap, al) = addr
         .as_ref()
         .map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len() as u32));
-    // SAFETY: buffers are locals of the given sizes.
-    host(unsafe { libc::sendto(fd, data.as_ptr().cast(), len, a[3] as i32, ap.cast(), al) as i64 })
+    let mut buf = transfer::take(t, len);
+    let r = t.proc.mm().read(a[1], &mut buf[..len]).and_then(|_| {
+        // SAFETY: buffers are locals of the given sizes.
+        host(unsafe {
+            libc::sendto(fd, buf.as_ptr().cast(), len, a[3] as i32, ap.cast(), al) as i64
+        })
+    });
+    transfer::give_back(t, buf);
+    r
 }
 
 /// `recvfrom`.
 pub fn recvfrom(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(MAX_IO);
-    let mut buf = take_buf(t, len);
+    let len = (a[2] as usize).min(transfer::SCRATCH);
+    let mut buf = transfer::take(t, len);
     let mut addr = [0u8; 128];
     let mut alen: u32 = 128;
     // SAFETY: buffers are locals of the given sizes.
@@ -158,7 +165,7 @@ pub fn recvfrom(t: &mut Thread, a: [u64; 6]) -> SysResult {
         write_addr(t, a[4], a[5], &addr, alen)?;
         Ok(n)
     });
-    t.buf = buf;
+    transfer::give_back(t, buf);
     r
 }
 
