@@ -204,6 +204,180 @@ static int threads_mode(int max)
 	return 0;
 }
 
+/* ---- descriptors: SCM_RIGHTS passes only the program's own ---- */
+
+/* Sends one message on `sock` carrying descriptors `fds` (none if n == 0). */
+static long send_fds(int sock, const int *fds, int n)
+{
+	char data = 'x';
+	struct iovec iov = {&data, 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * 16)];
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (n > 0) {
+		m.msg_control = u.buf;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+	}
+	return sendmsg(sock, &m, 0);
+}
+
+/* Receives one message; returns the first descriptor it carried, or -1, and the
+ * message flags in *flags. */
+static int recv_fd(int sock, int flags_in, int *flags)
+{
+	char data;
+	struct iovec iov = {&data, 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * 16)];
+	} u;
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			   .msg_controllen = sizeof u.buf};
+	if (recvmsg(sock, &m, flags_in) < 0) {
+		*flags = -errno;
+		return -1;
+	}
+	*flags = m.msg_flags;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len > CMSG_LEN(0)) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c), sizeof fd);
+			return fd;
+		}
+	return -1;
+}
+
+/* Sends raw control bytes on sv[0] (for the credentials and malformed-header
+ * checks); a message that went is received from sv[1] again. Returns "sent" or
+ * the errno's name. */
+static const char *try_control(int sv[2], void *control, size_t len)
+{
+	char data = 'x';
+	struct iovec iov = {&data, 1};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			   .msg_controllen = len};
+	if (sendmsg(sv[0], &m, 0) != 1)
+		return strerrorname_np(errno);
+	int flags;
+	int fd = recv_fd(sv[1], 0, &flags);
+	if (fd >= 0)
+		close(fd);
+	return "sent";
+}
+
+static int fds_mode(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0)
+		return 1;
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	int limit = (int)rl.rlim_cur;
+	/* Numbers at and above the limit are not the program's: tern keeps its own
+	 * descriptors there. */
+	int sent = 0, ebadf = 0;
+	for (int fd = limit; fd < limit + 64; fd++) {
+		if (send_fds(sv[0], &fd, 1) == 1) {
+			sent++;
+			int flags;
+			int got = recv_fd(sv[1], 0, &flags);
+			if (got >= 0)
+				close(got);
+		} else if (errno == EBADF) {
+			ebadf++;
+		}
+	}
+	printf("numbers above the limit: %d sent, %d EBADF\n", sent, ebadf);
+	int never = limit - 1;
+	printf("a number never opened: %s\n",
+	       send_fds(sv[0], &never, 1) == 1 ? "sent" : strerrorname_np(errno));
+	/* One good descriptor among bad ones: nothing is sent. */
+	int p[2];
+	if (pipe(p) != 0)
+		return 1;
+	int mixed[2] = {p[0], limit + 1};
+	int flags;
+	if (send_fds(sv[0], mixed, 2) == 1) {
+		printf("good and bad together: sent\n");
+		recv_fd(sv[1], 0, &flags);
+	} else {
+		printf("good and bad together: %s\n", strerrorname_np(errno));
+	}
+	/* A descriptor of the program's own travels and works. */
+	if (send_fds(sv[0], &p[0], 1) != 1)
+		return 1;
+	int got = recv_fd(sv[1], MSG_CMSG_CLOEXEC, &flags);
+	if (write(p[1], "hello", 5) != 5)
+		return 1;
+	char buf[8] = {0};
+	long n = got >= 0 ? read(got, buf, sizeof buf - 1) : -1;
+	printf("received pipe: %s \"%s\", cloexec %d\n", n == 5 ? "reads" : "broken",
+	       buf, got >= 0 ? !!(fcntl(got, F_GETFD) & FD_CLOEXEC) : -1);
+	/* Credentials: only the sender's own pid and ids. */
+	struct ucred cr = {getppid(), getuid(), getgid()};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+	} cu;
+	memset(&cu, 0, sizeof cu);
+	cu.h.cmsg_level = SOL_SOCKET;
+	cu.h.cmsg_type = SCM_CREDENTIALS;
+	cu.h.cmsg_len = CMSG_LEN(sizeof cr);
+	memcpy(CMSG_DATA(&cu.h), &cr, sizeof cr);
+	printf("credentials of the parent: %s\n", try_control(sv, cu.buf, sizeof cu.buf));
+	cr.pid = getpid();
+	memcpy(CMSG_DATA(&cu.h), &cr, sizeof cr);
+	printf("own credentials: %s\n", try_control(sv, cu.buf, sizeof cu.buf));
+	/* Headers that claim more than the buffer holds, or less than a header. */
+	struct cmsghdr *h = &cu.h;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = (size_t)-1;
+	printf("huge cmsg_len: %s\n", try_control(sv, cu.buf, sizeof cu.buf));
+	h->cmsg_len = sizeof cu.buf + 4;
+	printf("cmsg_len past the buffer: %s\n", try_control(sv, cu.buf, sizeof cu.buf));
+	h->cmsg_len = 8;
+	printf("cmsg_len under a header: %s\n", try_control(sv, cu.buf, sizeof cu.buf));
+	/* At the descriptor limit a received descriptor cannot be installed: the
+	 * message says MSG_CTRUNC and carries none. */
+	int fill = 0;
+	while (dup(0) >= 0)
+		fill++;
+	if (send_fds(sv[0], &p[1], 1) != 1)
+		return 1;
+	got = recv_fd(sv[1], 0, &flags);
+	printf("at the limit: %s, %s\n", flags > 0 && (flags & MSG_CTRUNC) ? "MSG_CTRUNC" : "complete",
+	       got < 0 ? "no descriptor" : got >= limit ? "one above the limit" : "one below the limit");
+	return 0;
+}
+
+/* Receives the read end of a pipe through a socket, closes everything else it
+ * made, and waits (for a snapshot) with only the received descriptor open. */
+static int hold_mode(void)
+{
+	int p[2], sv[2], flags;
+	if (pipe(p) != 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0)
+		return 1;
+	if (send_fds(sv[0], &p[0], 1) != 1)
+		return 1;
+	int got = recv_fd(sv[1], 0, &flags);
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+	printf("holding %d\n", got);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -220,6 +394,10 @@ int main(int argc, char **argv)
 		return scratch_mode(atoi(argv[2]));
 	if (!strcmp(mode, "threads") && argc > 2)
 		return threads_mode(atoi(argv[2]));
+	if (!strcmp(mode, "fds"))
+		return fds_mode();
+	if (!strcmp(mode, "hold"))
+		return hold_mode();
 	fprintf(stderr, "unknown mode %s\n", mode);
 	return 2;
 }

@@ -148,3 +148,110 @@ fn threads_are_limited() {
         o.stderr
     );
 }
+
+/// A root directory holding the program as `/escape_process`.
+fn root_with_program(name: &str) -> std::path::PathBuf {
+    let root = linux_user::out_dir().join(name);
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).expect("create the root");
+    std::fs::copy(
+        build("escape_process", Link::Static),
+        root.join("escape_process"),
+    )
+    .expect("copy the program");
+    root
+}
+
+#[test]
+fn passed_descriptors_go_through_the_descriptor_table() {
+    // Row 8: under --root tern holds a descriptor of the root above the program's
+    // limit; neither it nor any other number the program does not have can be
+    // passed (EBADF, as Linux says for a descriptor one does not have); a message
+    // with one good and one bad descriptor is not sent at all; credentials name
+    // only the sender; malformed control headers are EINVAL; a descriptor received
+    // at the limit is not installed (MSG_CTRUNC, as Linux does at RLIMIT_NOFILE).
+    // The soft limit of 256 leaves room above it that tern could otherwise use.
+    let root = root_with_program("escape-fds");
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg("ulimit -Sn 256 && exec \"$0\" exec --root \"$1\" /escape_process fds")
+        .arg(TERN)
+        .arg(&root);
+    let o = finished(c);
+    assert_eq!(
+        o.stdout,
+        "numbers above the limit: 0 sent, 64 EBADF\n\
+         a number never opened: EBADF\n\
+         good and bad together: EBADF\n\
+         received pipe: reads \"hello\", cloexec 1\n\
+         credentials of the parent: EPERM\n\
+         own credentials: sent\n\
+         huge cmsg_len: EINVAL\n\
+         cmsg_len past the buffer: EINVAL\n\
+         cmsg_len under a header: EINVAL\n\
+         at the limit: MSG_CTRUNC, no descriptor\n",
+        "stderr: {}",
+        o.stderr
+    );
+    assert_eq!(o.status, 0);
+}
+
+#[test]
+fn a_received_descriptor_is_in_the_table_a_snapshot_reads() {
+    // Row 8: a descriptor that arrived by SCM_RIGHTS is registered with its kind
+    // (found by fstat): the snapshot refuses the program holding the read end of a
+    // pipe it received, naming that descriptor, instead of silently leaving it out.
+    use std::io::{BufRead, BufReader};
+    let sock = std::env::temp_dir().join(format!("tern-ep-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&sock);
+    let mut c = escape(
+        &[
+            "--memory",
+            "64",
+            "--api-sock",
+            sock.to_str().expect("utf-8"),
+        ],
+        &["hold"],
+    );
+    let mut child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start tern");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read what the program printed");
+    let fd = line
+        .strip_prefix("holding ")
+        .map(|n| n.trim().to_string())
+        .unwrap_or_else(|| panic!("unexpected output {line:?}"));
+    let control = |args: &[&str]| {
+        Command::new(TERN)
+            .args(args)
+            .arg("--api-sock")
+            .arg(&sock)
+            .output()
+            .expect("run a tern control command")
+    };
+    let paused = control(&["pause"]);
+    let file = linux_user::out_dir().join("escape-hold.snap");
+    let _ = std::fs::remove_file(&file);
+    let snap = control(&["snapshot", "--out", file.to_str().expect("utf-8")]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&sock);
+    let _ = std::fs::remove_file(&file);
+    assert!(paused.status.success(), "pause failed");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&snap.stdout),
+        String::from_utf8_lossy(&snap.stderr)
+    );
+    assert!(
+        !snap.status.success()
+            && said.contains(&format!("descriptor {fd} "))
+            && said.contains("pipe"),
+        "the snapshot did not refuse received descriptor {fd} as a pipe: {said}"
+    );
+}

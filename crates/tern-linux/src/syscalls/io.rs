@@ -115,13 +115,15 @@ pub fn lseek(t: &mut Thread, a: [u64; 6]) -> SysResult {
     host(unsafe { libc::lseek(fd, a[1] as i64, a[2] as i32) })
 }
 
-/// `close`.
+/// `close`. The table entry goes with the host descriptor, under the table's lock:
+/// whoever checks the table (`SCM_RIGHTS`) never sees a number that the host may
+/// already have handed to someone else.
 pub fn close(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
+    let mut files = t.proc.files();
+    files.remove(fd);
     // SAFETY: closing a guest descriptor.
-    let r = host(unsafe { libc::close(fd) as i64 });
-    t.proc.files().remove(fd);
-    r
+    host(unsafe { libc::close(fd) as i64 })
 }
 
 /// `close_range`: limited to the guest's descriptors.
@@ -132,10 +134,11 @@ pub fn close_range(t: &mut Thread, a: [u64; 6]) -> SysResult {
     if first > last {
         return Ok(0);
     }
+    // As for `close`: the table changes with the host's, under its lock.
+    let mut files = t.proc.files();
     // SAFETY: integer arguments; the range excludes the emulator's descriptors.
     let r = host(unsafe { libc::syscall(libc::SYS_close_range, first, last, a[2] as u32) });
     if r.is_ok() && a[2] as u32 & libc::CLOSE_RANGE_CLOEXEC == 0 {
-        let mut files = t.proc.files();
         for fd in first..=last.min(i32::MAX as u64) {
             if files.get(fd as i32).is_some() {
                 files.remove(fd as i32);

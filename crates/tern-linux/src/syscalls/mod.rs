@@ -5,6 +5,7 @@
 //! fault. Calls the emulator does not implement return `ENOSYS` and are reported once
 //! with `--strace`.
 
+pub mod cmsg;
 pub mod fs;
 pub mod io;
 pub mod misc;

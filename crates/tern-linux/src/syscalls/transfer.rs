@@ -42,7 +42,7 @@ pub fn give_back(t: &mut Thread, b: Vec<u8>) {
 pub type Pieces = [(u64, usize)];
 
 /// Copies `data` to the pieces, starting `at` bytes into them.
-fn scatter(t: &Thread, pieces: &Pieces, mut at: usize, mut data: &[u8]) -> Result<(), Errno> {
+pub fn scatter(t: &Thread, pieces: &Pieces, mut at: usize, mut data: &[u8]) -> Result<(), Errno> {
     for &(base, len) in pieces {
         if data.is_empty() {
             break;
@@ -60,7 +60,7 @@ fn scatter(t: &Thread, pieces: &Pieces, mut at: usize, mut data: &[u8]) -> Resul
 }
 
 /// Fills `buf` from the pieces, starting `at` bytes into them.
-fn gather(t: &Thread, pieces: &Pieces, mut at: usize, buf: &mut [u8]) -> Result<(), Errno> {
+pub fn gather(t: &Thread, pieces: &Pieces, mut at: usize, buf: &mut [u8]) -> Result<(), Errno> {
     let mut done = 0;
     for &(base, len) in pieces {
         if done == buf.len() {
