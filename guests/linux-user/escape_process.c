@@ -3,7 +3,7 @@
  * one mode at a time and checks the outcome on the host side as well.
  *
  *   escape_process futex
- *   escape_process signals SENTINEL_PID
+ *   escape_process signals SENTINEL_PID GROUPMATE_PID
  *   escape_process mmap FILE [FILE...]
  *   escape_process scratch THREADS
  *   escape_process threads MAX
@@ -81,6 +81,140 @@ static int futex_mode(void)
 	       rw[2] == (uint32_t)gettid() ? "me" : "other");
 	r = futex(&rw[2], FUTEX_UNLOCK_PI | FUTEX_PRIVATE_FLAG, 0, 0, NULL, 0);
 	printf("unlock_pi on writable: %s, word %08x\n", err(r), rw[2]);
+	return 0;
+}
+
+/* ---- signals: only the VM's own process tree ---- */
+
+static volatile sig_atomic_t usr1, usr2;
+
+static void on_usr1(int n)
+{
+	(void)n;
+	usr1++;
+}
+
+static void on_usr2(int n)
+{
+	(void)n;
+	usr2++;
+}
+
+static const char *ret(long r)
+{
+	return r == 0 ? "ok" : r < 0 ? strerrorname_np(errno) : "?";
+}
+
+/* A child that says "ready" on `ready_fd` and exits 7 at SIGUSR1. */
+static pid_t waiting_child(int new_group)
+{
+	int p[2];
+	if (pipe(p) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		signal(SIGUSR1, on_usr1);
+		if (new_group)
+			setpgid(0, 0);
+		if (write(p[1], "r", 1) != 1)
+			_exit(1);
+		while (!usr1)
+			sigsuspend(&none);
+		_exit(7);
+	}
+	char c;
+	if (read(p[0], &c, 1) != 1)
+		return -1;
+	close(p[0]);
+	close(p[1]);
+	return pid;
+}
+
+static int child_status(pid_t pid)
+{
+	int st;
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* `sentinel` is a host process in a group of its own; `groupmate` one in the group
+ * tern was started in. */
+static int signals_mode(pid_t sentinel, pid_t groupmate)
+{
+	signal(SIGUSR1, on_usr1);
+	signal(SIGUSR2, on_usr2);
+	/* Host processes: the sentinel, its group, the groupmate, the test harness
+	 * (tern's parent: signal 0 only, it must not die if this fails). */
+	printf("kill sentinel: %s\n", ret(kill(sentinel, SIGUSR1)));
+	printf("kill sentinel's group: %s\n", ret(kill(-sentinel, SIGUSR1)));
+	printf("tgkill sentinel: %s\n", ret(syscall(SYS_tgkill, sentinel, sentinel, SIGUSR1)));
+	printf("kill groupmate: %s\n", ret(kill(groupmate, SIGUSR1)));
+	printf("kill parent (0): %s\n", ret(kill(getppid(), 0)));
+	printf("kill -1 (0) alone: %s\n", ret(kill(-1, 0)));
+	printf("kill own group: %s, to itself %d\n", ret(kill(0, SIGUSR1)), (int)usr1);
+	printf("kill own group by number: %s, to itself %d\n", ret(kill(-getpgrp(), SIGUSR1)),
+	       (int)usr1);
+	printf("setpriority sentinel: %s\n", ret(setpriority(PRIO_PROCESS, sentinel, 19)));
+	int p[2];
+	if (pipe(p) != 0)
+		return 1;
+	printf("F_SETOWN sentinel: %s\n", ret(fcntl(p[0], F_SETOWN, sentinel)));
+	printf("F_SETOWN sentinel's group: %s\n", ret(fcntl(p[0], F_SETOWN, -sentinel)));
+	struct f_owner_ex ex = {F_OWNER_PID, sentinel};
+	printf("F_SETOWN_EX sentinel: %s\n", ret(fcntl(p[0], F_SETOWN_EX, &ex)));
+	pid_t gone = fork();
+	if (gone == 0)
+		_exit(0);
+	child_status(gone);
+	printf("kill a reaped child: %s\n", ret(kill(gone, 0)));
+
+	/* The VM's own processes: children, their groups, a program they execve. */
+	pid_t c = waiting_child(0);
+	printf("kill -1 (0) with a child: %s\n", ret(kill(-1, 0)));
+	printf("setpriority child: %s\n", ret(setpriority(PRIO_PROCESS, c, 5)));
+	printf("F_SETOWN child: %s\n", ret(fcntl(p[0], F_SETOWN, c)));
+	ex.pid = c;
+	printf("F_SETOWN_EX child: %s\n", ret(fcntl(p[0], F_SETOWN_EX, &ex)));
+	printf("kill child: %s, ", ret(kill(c, SIGUSR1)));
+	printf("it exited %d\n", child_status(c));
+	c = waiting_child(1);
+	printf("kill child's group: %s, ", ret(kill(-c, SIGUSR1)));
+	printf("it exited %d\n", child_status(c));
+	c = waiting_child(0);
+	printf("tgkill child: %s, ", ret(syscall(SYS_tgkill, c, c, SIGUSR1)));
+	printf("it exited %d\n", child_status(c));
+	c = fork();
+	if (c == 0) {
+		execl("/proc/self/exe", "escape_process", "signal-parent", (char *)NULL);
+		_exit(126);
+	}
+	int st = child_status(c);
+	printf("a child after execve signalled its parent: exit %d, got %d\n", st, (int)usr2);
+	return 0;
+}
+
+/* Run by a child after execve: signals its parent (in the VM) and tries its
+ * grandparent (outside). */
+static int signal_parent_mode(void)
+{
+	pid_t parent = getppid();
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", parent);
+	if (kill(parent, SIGUSR2) != 0)
+		return 1;
+	/* The test harness is the parent's parent: outside the VM. */
+	FILE *f = fopen(path, "r");
+	int grand = 0;
+	if (f) {
+		if (fscanf(f, "%*d (%*[^)]) %*c %d", &grand) != 1)
+			grand = 0;
+		fclose(f);
+	}
+	if (grand > 1 && kill(grand, 0) == 0)
+		return 2;
 	return 0;
 }
 
@@ -394,6 +528,10 @@ int main(int argc, char **argv)
 		return scratch_mode(atoi(argv[2]));
 	if (!strcmp(mode, "threads") && argc > 2)
 		return threads_mode(atoi(argv[2]));
+	if (!strcmp(mode, "signals") && argc > 3)
+		return signals_mode(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(mode, "signal-parent"))
+		return signal_parent_mode();
 	if (!strcmp(mode, "fds"))
 		return fds_mode();
 	if (!strcmp(mode, "hold"))

@@ -37,6 +37,9 @@ pub struct Options {
     /// The control API's socket (`--api-sock`): a riscv64 program started by `execve`
     /// serves it in turn.
     pub api_sock: Option<std::path::PathBuf>,
+    /// The root of the VM's process tree (`--vm-root`, given to programs started by
+    /// `execve`); `None`: this process is the root (see [`crate::tree`]).
+    pub vm_root: Option<crate::tree::ProcId>,
 }
 
 impl Options {
@@ -66,6 +69,11 @@ impl Options {
         }
         v.push("--memory".into());
         v.push((self.memory >> 20).to_string());
+        // The new program stays in this VM's process tree.
+        if let Some(root) = self.vm_root {
+            v.push("--vm-root".into());
+            v.push(root.to_string());
+        }
         if let Some(s) = &self.api_sock {
             // A forked child's `execve` does not take the socket over: its parent
             // still serves it.
@@ -165,6 +173,10 @@ impl Process {
         shoot: Arc<Shootdown>,
         mm: Mm,
     ) -> Result<Arc<Process>, String> {
+        let mut opts = opts;
+        // Without a root given, this process is the root of its VM's tree.
+        opts.vm_root
+            .get_or_insert_with(crate::tree::ProcId::current);
         let strace = Strace::new(opts.strace, fd_limit);
         let cwd = std::env::current_dir()
             .ok()
@@ -199,6 +211,14 @@ impl Process {
             pause: Pause::default(),
             opts,
         }))
+    }
+
+    /// The root of the VM's process tree: the processes this one may signal are it
+    /// and its descendants (see [`crate::tree`]).
+    pub fn vm_root(&self) -> crate::tree::ProcId {
+        self.opts
+            .vm_root
+            .unwrap_or(crate::tree::ProcId { pid: 0, start: 0 })
     }
 
     /// The guest's process id.

@@ -255,3 +255,84 @@ fn a_received_descriptor_is_in_the_table_a_snapshot_reads() {
         "the snapshot did not refuse received descriptor {fd} as a pipe: {said}"
     );
 }
+
+/// The `nice` value of host process `pid` (field 19 of `/proc/PID/stat`).
+fn nice_of(pid: u32) -> i32 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read a stat file");
+    let rest = &s[s.rfind(')').expect("stat format") + 1..];
+    rest.split_whitespace()
+        .nth(16)
+        .and_then(|v| v.parse().ok())
+        .expect("nice field")
+}
+
+#[test]
+fn signals_reach_only_the_vms_own_processes() {
+    // Row 6: two host processes (`sleep`): the sentinel in a process group of its
+    // own, the groupmate in the group tern is started in. Both survive kill,
+    // kill of the sentinel's group, kill(0) and kill(-own group) (which reach the
+    // program itself only), tgkill, setpriority and F_SETOWN aimed at them (EPERM);
+    // kill(-1) finds no one else in the VM (ESRCH); the test harness, tern's
+    // parent, cannot even be probed with signal 0. The program's own children,
+    // their groups and a child that re-executed (the VM's root is handed on
+    // through execve) are signalled as on Linux.
+    use std::os::unix::process::CommandExt;
+    let sleeper = || {
+        Command::new("sleep")
+            .arg("60")
+            .process_group(0)
+            .spawn()
+            .expect("start a sleep")
+    };
+    let (mut sentinel, mut groupmate) = (sleeper(), sleeper());
+    let (pid, mate) = (sentinel.id(), groupmate.id());
+    let nice = nice_of(pid);
+    let mut c = escape(&[], &["signals", &pid.to_string(), &mate.to_string()]);
+    c.process_group(mate as i32);
+    let o = finished(c);
+    let alive = sentinel.try_wait().expect("wait").is_none();
+    let mate_alive = groupmate.try_wait().expect("wait").is_none();
+    let nice_after = if alive { nice_of(pid) } else { nice };
+    for mut s in [sentinel, groupmate] {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
+    assert!(
+        alive,
+        "the sentinel died; the program printed:\n{}",
+        o.stdout
+    );
+    assert!(
+        mate_alive,
+        "the groupmate died; the program printed:\n{}",
+        o.stdout
+    );
+    assert_eq!(nice_after, nice, "the sentinel's priority changed");
+    assert_eq!(
+        o.stdout,
+        "kill sentinel: EPERM\n\
+         kill sentinel's group: EPERM\n\
+         tgkill sentinel: EPERM\n\
+         kill groupmate: EPERM\n\
+         kill parent (0): EPERM\n\
+         kill -1 (0) alone: ESRCH\n\
+         kill own group: ok, to itself 1\n\
+         kill own group by number: ok, to itself 2\n\
+         setpriority sentinel: EPERM\n\
+         F_SETOWN sentinel: EPERM\n\
+         F_SETOWN sentinel's group: EPERM\n\
+         F_SETOWN_EX sentinel: EPERM\n\
+         kill a reaped child: ESRCH\n\
+         kill -1 (0) with a child: ok\n\
+         setpriority child: ok\n\
+         F_SETOWN child: ok\n\
+         F_SETOWN_EX child: ok\n\
+         kill child: ok, it exited 7\n\
+         kill child's group: ok, it exited 7\n\
+         tgkill child: ok, it exited 7\n\
+         a child after execve signalled its parent: exit 0, got 1\n",
+        "stderr: {}",
+        o.stderr
+    );
+    assert_eq!(o.status, 0);
+}

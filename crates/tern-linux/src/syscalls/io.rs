@@ -33,12 +33,7 @@ pub fn new_fd(t: &Thread, fd: i64, info: FdInfo) -> SysResult {
 pub fn simple(t: &Thread, a: [u64; 6], nr: i64, nargs: usize) -> SysResult {
     let takes_fd = !matches!(
         nr,
-        libc::SYS_getpgid
-            | libc::SYS_setpgid
-            | libc::SYS_getsid
-            | libc::SYS_setsid
-            | libc::SYS_getpriority
-            | libc::SYS_setpriority
+        libc::SYS_getpgid | libc::SYS_setpgid | libc::SYS_getsid | libc::SYS_setsid
     );
     if takes_fd && nargs > 0 {
         fd_arg(t, a[0])?;
@@ -208,6 +203,32 @@ pub fn fcntl(t: &mut Thread, a: [u64; 6]) -> SysResult {
             }
             Ok(r)
         }
+        libc::F_SETOWN => {
+            let owner = owner_for_host(t, a[2] as i32)?;
+            // SAFETY: integer argument.
+            host(unsafe { libc::fcntl(fd, cmd, owner) as i64 })
+        }
+        F_SETOWN_EX | F_GETOWN_EX => {
+            // struct f_owner_ex { int type; pid_t pid; } on both.
+            let mut b = [0u8; 8];
+            if cmd == F_SETOWN_EX {
+                b.copy_from_slice(&t.proc.read_mem(a[2], 8)?);
+                let kind = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                let pid = i32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+                let owner = match kind {
+                    F_OWNER_TID | F_OWNER_PID => owner_for_host(t, pid)?,
+                    F_OWNER_PGRP => -owner_for_host(t, pid.checked_neg().ok_or(Errno::EINVAL)?)?,
+                    _ => return Err(Errno::EINVAL),
+                };
+                b[4..].copy_from_slice(&owner.to_le_bytes());
+            }
+            // SAFETY: `b` is an 8-byte struct f_owner_ex.
+            let r = host(unsafe { libc::fcntl(fd, cmd, b.as_mut_ptr()) as i64 })?;
+            if cmd == F_GETOWN_EX {
+                t.proc.write_mem(a[2], &b)?;
+            }
+            Ok(r)
+        }
         libc::F_GETFD
         | libc::F_SETFD
         | libc::F_GETFL
@@ -215,7 +236,6 @@ pub fn fcntl(t: &mut Thread, a: [u64; 6]) -> SysResult {
         | libc::F_GETPIPE_SZ
         | libc::F_SETPIPE_SZ
         | libc::F_GETOWN
-        | libc::F_SETOWN
         | libc::F_GET_SEALS
         | libc::F_ADD_SEALS
         | libc::F_NOTIFY
@@ -226,6 +246,33 @@ pub fn fcntl(t: &mut Thread, a: [u64; 6]) -> SysResult {
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// `fcntl` commands for `struct f_owner_ex` and its owner kinds (asm-generic).
+const F_SETOWN_EX: i32 = 15;
+const F_GETOWN_EX: i32 = 16;
+const F_OWNER_TID: i32 = 0;
+const F_OWNER_PID: i32 = 1;
+const F_OWNER_PGRP: i32 = 2;
+
+/// The owner a descriptor's `SIGIO`/`SIGURG` may go to (`F_SETOWN`: a pid, or a
+/// process group as a negative number), as the host knows it: 0 (none), this
+/// process or one of its threads, or processes of the VM's tree only
+/// ([`crate::tree::check_owner`]); `EPERM` for others.
+fn owner_for_host(t: &Thread, owner: i32) -> Result<i32, Errno> {
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    if owner == 0 || owner == me {
+        return Ok(owner);
+    }
+    if owner == t.proc_pid() {
+        return Ok(me);
+    }
+    if owner > 0 && t.proc.shoot.has(owner) {
+        return Ok(t.proc.shoot.host_tid(owner).unwrap_or(owner));
+    }
+    crate::tree::check_owner(t.proc.vm_root(), owner)?;
+    Ok(owner)
 }
 
 /// `ioctl`: terminal and descriptor requests whose layouts riscv64 shares with the

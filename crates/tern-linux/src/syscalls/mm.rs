@@ -91,7 +91,7 @@ pub fn mmap(t: &mut Thread, a: [u64; 6]) -> SysResult {
     };
     let proc = t.proc.clone();
     let mut mm = proc.mm();
-    let r = place(&mut mm, addr, len, flags).and_then(|start| {
+    let r = place(&mm, addr, len, flags).and_then(|start| {
         let backing = match &file {
             Some((_, path)) => Backing::File {
                 path: path.clone(),
@@ -128,7 +128,7 @@ fn place(mm: &Mm, addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0 {
         return mm.find_free(addr & !(PAGE - 1), len).ok_or(Errno::ENOMEM);
     }
-    if addr % PAGE != 0 {
+    if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     if addr
@@ -187,7 +187,7 @@ pub fn mprotect(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// everything else is advice and accepted.
 pub fn madvise(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let (addr, len) = (a[0], page_up(a[1]));
-    if addr % PAGE != 0 {
+    if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     const MADV_DONTNEED: u64 = 4;

@@ -1,8 +1,9 @@
 //! Signal system calls: actions, masks, the alternate stack, sending and waiting.
 
-use crate::errno::{host, Errno, SysResult};
+use crate::errno::{Errno, SysResult};
 use crate::signal::{self, bit, mirrored, SigAction, SigInfo, NSIG};
 use crate::thread::Thread;
+use crate::tree::{self, Target};
 
 fn valid(n: u64) -> Result<i32, Errno> {
     if n == 0 || n > NSIG as u64 {
@@ -133,7 +134,11 @@ fn user_info(t: &Thread, n: i32, code: i32) -> SigInfo {
     }
 }
 
-/// `kill`: to this process it is delivered directly; to others it is a host signal.
+/// `kill`: to this process the signal is delivered directly; to other processes it
+/// is a host signal, and only to processes of the VM's tree ([`crate::tree`]): a
+/// host process outside it is `EPERM` (Linux's answer for a process one may not
+/// signal), a pid nobody has `ESRCH`; `kill(0)` and `kill(-pgrp)` reach the members
+/// of the group, `kill(-1)` every other member of the VM.
 pub fn kill(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let pid = a[0] as i32;
     let n = a[1] as i32;
@@ -141,22 +146,40 @@ pub fn kill(t: &mut Thread, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     if pid == t.proc_pid() {
-        if n != 0 {
-            t.proc.post(user_info(t, n, signal::code::SI_USER));
-        }
+        post_self(t, n);
         return Ok(0);
     }
     if n >= 32 {
         return Err(Errno::EINVAL);
     }
-    // SAFETY: integer arguments.
-    host(unsafe { libc::kill(pid, n) as i64 })
+    let target = match pid {
+        i32::MIN => return Err(Errno::ESRCH),
+        -1 => Target::All,
+        // SAFETY: getpgrp cannot fail.
+        0 => Target::Group(unsafe { libc::getpgrp() }),
+        p if p < 0 => Target::Group(-p),
+        p => Target::Process(p),
+    };
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    if tree::signal(t.proc.vm_root(), me, target, n)? {
+        post_self(t, n);
+    }
+    Ok(0)
 }
 
-/// `tgkill` (and `tkill`).
+/// Queues signal `n` (0: none) sent by the program to itself.
+fn post_self(t: &Thread, n: i32) {
+    if n != 0 {
+        t.proc.post(user_info(t, n, signal::code::SI_USER));
+    }
+}
+
+/// `tgkill` (and `tkill`): to a thread of this process directly, to a thread of
+/// another process of the VM's tree as a host signal (`EPERM` outside it).
 pub fn tgkill(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let (tgid, tid, n) = (a[0] as i32, a[1] as i32, a[2] as i32);
-    if !(0..=NSIG as i32).contains(&n) || tid <= 0 {
+    if !(0..=NSIG as i32).contains(&n) || tid <= 0 || tgid <= 0 {
         return Err(Errno::EINVAL);
     }
     if tgid == t.proc_pid() {
@@ -180,8 +203,10 @@ pub fn tgkill(t: &mut Thread, a: [u64; 6]) -> SysResult {
     if n >= 32 {
         return Err(Errno::EINVAL);
     }
-    // SAFETY: integer arguments.
-    host(unsafe { libc::syscall(libc::SYS_tgkill, tgid, tid, n) })
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    tree::signal(t.proc.vm_root(), me, Target::Thread { tgid, tid }, n)?;
+    Ok(0)
 }
 
 /// `rt_sigqueueinfo`.
