@@ -7,6 +7,7 @@
  *   escape_process mmap FILE [FILE...]
  *   escape_process scratch THREADS
  *   escape_process threads MAX
+ *   escape_process areas MAX
  *   escape_process fds
  *   escape_process fdlimit
  *   escape_process hold            (receives a pipe end, then waits for a snapshot)
@@ -297,6 +298,27 @@ static int scratch_mode(int threads)
 	return 0;
 }
 
+/* Cuts a PROT_NONE reservation (which costs no memory) into ever more areas by
+ * making every other page readable, until mprotect refuses or `max` calls. */
+static int areas_mode(long max)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = (size_t)max * 2 * page + page;
+	char *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return 1;
+	long n = 0;
+	int e = 0;
+	for (; n < max; n++)
+		if (mprotect(p + (2 * n + 1) * page, page, PROT_READ) != 0) {
+			e = errno;
+			break;
+		}
+	printf("areas: %s\n", e ? strerrorname_np(e) : "no limit");
+	fprintf(stderr, "mprotect calls before the limit: %ld\n", n);
+	return munmap(p, len) != 0;
+}
+
 static int release_fds[2];
 
 static void *parked(void *arg)
@@ -528,6 +550,8 @@ int main(int argc, char **argv)
 		return scratch_mode(atoi(argv[2]));
 	if (!strcmp(mode, "threads") && argc > 2)
 		return threads_mode(atoi(argv[2]));
+	if (!strcmp(mode, "areas") && argc > 2)
+		return areas_mode(atol(argv[2]));
 	if (!strcmp(mode, "signals") && argc > 3)
 		return signals_mode(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(mode, "signal-parent"))

@@ -149,6 +149,22 @@ fn threads_are_limited() {
     );
 }
 
+#[test]
+fn memory_areas_are_limited() {
+    // Row 7: cutting a PROT_NONE reservation (no frames) into areas by mprotect of
+    // every other page stops at Linux's vm.max_map_count with ENOMEM, instead of
+    // growing tern's list of areas without bound.
+    let o = within_memory(&["areas", "300000"]);
+    assert_eq!(o.stdout, "areas: ENOMEM\n", "stderr: {}", o.stderr);
+    let calls: u64 = o
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("mprotect calls before the limit: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no count in stderr: {}", o.stderr));
+    assert!((30_000..33_000).contains(&calls), "{calls} calls");
+}
+
 /// A root directory holding the program as `/escape_process`.
 fn root_with_program(name: &str) -> std::path::PathBuf {
     let root = linux_user::out_dir().join(name);

@@ -25,6 +25,30 @@ const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 const PROT_MASK: u64 = (PROT_READ | PROT_WRITE | PROT_EXEC) as u64;
 
+/// The most areas an address space may hold (Linux's default `vm.max_map_count`):
+/// each costs the host a little memory, and `mprotect` of alternate pages of a
+/// `PROT_NONE` reservation would otherwise make any number of them without a frame.
+pub const MAX_MAP_COUNT: usize = 65530;
+
+/// `ENOMEM` when an operation that may add `more` areas (a new one, pieces of a
+/// split one) would pass [`MAX_MAP_COUNT`], as Linux refuses it.
+fn room_for_areas(mm: &Mm, more: usize) -> Result<(), Errno> {
+    if mm.vmas.len() + more > MAX_MAP_COUNT {
+        Err(Errno::ENOMEM)
+    } else {
+        Ok(())
+    }
+}
+
+/// How many areas removing `[start, end)` adds: one when it lies inside a single
+/// area without touching either of its ends (the area becomes two), else none.
+fn areas_added_by_hole(mm: &Mm, start: u64, end: u64) -> usize {
+    match mm.vmas.find(start) {
+        Some(v) if v.start < start && v.end > end => 1,
+        _ => 0,
+    }
+}
+
 /// `brk`.
 pub fn brk(t: &mut Thread, a: [u64; 6]) -> SysResult {
     Ok(t.proc.mm().set_brk(a[0]))
@@ -91,30 +115,32 @@ pub fn mmap(t: &mut Thread, a: [u64; 6]) -> SysResult {
     };
     let proc = t.proc.clone();
     let mut mm = proc.mm();
-    let r = place(&mm, addr, len, flags).and_then(|start| {
-        let backing = match &file {
-            Some((_, path)) => Backing::File {
-                path: path.clone(),
-                offset: off,
-            },
-            None => Backing::Anon,
-        };
-        mm.map(Vma {
-            start,
-            end: start + len,
-            prot,
-            shared,
-            backing,
-        });
-        if let Some((fd, _)) = &file {
-            if let Err(e) = file_copy::fill(&mut mm, *fd, off, start, len, &mut buf) {
-                // Nothing of a failed mapping stays: neither the area nor its frames.
-                mm.unmap(start, start + len);
-                return Err(e);
+    let r = room_for_areas(&mm, 2)
+        .and_then(|_| place(&mm, addr, len, flags))
+        .and_then(|start| {
+            let backing = match &file {
+                Some((_, path)) => Backing::File {
+                    path: path.clone(),
+                    offset: off,
+                },
+                None => Backing::Anon,
+            };
+            mm.map(Vma {
+                start,
+                end: start + len,
+                prot,
+                shared,
+                backing,
+            });
+            if let Some((fd, _)) = &file {
+                if let Err(e) = file_copy::fill(&mut mm, *fd, off, start, len, &mut buf) {
+                    // Nothing of a failed mapping stays: neither the area nor its frames.
+                    mm.unmap(start, start + len);
+                    return Err(e);
+                }
             }
-        }
-        Ok(start)
-    });
+            Ok(start)
+        });
     drop(mm);
     if file.is_some() {
         transfer::give_back(t, buf);
@@ -152,7 +178,9 @@ pub fn munmap(t: &mut Thread, a: [u64; 6]) -> SysResult {
     if addr % PAGE != 0 || len == 0 || addr.checked_add(len).is_none() {
         return Err(Errno::EINVAL);
     }
-    t.proc.mm().unmap(addr, addr + len);
+    let mut mm = t.proc.mm();
+    room_for_areas(&mm, areas_added_by_hole(&mm, addr, addr + len))?;
+    mm.unmap(addr, addr + len);
     Ok(0)
 }
 
@@ -168,14 +196,12 @@ pub fn mprotect(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
     let prot = (a[2] & PROT_MASK) as u32;
     let mut mm = t.proc.mm();
+    room_for_areas(&mm, 2)?;
     // A writable shared file mapping cannot be made (see `mmap`).
-    let bad = mm.vmas.iter().any(|v| {
-        v.start < end
-            && v.end > addr
-            && v.shared
-            && matches!(v.backing, Backing::File { .. })
-            && prot & PROT_WRITE != 0
-    });
+    let bad = mm
+        .vmas
+        .overlapping(addr, end)
+        .any(|v| v.shared && matches!(v.backing, Backing::File { .. }) && prot & PROT_WRITE != 0);
     if bad {
         return Err(Errno::EACCES);
     }
@@ -198,8 +224,7 @@ pub fn madvise(t: &mut Thread, a: [u64; 6]) -> SysResult {
         // re-read, so they keep their contents (as a shared mapping would).
         let ranges: Vec<(u64, u64)> = mm
             .vmas
-            .iter()
-            .filter(|v| v.start < end && v.end > addr)
+            .overlapping(addr, end)
             .filter(|v| !matches!(v.backing, Backing::File { .. }))
             .map(|v| (v.start.max(addr), v.end.min(end)))
             .collect();
@@ -222,6 +247,7 @@ pub fn mremap(t: &mut Thread, a: [u64; 6]) -> SysResult {
     if mm.vmas.find(old).is_none() {
         return Err(Errno::EFAULT);
     }
+    room_for_areas(&mm, 2)?;
     let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
     if old_len == 0 {
         // (Duplicating a shared mapping with old_size 0 is not supported.)
