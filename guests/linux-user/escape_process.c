@@ -8,6 +8,7 @@
  *   escape_process scratch THREADS
  *   escape_process threads MAX
  *   escape_process areas MAX
+ *   escape_process sigqueue MAX
  *   escape_process fds
  *   escape_process fdlimit
  *   escape_process hold            (receives a pipe end, then waits for a snapshot)
@@ -319,6 +320,37 @@ static int areas_mode(long max)
 	return munmap(p, len) != 0;
 }
 
+/* Queues realtime signals to itself while they are blocked: sigqueue must stop
+ * with EAGAIN (Linux's RLIMIT_SIGPENDING), kill goes on working. */
+static int sigqueue_mode(long max)
+{
+	sigset_t rt;
+	sigemptyset(&rt);
+	sigaddset(&rt, SIGRTMIN + 1);
+	sigaddset(&rt, SIGRTMIN + 2);
+	sigprocmask(SIG_BLOCK, &rt, NULL);
+	long n = 0;
+	int e = 0;
+	for (; n < max; n++) {
+		union sigval v = {.sival_int = (int)n};
+		if (sigqueue(getpid(), SIGRTMIN + 1, v) != 0) {
+			e = errno;
+			break;
+		}
+	}
+	printf("sigqueue: %s\n", e ? strerrorname_np(e) : "no limit");
+	fprintf(stderr, "signals queued: %ld\n", n);
+	long k = 0;
+	while (k < 1000 && kill(getpid(), SIGRTMIN + 2) == 0)
+		k++;
+	printf("kill with the queue full: %s\n", k == 1000 ? "ok" : strerrorname_np(errno));
+	siginfo_t si;
+	struct timespec zero = {0, 0};
+	printf("first queued: %d\n",
+	       sigtimedwait(&rt, &si, &zero) == SIGRTMIN + 1 ? si.si_value.sival_int : -1);
+	return 0;
+}
+
 static int release_fds[2];
 
 static void *parked(void *arg)
@@ -552,6 +584,8 @@ int main(int argc, char **argv)
 		return threads_mode(atoi(argv[2]));
 	if (!strcmp(mode, "areas") && argc > 2)
 		return areas_mode(atol(argv[2]));
+	if (!strcmp(mode, "sigqueue") && argc > 2)
+		return sigqueue_mode(atol(argv[2]));
 	if (!strcmp(mode, "signals") && argc > 3)
 		return signals_mode(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(mode, "signal-parent"))

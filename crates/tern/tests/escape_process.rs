@@ -165,6 +165,19 @@ fn memory_areas_are_limited() {
     assert!((30_000..33_000).contains(&calls), "{calls} calls");
 }
 
+#[test]
+fn queued_signals_are_limited() {
+    // Row 7: realtime signals a program queues to itself while blocking them take
+    // host memory each; sigqueue stops with EAGAIN (as at RLIMIT_SIGPENDING) and
+    // kill keeps working (Linux then loses only the extra information).
+    let o = within_memory(&["sigqueue", "1000000"]);
+    assert_eq!(
+        o.stdout, "sigqueue: EAGAIN\nkill with the queue full: ok\nfirst queued: 0\n",
+        "stderr: {}",
+        o.stderr
+    );
+}
+
 /// A root directory holding the program as `/escape_process`.
 fn root_with_program(name: &str) -> std::path::PathBuf {
     let root = linux_user::out_dir().join(name);

@@ -168,9 +168,53 @@ pub fn kill(t: &mut Thread, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
+/// The most signals queued in a process at once (its threads' queues included).
+/// Each costs host memory; standard signals do not queue, so only realtime signals
+/// fill it. Linux bounds them with `RLIMIT_SIGPENDING`.
+pub const SIGQUEUE_MAX: usize = 8192;
+
+/// Whether the queues of the process hold [`SIGQUEUE_MAX`] signals.
+fn queue_full(t: &Thread) -> bool {
+    let p = t
+        .proc
+        .pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .len();
+    let tp = t
+        .proc
+        .thread_pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .len();
+    p + tp >= SIGQUEUE_MAX
+}
+
+/// Whether signal `n` is queued for the process or one of its threads.
+fn queued(t: &Thread, n: i32) -> bool {
+    let p = t.proc.pending.lock().unwrap_or_else(|e| e.into_inner());
+    if p.iter().any(|i| i.signo == n) {
+        return true;
+    }
+    drop(p);
+    let tp = t
+        .proc
+        .thread_pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    tp.iter().any(|(_, i)| i.signo == n)
+}
+
+/// Whether a signal `n` sent by `kill`/`tgkill` (`SI_USER`, `SI_TKILL`) is queued:
+/// with the queues full a realtime signal already pending is not queued again
+/// (Linux then keeps the signal pending but loses its extra information).
+fn kill_queues(t: &Thread, n: i32) -> bool {
+    n != 0 && !(queue_full(t) && queued(t, n))
+}
+
 /// Queues signal `n` (0: none) sent by the program to itself.
 fn post_self(t: &Thread, n: i32) {
-    if n != 0 {
+    if kill_queues(t, n) {
         t.proc.post(user_info(t, n, signal::code::SI_USER));
     }
 }
@@ -186,7 +230,7 @@ pub fn tgkill(t: &mut Thread, a: [u64; 6]) -> SysResult {
         if !t.proc.shoot.has(tid) {
             return Err(Errno::ESRCH);
         }
-        if n != 0 {
+        if kill_queues(t, n) {
             if tid == t.tid {
                 t.proc
                     .thread_pending
@@ -218,6 +262,9 @@ pub fn rt_sigqueueinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
     if a[0] as i32 != t.proc_pid() {
         return Err(Errno::EPERM);
     }
+    if queue_full(t) {
+        return Err(Errno::EAGAIN);
+    }
     let mut info = user_info(t, n, code);
     info.value = value;
     t.proc.post(info);
@@ -236,6 +283,9 @@ pub fn rt_tgsigqueueinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let tid = a[1] as i32;
     if !t.proc.shoot.has(tid) {
         return Err(Errno::ESRCH);
+    }
+    if queue_full(t) {
+        return Err(Errno::EAGAIN);
     }
     let mut info = user_info(t, n, code);
     info.value = value;
