@@ -97,6 +97,10 @@ pub fn serving_api() {
     API_SERVER.store(unsafe { libc::getpid() }, Ordering::Relaxed);
 }
 
+/// The largest copy of user memory [`Process::read_mem`] makes (a `ppoll` array
+/// for a million descriptors).
+pub const READ_MEM_MAX: usize = 8 << 20;
+
 /// Exit status when `--max-insns` stops the program (as `timeout(1)` uses).
 pub const EXIT_LIMIT: i32 = 124;
 
@@ -266,9 +270,11 @@ impl Process {
         self.insns.fetch_add(n, Ordering::Relaxed) + n
     }
 
-    /// Reads `len` bytes of user memory.
+    /// Reads `len` bytes of user memory into a new host buffer, for structures and
+    /// small arrays (at most [`READ_MEM_MAX`]; data goes through the scratch buffer
+    /// of `syscalls::transfer` instead).
     pub fn read_mem(&self, va: u64, len: usize) -> Result<Vec<u8>, Errno> {
-        if len > 1 << 30 {
+        if len > READ_MEM_MAX {
             return Err(Errno::EINVAL);
         }
         let mut buf = vec![0u8; len];
