@@ -110,7 +110,7 @@ pub fn mmap(t: &mut Thread, a: [u64; 6]) -> SysResult {
     // scratch buffer, with the address space locked, so that the mapping appears
     // whole or not at all.
     let mut buf = match &file {
-        Some(_) => transfer::take(t, transfer::SCRATCH),
+        Some(_) => transfer::take(t, (len as usize).min(transfer::SCRATCH)),
         None => Vec::new(),
     };
     let proc = t.proc.clone();
