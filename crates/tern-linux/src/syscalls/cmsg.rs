@@ -225,9 +225,10 @@ pub struct Incoming {
     pub truncated: bool,
 }
 
-/// Takes over what the host's `recvmsg` put in `buf`: received descriptors below
-/// `files.limit` are entered in the table (kind by `fstat`, `FD_CLOEXEC` noted with
-/// `MSG_CMSG_CLOEXEC`); from the first one at or above it on, they are closed and
+/// Takes over what the host's `recvmsg` put in `buf`: received descriptors are
+/// entered in the table (kind by `fstat`, `FD_CLOEXEC` noted with
+/// `MSG_CMSG_CLOEXEC`), one the host put at or above `files.limit` moved below it
+/// if a number is free there; from the first that cannot be, they are closed and
 /// left out. Host credentials of this process are shown with the guest's pid.
 pub fn incoming(
     buf: &[u8],
@@ -246,11 +247,13 @@ pub fn incoming(
             SCM_RIGHTS => {
                 let mut kept = Vec::new();
                 for fd in fds_of(&m.data) {
-                    if truncated || fd < 0 || fd >= files.limit {
+                    let fd = if truncated {
+                        -1
+                    } else {
+                        below_limit(fd, files.limit, flags & MSG_CMSG_CLOEXEC != 0)
+                    };
+                    if fd < 0 {
                         truncated = true;
-                        // SAFETY: closing a descriptor the host just installed for
-                        // this message, which nobody else knows.
-                        unsafe { libc::close(fd) };
                         continue;
                     }
                     let info = FdInfo {
@@ -265,7 +268,7 @@ pub fn incoming(
                     files.insert(fd, info);
                     kept.extend_from_slice(&fd.to_le_bytes());
                 }
-                changed |= kept.len() != m.data.len();
+                changed |= kept != m.data;
                 m.data = kept;
             }
             SCM_CREDENTIALS if m.data.len() == UCRED => {
@@ -290,6 +293,36 @@ pub fn incoming(
         control: build(&msgs),
         truncated,
     })
+}
+
+/// A received descriptor `fd` as a number below `limit`: itself, or a duplicate at
+/// the lowest free number if that is below (a number freed meanwhile); -1 (and `fd`
+/// closed) when there is none.
+fn below_limit(fd: i32, limit: i32, cloexec: bool) -> i32 {
+    if (0..limit).contains(&fd) {
+        return fd;
+    }
+    if fd < 0 {
+        return -1;
+    }
+    let cmd = if cloexec {
+        libc::F_DUPFD_CLOEXEC
+    } else {
+        libc::F_DUPFD
+    };
+    // SAFETY: duplicating, then closing, a descriptor the host just installed for
+    // this message, which nobody else knows.
+    unsafe {
+        let low = libc::fcntl(fd, cmd, 0);
+        libc::close(fd);
+        if (0..limit).contains(&low) {
+            return low;
+        }
+        if low >= 0 {
+            libc::close(low);
+        }
+    }
+    -1
 }
 
 /// The kind of a received descriptor, by `fstat`: sockets and pipes as such, the
@@ -441,31 +474,53 @@ mod tests {
     }
 
     #[test]
-    fn received_descriptors_at_the_limit_are_closed_and_flagged() {
+    fn received_descriptors_are_entered_in_the_table() {
         let mut files = FdTable::new(1 << 20);
         let mut p = [0i32; 2];
         // SAFETY: a two-element array.
         assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
-        files.limit = p[1];
         let got = incoming(&rights(&p), &mut files, MSG_CMSG_CLOEXEC, &sender()).unwrap();
-        assert!(got.truncated);
-        let m = parse(&got.control).unwrap();
-        assert_eq!(fds_of(&m[0].data), vec![p[0]]);
-        assert_eq!(
-            files.get(p[0]).map(|i| (i.kind, i.flags)),
-            Some((FdKind::Pipe, libc::O_CLOEXEC))
+        assert!(!got.truncated);
+        assert_eq!(got.control, rights(&p), "nothing to change");
+        for fd in p {
+            let info = files.get(fd).map(|i| (i.kind, i.flags));
+            assert_eq!(info, Some((FdKind::Pipe, libc::O_CLOEXEC)));
+            // SAFETY: closing the test's descriptor.
+            unsafe { libc::close(fd) };
+        }
+    }
+
+    #[test]
+    fn a_received_descriptor_above_the_limit_moves_below_it_or_is_dropped() {
+        let mut p = [0i32; 2];
+        // SAFETY: a two-element array.
+        assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+        // SAFETY: duplicating our own descriptor to a high number.
+        let high = unsafe { libc::fcntl(p[0], libc::F_DUPFD_CLOEXEC, 500) };
+        assert!(high >= 500);
+        // Numbers below 500 are free in this test process: it moves there.
+        let mut files = FdTable::new(high);
+        let got = incoming(&rights(&[high]), &mut files, 0, &sender()).unwrap();
+        assert!(!got.truncated);
+        let moved = fds_of(&parse(&got.control).unwrap()[0].data);
+        assert!(moved.len() == 1 && moved[0] < high, "{moved:?}");
+        assert!(files.get(moved[0]).is_some());
+        // SAFETY: querying a number.
+        assert!(
+            unsafe { libc::fcntl(high, libc::F_GETFD) } < 0,
+            "the high one closed"
         );
-        assert!(files.get(p[1]).is_none());
+        // With no number below the limit, it is closed and the message flagged;
+        // a rights message left empty is not shown at all.
+        let mut none = FdTable::new(0);
+        let got = incoming(&rights(&[p[1]]), &mut none, 0, &sender()).unwrap();
+        assert!(got.truncated && got.control.is_empty());
         // SAFETY: querying a number.
         assert!(unsafe { libc::fcntl(p[1], libc::F_GETFD) } < 0, "closed");
-        // All dropped: no rights message at all.
-        files.limit = 0;
-        let mut q = [0i32; 2];
-        // SAFETY: a two-element array.
-        assert_eq!(unsafe { libc::pipe(q.as_mut_ptr()) }, 0);
-        let got = incoming(&rights(&q), &mut files, 0, &sender()).unwrap();
-        assert!(got.truncated && got.control.is_empty());
-        // SAFETY: closing the test's descriptor.
-        unsafe { libc::close(p[0]) };
+        // SAFETY: closing the test's descriptors.
+        unsafe {
+            libc::close(p[0]);
+            libc::close(moved[0]);
+        }
     }
 }
