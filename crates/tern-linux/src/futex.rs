@@ -37,18 +37,22 @@ pub mod op {
     pub const CLOCK_REALTIME: u32 = 256;
 }
 
-/// The host address of the guest futex word at `va`.
+/// The host address of the guest futex word at `va` (for a wake: read access).
 pub fn host_word(proc: &Process, va: u64) -> Result<*mut u32, Errno> {
-    Ok(word_at(proc, va)?.0)
+    Ok(word_at(proc, va, Access::Read)?.0)
 }
 
-/// The host address and the guest physical address of the futex word at `va`.
-fn word_at(proc: &Process, va: u64) -> Result<(*mut u32, u64), Errno> {
+/// The host address and the guest physical address of the futex word at `va`,
+/// which the program must be allowed to `access`: the host kernel works on the
+/// host mapping of guest RAM, which is always writable, so an operation that stores
+/// to the word (wake-op, the PI operations) must be refused here for a page the
+/// program may only read, with `EFAULT` as Linux's atomic user access gives.
+fn word_at(proc: &Process, va: u64, access: Access) -> Result<(*mut u32, u64), Errno> {
     if !va.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let mut mm = proc.mm();
-    let pa = mm.translate(va, Access::Read)?;
+    let pa = mm.translate(va, access)?;
     let ram = mm.ram().clone();
     let word = ram.atomic32(pa).ok_or(Errno::EFAULT)?;
     // The mapping lives as long as the process (the Arc is held by the process's Mm
@@ -81,7 +85,7 @@ pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResu
     let (uaddr, opword, val, arg4, uaddr2, val3) = (a[0], a[1] as u32, a[2], a[3], a[4], a[5]);
     let cmd = opword & 127;
     let host_op = (cmd | op::PRIVATE | (opword & op::CLOCK_REALTIME)) as i64;
-    let (w1, pa1) = word_at(proc, uaddr)?;
+    let (w1, pa1) = word_at(proc, uaddr, first_word_access(cmd))?;
     let timeout = |va: u64| -> Result<Option<libc::timespec>, Errno> {
         if va == 0 {
             Ok(None)
@@ -99,7 +103,8 @@ pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResu
                 .as_ref()
                 .map_or(std::ptr::null(), |t| t as *const libc::timespec);
             let (w2, pa2) = if cmd == op::WAIT_REQUEUE_PI {
-                let (w, pa) = word_at(proc, uaddr2)?;
+                // The kernel takes the PI lock at `uaddr2` for the requeued waiter.
+                let (w, pa) = word_at(proc, uaddr2, Access::Write)?;
                 (w, Some(pa))
             } else {
                 (std::ptr::null_mut(), None)
@@ -144,7 +149,15 @@ pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResu
             r
         }
         op::REQUEUE | op::CMP_REQUEUE | op::WAKE_OP | op::CMP_REQUEUE_PI => {
-            let (w2, pa2) = word_at(proc, uaddr2)?;
+            // Wake-op stores to `uaddr2`; CMP_REQUEUE_PI takes the lock there for a
+            // waiter (Linux faults only when there is one; refusing always is the
+            // safe side).
+            let access = if matches!(cmd, op::WAKE_OP | op::CMP_REQUEUE_PI) {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            let (w2, pa2) = word_at(proc, uaddr2, access)?;
             // SAFETY: as above; `arg4` is a count (val2), not a pointer, for these.
             let r = host(unsafe {
                 libc::syscall(
@@ -163,6 +176,15 @@ pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResu
             r
         }
         _ => Err(Errno::ENOSYS),
+    }
+}
+
+/// The access an operation needs to its first word: the PI operations store the
+/// owner's tid there (or clear it); the waits and wakes only read it.
+fn first_word_access(cmd: u32) -> Access {
+    match cmd {
+        op::LOCK_PI | op::LOCK_PI2 | op::TRYLOCK_PI | op::UNLOCK_PI => Access::Write,
+        _ => Access::Read,
     }
 }
 

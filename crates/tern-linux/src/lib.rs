@@ -8,7 +8,8 @@
 //! - [`thread`]: a guest thread, its run loop, signal delivery.
 //! - [`syscalls`]: the system calls, one module per area.
 //! - [`fs`]: descriptors and the file-system view (`--root`, `--bind`, `--sysroot`).
-//! - [`signal`], [`futex`], [`strace`].
+//! - [`signal`], [`futex`], [`strace`]; [`tree`]: the VM's process tree (whom the
+//!   program may signal).
 //! - [`state`]: the process and its threads as plain data (for snapshots).
 
 pub mod errno;
@@ -28,6 +29,7 @@ pub mod state;
 pub mod strace;
 pub mod syscalls;
 pub mod thread;
+pub mod tree;
 
 pub use process::{Options, Process, EXIT_LIMIT};
 pub use start::{exec, Program};

@@ -38,6 +38,9 @@ pub struct Options {
     /// The control API's socket (`--api-sock`): a riscv64 program started by `execve`
     /// serves it in turn.
     pub api_sock: Option<std::path::PathBuf>,
+    /// The root of the VM's process tree (`--vm-root`, given to programs started by
+    /// `execve`); `None`: this process is the root (see [`crate::tree`]).
+    pub vm_root: Option<crate::tree::ProcId>,
 }
 
 impl Options {
@@ -67,6 +70,11 @@ impl Options {
         }
         v.push("--memory".into());
         v.push((self.memory >> 20).to_string());
+        // The new program stays in this VM's process tree.
+        if let Some(root) = self.vm_root {
+            v.push("--vm-root".into());
+            v.push(root.to_string());
+        }
         if let Some(s) = &self.api_sock {
             // A forked child's `execve` does not take the socket over: its parent
             // still serves it.
@@ -89,6 +97,10 @@ pub fn serving_api() {
     // SAFETY: getpid cannot fail.
     API_SERVER.store(unsafe { libc::getpid() }, Ordering::Relaxed);
 }
+
+/// The largest copy of user memory [`Process::read_mem`] makes (a `ppoll` array
+/// for a million descriptors).
+pub const READ_MEM_MAX: usize = 8 << 20;
 
 /// Exit status when `--max-insns` stops the program (as `timeout(1)` uses).
 pub const EXIT_LIMIT: i32 = 124;
@@ -121,6 +133,8 @@ pub struct Process {
     pub exe_host: Mutex<std::path::PathBuf>,
     /// Live threads.
     pub threads: AtomicUsize,
+    /// Threads being started by `clone` (counted against the thread limit).
+    pub threads_starting: AtomicUsize,
     /// Instructions retired by all threads.
     pub insns: AtomicU64,
     /// `--strace` output.
@@ -164,6 +178,10 @@ impl Process {
         shoot: Arc<Shootdown>,
         mm: Mm,
     ) -> Result<Arc<Process>, String> {
+        let mut opts = opts;
+        // Without a root given, this process is the root of its VM's tree.
+        opts.vm_root
+            .get_or_insert_with(crate::tree::ProcId::current);
         let strace = Strace::new(opts.strace, fd_limit);
         let anchors = Anchors::open(&opts.view, fd_limit)?;
         let cwd = match std::env::current_dir()
@@ -199,6 +217,7 @@ impl Process {
             exe: Mutex::new(String::new()),
             exe_host: Mutex::new(std::path::PathBuf::new()),
             threads: AtomicUsize::new(0),
+            threads_starting: AtomicUsize::new(0),
             insns: AtomicU64::new(0),
             strace,
             rlimits: Mutex::new([None; 16]),
@@ -209,6 +228,14 @@ impl Process {
             pause: Pause::default(),
             opts,
         }))
+    }
+
+    /// The root of the VM's process tree: the processes this one may signal are it
+    /// and its descendants (see [`crate::tree`]).
+    pub fn vm_root(&self) -> crate::tree::ProcId {
+        self.opts
+            .vm_root
+            .unwrap_or(crate::tree::ProcId { pid: 0, start: 0 })
     }
 
     /// The guest's process id.
@@ -256,9 +283,11 @@ impl Process {
         self.insns.fetch_add(n, Ordering::Relaxed) + n
     }
 
-    /// Reads `len` bytes of user memory.
+    /// Reads `len` bytes of user memory into a new host buffer, for structures and
+    /// small arrays (at most [`READ_MEM_MAX`]; data goes through the scratch buffer
+    /// of `syscalls::transfer` instead).
     pub fn read_mem(&self, va: u64, len: usize) -> Result<Vec<u8>, Errno> {
-        if len > 1 << 30 {
+        if len > READ_MEM_MAX {
             return Err(Errno::EINVAL);
         }
         let mut buf = vec![0u8; len];

@@ -9,6 +9,7 @@
 //! through the same tables with the same permission rules, so a bad pointer gives
 //! `EFAULT`, never a host fault.
 
+pub mod file_copy;
 pub mod pagetable;
 pub mod phys;
 pub mod shootdown;

@@ -99,9 +99,29 @@ impl VmaList {
         Ok(())
     }
 
+    /// The number of areas.
+    pub fn len(&self) -> usize {
+        self.areas.len()
+    }
+
+    /// Whether there are no areas.
+    pub fn is_empty(&self) -> bool {
+        self.areas.is_empty()
+    }
+
     /// All areas in address order.
     pub fn iter(&self) -> impl Iterator<Item = &Vma> {
         self.areas.values()
+    }
+
+    /// The areas that overlap `[start, end)`, from the highest down (found through
+    /// the map, not by looking at every area).
+    pub fn overlapping(&self, start: u64, end: u64) -> impl Iterator<Item = &Vma> {
+        self.areas
+            .range(..end)
+            .rev()
+            .take_while(move |(_, v)| v.end > start)
+            .map(|(_, v)| v)
     }
 
     /// Whether any area overlaps `[start, end)`.
@@ -268,6 +288,18 @@ mod tests {
         assert!(l.update(0x2000, 0x3000, &mut |v| v.prot = 3));
         assert_eq!(l.iter().count(), 1);
         assert!(!l.update(0x5000, 0x6000, &mut |v| v.prot = 1));
+    }
+
+    #[test]
+    fn overlapping_finds_only_the_areas_in_range() {
+        let mut l = VmaList::default();
+        for i in 0..10u64 {
+            l.insert(anon(0x1000 + i * 0x2000, 0x2000 + i * 0x2000, 3));
+        }
+        let starts: Vec<u64> = l.overlapping(0x2800, 0x5800).map(|v| v.start).collect();
+        assert_eq!(starts, vec![0x5000, 0x3000]);
+        assert_eq!(l.overlapping(0x2000, 0x3000).count(), 0, "a gap");
+        assert_eq!(l.len(), 10);
     }
 
     #[test]

@@ -1,28 +1,19 @@
 //! Reading, writing and managing descriptors.
 //!
 //! Guest descriptors are host descriptors (see [`crate::fs`]); data moves through a
-//! per-thread host buffer and is copied from or to user memory with permission checks.
+//! per-thread scratch buffer of at most 1 MiB ([`transfer`]) and is copied from or to
+//! user memory with permission checks.
 
 use crate::errno::{host, Errno, SysResult};
 use crate::fs::{FdInfo, FdKind};
+use crate::syscalls::transfer;
 use crate::thread::Thread;
 
-/// Largest single transfer (a larger request is a short read or write, which the
-/// guest must handle anyway).
-pub const MAX_IO: usize = 64 << 20;
+pub use crate::syscalls::transfer::MAX_IO;
 
 /// Checks a descriptor argument.
 pub fn fd_arg(t: &Thread, v: u64) -> Result<i32, Errno> {
     t.proc.files().check(v as i32 as i64)
-}
-
-/// Takes the thread's scratch buffer, sized `len`.
-pub fn take_buf(t: &mut Thread, len: usize) -> Vec<u8> {
-    let mut b = std::mem::take(&mut t.buf);
-    if b.len() < len {
-        b.resize(len, 0);
-    }
-    b
 }
 
 /// Checks that a descriptor the guest got is below its limit; closes it otherwise.
@@ -42,12 +33,7 @@ pub fn new_fd(t: &Thread, fd: i64, info: FdInfo) -> SysResult {
 pub fn simple(t: &Thread, a: [u64; 6], nr: i64, nargs: usize) -> SysResult {
     let takes_fd = !matches!(
         nr,
-        libc::SYS_getpgid
-            | libc::SYS_setpgid
-            | libc::SYS_getsid
-            | libc::SYS_setsid
-            | libc::SYS_getpriority
-            | libc::SYS_setpriority
+        libc::SYS_getpgid | libc::SYS_setpgid | libc::SYS_getsid | libc::SYS_setsid
     );
     if takes_fd && nargs > 0 {
         fd_arg(t, a[0])?;
@@ -60,54 +46,28 @@ pub fn simple(t: &Thread, a: [u64; 6], nr: i64, nargs: usize) -> SysResult {
 /// `read`.
 pub fn read(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(MAX_IO);
-    let mut buf = take_buf(t, len);
-    // SAFETY: `buf` holds at least `len` bytes.
-    let r = host(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) as i64 });
-    let r = r.and_then(|n| t.proc.write_mem(a[1], &buf[..n as usize]).map(|_| n));
-    t.buf = buf;
-    r
+    transfer::read_in(t, fd, &[(a[1], a[2] as usize)], None)
 }
 
 /// `write`.
 pub fn write(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(MAX_IO);
-    let mut buf = take_buf(t, len);
-    let r = t.proc.mm().read(a[1], &mut buf[..len]).and_then(|_| {
-        // SAFETY: `buf` holds `len` initialized bytes.
-        host(unsafe { libc::write(fd, buf.as_ptr().cast(), len) as i64 })
-    });
-    t.buf = buf;
-    r
+    transfer::write_out(t, fd, &[(a[1], a[2] as usize)], None)
 }
 
 /// `pread64`.
 pub fn pread(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(MAX_IO);
-    let mut buf = take_buf(t, len);
-    // SAFETY: as for `read`.
-    let r = host(unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), len, a[3] as i64) as i64 });
-    let r = r.and_then(|n| t.proc.write_mem(a[1], &buf[..n as usize]).map(|_| n));
-    t.buf = buf;
-    r
+    transfer::read_in(t, fd, &[(a[1], a[2] as usize)], Some(a[3] as i64))
 }
 
 /// `pwrite64`.
 pub fn pwrite(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(MAX_IO);
-    let mut buf = take_buf(t, len);
-    let r = t.proc.mm().read(a[1], &mut buf[..len]).and_then(|_| {
-        // SAFETY: as for `write`.
-        host(unsafe { libc::pwrite(fd, buf.as_ptr().cast(), len, a[3] as i64) as i64 })
-    });
-    t.buf = buf;
-    r
+    transfer::write_out(t, fd, &[(a[1], a[2] as usize)], Some(a[3] as i64))
 }
 
-/// Reads an iovec array: `(base, len)` pairs.
+/// Reads an iovec array: `(base, len)` pairs, the total cut to [`MAX_IO`].
 pub fn read_iovecs(t: &Thread, va: u64, count: u64) -> Result<Vec<(u64, usize)>, Errno> {
     if count > 1024 {
         return Err(Errno::EINVAL);
@@ -128,63 +88,19 @@ pub fn read_iovecs(t: &Thread, va: u64, count: u64) -> Result<Vec<(u64, usize)>,
     Ok(v)
 }
 
-/// `readv` / `preadv`: one host read, scattered into the guest buffers.
+/// `readv` / `preadv`: host reads of up to a chunk, scattered into the guest buffers.
 pub fn readv(t: &mut Thread, a: [u64; 6], positioned: bool) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let iov = read_iovecs(t, a[1], a[2])?;
-    let total: usize = iov.iter().map(|v| v.1).sum();
-    let mut buf = take_buf(t, total);
-    // SAFETY: `buf` holds `total` bytes.
-    let r = host(unsafe {
-        if positioned {
-            libc::pread(fd, buf.as_mut_ptr().cast(), total, a[3] as i64) as i64
-        } else {
-            libc::read(fd, buf.as_mut_ptr().cast(), total) as i64
-        }
-    });
-    let r = r.and_then(|n| {
-        let mut off = 0usize;
-        for (base, len) in &iov {
-            if off >= n as usize {
-                break;
-            }
-            let k = (*len).min(n as usize - off);
-            t.proc.write_mem(*base, &buf[off..off + k])?;
-            off += k;
-        }
-        Ok(n)
-    });
-    t.buf = buf;
-    r
+    transfer::read_in(t, fd, &iov, positioned.then_some(a[3] as i64))
 }
 
-/// `writev` / `pwritev`: gathered into one host write (so pipe writes stay atomic).
+/// `writev` / `pwritev`: gathered into host writes of up to a chunk (so pipe writes
+/// stay atomic).
 pub fn writev(t: &mut Thread, a: [u64; 6], positioned: bool) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let iov = read_iovecs(t, a[1], a[2])?;
-    let total: usize = iov.iter().map(|v| v.1).sum();
-    let mut buf = take_buf(t, total);
-    let mut off = 0usize;
-    let mut r = Ok(0);
-    for (base, len) in &iov {
-        if let Err(e) = t.proc.mm().read(*base, &mut buf[off..off + len]) {
-            r = Err(e);
-            break;
-        }
-        off += len;
-    }
-    let r = r.and_then(|_| {
-        // SAFETY: `buf` holds `total` initialized bytes.
-        host(unsafe {
-            if positioned {
-                libc::pwrite(fd, buf.as_ptr().cast(), total, a[3] as i64) as i64
-            } else {
-                libc::write(fd, buf.as_ptr().cast(), total) as i64
-            }
-        })
-    });
-    t.buf = buf;
-    r
+    transfer::write_out(t, fd, &iov, positioned.then_some(a[3] as i64))
 }
 
 /// `lseek`.
@@ -194,13 +110,15 @@ pub fn lseek(t: &mut Thread, a: [u64; 6]) -> SysResult {
     host(unsafe { libc::lseek(fd, a[1] as i64, a[2] as i32) })
 }
 
-/// `close`.
+/// `close`. The table entry goes with the host descriptor, under the table's lock:
+/// whoever checks the table (`SCM_RIGHTS`) never sees a number that the host may
+/// already have handed to someone else.
 pub fn close(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
+    let mut files = t.proc.files();
+    files.remove(fd);
     // SAFETY: closing a guest descriptor.
-    let r = host(unsafe { libc::close(fd) as i64 });
-    t.proc.files().remove(fd);
-    r
+    host(unsafe { libc::close(fd) as i64 })
 }
 
 /// `close_range`: limited to the guest's descriptors.
@@ -211,10 +129,11 @@ pub fn close_range(t: &mut Thread, a: [u64; 6]) -> SysResult {
     if first > last {
         return Ok(0);
     }
+    // As for `close`: the table changes with the host's, under its lock.
+    let mut files = t.proc.files();
     // SAFETY: integer arguments; the range excludes the emulator's descriptors.
     let r = host(unsafe { libc::syscall(libc::SYS_close_range, first, last, a[2] as u32) });
     if r.is_ok() && a[2] as u32 & libc::CLOSE_RANGE_CLOEXEC == 0 {
-        let mut files = t.proc.files();
         for fd in first..=last.min(i32::MAX as u64) {
             if files.get(fd as i32).is_some() {
                 files.remove(fd as i32);
@@ -284,6 +203,32 @@ pub fn fcntl(t: &mut Thread, a: [u64; 6]) -> SysResult {
             }
             Ok(r)
         }
+        libc::F_SETOWN => {
+            let owner = owner_for_host(t, a[2] as i32)?;
+            // SAFETY: integer argument.
+            host(unsafe { libc::fcntl(fd, cmd, owner) as i64 })
+        }
+        F_SETOWN_EX | F_GETOWN_EX => {
+            // struct f_owner_ex { int type; pid_t pid; } on both.
+            let mut b = [0u8; 8];
+            if cmd == F_SETOWN_EX {
+                b.copy_from_slice(&t.proc.read_mem(a[2], 8)?);
+                let kind = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                let pid = i32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+                let owner = match kind {
+                    F_OWNER_TID | F_OWNER_PID => owner_for_host(t, pid)?,
+                    F_OWNER_PGRP => -owner_for_host(t, pid.checked_neg().ok_or(Errno::EINVAL)?)?,
+                    _ => return Err(Errno::EINVAL),
+                };
+                b[4..].copy_from_slice(&owner.to_le_bytes());
+            }
+            // SAFETY: `b` is an 8-byte struct f_owner_ex.
+            let r = host(unsafe { libc::fcntl(fd, cmd, b.as_mut_ptr()) as i64 })?;
+            if cmd == F_GETOWN_EX {
+                t.proc.write_mem(a[2], &b)?;
+            }
+            Ok(r)
+        }
         libc::F_GETFD
         | libc::F_SETFD
         | libc::F_GETFL
@@ -291,7 +236,6 @@ pub fn fcntl(t: &mut Thread, a: [u64; 6]) -> SysResult {
         | libc::F_GETPIPE_SZ
         | libc::F_SETPIPE_SZ
         | libc::F_GETOWN
-        | libc::F_SETOWN
         | libc::F_GET_SEALS
         | libc::F_ADD_SEALS
         | libc::F_NOTIFY
@@ -302,6 +246,33 @@ pub fn fcntl(t: &mut Thread, a: [u64; 6]) -> SysResult {
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// `fcntl` commands for `struct f_owner_ex` and its owner kinds (asm-generic).
+const F_SETOWN_EX: i32 = 15;
+const F_GETOWN_EX: i32 = 16;
+const F_OWNER_TID: i32 = 0;
+const F_OWNER_PID: i32 = 1;
+const F_OWNER_PGRP: i32 = 2;
+
+/// The owner a descriptor's `SIGIO`/`SIGURG` may go to (`F_SETOWN`: a pid, or a
+/// process group as a negative number), as the host knows it: 0 (none), this
+/// process or one of its threads, or processes of the VM's tree only
+/// ([`crate::tree::check_owner`]); `EPERM` for others.
+fn owner_for_host(t: &Thread, owner: i32) -> Result<i32, Errno> {
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    if owner == 0 || owner == me {
+        return Ok(owner);
+    }
+    if owner == t.proc_pid() {
+        return Ok(me);
+    }
+    if owner > 0 && t.proc.shoot.has(owner) {
+        return Ok(t.proc.shoot.host_tid(owner).unwrap_or(owner));
+    }
+    crate::tree::check_owner(t.proc.vm_root(), owner)?;
+    Ok(owner)
 }
 
 /// `ioctl`: terminal and descriptor requests whose layouts riscv64 shares with the
@@ -383,12 +354,12 @@ pub fn pipe2(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// `getdents64` (`struct linux_dirent64` is the same everywhere).
 pub fn getdents64(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(1 << 20);
-    let mut buf = take_buf(t, len);
+    let len = (a[2] as usize).min(transfer::SCRATCH);
+    let mut buf = transfer::take(t, len);
     // SAFETY: `buf` holds `len` bytes.
     let r = host(unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), len) });
     let r = r.and_then(|n| t.proc.write_mem(a[1], &buf[..n as usize]).map(|_| n));
-    t.buf = buf;
+    transfer::give_back(t, buf);
     r
 }
 

@@ -138,6 +138,46 @@ pub fn prlimit64(t: &mut Thread, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
+/// `getpriority` / `setpriority`: the calling process or thread directly, anything
+/// else only among the processes of the VM's tree ([`crate::tree::priority`]:
+/// `EPERM` for a stranger, `ESRCH` for nobody). `getpriority` returns `20 - nice`,
+/// as the system call does.
+pub fn priority(t: &mut Thread, a: [u64; 6], set: bool) -> SysResult {
+    use crate::tree::Who;
+    let (which, who) = (a[0] as u32, a[1] as i32);
+    let prio = set.then_some(a[2] as i32);
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    let own = match which {
+        libc::PRIO_PROCESS if who == 0 || who == t.proc_pid() || who == me => Some(0),
+        libc::PRIO_PROCESS if t.proc.shoot.has(who) => t.proc.shoot.host_tid(who),
+        libc::PRIO_PROCESS | libc::PRIO_PGRP | libc::PRIO_USER => None,
+        _ => return Err(Errno::EINVAL),
+    };
+    if let Some(host_tid) = own {
+        let nr = if set {
+            libc::SYS_setpriority
+        } else {
+            libc::SYS_getpriority
+        };
+        // SAFETY: integer arguments.
+        return host(unsafe { libc::syscall(nr, libc::PRIO_PROCESS, host_tid, a[2] as i32) });
+    }
+    if who < 0 {
+        return Err(Errno::ESRCH);
+    }
+    // SAFETY: the id getters cannot fail.
+    let target = match which {
+        libc::PRIO_PROCESS => Who::Process(who),
+        libc::PRIO_PGRP if who == 0 => Who::Group(unsafe { libc::getpgrp() }),
+        libc::PRIO_PGRP => Who::Group(who),
+        _ if who == 0 => Who::User(unsafe { libc::getuid() }),
+        _ => Who::User(who as u32),
+    };
+    let nice = crate::tree::priority(t.proc.vm_root(), target, prio.map(|p| p.clamp(-20, 19)))?;
+    Ok(if set { 0 } else { (20 - nice) as u64 })
+}
+
 /// `getrusage` (`struct rusage` is the same on riscv64 and x86-64).
 pub fn getrusage(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let mut b = [0u8; 144];

@@ -2,7 +2,9 @@
 //!
 //! Anonymous memory is demand-paged by the page-fault path. File mappings copy the
 //! file's bytes into private frames when mapped (what `MAP_PRIVATE` promises as long
-//! as the file is not changed underneath). `MAP_SHARED` file mappings are honoured
+//! as the file is not changed underneath; see [`file_copy`]): the frames count
+//! against `--memory`, holes and zero pages excepted, and a file whose data does not
+//! fit is `ENOMEM` with nothing left mapped. `MAP_SHARED` file mappings are honoured
 //! read-only (a copy is indistinguishable then); writable shared file mappings, which
 //! would need write-back to the file, are refused with `ENODEV`. `MAP_SHARED`
 //! anonymous memory is shared between the threads of a process (they share the page
@@ -10,8 +12,9 @@
 
 use crate::errno::{host, Errno, SysResult};
 use crate::mm::vma::{Backing, Vma, PROT_EXEC, PROT_READ, PROT_WRITE};
-use crate::mm::{page_up, PAGE};
-use crate::syscalls::io::{fd_arg, take_buf};
+use crate::mm::{file_copy, page_up, Mm, PAGE};
+use crate::syscalls::io::fd_arg;
+use crate::syscalls::transfer;
 use crate::thread::Thread;
 
 const MAP_SHARED: u64 = 0x01;
@@ -21,6 +24,30 @@ const MAP_FIXED: u64 = 0x10;
 const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 const PROT_MASK: u64 = (PROT_READ | PROT_WRITE | PROT_EXEC) as u64;
+
+/// The most areas an address space may hold (Linux's default `vm.max_map_count`):
+/// each costs the host a little memory, and `mprotect` of alternate pages of a
+/// `PROT_NONE` reservation would otherwise make any number of them without a frame.
+pub const MAX_MAP_COUNT: usize = 65530;
+
+/// `ENOMEM` when an operation that may add `more` areas (a new one, pieces of a
+/// split one) would pass [`MAX_MAP_COUNT`], as Linux refuses it.
+fn room_for_areas(mm: &Mm, more: usize) -> Result<(), Errno> {
+    if mm.vmas.len() + more > MAX_MAP_COUNT {
+        Err(Errno::ENOMEM)
+    } else {
+        Ok(())
+    }
+}
+
+/// How many areas removing `[start, end)` adds: one when it lies inside a single
+/// area without touching either of its ends (the area becomes two), else none.
+fn areas_added_by_hole(mm: &Mm, start: u64, end: u64) -> usize {
+    match mm.vmas.find(start) {
+        Some(v) if v.start < start && v.end > end => 1,
+        _ => 0,
+    }
+}
 
 /// `brk`.
 pub fn brk(t: &mut Thread, a: [u64; 6]) -> SysResult {
@@ -77,79 +104,73 @@ pub fn mmap(t: &mut Thread, a: [u64; 6]) -> SysResult {
             file = Some((fd, path));
         }
     }
-    let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
-    let start = {
-        let mm = t.proc.mm();
-        if fixed {
-            if addr % PAGE != 0 {
-                return Err(Errno::EINVAL);
-            }
-            if addr
-                .checked_add(len)
-                .is_none_or(|e| e > crate::mm::pagetable::USER_TOP)
-            {
-                return Err(Errno::ENOMEM);
-            }
-            if flags & MAP_FIXED_NOREPLACE != 0
-                && flags & MAP_FIXED == 0
-                && mm.vmas.overlaps(addr, addr + len)
-            {
-                return Err(Errno::EEXIST);
-            }
-            addr
-        } else {
-            mm.find_free(addr & !(PAGE - 1), len).ok_or(Errno::ENOMEM)?
-        }
+    if file.is_some() && off.checked_add(len).is_none_or(|e| e > i64::MAX as u64) {
+        return Err(Errno(libc::EOVERFLOW));
+    }
+    // The file's data goes into the new area's frames a chunk at a time through the
+    // scratch buffer, with the address space locked, so that the mapping appears
+    // whole or not at all.
+    let mut buf = match &file {
+        Some(_) => transfer::take(t, (len as usize).min(transfer::SCRATCH)),
+        None => Vec::new(),
     };
-    let backing = match &file {
-        Some((_, path)) => Backing::File {
-            path: path.clone(),
-            offset: off,
-        },
-        None => Backing::Anon,
-    };
-    // Read the file's bytes before touching the address space.
-    let mut data = Vec::new();
-    if let Some((fd, _)) = &file {
-        let want = len as usize;
-        let mut buf = take_buf(t, want.min(crate::syscalls::io::MAX_IO));
-        let mut got = 0usize;
-        while got < want {
-            let chunk = (want - got).min(buf.len());
-            // SAFETY: `buf` holds at least `chunk` bytes.
-            let n = unsafe {
-                libc::pread(
-                    *fd,
-                    buf.as_mut_ptr().cast(),
-                    chunk,
-                    (off + got as u64) as i64,
-                )
+    let proc = t.proc.clone();
+    let mut mm = proc.mm();
+    let r = room_for_areas(&mm, 2)
+        .and_then(|_| place(&mm, addr, len, flags))
+        .and_then(|start| {
+            let backing = match &file {
+                Some((_, path)) => Backing::File {
+                    path: path.clone(),
+                    offset: off,
+                },
+                None => Backing::Anon,
             };
-            if n < 0 {
-                let e = Errno::last();
-                t.buf = buf;
-                return Err(e);
+            mm.map(Vma {
+                start,
+                end: start + len,
+                prot,
+                shared,
+                backing,
+            });
+            if let Some((fd, _)) = &file {
+                if let Err(e) = file_copy::fill(&mut mm, *fd, off, start, len, &mut buf) {
+                    // Nothing of a failed mapping stays: neither the area nor its frames.
+                    mm.unmap(start, start + len);
+                    return Err(e);
+                }
             }
-            if n == 0 {
-                break;
-            }
-            data.extend_from_slice(&buf[..n as usize]);
-            got += n as usize;
-        }
-        t.buf = buf;
+            Ok(start)
+        });
+    drop(mm);
+    if file.is_some() {
+        transfer::give_back(t, buf);
     }
-    let mut mm = t.proc.mm();
-    mm.map(Vma {
-        start,
-        end: start + len,
-        prot,
-        shared,
-        backing,
-    });
-    if !data.is_empty() {
-        mm.poke(start, &data)?;
+    r
+}
+
+/// Where a new mapping of `len` bytes goes: at `addr` for `MAP_FIXED` (and
+/// `MAP_FIXED_NOREPLACE` if free), else in a free gap near the hint.
+fn place(mm: &Mm, addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
+    if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0 {
+        return mm.find_free(addr & !(PAGE - 1), len).ok_or(Errno::ENOMEM);
     }
-    Ok(start)
+    if !addr.is_multiple_of(PAGE) {
+        return Err(Errno::EINVAL);
+    }
+    if addr
+        .checked_add(len)
+        .is_none_or(|e| e > crate::mm::pagetable::USER_TOP)
+    {
+        return Err(Errno::ENOMEM);
+    }
+    if flags & MAP_FIXED_NOREPLACE != 0
+        && flags & MAP_FIXED == 0
+        && mm.vmas.overlaps(addr, addr + len)
+    {
+        return Err(Errno::EEXIST);
+    }
+    Ok(addr)
 }
 
 /// `munmap`.
@@ -158,7 +179,9 @@ pub fn munmap(t: &mut Thread, a: [u64; 6]) -> SysResult {
     if addr % PAGE != 0 || len == 0 || addr.checked_add(len).is_none() {
         return Err(Errno::EINVAL);
     }
-    t.proc.mm().unmap(addr, addr + len);
+    let mut mm = t.proc.mm();
+    room_for_areas(&mm, areas_added_by_hole(&mm, addr, addr + len))?;
+    mm.unmap(addr, addr + len);
     Ok(0)
 }
 
@@ -174,14 +197,12 @@ pub fn mprotect(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
     let prot = (a[2] & PROT_MASK) as u32;
     let mut mm = t.proc.mm();
+    room_for_areas(&mm, 2)?;
     // A writable shared file mapping cannot be made (see `mmap`).
-    let bad = mm.vmas.iter().any(|v| {
-        v.start < end
-            && v.end > addr
-            && v.shared
-            && matches!(v.backing, Backing::File { .. })
-            && prot & PROT_WRITE != 0
-    });
+    let bad = mm
+        .vmas
+        .overlapping(addr, end)
+        .any(|v| v.shared && matches!(v.backing, Backing::File { .. }) && prot & PROT_WRITE != 0);
     if bad {
         return Err(Errno::EACCES);
     }
@@ -193,7 +214,7 @@ pub fn mprotect(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// everything else is advice and accepted.
 pub fn madvise(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let (addr, len) = (a[0], page_up(a[1]));
-    if addr % PAGE != 0 {
+    if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     const MADV_DONTNEED: u64 = 4;
@@ -204,8 +225,7 @@ pub fn madvise(t: &mut Thread, a: [u64; 6]) -> SysResult {
         // re-read, so they keep their contents (as a shared mapping would).
         let ranges: Vec<(u64, u64)> = mm
             .vmas
-            .iter()
-            .filter(|v| v.start < end && v.end > addr)
+            .overlapping(addr, end)
             .filter(|v| !matches!(v.backing, Backing::File { .. }))
             .map(|v| (v.start.max(addr), v.end.min(end)))
             .collect();
@@ -228,6 +248,7 @@ pub fn mremap(t: &mut Thread, a: [u64; 6]) -> SysResult {
     if mm.vmas.find(old).is_none() {
         return Err(Errno::EFAULT);
     }
+    room_for_areas(&mm, 2)?;
     let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
     if old_len == 0 {
         // (Duplicating a shared mapping with old_size 0 is not supported.)
@@ -288,4 +309,83 @@ pub fn membarrier(a: [u64; 6]) -> SysResult {
 pub fn flush_icache(t: &mut Thread) -> SysResult {
     t.hart.state_changed();
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::FileExt;
+
+    use super::*;
+    use crate::process::{Options, Process};
+
+    fn scratch_file(name: &str) -> (std::path::PathBuf, std::fs::File) {
+        let p = std::env::temp_dir().join(format!("tern-mm-{}-{name}", std::process::id()));
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&p)
+            .expect("create a scratch file");
+        (p, f)
+    }
+
+    #[test]
+    fn a_file_mapping_that_does_not_fit_leaves_nothing_behind() {
+        let proc = Process::new(Options {
+            memory: 16 << 20,
+            slice: 1000,
+            ..Options::default()
+        })
+        .expect("process");
+        let mut t = Thread::new(proc.clone(), 0x10000, 0x20000);
+        let (dense, f) = scratch_file("dense");
+        f.write_all_at(&vec![7u8; 20 << 20], 0).expect("write");
+        let fd = f.as_raw_fd() as u64;
+        let read = u64::from(PROT_READ);
+        let used = proc.mm().frames_used();
+        let r = mmap(&mut t, [0, 20 << 20, read, MAP_PRIVATE, fd, 0]);
+        assert_eq!(r, Err(Errno::ENOMEM));
+        // The page tables made on the way stay; the data frames and the area do not.
+        assert!(proc.mm().frames_used() <= used + 16, "frames leaked");
+        assert_eq!(proc.mm().vmas.iter().count(), 0, "an area stayed");
+        // A mapping that fits works afterwards, with the file's bytes.
+        let r = mmap(&mut t, [0, 8 << 20, read, MAP_PRIVATE, fd, 0]).expect("mmap");
+        let mut b = [0u8; 4];
+        proc.mm().read(r + (8 << 20) - 4, &mut b).expect("read");
+        assert_eq!(b, [7; 4]);
+        std::fs::remove_file(dense).expect("remove");
+    }
+
+    #[test]
+    fn holes_and_zero_pages_of_a_file_take_no_frames() {
+        let proc = Process::new(Options {
+            memory: 16 << 20,
+            slice: 1000,
+            ..Options::default()
+        })
+        .expect("process");
+        let mut t = Thread::new(proc.clone(), 0x10000, 0x20000);
+        let (sparse, f) = scratch_file("sparse");
+        f.set_len(1 << 30).expect("size");
+        f.write_all_at(b"tern", 5 << 20).expect("write");
+        f.write_all_at(&[0u8; 8192], 9 << 20).expect("write zeros");
+        let fd = f.as_raw_fd() as u64;
+        let used = proc.mm().frames_used();
+        let r = mmap(
+            &mut t,
+            [0, 1 << 30, u64::from(PROT_READ), MAP_PRIVATE, fd, 0],
+        )
+        .expect("mmap");
+        // One data page and its page tables.
+        assert!(proc.mm().frames_used() <= used + 8);
+        let mut b = [0u8; 4];
+        proc.mm().read(r + (5 << 20), &mut b).expect("read");
+        assert_eq!(&b, b"tern");
+        // The program's file offset did not move.
+        // SAFETY: lseek on the test's own descriptor.
+        assert_eq!(unsafe { libc::lseek(fd as i32, 0, libc::SEEK_CUR) }, 0);
+        std::fs::remove_file(sparse).expect("remove");
+    }
 }

@@ -5,6 +5,7 @@
 //! fault. Calls the emulator does not implement return `ENOSYS` and are reported once
 //! with `--strace`.
 
+pub mod cmsg;
 pub mod fs;
 pub mod io;
 pub mod misc;
@@ -16,6 +17,7 @@ pub mod proc_self;
 pub mod signal;
 pub mod thread;
 pub mod time;
+pub mod transfer;
 
 use syscalls::riscv64::Sysno;
 
@@ -236,8 +238,8 @@ pub fn dispatch(t: &mut Thread, nr: u64, a: [u64; 6]) -> Flow {
         S::sched_getparam | S::sched_getscheduler => Ok(0),
         S::sched_get_priority_max | S::sched_get_priority_min => Ok(0),
         S::getcpu => misc::getcpu(t, a),
-        S::getpriority => io::simple(t, a, libc::SYS_getpriority, 2),
-        S::setpriority => io::simple(t, a, libc::SYS_setpriority, 3),
+        S::getpriority => misc::priority(t, a, false),
+        S::setpriority => misc::priority(t, a, true),
         S::personality => Ok(0),
         S::prctl => misc::prctl(t, a),
         S::riscv_hwprobe => misc::riscv_hwprobe(t, a),

@@ -1,14 +1,18 @@
 //! Sockets: TCP, UDP and Unix sockets through the host's.
 //!
 //! Socket structures (`sockaddr*`, `msghdr`, `cmsghdr`, `iovec`) have the same layout on
-//! riscv64 and x86-64, and guest descriptors are host descriptors, so `SCM_RIGHTS`
-//! passes through. Under `--root`, Unix-socket names are found by the confined
-//! resolver and abstract names are scoped to the VM ([`crate::fs::unix_addr`]).
+//! riscv64 and x86-64. Control messages are checked and translated through the
+//! descriptor table ([`cmsg`]): only the program's own descriptors travel, and
+//! received ones are entered in the table. Under `--root`, Unix-socket names are
+//! found by the confined resolver and abstract names are scoped to the VM
+//! ([`crate::fs::unix_addr`]).
 
 use crate::errno::{host, Errno, SysResult};
 use crate::fs::unix_addr::{self, HostAddr};
 use crate::fs::{FdInfo, FdKind};
-use crate::syscalls::io::{fd_arg, new_fd, read_iovecs, take_buf, MAX_IO};
+use crate::process::Process;
+use crate::syscalls::io::{fd_arg, new_fd, read_iovecs};
+use crate::syscalls::{cmsg, transfer};
 use crate::thread::Thread;
 
 fn sock_info() -> FdInfo {
@@ -37,6 +41,14 @@ pub fn socketpair(t: &mut Thread, a: [u64; 6]) -> SysResult {
     b[..4].copy_from_slice(&sv[0].to_le_bytes());
     b[4..].copy_from_slice(&sv[1].to_le_bytes());
     let mut files = t.proc.files();
+    if sv[0] >= files.limit || sv[1] >= files.limit {
+        // SAFETY: closing what we just got (at or above the guest's limit).
+        unsafe {
+            libc::close(sv[0]);
+            libc::close(sv[1]);
+        }
+        return Err(Errno::EMFILE);
+    }
     files.insert(sv[0], sock_info());
     files.insert(sv[1], sock_info());
     drop(files);
@@ -46,12 +58,12 @@ pub fn socketpair(t: &mut Thread, a: [u64; 6]) -> SysResult {
 
 /// Reads a socket address from the guest, in its host form (Unix names under
 /// `--root`: see [`crate::fs::unix_addr`]); `bind` says whether it is for `bind`.
-fn read_addr(t: &Thread, va: u64, len: u64, bind: bool) -> Result<HostAddr<'_>, Errno> {
+fn read_addr(proc: &Process, va: u64, len: u64, bind: bool) -> Result<HostAddr<'_>, Errno> {
     if len > 128 {
         return Err(Errno::EINVAL);
     }
-    let b = t.proc.read_mem(va, len as usize)?;
-    unix_addr::to_host(&t.proc, b, bind)
+    let b = proc.read_mem(va, len as usize)?;
+    unix_addr::to_host(proc, b, bind)
 }
 
 /// `bind` / `connect`.
@@ -60,7 +72,7 @@ pub fn addr_in(t: &mut Thread, a: [u64; 6], nr: i64) -> SysResult {
     let bind = nr == libc::SYS_bind;
     // An autobind name is chosen at random: another try if it was taken.
     for _ in 0..8 {
-        let addr = read_addr(t, a[1], a[2], bind)?;
+        let addr = read_addr(&t.proc, a[1], a[2], bind)?;
         // SAFETY: `addr` holds the address bytes.
         let r =
             host(unsafe { libc::syscall(nr, fd, addr.bytes.as_ptr(), addr.bytes.len() as u32) });
@@ -111,25 +123,34 @@ pub fn accept(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// `sendto`.
 pub fn sendto(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(MAX_IO);
-    let data = t.proc.read_mem(a[1], len)?;
+    // The address may hold descriptors of the process's resolver until the call.
+    let proc = std::sync::Arc::clone(&t.proc);
+    let len = transfer::send_len(fd, a[2] as usize)?;
     let addr = if a[4] != 0 {
-        Some(read_addr(t, a[4], a[5], false)?)
+        Some(read_addr(&proc, a[4], a[5], false)?)
     } else {
         None
     };
     let (ap, al) = addr.as_ref().map_or((std::ptr::null(), 0), |v| {
         (v.bytes.as_ptr(), v.bytes.len() as u32)
     });
-    // SAFETY: buffers are locals of the given sizes.
-    host(unsafe { libc::sendto(fd, data.as_ptr().cast(), len, a[3] as i32, ap.cast(), al) as i64 })
+    let mut buf = transfer::take(t, len);
+    let r = t.proc.mm().read(a[1], &mut buf[..len]).and_then(|_| {
+        // SAFETY: buffers are locals of the given sizes.
+        host(unsafe {
+            libc::sendto(fd, buf.as_ptr().cast(), len, a[3] as i32, ap.cast(), al) as i64
+        })
+    });
+    transfer::give_back(t, buf);
+    drop(addr);
+    r
 }
 
 /// `recvfrom`.
 pub fn recvfrom(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let len = (a[2] as usize).min(MAX_IO);
-    let mut buf = take_buf(t, len);
+    let len = (a[2] as usize).min(transfer::SCRATCH);
+    let mut buf = transfer::take(t, len);
     let mut addr = [0u8; 128];
     let mut alen: u32 = 128;
     // SAFETY: buffers are locals of the given sizes.
@@ -148,7 +169,7 @@ pub fn recvfrom(t: &mut Thread, a: [u64; 6]) -> SysResult {
         write_addr(t, a[4], a[5], &addr, alen)?;
         Ok(n)
     });
-    t.buf = buf;
+    transfer::give_back(t, buf);
     r
 }
 
@@ -207,17 +228,19 @@ fn read_msghdr(t: &Thread, va: u64) -> Result<MsgHdr, Errno> {
     })
 }
 
-/// `sendmsg`.
+/// `sendmsg`: the data gathered into the scratch buffer (at most a chunk: a short
+/// send on a stream socket, `EMSGSIZE` for a larger datagram), the control messages
+/// checked and translated through the descriptor table ([`cmsg`]).
 pub fn sendmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
+    // The name may hold descriptors of the process's resolver until the call.
+    let proc = std::sync::Arc::clone(&t.proc);
     let m = read_msghdr(t, a[1])?;
     let iov = read_iovecs(t, m.iov, m.iovlen)?;
-    let mut data = Vec::new();
-    for (base, len) in &iov {
-        data.extend_from_slice(&t.proc.read_mem(*base, *len)?);
-    }
+    let total: usize = iov.iter().map(|v| v.1).sum();
+    let len = transfer::send_len(fd, total)?;
     let name_addr = if m.name != 0 && m.namelen > 0 {
-        Some(read_addr(t, m.name, u64::from(m.namelen), false)?)
+        Some(read_addr(&proc, m.name, u64::from(m.namelen), false)?)
     } else {
         None
     };
@@ -226,43 +249,64 @@ pub fn sendmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
         .as_ref()
         .map(|n| n.bytes.clone())
         .unwrap_or_default();
-    let mut control = if m.control != 0 && m.controllen > 0 {
-        t.proc
-            .read_mem(m.control, (m.controllen as usize).min(65536))?
+    let out = if m.control != 0 && m.controllen > 0 {
+        if m.controllen > cmsg::CONTROL_MAX as u64 {
+            return Err(Errno(libc::ENOBUFS));
+        }
+        let raw = t.proc.read_mem(m.control, m.controllen as usize)?;
+        let who = cmsg::Sender::current(t.proc_pid());
+        Some(cmsg::outgoing(&raw, &t.proc.files(), &who)?)
     } else {
-        Vec::new()
+        None
     };
-    let mut hiov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    // SAFETY: zeroed msghdr filled with pointers to locals.
-    let mut hm: libc::msghdr = unsafe { std::mem::zeroed() };
-    if !name.is_empty() {
-        hm.msg_name = name.as_mut_ptr().cast();
-        hm.msg_namelen = name.len() as u32;
-    }
-    hm.msg_iov = &mut hiov;
-    hm.msg_iovlen = 1;
-    if !control.is_empty() {
-        hm.msg_control = control.as_mut_ptr().cast();
-        hm.msg_controllen = control.len();
-    }
-    // SAFETY: `hm` points at live locals.
-    host(unsafe { libc::sendmsg(fd, &hm, a[2] as i32) as i64 })
+    let mut buf = transfer::take(t, len);
+    let r = transfer::gather(t, &iov, 0, &mut buf[..len]).and_then(|_| {
+        let mut hiov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: len,
+        };
+        // SAFETY: zeroed msghdr filled with pointers to locals.
+        let mut hm: libc::msghdr = unsafe { std::mem::zeroed() };
+        if !name.is_empty() {
+            hm.msg_name = name.as_mut_ptr().cast();
+            hm.msg_namelen = name.len() as u32;
+        }
+        hm.msg_iov = &mut hiov;
+        hm.msg_iovlen = 1;
+        if let Some(o) = &out {
+            if !o.control.is_empty() {
+                hm.msg_control = o.control.as_ptr() as *mut libc::c_void;
+                hm.msg_controllen = o.control.len();
+            }
+        }
+        // SAFETY: `hm` points at live locals; the host only reads the control
+        // buffer.
+        host(unsafe { libc::sendmsg(fd, &hm, a[2] as i32) as i64 })
+    });
+    transfer::give_back(t, buf);
+    // The private duplicates of passed descriptors are closed here (`out` dropped),
+    // and the descriptors the socket name was found through.
+    drop(out);
+    drop(name_addr);
+    r
 }
 
-/// `recvmsg`.
+/// `recvmsg`: the data through the scratch buffer (at most a chunk), received
+/// descriptors entered in the descriptor table ([`cmsg`]).
 pub fn recvmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let m = read_msghdr(t, a[1])?;
     let iov = read_iovecs(t, m.iov, m.iovlen)?;
-    let total: usize = iov.iter().map(|v| v.1).sum();
-    let mut data = vec![0u8; total];
+    let total: usize = iov
+        .iter()
+        .map(|v| v.1)
+        .sum::<usize>()
+        .min(transfer::SCRATCH);
     let mut name = [0u8; 128];
-    let mut control = vec![0u8; (m.controllen as usize).min(65536)];
+    let mut control = vec![0u8; (m.controllen as usize).min(cmsg::CONTROL_MAX)];
+    let mut buf = transfer::take(t, total);
     let mut hiov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
+        iov_base: buf.as_mut_ptr().cast(),
         iov_len: total,
     };
     // SAFETY: zeroed msghdr filled with pointers to locals.
@@ -271,33 +315,45 @@ pub fn recvmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
     hm.msg_namelen = 128;
     hm.msg_iov = &mut hiov;
     hm.msg_iovlen = 1;
-    if !control.is_empty() {
+    if m.control != 0 && !control.is_empty() {
         hm.msg_control = control.as_mut_ptr().cast();
         hm.msg_controllen = control.len();
     }
+    let flags = a[2] as i32;
     // SAFETY: `hm` points at live locals.
-    let n = host(unsafe { libc::recvmsg(fd, &mut hm, a[2] as i32) as i64 })?;
-    let mut off = 0usize;
-    for (base, len) in &iov {
-        if off >= n as usize {
-            break;
+    let r = host(unsafe { libc::recvmsg(fd, &mut hm, flags) as i64 });
+    let r = r.and_then(|n| {
+        // Descriptors the host installed go into the table (or are closed) before
+        // anything can fail on the way back to the program.
+        let got = if hm.msg_controllen > 0 {
+            let who = cmsg::Sender::current(t.proc_pid());
+            let used = hm.msg_controllen.min(control.len());
+            cmsg::incoming(&control[..used], &mut t.proc.files(), flags, &who)?
+        } else {
+            cmsg::Incoming {
+                control: Vec::new(),
+                truncated: false,
+            }
+        };
+        transfer::scatter(t, &iov, 0, &buf[..(n as usize).min(total)])?;
+        if m.name != 0 {
+            let (name, namelen) = unix_addr::to_guest(&t.proc, &name, hm.msg_namelen);
+            let k = (namelen as usize).min(m.namelen as usize).min(name.len());
+            t.proc.write_mem(m.name, &name[..k])?;
+            t.proc.write_u32(a[1].wrapping_add(8), namelen)?;
         }
-        let k = (*len).min(n as usize - off);
-        t.proc.write_mem(*base, &data[off..off + k])?;
-        off += k;
-    }
-    if m.name != 0 {
-        let (name, namelen) = unix_addr::to_guest(&t.proc, &name, hm.msg_namelen);
-        let k = (namelen as usize).min(m.namelen as usize).min(name.len());
-        t.proc.write_mem(m.name, &name[..k])?;
-        t.proc.write_u32(a[1].wrapping_add(8), namelen)?;
-    }
-    if m.control != 0 {
-        let k = hm.msg_controllen.min(control.len());
-        t.proc.write_mem(m.control, &control[..k])?;
-        t.proc.write_u64(a[1].wrapping_add(40), k as u64)?;
-    }
-    t.proc
-        .write_u32(a[1].wrapping_add(48), hm.msg_flags as u32)?;
-    Ok(n)
+        if m.control != 0 {
+            let k = got.control.len().min(m.controllen as usize);
+            t.proc.write_mem(m.control, &got.control[..k])?;
+            t.proc.write_u64(a[1].wrapping_add(40), k as u64)?;
+        }
+        let mut out_flags = hm.msg_flags;
+        if got.truncated {
+            out_flags |= cmsg::MSG_CTRUNC;
+        }
+        t.proc.write_u32(a[1].wrapping_add(48), out_flags as u32)?;
+        Ok(n)
+    });
+    transfer::give_back(t, buf);
+    r
 }

@@ -1,8 +1,9 @@
 //! Signal system calls: actions, masks, the alternate stack, sending and waiting.
 
-use crate::errno::{host, Errno, SysResult};
+use crate::errno::{Errno, SysResult};
 use crate::signal::{self, bit, mirrored, SigAction, SigInfo, NSIG};
 use crate::thread::Thread;
+use crate::tree::{self, Target};
 
 fn valid(n: u64) -> Result<i32, Errno> {
     if n == 0 || n > NSIG as u64 {
@@ -133,7 +134,11 @@ fn user_info(t: &Thread, n: i32, code: i32) -> SigInfo {
     }
 }
 
-/// `kill`: to this process it is delivered directly; to others it is a host signal.
+/// `kill`: to this process the signal is delivered directly; to other processes it
+/// is a host signal, and only to processes of the VM's tree ([`crate::tree`]): a
+/// host process outside it is `EPERM` (Linux's answer for a process one may not
+/// signal), a pid nobody has `ESRCH`; `kill(0)` and `kill(-pgrp)` reach the members
+/// of the group, `kill(-1)` every other member of the VM.
 pub fn kill(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let pid = a[0] as i32;
     let n = a[1] as i32;
@@ -141,29 +146,91 @@ pub fn kill(t: &mut Thread, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     if pid == t.proc_pid() {
-        if n != 0 {
-            t.proc.post(user_info(t, n, signal::code::SI_USER));
-        }
+        post_self(t, n);
         return Ok(0);
     }
     if n >= 32 {
         return Err(Errno::EINVAL);
     }
-    // SAFETY: integer arguments.
-    host(unsafe { libc::kill(pid, n) as i64 })
+    let target = match pid {
+        i32::MIN => return Err(Errno::ESRCH),
+        -1 => Target::All,
+        // SAFETY: getpgrp cannot fail.
+        0 => Target::Group(unsafe { libc::getpgrp() }),
+        p if p < 0 => Target::Group(-p),
+        p => Target::Process(p),
+    };
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    if tree::signal(t.proc.vm_root(), me, target, n)? {
+        post_self(t, n);
+    }
+    Ok(0)
 }
 
-/// `tgkill` (and `tkill`).
+/// The most signals queued in a process at once (its threads' queues included).
+/// Each costs host memory; standard signals do not queue, so only realtime signals
+/// fill it. Linux bounds them with `RLIMIT_SIGPENDING`.
+pub const SIGQUEUE_MAX: usize = 8192;
+
+/// Whether the queues of the process hold [`SIGQUEUE_MAX`] signals.
+fn queue_full(t: &Thread) -> bool {
+    let p = t
+        .proc
+        .pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .len();
+    let tp = t
+        .proc
+        .thread_pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .len();
+    p + tp >= SIGQUEUE_MAX
+}
+
+/// Whether signal `n` is queued for the process or one of its threads.
+fn queued(t: &Thread, n: i32) -> bool {
+    let p = t.proc.pending.lock().unwrap_or_else(|e| e.into_inner());
+    if p.iter().any(|i| i.signo == n) {
+        return true;
+    }
+    drop(p);
+    let tp = t
+        .proc
+        .thread_pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    tp.iter().any(|(_, i)| i.signo == n)
+}
+
+/// Whether a signal `n` sent by `kill`/`tgkill` (`SI_USER`, `SI_TKILL`) is queued:
+/// with the queues full a realtime signal already pending is not queued again
+/// (Linux then keeps the signal pending but loses its extra information).
+fn kill_queues(t: &Thread, n: i32) -> bool {
+    n != 0 && !(queue_full(t) && queued(t, n))
+}
+
+/// Queues signal `n` (0: none) sent by the program to itself.
+fn post_self(t: &Thread, n: i32) {
+    if kill_queues(t, n) {
+        t.proc.post(user_info(t, n, signal::code::SI_USER));
+    }
+}
+
+/// `tgkill` (and `tkill`): to a thread of this process directly, to a thread of
+/// another process of the VM's tree as a host signal (`EPERM` outside it).
 pub fn tgkill(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let (tgid, tid, n) = (a[0] as i32, a[1] as i32, a[2] as i32);
-    if !(0..=NSIG as i32).contains(&n) || tid <= 0 {
+    if !(0..=NSIG as i32).contains(&n) || tid <= 0 || tgid <= 0 {
         return Err(Errno::EINVAL);
     }
     if tgid == t.proc_pid() {
         if !t.proc.shoot.has(tid) {
             return Err(Errno::ESRCH);
         }
-        if n != 0 {
+        if kill_queues(t, n) {
             if tid == t.tid {
                 t.proc
                     .thread_pending
@@ -180,8 +247,10 @@ pub fn tgkill(t: &mut Thread, a: [u64; 6]) -> SysResult {
     if n >= 32 {
         return Err(Errno::EINVAL);
     }
-    // SAFETY: integer arguments.
-    host(unsafe { libc::syscall(libc::SYS_tgkill, tgid, tid, n) })
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    tree::signal(t.proc.vm_root(), me, Target::Thread { tgid, tid }, n)?;
+    Ok(0)
 }
 
 /// `rt_sigqueueinfo`.
@@ -192,6 +261,9 @@ pub fn rt_sigqueueinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let value = u64::from_le_bytes(b[24..32].try_into().map_err(|_| Errno::EFAULT)?);
     if a[0] as i32 != t.proc_pid() {
         return Err(Errno::EPERM);
+    }
+    if queue_full(t) {
+        return Err(Errno::EAGAIN);
     }
     let mut info = user_info(t, n, code);
     info.value = value;
@@ -211,6 +283,9 @@ pub fn rt_tgsigqueueinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let tid = a[1] as i32;
     if !t.proc.shoot.has(tid) {
         return Err(Errno::ESRCH);
+    }
+    if queue_full(t) {
+        return Err(Errno::EAGAIN);
     }
     let mut info = user_info(t, n, code);
     info.value = value;

@@ -1,5 +1,5 @@
-//! Threads: `clone` for threads (each guest thread on its own host thread), `exit`,
-//! `set_tid_address`, robust futex lists.
+//! Threads: `clone` for threads (each guest thread on its own host thread, at most
+//! [`thread_limit`] at once), `exit`, `set_tid_address`, robust futex lists.
 
 use std::sync::atomic::Ordering;
 
@@ -39,7 +39,47 @@ pub fn clone(t: &mut Thread, a: [u64; 6]) -> Flow {
     crate::syscalls::proc::fork(t, fl, newsp, ptid, tls, ctid)
 }
 
+/// The most threads a process VM with `memory` bytes of physical memory may have
+/// alive at once: one per MiB, between [`MIN_THREADS`] and [`MAX_THREADS`]. Guest
+/// threads are host threads, each with a hart (about 0.4 MiB of host memory) and a
+/// scratch buffer of up to 1 MiB, so the limit keeps what threads cost the host
+/// within a bound proportional to `--memory`.
+pub fn thread_limit(memory: u64) -> usize {
+    ((memory >> 20) as usize).clamp(MIN_THREADS, MAX_THREADS)
+}
+
+/// The thread limit of the smallest process VM.
+pub const MIN_THREADS: usize = 16;
+/// The thread limit of the largest process VM.
+pub const MAX_THREADS: usize = 4096;
+
+/// Counts a thread about to start against the limit, or refuses with `EAGAIN` (what
+/// `clone` gives at `RLIMIT_NPROC`). Threads being started count as alive, so that
+/// concurrent `clone`s cannot overshoot; the caller calls [`started`] when the new
+/// thread is counted in `threads` (or failed).
+fn reserve_thread(t: &Thread) -> Result<(), Errno> {
+    let limit = thread_limit(t.proc.opts.memory);
+    let starting = t.proc.threads_starting.fetch_add(1, Ordering::SeqCst);
+    if t.proc.threads.load(Ordering::SeqCst) + starting >= limit {
+        started(t);
+        return Err(Errno::EAGAIN);
+    }
+    Ok(())
+}
+
+/// Ends a reservation of [`reserve_thread`].
+fn started(t: &Thread) {
+    t.proc.threads_starting.fetch_sub(1, Ordering::SeqCst);
+}
+
 fn spawn_thread(t: &mut Thread, fl: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64) -> SysResult {
+    reserve_thread(t)?;
+    let r = start_thread(t, fl, newsp, ptid, tls, ctid);
+    started(t);
+    r
+}
+
+fn start_thread(t: &mut Thread, fl: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64) -> SysResult {
     let mut st = t.hart.state().clone();
     st.x[10] = 0;
     if newsp != 0 {

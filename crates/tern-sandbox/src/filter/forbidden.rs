@@ -3,7 +3,7 @@
 //! BPF, keyrings, modules, the machine itself). A unit test checks every table
 //! against this list; a call here that a VMM makes stops it (see [`super`]).
 
-use super::Call;
+use super::{Call, Check};
 use crate::allow;
 
 /// Calls forbidden on every architecture.
@@ -25,7 +25,6 @@ pub const FORBIDDEN: &[Call] = allow![
     SYS_fsmount,
     SYS_fspick,
     SYS_mount_setattr,
-    SYS_unshare,
     SYS_setns,
     SYS_bpf,
     SYS_perf_event_open,
@@ -64,6 +63,21 @@ pub const FORBIDDEN: &[Call] = allow![
     SYS_mbind,
     SYS_set_mempolicy,
 ];
+
+/// Calls forbidden except with exactly these argument checks, under which they stay
+/// within tern's own process. `unshare(CLONE_FILES)` gives the calling thread a
+/// private copy of the descriptor table and creates no namespace: the process VM
+/// runs work that opens descriptors of its own (the control API, snapshot files,
+/// the checks of a signal's target) on such threads (tern-linux's `hostfd`), so that
+/// the guest's descriptor numbers stay the guest's. Any other `unshare` is refused.
+pub const NARROWED: &[Call] = &[Call::new(
+    "SYS_unshare",
+    libc::SYS_unshare,
+    Check::OneOf {
+        arg: 0,
+        values: &[libc::CLONE_FILES as u64],
+    },
+)];
 
 /// Calls forbidden that only exist on x86-64 (or that `libc` names only there).
 #[cfg(target_arch = "x86_64")]

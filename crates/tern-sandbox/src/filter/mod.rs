@@ -149,6 +149,7 @@ impl Table {
             .chain(self.answers.iter().map(|a| &a.call))
             .chain(forbidden::FORBIDDEN.iter())
             .chain(forbidden::FORBIDDEN_LEGACY.iter())
+            .chain(forbidden::NARROWED.iter())
             .find(|c| c.nr == nr)
             .map(|c| c.name)
     }
@@ -287,6 +288,26 @@ mod tests {
                     allowed,
                     answered
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn narrowed_calls_appear_only_with_their_check() {
+        for t in tables() {
+            for n in forbidden::NARROWED {
+                let calls = t
+                    .allowed
+                    .iter()
+                    .chain(t.answers.iter().map(|a| &a.call))
+                    .filter(|c| c.nr == n.nr);
+                for c in calls {
+                    assert_eq!(
+                        c.check, n.check,
+                        "table {} allows {} with another check",
+                        t.name, n.name
+                    );
+                }
             }
         }
     }

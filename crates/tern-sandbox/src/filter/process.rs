@@ -23,6 +23,8 @@ const PROCESSES: &[Call] = allow![
     SYS_tgkill,
     SYS_rt_sigqueueinfo,
     SYS_rt_tgsigqueueinfo,
+    SYS_pidfd_open,
+    SYS_pidfd_send_signal,
     SYS_setpgid,
     SYS_getpgid,
     SYS_setsid,
@@ -115,6 +117,8 @@ pub fn table() -> Table {
     allowed.extend_from_slice(PROCESSES);
     allowed.extend_from_slice(FILES);
     allowed.extend_from_slice(LEGACY);
+    // Threads with a private descriptor table (`unshare(CLONE_FILES)` only).
+    allowed.extend_from_slice(super::forbidden::NARROWED);
     let mut answers = common::ANSWERS.to_vec();
     // Netlink, packet and the other families would reach the host's routing,
     // firewall and raw network: a guest gets EAFNOSUPPORT, as from a kernel

@@ -127,6 +127,8 @@ impl ProcessConfig {
             slice: self.slice.max(1000),
             self_exe,
             api_sock,
+            // A restored process is the root of a new process tree.
+            vm_root: None,
         }
     }
 }

@@ -48,6 +48,10 @@ pub struct ExecArgs {
     /// limits) that tern otherwise confines itself to; see the README.
     #[arg(long)]
     no_sandbox: bool,
+    /// The root of the VM's process tree as PID:START (given by tern to a program
+    /// the VM's program starts with execve; the process itself otherwise).
+    #[arg(long, hide = true, value_name = "PID:START")]
+    vm_root: Option<String>,
     /// The riscv64 program and its arguments.
     #[arg(
         required = true,
@@ -109,6 +113,13 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         &view,
         &[api_sock.as_deref()],
     ));
+    let vm_root = match &args.vm_root {
+        Some(s) => Some(
+            tern_linux::tree::ProcId::parse(s)
+                .with_context(|| format!("--vm-root {s}: expected PID:START"))?,
+        ),
+        None => None,
+    };
     let opts = Options {
         view,
         strace: args.strace,
@@ -117,6 +128,7 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         slice: 200_000,
         self_exe: std::fs::read_link("/proc/self/exe").ok(),
         api_sock,
+        vm_root,
     };
     let path = args.program[0].clone();
     let mut argv: Vec<Vec<u8>> = args
