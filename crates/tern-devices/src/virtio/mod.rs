@@ -14,6 +14,7 @@
 pub mod blk;
 pub mod console;
 pub mod disk;
+pub mod disk_files;
 pub mod memory;
 pub mod mmio;
 pub mod net;

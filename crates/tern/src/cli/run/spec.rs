@@ -11,11 +11,13 @@ pub enum DriveFormat {
     Raw,
     /// qcow2 (as written by `qemu-img`).
     Qcow2,
-    /// Decided from the file's header.
-    Auto,
+    /// Not given: raw. Never probed (a guest can write a qcow2 header into its raw
+    /// disk), but refused with a hint when the file starts like a qcow2 image.
+    Unset,
 }
 
-/// `--drive file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on]`.
+/// `--drive file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on][,backing=PATH]...
+/// [,data-file=PATH]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DriveSpec {
     /// Image file.
@@ -26,6 +28,10 @@ pub struct DriveSpec {
     pub readonly: bool,
     /// Writes go to a throw-away overlay; the image is never modified.
     pub snapshot: bool,
+    /// Backing images a qcow2 image's chain may use (repeatable).
+    pub backing: Vec<PathBuf>,
+    /// The external data file a qcow2 image may use.
+    pub data_file: Option<PathBuf>,
 }
 
 /// A network backend.
@@ -71,9 +77,11 @@ pub fn parse_drive(spec: &str) -> anyhow::Result<DriveSpec> {
     let mut file = None;
     let mut d = DriveSpec {
         file: PathBuf::new(),
-        format: DriveFormat::Auto,
+        format: DriveFormat::Unset,
         readonly: false,
         snapshot: false,
+        backing: Vec::new(),
+        data_file: None,
     };
     for (k, v) in pairs(spec) {
         match k {
@@ -87,11 +95,22 @@ pub fn parse_drive(spec: &str) -> anyhow::Result<DriveSpec> {
             }
             "readonly" => d.readonly = on_off(k, v)?,
             "snapshot" => d.snapshot = on_off(k, v)?,
+            "backing" if !v.is_empty() => d.backing.push(PathBuf::from(v)),
+            "data-file" if !v.is_empty() && d.data_file.is_none() => {
+                d.data_file = Some(PathBuf::from(v))
+            }
+            "data-file" if !v.is_empty() => bail!("--drive: data-file= given twice"),
+            "backing" | "data-file" => bail!("--drive {k}=: expected a path"),
             "if" if v == "virtio" => {}
-            _ => bail!("--drive: unknown option {k}={v} (known: file, format, readonly, snapshot)"),
+            _ => bail!(
+                "--drive: unknown option {k}={v} (known: file, format, readonly, snapshot, backing, data-file)"
+            ),
         }
     }
     d.file = file.context("--drive needs file=PATH")?;
+    if d.format != DriveFormat::Qcow2 && (!d.backing.is_empty() || d.data_file.is_some()) {
+        bail!("--drive: backing= and data-file= need format=qcow2");
+    }
     Ok(d)
 }
 
@@ -149,8 +168,31 @@ mod tests {
         assert_eq!(d.file, PathBuf::from("disk.img"));
         assert_eq!(d.format, DriveFormat::Qcow2);
         assert!(d.readonly && !d.snapshot);
+        assert!(d.backing.is_empty() && d.data_file.is_none());
         assert!(parse_drive("format=raw").is_err());
         assert!(parse_drive("file=x,cache=none").is_err());
+        assert_eq!(parse_drive("file=x").unwrap().format, DriveFormat::Unset);
+    }
+
+    #[test]
+    fn drives_name_their_backing_and_data_files() {
+        let d = parse_drive(
+            "file=top.qcow2,format=qcow2,backing=mid.qcow2,backing=/b/base.raw,data-file=data.raw",
+        )
+        .unwrap();
+        assert_eq!(
+            d.backing,
+            vec![PathBuf::from("mid.qcow2"), PathBuf::from("/b/base.raw")]
+        );
+        assert_eq!(d.data_file, Some(PathBuf::from("data.raw")));
+        for bad in [
+            "file=x,backing=b",
+            "file=x,format=raw,data-file=d",
+            "file=x,format=qcow2,backing=",
+            "file=x,format=qcow2,data-file=a,data-file=b",
+        ] {
+            assert!(parse_drive(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
