@@ -5,7 +5,7 @@ use tern_devices::virtio::blk::Blk;
 use tern_devices::virtio::console::Console;
 use tern_devices::virtio::disk::{DiskFormat, DiskHandle, DiskOptions, NamedFiles};
 use tern_devices::virtio::net::{Net, NetBackend as Backend};
-use tern_devices::virtio::net_slirp::{HostFwd, SlirpBackend, SlirpOptions};
+use tern_devices::virtio::net_slirp::{HostFwd, SlirpBackend, SlirpOptions, DEFAULT_MAX_FLOWS};
 use tern_devices::virtio::net_socket::SocketBackend;
 use tern_devices::virtio::rng::Rng;
 use tern_devices::virtio::{guest_memory, VirtioDevice, VirtioMmio};
@@ -78,25 +78,28 @@ pub fn factories(
             .mac
             .unwrap_or([0x52, 0x54, 0x00, 0x12, 0x34, 0x56 + i as u8]);
         let backend = n.backend.clone();
-        let hostfwd = match &backend {
-            NetBackend::User { hostfwd } => hostfwd
-                .iter()
-                .map(|h| h.parse::<HostFwd>().map_err(anyhow::Error::msg))
-                .collect::<anyhow::Result<Vec<_>>>()?,
-            _ => Vec::new(),
+        let slirp = match &backend {
+            NetBackend::User {
+                hostfwd,
+                host_loopback,
+                max_flows,
+            } => SlirpOptions {
+                hostfwd: hostfwd
+                    .iter()
+                    .map(|h| h.parse::<HostFwd>().map_err(anyhow::Error::msg))
+                    .collect::<anyhow::Result<Vec<_>>>()?,
+                host_loopback: *host_loopback,
+                max_flows: max_flows.unwrap_or(DEFAULT_MAX_FLOWS),
+                ..SlirpOptions::default()
+            },
+            _ => SlirpOptions::default(),
         };
         out.push(Box::new(move |ctx| {
             let waker = Some(ctx.waker.clone());
             let be: Box<dyn Backend> = match backend {
                 NetBackend::User { .. } => Box::new(
-                    SlirpBackend::new(
-                        SlirpOptions {
-                            hostfwd,
-                            ..SlirpOptions::default()
-                        },
-                        waker,
-                    )
-                    .map_err(|e| format!("user-mode network: {e}"))?,
+                    SlirpBackend::new(slirp, waker)
+                        .map_err(|e| format!("user-mode network: {e}"))?,
                 ),
                 NetBackend::SocketListen(addr) => Box::new(
                     SocketBackend::listen(addr.as_str(), waker)

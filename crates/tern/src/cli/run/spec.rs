@@ -41,6 +41,10 @@ pub enum NetBackend {
     User {
         /// `hostfwd=tcp::HOSTPORT-:GUESTPORT` rules, as written.
         hostfwd: Vec<String>,
+        /// `host-loopback=on`: 10.0.2.2 reaches the host's 127.0.0.1.
+        host_loopback: bool,
+        /// `max-flows=N`: the cap on NAT flows, if not the default.
+        max_flows: Option<usize>,
     },
     /// QEMU-compatible socket backend: listen for one peer.
     SocketListen(String),
@@ -48,8 +52,9 @@ pub enum NetBackend {
     SocketConnect(String),
 }
 
-/// `--netdev user[,hostfwd=...]` or `--netdev socket,listen=HOST:PORT|connect=HOST:PORT`,
-/// with an optional `mac=52:54:00:..`.
+/// `--netdev user[,hostfwd=...][,host-loopback=on][,max-flows=N]` or
+/// `--netdev socket,listen=HOST:PORT|connect=HOST:PORT`, with an optional
+/// `mac=52:54:00:..`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetSpec {
     /// Backend.
@@ -136,18 +141,34 @@ pub fn parse_netdev(spec: &str) -> anyhow::Result<NetSpec> {
     let mut hostfwd = Vec::new();
     let mut listen = None;
     let mut connect = None;
+    let mut host_loopback = None;
+    let mut max_flows = None;
     for (k, v) in pairs(rest) {
         match k {
             "mac" => mac = Some(parse_mac(v)?),
             "hostfwd" => hostfwd.push(v.to_string()),
+            "host-loopback" => host_loopback = Some(on_off(k, v)?),
+            "max-flows" => {
+                let n: usize = v.parse().ok().filter(|&n| n > 0).with_context(|| {
+                    format!("--netdev max-flows={v}: expected a number above 0")
+                })?;
+                max_flows = Some(n);
+            }
             "listen" => listen = Some(v.to_string()),
             "connect" => connect = Some(v.to_string()),
             "id" => {}
             _ => bail!("--netdev: unknown option {k}={v}"),
         }
     }
+    if kind != "user" && (host_loopback.is_some() || max_flows.is_some()) {
+        bail!("--netdev {kind}: host-loopback= and max-flows= apply to user only");
+    }
     let backend = match (kind, listen, connect) {
-        ("user", None, None) => NetBackend::User { hostfwd },
+        ("user", None, None) => NetBackend::User {
+            hostfwd,
+            host_loopback: host_loopback.unwrap_or(false),
+            max_flows,
+        },
         ("socket", Some(a), None) => NetBackend::SocketListen(a),
         ("socket", None, Some(a)) => NetBackend::SocketConnect(a),
         ("socket", _, _) => {
@@ -201,9 +222,24 @@ mod tests {
         assert_eq!(
             n.backend,
             NetBackend::User {
-                hostfwd: vec!["tcp::2222-:22".into()]
+                hostfwd: vec!["tcp::2222-:22".into()],
+                host_loopback: false,
+                max_flows: None,
             }
         );
+        assert_eq!(
+            parse_netdev("user,host-loopback=on,max-flows=64")
+                .unwrap()
+                .backend,
+            NetBackend::User {
+                hostfwd: Vec::new(),
+                host_loopback: true,
+                max_flows: Some(64),
+            }
+        );
+        assert!(parse_netdev("user,max-flows=0").is_err());
+        assert!(parse_netdev("user,host-loopback=maybe").is_err());
+        assert!(parse_netdev("socket,listen=:1,host-loopback=on").is_err());
         assert_eq!(n.mac, Some([0x52, 0x54, 0, 0x12, 0x34, 0x56]));
         assert_eq!(
             parse_netdev("socket,listen=:1234").unwrap().backend,
