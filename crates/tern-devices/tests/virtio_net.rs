@@ -160,7 +160,7 @@ fn slirp_answers_arp_and_forwards_host_ports() {
         hostfwd: vec![format!("tcp:127.0.0.1:{port}-:22")
             .parse::<HostFwd>()
             .unwrap()],
-        restricted: false,
+        ..SlirpOptions::default()
     };
     let backend = SlirpBackend::new(opts, Some(w.clone())).unwrap();
     let mut d = card(Box::new(backend), MAC_A);
@@ -193,7 +193,7 @@ fn slirp_reports_a_busy_forwarded_port() {
     let port = taken.local_addr().unwrap().port();
     let opts = SlirpOptions {
         hostfwd: vec![format!("tcp:127.0.0.1:{port}-:22").parse().unwrap()],
-        restricted: false,
+        ..SlirpOptions::default()
     };
     let err = SlirpBackend::new(opts, None)
         .err()

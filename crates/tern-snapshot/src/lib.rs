@@ -49,6 +49,7 @@ mod memory;
 mod overlay;
 mod reader;
 mod storage;
+mod target;
 mod toc;
 mod writer;
 
@@ -67,5 +68,6 @@ pub use memory::{
 };
 pub use overlay::{DiskOverlay, OverlayExtent, OverlayGeometry, MAX_EXTENT_BYTES};
 pub use reader::{SectionInfo, Snapshot, MAX_CHAIN};
+pub use target::check_target;
 pub use toc::{valid_name, SectionKind, MAX_NAME_LEN};
 pub use writer::{MemoryLayout, SnapshotMeta, SnapshotWriter, Summary, WriteOptions};

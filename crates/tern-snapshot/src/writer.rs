@@ -4,7 +4,8 @@
 //! never revisited, then appends the table of contents and finally fills in the header
 //! page it reserved at the start. [`SnapshotWriter::create`] writes to a temporary file
 //! beside the target and renames it into place when finished, so a snapshot path
-//! never holds a half-written file (a crash leaves the old snapshot, or none).
+//! never holds a half-written file (a crash leaves the old snapshot, or none), and
+//! replaces only a snapshot file (see [`crate::check_target`]).
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
@@ -183,13 +184,13 @@ pub struct SnapshotWriter<W: Write + Seek> {
 }
 
 impl SnapshotWriter<File> {
-    /// Starts writing the snapshot file `path` (through `path.partial`, renamed when
-    /// finished; dropped unfinished, the partial file is removed).
+    /// Starts writing the snapshot file `path` (through a fresh temporary file beside
+    /// it, renamed when finished; dropped unfinished, the temporary file is removed).
+    /// Refuses a `path` where something other than a tern snapshot is, then and at
+    /// the rename (see [`check_target`](crate::check_target)).
     pub fn create(path: &Path, meta: SnapshotMeta, opts: WriteOptions) -> Result<Self> {
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(".partial");
-        let tmp = path.with_file_name(name);
-        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, "cannot create", e))?;
+        crate::target::check_target(path)?;
+        let (file, tmp) = crate::target::create_temp(path)?;
         match SnapshotWriter::start(file, &tmp, meta, opts) {
             Ok(mut w) => {
                 w.target = Some(Target {
@@ -474,12 +475,18 @@ impl<W: Write + Seek> SnapshotWriter<W> {
                 w.flush()?;
                 File::open(&t.tmp)?.sync_all()?;
             }
-            std::fs::rename(&t.tmp, &t.path)
+            Ok(())
         })();
-        res.map_err(|e| {
+        let res = res
+            .map_err(|e| Error::io(&t.path, "cannot finish", e))
+            .and_then(|()| crate::target::check_target(&t.path))
+            .and_then(|()| {
+                std::fs::rename(&t.tmp, &t.path).map_err(|e| Error::io(&t.path, "cannot finish", e))
+            });
+        if res.is_err() {
             let _ = std::fs::remove_file(&t.tmp);
-            Error::io(&t.path, "cannot finish", e)
-        })
+        }
+        res
     }
 }
 

@@ -26,6 +26,6 @@ pub mod ram;
 pub mod snapshot_file;
 pub mod system;
 
-pub use api::{serve, ServeError, ServerHandle};
+pub use api::{serve, serve_with, ApiLimits, ServeError, ServerHandle};
 pub use client::{Client, ClientError};
 pub use control::{ControlError, VmControl};

@@ -35,7 +35,8 @@ pub fn internal(what: &str, e: impl std::fmt::Display) -> ControlError {
 
 /// Creates the file `req` names for a VM of `kind`. `parent` is the previous
 /// snapshot when the request is incremental (then referenced by the header).
-/// Returns the writer and the file's path.
+/// Returns the writer and the file's path. A path that holds anything but a tern
+/// snapshot is refused as an invalid request (400), and left as it is.
 pub fn create(
     kind: VmKind,
     parent: Option<&LastSnapshot>,
@@ -53,6 +54,9 @@ pub fn create(
         ..WriteOptions::default()
     };
     let path = PathBuf::from(&req.path);
+    // The writer checks again when it renames its file into place; this answers the
+    // common case (the path holds some other file) as the request's fault.
+    tern_snapshot::check_target(&path).map_err(|e| ControlError::InvalidRequest(e.to_string()))?;
     let w = SnapshotWriter::create(&path, meta, opts).map_err(|e| internal("snapshot", e))?;
     Ok((w, path))
 }

@@ -189,7 +189,8 @@ fn user_network_keeps_working_after_restore() {
         virt::Boot::linux(1, Some("/tests/net-later.sh"), &[&port_arg, "4"])
             .args()
             .to_vec();
-    argv.extend(["--netdev".to_string(), "user".to_string()]);
+    // The test's HTTP server listens on the host's loopback: allowed explicitly.
+    argv.extend(["--netdev".to_string(), "user,host-loopback=on".to_string()]);
     let vm = Vm::spawn(&argv, &tmp("n1.sock"));
     vm.wait_for("netlater: leased", Duration::from_secs(300));
     vm.snapshot_and_kill(&file, &[]);

@@ -109,8 +109,9 @@ fn net_test(harts: u32, opensbi: bool) {
         .collect();
     let want = sha256_hex(&payload);
     let port = serve_http(payload.clone());
-    let mut boot =
-        Boot::linux(harts, Some("/tests/net.sh"), &[&port.to_string()]).with(&["--netdev", "user"]);
+    // The test's HTTP server listens on the host's loopback: allowed explicitly.
+    let mut boot = Boot::linux(harts, Some("/tests/net.sh"), &[&port.to_string()])
+        .with(&["--netdev", "user,host-loopback=on"]);
     if opensbi {
         boot = boot.opensbi();
     }

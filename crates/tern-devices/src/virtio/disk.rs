@@ -4,10 +4,11 @@
 //! snapshot store what the guest wrote ([`TrackedDisk`], shared through
 //! [`DiskHandle`]).
 //!
-//! Image format detection is explicit: [`DiskFormat::detect`] exists for the command
-//! line, but probing a raw image that a guest can write is unsafe (the guest could
-//! write a qcow2 header naming a host file as backing file), so the board should probe
-//! only when the user did not say the format, as QEMU warns.
+//! The format is always the user's: probing a raw image that a guest can write is
+//! unsafe (the guest could write a qcow2 header naming a host file as backing or data
+//! file), so [`DiskFormat::detect`] serves only to hint at a forgotten `format=`. A
+//! qcow2 image opens only the backing and data files the user named
+//! ([`NamedFiles`], see [`super::disk_files`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -17,9 +18,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use imago::file::File as ImagoFile;
-use imago::qcow2::Qcow2;
-use imago::{FormatAccess, FormatDriverBuilder, PermissiveImplicitOpenGate};
+use imago::FormatAccess;
 
+pub use super::disk_files::{NamedFiles, MAX_BACKING_CHAIN};
 pub use super::overlay::{BlockSet, Overlay, Runs, BLOCK};
 
 /// Random access to a disk's bytes.
@@ -47,8 +48,9 @@ pub enum DiskFormat {
 }
 
 impl DiskFormat {
-    /// qcow2 if the file starts with qcow2's magic, raw otherwise (see the module
-    /// documentation for why a board should not probe images by default).
+    /// qcow2 if the file starts with qcow2's magic, raw otherwise. Never use it to
+    /// choose how to open an image a guest may have written (see the module
+    /// documentation); it serves to hint at a forgotten `format=qcow2`.
     pub fn detect(path: &Path) -> io::Result<DiskFormat> {
         let mut magic = [0u8; 4];
         let mut f = File::open(path)?;
@@ -73,6 +75,8 @@ pub struct DiskOptions {
     /// Writes go to a temporary overlay dropped with the device; the file is opened
     /// read-only (QEMU's `snapshot=on`).
     pub snapshot: bool,
+    /// The files a qcow2 image's header may refer to (none for a raw image).
+    pub named_files: NamedFiles,
 }
 
 impl DiskOptions {
@@ -83,6 +87,7 @@ impl DiskOptions {
             format,
             read_only: false,
             snapshot: false,
+            named_files: NamedFiles::default(),
         }
     }
 
@@ -111,8 +116,16 @@ pub fn open(opts: &DiskOptions) -> Result<Box<dyn BlockBackend>, DiskError> {
     };
     let writable = !opts.read_only && !opts.snapshot;
     let base: Box<dyn BlockBackend> = match opts.format {
+        DiskFormat::Raw if !opts.named_files.is_empty() => {
+            return Err(err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "backing and data files apply to qcow2 images only",
+            )))
+        }
         DiskFormat::Raw => Box::new(RawDisk::open(&opts.path, writable).map_err(err)?),
-        DiskFormat::Qcow2 => Box::new(Qcow2Disk::open(&opts.path, writable).map_err(err)?),
+        DiskFormat::Qcow2 => {
+            Box::new(Qcow2Disk::open(&opts.path, writable, &opts.named_files).map_err(err)?)
+        }
     };
     if opts.throwaway() {
         return Ok(Box::new(Overlay::new(base).map_err(err)?));
@@ -279,13 +292,11 @@ pub struct Qcow2Disk {
 }
 
 impl Qcow2Disk {
-    /// Opens `path` and the backing files its header names.
-    pub fn open(path: &Path, writable: bool) -> io::Result<Qcow2Disk> {
-        let q = Qcow2::<ImagoFile>::builder_path(path)
-            .write(writable)
-            .open(PermissiveImplicitOpenGate::default())?;
+    /// Opens `path` and the backing and data files its header names, each of which
+    /// must be in `named` (see [`super::disk_files`]).
+    pub fn open(path: &Path, writable: bool, named: &NamedFiles) -> io::Result<Qcow2Disk> {
         Ok(Qcow2Disk {
-            image: FormatAccess::new(q),
+            image: super::disk_files::open_qcow2(path, writable, named)?,
         })
     }
 }

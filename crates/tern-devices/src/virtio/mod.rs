@@ -14,9 +14,11 @@
 pub mod blk;
 pub mod console;
 pub mod disk;
+pub mod disk_files;
 pub mod memory;
 pub mod mmio;
 pub mod net;
+pub mod net_flows;
 pub mod net_slirp;
 pub mod net_socket;
 mod overlay;

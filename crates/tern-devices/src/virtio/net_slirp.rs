@@ -3,6 +3,11 @@
 //! (DHCP), the gateway and host at 10.0.2.2, DNS at 10.0.2.3. [`HostFwd`] forwards host
 //! ports into the guest (QEMU's `hostfwd=tcp:127.0.0.1:2222-:22`).
 //!
+//! Unlike QEMU, the host's loopback is out of the guest's reach unless
+//! [`SlirpOptions::host_loopback`] says otherwise, and the flows a guest opens through
+//! the NAT (each a host descriptor) are capped by [`SlirpOptions::max_flows`]; both
+//! are enforced on the guest's frames before libslirp sees them ([`super::net_flows`]).
+//!
 //! A libslirp context is not thread-safe and lives on its own thread, which polls
 //! libslirp's sockets, runs its timers, injects frames the guest sends (passed through
 //! a bounded channel plus a wake-up socket) and pushes frames for the guest into the
@@ -12,7 +17,7 @@
 //! `libslirp-sys` build script stops with "The system library `slirp` ... was not
 //! found" (pkg-config's `slirp.pc`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::CString;
 use std::io::{self, Read, Write};
 use std::net::Ipv4Addr;
@@ -33,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use tern_state::{Decoder, Encoder, Persist, StateError, Versioned};
 
 use super::net::{FrameQueue, NetBackend};
+use super::net_flows::{FlowGate, Verdict};
 use crate::PollWaker;
 
 /// The guest's address (first DHCP lease).
@@ -44,6 +50,10 @@ pub const DNS: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 3);
 const NETWORK: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 0);
 const NETMASK: Ipv4Addr = Ipv4Addr::new(255, 255, 255, 0);
 const QUEUE_FRAMES: usize = 256;
+
+/// Default of [`SlirpOptions::max_flows`]: far more than a guest's package manager,
+/// build or browser keeps open, far fewer than a host process's descriptors.
+pub const DEFAULT_MAX_FLOWS: usize = 512;
 
 /// One forwarded host port.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,12 +105,30 @@ impl FromStr for HostFwd {
 }
 
 /// Options of the NAT.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SlirpOptions {
     /// Forwarded host ports.
     pub hostfwd: Vec<HostFwd>,
     /// Isolate the guest from the outside (only forwarded ports work).
     pub restricted: bool,
+    /// Let the guest reach the host's loopback services: 10.0.2.2 is then the host's
+    /// 127.0.0.1 (QEMU's default). Off by default: a guest reaches the host only at
+    /// its other addresses, as any machine on the network would.
+    pub host_loopback: bool,
+    /// Most flows (TCP connections, UDP source ports, pings) the NAT keeps open on the
+    /// host at once; beyond it new flows are refused (see [`super::net_flows`]).
+    pub max_flows: usize,
+}
+
+impl Default for SlirpOptions {
+    fn default() -> Self {
+        SlirpOptions {
+            hostfwd: Vec::new(),
+            restricted: false,
+            host_loopback: false,
+            max_flows: DEFAULT_MAX_FLOWS,
+        }
+    }
 }
 
 /// Requests to the slirp thread.
@@ -275,6 +303,9 @@ struct SlirpHandler {
     rx: FrameQueue,
     timers: Rc<RefCell<Vec<TimerRef>>>,
     start: Instant,
+    /// Host sockets libslirp holds now (it registers each one it opens for the guest
+    /// and unregisters it when closed).
+    flows: Rc<Cell<usize>>,
 }
 
 impl Handler for SlirpHandler {
@@ -289,9 +320,13 @@ impl Handler for SlirpHandler {
         Ok(buf.len())
     }
 
-    fn register_poll_fd(&mut self, _fd: i32) {}
+    fn register_poll_fd(&mut self, _fd: i32) {
+        self.flows.set(self.flows.get() + 1);
+    }
 
-    fn unregister_poll_fd(&mut self, _fd: i32) {}
+    fn unregister_poll_fd(&mut self, _fd: i32) {
+        self.flows.set(self.flows.get().saturating_sub(1));
+    }
 
     fn guest_error(&mut self, _msg: &str) {}
 
@@ -392,7 +427,7 @@ fn run(opts: SlirpOptions, rx: FrameQueue, chans: Channels, stop: Arc<AtomicBool
         vdomainname: std::ptr::null(),
         if_mtu: 0,
         if_mru: 0,
-        disable_host_loopback: false,
+        disable_host_loopback: !opts.host_loopback,
         enable_emu: false,
         outbound_addr: std::ptr::null(),
         outbound_addr6: std::ptr::null(),
@@ -401,10 +436,14 @@ fn run(opts: SlirpOptions, rx: FrameQueue, chans: Channels, stop: Arc<AtomicBool
     };
     let timers: Rc<RefCell<Vec<TimerRef>>> = Rc::default();
     let start = Instant::now();
+    let flows = Rc::new(Cell::new(0));
+    let refusals = rx.clone();
+    let mut gate = FlowGate::new(opts.max_flows, opts.host_loopback);
     let handler = SlirpHandler {
         rx,
         timers: timers.clone(),
         start,
+        flows: flows.clone(),
     };
     let ctx = Context::new_with_config(&config, handler);
     for f in &opts.hostfwd {
@@ -436,7 +475,11 @@ fn run(opts: SlirpOptions, rx: FrameQueue, chans: Channels, stop: Arc<AtomicBool
     let mut scratch = [0u8; 64];
     while !stop.load(Ordering::Acquire) {
         while let Ok(frame) = frames.try_recv() {
-            ctx.input(&frame);
+            match gate.check(&frame, flows.get(), Instant::now()) {
+                Verdict::Pass => ctx.input(&frame),
+                Verdict::Drop => {}
+                Verdict::Refuse(answer) => refusals.push(answer),
+            }
         }
         while let Ok(c) = control.try_recv() {
             match c {

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::error::ApiError;
+use super::limits::BODY_TIMEOUT;
 
 /// Largest accepted request body in bytes. The largest legitimate body, a snapshot
 /// request with a `PATH_MAX` path, is under 5 KiB.
@@ -20,7 +21,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// A request body parsed as JSON into `T`.
 ///
 /// A `Content-Type` other than `application/json` is refused (415); a missing one is
-/// accepted, so `curl --data-binary @req.json` works without `-H`.
+/// accepted, so `curl --data-binary @req.json` works without `-H`. A body larger than
+/// [`MAX_BODY_BYTES`] is refused (413), one that takes longer than [`BODY_TIMEOUT`] to
+/// arrive too (408).
 pub struct JsonBody<T>(pub T);
 
 impl<T, S> FromRequest<S> for JsonBody<T>
@@ -44,7 +47,17 @@ where
                 ));
             }
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| match r {
+        let read = tokio::time::timeout(BODY_TIMEOUT, Bytes::from_request(req, state));
+        let Ok(read) = read.await else {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "request body did not arrive within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            ));
+        };
+        let bytes = read.map_err(|r| match r {
             BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,

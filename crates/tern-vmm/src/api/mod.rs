@@ -12,22 +12,31 @@
 //! One verb per route rather than Firecracker's `PATCH /vm {"state": "Paused"}`:
 //! each action has its own status codes and documentation, and the CLI commands map
 //! onto the routes one to one. Errors answer `{ "error": "..." }` with 400 (malformed
-//! request), 404 (unknown path), 405 (wrong method, with `Allow`), 409 (wrong VM
-//! state), 413 (body over [`MAX_BODY_BYTES`]), 415 (body not JSON), 500 (the VMM
-//! failed) or 501 (not supported by this VM). See [`crate::control`] for the state
-//! machine.
+//! request), 403 (a client that is not the VM's owner or root), 404 (unknown path),
+//! 405 (wrong method, with `Allow`), 408 (body slower than [`BODY_TIMEOUT`]), 409
+//! (wrong VM state), 413 (body over [`MAX_BODY_BYTES`]), 415 (body not JSON), 431
+//! (header over [`MAX_HEADER_BYTES`] or [`MAX_HEADER_FIELDS`]), 500 (the VMM failed),
+//! 501 (not supported by this VM) or 503 (every connection busy). See
+//! [`crate::control`] for the state machine.
 //!
 //! The server runs on a thread of its own with a current-thread tokio runtime, so the
 //! VMM's threads never run async code; the [`VmControl`] calls run on a few blocking
 //! threads of that runtime.
+//!
+//! Only the VM's owner may use it: the socket is created owner-only (never visible
+//! with another mode, see `socket.rs`), and each connection's peer credentials are
+//! checked (the owner's uid and root; others get 403). Connections, header and body
+//! sizes and the time to send a request are bounded ([`ApiLimits`], `conn.rs`).
 
 mod body;
+mod conn;
 mod error;
+pub mod fuzzing;
+mod limits;
 mod openapi;
 mod routes;
 mod socket;
 
-use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -37,6 +46,10 @@ use tokio::sync::watch;
 
 pub use body::MAX_BODY_BYTES;
 pub use error::ErrorBody;
+pub use limits::{
+    ApiLimits, BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, MAX_HEADER_BYTES,
+    MAX_HEADER_FIELDS,
+};
 pub use openapi::{openapi_json, ApiDoc};
 pub use routes::{router, ROUTES};
 pub use socket::ServeError;
@@ -49,12 +62,26 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Most threads running [`VmControl`] calls at once; further requests wait.
 const MAX_BLOCKING_THREADS: usize = 8;
 
-/// Starts serving `vm` on the Unix socket `path` and returns once the socket listens.
+/// How long the accept loop pauses after a failed accept (out of descriptors, say)
+/// before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Starts serving `vm` on the Unix socket `path` with the default [`ApiLimits`] and
+/// returns once the socket listens.
 ///
 /// A stale socket file at `path` is replaced; a live server there, or a file that is
 /// not a socket, is an error (see [`ServeError`]). The socket is removed again when
 /// the returned handle is shut down or dropped.
 pub fn serve(path: impl AsRef<Path>, vm: Arc<dyn VmControl>) -> Result<ServerHandle, ServeError> {
+    serve_with(path, vm, ApiLimits::default())
+}
+
+/// [`serve`] with other limits.
+pub fn serve_with(
+    path: impl AsRef<Path>,
+    vm: Arc<dyn VmControl>,
+    limits: ApiLimits,
+) -> Result<ServerHandle, ServeError> {
     let path = path.as_ref().to_path_buf();
     let (std_listener, file_id) = socket::bind(&path)?;
     let cleanup_on_err = |action, source| {
@@ -81,7 +108,7 @@ pub fn serve(path: impl AsRef<Path>, vm: Arc<dyn VmControl>) -> Result<ServerHan
     let app = router(vm);
     let thread = std::thread::Builder::new()
         .name("tern-api".to_string())
-        .spawn(move || run(runtime, listener, app, stop_rx))
+        .spawn(move || run(runtime, listener, app, limits, stop_rx))
         .map_err(|e| cleanup_on_err("start the server thread", e))?;
     tracing::info!("control API listening on {}", path.display());
     Ok(ServerHandle {
@@ -92,29 +119,52 @@ pub fn serve(path: impl AsRef<Path>, vm: Arc<dyn VmControl>) -> Result<ServerHan
     })
 }
 
-/// The server thread: serves until told to stop, then lets requests in progress
-/// finish for at most [`SHUTDOWN_GRACE`].
+/// The server thread: accepts connections until told to stop (each served by
+/// [`conn::handle`] on a task of its own), then lets requests in progress finish for
+/// at most [`SHUTDOWN_GRACE`].
 fn run(
     runtime: tokio::runtime::Runtime,
     listener: tokio::net::UnixListener,
     app: axum::Router,
+    limits: ApiLimits,
     stop_rx: watch::Receiver<bool>,
 ) {
     runtime.block_on(async move {
-        let mut signal_rx = stop_rx.clone();
-        let server = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
+        let registry = conn::Registry::new(limits.max_connections);
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut stop = stop_rx.clone();
+        loop {
+            tokio::select! {
                 // An error means the handle is gone: stop as well.
-                let _ = signal_rx.wait_for(|stop| *stop).await;
-            })
-            .into_future();
-        let task = tokio::spawn(server);
-        let mut stop_rx = stop_rx;
-        let _ = stop_rx.wait_for(|stop| *stop).await;
-        if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                _ = stop.wait_for(|s| *s) => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        tasks.spawn(conn::handle(
+                            stream,
+                            app.clone(),
+                            limits,
+                            registry.clone(),
+                            stop_rx.clone(),
+                        ));
+                    }
+                    Err(e) => {
+                        tracing::warn!("control API: cannot accept a connection: {e}");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    }
+                },
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        drop(listener);
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
             tracing::warn!(
                 "control API: requests still running after shutdown grace; dropping them"
             );
+            tasks.abort_all();
         }
     });
     runtime.shutdown_timeout(SHUTDOWN_GRACE);

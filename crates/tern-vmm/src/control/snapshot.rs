@@ -25,9 +25,10 @@ pub enum Compression {
 ///
 /// The file is written by the VM process, on its host, so `path` must be absolute:
 /// the client resolves a relative path against its own working directory before
-/// sending it. If a file exists at `path` it is replaced; an implementation writes to
-/// a temporary file beside it and renames it, so a failed snapshot never leaves a
-/// half-written file under `path`.
+/// sending it. If a tern snapshot file exists at `path` it is replaced; anything else
+/// there (another file, a symbolic link, a directory) is refused and left alone. An
+/// implementation writes to a fresh temporary file beside it and renames it, so a
+/// failed snapshot never leaves a half-written file under `path`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotRequest {

@@ -3,9 +3,9 @@
 use anyhow::Context;
 use tern_devices::virtio::blk::Blk;
 use tern_devices::virtio::console::Console;
-use tern_devices::virtio::disk::{DiskFormat, DiskHandle, DiskOptions};
+use tern_devices::virtio::disk::{DiskFormat, DiskHandle, DiskOptions, NamedFiles};
 use tern_devices::virtio::net::{Net, NetBackend as Backend};
-use tern_devices::virtio::net_slirp::{HostFwd, SlirpBackend, SlirpOptions};
+use tern_devices::virtio::net_slirp::{HostFwd, SlirpBackend, SlirpOptions, DEFAULT_MAX_FLOWS};
 use tern_devices::virtio::net_socket::SocketBackend;
 use tern_devices::virtio::rng::Rng;
 use tern_devices::virtio::{guest_memory, VirtioDevice, VirtioMmio};
@@ -23,17 +23,38 @@ fn transport<D: VirtioDevice + 'static>(
     Ok(Box::new(VirtioMmio::new(device, mem, ctx.irq.clone())))
 }
 
-/// How to open the disk of a `--drive` (probing the format if it was not given).
+/// How to open the disk of a `--drive`.
+///
+/// Without `format=` the image is raw: the format is never probed, since a guest can
+/// write a qcow2 header (naming a host file as backing or data file) into its raw
+/// disk. A file without `format=` that starts with qcow2's magic is refused with a
+/// hint: it is either a qcow2 image (say `format=qcow2`) or a raw disk whose guest
+/// wrote that header (say `format=raw`).
 pub fn disk_options(d: &DriveSpec) -> anyhow::Result<DiskOptions> {
     let format = match d.format {
         DriveFormat::Raw => DiskFormat::Raw,
         DriveFormat::Qcow2 => DiskFormat::Qcow2,
-        DriveFormat::Auto => DiskFormat::detect(&d.file)
-            .with_context(|| format!("cannot read disk image {}", d.file.display()))?,
+        DriveFormat::Unset => {
+            let looks = DiskFormat::detect(&d.file)
+                .with_context(|| format!("cannot read disk image {}", d.file.display()))?;
+            if looks == DiskFormat::Qcow2 {
+                anyhow::bail!(
+                    "disk image {} starts with a qcow2 header but --drive does not say format=: \
+                     add format=qcow2 if it is a qcow2 image, or format=raw if it is a raw disk \
+                     (a guest can write such a header into its raw disk; tern never probes)",
+                    d.file.display()
+                );
+            }
+            DiskFormat::Raw
+        }
     };
     let mut opts = DiskOptions::new(d.file.clone(), format);
     opts.read_only = d.readonly;
     opts.snapshot = d.snapshot;
+    opts.named_files = NamedFiles {
+        backing: d.backing.clone(),
+        data_file: d.data_file.clone(),
+    };
     Ok(opts)
 }
 
@@ -57,25 +78,28 @@ pub fn factories(
             .mac
             .unwrap_or([0x52, 0x54, 0x00, 0x12, 0x34, 0x56 + i as u8]);
         let backend = n.backend.clone();
-        let hostfwd = match &backend {
-            NetBackend::User { hostfwd } => hostfwd
-                .iter()
-                .map(|h| h.parse::<HostFwd>().map_err(anyhow::Error::msg))
-                .collect::<anyhow::Result<Vec<_>>>()?,
-            _ => Vec::new(),
+        let slirp = match &backend {
+            NetBackend::User {
+                hostfwd,
+                host_loopback,
+                max_flows,
+            } => SlirpOptions {
+                hostfwd: hostfwd
+                    .iter()
+                    .map(|h| h.parse::<HostFwd>().map_err(anyhow::Error::msg))
+                    .collect::<anyhow::Result<Vec<_>>>()?,
+                host_loopback: *host_loopback,
+                max_flows: max_flows.unwrap_or(DEFAULT_MAX_FLOWS),
+                ..SlirpOptions::default()
+            },
+            _ => SlirpOptions::default(),
         };
         out.push(Box::new(move |ctx| {
             let waker = Some(ctx.waker.clone());
             let be: Box<dyn Backend> = match backend {
                 NetBackend::User { .. } => Box::new(
-                    SlirpBackend::new(
-                        SlirpOptions {
-                            hostfwd,
-                            ..SlirpOptions::default()
-                        },
-                        waker,
-                    )
-                    .map_err(|e| format!("user-mode network: {e}"))?,
+                    SlirpBackend::new(slirp, waker)
+                        .map_err(|e| format!("user-mode network: {e}"))?,
                 ),
                 NetBackend::SocketListen(addr) => Box::new(
                     SocketBackend::listen(addr.as_str(), waker)

@@ -11,11 +11,13 @@ pub enum DriveFormat {
     Raw,
     /// qcow2 (as written by `qemu-img`).
     Qcow2,
-    /// Decided from the file's header.
-    Auto,
+    /// Not given: raw. Never probed (a guest can write a qcow2 header into its raw
+    /// disk), but refused with a hint when the file starts like a qcow2 image.
+    Unset,
 }
 
-/// `--drive file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on]`.
+/// `--drive file=PATH[,format=raw|qcow2][,readonly=on][,snapshot=on][,backing=PATH]...
+/// [,data-file=PATH]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DriveSpec {
     /// Image file.
@@ -26,6 +28,10 @@ pub struct DriveSpec {
     pub readonly: bool,
     /// Writes go to a throw-away overlay; the image is never modified.
     pub snapshot: bool,
+    /// Backing images a qcow2 image's chain may use (repeatable).
+    pub backing: Vec<PathBuf>,
+    /// The external data file a qcow2 image may use.
+    pub data_file: Option<PathBuf>,
 }
 
 /// A network backend.
@@ -35,6 +41,10 @@ pub enum NetBackend {
     User {
         /// `hostfwd=tcp::HOSTPORT-:GUESTPORT` rules, as written.
         hostfwd: Vec<String>,
+        /// `host-loopback=on`: 10.0.2.2 reaches the host's 127.0.0.1.
+        host_loopback: bool,
+        /// `max-flows=N`: the cap on NAT flows, if not the default.
+        max_flows: Option<usize>,
     },
     /// QEMU-compatible socket backend: listen for one peer.
     SocketListen(String),
@@ -42,8 +52,9 @@ pub enum NetBackend {
     SocketConnect(String),
 }
 
-/// `--netdev user[,hostfwd=...]` or `--netdev socket,listen=HOST:PORT|connect=HOST:PORT`,
-/// with an optional `mac=52:54:00:..`.
+/// `--netdev user[,hostfwd=...][,host-loopback=on][,max-flows=N]` or
+/// `--netdev socket,listen=HOST:PORT|connect=HOST:PORT`, with an optional
+/// `mac=52:54:00:..`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetSpec {
     /// Backend.
@@ -71,9 +82,11 @@ pub fn parse_drive(spec: &str) -> anyhow::Result<DriveSpec> {
     let mut file = None;
     let mut d = DriveSpec {
         file: PathBuf::new(),
-        format: DriveFormat::Auto,
+        format: DriveFormat::Unset,
         readonly: false,
         snapshot: false,
+        backing: Vec::new(),
+        data_file: None,
     };
     for (k, v) in pairs(spec) {
         match k {
@@ -87,11 +100,22 @@ pub fn parse_drive(spec: &str) -> anyhow::Result<DriveSpec> {
             }
             "readonly" => d.readonly = on_off(k, v)?,
             "snapshot" => d.snapshot = on_off(k, v)?,
+            "backing" if !v.is_empty() => d.backing.push(PathBuf::from(v)),
+            "data-file" if !v.is_empty() && d.data_file.is_none() => {
+                d.data_file = Some(PathBuf::from(v))
+            }
+            "data-file" if !v.is_empty() => bail!("--drive: data-file= given twice"),
+            "backing" | "data-file" => bail!("--drive {k}=: expected a path"),
             "if" if v == "virtio" => {}
-            _ => bail!("--drive: unknown option {k}={v} (known: file, format, readonly, snapshot)"),
+            _ => bail!(
+                "--drive: unknown option {k}={v} (known: file, format, readonly, snapshot, backing, data-file)"
+            ),
         }
     }
     d.file = file.context("--drive needs file=PATH")?;
+    if d.format != DriveFormat::Qcow2 && (!d.backing.is_empty() || d.data_file.is_some()) {
+        bail!("--drive: backing= and data-file= need format=qcow2");
+    }
     Ok(d)
 }
 
@@ -117,18 +141,34 @@ pub fn parse_netdev(spec: &str) -> anyhow::Result<NetSpec> {
     let mut hostfwd = Vec::new();
     let mut listen = None;
     let mut connect = None;
+    let mut host_loopback = None;
+    let mut max_flows = None;
     for (k, v) in pairs(rest) {
         match k {
             "mac" => mac = Some(parse_mac(v)?),
             "hostfwd" => hostfwd.push(v.to_string()),
+            "host-loopback" => host_loopback = Some(on_off(k, v)?),
+            "max-flows" => {
+                let n: usize = v.parse().ok().filter(|&n| n > 0).with_context(|| {
+                    format!("--netdev max-flows={v}: expected a number above 0")
+                })?;
+                max_flows = Some(n);
+            }
             "listen" => listen = Some(v.to_string()),
             "connect" => connect = Some(v.to_string()),
             "id" => {}
             _ => bail!("--netdev: unknown option {k}={v}"),
         }
     }
+    if kind != "user" && (host_loopback.is_some() || max_flows.is_some()) {
+        bail!("--netdev {kind}: host-loopback= and max-flows= apply to user only");
+    }
     let backend = match (kind, listen, connect) {
-        ("user", None, None) => NetBackend::User { hostfwd },
+        ("user", None, None) => NetBackend::User {
+            hostfwd,
+            host_loopback: host_loopback.unwrap_or(false),
+            max_flows,
+        },
         ("socket", Some(a), None) => NetBackend::SocketListen(a),
         ("socket", None, Some(a)) => NetBackend::SocketConnect(a),
         ("socket", _, _) => {
@@ -149,8 +189,31 @@ mod tests {
         assert_eq!(d.file, PathBuf::from("disk.img"));
         assert_eq!(d.format, DriveFormat::Qcow2);
         assert!(d.readonly && !d.snapshot);
+        assert!(d.backing.is_empty() && d.data_file.is_none());
         assert!(parse_drive("format=raw").is_err());
         assert!(parse_drive("file=x,cache=none").is_err());
+        assert_eq!(parse_drive("file=x").unwrap().format, DriveFormat::Unset);
+    }
+
+    #[test]
+    fn drives_name_their_backing_and_data_files() {
+        let d = parse_drive(
+            "file=top.qcow2,format=qcow2,backing=mid.qcow2,backing=/b/base.raw,data-file=data.raw",
+        )
+        .unwrap();
+        assert_eq!(
+            d.backing,
+            vec![PathBuf::from("mid.qcow2"), PathBuf::from("/b/base.raw")]
+        );
+        assert_eq!(d.data_file, Some(PathBuf::from("data.raw")));
+        for bad in [
+            "file=x,backing=b",
+            "file=x,format=raw,data-file=d",
+            "file=x,format=qcow2,backing=",
+            "file=x,format=qcow2,data-file=a,data-file=b",
+        ] {
+            assert!(parse_drive(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -159,9 +222,24 @@ mod tests {
         assert_eq!(
             n.backend,
             NetBackend::User {
-                hostfwd: vec!["tcp::2222-:22".into()]
+                hostfwd: vec!["tcp::2222-:22".into()],
+                host_loopback: false,
+                max_flows: None,
             }
         );
+        assert_eq!(
+            parse_netdev("user,host-loopback=on,max-flows=64")
+                .unwrap()
+                .backend,
+            NetBackend::User {
+                hostfwd: Vec::new(),
+                host_loopback: true,
+                max_flows: Some(64),
+            }
+        );
+        assert!(parse_netdev("user,max-flows=0").is_err());
+        assert!(parse_netdev("user,host-loopback=maybe").is_err());
+        assert!(parse_netdev("socket,listen=:1,host-loopback=on").is_err());
         assert_eq!(n.mac, Some([0x52, 0x54, 0, 0x12, 0x34, 0x56]));
         assert_eq!(
             parse_netdev("socket,listen=:1234").unwrap().backend,
