@@ -29,9 +29,11 @@ flock 9
 # Installed version of a Debian package, as part of a product's inputs.
 pkg() { dpkg-query -W -f='${Package} ${Version}\n' "$1"; }
 
-# inputs FILE...: a hash of the named files' contents and of the lines on stdin.
+# inputs FILE...: a hash of the named files' contents and of the lines on stdin. Files
+# are named relative to this directory, so that checkouts in other places (worktrees,
+# CI) share one cache instead of rebuilding it for each other.
 inputs() {
-    { cat; for f in "$@"; do echo "== $f"; cat "$f"; done; } | sha256sum | cut -d' ' -f1
+    { cat; for f in "$@"; do echo "== ${f#"$here"/}"; cat "$f"; done; } | sha256sum | cut -d' ' -f1
 }
 
 # step NAME PRODUCT HASH SCRIPT: runs SCRIPT CACHE unless PRODUCT exists and was
