@@ -31,6 +31,9 @@ pub struct SystemVm {
     /// the guest wrote through them.
     disks: Vec<DiskHandle>,
     started: Instant,
+    /// Also serializes the operations that change whether the harts run (pause,
+    /// resume, snapshot): a resume arriving while a pause waits for the harts would
+    /// otherwise release them under it, and the pause would time out.
     history: Mutex<SnapshotHistory>,
 }
 
@@ -113,6 +116,7 @@ impl VmControl for SystemVm {
     }
 
     fn pause(&self) -> Result<(), ControlError> {
+        let _one_at_a_time = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let s = self.handle.status();
         if s.stopped {
             return Err(ControlError::WrongState("the VM has stopped".into()));
@@ -124,6 +128,7 @@ impl VmControl for SystemVm {
     }
 
     fn resume(&self) -> Result<(), ControlError> {
+        let _one_at_a_time = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let s = self.handle.status();
         if s.stopped {
             return Err(ControlError::WrongState("the VM has stopped".into()));
