@@ -5,6 +5,7 @@ mod exec;
 mod restore_process;
 mod run;
 mod sandbox;
+mod size;
 
 use clap::{Parser, Subcommand};
 

@@ -9,7 +9,6 @@ mod virt;
 
 use std::path::PathBuf;
 
-use anyhow::bail;
 use clap::{Args, ValueEnum};
 use tern_hart::ClockMode;
 use tern_sandbox::{Isolation, Kind, Sandbox};
@@ -69,8 +68,8 @@ pub struct RunArgs {
     /// Write the generated device tree to FILE and exit (virt only).
     #[arg(long)]
     dump_dtb: Option<PathBuf>,
-    /// Guest RAM in MiB.
-    #[arg(long, default_value_t = 256)]
+    /// Guest RAM: a size with a K, M, G or T suffix (256M, 1G), or a number of MiB.
+    #[arg(long, default_value = "256M", value_parser = super::size::parse_size)]
     memory: u64,
     /// Stop after this many instructions (exit status 124).
     #[arg(long)]
@@ -96,12 +95,7 @@ pub struct RunArgs {
 
 /// Runs `tern run`; returns the exit status.
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
-    if args.memory == 0 || args.memory > 64 * 1024 {
-        bail!(
-            "--memory must be between 1 and 65536 MiB, not {}",
-            args.memory
-        );
-    }
+    super::size::check_memory(args.memory, 1, 64 * 1024, 4096)?;
     let clock = match args.clock {
         ClockKind::Host => ClockMode::Host,
         ClockKind::Insns => ClockMode::Instructions(10),

@@ -70,7 +70,7 @@ pub fn run(args: &RunArgs, clock: ClockMode, sandbox: &Sandbox) -> anyhow::Resul
     let virtio = virtio_factories(&args.drives, &args.netdevs, &args.devices, None)?;
     let config = VirtConfig {
         harts: args.cpus,
-        memory: args.memory << 20,
+        memory: args.memory,
         bios: read(&args.bios, "firmware")?,
         kernel: read(&args.kernel, "kernel")?,
         initrd: read(&args.initrd, "initrd")?,
@@ -89,7 +89,7 @@ pub fn run(args: &RunArgs, clock: ClockMode, sandbox: &Sandbox) -> anyhow::Resul
     }
     let system = SystemConfig {
         harts: args.cpus,
-        memory: args.memory << 20,
+        memory: args.memory,
         builtin_sbi: args.bios.is_none(),
         clock,
         drives: args.drives.clone(),
