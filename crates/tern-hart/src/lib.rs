@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod csr;
+pub mod debugger;
 mod engine;
 mod exec;
 pub mod fuzzing;
@@ -20,6 +21,7 @@ pub mod state;
 pub mod trap;
 
 pub use clock::{ClockMode, VirtualClock};
+pub use engine::debug::{DebugStop, HostDebug, WatchKind, Watchpoint};
 pub use engine::run::RunExit;
 pub use hart::{Hart, HartConfig};
 pub use irq::IrqLines;

@@ -306,7 +306,7 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
         shared.retired.fetch_add(n, Ordering::Relaxed);
         match exit {
             RunExit::Trap(e) if e.cause == cause::ECALL_S => sbi_call(shared, &mut hart, me),
-            RunExit::Trap(_) | RunExit::Budget | RunExit::Stop => {}
+            RunExit::Trap(_) | RunExit::Budget | RunExit::Stop | RunExit::Debug(_) => {}
             RunExit::Wait => wait_for_interrupt(shared, &mut hart, me),
         }
     }
