@@ -114,8 +114,10 @@ fn run_loop<B: Bus>(
         }
         let quick = (core.state.csr.mip | core.lines.get() | core.stip_bit()) & core.state.csr.mie;
         // A host debugger's single step does not wander into an interrupt handler
-        // (as QEMU's gdb stub steps with interrupts masked).
-        if quick != 0 && !(core.debug_armed && core.host_debug.step) {
+        // (as QEMU's gdb stub steps with interrupts masked), unless the hart waits in
+        // `wfi`, where only an interrupt moves it on.
+        let stepping = core.debug_armed && core.host_debug.step && !core.state.waiting;
+        if quick != 0 && !stepping {
             core.state.waiting = false;
             if let Some(i) = core.pending_interrupt() {
                 let pc = core.state.pc;

@@ -87,6 +87,8 @@ pub struct Shared {
     pub pause: super::pause::Pause,
     /// tern is the SBI firmware (no `--bios`): its state is part of the machine's.
     pub builtin_sbi: bool,
+    /// A host debugger's settings for the harts and their stop reports.
+    pub debug: super::debug::DebugHub,
 }
 
 impl Shared {
@@ -255,11 +257,19 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
         devices: shared.devices.clone(),
     };
     let slot = &shared.slots[me];
+    let mut debug_applied = 0;
     'outer: loop {
         if shared.stopping() {
             return;
         }
         shared.pause.park_if_requested(shared, &mut hart, me);
+        shared.debug.apply(&mut hart, me, &mut debug_applied);
+        if shared.debug.held(me) {
+            // The debugger runs other harts alone: wait for it to pause the machine
+            // (then park) or to let this hart run too.
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        }
         // HSM: a stopped hart waits for `hart_start`.
         {
             let mut h = slot.hsm.lock().unwrap_or_else(|e| e.into_inner());
@@ -306,7 +316,12 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
         shared.retired.fetch_add(n, Ordering::Relaxed);
         match exit {
             RunExit::Trap(e) if e.cause == cause::ECALL_S => sbi_call(shared, &mut hart, me),
-            RunExit::Trap(_) | RunExit::Budget | RunExit::Stop | RunExit::Debug(_) => {}
+            RunExit::Debug(stop) => {
+                // All-stop: the whole machine pauses for the debugger, this hart first.
+                shared.debug.report(me, stop);
+                shared.pause.request(shared);
+            }
+            RunExit::Trap(_) | RunExit::Budget | RunExit::Stop => {}
             RunExit::Wait => wait_for_interrupt(shared, &mut hart, me),
         }
     }

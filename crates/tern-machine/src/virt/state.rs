@@ -284,6 +284,39 @@ impl VirtHandle {
         self.0.pause.resume(&self.0)
     }
 
+    /// Waits until a pause requested by a hart (one that stopped for the debugger)
+    /// is complete: every hart parked, guest time stopped.
+    pub fn wait_paused(&self, timeout: Duration) -> Result<(), PauseError> {
+        self.0.pause.wait_parked(&self.0, timeout)
+    }
+
+    /// The parked harts' states (the machine must be paused).
+    pub fn hart_states(&self) -> Result<Vec<tern_hart::HartState>, PauseError> {
+        self.0.pause.hart_states()
+    }
+
+    /// Replaces the parked harts' states; each hart continues from its new state
+    /// when the machine resumes.
+    pub fn set_hart_states(&self, states: Vec<tern_hart::HartState>) -> Result<(), PauseError> {
+        self.0.pause.set_hart_states(states)
+    }
+
+    /// The host debugger's settings and the harts' stop reports.
+    pub fn debug(&self) -> &super::debug::DebugHub {
+        &self.0.debug
+    }
+
+    /// Whether the machine has stopped for good (powered off, reset, out of
+    /// instructions).
+    pub fn stopped(&self) -> bool {
+        self.0.stopping()
+    }
+
+    /// Why the machine stopped, once it has.
+    pub fn stop_reason(&self) -> Option<super::StopReason> {
+        *self.0.reason.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Powers the machine off.
     pub fn stop(&self) {
         self.0.stop(super::StopReason::PowerOff(0));

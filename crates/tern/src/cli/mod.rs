@@ -2,6 +2,7 @@
 
 mod control;
 mod exec;
+mod gdb;
 mod restore_process;
 mod run;
 mod sandbox;

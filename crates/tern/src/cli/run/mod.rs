@@ -91,6 +91,8 @@ pub struct RunArgs {
     /// capabilities, limits) that tern otherwise confines itself to; see the README.
     #[arg(long)]
     no_sandbox: bool,
+    #[command(flatten)]
+    gdb: super::gdb::GdbArgs,
 }
 
 /// Runs `tern run`; returns the exit status.
@@ -100,6 +102,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         ClockKind::Host => ClockMode::Host,
         ClockKind::Insns => ClockMode::Instructions(10),
     };
+    let gdb = args.gdb.listen()?;
     // Still single-threaded: namespaces now, the rest once the machine is built.
     let sandbox = Sandbox::new(Kind::System, !args.no_sandbox);
     sandbox.isolate(&Isolation {
@@ -107,8 +110,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         view: None,
     });
     match args.machine {
-        MachineKind::Virt => virt::run(&args, clock, &sandbox),
-        MachineKind::Spike => spike::run(&args, clock, &sandbox),
+        MachineKind::Virt => virt::run(&args, clock, &sandbox, gdb),
+        MachineKind::Spike => {
+            if gdb.is_some() {
+                anyhow::bail!("--gdb is only available with --machine virt");
+            }
+            spike::run(&args, clock, &sandbox)
+        }
     }
 }
 
