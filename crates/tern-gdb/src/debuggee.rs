@@ -28,10 +28,19 @@ pub trait Debuggee: Send {
     /// Stops every thread at an instruction boundary (returns once stopped).
     fn stop(&mut self) -> Result<(), String>;
 
+    /// Asks every thread to stop at its next boundary without waiting: called before
+    /// the VM starts, so that with `--gdb-wait` it runs no instruction before gdb
+    /// continues it.
+    fn request_stop(&self);
+
     /// Runs again; `settings` says what each thread (by id) is asked for, `None`
     /// keeps it stopped while the others run (gdb's scheduler locking); a thread not
-    /// listed runs without breakpoints.
-    fn resume(&mut self, settings: &[(u64, Option<HostDebug>)]) -> Result<(), String>;
+    /// listed (one that starts while the VM runs) gets `others`.
+    fn resume(
+        &mut self,
+        settings: &[(u64, Option<HostDebug>)],
+        others: Option<HostDebug>,
+    ) -> Result<(), String>;
 
     /// Waits up to `timeout` for the VM to stop for the debugger or end.
     fn wait(&mut self, timeout: Duration) -> Option<Event>;
@@ -47,4 +56,12 @@ pub trait Debuggee: Send {
 
     /// Ends the VM (gdb's `kill`).
     fn kill(&mut self);
+
+    /// Makes virtual page `vaddr` of `thread` present if the VM maps pages lazily
+    /// (a process VM's untouched `bss` or heap): what the thread would read there is
+    /// then readable. Returns whether a page was made present.
+    fn populate(&self, thread: u64, vaddr: u64) -> bool {
+        let _ = (thread, vaddr);
+        false
+    }
 }

@@ -24,9 +24,23 @@ use crate::target::{tid_of, GdbTarget};
 /// How often the server looks at the connection while the VM runs.
 const POLL: Duration = Duration::from_millis(20);
 
-/// Serves gdb on `listener` for `vm` until the VM ends. With `wait`, the VM is
-/// stopped before the first connection (it runs only once gdb continues it), as
-/// QEMU's `-S` does.
+/// Starts serving gdb on `listener` for `vm` on a thread of its own, until the VM
+/// ends. With `wait`, the VM is asked to stop before this returns, so that it runs no
+/// instruction before gdb continues it (QEMU's `-S`).
+pub fn spawn<D: Debuggee + 'static>(
+    listener: TcpListener,
+    vm: D,
+    wait: bool,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    if wait {
+        vm.request_stop();
+    }
+    std::thread::Builder::new()
+        .name("gdb".into())
+        .spawn(move || serve(listener, vm, wait))
+}
+
+/// Serves gdb on `listener` for `vm` until the VM ends (see [`spawn`]).
 pub fn serve<D: Debuggee>(listener: TcpListener, vm: D, wait: bool) {
     let mut target = GdbTarget::new(vm);
     if wait {
@@ -59,7 +73,7 @@ pub fn serve<D: Debuggee>(listener: TcpListener, vm: D, wait: bool) {
             }
         }
         // Detached: run on without breakpoints.
-        if let Err(e) = target.vm.resume(&[]) {
+        if let Err(e) = target.vm.resume(&[], None) {
             eprintln!("tern: gdb: cannot resume the VM after detach: {e}");
             return;
         }

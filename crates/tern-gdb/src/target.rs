@@ -199,17 +199,54 @@ impl<D: Debuggee> MultiThreadBase for GdbTarget<D> {
     fn read_addrs(&mut self, start: u64, data: &mut [u8], tid: Tid) -> TargetResult<usize, Self> {
         let s = self.state(tid)?;
         let ram = self.vm.ram();
-        match debugger::read_virt(&s, &ram, start, data) {
-            Ok(()) => Ok(data.len()),
-            Err(0) => Err(TargetError::Errno(14)), // EFAULT
-            Err(n) => Ok(n),
+        let t = self.thread_of(tid);
+        let mut done = 0;
+        let mut retried = None;
+        loop {
+            let at = start.wrapping_add(done as u64);
+            match debugger::read_virt(&s, &ram, at, &mut data[done..]) {
+                Ok(()) => return Ok(data.len()),
+                Err(n) => {
+                    // A lazily mapped page: make it present and go on (once per
+                    // address: a page that stays unreadable ends the read).
+                    done += n;
+                    if retried == Some(done)
+                        || !self.vm.populate(t, start.wrapping_add(done as u64))
+                    {
+                        break;
+                    }
+                    retried = Some(done);
+                }
+            }
+        }
+        if done == 0 {
+            Err(TargetError::Errno(14)) // EFAULT
+        } else {
+            Ok(done)
         }
     }
 
     fn write_addrs(&mut self, start: u64, data: &[u8], tid: Tid) -> TargetResult<(), Self> {
         let s = self.state(tid)?;
         let ram = self.vm.ram();
-        debugger::write_virt(&s, &ram, start, data).map_err(|_| TargetError::Errno(14))
+        let t = self.thread_of(tid);
+        let mut done = 0;
+        let mut retried = None;
+        loop {
+            let at = start.wrapping_add(done as u64);
+            match debugger::write_virt(&s, &ram, at, &data[done..]) {
+                Ok(()) => return Ok(()),
+                Err(n) => {
+                    done += n;
+                    if retried == Some(done)
+                        || !self.vm.populate(t, start.wrapping_add(done as u64))
+                    {
+                        return Err(TargetError::Errno(14));
+                    }
+                    retried = Some(done);
+                }
+            }
+        }
     }
 
     fn list_active_threads(&mut self, found: &mut dyn FnMut(Tid)) -> Result<(), Self::Error> {
@@ -270,7 +307,14 @@ impl<D: Debuggee> SingleRegisterAccess<Tid> for GdbTarget<D> {
 impl<D: Debuggee> MultiThreadResume for GdbTarget<D> {
     fn resume(&mut self) -> Result<(), Self::Error> {
         let settings = self.settings();
-        self.vm.resume(&settings)
+        // Threads that start while the VM runs: as the others, or held when gdb
+        // runs chosen threads alone.
+        let others = (!self.locked).then(|| HostDebug {
+            breakpoints: self.breakpoints.clone(),
+            watchpoints: self.watchpoints.clone(),
+            step: false,
+        });
+        self.vm.resume(&settings, others)
     }
 
     fn clear_resume_actions(&mut self) -> Result<(), Self::Error> {

@@ -56,15 +56,18 @@ impl Debuggee for VirtDebuggee {
         }
     }
 
-    fn resume(&mut self, settings: &[(u64, Option<HostDebug>)]) -> Result<(), String> {
-        let harts = self.handle.status().harts;
-        let mut per_hart = vec![Some(HostDebug::default()); harts];
-        for (t, d) in settings {
-            if let Some(slot) = per_hart.get_mut(*t as usize) {
-                *slot = d.clone();
-            }
-        }
-        self.handle.debug().set(per_hart);
+    fn request_stop(&self) {
+        self.handle.request_pause();
+    }
+
+    fn resume(
+        &mut self,
+        settings: &[(u64, Option<HostDebug>)],
+        others: Option<HostDebug>,
+    ) -> Result<(), String> {
+        self.handle
+            .debug()
+            .set(settings.iter().cloned().collect(), others);
         match self.handle.resume() {
             Ok(()) | Err(PauseError::NotPaused) => Ok(()),
             Err(e) => Err(e.to_string()),
@@ -77,7 +80,7 @@ impl Debuggee for VirtDebuggee {
         }
         let (hart, why) = self.handle.debug().wait_stop(timeout)?;
         match self.handle.wait_paused(STOP_TIMEOUT) {
-            Ok(()) => Some(Event::Stopped(hart as u64, why)),
+            Ok(()) => Some(Event::Stopped(hart, why)),
             Err(_) if self.handle.stopped() => {
                 Some(Event::Exited(exit_status(self.handle.stop_reason())))
             }

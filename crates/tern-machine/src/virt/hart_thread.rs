@@ -88,7 +88,7 @@ pub struct Shared {
     /// tern is the SBI firmware (no `--bios`): its state is part of the machine's.
     pub builtin_sbi: bool,
     /// A host debugger's settings for the harts and their stop reports.
-    pub debug: super::debug::DebugHub,
+    pub debug: tern_hart::DebugHub,
 }
 
 impl Shared {
@@ -263,8 +263,8 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
             return;
         }
         shared.pause.park_if_requested(shared, &mut hart, me);
-        shared.debug.apply(&mut hart, me, &mut debug_applied);
-        if shared.debug.held(me) {
+        shared.debug.apply(&mut hart, me as u64, &mut debug_applied);
+        if shared.debug.held(me as u64) {
             // The debugger runs other harts alone: wait for it to pause the machine
             // (then park) or to let this hart run too.
             std::thread::sleep(Duration::from_millis(5));
@@ -318,7 +318,7 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
             RunExit::Trap(e) if e.cause == cause::ECALL_S => sbi_call(shared, &mut hart, me),
             RunExit::Debug(stop) => {
                 // All-stop: the whole machine pauses for the debugger, this hart first.
-                shared.debug.report(me, stop);
+                shared.debug.report(me as u64, stop);
                 shared.pause.request(shared);
             }
             RunExit::Trap(_) | RunExit::Budget | RunExit::Stop => {}

@@ -10,7 +10,6 @@
 pub mod boot;
 pub mod bus;
 mod console;
-pub mod debug;
 pub mod fdt;
 pub mod hart_thread;
 pub mod memmap;
@@ -333,7 +332,7 @@ impl VirtMachine {
             console,
             pause: pause::Pause::new(config.harts),
             builtin_sbi: firmware.is_none() && config.restore_builtin_sbi != Some(false),
-            debug: debug::DebugHub::default(),
+            debug: tern_hart::DebugHub::default(),
         });
         Ok(VirtMachine {
             shared,

@@ -284,6 +284,12 @@ impl VirtHandle {
         self.0.pause.resume(&self.0)
     }
 
+    /// Asks every hart to park at its next boundary, without waiting (see
+    /// [`VirtHandle::wait_paused`]).
+    pub fn request_pause(&self) {
+        self.0.pause.request(&self.0);
+    }
+
     /// Waits until a pause requested by a hart (one that stopped for the debugger)
     /// is complete: every hart parked, guest time stopped.
     pub fn wait_paused(&self, timeout: Duration) -> Result<(), PauseError> {
@@ -302,7 +308,7 @@ impl VirtHandle {
     }
 
     /// The host debugger's settings and the harts' stop reports.
-    pub fn debug(&self) -> &super::debug::DebugHub {
+    pub fn debug(&self) -> &tern_hart::DebugHub {
         &self.0.debug
     }
 

@@ -49,6 +49,8 @@ pub struct ExecArgs {
     /// limits) that tern otherwise confines itself to; see the README.
     #[arg(long)]
     no_sandbox: bool,
+    #[command(flatten)]
+    gdb: super::gdb::GdbArgs,
     /// The riscv64 program and its arguments.
     #[arg(
         required = true,
@@ -63,6 +65,7 @@ pub struct ExecArgs {
 pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
     let start = Instant::now();
     let sandbox = Sandbox::new(Kind::Process, !args.no_sandbox);
+    let gdb = args.gdb.listen()?;
     // Whole MiB: a program's `execve` passes the size on to the new tern in MiB.
     super::size::check_memory(args.memory, 16, 512 * 1024, 1 << 20)?;
     let mut view = FileView::default();
@@ -127,6 +130,9 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         if let Some(path) = &proc.opts.api_sock {
             serve_or_exit(path, proc, command_line, None);
         }
+        if let Some(g) = gdb {
+            serve_gdb(g, proc);
+        }
         sandbox.confine(&super::sandbox::limits(
             proc.opts.memory,
             proc.fd_limit as u64,
@@ -138,6 +144,15 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
             eprintln!("tern exec: {e}");
             Ok(127)
         }
+    }
+}
+
+/// Serves gdb for `proc` on its own thread (`--gdb`).
+pub fn serve_gdb(gdb: super::gdb::GdbListener, proc: &std::sync::Arc<tern_linux::Process>) {
+    let vm = tern_gdb::process::ProcessDebuggee::new(proc.clone());
+    if let Err(e) = tern_gdb::spawn(gdb.listener, vm, gdb.wait) {
+        eprintln!("tern: cannot start the gdb server: {e}");
+        std::process::exit(1);
     }
 }
 

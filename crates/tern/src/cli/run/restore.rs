@@ -62,6 +62,7 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
                 args.api_sock.as_deref(),
                 args.stats,
                 Sandbox::new(Kind::Process, !args.no_sandbox),
+                args.gdb.listen()?,
             )
         }
     }

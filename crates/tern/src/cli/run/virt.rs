@@ -145,10 +145,7 @@ pub fn run_machine(
     let memory = system.memory;
     if let Some(g) = gdb {
         let vm = tern_gdb::virt::VirtDebuggee::new(machine.handle());
-        std::thread::Builder::new()
-            .name("gdb".into())
-            .spawn(move || tern_gdb::serve(g.listener, vm, g.wait))
-            .context("cannot start the gdb server")?;
+        tern_gdb::spawn(g.listener, vm, g.wait).context("cannot start the gdb server")?;
     }
     let server = match api_sock {
         Some(path) => {

@@ -1,21 +1,22 @@
-//! A host debugger (gdb) attached to a running `virt` machine: what it asks of each
-//! hart (breakpoints, watchpoints, single-step) and what the harts report back.
+//! A host debugger (gdb) attached to a running VM: what it asks of each hart
+//! (breakpoints, watchpoints, single-step) and what the harts report back. Harts are
+//! named by an id of the VM's choosing: the hart number on a board, the thread id in a
+//! process VM.
 //!
-//! The debugger works on a paused machine (see [`super::pause`]): it reads and
-//! replaces the parked harts' states and guest RAM, sets each hart's
-//! [`HostDebug`] here and resumes. A hart applies new settings when it starts its
-//! next run slice. When one stops for the debugger ([`RunExit::Debug`]), it reports
-//! why here and asks the whole machine to pause (all-stop, as gdb expects); the
-//! debugger waits for that report, then for every hart to park.
-//!
-//! [`RunExit::Debug`]: tern_hart::RunExit::Debug
+//! The debugger works on a paused VM: it reads and replaces the parked harts' states
+//! and guest RAM, sets each hart's [`HostDebug`] here and resumes. A hart's thread
+//! applies new settings before its next run slice. When a hart stops for the
+//! debugger ([`crate::RunExit::Debug`]), its thread reports why here and asks the
+//! whole VM to pause (all-stop, as gdb expects); the debugger waits for that report,
+//! then for every hart to park.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use tern_hart::{DebugStop, Hart, HostDebug};
+use crate::engine::debug::{DebugStop, HostDebug};
+use crate::hart::Hart;
 
 /// Settings and stop reports shared by the debugger and the hart threads.
 #[derive(Default)]
@@ -29,11 +30,13 @@ pub struct DebugHub {
 
 #[derive(Default)]
 struct Inner {
-    /// Per hart: what the debugger asks of it (missing = nothing), `None` to stay
+    /// By hart id: what the debugger asks of it (missing = nothing), `None` to stay
     /// stopped while the others run.
-    settings: Vec<Option<HostDebug>>,
-    /// Stops reported by harts and not yet taken by the debugger: (hart, why).
-    stops: VecDeque<(usize, DebugStop)>,
+    settings: BTreeMap<u64, Option<HostDebug>>,
+    /// For harts not in `settings` (a thread that starts while the VM runs).
+    others: Option<HostDebug>,
+    /// Stops reported by harts and not yet taken by the debugger: (hart id, why).
+    stops: VecDeque<(u64, DebugStop)>,
 }
 
 impl DebugHub {
@@ -41,31 +44,31 @@ impl DebugHub {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Replaces what the debugger asks of every hart (index = hart number; harts
-    /// beyond the list get nothing; `None` holds a hart stopped while the others
-    /// run) and forgets stops not yet taken.
-    pub fn set(&self, settings: Vec<Option<HostDebug>>) {
+    /// Replaces what the debugger asks of every hart (by id; `None` holds a hart
+    /// stopped while the others run; harts not listed, such as threads that start
+    /// later, get `others`) and forgets stops not yet taken.
+    pub fn set(&self, settings: BTreeMap<u64, Option<HostDebug>>, others: Option<HostDebug>) {
         let mut inner = self.lock();
         inner.settings = settings;
+        inner.others = others;
         inner.stops.clear();
         self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// Hart side: gives hart `me` the current settings if they changed since
-    /// `applied` (the generation this hart last applied).
-    pub(crate) fn apply(&self, hart: &mut Hart, me: usize, applied: &mut u64) {
+    /// `applied` (the generation this hart last applied; start with 0).
+    pub fn apply(&self, hart: &mut Hart, me: u64, applied: &mut u64) {
         let now = self.generation.load(Ordering::Acquire);
         if now == *applied {
             return;
         }
         let inner = self.lock();
         *applied = self.generation.load(Ordering::Acquire);
-        let mine = inner
-            .settings
-            .get(me)
-            .cloned()
-            .flatten()
-            .unwrap_or_default();
+        let mine = match inner.settings.get(&me) {
+            Some(s) => s.clone(),
+            None => inner.others.clone(),
+        }
+        .unwrap_or_default();
         drop(inner);
         if mine != *hart.host_debug() {
             hart.set_host_debug(mine);
@@ -73,23 +76,27 @@ impl DebugHub {
     }
 
     /// Hart side: whether hart `me` is held stopped while the others run.
-    pub(crate) fn held(&self, me: usize) -> bool {
+    pub fn held(&self, me: u64) -> bool {
         // No debugger ever attached: no lock taken.
         if self.generation.load(Ordering::Acquire) == 0 {
             return false;
         }
-        matches!(self.lock().settings.get(me), Some(None))
+        let inner = self.lock();
+        match inner.settings.get(&me) {
+            Some(s) => s.is_none(),
+            None => inner.others.is_none() && !inner.settings.is_empty(),
+        }
     }
 
     /// Hart side: hart `me` stopped for the debugger.
-    pub(crate) fn report(&self, me: usize, stop: DebugStop) {
+    pub fn report(&self, me: u64, stop: DebugStop) {
         let mut inner = self.lock();
         inner.stops.push_back((me, stop));
         self.reported.notify_all();
     }
 
     /// Debugger side: the next stop a hart reported, waiting up to `timeout`.
-    pub fn wait_stop(&self, timeout: Duration) -> Option<(usize, DebugStop)> {
+    pub fn wait_stop(&self, timeout: Duration) -> Option<(u64, DebugStop)> {
         let mut inner = self.lock();
         if inner.stops.is_empty() {
             inner = self
@@ -105,8 +112,8 @@ impl DebugHub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{ClockMode, GuestRam, IrqLines, VirtualClock};
     use std::sync::Arc;
-    use tern_hart::{ClockMode, GuestRam, IrqLines, VirtualClock};
 
     #[test]
     fn harts_apply_new_settings_once_and_reports_queue() {
@@ -121,8 +128,25 @@ mod tests {
             breakpoints: vec![0x8000_0010],
             ..HostDebug::default()
         };
-        hub.set(vec![None, Some(bp.clone())]);
-        assert!(hub.held(0) && !hub.held(1));
+        hub.set(
+            BTreeMap::from([(0, None), (1, Some(bp.clone()))]),
+            Some(bp.clone()),
+        );
+        assert!(hub.held(0) && !hub.held(1) && !hub.held(7));
+        let mut newcomer = Hart::new(
+            7,
+            0x8000_0000,
+            hart.core.ram.clone(),
+            Arc::new(IrqLines::new()),
+            hart.core.clock.clone(),
+        );
+        let mut its_applied = 0;
+        hub.apply(&mut newcomer, 7, &mut its_applied);
+        assert_eq!(
+            *newcomer.host_debug(),
+            bp,
+            "a hart not listed gets `others`"
+        );
         hub.apply(&mut hart, 1, &mut applied);
         assert_eq!(*hart.host_debug(), bp);
         assert_eq!(hub.wait_stop(Duration::from_millis(1)), None);
@@ -132,7 +156,7 @@ mod tests {
             hub.wait_stop(Duration::ZERO),
             Some((1, DebugStop::Breakpoint))
         );
-        hub.set(Vec::new());
+        hub.set(BTreeMap::new(), None);
         assert_eq!(hub.wait_stop(Duration::ZERO), None, "set forgets old stops");
         hub.apply(&mut hart, 1, &mut applied);
         assert!(!hart.host_debug().active());
