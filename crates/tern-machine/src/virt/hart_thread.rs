@@ -38,6 +38,9 @@ pub struct HartSlot {
     pub wake: Condvar,
     /// SBI timer deadline (tern-as-firmware only; `u64::MAX` = none).
     pub sbi_deadline: AtomicU64,
+    /// Instructions this hart retired (added once per run slice), for status and
+    /// metrics.
+    pub retired: AtomicU64,
 }
 
 impl HartSlot {
@@ -48,6 +51,7 @@ impl HartSlot {
             hsm: Mutex::new(Hsm { state, start: None }),
             wake: Condvar::new(),
             sbi_deadline: AtomicU64::new(u64::MAX),
+            retired: AtomicU64::new(0),
         }
     }
 }
@@ -314,6 +318,7 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
         let _ = shared.console.flush_output();
         shared.clock.retired(n);
         shared.retired.fetch_add(n, Ordering::Relaxed);
+        slot.retired.fetch_add(n, Ordering::Relaxed);
         match exit {
             RunExit::Trap(e) if e.cause == cause::ECALL_S => sbi_call(shared, &mut hart, me),
             RunExit::Debug(stop) => {

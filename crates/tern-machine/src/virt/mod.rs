@@ -191,6 +191,7 @@ impl VirtMachine {
                 size: r.size,
                 name: name.into(),
                 device: Mutex::new(device),
+                exits: AtomicU64::new(0),
             }
         };
         let mut windows = vec![
@@ -224,6 +225,7 @@ impl VirtMachine {
                 size: VIRTIO_SIZE,
                 name: format!("virtio{n}"),
                 device: Mutex::new(device),
+                exits: AtomicU64::new(0),
             });
         }
         let devices = Arc::new(Devices::new(windows));

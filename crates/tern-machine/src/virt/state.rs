@@ -271,6 +271,10 @@ pub struct VirtStatus {
     pub devices: Vec<String>,
     /// Per hart (when paused): (pc, privilege level).
     pub hart_pcs: Vec<(u64, u8)>,
+    /// Per hart: instructions retired in this process.
+    pub hart_retired: Vec<u64>,
+    /// Per device window: (name, guest accesses that reached the device).
+    pub device_exits: Vec<(String, u64)>,
 }
 
 impl VirtHandle {
@@ -349,9 +353,17 @@ impl VirtHandle {
             .map(|hs| hs.iter().map(|h| (h.pc, h.prv as u8)).collect())
             .unwrap_or_default();
         let mut devices = Vec::new();
+        let mut device_exits = Vec::new();
         for w in self.0.devices.windows() {
             devices.push(w.name.clone());
+            device_exits.push((w.name.clone(), w.exits.load(Ordering::Relaxed)));
         }
+        let hart_retired = self
+            .0
+            .slots
+            .iter()
+            .map(|s| s.retired.load(Ordering::Relaxed))
+            .collect();
         VirtStatus {
             paused,
             stopped: self.0.stopping(),
@@ -361,6 +373,8 @@ impl VirtHandle {
             touched: self.0.ram.dirty_pages() * tern_hart::mem::ram::PAGE_SIZE,
             devices,
             hart_pcs,
+            hart_retired,
+            device_exits,
         }
     }
 }
