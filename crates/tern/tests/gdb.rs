@@ -5,6 +5,8 @@
 //! its normal end. The same after a restore: a VM snapshotted through the control
 //! API and restored with `tern restore --gdb` is debugged the same way.
 
+// Shared with the snapshot tests; this file uses only part of it.
+#[allow(dead_code)]
 #[path = "common/snapshot_vm.rs"]
 mod snapshot_vm;
 #[path = "common/virt.rs"]
