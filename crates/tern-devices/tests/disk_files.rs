@@ -88,6 +88,7 @@ fn overlay(top: &Path, base: &str, base_format: Option<&str>) {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs qemu-img (qemu-utils)"]
 fn a_backing_file_opens_only_when_named_and_only_read_only() {
     let s = Scratch::new("backing");
     let base = s.path("base.raw");
@@ -124,6 +125,7 @@ fn a_backing_file_opens_only_when_named_and_only_read_only() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs qemu-img (qemu-utils)"]
 fn a_data_file_opens_only_when_named_and_is_written() {
     let s = Scratch::new("data");
     let data = s.path("data.raw");
@@ -171,6 +173,7 @@ fn a_data_file_opens_only_when_named_and_is_written() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs qemu-img (qemu-utils)"]
 fn a_raw_backing_file_that_holds_a_qcow2_header_cannot_reach_further() {
     // base.raw was a guest's raw disk: the guest wrote a qcow2 header naming a host
     // secret. An overlay whose header takes it for qcow2 (or has no backing format,
@@ -188,6 +191,7 @@ fn a_raw_backing_file_that_holds_a_qcow2_header_cannot_reach_further() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs qemu-img (qemu-utils)"]
 fn backing_chains_without_loops_and_bounded() {
     let s = Scratch::new("loops");
     // An image that is its own backing file.

@@ -154,6 +154,7 @@ fn raw_of(image: &Path) -> Vec<u8> {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs qemu-img (qemu-utils)"]
 fn qcow2_images_made_by_qemu_img_are_read_and_written() {
     let path = scratch("disk.qcow2");
     let _ = std::fs::remove_file(&path);
@@ -202,6 +203,7 @@ fn qcow2_images_made_by_qemu_img_are_read_and_written() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs qemu-img (qemu-utils)"]
 fn snapshot_mode_leaves_the_image_untouched() {
     let path = scratch("snap.raw");
     std::fs::write(&path, vec![0x11u8; 1 << 20]).unwrap();

@@ -133,6 +133,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs qemu-riscv64 and the riscv64 toolchain"]
 fn matches_qemu_softfloat() {
     require(CC, "gcc-riscv64-linux-gnu");
     require(QEMU, "qemu-user");

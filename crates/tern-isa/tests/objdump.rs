@@ -193,6 +193,7 @@ fn compare_32(name: &str, words: &[u32]) -> Outcome {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs riscv64-unknown-elf-objdump"]
 fn random_words_agree_with_objdump() {
     let count = env_number("TERN_ISA_OBJDUMP_WORDS", DEFAULT_WORDS) as usize;
     let seed = env_number("TERN_ISA_OBJDUMP_SEED", DEFAULT_SEED);
@@ -219,6 +220,7 @@ fn random_words_agree_with_objdump() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs riscv64-unknown-elf-objdump"]
 fn selector_sweep_agrees_with_objdump() {
     // Every 32-bit major opcode × funct3 × funct7, with rs2 (which selects
     // conversions, unary Zbb operations, LR and the privileged instructions) 0–5
@@ -250,6 +252,7 @@ fn selector_sweep_agrees_with_objdump() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs riscv64-unknown-elf-objdump"]
 fn every_compressed_parcel_agrees_with_objdump() {
     let halves: Vec<u16> = (0..=u16::MAX).filter(|h| h & 0b11 != 0b11).collect();
     let bytes: Vec<u8> = halves.iter().flat_map(|h| h.to_le_bytes()).collect();

@@ -96,6 +96,7 @@ fn run_conformance(name: &str) {
 /// emulators exit with status 7 and print that line, so that an emulator that exits
 /// with 0 without running anything cannot pass the suite.
 #[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn harness_sees_failures() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("conformance");
     std::fs::create_dir_all(&dir).expect("creating the output directory");
@@ -127,6 +128,7 @@ macro_rules! conformance_tests {
     ($($name:ident),* $(,)?) => {
         $(
             #[test]
+            #[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
             fn $name() {
                 run_conformance(stringify!($name));
             }
@@ -134,6 +136,7 @@ macro_rules! conformance_tests {
 
         /// Every `conformance/*.S` has a test above, and every test has its file.
         #[test]
+        #[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
         fn every_file_has_a_test() {
             let listed: std::collections::BTreeSet<&str> = [$(stringify!($name)),*].into();
             let mut on_disk = std::collections::BTreeSet::new();

@@ -267,6 +267,7 @@ fn reference(dir: &Path) -> (i32, String, String) {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn snapshot_kill_restore_gives_the_uninterrupted_output() {
     for (link, tag) in [(Link::Static, "restore"), (Link::Dynamic, "restore-dyn")] {
         let dir = scratch(tag);
@@ -298,6 +299,7 @@ fn snapshot_kill_restore_gives_the_uninterrupted_output() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn pause_resume_and_a_running_snapshot_keep_the_output_identical() {
     let dir = scratch("pause");
     let (want_status, want_out, want_file) = reference(&dir);
@@ -337,6 +339,7 @@ fn pause_resume_and_a_running_snapshot_keep_the_output_identical() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn three_chained_snapshot_restore_cycles() {
     use std::os::unix::fs::MetadataExt;
     let dir = scratch("chain");
@@ -384,6 +387,7 @@ fn three_chained_snapshot_restore_cycles() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn a_copy_of_the_file_restores_a_second_independent_process() {
     let dir = scratch("copy");
     let (want_status, want_out, want_file) = reference(&dir);
@@ -427,6 +431,7 @@ fn a_copy_of_the_file_restores_a_second_independent_process() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn descriptors_that_cannot_be_restored_are_refused_by_number() {
     let dir = scratch("refuse");
     let file = dir.join("out.txt");
@@ -468,6 +473,7 @@ fn descriptors_that_cannot_be_restored_are_refused_by_number() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn damaged_process_snapshots_are_refused_with_the_section_named() {
     let dir = scratch("damaged");
     let file = dir.join("out.txt");
@@ -511,6 +517,7 @@ const ESBUILD_VERSION: &str = "0.28.2";
 const THREE_VERSION: &str = "0.170.0";
 
 #[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn esbuild_snapshotted_mid_bundle_restores_to_the_same_bundle() {
     let esbuild = package("@esbuild/linux-riscv64", ESBUILD_VERSION).join("bin/esbuild");
     let three = package("three", THREE_VERSION);
@@ -588,6 +595,7 @@ fn esbuild_snapshotted_mid_bundle_restores_to_the_same_bundle() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn forked_children_leave_the_control_socket_to_their_parent() {
     // forkexec forks children that execve riscv64 programs: each such child is a
     // new `tern exec`, which must not try to serve its parent's socket.
@@ -607,6 +615,7 @@ fn forked_children_leave_the_control_socket_to_their_parent() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn an_interval_timer_keeps_ticking_after_a_restore() {
     let dir = scratch("itimer");
     let prog = build("snaptimer", Link::Static);

@@ -318,11 +318,13 @@ fn disk_test(smp: u32) {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs QEMU and the guest images"]
 fn disk_smp1() {
     disk_test(1);
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs QEMU and the guest images"]
 fn disk_smp4() {
     disk_test(4);
 }
@@ -412,11 +414,13 @@ fn net_test(smp: u32) {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs QEMU and the guest images"]
 fn net_smp1() {
     net_test(1);
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs QEMU and the guest images"]
 fn net_smp4() {
     net_test(4);
 }
@@ -436,11 +440,13 @@ fn smp_test(smp: u32) {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs QEMU and the guest images"]
 fn smp1() {
     smp_test(1);
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs QEMU and the guest images"]
 fn smp4() {
     smp_test(4);
 }
@@ -471,6 +477,7 @@ fn parse_utc(s: &str) -> Option<i64> {
 /// Runs `tests/devices.sh` with a virtio-rng and a virtio console: the goldfish RTC
 /// has the host's time, the rng gives bytes, the console carries a line to the host.
 #[test]
+#[ignore = "full tier (scripts/test): needs QEMU and the guest images"]
 fn devices() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("qemu_boot");
     std::fs::create_dir_all(&dir).unwrap();
@@ -513,6 +520,7 @@ fn devices() {
 /// `tern.run=vda:PATH` runs a script from the disk, with `tern.arg` words as its
 /// arguments, and the status line carries the script's own exit status.
 #[test]
+#[ignore = "full tier (scripts/test): needs QEMU and the guest images"]
 fn run_from_disk() {
     require_tool(E2FSCK);
     let copy = disk_copy("run-from-disk");
@@ -543,6 +551,7 @@ fn run_from_disk() {
 /// Without `tern.run`, /init starts a shell on the console; typed commands run, and
 /// `exit` powers the machine off.
 #[test]
+#[ignore = "full tier (scripts/test): needs QEMU and the guest images"]
 fn interactive_shell() {
     let mut boot = Boot::new("shell", 1, None);
     boot.input = Some("echo hello-$((6 * 7))\nexit\n");
@@ -557,6 +566,7 @@ fn interactive_shell() {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs QEMU and the guest images"]
 fn days_from_civil_known_dates() {
     assert_eq!(days_from_civil(1970, 1, 1), 0);
     assert_eq!(days_from_civil(2000, 3, 1), 11_017);
