@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tern_hart::{ClockMode, GuestRam, VirtualClock};
 
 use crate::errno::Errno;
+use crate::fs::paths::Paths;
 use crate::fs::root::Anchors;
 use crate::fs::view::FileView;
 use crate::fs::FdTable;
@@ -261,6 +262,16 @@ impl Process {
     /// Locks the address space.
     pub fn mm(&self) -> MutexGuard<'_, Mm> {
         self.mm.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What path lookups need of the process ([`crate::fs::locate`]).
+    pub fn paths(&self) -> Paths<'_> {
+        Paths {
+            view: &self.opts.view,
+            anchors: &self.anchors,
+            cwd: &self.cwd,
+            files: &self.files,
+        }
     }
 
     /// Locks the descriptor table.

@@ -99,7 +99,7 @@ pub(crate) fn reopen_files(proc: &Process, files: &[saved::FdState]) -> Result<(
         if !path.starts_with('/') {
             return Err("not an absolute path".into());
         }
-        crate::fs::locate::open(proc, libc::AT_FDCWD, path.as_bytes(), flags, 0o666)
+        crate::fs::locate::open(proc.paths(), libc::AT_FDCWD, path.as_bytes(), flags, 0o666)
             .map(|(fd, _)| fd)
             .map_err(|e| std::io::Error::from_raw_os_error(e.0).to_string())
     };

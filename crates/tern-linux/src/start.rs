@@ -58,8 +58,13 @@ fn read_located(
 
 /// Reads the executable at guest path `path`: (guest path, host path, bytes).
 fn read_exec(proc: &Process, path: &str) -> Result<(String, std::path::PathBuf, Vec<u8>), String> {
-    let loc = locate(proc, libc::AT_FDCWD, path.as_bytes(), Lookup::Follow)
-        .map_err(|e| format!("{path}: {}", std::io::Error::from_raw_os_error(e.0)))?;
+    let loc = locate(
+        proc.paths(),
+        libc::AT_FDCWD,
+        path.as_bytes(),
+        Lookup::Follow,
+    )
+    .map_err(|e| format!("{path}: {}", std::io::Error::from_raw_os_error(e.0)))?;
     let (host, data) = read_located(&loc, path, proc.opts.memory)?;
     let cwd = proc.cwd();
     let guest = match loc.guest() {

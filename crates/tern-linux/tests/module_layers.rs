@@ -485,12 +485,21 @@ fn the_parser_sees_the_kinds_of_edges() {
     );
     let mut i = 1;
     let (paths, _) = use_tree(&toks, i);
-    let names: Vec<String> = paths.iter().map(|(p, n)| format!("{}={n}", p.join("::"))).collect();
-    assert_eq!(names, ["crate::a::b=b", "crate::a::b::C=C", "crate::a::d=e"]);
+    let names: Vec<String> = paths
+        .iter()
+        .map(|(p, n)| format!("{}={n}", p.join("::")))
+        .collect();
+    assert_eq!(
+        names,
+        ["crate::a::b=b", "crate::a::b::C=C", "crate::a::d=e"]
+    );
     // Comments, strings and character literals hold no paths.
     while i < toks.len() {
         if let Tok::Ident(w) = &toks[i] {
-            assert!(!matches!(w.as_str(), "x" | "q" | "r"), "{w} from a comment or string");
+            assert!(
+                !matches!(w.as_str(), "x" | "q" | "r"),
+                "{w} from a comment or string"
+            );
         }
         i += 1;
     }
@@ -553,7 +562,9 @@ fn every_module_uses_only_its_layer_and_those_below() {
     for m in layer.keys() {
         let known = m == "lib" || g.contains_key(m);
         if !known {
-            wrong.push(format!("the README's layer table names {m}, which is no module"));
+            wrong.push(format!(
+                "the README's layer table names {m}, which is no module"
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

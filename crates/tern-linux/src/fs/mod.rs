@@ -15,6 +15,8 @@
 
 mod hostcall;
 pub mod locate;
+pub mod located;
+pub mod paths;
 mod plain;
 pub mod resolve;
 pub mod resolve_check;

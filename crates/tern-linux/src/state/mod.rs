@@ -324,9 +324,14 @@ impl Persist for Process {
                 ))
             };
             let this: &Process = self;
-            let loc =
-                locate(this, libc::AT_FDCWD, s.cwd.as_bytes(), Lookup::Follow).map_err(cwd_err)?;
-            change_dir(this, &loc).map_err(cwd_err)?;
+            let loc = locate(
+                this.paths(),
+                libc::AT_FDCWD,
+                s.cwd.as_bytes(),
+                Lookup::Follow,
+            )
+            .map_err(cwd_err)?;
+            change_dir(this.paths(), &loc).map_err(cwd_err)?;
         }
         if !self.opts.view.confined() {
             *self.cwd.get_mut().unwrap_or_else(|e| e.into_inner()) = s.cwd.clone();

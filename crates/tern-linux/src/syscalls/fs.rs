@@ -80,7 +80,7 @@ pub fn path_at<'p>(
 ) -> Result<(Located<'p>, Vec<u8>), Errno> {
     let d = dirfd_arg(t, dirfd)?;
     let guest = proc.read_path(va)?;
-    Ok((locate(proc, d, &guest, lookup)?, guest))
+    Ok((locate(proc.paths(), d, &guest, lookup)?, guest))
 }
 
 /// Like [`path_at`], for calls that need only the object (see
@@ -94,7 +94,7 @@ pub fn object_at<'p>(
 ) -> Result<Located<'p>, Errno> {
     let d = dirfd_arg(t, dirfd)?;
     let guest = proc.read_path(va)?;
-    locate_object(proc, d, &guest, lookup)
+    locate_object(proc.paths(), d, &guest, lookup)
 }
 
 /// `Follow` or `NoFollow` as `AT_SYMLINK_NOFOLLOW` in `flags` says.
@@ -145,7 +145,7 @@ pub fn openat(t: &mut Thread, a: [u64; 6]) -> SysResult {
         );
     }
     let d = dirfd_arg(t, a[0])?;
-    let (fd, walked) = crate::fs::locate::open(&proc, d, &raw, flags, mode)?;
+    let (fd, walked) = crate::fs::locate::open(proc.paths(), d, &raw, flags, mode)?;
     let is_dir = flags & libc::O_DIRECTORY != 0 || {
         // SAFETY: `libc::stat` is plain data, for which all zero bytes are valid.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -215,7 +215,12 @@ pub fn newfstatat(t: &mut Thread, a: [u64; 6]) -> SysResult {
     } else {
         let loc = match magic(t, a[0], &raw) {
             Some(Magic::Exe) => exe_located(&proc)?,
-            _ => locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(flags))?,
+            _ => locate_object(
+                proc.paths(),
+                dirfd_arg(t, a[0])?,
+                &raw,
+                follow_unless(flags),
+            )?,
         };
         let (d, p, extra) = loc.inspect()?;
         let fl = (flags & AT_SYMLINK_NOFOLLOW) as i32 | extra;
@@ -246,7 +251,7 @@ pub fn statx(t: &mut Thread, a: [u64; 6]) -> SysResult {
             )
         }
     } else {
-        let loc = locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[2]))?;
+        let loc = locate_object(proc.paths(), dirfd_arg(t, a[0])?, &raw, follow_unless(a[2]))?;
         let (d, p, extra) = loc.inspect()?;
         // SAFETY: valid C string, local buffer.
         unsafe {
@@ -330,7 +335,7 @@ pub fn faccessat(t: &mut Thread, a: [u64; 6]) -> SysResult {
         return Ok(0);
     }
     let proc = Arc::clone(&t.proc);
-    let loc = locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[3]))?;
+    let loc = locate_object(proc.paths(), dirfd_arg(t, a[0])?, &raw, follow_unless(a[3]))?;
     let (d, p, extra) = loc.inspect()?;
     // SAFETY: valid C string, integer arguments.
     host(unsafe {
@@ -488,7 +493,7 @@ pub fn fchownat(t: &mut Thread, a: [u64; 6]) -> SysResult {
         return host(unsafe { libc::fchown(fd, a[2] as u32, a[3] as u32) as i64 });
     }
     let proc = Arc::clone(&t.proc);
-    let loc = locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[4]))?;
+    let loc = locate_object(proc.paths(), dirfd_arg(t, a[0])?, &raw, follow_unless(a[4]))?;
     let (d, p, extra) = loc.inspect()?;
     // SAFETY: valid C string.
     host(unsafe {
@@ -576,7 +581,7 @@ pub fn getcwd(t: &mut Thread, a: [u64; 6]) -> SysResult {
 pub fn chdir(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let proc = Arc::clone(&t.proc);
     let loc = object_at(t, &proc, libc::AT_FDCWD as u64, a[0], Lookup::Follow)?;
-    crate::fs::locate::change_dir(&proc, &loc)?;
+    crate::fs::locate::change_dir(proc.paths(), &loc)?;
     Ok(0)
 }
 
@@ -585,7 +590,7 @@ pub fn fchdir(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     if t.proc.opts.view.confined() {
         let proc = Arc::clone(&t.proc);
-        crate::fs::locate::change_dir_fd(&proc, fd)?;
+        crate::fs::locate::change_dir_fd(proc.paths(), fd)?;
         return Ok(0);
     }
     // SAFETY: integer argument.

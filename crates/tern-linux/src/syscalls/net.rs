@@ -63,7 +63,7 @@ fn read_addr(proc: &Process, va: u64, len: u64, bind: bool) -> Result<HostAddr<'
         return Err(Errno::EINVAL);
     }
     let b = proc.read_mem(va, len as usize)?;
-    unix_addr::to_host(proc, b, bind)
+    unix_addr::to_host(proc.paths(), b, bind)
 }
 
 /// `bind` / `connect`.
@@ -88,7 +88,7 @@ fn write_addr(t: &Thread, va: u64, lenp: u64, addr: &[u8], len: u32) -> Result<(
     if va == 0 || lenp == 0 {
         return Ok(());
     }
-    let (addr, len) = unix_addr::to_guest(&t.proc, addr, len);
+    let (addr, len) = unix_addr::to_guest(t.proc.paths(), addr, len);
     let addr = &addr[..];
     let cap = t.proc.read_u32(lenp)? as usize;
     let n = cap.min(len as usize).min(addr.len());
@@ -337,7 +337,7 @@ pub fn recvmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
         };
         transfer::scatter(t, &iov, 0, &buf[..(n as usize).min(total)])?;
         if m.name != 0 {
-            let (name, namelen) = unix_addr::to_guest(&t.proc, &name, hm.msg_namelen);
+            let (name, namelen) = unix_addr::to_guest(t.proc.paths(), &name, hm.msg_namelen);
             let k = (namelen as usize).min(m.namelen as usize).min(name.len());
             t.proc.write_mem(m.name, &name[..k])?;
             t.proc.write_u32(a[1].wrapping_add(8), namelen)?;

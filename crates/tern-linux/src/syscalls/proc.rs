@@ -188,7 +188,7 @@ fn exec_common(t: &mut Thread, dirfd: u64, pathp: u64, argvp: u64, envp: u64) ->
     let loc = if self_exe {
         crate::syscalls::proc_self::exe_located(&proc)?
     } else {
-        crate::fs::locate::locate(&proc, d, &raw, Lookup::Follow)?
+        crate::fs::locate::locate(proc.paths(), d, &raw, Lookup::Follow)?
     };
     let argv = read_strings(t, argvp)?;
     let env = read_strings(t, envp)?;

@@ -18,7 +18,7 @@ use crate::thread::Thread;
 pub fn exe_located(proc: &Process) -> Result<Located<'_>, Errno> {
     if proc.opts.view.confined() {
         let exe = proc.exe.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        locate(proc, libc::AT_FDCWD, exe.as_bytes(), Lookup::Follow)
+        locate(proc.paths(), libc::AT_FDCWD, exe.as_bytes(), Lookup::Follow)
     } else {
         let h = proc
             .exe_host
