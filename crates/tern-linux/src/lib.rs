@@ -10,7 +10,9 @@
 //! - [`fs`]: descriptors and the file-system view (`--root`, `--bind`, `--sysroot`).
 //! - [`signal`], [`futex`], [`strace`]; [`tree`]: the VM's process tree (whom the
 //!   program may signal).
-//! - [`state`]: the process and its threads as plain data (for snapshots).
+//! - [`state`]: the process and its threads as plain data (for snapshots);
+//!   [`persist`]: giving and taking those states; [`restore`]: a process VM rebuilt
+//!   from them.
 
 pub mod errno;
 pub mod exit;
@@ -20,6 +22,7 @@ pub mod hostfd;
 pub mod loader;
 pub mod mm;
 pub mod pause;
+pub mod persist;
 pub mod process;
 pub mod restore;
 pub mod signal;

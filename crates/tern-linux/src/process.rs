@@ -7,6 +7,7 @@
 
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use tern_hart::{ClockMode, GuestRam, VirtualClock};
 
@@ -14,10 +15,10 @@ use crate::errno::Errno;
 use crate::fs::paths::Paths;
 use crate::fs::root::Anchors;
 use crate::fs::view::FileView;
-use crate::fs::FdTable;
+use crate::fs::{guest_fd_limit, FdTable};
 use crate::mm::shootdown::Shootdown;
 use crate::mm::{Mm, PHYS_BASE};
-use crate::pause::Pause;
+use crate::pause::{Pause, PauseError};
 use crate::signal::{SigAction, SigInfo, NSIG};
 use crate::strace::Strace;
 
@@ -247,16 +248,25 @@ impl Process {
     /// Interrupts the blocking host call of host thread `host_tid` of this process
     /// with the wake-up signal (never seen by the guest).
     pub fn wake_host_thread(&self, host_tid: i32) {
-        // SAFETY: tgkill to a thread of this process with the wake-up signal, whose
-        // handler does nothing but make a blocking call return EINTR.
-        unsafe {
-            libc::syscall(
-                libc::SYS_tgkill,
-                libc::getpid(),
-                host_tid,
-                crate::signal::wake_signal(),
-            );
-        }
+        crate::signal::wake_host_thread(host_tid);
+    }
+
+    /// Stops every thread at an instruction boundary and keeps it stopped until
+    /// [`Process::resume`]; returns once all have parked. Guest time stands still
+    /// meanwhile. A paused process stays paused.
+    pub fn pause(&self, timeout: Duration) -> Result<(), PauseError> {
+        self.pause.pause(&self.shoot, &self.clock, timeout)
+    }
+
+    /// Lets a paused process run again.
+    pub fn resume(&self) -> Result<(), PauseError> {
+        self.pause.resume(&self.clock)
+    }
+
+    /// Stops the process for good: its threads are paused (as far as they pause
+    /// within `timeout`) and never run again; the caller ends the host process.
+    pub fn stop(&self, timeout: Duration) {
+        self.pause.stop(&self.shoot, &self.clock, timeout)
     }
 
     /// Locks the address space.
@@ -287,6 +297,28 @@ impl Process {
     /// The current directory (guest path).
     pub fn cwd(&self) -> String {
         self.cwd.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Prints a statistics line on stderr when the process ends (`--stats`):
+    /// instructions and time since `start`, peak guest memory, peak host RSS.
+    pub fn enable_stats(self: &Arc<Self>, start: Instant) {
+        let proc = Arc::clone(self);
+        crate::exit::report_at_exit(move || {
+            let secs = start.elapsed().as_secs_f64();
+            let n = proc.insns.load(Ordering::Relaxed);
+            let frames = proc.mm().frames_peak();
+            // SAFETY: getrusage on a local struct.
+            let maxrss = unsafe {
+                let mut ru: libc::rusage = std::mem::zeroed();
+                libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+                ru.ru_maxrss
+            };
+            eprintln!(
+                "tern: {n} instructions in {secs:.3} s ({:.1} MIPS), peak guest memory {} KiB, peak host RSS {maxrss} KiB",
+                n as f64 / secs.max(1e-9) / 1e6,
+                frames.saturating_mul(4)
+            );
+        });
     }
 
     /// Adds retired instructions; returns the new total.
@@ -368,39 +400,5 @@ impl Process {
         if let Some(host_tid) = self.shoot.host_tid(tid) {
             self.wake_host_thread(host_tid);
         }
-    }
-}
-
-/// Descriptors kept for the emulator above the guest's when the host's soft and
-/// hard `RLIMIT_NOFILE` are the same.
-const EMULATOR_FDS: i32 = 256;
-
-/// The descriptor limit shown to the guest: the host's soft `RLIMIT_NOFILE`; the
-/// soft limit is raised to the hard one so the emulator's own descriptors fit above.
-pub fn guest_fd_limit() -> i32 {
-    // SAFETY: getrlimit/setrlimit on plain structs.
-    unsafe {
-        let mut r = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) != 0 {
-            return 1024;
-        }
-        let soft = r.rlim_cur.min(1 << 20) as i32;
-        if r.rlim_max <= r.rlim_cur {
-            // No room above the soft limit: keep the top for the emulator (its
-            // anchors, --strace, and the path resolver's descriptors: a few per
-            // lookup in progress, one lookup per guest thread at a time).
-            return (soft - EMULATOR_FDS).max(64);
-        }
-        {
-            let raised = libc::rlimit {
-                rlim_cur: r.rlim_max.min(1 << 20),
-                rlim_max: r.rlim_max,
-            };
-            libc::setrlimit(libc::RLIMIT_NOFILE, &raised);
-        }
-        soft.max(64)
     }
 }

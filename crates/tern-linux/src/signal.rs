@@ -208,6 +208,16 @@ pub fn wake_signal() -> i32 {
     libc::SIGRTMAX()
 }
 
+/// Interrupts the blocking host call of host thread `host_tid` of this process with
+/// the wake-up signal (never seen by the guest).
+pub fn wake_host_thread(host_tid: i32) {
+    // SAFETY: tgkill to a thread of this process with the wake-up signal, whose
+    // handler does nothing but make a blocking call return EINTR.
+    unsafe {
+        libc::syscall(libc::SYS_tgkill, libc::getpid(), host_tid, wake_signal());
+    }
+}
+
 /// Host handler for signals the guest handles: records them (async-signal-safe).
 extern "C" fn record(signo: i32, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     if signo == wake_signal() {

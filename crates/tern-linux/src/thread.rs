@@ -219,7 +219,7 @@ impl Thread {
         let args = [st.x[10], st.x[11], st.x[12], st.x[13], st.x[14], st.x[15]];
         let trace = self.proc.strace.enabled();
         let call = if trace {
-            Some(crate::strace::format_call(&self.proc, nr, &args))
+            Some(crate::strace::format_call(&mut self.proc.mm(), nr, &args))
         } else {
             None
         };
