@@ -304,6 +304,7 @@ mod tests {
     use super::*;
     use crate::mm::vma::{Backing, Vma, PROT_READ, PROT_WRITE};
     use crate::process::Options;
+    use crate::signal::SigInfo;
 
     #[test]
     fn an_expired_periodic_timer_is_armed_again() {
