@@ -260,13 +260,13 @@ impl Thread {
     /// [`Persist::save`] gives, for the run loop that parks with it.
     pub(crate) fn save_state(&self) -> ThreadState {
         ThreadState {
-            tid: self.tid,
+            tid: self.task.tid,
             hart: self.hart.state().clone(),
-            sigmask: self.sigmask,
-            saved_mask: self.saved_mask,
-            altstack: self.altstack,
-            clear_child_tid: self.clear_child_tid,
-            robust_list: self.robust_list,
+            sigmask: self.task.sigmask,
+            saved_mask: self.task.saved_mask,
+            altstack: self.task.altstack,
+            clear_child_tid: self.task.clear_child_tid,
+            robust_list: self.task.robust_list,
         }
     }
 }
@@ -282,19 +282,19 @@ impl Persist for Thread {
     }
 
     fn restore(&mut self, ts: &ThreadState) -> Result<(), StateError> {
-        if ts.tid != self.tid {
+        if ts.tid != self.task.tid {
             return Err(StateError::mismatch(format!(
                 "the state of thread {} restored into thread {}",
-                ts.tid, self.tid
+                ts.tid, self.task.tid
             )));
         }
         self.hart.restore(&ts.hart).map_err(|e| e.within("hart"))?;
-        self.sigmask = ts.sigmask;
+        self.task.sigmask = ts.sigmask;
         signal::mirror_mask(ts.sigmask);
-        self.saved_mask = ts.saved_mask;
-        self.altstack = ts.altstack;
-        self.clear_child_tid = ts.clear_child_tid;
-        self.robust_list = ts.robust_list;
+        self.task.saved_mask = ts.saved_mask;
+        self.task.altstack = ts.altstack;
+        self.task.clear_child_tid = ts.clear_child_tid;
+        self.task.robust_list = ts.robust_list;
         Ok(())
     }
 }

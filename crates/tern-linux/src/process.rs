@@ -107,6 +107,37 @@ pub const READ_MEM_MAX: usize = 8 << 20;
 /// Exit status when `--max-insns` stops the program (as `timeout(1)` uses).
 pub const EXIT_LIMIT: i32 = 124;
 
+/// The most threads a process VM with `memory` bytes of physical memory may have
+/// alive at once: one per MiB, between [`MIN_THREADS`] and [`MAX_THREADS`]. Guest
+/// threads are host threads, each with a hart (about 0.4 MiB of host memory) and a
+/// scratch buffer of up to 1 MiB, so the limit keeps what threads cost the host
+/// within a bound proportional to `--memory`.
+pub fn thread_limit(memory: u64) -> usize {
+    ((memory >> 20) as usize).clamp(MIN_THREADS, MAX_THREADS)
+}
+
+/// The thread limit of the smallest process VM.
+pub const MIN_THREADS: usize = 16;
+/// The thread limit of the largest process VM.
+pub const MAX_THREADS: usize = 4096;
+
+/// A thread about to start, counted against the thread limit
+/// ([`Process::reserve_thread`]) until it is dropped: by then the new thread counts
+/// in [`Process::threads`] (or failed to start).
+pub struct ThreadSlot(Arc<Process>);
+
+impl std::fmt::Debug for ThreadSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ThreadSlot")
+    }
+}
+
+impl Drop for ThreadSlot {
+    fn drop(&mut self) {
+        self.0.threads_starting.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// State shared by the threads of a process.
 pub struct Process {
     /// Options.
@@ -319,6 +350,19 @@ impl Process {
                 frames.saturating_mul(4)
             );
         });
+    }
+
+    /// Counts a thread about to start against the limit, or refuses with `EAGAIN`
+    /// (what `clone` gives at `RLIMIT_NPROC`). Threads being started count as
+    /// alive, so that concurrent `clone`s cannot overshoot.
+    pub fn reserve_thread(self: &Arc<Self>) -> Result<ThreadSlot, Errno> {
+        let limit = thread_limit(self.opts.memory);
+        let starting = self.threads_starting.fetch_add(1, Ordering::SeqCst);
+        let slot = ThreadSlot(Arc::clone(self));
+        if self.threads.load(Ordering::SeqCst) + starting >= limit {
+            return Err(Errno::EAGAIN);
+        }
+        Ok(slot)
     }
 
     /// Adds retired instructions; returns the new total.

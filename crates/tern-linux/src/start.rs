@@ -218,7 +218,7 @@ pub fn exec_with(
     ready(&proc);
     let mut t = Thread::new(proc.clone(), entry.pc, entry.sp);
     // The signal mask survives execve (it is the host thread's, mirrored).
-    t.sigmask = crate::signal::inherited_mask();
+    t.task.sigmask = crate::signal::inherited_mask();
     let _status = t.run();
     // The main thread ended with `exit` while other threads run on (the last one to
     // end ends the process): returning would end them all.

@@ -20,7 +20,7 @@ use std::ffi::CStr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::errno::Errno;
-pub use crate::fs::located::{fd_path, same_file, Located};
+pub use crate::fs::located::{fd_path, same_file, Located, Opened};
 use crate::fs::paths::Paths;
 use crate::fs::plain::{object_plain, open_plain};
 use crate::fs::resolve::{above, walk, Lookup, Start, Walk, PATH_MAX};
@@ -95,6 +95,7 @@ fn start_of(paths: Paths<'_>, dirfd: i32) -> Result<Base, Errno> {
     }
     // SAFETY: a local struct; fstat of a number that may not be open just fails.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
     if unsafe { libc::fstat(dirfd, &mut st) } != 0 {
         return Err(Errno::EBADF);
     }
@@ -184,9 +185,6 @@ pub fn locate_object<'t>(
 /// How many times an open is walked again when a guest thread turned the name the
 /// walk reached into a symbolic link before the open.
 const OPEN_RETRIES: usize = 8;
-
-/// A new descriptor and the guest path it was reached by (see [`open`]).
-pub type Opened = (i32, Option<Vec<u8>>);
 
 /// `openat` of a guest path (relative to guest descriptor `dirfd`): the new
 /// descriptor (the lowest free number) and the guest path it was reached by (the

@@ -196,3 +196,7 @@ pub fn same_file(a: RawFd, b: RawFd) -> bool {
             && x.st_ino == y.st_ino
     }
 }
+
+/// A new descriptor and the guest path it was reached by (see
+/// [`super::locate::open`]).
+pub type Opened = (i32, Option<Vec<u8>>);

@@ -11,7 +11,7 @@ use std::os::fd::RawFd;
 
 use crate::errno::Errno;
 use crate::fs::hostcall::{above, openat2_beneath};
-use crate::fs::located::Located;
+use crate::fs::located::{Located, Opened};
 use crate::fs::paths::Paths;
 use crate::fs::resolve::{Fd, Last, Lookup, Walk, PATH_MAX};
 
@@ -129,7 +129,7 @@ pub(crate) fn open_plain(
     path: &[u8],
     flags: i32,
     mode: u32,
-) -> Option<Result<(i32, Option<Vec<u8>>), Errno>> {
+) -> Option<Result<Opened, Errno>> {
     if flags & !OPEN_FLAGS != 0 {
         return None;
     }

@@ -3,11 +3,11 @@
 use syscalls::riscv64::Sysno;
 
 use crate::errno::{host, Errno, SysResult};
-use crate::thread::Thread;
+use crate::task::Task;
 
 /// `uname`: the host's names with `machine` = `riscv64`, and the release of the Linux
 /// ABI emulated here.
-pub fn uname(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
     // SAFETY: local struct.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     // SAFETY: uname writes into the local `u`.
@@ -39,7 +39,7 @@ pub fn uname(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `getresuid` / `getresgid`.
-pub fn getres(t: &mut Thread, a: [u64; 6], uid: bool) -> SysResult {
+pub fn getres(t: &mut Task, a: [u64; 6], uid: bool) -> SysResult {
     // SAFETY: id getters cannot fail.
     let (r, e) = unsafe {
         if uid {
@@ -55,7 +55,7 @@ pub fn getres(t: &mut Thread, a: [u64; 6], uid: bool) -> SysResult {
 }
 
 /// `getgroups`.
-pub fn getgroups(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut g = vec![0u32; 256];
     // SAFETY: buffer of 256 gids.
     let n = host(unsafe { libc::getgroups(256, g.as_mut_ptr()) as i64 })? as usize;
@@ -83,7 +83,7 @@ const VIRTUAL_LIMITS: [u32; 6] = [2, 3, 5, 7, 8, 9];
 
 /// `prlimit64` (own process only). `RLIMIT_NOFILE` shows the guest's descriptor
 /// limit; `RLIMIT_STACK` the main stack's reserved size.
-pub fn prlimit64(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
     let pid = a[0] as i32;
     if pid != 0 && pid != t.proc_pid() {
         return Err(Errno::EPERM);
@@ -142,7 +142,7 @@ pub fn prlimit64(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// else only among the processes of the VM's tree ([`crate::tree::priority`]:
 /// `EPERM` for a stranger, `ESRCH` for nobody). `getpriority` returns `20 - nice`,
 /// as the system call does.
-pub fn priority(t: &mut Thread, a: [u64; 6], set: bool) -> SysResult {
+pub fn priority(t: &mut Task, a: [u64; 6], set: bool) -> SysResult {
     use crate::tree::Who;
     let (which, who) = (a[0] as u32, a[1] as i32);
     let prio = set.then_some(a[2] as i32);
@@ -166,11 +166,12 @@ pub fn priority(t: &mut Thread, a: [u64; 6], set: bool) -> SysResult {
     if who < 0 {
         return Err(Errno::ESRCH);
     }
-    // SAFETY: the id getters cannot fail.
     let target = match which {
         libc::PRIO_PROCESS => Who::Process(who),
+        // SAFETY: getpgrp cannot fail.
         libc::PRIO_PGRP if who == 0 => Who::Group(unsafe { libc::getpgrp() }),
         libc::PRIO_PGRP => Who::Group(who),
+        // SAFETY: getuid cannot fail.
         _ if who == 0 => Who::User(unsafe { libc::getuid() }),
         _ => Who::User(who as u32),
     };
@@ -179,7 +180,7 @@ pub fn priority(t: &mut Thread, a: [u64; 6], set: bool) -> SysResult {
 }
 
 /// `getrusage` (`struct rusage` is the same on riscv64 and x86-64).
-pub fn getrusage(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn getrusage(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut b = [0u8; 144];
     // SAFETY: 144-byte buffer is sizeof(struct rusage).
     host(unsafe { libc::syscall(libc::SYS_getrusage, a[0] as i32, b.as_mut_ptr()) })?;
@@ -188,7 +189,7 @@ pub fn getrusage(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `sysinfo` (same 112-byte layout).
-pub fn sysinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut b = [0u8; 112];
     // SAFETY: 112-byte buffer is sizeof(struct sysinfo).
     host(unsafe { libc::syscall(libc::SYS_sysinfo, b.as_mut_ptr()) })?;
@@ -197,7 +198,7 @@ pub fn sysinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `getrandom`.
-pub fn getrandom(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn getrandom(t: &mut Task, a: [u64; 6]) -> SysResult {
     let len = (a[1] as usize).min(1 << 20);
     let mut b = vec![0u8; len];
     // SAFETY: buffer of `len` bytes.
@@ -207,7 +208,7 @@ pub fn getrandom(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `sched_getaffinity`: the host CPUs this process may run on.
-pub fn sched_getaffinity(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn sched_getaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
     let size = a[1] as usize;
     if size == 0 || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL);
@@ -221,7 +222,7 @@ pub fn sched_getaffinity(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `getcpu`.
-pub fn getcpu(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn getcpu(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[0] != 0 {
         t.proc.write_u32(a[0], 0)?;
     }
@@ -232,7 +233,7 @@ pub fn getcpu(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `prctl`: names, the parent-death signal, no-new-privs and the dumpable flag.
-pub fn prctl(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
     const PR_SET_PDEATHSIG: u64 = 1;
     const PR_GET_DUMPABLE: u64 = 3;
     const PR_SET_DUMPABLE: u64 = 4;
@@ -272,7 +273,7 @@ pub fn prctl(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// `riscv_hwprobe`: keys this hart answers (arch/riscv/include/uapi/asm/hwprobe.h):
 /// vendor/arch/impl ids 0, base behaviour IMA, IMA_EXT_0 with FD, C, Zba, Zbb, Zbs,
 /// Zicboz and Zicond, misaligned accesses emulated-fast, Zicboz block size 64.
-pub fn riscv_hwprobe(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn riscv_hwprobe(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (pairs, count) = (a[0], a[1]);
     if count > 64 {
         return Err(Errno::EINVAL);
@@ -305,7 +306,7 @@ pub fn riscv_hwprobe(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `capget`: no capabilities.
-pub fn capget(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn capget(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[1] != 0 {
         t.proc.write_mem(a[1], &[0u8; 24])?;
     }

@@ -13,7 +13,7 @@ use crate::fs::{FdInfo, FdKind};
 use crate::process::Process;
 use crate::syscalls::io::{fd_arg, new_fd, read_iovecs};
 use crate::syscalls::{cmsg, transfer};
-use crate::thread::Thread;
+use crate::task::Task;
 
 fn sock_info() -> FdInfo {
     FdInfo {
@@ -24,14 +24,14 @@ fn sock_info() -> FdInfo {
 }
 
 /// `socket`.
-pub fn socket(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn socket(t: &mut Task, a: [u64; 6]) -> SysResult {
     // SAFETY: integer arguments.
     let fd = unsafe { libc::socket(a[0] as i32, a[1] as i32, a[2] as i32) };
     new_fd(t, i64::from(fd), sock_info())
 }
 
 /// `socketpair`.
-pub fn socketpair(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut sv = [0i32; 2];
     // SAFETY: two-element array.
     host(unsafe {
@@ -67,7 +67,7 @@ fn read_addr(proc: &Process, va: u64, len: u64, bind: bool) -> Result<HostAddr<'
 }
 
 /// `bind` / `connect`.
-pub fn addr_in(t: &mut Thread, a: [u64; 6], nr: i64) -> SysResult {
+pub fn addr_in(t: &mut Task, a: [u64; 6], nr: i64) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let bind = nr == libc::SYS_bind;
     // An autobind name is chosen at random: another try if it was taken.
@@ -84,7 +84,7 @@ pub fn addr_in(t: &mut Thread, a: [u64; 6], nr: i64) -> SysResult {
 }
 
 /// Writes a socket address back (`addr`, `*addrlen`), truncating like the kernel.
-fn write_addr(t: &Thread, va: u64, lenp: u64, addr: &[u8], len: u32) -> Result<(), Errno> {
+fn write_addr(t: &Task, va: u64, lenp: u64, addr: &[u8], len: u32) -> Result<(), Errno> {
     if va == 0 || lenp == 0 {
         return Ok(());
     }
@@ -98,7 +98,7 @@ fn write_addr(t: &Thread, va: u64, lenp: u64, addr: &[u8], len: u32) -> Result<(
 }
 
 /// `getsockname` / `getpeername`.
-pub fn addr_out(t: &mut Thread, a: [u64; 6], nr: i64) -> SysResult {
+pub fn addr_out(t: &mut Task, a: [u64; 6], nr: i64) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let mut addr = [0u8; 128];
     let mut len: u32 = 128;
@@ -109,7 +109,7 @@ pub fn addr_out(t: &mut Thread, a: [u64; 6], nr: i64) -> SysResult {
 }
 
 /// `accept4`.
-pub fn accept(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn accept(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let mut addr = [0u8; 128];
     let mut len: u32 = 128;
@@ -121,7 +121,7 @@ pub fn accept(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `sendto`.
-pub fn sendto(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn sendto(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     // The address may hold descriptors of the process's resolver until the call.
     let proc = std::sync::Arc::clone(&t.proc);
@@ -147,7 +147,7 @@ pub fn sendto(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `recvfrom`.
-pub fn recvfrom(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn recvfrom(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let len = (a[2] as usize).min(transfer::SCRATCH);
     let mut buf = transfer::take(t, len);
@@ -174,7 +174,7 @@ pub fn recvfrom(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `setsockopt`.
-pub fn setsockopt(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let len = (a[4] as usize).min(4096);
     let v = t.proc.read_mem(a[3], len)?;
@@ -185,7 +185,7 @@ pub fn setsockopt(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `getsockopt`.
-pub fn getsockopt(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let cap = t.proc.read_u32(a[4])?.min(4096);
     let mut v = vec![0u8; cap as usize];
@@ -215,7 +215,7 @@ struct MsgHdr {
     controllen: u64,
 }
 
-fn read_msghdr(t: &Thread, va: u64) -> Result<MsgHdr, Errno> {
+fn read_msghdr(t: &Task, va: u64) -> Result<MsgHdr, Errno> {
     let b = t.proc.read_mem(va, 56)?;
     let w = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
     Ok(MsgHdr {
@@ -231,7 +231,7 @@ fn read_msghdr(t: &Thread, va: u64) -> Result<MsgHdr, Errno> {
 /// `sendmsg`: the data gathered into the scratch buffer (at most a chunk: a short
 /// send on a stream socket, `EMSGSIZE` for a larger datagram), the control messages
 /// checked and translated through the descriptor table ([`cmsg`]).
-pub fn sendmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn sendmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     // The name may hold descriptors of the process's resolver until the call.
     let proc = std::sync::Arc::clone(&t.proc);
@@ -293,7 +293,7 @@ pub fn sendmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
 
 /// `recvmsg`: the data through the scratch buffer (at most a chunk), received
 /// descriptors entered in the descriptor table ([`cmsg`]).
-pub fn recvmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let m = read_msghdr(t, a[1])?;
     let iov = read_iovecs(t, m.iov, m.iovlen)?;

@@ -9,7 +9,7 @@ use crate::errno::{host, Errno, SysResult};
 use crate::fs::{FdInfo, FdKind};
 use crate::signal::{bit, mirrored};
 use crate::syscalls::io::{fd_arg, new_fd};
-use crate::thread::Thread;
+use crate::task::Task;
 
 /// Host sigset for a guest mask (mirrored signals only; the wake-up signal stays
 /// deliverable).
@@ -28,7 +28,7 @@ fn host_sigset(mask: u64) -> libc::sigset_t {
 }
 
 /// The mask argument of `ppoll`/`pselect6`/`epoll_pwait`: the guest's mask if none.
-fn mask_arg(t: &Thread, va: u64, size: u64) -> Result<u64, Errno> {
+fn mask_arg(t: &Task, va: u64, size: u64) -> Result<u64, Errno> {
     if va == 0 {
         return Ok(t.sigmask);
     }
@@ -39,7 +39,7 @@ fn mask_arg(t: &Thread, va: u64, size: u64) -> Result<u64, Errno> {
 }
 
 /// `ppoll` (`struct pollfd` is the same everywhere).
-pub fn ppoll(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn ppoll(t: &mut Task, a: [u64; 6]) -> SysResult {
     let nfds = a[1] as usize;
     if nfds > t.proc.fd_limit as usize {
         return Err(Errno::EINVAL);
@@ -71,7 +71,7 @@ pub fn ppoll(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `pselect6` (`fd_set` is a bitmap of longs everywhere).
-pub fn pselect6(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn pselect6(t: &mut Task, a: [u64; 6]) -> SysResult {
     let n = a[0] as i64;
     if n < 0 || n > i64::from(t.proc.fd_limit) {
         return Err(Errno::EINVAL);
@@ -122,7 +122,7 @@ pub fn pselect6(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `epoll_create1`.
-pub fn epoll_create1(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn epoll_create1(t: &mut Task, a: [u64; 6]) -> SysResult {
     // SAFETY: integer argument.
     let fd = unsafe { libc::epoll_create1(a[0] as i32) };
     new_fd(
@@ -137,7 +137,7 @@ pub fn epoll_create1(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `epoll_ctl`.
-pub fn epoll_ctl(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn epoll_ctl(t: &mut Task, a: [u64; 6]) -> SysResult {
     let ep = fd_arg(t, a[0])?;
     let fd = fd_arg(t, a[2])?;
     let mut ev = libc::epoll_event { events: 0, u64: 0 };
@@ -150,7 +150,7 @@ pub fn epoll_ctl(t: &mut Thread, a: [u64; 6]) -> SysResult {
     host(unsafe { libc::epoll_ctl(ep, a[1] as i32, fd, &mut ev) as i64 })
 }
 
-fn epoll_wait_common(t: &mut Thread, a: [u64; 6], timeout_ms: i32, mask: u64) -> SysResult {
+fn epoll_wait_common(t: &mut Task, a: [u64; 6], timeout_ms: i32, mask: u64) -> SysResult {
     let ep = fd_arg(t, a[0])?;
     let max = a[2] as i32;
     if max <= 0 || max > 1 << 16 {
@@ -176,13 +176,13 @@ fn epoll_wait_common(t: &mut Thread, a: [u64; 6], timeout_ms: i32, mask: u64) ->
 }
 
 /// `epoll_pwait`.
-pub fn epoll_pwait(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn epoll_pwait(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mask = mask_arg(t, a[4], a[5])?;
     epoll_wait_common(t, a, a[3] as i32, mask)
 }
 
 /// `epoll_pwait2` (timeout as a timespec; rounded up to milliseconds).
-pub fn epoll_pwait2(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn epoll_pwait2(t: &mut Task, a: [u64; 6]) -> SysResult {
     let ms = if a[3] == 0 {
         -1
     } else {
@@ -195,7 +195,7 @@ pub fn epoll_pwait2(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `timerfd_create`.
-pub fn timerfd_create(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn timerfd_create(t: &mut Task, a: [u64; 6]) -> SysResult {
     // SAFETY: integer arguments.
     let fd = unsafe { libc::timerfd_create(a[0] as i32, a[1] as i32) };
     new_fd(
@@ -210,7 +210,7 @@ pub fn timerfd_create(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `timerfd_settime` (`struct itimerspec` is the same 32 bytes).
-pub fn timerfd_settime(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn timerfd_settime(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let new = t.proc.read_mem(a[2], 32)?;
     let mut old = [0u8; 32];
@@ -231,7 +231,7 @@ pub fn timerfd_settime(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `timerfd_gettime`.
-pub fn timerfd_gettime(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn timerfd_gettime(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let mut cur = [0u8; 32];
     // SAFETY: 32-byte buffer.

@@ -10,8 +10,8 @@ use crate::errno::Errno;
 use crate::fs::locate::{locate, Located};
 use crate::fs::resolve::Lookup;
 use crate::process::Process;
-use crate::syscalls::fs::guest_abs;
-use crate::thread::Thread;
+use crate::syscalls::path_args::guest_abs;
+use crate::task::Task;
 
 /// Where the running program is, located for a call on it (`/proc/self/exe`): by
 /// its guest path under `--root`, by its host path otherwise.
@@ -41,7 +41,7 @@ pub enum Magic {
     Fd(i32),
 }
 
-pub fn magic(t: &Thread, dirfd: u64, path: &[u8]) -> Option<Magic> {
+pub fn magic(t: &Task, dirfd: u64, path: &[u8]) -> Option<Magic> {
     if !path.starts_with(b"/proc/") {
         return None;
     }
@@ -64,7 +64,7 @@ pub fn magic(t: &Thread, dirfd: u64, path: &[u8]) -> Option<Magic> {
 }
 
 /// Whether `(dirfd, path)` names `/proc/self/exe` (the guest program).
-pub fn is_self_exe(t: &Thread, dirfd: u64, path: &[u8]) -> bool {
+pub fn is_self_exe(t: &Task, dirfd: u64, path: &[u8]) -> bool {
     matches!(magic(t, dirfd, path), Some(Magic::Exe))
 }
 

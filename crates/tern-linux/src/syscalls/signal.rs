@@ -2,7 +2,7 @@
 
 use crate::errno::{Errno, SysResult};
 use crate::signal::{self, bit, mirrored, SigAction, SigInfo, NSIG};
-use crate::thread::Thread;
+use crate::task::Task;
 use crate::tree::{self, Target};
 
 fn valid(n: u64) -> Result<i32, Errno> {
@@ -14,7 +14,7 @@ fn valid(n: u64) -> Result<i32, Errno> {
 }
 
 /// `rt_sigaction`.
-pub fn rt_sigaction(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[3] != 8 {
         return Err(Errno::EINVAL);
     }
@@ -53,7 +53,7 @@ pub fn rt_sigaction(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `rt_sigprocmask`.
-pub fn rt_sigprocmask(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_sigprocmask(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[3] != 8 {
         return Err(Errno::EINVAL);
     }
@@ -74,9 +74,9 @@ pub fn rt_sigprocmask(t: &mut Thread, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// `sigaltstack`.
-pub fn sigaltstack(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let sp = t.reg(2);
+/// `sigaltstack`; `sp` is the caller's stack pointer (whether it runs on the
+/// alternate stack).
+pub fn sigaltstack(t: &mut Task, sp: u64, a: [u64; 6]) -> SysResult {
     let on = t.altstack.contains(sp);
     if a[1] != 0 {
         let mut b = [0u8; 24];
@@ -123,7 +123,7 @@ pub fn sigaltstack(t: &mut Thread, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-fn user_info(t: &Thread, n: i32, code: i32) -> SigInfo {
+fn user_info(t: &Task, n: i32, code: i32) -> SigInfo {
     // SAFETY: getuid cannot fail.
     let uid = unsafe { libc::getuid() };
     SigInfo {
@@ -139,7 +139,7 @@ fn user_info(t: &Thread, n: i32, code: i32) -> SigInfo {
 /// host process outside it is `EPERM` (Linux's answer for a process one may not
 /// signal), a pid nobody has `ESRCH`; `kill(0)` and `kill(-pgrp)` reach the members
 /// of the group, `kill(-1)` every other member of the VM.
-pub fn kill(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
     let pid = a[0] as i32;
     let n = a[1] as i32;
     if !(0..=NSIG as i32).contains(&n) {
@@ -174,7 +174,7 @@ pub fn kill(t: &mut Thread, a: [u64; 6]) -> SysResult {
 pub const SIGQUEUE_MAX: usize = 8192;
 
 /// Whether the queues of the process hold [`SIGQUEUE_MAX`] signals.
-fn queue_full(t: &Thread) -> bool {
+fn queue_full(t: &Task) -> bool {
     let p = t
         .proc
         .pending
@@ -191,7 +191,7 @@ fn queue_full(t: &Thread) -> bool {
 }
 
 /// Whether signal `n` is queued for the process or one of its threads.
-fn queued(t: &Thread, n: i32) -> bool {
+fn queued(t: &Task, n: i32) -> bool {
     let p = t.proc.pending.lock().unwrap_or_else(|e| e.into_inner());
     if p.iter().any(|i| i.signo == n) {
         return true;
@@ -208,12 +208,12 @@ fn queued(t: &Thread, n: i32) -> bool {
 /// Whether a signal `n` sent by `kill`/`tgkill` (`SI_USER`, `SI_TKILL`) is queued:
 /// with the queues full a realtime signal already pending is not queued again
 /// (Linux then keeps the signal pending but loses its extra information).
-fn kill_queues(t: &Thread, n: i32) -> bool {
+fn kill_queues(t: &Task, n: i32) -> bool {
     n != 0 && !(queue_full(t) && queued(t, n))
 }
 
 /// Queues signal `n` (0: none) sent by the program to itself.
-fn post_self(t: &Thread, n: i32) {
+fn post_self(t: &Task, n: i32) {
     if kill_queues(t, n) {
         t.proc.post(user_info(t, n, signal::code::SI_USER));
     }
@@ -221,7 +221,7 @@ fn post_self(t: &Thread, n: i32) {
 
 /// `tgkill` (and `tkill`): to a thread of this process directly, to a thread of
 /// another process of the VM's tree as a host signal (`EPERM` outside it).
-pub fn tgkill(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn tgkill(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (tgid, tid, n) = (a[0] as i32, a[1] as i32, a[2] as i32);
     if !(0..=NSIG as i32).contains(&n) || tid <= 0 || tgid <= 0 {
         return Err(Errno::EINVAL);
@@ -254,7 +254,7 @@ pub fn tgkill(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `rt_sigqueueinfo`.
-pub fn rt_sigqueueinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_sigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
     let n = valid(a[1])?;
     let b = t.proc.read_mem(a[2], 128)?;
     let code = i32::from_le_bytes(b[8..12].try_into().map_err(|_| Errno::EFAULT)?);
@@ -272,7 +272,7 @@ pub fn rt_sigqueueinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `rt_tgsigqueueinfo`.
-pub fn rt_tgsigqueueinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_tgsigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
     let n = valid(a[2])?;
     let b = t.proc.read_mem(a[3], 128)?;
     let code = i32::from_le_bytes(b[8..12].try_into().map_err(|_| Errno::EFAULT)?);
@@ -294,7 +294,7 @@ pub fn rt_tgsigqueueinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `rt_sigpending`.
-pub fn rt_sigpending(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_sigpending(t: &mut Task, a: [u64; 6]) -> SysResult {
     for info in signal::take_host_pending() {
         t.proc.post(info);
     }
@@ -337,7 +337,7 @@ pub fn rt_sigpending(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// Blocks until a signal arrives for this thread (any unblocked host signal, or the
 /// wake-up signal), without losing one that arrives just before: the wake-up signal
 /// is blocked while checking and unblocked atomically by `sigsuspend`.
-pub fn wait_for_signal(t: &Thread, guest_mask: u64) {
+pub fn wait_for_signal(t: &Task, guest_mask: u64) {
     // SAFETY: signal-mask manipulation of this thread only.
     unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();
@@ -360,7 +360,7 @@ pub fn wait_for_signal(t: &Thread, guest_mask: u64) {
 
 /// `rt_sigsuspend`: waits with a temporary mask; the handler's frame saves the
 /// original one, which `rt_sigreturn` restores.
-pub fn rt_sigsuspend(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_sigsuspend(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[1] != 8 {
         return Err(Errno::EINVAL);
     }
@@ -379,7 +379,7 @@ pub fn rt_sigsuspend(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `rt_sigtimedwait`.
-pub fn rt_sigtimedwait(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[3] != 8 {
         return Err(Errno::EINVAL);
     }
