@@ -107,13 +107,27 @@ impl Thread {
     /// Runs the thread until it exits; returns its exit status.
     pub fn run(&mut self) -> i32 {
         let slice = self.task.proc.opts.slice.max(1000);
+        let mut debug_applied = 0;
         loop {
             self.deliver_signals();
             if self.task.proc.pause.requested() {
                 // At an instruction boundary, with an interrupted system call rewound
                 // to its `ecall`: this is the thread's plain-data state.
                 let state = self.save_state();
-                self.task.proc.pause.park(state);
+                if let Some(hart) = self.task.proc.pause.park(state) {
+                    self.hart.set_state(hart);
+                }
+                continue;
+            }
+            // A host debugger (`--gdb`): its breakpoints for this hart, or hold it
+            // while it runs other threads alone.
+            let me = self.task.tid as u64;
+            self.task
+                .proc
+                .debug
+                .apply(&mut self.hart, me, &mut debug_applied);
+            if self.task.proc.debug.held(me) {
+                std::thread::sleep(std::time::Duration::from_millis(5));
                 continue;
             }
             let budget = match self.task.proc.opts.max_insns {
@@ -138,6 +152,11 @@ impl Thread {
                 if let Some(status) = self.trap(e.cause, e.tval) {
                     return status;
                 }
+            }
+            if let RunExit::Debug(stop) = exit {
+                // All-stop: the process pauses for the debugger, this thread first.
+                self.task.proc.debug.report(me, stop);
+                self.task.proc.pause.request();
             }
         }
     }

@@ -256,7 +256,7 @@ impl Built {
                 // SAFETY: duplicating our descriptor.
                 let fd = unsafe { libc::fcntl(o.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 64) };
                 (fd >= 0).then(|| Start {
-                    // SAFETY: the duplicate is ours.
+                    // SAFETY: the duplicate is ours and owned by nothing else.
                     fd: unsafe { OwnedFd::from_raw_fd(fd) },
                     guest: w.guest.clone(),
                     is_dir: false,
@@ -268,7 +268,7 @@ impl Built {
             // SAFETY: duplicating the root descriptor.
             let fd = unsafe { libc::fcntl(self.root.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 64) };
             Some(Start {
-                // SAFETY: the duplicate is ours.
+                // SAFETY: the duplicate is ours and owned by nothing else.
                 fd: unsafe { OwnedFd::from_raw_fd(fd) },
                 guest: b"/".to_vec(),
                 is_dir: true,
@@ -292,7 +292,7 @@ impl Built {
                     }
                     // SAFETY: a local struct and a valid C string.
                     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-                    // SAFETY: as above.
+                    // SAFETY: `st` is local, `n` a valid C string, `d` our descriptor.
                     let r = unsafe {
                         libc::fstatat(
                             d.as_raw_fd(),

@@ -506,7 +506,7 @@ mod tests {
         assert!(moved.len() == 1 && moved[0] < high, "{moved:?}");
         assert!(files.get(moved[0]).is_some());
         assert!(
-            // SAFETY: querying a number.
+            // SAFETY: querying the flags of a number touches no memory.
             unsafe { libc::fcntl(high, libc::F_GETFD) } < 0,
             "the high one closed"
         );

@@ -168,10 +168,10 @@ pub fn priority(t: &mut Task, a: [u64; 6], set: bool) -> SysResult {
     }
     let target = match which {
         libc::PRIO_PROCESS => Who::Process(who),
-        // SAFETY: getpgrp cannot fail.
+        // SAFETY: getpgrp takes nothing and cannot fail.
         libc::PRIO_PGRP if who == 0 => Who::Group(unsafe { libc::getpgrp() }),
         libc::PRIO_PGRP => Who::Group(who),
-        // SAFETY: getuid cannot fail.
+        // SAFETY: getuid takes nothing and cannot fail.
         _ if who == 0 => Who::User(unsafe { libc::getuid() }),
         _ => Who::User(who as u32),
     };

@@ -205,7 +205,7 @@ fn exec_common(t: &mut Task, dirfd: u64, pathp: u64, argvp: u64, envp: u64) -> S
     {
         // SAFETY: a local struct and a valid C string.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
+        // SAFETY: `st` is local and `ap` a valid C string.
         host(unsafe { libc::fstatat(ad, ap.as_ptr(), &mut st, extra) as i64 })?;
         if st.st_mode & libc::S_IFMT != libc::S_IFREG {
             return Err(Errno::EACCES);

@@ -191,6 +191,7 @@ impl VirtMachine {
                 size: r.size,
                 name: name.into(),
                 device: Mutex::new(device),
+                exits: AtomicU64::new(0),
             }
         };
         let mut windows = vec![
@@ -224,6 +225,7 @@ impl VirtMachine {
                 size: VIRTIO_SIZE,
                 name: format!("virtio{n}"),
                 device: Mutex::new(device),
+                exits: AtomicU64::new(0),
             });
         }
         let devices = Arc::new(Devices::new(windows));
@@ -335,6 +337,7 @@ impl VirtMachine {
             console,
             pause: pause::Pause::new(config.harts),
             builtin_sbi: firmware.is_none() && config.restore_builtin_sbi != Some(false),
+            debug: tern_hart::DebugHub::default(),
         });
         Ok(VirtMachine {
             shared,
