@@ -121,8 +121,16 @@ pub fn close(t: &mut Task, a: [u64; 6]) -> SysResult {
     host(unsafe { libc::close(fd) as i64 })
 }
 
-/// `close_range`: limited to the guest's descriptors.
+/// `close_range`: limited to the guest's descriptors. Unknown flags and a range
+/// whose first number is above its last are `EINVAL`, as on Linux, before the
+/// range is cut to the guest's limit (where nothing may be left to close).
 pub fn close_range(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let flags = a[2] as u32;
+    if flags & !(libc::CLOSE_RANGE_UNSHARE | libc::CLOSE_RANGE_CLOEXEC) != 0
+        || a[0] as u32 > a[1] as u32
+    {
+        return Err(Errno::EINVAL);
+    }
     let limit = t.proc.files().limit as u64;
     let first = a[0] as u32 as u64;
     let last = (a[1] as u32 as u64).min(limit - 1);
@@ -156,13 +164,14 @@ pub fn dup(t: &mut Task, a: [u64; 6]) -> SysResult {
     new_fd(t, new as i64, info)
 }
 
-/// `dup3`.
+/// `dup3`. Linux checks the flags and `oldfd == newfd` (`EINVAL`) before either
+/// descriptor (`EBADF`).
 pub fn dup3(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let old = fd_arg(t, a[0])?;
-    let new = fd_arg(t, a[1])?;
-    if old == new {
+    if a[2] as i32 & !libc::O_CLOEXEC != 0 || a[0] as u32 == a[1] as u32 {
         return Err(Errno::EINVAL);
     }
+    let old = fd_arg(t, a[0])?;
+    let new = fd_arg(t, a[1])?;
     // SAFETY: integer arguments; both are guest descriptors.
     let r = host(unsafe { libc::dup3(old, new, a[2] as i32) as i64 })?;
     t.proc.files().dup(old, new);

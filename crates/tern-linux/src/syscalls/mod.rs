@@ -23,6 +23,9 @@ pub mod thread;
 pub mod time;
 pub mod transfer;
 
+#[cfg(test)]
+mod tests;
+
 use tern_hart::HartState;
 
 use crate::errno::SysResult;
