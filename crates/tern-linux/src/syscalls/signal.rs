@@ -18,11 +18,8 @@ pub fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[3] != 8 {
         return Err(Errno::EINVAL);
     }
-    let n = valid(a[0])?;
+    // The new action is read before the signal number is checked (kernel/signal.c).
     let new = if a[1] != 0 {
-        if n == signal::sig::SIGKILL || n == signal::sig::SIGSTOP {
-            return Err(Errno::EINVAL);
-        }
         let b = t.proc.read_mem(a[1], 24)?;
         let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
         Some(SigAction {
@@ -33,6 +30,10 @@ pub fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         None
     };
+    let n = valid(a[0])?;
+    if new.is_some() && (n == signal::sig::SIGKILL || n == signal::sig::SIGSTOP) {
+        return Err(Errno::EINVAL);
+    }
     let old = {
         let mut acts = t.proc.actions();
         let old = acts[n as usize];
@@ -75,23 +76,17 @@ pub fn rt_sigprocmask(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 /// `sigaltstack`; `sp` is the caller's stack pointer (whether it runs on the
-/// alternate stack).
+/// alternate stack). As in kernel/signal.c, the new stack is read first and the old
+/// one written back only when the change succeeded.
 pub fn sigaltstack(t: &mut Task, sp: u64, a: [u64; 6]) -> SysResult {
-    let on = t.altstack.contains(sp);
-    if a[1] != 0 {
-        let mut b = [0u8; 24];
-        b[..8].copy_from_slice(&t.altstack.sp.to_le_bytes());
-        let flags = if on {
-            signal::SS_ONSTACK
-        } else {
-            t.altstack.flags & signal::SS_DISABLE
-        };
-        b[8..12].copy_from_slice(&flags.to_le_bytes());
-        b[16..].copy_from_slice(&t.altstack.size.to_le_bytes());
-        t.proc.write_mem(a[1], &b)?;
-    }
-    if a[0] != 0 {
-        let b = t.proc.read_mem(a[0], 24)?;
+    let new = if a[0] != 0 {
+        Some(t.proc.read_mem(a[0], 24)?)
+    } else {
+        None
+    };
+    let old = t.altstack;
+    let on = old.contains(sp);
+    if let Some(b) = new {
         let ss_sp = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
         let flags = i32::from_le_bytes(b[8..12].try_into().map_err(|_| Errno::EFAULT)?);
         let size = u64::from_le_bytes(b[16..].try_into().map_err(|_| Errno::EFAULT)?);
@@ -119,6 +114,18 @@ pub fn sigaltstack(t: &mut Task, sp: u64, a: [u64; 6]) -> SysResult {
                 size,
             };
         }
+    }
+    if a[1] != 0 {
+        let mut b = [0u8; 24];
+        b[..8].copy_from_slice(&old.sp.to_le_bytes());
+        let flags = if on {
+            signal::SS_ONSTACK
+        } else {
+            old.flags & signal::SS_DISABLE
+        };
+        b[8..12].copy_from_slice(&flags.to_le_bytes());
+        b[16..].copy_from_slice(&old.size.to_le_bytes());
+        t.proc.write_mem(a[1], &b)?;
     }
     Ok(0)
 }
@@ -295,6 +302,9 @@ pub fn rt_tgsigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 /// `rt_sigpending`.
 pub fn rt_sigpending(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[1] > 8 {
+        return Err(Errno::EINVAL);
+    }
     for info in signal::take_host_pending() {
         t.proc.post(info);
     }
@@ -386,6 +396,9 @@ pub fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult {
     let set = t.proc.read_u64(a[0])? & !signal::UNBLOCKABLE;
     let deadline = if a[2] != 0 {
         let ts = crate::futex::read_timespec(&t.proc, a[2])?;
+        if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+            return Err(Errno::EINVAL);
+        }
         Some(
             std::time::Instant::now()
                 + std::time::Duration::new(

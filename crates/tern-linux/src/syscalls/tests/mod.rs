@@ -9,6 +9,10 @@
 //! ([`Guest::bad_fd`]), which no other test can open meanwhile.
 
 mod io;
+mod poll;
+mod signals;
+mod sockets;
+mod time;
 
 use std::sync::Arc;
 
