@@ -63,8 +63,11 @@ pub fn nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
     clock_nanosleep(t, [libc::CLOCK_MONOTONIC as u64, 0, a[0], a[1], 0, 0])
 }
 
-/// `clock_nanosleep`.
+/// `clock_nanosleep`: the clock is checked before the time is read
+/// (kernel/time/posix-timers.c), so a bad clock is `EINVAL` even with a bad pointer.
 pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
+    // SAFETY: a null result pointer, which clock_getres allows.
+    host(unsafe { libc::clock_getres(a[0] as i32, std::ptr::null_mut()) as i64 })?;
     let req = read_timespec(&t.proc, a[2])?;
     if req.tv_nsec < 0 || req.tv_nsec >= 1_000_000_000 || req.tv_sec < 0 {
         return Err(Errno::EINVAL);
@@ -88,9 +91,14 @@ pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 /// `setitimer`: the host's timer delivers the host signal, which reaches the guest
-/// like any other (`struct itimerval` has the same layout).
+/// like any other (`struct itimerval` has the same layout). No new value disarms
+/// the timer, as Linux still allows.
 pub fn setitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let new = t.proc.read_mem(a[1], 32)?;
+    let new = if a[1] == 0 {
+        vec![0u8; 32]
+    } else {
+        t.proc.read_mem(a[1], 32)?
+    };
     let mut old = [0u8; 32];
     // SAFETY: 32-byte buffers are sizeof(struct itimerval).
     host(unsafe {
