@@ -38,9 +38,22 @@ fn mask_arg(t: &Task, va: u64, size: u64) -> Result<u64, Errno> {
     t.proc.read_u64(va)
 }
 
-/// `ppoll` (`struct pollfd` is the same everywhere).
+/// `ppoll` (`struct pollfd` is the same everywhere). As in fs/select.c, the
+/// timeout and the mask are read before the array; a number at or above the
+/// guest's descriptor limit (the emulator's own descriptors live there) is not
+/// passed to the host but reported `POLLNVAL`, like a closed one.
 pub fn ppoll(t: &mut Task, a: [u64; 6]) -> SysResult {
     let nfds = a[1] as usize;
+    let mut ts = if a[2] != 0 {
+        let ts = crate::futex::read_timespec(&t.proc, a[2])?;
+        if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+            return Err(Errno::EINVAL);
+        }
+        Some(ts)
+    } else {
+        None
+    };
+    let mask = mask_arg(t, a[3], a[4])?;
     if nfds > t.proc.fd_limit as usize {
         return Err(Errno::EINVAL);
     }
@@ -49,12 +62,22 @@ pub fn ppoll(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         Vec::new()
     };
-    let ts = if a[2] != 0 {
-        Some(crate::futex::read_timespec(&t.proc, a[2])?)
-    } else {
-        None
-    };
-    let mask = mask_arg(t, a[3], a[4])?;
+    let limit = t.proc.fd_limit;
+    let mut not_guests = Vec::new();
+    for (i, p) in fds.chunks_exact_mut(8).enumerate() {
+        let fd = i32::from_le_bytes([p[0], p[1], p[2], p[3]]);
+        if fd >= limit {
+            not_guests.push((i, fd));
+            p[..4].copy_from_slice(&(-1i32).to_le_bytes());
+        }
+    }
+    if !not_guests.is_empty() {
+        // An invalid descriptor is an event: the call does not wait.
+        ts = Some(libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        });
+    }
     if t.signal_pending() {
         return Err(Errno::EINTR);
     }
@@ -63,7 +86,14 @@ pub fn ppoll(t: &mut Task, a: [u64; 6]) -> SysResult {
         .as_ref()
         .map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: `fds` holds `nfds` pollfd structs; timespec and sigset are locals.
-    let r = host(unsafe { libc::ppoll(fds.as_mut_ptr().cast(), nfds as u64, tsp, &set) as i64 })?;
+    let mut r =
+        host(unsafe { libc::ppoll(fds.as_mut_ptr().cast(), nfds as u64, tsp, &set) as i64 })?;
+    for &(i, fd) in &not_guests {
+        let p = &mut fds[i * 8..i * 8 + 8];
+        p[..4].copy_from_slice(&fd.to_le_bytes());
+        p[6..8].copy_from_slice(&(libc::POLLNVAL as i16).to_le_bytes());
+        r += 1;
+    }
     if nfds > 0 {
         t.proc.write_mem(a[0], &fds)?;
     }
@@ -136,26 +166,27 @@ pub fn epoll_create1(t: &mut Task, a: [u64; 6]) -> SysResult {
     )
 }
 
-/// `epoll_ctl`.
+/// `epoll_ctl`: the event is read before the descriptors are looked at, and not at all for
+/// `EPOLL_CTL_DEL` (fs/eventpoll.c).
 pub fn epoll_ctl(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let ep = fd_arg(t, a[0])?;
-    let fd = fd_arg(t, a[2])?;
     let mut ev = libc::epoll_event { events: 0, u64: 0 };
-    if a[1] as i32 != libc::EPOLL_CTL_DEL || a[3] != 0 {
+    if a[1] as i32 != libc::EPOLL_CTL_DEL {
         let b = t.proc.read_mem(a[3], 16)?;
         ev.events = u32::from_le_bytes(b[0..4].try_into().map_err(|_| Errno::EFAULT)?);
         ev.u64 = u64::from_le_bytes(b[8..16].try_into().map_err(|_| Errno::EFAULT)?);
     }
+    let ep = fd_arg(t, a[0])?;
+    let fd = fd_arg(t, a[2])?;
     // SAFETY: local event struct.
     host(unsafe { libc::epoll_ctl(ep, a[1] as i32, fd, &mut ev) as i64 })
 }
 
 fn epoll_wait_common(t: &mut Task, a: [u64; 6], timeout_ms: i32, mask: u64) -> SysResult {
-    let ep = fd_arg(t, a[0])?;
     let max = a[2] as i32;
     if max <= 0 || max > 1 << 16 {
         return Err(Errno::EINVAL);
     }
+    let ep = fd_arg(t, a[0])?;
     if t.signal_pending() {
         return Err(Errno::EINTR);
     }
