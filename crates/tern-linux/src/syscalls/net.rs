@@ -40,19 +40,24 @@ pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut b = [0u8; 8];
     b[..4].copy_from_slice(&sv[0].to_le_bytes());
     b[4..].copy_from_slice(&sv[1].to_le_bytes());
-    let mut files = t.proc.files();
-    if sv[0] >= files.limit || sv[1] >= files.limit {
-        // SAFETY: closing what we just got (at or above the guest's limit).
+    let limit = t.proc.files().limit;
+    let written = if sv[0] >= limit || sv[1] >= limit {
+        Err(Errno::EMFILE)
+    } else {
+        t.proc.write_mem(a[3], &b)
+    };
+    if let Err(e) = written {
+        // Linux installs the pair only once the numbers are written.
+        // SAFETY: closing what we just got, which the guest never saw.
         unsafe {
             libc::close(sv[0]);
             libc::close(sv[1]);
         }
-        return Err(Errno::EMFILE);
+        return Err(e);
     }
+    let mut files = t.proc.files();
     files.insert(sv[0], sock_info());
     files.insert(sv[1], sock_info());
-    drop(files);
-    t.proc.write_mem(a[3], &b)?;
     Ok(0)
 }
 
@@ -187,7 +192,11 @@ pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
 /// `getsockopt`.
 pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let cap = t.proc.read_u32(a[4])?.min(4096);
+    let cap = t.proc.read_u32(a[4])?;
+    if (cap as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let cap = cap.min(4096);
     let mut v = vec![0u8; cap as usize];
     let mut len = cap;
     // SAFETY: option buffer of `cap` bytes.
