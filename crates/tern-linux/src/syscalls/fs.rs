@@ -18,7 +18,9 @@ use crate::fs::locate::{locate_object, Located};
 use crate::fs::resolve::{Last, Lookup};
 use crate::fs::{FdInfo, FdKind};
 use crate::syscalls::io::{fd_arg, new_fd};
-use crate::syscalls::path_args::{current_dir, dirfd_arg, guest_abs, object_at, path_at};
+use crate::syscalls::path_args::{
+    current_dir, dirfd_arg, dirfd_for, guest_abs, object_at, path_at,
+};
 use crate::syscalls::proc_self::{exe_located, magic, memfd_with, Magic};
 use crate::task::Task;
 
@@ -30,6 +32,15 @@ const AT_EMPTY_PATH: u64 = 0x1000;
 const AT_REMOVEDIR: u64 = 0x200;
 /// `AT_SYMLINK_FOLLOW`.
 const AT_SYMLINK_FOLLOW: u64 = 0x400;
+/// `AT_EACCESS`.
+const AT_EACCESS: u64 = 0x200;
+/// `AT_NO_AUTOMOUNT`.
+const AT_NO_AUTOMOUNT: u64 = 0x800;
+/// `AT_STATX_SYNC_TYPE`: `AT_STATX_FORCE_SYNC` and `AT_STATX_DONT_SYNC`.
+const AT_STATX_SYNC_TYPE: u64 = 0x6000;
+/// The flags `newfstatat` and `statx` accept (fs/stat.c `vfs_statx`); others are
+/// `EINVAL` before the lookup.
+const STAT_FLAGS: u64 = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE;
 
 /// `Follow` or `NoFollow` as `AT_SYMLINK_NOFOLLOW` in `flags` says.
 fn follow_unless(flags: u64) -> Lookup {
@@ -78,7 +89,7 @@ pub fn openat(t: &mut Task, a: [u64; 6]) -> SysResult {
             },
         );
     }
-    let d = dirfd_arg(t, a[0])?;
+    let d = dirfd_for(t, a[0], &raw)?;
     let (fd, walked) = crate::fs::locate::open(proc.paths(), d, &raw, flags, mode)?;
     let is_dir = flags & libc::O_DIRECTORY != 0 || {
         // SAFETY: `libc::stat` is plain data, for which all zero bytes are valid.
@@ -141,6 +152,9 @@ pub fn newfstatat(t: &mut Task, a: [u64; 6]) -> SysResult {
     // SAFETY: `st` is a local.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     let raw = t.proc.read_path(a[1])?;
+    if flags & !STAT_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
     let proc = Arc::clone(&t.proc);
     if raw.is_empty() && flags & AT_EMPTY_PATH != 0 {
         let fd = dirfd_arg(t, a[0])?;
@@ -151,7 +165,7 @@ pub fn newfstatat(t: &mut Task, a: [u64; 6]) -> SysResult {
             Some(Magic::Exe) => exe_located(&proc)?,
             _ => locate_object(
                 proc.paths(),
-                dirfd_arg(t, a[0])?,
+                dirfd_for(t, a[0], &raw)?,
                 &raw,
                 follow_unless(flags),
             )?,
@@ -170,6 +184,9 @@ pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult {
     let flags = a[2] as i32;
     let mut buf = [0u8; 256];
     let raw = t.proc.read_path(a[1])?;
+    if a[2] & !STAT_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
     let proc = Arc::clone(&t.proc);
     let r = if raw.is_empty() && a[2] & AT_EMPTY_PATH != 0 {
         let fd = dirfd_arg(t, a[0])?;
@@ -185,7 +202,12 @@ pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult {
             )
         }
     } else {
-        let loc = locate_object(proc.paths(), dirfd_arg(t, a[0])?, &raw, follow_unless(a[2]))?;
+        let loc = locate_object(
+            proc.paths(),
+            dirfd_for(t, a[0], &raw)?,
+            &raw,
+            follow_unless(a[2]),
+        )?;
         let (d, p, extra) = loc.inspect()?;
         // SAFETY: valid C string, local buffer.
         unsafe {
@@ -204,13 +226,13 @@ pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// `readlinkat`.
+/// `readlinkat` (a size of 0 or less is `EINVAL` before the path is read).
 pub fn readlinkat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let raw = t.proc.read_path(a[1])?;
-    let bufsz = a[3] as i64;
+    let bufsz = a[3] as i32 as i64;
     if bufsz <= 0 {
         return Err(Errno::EINVAL);
     }
+    let raw = t.proc.read_path(a[1])?;
     let target: Vec<u8> = match magic(t, a[0], &raw) {
         Some(Magic::Exe) => t
             .proc
@@ -263,14 +285,23 @@ fn host_readlink(p: &str) -> Result<Vec<u8>, Errno> {
     Ok(std::fs::read_link(p)?.as_os_str().as_bytes().to_vec())
 }
 
-/// `faccessat` / `faccessat2`.
+/// `faccessat` / `faccessat2` (the mode and flags are checked before the path, as
+/// in fs/open.c).
 pub fn faccessat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[2] & !0o7 != 0 || a[3] & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
     let raw = t.proc.read_path(a[1])?;
     if let Some(Magic::Exe) = magic(t, a[0], &raw) {
         return Ok(0);
     }
     let proc = Arc::clone(&t.proc);
-    let loc = locate_object(proc.paths(), dirfd_arg(t, a[0])?, &raw, follow_unless(a[3]))?;
+    let loc = locate_object(
+        proc.paths(),
+        dirfd_for(t, a[0], &raw)?,
+        &raw,
+        follow_unless(a[3]),
+    )?;
     let (d, p, extra) = loc.inspect()?;
     // SAFETY: valid C string, integer arguments.
     host(unsafe {
@@ -321,8 +352,11 @@ pub fn mknodat(t: &mut Task, a: [u64; 6]) -> SysResult {
     host(unsafe { libc::mknodat(d, n.as_ptr(), a[2] as u32, a[3]) as i64 })
 }
 
-/// `unlinkat`.
+/// `unlinkat` (flags other than `AT_REMOVEDIR` are `EINVAL` before the path).
 pub fn unlinkat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[2] & !AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
     let proc = Arc::clone(&t.proc);
     let rmdir = a[2] & AT_REMOVEDIR != 0;
     let (loc, _) = path_at(t, &proc, a[0], a[1], Lookup::Parent)?;
@@ -430,7 +464,12 @@ pub fn fchownat(t: &mut Task, a: [u64; 6]) -> SysResult {
         return host(unsafe { libc::fchown(fd, a[2] as u32, a[3] as u32) as i64 });
     }
     let proc = Arc::clone(&t.proc);
-    let loc = locate_object(proc.paths(), dirfd_arg(t, a[0])?, &raw, follow_unless(a[4]))?;
+    let loc = locate_object(
+        proc.paths(),
+        dirfd_for(t, a[0], &raw)?,
+        &raw,
+        follow_unless(a[4]),
+    )?;
     let (d, p, extra) = loc.inspect()?;
     // SAFETY: valid C string.
     host(unsafe {

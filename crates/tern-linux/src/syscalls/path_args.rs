@@ -20,6 +20,16 @@ pub fn dirfd_arg(t: &Task, v: u64) -> Result<i32, Errno> {
     }
 }
 
+/// The dirfd argument for `path`: not looked at when the path is absolute (Linux
+/// ignores it then, even when it is not a descriptor), else as [`dirfd_arg`].
+pub fn dirfd_for(t: &Task, v: u64, path: &[u8]) -> Result<i32, Errno> {
+    if path.first() == Some(&b'/') {
+        Ok(libc::AT_FDCWD)
+    } else {
+        dirfd_arg(t, v)
+    }
+}
+
 /// The absolute guest path that `path` names relative to `dirfd`, lexically.
 pub fn guest_abs(t: &Task, dirfd: i32, path: &[u8]) -> Option<String> {
     let p = std::str::from_utf8(path).ok()?;
@@ -45,7 +55,8 @@ pub fn current_dir(t: &Task) -> String {
     }
 }
 
-/// Reads the path argument at `va` and locates it relative to the dirfd argument.
+/// Reads the path argument at `va` and locates it relative to the dirfd argument
+/// (the path first, as Linux's `getname` comes before the descriptor).
 /// The process is passed separately (`t.proc` cloned by the caller), so that the
 /// result may borrow it while `t` is used.
 pub fn path_at<'p>(
@@ -55,8 +66,8 @@ pub fn path_at<'p>(
     va: u64,
     lookup: Lookup,
 ) -> Result<(Located<'p>, Vec<u8>), Errno> {
-    let d = dirfd_arg(t, dirfd)?;
     let guest = proc.read_path(va)?;
+    let d = dirfd_for(t, dirfd, &guest)?;
     Ok((locate(proc.paths(), d, &guest, lookup)?, guest))
 }
 
@@ -69,7 +80,7 @@ pub fn object_at<'p>(
     va: u64,
     lookup: Lookup,
 ) -> Result<Located<'p>, Errno> {
-    let d = dirfd_arg(t, dirfd)?;
     let guest = proc.read_path(va)?;
+    let d = dirfd_for(t, dirfd, &guest)?;
     locate_object(proc.paths(), d, &guest, lookup)
 }

@@ -182,7 +182,7 @@ pub fn execveat(t: &mut Task, a: [u64; 6]) -> SysResult {
 fn exec_common(t: &mut Task, dirfd: u64, pathp: u64, argvp: u64, envp: u64) -> SysResult {
     let proc = std::sync::Arc::clone(&t.proc);
     let raw = proc.read_path(pathp)?;
-    let d = crate::syscalls::path_args::dirfd_arg(t, dirfd)?;
+    let d = crate::syscalls::path_args::dirfd_for(t, dirfd, &raw)?;
     // `/proc/self/exe` is the guest program, not the emulator.
     let self_exe = crate::syscalls::proc_self::is_self_exe(t, dirfd, &raw);
     let exe = if self_exe {

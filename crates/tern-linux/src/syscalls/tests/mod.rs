@@ -8,6 +8,7 @@
 //! and names a bad descriptor by a number at or above the guest's limit
 //! ([`Guest::bad_fd`]), which no other test can open meanwhile.
 
+mod files;
 mod io;
 mod poll;
 mod signals;
