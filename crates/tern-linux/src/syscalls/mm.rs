@@ -242,8 +242,15 @@ pub fn madvise(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
     const MAYMOVE: u64 = 1;
     const FIXED: u64 = 2;
+    const DONTUNMAP: u64 = 4;
     let (old, old_len, new_len, flags, new_addr) = (a[0], page_up(a[1]), page_up(a[2]), a[3], a[4]);
-    if old % PAGE != 0 || new_len == 0 || flags & !(MAYMOVE | FIXED | 4) != 0 {
+    // mm/mremap.c checks the flags and their combinations before the mapping.
+    if old % PAGE != 0
+        || new_len == 0
+        || flags & !(MAYMOVE | FIXED | DONTUNMAP) != 0
+        || (flags & FIXED != 0 && flags & MAYMOVE == 0)
+        || (flags & DONTUNMAP != 0 && (flags & MAYMOVE == 0 || old_len != new_len))
+    {
         return Err(Errno::EINVAL);
     }
     let mut mm = t.proc.mm();

@@ -10,6 +10,7 @@
 
 mod files;
 mod io;
+mod memory;
 mod poll;
 mod signals;
 mod sockets;
