@@ -82,45 +82,32 @@ pub fn set_ids(_sys: Sysno) -> SysResult {
 const VIRTUAL_LIMITS: [u32; 6] = [2, 3, 5, 7, 8, 9];
 
 /// `prlimit64` (own process only). `RLIMIT_NOFILE` shows the guest's descriptor
-/// limit; `RLIMIT_STACK` the main stack's reserved size.
+/// limit; `RLIMIT_STACK` the main stack's reserved size. In kernel/sys.c's order:
+/// the new limit is read first, then the resource and the values are checked, the
+/// limit set, and the old one (from before the call) written last.
 pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let new = if a[2] != 0 {
+        let b = t.proc.read_mem(a[2], 16)?;
+        let cur = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let max = u64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        Some((cur, max))
+    } else {
+        None
+    };
     let pid = a[0] as i32;
     if pid != 0 && pid != t.proc_pid() {
         return Err(Errno::EPERM);
     }
     let res = a[1] as u32;
-    if res >= 16 {
+    if res >= 16 || new.is_some_and(|(cur, max)| cur > max) {
         return Err(Errno::EINVAL);
     }
-    if a[3] != 0 {
-        let kept = t.proc.rlimits.lock().unwrap_or_else(|e| e.into_inner())[res as usize];
-        let (cur, max) = match (res, kept) {
-            (_, Some(v)) => v,
-            (7, None) => (t.proc.fd_limit as u64, t.proc.fd_limit as u64),
-            (3, None) => (crate::mm::STACK_SIZE, u64::MAX),
-            _ => {
-                // SAFETY: local struct.
-                let mut r = libc::rlimit {
-                    rlim_cur: 0,
-                    rlim_max: 0,
-                };
-                // SAFETY: getrlimit writes into the local `r`.
-                host(unsafe { libc::getrlimit(res, &mut r) as i64 })?;
-                (r.rlim_cur, r.rlim_max)
-            }
-        };
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&cur.to_le_bytes());
-        b[8..].copy_from_slice(&max.to_le_bytes());
-        t.proc.write_mem(a[3], &b)?;
-    }
-    if a[2] != 0 {
-        let b = t.proc.read_mem(a[2], 16)?;
-        let cur = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let max = u64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-        if cur > max {
-            return Err(Errno::EINVAL);
-        }
+    let old = if a[3] != 0 {
+        Some(current_limit(t, res)?)
+    } else {
+        None
+    };
+    if let Some((cur, max)) = new {
         // Limits on memory, stack and descriptors would constrain the emulator
         // itself: they are kept for the guest (and shown back) but not applied.
         if VIRTUAL_LIMITS.contains(&res) {
@@ -135,7 +122,33 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
             host(unsafe { libc::setrlimit(res, &r) as i64 })?;
         }
     }
+    if let Some((cur, max)) = old {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&cur.to_le_bytes());
+        b[8..].copy_from_slice(&max.to_le_bytes());
+        t.proc.write_mem(a[3], &b)?;
+    }
     Ok(0)
+}
+
+/// The guest's limit `res` as `(soft, hard)`: one it set that is kept for it, the
+/// descriptor limit, the main stack's size, or the host's.
+fn current_limit(t: &Task, res: u32) -> Result<(u64, u64), Errno> {
+    let kept = t.proc.rlimits.lock().unwrap_or_else(|e| e.into_inner())[res as usize];
+    Ok(match (res, kept) {
+        (_, Some(v)) => v,
+        (7, None) => (t.proc.fd_limit as u64, t.proc.fd_limit as u64),
+        (3, None) => (crate::mm::STACK_SIZE, u64::MAX),
+        _ => {
+            let mut r = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit writes into the local `r`.
+            host(unsafe { libc::getrlimit(res, &mut r) as i64 })?;
+            (r.rlim_cur, r.rlim_max)
+        }
+    })
 }
 
 /// `getpriority` / `setpriority`: the calling process or thread directly, anything

@@ -11,6 +11,7 @@
 mod files;
 mod io;
 mod memory;
+mod misc;
 mod poll;
 mod signals;
 mod sockets;
