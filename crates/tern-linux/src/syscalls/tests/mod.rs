@@ -13,6 +13,7 @@ mod io;
 mod memory;
 mod misc;
 mod poll;
+mod process;
 mod signals;
 mod sockets;
 mod time;
@@ -62,7 +63,6 @@ impl Guest {
     }
 
     /// `s` as a NUL-terminated string at offset `off` of the buffer.
-    #[allow(dead_code)]
     pub fn cstr(&self, off: u64, s: &str) -> u64 {
         let mut b = s.as_bytes().to_vec();
         b.push(0);
@@ -75,7 +75,6 @@ impl Guest {
     }
 
     /// The little-endian u64 at `va`.
-    #[allow(dead_code)]
     pub fn u64_at(&self, va: u64) -> u64 {
         self.proc.read_u64(va).expect("read user memory")
     }
