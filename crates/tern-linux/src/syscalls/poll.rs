@@ -91,7 +91,7 @@ pub fn ppoll(t: &mut Task, a: [u64; 6]) -> SysResult {
     for &(i, fd) in &not_guests {
         let p = &mut fds[i * 8..i * 8 + 8];
         p[..4].copy_from_slice(&fd.to_le_bytes());
-        p[6..8].copy_from_slice(&(libc::POLLNVAL as i16).to_le_bytes());
+        p[6..8].copy_from_slice(&libc::POLLNVAL.to_le_bytes());
         r += 1;
     }
     if nfds > 0 {

@@ -108,7 +108,7 @@ fn sched_getaffinity_needs_a_whole_number_of_longs() {
         Err(Errno::EINVAL)
     );
     let n = misc::sched_getaffinity(&mut g.t, [0, 1024, g.mem, 0, 0, 0]).expect("affinity");
-    assert!(n >= 8 && n % 8 == 0, "{n}");
+    assert!(n >= 8 && n.is_multiple_of(8), "{n}");
     assert_ne!(g.get(g.mem, n as usize), vec![0; n as usize], "some CPU");
     assert_eq!(
         misc::sched_getaffinity(&mut g.t, [0, 1024, UNMAPPED, 0, 0, 0]),
