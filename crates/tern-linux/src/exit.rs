@@ -6,36 +6,24 @@
 
 use std::io::Write;
 use std::sync::Mutex;
-use std::time::Instant;
 
-/// What `--stats` prints at exit.
-static STATS: Mutex<Option<(Instant, std::sync::Arc<crate::process::Process>)>> = Mutex::new(None);
+/// What `--stats` prints at exit: a report its owner registered
+/// ([`crate::process::Process::enable_stats`]), run once by [`exit_process`].
+static STATS: Mutex<Option<Box<dyn FnOnce() + Send>>> = Mutex::new(None);
 
-/// Asks for a statistics line (instructions, time, memory) on stderr at exit.
-pub fn enable_stats(start: Instant, proc: std::sync::Arc<crate::process::Process>) {
+/// Asks for `report` (the `--stats` line on stderr) when the process ends by
+/// [`exit_process`]; a later call replaces an earlier one.
+pub fn report_at_exit(report: impl FnOnce() + Send + 'static) {
     if let Ok(mut s) = STATS.lock() {
-        *s = Some((start, proc));
+        *s = Some(Box::new(report));
     }
 }
 
 /// Prints the statistics line, if asked for.
 pub fn print_stats() {
     let taken = STATS.lock().ok().and_then(|mut s| s.take());
-    if let Some((start, proc)) = taken {
-        let secs = start.elapsed().as_secs_f64();
-        let n = proc.insns.load(std::sync::atomic::Ordering::Relaxed);
-        let frames = proc.mm().frames_peak();
-        // SAFETY: getrusage on a local struct.
-        let maxrss = unsafe {
-            let mut ru: libc::rusage = std::mem::zeroed();
-            libc::getrusage(libc::RUSAGE_SELF, &mut ru);
-            ru.ru_maxrss
-        };
-        eprintln!(
-            "tern: {n} instructions in {secs:.3} s ({:.1} MIPS), peak guest memory {} KiB, peak host RSS {maxrss} KiB",
-            n as f64 / secs.max(1e-9) / 1e6,
-            frames.saturating_mul(4)
-        );
+    if let Some(report) = taken {
+        report();
     }
 }
 

@@ -10,24 +10,30 @@
 //! - [`fs`]: descriptors and the file-system view (`--root`, `--bind`, `--sysroot`).
 //! - [`signal`], [`futex`], [`strace`]; [`tree`]: the VM's process tree (whom the
 //!   program may signal).
-//! - [`state`]: the process and its threads as plain data (for snapshots).
+//! - [`state`]: the process and its threads as plain data (for snapshots);
+//!   [`persist`]: giving and taking those states; [`restore`]: a process VM rebuilt
+//!   from them.
 
 pub mod errno;
 pub mod exit;
 pub mod fs;
 pub mod futex;
 pub mod hostfd;
+pub mod kernel;
 pub mod loader;
 pub mod mm;
 pub mod pause;
+pub mod persist;
 pub mod process;
 pub mod restore;
+pub mod sigframe;
 pub mod signal;
 pub mod stack;
 pub mod start;
 pub mod state;
 pub mod strace;
 pub mod syscalls;
+pub mod task;
 pub mod thread;
 pub mod tree;
 

@@ -21,8 +21,10 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tern_hart::irq::REQ_STOP;
+use tern_hart::VirtualClock;
 
-use crate::process::Process;
+use crate::mm::shootdown::Shootdown;
+use crate::signal::wake_host_thread;
 use crate::state::ThreadState;
 
 /// How often the controller kicks the threads that have not parked yet (a signal
@@ -168,12 +170,17 @@ impl Pause {
     }
 }
 
-impl Process {
-    /// Stops every thread at an instruction boundary and keeps it stopped until
-    /// [`Process::resume`]; returns once all have parked. Guest time stands still
-    /// meanwhile. A paused process stays paused.
-    pub fn pause(&self, timeout: Duration) -> Result<(), PauseError> {
-        let p = &self.pause;
+impl Pause {
+    /// Stops every thread registered with `shoot` at an instruction boundary and
+    /// keeps it stopped until [`Pause::resume`]; returns once all have parked.
+    /// Guest time (`clock`) stands still meanwhile. A paused process stays paused.
+    pub fn pause(
+        &self,
+        shoot: &Shootdown,
+        clock: &VirtualClock,
+        timeout: Duration,
+    ) -> Result<(), PauseError> {
+        let p = self;
         {
             let inner = p.lock();
             if inner.stopped {
@@ -187,7 +194,7 @@ impl Process {
         let start = Instant::now();
         let mut inner = p.lock();
         loop {
-            let harts = self.shoot.entries();
+            let harts = shoot.entries();
             let missing: Vec<_> = harts
                 .iter()
                 .filter(|h| !inner.parked.contains_key(&h.tid))
@@ -210,7 +217,7 @@ impl Process {
             for h in missing {
                 h.lines.request(REQ_STOP);
                 if h.stats.in_syscall.load(Ordering::SeqCst) {
-                    self.wake_host_thread(h.host_tid);
+                    wake_host_thread(h.host_tid);
                 }
             }
             inner = p
@@ -220,13 +227,13 @@ impl Process {
                 .0;
         }
         drop(inner);
-        self.clock.freeze();
+        clock.freeze();
         Ok(())
     }
 
-    /// Lets a paused process run again.
-    pub fn resume(&self) -> Result<(), PauseError> {
-        let p = &self.pause;
+    /// Lets a paused process run again, its time (`clock`) with it.
+    pub fn resume(&self, clock: &VirtualClock) -> Result<(), PauseError> {
+        let p = self;
         let mut inner = p.lock();
         if inner.stopped {
             return Err(PauseError::Stopped);
@@ -234,7 +241,7 @@ impl Process {
         if !inner.paused {
             return Err(PauseError::NotPaused);
         }
-        self.clock.thaw();
+        clock.thaw();
         inner.paused = false;
         p.requested.store(false, Ordering::Release);
         p.changed.notify_all();
@@ -243,9 +250,9 @@ impl Process {
 
     /// Stops the process for good: its threads are paused (as far as they pause
     /// within `timeout`) and never run again; the caller ends the host process.
-    pub fn stop(&self, timeout: Duration) {
-        let _ = self.pause(timeout);
-        let p = &self.pause;
+    pub fn stop(&self, shoot: &Shootdown, clock: &VirtualClock, timeout: Duration) {
+        let _ = self.pause(shoot, clock, timeout);
+        let p = self;
         let mut inner = p.lock();
         inner.stopped = true;
         p.requested.store(true, Ordering::Release);

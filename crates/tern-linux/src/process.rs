@@ -7,16 +7,18 @@
 
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use tern_hart::{ClockMode, GuestRam, VirtualClock};
 
 use crate::errno::Errno;
+use crate::fs::paths::Paths;
 use crate::fs::root::Anchors;
 use crate::fs::view::FileView;
-use crate::fs::FdTable;
+use crate::fs::{guest_fd_limit, FdTable};
 use crate::mm::shootdown::Shootdown;
 use crate::mm::{Mm, PHYS_BASE};
-use crate::pause::Pause;
+use crate::pause::{Pause, PauseError};
 use crate::signal::{SigAction, SigInfo, NSIG};
 use crate::strace::Strace;
 
@@ -104,6 +106,37 @@ pub const READ_MEM_MAX: usize = 8 << 20;
 
 /// Exit status when `--max-insns` stops the program (as `timeout(1)` uses).
 pub const EXIT_LIMIT: i32 = 124;
+
+/// The most threads a process VM with `memory` bytes of physical memory may have
+/// alive at once: one per MiB, between [`MIN_THREADS`] and [`MAX_THREADS`]. Guest
+/// threads are host threads, each with a hart (about 0.4 MiB of host memory) and a
+/// scratch buffer of up to 1 MiB, so the limit keeps what threads cost the host
+/// within a bound proportional to `--memory`.
+pub fn thread_limit(memory: u64) -> usize {
+    ((memory >> 20) as usize).clamp(MIN_THREADS, MAX_THREADS)
+}
+
+/// The thread limit of the smallest process VM.
+pub const MIN_THREADS: usize = 16;
+/// The thread limit of the largest process VM.
+pub const MAX_THREADS: usize = 4096;
+
+/// A thread about to start, counted against the thread limit
+/// ([`Process::reserve_thread`]) until it is dropped: by then the new thread counts
+/// in [`Process::threads`] (or failed to start).
+pub struct ThreadSlot(Arc<Process>);
+
+impl std::fmt::Debug for ThreadSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ThreadSlot")
+    }
+}
+
+impl Drop for ThreadSlot {
+    fn drop(&mut self) {
+        self.0.threads_starting.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// State shared by the threads of a process.
 pub struct Process {
@@ -250,21 +283,40 @@ impl Process {
     /// Interrupts the blocking host call of host thread `host_tid` of this process
     /// with the wake-up signal (never seen by the guest).
     pub fn wake_host_thread(&self, host_tid: i32) {
-        // SAFETY: tgkill to a thread of this process with the wake-up signal, whose
-        // handler does nothing but make a blocking call return EINTR.
-        unsafe {
-            libc::syscall(
-                libc::SYS_tgkill,
-                libc::getpid(),
-                host_tid,
-                crate::signal::wake_signal(),
-            );
-        }
+        crate::signal::wake_host_thread(host_tid);
+    }
+
+    /// Stops every thread at an instruction boundary and keeps it stopped until
+    /// [`Process::resume`]; returns once all have parked. Guest time stands still
+    /// meanwhile. A paused process stays paused.
+    pub fn pause(&self, timeout: Duration) -> Result<(), PauseError> {
+        self.pause.pause(&self.shoot, &self.clock, timeout)
+    }
+
+    /// Lets a paused process run again.
+    pub fn resume(&self) -> Result<(), PauseError> {
+        self.pause.resume(&self.clock)
+    }
+
+    /// Stops the process for good: its threads are paused (as far as they pause
+    /// within `timeout`) and never run again; the caller ends the host process.
+    pub fn stop(&self, timeout: Duration) {
+        self.pause.stop(&self.shoot, &self.clock, timeout)
     }
 
     /// Locks the address space.
     pub fn mm(&self) -> MutexGuard<'_, Mm> {
         self.mm.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What path lookups need of the process ([`crate::fs::locate`]).
+    pub fn paths(&self) -> Paths<'_> {
+        Paths {
+            view: &self.opts.view,
+            anchors: &self.anchors,
+            cwd: &self.cwd,
+            files: &self.files,
+        }
     }
 
     /// Locks the descriptor table.
@@ -280,6 +332,41 @@ impl Process {
     /// The current directory (guest path).
     pub fn cwd(&self) -> String {
         self.cwd.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Prints a statistics line on stderr when the process ends (`--stats`):
+    /// instructions and time since `start`, peak guest memory, peak host RSS.
+    pub fn enable_stats(self: &Arc<Self>, start: Instant) {
+        let proc = Arc::clone(self);
+        crate::exit::report_at_exit(move || {
+            let secs = start.elapsed().as_secs_f64();
+            let n = proc.insns.load(Ordering::Relaxed);
+            let frames = proc.mm().frames_peak();
+            // SAFETY: getrusage on a local struct.
+            let maxrss = unsafe {
+                let mut ru: libc::rusage = std::mem::zeroed();
+                libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+                ru.ru_maxrss
+            };
+            eprintln!(
+                "tern: {n} instructions in {secs:.3} s ({:.1} MIPS), peak guest memory {} KiB, peak host RSS {maxrss} KiB",
+                n as f64 / secs.max(1e-9) / 1e6,
+                frames.saturating_mul(4)
+            );
+        });
+    }
+
+    /// Counts a thread about to start against the limit, or refuses with `EAGAIN`
+    /// (what `clone` gives at `RLIMIT_NPROC`). Threads being started count as
+    /// alive, so that concurrent `clone`s cannot overshoot.
+    pub fn reserve_thread(self: &Arc<Self>) -> Result<ThreadSlot, Errno> {
+        let limit = thread_limit(self.opts.memory);
+        let starting = self.threads_starting.fetch_add(1, Ordering::SeqCst);
+        let slot = ThreadSlot(Arc::clone(self));
+        if self.threads.load(Ordering::SeqCst) + starting >= limit {
+            return Err(Errno::EAGAIN);
+        }
+        Ok(slot)
     }
 
     /// Adds retired instructions; returns the new total.
@@ -361,39 +448,5 @@ impl Process {
         if let Some(host_tid) = self.shoot.host_tid(tid) {
             self.wake_host_thread(host_tid);
         }
-    }
-}
-
-/// Descriptors kept for the emulator above the guest's when the host's soft and
-/// hard `RLIMIT_NOFILE` are the same.
-const EMULATOR_FDS: i32 = 256;
-
-/// The descriptor limit shown to the guest: the host's soft `RLIMIT_NOFILE`; the
-/// soft limit is raised to the hard one so the emulator's own descriptors fit above.
-pub fn guest_fd_limit() -> i32 {
-    // SAFETY: getrlimit/setrlimit on plain structs.
-    unsafe {
-        let mut r = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) != 0 {
-            return 1024;
-        }
-        let soft = r.rlim_cur.min(1 << 20) as i32;
-        if r.rlim_max <= r.rlim_cur {
-            // No room above the soft limit: keep the top for the emulator (its
-            // anchors, --strace, and the path resolver's descriptors: a few per
-            // lookup in progress, one lookup per guest thread at a time).
-            return (soft - EMULATOR_FDS).max(64);
-        }
-        {
-            let raised = libc::rlimit {
-                rlim_cur: r.rlim_max.min(1 << 20),
-                rlim_max: r.rlim_max,
-            };
-            libc::setrlimit(libc::RLIMIT_NOFILE, &raised);
-        }
-        soft.max(64)
     }
 }

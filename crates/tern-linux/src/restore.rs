@@ -17,10 +17,10 @@ use tern_hart::{GuestRam, Priv};
 
 use tern_state::Persist;
 
-use crate::fs::{saved, FdKind};
+use crate::fs::guest_fd_limit;
 use crate::mm::shootdown::Shootdown;
 use crate::mm::{pagetable, Mm};
-use crate::process::{guest_fd_limit, Options, Process};
+use crate::process::{Options, Process};
 use crate::state::{thread_name, ProcessState, ThreadState};
 use crate::thread::Thread;
 
@@ -89,37 +89,6 @@ pub fn restore(
     loop {
         std::thread::park();
     }
-}
-
-/// Opens the recorded descriptors again under their numbers, then re-arms epoll
-/// instances (whose watched descriptors must exist first).
-pub(crate) fn reopen_files(proc: &Process, files: &[saved::FdState]) -> Result<(), String> {
-    let open_path = |path: &str, flags: i32| -> Result<i32, String> {
-        // Recorded paths are absolute guest paths, looked up like the program's own.
-        if !path.starts_with('/') {
-            return Err("not an absolute path".into());
-        }
-        crate::fs::locate::open(proc, libc::AT_FDCWD, path.as_bytes(), flags, 0o666)
-            .map(|(fd, _)| fd)
-            .map_err(|e| std::io::Error::from_raw_os_error(e.0).to_string())
-    };
-    for f in files {
-        match saved::reopen(f, &open_path) {
-            Ok(()) => proc.files().insert(f.fd, f.info.clone()),
-            // Whoever starts `tern restore` gives the program its stdin, stdout and
-            // stderr, as whoever started `tern exec` did; other inherited descriptors
-            // (often leaked by a parent) the program finds closed.
-            Err(e) if f.info.kind == FdKind::Inherited && f.fd > 2 => {
-                eprintln!("tern restore: warning: {e}; the program finds it closed");
-                proc.files().remove(f.fd);
-            }
-            Err(e) => return Err(format!("cannot reopen {e}")),
-        }
-    }
-    for f in files {
-        saved::rearm_epoll(f)?;
-    }
-    Ok(())
 }
 
 /// Starts one host thread per saved thread; none runs guest code before all are

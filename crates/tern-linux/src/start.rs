@@ -58,8 +58,13 @@ fn read_located(
 
 /// Reads the executable at guest path `path`: (guest path, host path, bytes).
 fn read_exec(proc: &Process, path: &str) -> Result<(String, std::path::PathBuf, Vec<u8>), String> {
-    let loc = locate(proc, libc::AT_FDCWD, path.as_bytes(), Lookup::Follow)
-        .map_err(|e| format!("{path}: {}", std::io::Error::from_raw_os_error(e.0)))?;
+    let loc = locate(
+        proc.paths(),
+        libc::AT_FDCWD,
+        path.as_bytes(),
+        Lookup::Follow,
+    )
+    .map_err(|e| format!("{path}: {}", std::io::Error::from_raw_os_error(e.0)))?;
     let (host, data) = read_located(&loc, path, proc.opts.memory)?;
     let cwd = proc.cwd();
     let guest = match loc.guest() {
@@ -213,7 +218,7 @@ pub fn exec_with(
     ready(&proc);
     let mut t = Thread::new(proc.clone(), entry.pc, entry.sp);
     // The signal mask survives execve (it is the host thread's, mirrored).
-    t.sigmask = crate::signal::inherited_mask();
+    t.task.sigmask = crate::signal::inherited_mask();
     let _status = t.run();
     // The main thread ended with `exit` while other threads run on (the last one to
     // end ends the process): returning would end them all.

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use syscalls::riscv64::Sysno;
 
 use crate::errno::Errno;
-use crate::process::Process;
+use crate::mm::Mm;
 
 /// How an argument is shown.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -197,8 +197,9 @@ fn quote(bytes: &[u8], max: usize) -> String {
     s
 }
 
-/// Formats `name(args...)` for the call about to run.
-pub fn format_call(proc: &Process, nr: u64, args: &[u64; 6]) -> String {
+/// Formats `name(args...)` for the call about to run, strings and buffers read
+/// from the address space `mm`.
+pub fn format_call(mm: &mut Mm, nr: u64, args: &[u64; 6]) -> String {
     let sys = Sysno::new(nr as usize);
     let kinds: &[Arg] = sys.map(kinds).unwrap_or(&[]);
     let n = if kinds.is_empty() {
@@ -221,7 +222,7 @@ pub fn format_call(proc: &Process, nr: u64, args: &[u64; 6]) -> String {
                     (a as i32).to_string()
                 }
             }
-            Str => match proc.mm().read_cstr(a, 4096) {
+            Str => match mm.read_cstr(a, 4096) {
                 Ok(s) => quote(&s, 256),
                 Err(_) => format!("{a:#x}"),
             },
@@ -248,7 +249,7 @@ pub fn format_call(proc: &Process, nr: u64, args: &[u64; 6]) -> String {
             Buf => {
                 let len = (args.get(i + 1).copied().unwrap_or(0) as usize).min(64);
                 let mut b = vec![0u8; len];
-                match proc.mm().read(a, &mut b) {
+                match mm.read(a, &mut b) {
                     Ok(()) => quote(&b, 32),
                     Err(_) => format!("{a:#x}"),
                 }

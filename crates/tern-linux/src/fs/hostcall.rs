@@ -8,7 +8,9 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::errno::Errno;
-use crate::fs::resolve::PATH_MAX;
+
+/// Longest path (and link text) Linux accepts, with its NUL (`PATH_MAX`).
+pub const PATH_MAX: usize = 4096;
 
 /// Moves a fresh descriptor at or above `min_fd`, closing the original.
 pub fn above(fd: RawFd, min_fd: i32) -> Result<OwnedFd, Errno> {

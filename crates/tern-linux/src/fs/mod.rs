@@ -15,6 +15,8 @@
 
 mod hostcall;
 pub mod locate;
+pub mod located;
+pub mod paths;
 mod plain;
 pub mod resolve;
 pub mod resolve_check;
@@ -131,5 +133,39 @@ impl FdTable {
     /// All recorded descriptors.
     pub fn iter(&self) -> impl Iterator<Item = (&i32, &FdInfo)> {
         self.fds.iter()
+    }
+}
+
+/// Descriptors kept for the emulator above the guest's when the host's soft and
+/// hard `RLIMIT_NOFILE` are the same.
+const EMULATOR_FDS: i32 = 256;
+
+/// The descriptor limit shown to the guest: the host's soft `RLIMIT_NOFILE`; the
+/// soft limit is raised to the hard one so the emulator's own descriptors fit above.
+pub fn guest_fd_limit() -> i32 {
+    // SAFETY: getrlimit/setrlimit on plain structs.
+    unsafe {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) != 0 {
+            return 1024;
+        }
+        let soft = r.rlim_cur.min(1 << 20) as i32;
+        if r.rlim_max <= r.rlim_cur {
+            // No room above the soft limit: keep the top for the emulator (its
+            // anchors, --strace, and the path resolver's descriptors: a few per
+            // lookup in progress, one lookup per guest thread at a time).
+            return (soft - EMULATOR_FDS).max(64);
+        }
+        {
+            let raised = libc::rlimit {
+                rlim_cur: r.rlim_max.min(1 << 20),
+                rlim_max: r.rlim_max,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &raised);
+        }
+        soft.max(64)
     }
 }

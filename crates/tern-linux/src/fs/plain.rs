@@ -11,9 +11,9 @@ use std::os::fd::RawFd;
 
 use crate::errno::Errno;
 use crate::fs::hostcall::{above, openat2_beneath};
-use crate::fs::locate::{locate, Located, Opened};
+use crate::fs::located::{Located, Opened};
+use crate::fs::paths::Paths;
 use crate::fs::resolve::{Fd, Last, Lookup, Walk, PATH_MAX};
-use crate::process::Process;
 
 /// `open` flags `openat2` knows (it refuses unknown bits where `openat` ignores
 /// them).
@@ -39,15 +39,15 @@ const OPEN_FLAGS: i32 = libc::O_ACCMODE
 /// does not lead under a bind, from the root or the working directory: where the
 /// kernel starts (the root, `AT_FDCWD`), the path for it (relative; a trailing slash
 /// kept) and the guest path it names. `None` for any other path.
-fn plain(proc: &Process, dirfd: i32, path: &[u8]) -> Option<(RawFd, CString, String)> {
-    if !proc.anchors.confined() {
+fn plain(paths: Paths<'_>, dirfd: i32, path: &[u8]) -> Option<(RawFd, CString, String)> {
+    if !paths.anchors.confined() {
         return None;
     }
     let trimmed = path.strip_suffix(b"/").unwrap_or(path);
     let (start, rel, base) = if let Some(rel) = trimmed.strip_prefix(b"/") {
-        (proc.anchors.root_fd()?, rel, String::new())
+        (paths.anchors.root_fd()?, rel, String::new())
     } else if dirfd == libc::AT_FDCWD {
-        (libc::AT_FDCWD, trimmed, proc.cwd())
+        (libc::AT_FDCWD, trimmed, paths.cwd())
     } else {
         return None;
     };
@@ -60,7 +60,7 @@ fn plain(proc: &Process, dirfd: i32, path: &[u8]) -> Option<(RawFd, CString, Str
     }
     let rel_text = std::str::from_utf8(rel).ok()?;
     let guest = crate::fs::view::normalize(&format!("{base}/{rel_text}"));
-    if proc.opts.view.bound(&guest) {
+    if paths.view.bound(&guest) {
         return None;
     }
     let c = CString::new(path.strip_prefix(b"/").unwrap_or(path)).ok()?;
@@ -80,47 +80,51 @@ fn resolver_needed(e: Errno) -> bool {
     .contains(&e)
 }
 
-/// Like [`locate`], for calls that need only the object ([`Located::inspect`],
-/// [`Located::object_path`], [`Located::object_fd`]; never [`Located::entry`] or
-/// [`Located::reopen`]): a plain path (see `plain`) is opened by the kernel in one
-/// `openat2` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`. Without links, `..` or
-/// binds on the way, the kernel reaches what the resolver reaches name by name; a
-/// link anywhere leaves the path to the resolver.
-pub fn locate_object<'t>(
-    proc: &'t Process,
+/// The fast path of [`super::locate::locate_object`], for calls that need only the
+/// object ([`Located::inspect`], [`Located::object_path`], [`Located::object_fd`];
+/// never [`Located::entry`] or [`Located::reopen`]): a plain path (see `plain`) is
+/// opened by the kernel in one `openat2` with `RESOLVE_BENEATH |
+/// RESOLVE_NO_SYMLINKS`. Without links, `..` or binds on the way, the kernel reaches
+/// what the resolver reaches name by name. `None`: the resolver must walk the path
+/// (it is not plain, or a link is on the way).
+pub(crate) fn object_plain<'t>(
+    paths: Paths<'t>,
     dirfd: i32,
     path: &[u8],
     lookup: Lookup,
-) -> Result<Located<'t>, Errno> {
-    if lookup != Lookup::Parent && !path.is_empty() && path.len() < PATH_MAX {
-        if let Some((start, c, guest)) = plain(proc, dirfd, path) {
-            let mut flags = libc::O_PATH | libc::O_CLOEXEC;
-            if lookup == Lookup::NoFollow {
-                flags |= libc::O_NOFOLLOW;
-            }
-            match openat2_beneath(start, &c, flags, 0) {
-                Ok(fd) => {
-                    let w = Walk {
-                        object: Some(Fd::Own(above(fd, proc.anchors.min_fd())?)),
-                        entry: None,
-                        last: Last::Name,
-                        guest: guest.into_bytes(),
-                        dir_only: path.ends_with(b"/"),
-                    };
-                    return Ok(Located::from_walk(w, lookup));
-                }
-                Err(e) if !resolver_needed(e) => return Err(e),
-                Err(_) => {}
-            }
-        }
+) -> Option<Result<Located<'t>, Errno>> {
+    if lookup == Lookup::Parent || path.is_empty() || path.len() >= PATH_MAX {
+        return None;
     }
-    locate(proc, dirfd, path, lookup)
+    let (start, c, guest) = plain(paths, dirfd, path)?;
+    let mut flags = libc::O_PATH | libc::O_CLOEXEC;
+    if lookup == Lookup::NoFollow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    match openat2_beneath(start, &c, flags, 0) {
+        Ok(fd) => {
+            let object = match above(fd, paths.anchors.min_fd()) {
+                Ok(fd) => fd,
+                Err(e) => return Some(Err(e)),
+            };
+            let w = Walk {
+                object: Some(Fd::Own(object)),
+                entry: None,
+                last: Last::Name,
+                guest: guest.into_bytes(),
+                dir_only: path.ends_with(b"/"),
+            };
+            Some(Ok(Located::from_walk(w, lookup)))
+        }
+        Err(e) if !resolver_needed(e) => Some(Err(e)),
+        Err(_) => None,
+    }
 }
 
-/// The fast path of [`open`] (see [`locate_object`]): the guest's own open in one
+/// The fast path of [`super::locate::open`] (see [`object_plain`]): the guest's own open in one
 /// `openat2` that follows no link, for a plain path.
 pub(crate) fn open_plain(
-    proc: &Process,
+    paths: Paths<'_>,
     dirfd: i32,
     path: &[u8],
     flags: i32,
@@ -129,7 +133,7 @@ pub(crate) fn open_plain(
     if flags & !OPEN_FLAGS != 0 {
         return None;
     }
-    let (start, c, guest) = plain(proc, dirfd, path)?;
+    let (start, c, guest) = plain(paths, dirfd, path)?;
     match openat2_beneath(start, &c, flags, mode) {
         Ok(fd) => Some(Ok((fd, Some(guest.into_bytes())))),
         Err(e) if resolver_needed(e) => None,

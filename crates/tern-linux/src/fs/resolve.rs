@@ -31,14 +31,11 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use crate::errno::Errno;
-pub use crate::fs::hostcall::above;
+pub use crate::fs::hostcall::{above, PATH_MAX};
 use crate::fs::hostcall::{file_type, open_at, open_beneath, read_link};
 
 /// Linux's limit on symbolic links followed in one lookup (`MAXSYMLINKS`).
 pub const MAX_LINKS: usize = 40;
-
-/// Longest path (and link text) Linux accepts, with its NUL (`PATH_MAX`).
-pub const PATH_MAX: usize = 4096;
 
 /// Directories above the current one whose descriptors a walk keeps open.
 pub const HELD: usize = 4;

@@ -82,7 +82,7 @@ impl Anchors {
         };
         let confined = view.root.is_some();
         let abstract_prefix = match (&root, confined) {
-            (Some(r), true) => Some(crate::fs::unix_addr::namespace(r.as_raw_fd())),
+            (Some(r), true) => Some(namespace(r.as_raw_fd())),
             _ => None,
         };
         Ok(Anchors {
@@ -138,6 +138,15 @@ impl Anchors {
     pub fn root_fd(&self) -> Option<i32> {
         self.root.as_ref().map(AsRawFd::as_raw_fd)
     }
+}
+
+/// The abstract-name prefix of the VM whose root is `root_fd`: `tern:DEV:INO:`.
+pub fn namespace(root_fd: i32) -> Vec<u8> {
+    // SAFETY: a local struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat into the local.
+    unsafe { libc::fstat(root_fd, &mut st) };
+    format!("tern:{:x}:{:x}:", st.st_dev, st.st_ino).into_bytes()
 }
 
 /// Moves the host process's working directory to descriptor `fd`.

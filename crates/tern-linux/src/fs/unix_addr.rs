@@ -20,8 +20,8 @@ use std::sync::Mutex;
 
 use crate::errno::Errno;
 use crate::fs::locate::{locate, locate_object, Located};
+use crate::fs::paths::Paths;
 use crate::fs::resolve::Lookup;
-use crate::process::Process;
 
 /// `AF_UNIX`.
 const AF_UNIX: u16 = 1;
@@ -48,15 +48,6 @@ pub struct HostAddr<'p> {
     _hold: Option<Located<'p>>,
 }
 
-/// The abstract-name prefix of the VM whose root is `root_fd`: `tern:DEV:INO:`.
-pub fn namespace(root_fd: i32) -> Vec<u8> {
-    // SAFETY: a local struct.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstat into the local.
-    unsafe { libc::fstat(root_fd, &mut st) };
-    format!("tern:{:x}:{:x}:", st.st_dev, st.st_ino).into_bytes()
-}
-
 /// Whether a `bind`/`connect`/`sendto` address is a Unix one that `to_host`
 /// changes.
 fn is_unix(bytes: &[u8]) -> bool {
@@ -66,13 +57,13 @@ fn is_unix(bytes: &[u8]) -> bool {
 /// The host form of guest socket address `guest`, for `bind` (`bind` true: the
 /// last name is created, never followed) or `connect`/`sendto`. Unchanged without
 /// `--root` and for other families.
-pub fn to_host<'p>(proc: &'p Process, guest: Vec<u8>, bind: bool) -> Result<HostAddr<'p>, Errno> {
+pub fn to_host<'p>(paths: Paths<'p>, guest: Vec<u8>, bind: bool) -> Result<HostAddr<'p>, Errno> {
     let plain = |bytes| HostAddr {
         bytes,
         autobind: false,
         _hold: None,
     };
-    let Some(prefix) = proc.anchors.abstract_prefix() else {
+    let Some(prefix) = paths.anchors.abstract_prefix() else {
         return Ok(plain(guest));
     };
     if !is_unix(&guest) {
@@ -110,13 +101,13 @@ pub fn to_host<'p>(proc: &'p Process, guest: Vec<u8>, bind: bool) -> Result<Host
     }
     let path: Vec<u8> = name.iter().take_while(|&&c| c != 0).copied().collect();
     let (loc, host) = if bind {
-        let loc = locate(proc, libc::AT_FDCWD, &path, Lookup::Parent)?;
+        let loc = locate(paths, libc::AT_FDCWD, &path, Lookup::Parent)?;
         let (d, n) = loc.entry(|_| Errno(libc::EADDRINUSE))?;
         let mut h = format!("/proc/thread-self/fd/{d}/").into_bytes();
         h.extend_from_slice(n.to_bytes());
         (loc, h)
     } else {
-        let loc = locate_object(proc, libc::AT_FDCWD, &path, Lookup::Follow)?;
+        let loc = locate_object(paths, libc::AT_FDCWD, &path, Lookup::Follow)?;
         let (_, p) = loc.object_path()?;
         let h = p.into_bytes();
         (loc, h)
@@ -146,9 +137,9 @@ pub fn to_host<'p>(proc: &'p Process, guest: Vec<u8>, bind: bool) -> Result<Host
 /// are meaningful; `len` may exceed the buffer, as the kernel reports the full
 /// length): the VM's abstract prefix removed, a host path made for `bind` given
 /// back as the program gave it.
-pub fn to_guest(proc: &Process, bytes: &[u8], len: u32) -> (Vec<u8>, u32) {
+pub fn to_guest(paths: Paths<'_>, bytes: &[u8], len: u32) -> (Vec<u8>, u32) {
     let n = (len as usize).min(bytes.len());
-    let Some(prefix) = proc.anchors.abstract_prefix() else {
+    let Some(prefix) = paths.anchors.abstract_prefix() else {
         return (bytes.to_vec(), len);
     };
     if n < 3 || !is_unix(bytes) {

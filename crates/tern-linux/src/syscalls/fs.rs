@@ -14,15 +14,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 
 use crate::errno::{host, Errno, SysResult};
-use crate::fs::locate::{locate, locate_object, Located};
+use crate::fs::locate::{locate_object, Located};
 use crate::fs::resolve::{Last, Lookup};
-use crate::fs::view::normalize;
 use crate::fs::{FdInfo, FdKind};
-use crate::process::Process;
 use crate::syscalls::io::{fd_arg, new_fd};
-pub use crate::syscalls::proc_self::is_self_exe;
+use crate::syscalls::path_args::{
+    current_dir, dirfd_arg, dirfd_for, guest_abs, object_at, path_at,
+};
 use crate::syscalls::proc_self::{exe_located, magic, memfd_with, Magic};
-use crate::thread::Thread;
+use crate::task::Task;
 
 /// `AT_SYMLINK_NOFOLLOW`.
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
@@ -32,70 +32,15 @@ const AT_EMPTY_PATH: u64 = 0x1000;
 const AT_REMOVEDIR: u64 = 0x200;
 /// `AT_SYMLINK_FOLLOW`.
 const AT_SYMLINK_FOLLOW: u64 = 0x400;
-
-/// The dirfd argument: `AT_FDCWD` or a guest descriptor.
-pub fn dirfd_arg(t: &Thread, v: u64) -> Result<i32, Errno> {
-    let d = v as i32;
-    if d == libc::AT_FDCWD {
-        Ok(d)
-    } else {
-        fd_arg(t, v)
-    }
-}
-
-/// The absolute guest path that `path` names relative to `dirfd`, lexically.
-pub fn guest_abs(t: &Thread, dirfd: i32, path: &[u8]) -> Option<String> {
-    let p = std::str::from_utf8(path).ok()?;
-    if p.starts_with('/') {
-        return Some(normalize(p));
-    }
-    let base = if dirfd == libc::AT_FDCWD {
-        current_dir(t)
-    } else {
-        t.proc.files().get(dirfd)?.path.clone()?
-    };
-    Some(normalize(&format!("{base}/{p}")))
-}
-
-/// The guest's current directory.
-pub fn current_dir(t: &Thread) -> String {
-    if t.proc.opts.view.confined() {
-        t.proc.cwd()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|_| "/".into())
-    }
-}
-
-/// Reads the path argument at `va` and locates it relative to the dirfd argument.
-/// The process is passed separately (`t.proc` cloned by the caller), so that the
-/// result may borrow it while `t` is used.
-pub fn path_at<'p>(
-    t: &Thread,
-    proc: &'p Process,
-    dirfd: u64,
-    va: u64,
-    lookup: Lookup,
-) -> Result<(Located<'p>, Vec<u8>), Errno> {
-    let d = dirfd_arg(t, dirfd)?;
-    let guest = proc.read_path(va)?;
-    Ok((locate(proc, d, &guest, lookup)?, guest))
-}
-
-/// Like [`path_at`], for calls that need only the object (see
-/// [`crate::fs::locate::locate_object`]).
-pub fn object_at<'p>(
-    t: &Thread,
-    proc: &'p Process,
-    dirfd: u64,
-    va: u64,
-    lookup: Lookup,
-) -> Result<Located<'p>, Errno> {
-    let d = dirfd_arg(t, dirfd)?;
-    let guest = proc.read_path(va)?;
-    locate_object(proc, d, &guest, lookup)
-}
+/// `AT_EACCESS`.
+const AT_EACCESS: u64 = 0x200;
+/// `AT_NO_AUTOMOUNT`.
+const AT_NO_AUTOMOUNT: u64 = 0x800;
+/// `AT_STATX_SYNC_TYPE`: `AT_STATX_FORCE_SYNC` and `AT_STATX_DONT_SYNC`.
+const AT_STATX_SYNC_TYPE: u64 = 0x6000;
+/// The flags `newfstatat` and `statx` accept (fs/stat.c `vfs_statx`); others are
+/// `EINVAL` before the lookup.
+const STAT_FLAGS: u64 = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE;
 
 /// `Follow` or `NoFollow` as `AT_SYMLINK_NOFOLLOW` in `flags` says.
 fn follow_unless(flags: u64) -> Lookup {
@@ -107,7 +52,7 @@ fn follow_unless(flags: u64) -> Lookup {
 }
 
 /// `openat`.
-pub fn openat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn openat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let flags = a[2] as i32;
     let mode = (a[3] as u32) & !(t.proc.umask.load(std::sync::atomic::Ordering::Relaxed) as u32);
     let raw = t.proc.read_path(a[1])?;
@@ -144,8 +89,8 @@ pub fn openat(t: &mut Thread, a: [u64; 6]) -> SysResult {
             },
         );
     }
-    let d = dirfd_arg(t, a[0])?;
-    let (fd, walked) = crate::fs::locate::open(&proc, d, &raw, flags, mode)?;
+    let d = dirfd_for(t, a[0], &raw)?;
+    let (fd, walked) = crate::fs::locate::open(proc.paths(), d, &raw, flags, mode)?;
     let is_dir = flags & libc::O_DIRECTORY != 0 || {
         // SAFETY: `libc::stat` is plain data, for which all zero bytes are valid.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -191,7 +136,7 @@ pub fn stat_bytes(st: &libc::stat) -> [u8; 128] {
 }
 
 /// `fstat`.
-pub fn fstat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn fstat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     // SAFETY: `st` is a local.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -202,11 +147,14 @@ pub fn fstat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `newfstatat`.
-pub fn newfstatat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn newfstatat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let flags = a[3];
     // SAFETY: `st` is a local.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     let raw = t.proc.read_path(a[1])?;
+    if flags & !STAT_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
     let proc = Arc::clone(&t.proc);
     if raw.is_empty() && flags & AT_EMPTY_PATH != 0 {
         let fd = dirfd_arg(t, a[0])?;
@@ -215,7 +163,12 @@ pub fn newfstatat(t: &mut Thread, a: [u64; 6]) -> SysResult {
     } else {
         let loc = match magic(t, a[0], &raw) {
             Some(Magic::Exe) => exe_located(&proc)?,
-            _ => locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(flags))?,
+            _ => locate_object(
+                proc.paths(),
+                dirfd_for(t, a[0], &raw)?,
+                &raw,
+                follow_unless(flags),
+            )?,
         };
         let (d, p, extra) = loc.inspect()?;
         let fl = (flags & AT_SYMLINK_NOFOLLOW) as i32 | extra;
@@ -227,10 +180,13 @@ pub fn newfstatat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `statx` (`struct statx` is architecture independent).
-pub fn statx(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult {
     let flags = a[2] as i32;
     let mut buf = [0u8; 256];
     let raw = t.proc.read_path(a[1])?;
+    if a[2] & !STAT_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
     let proc = Arc::clone(&t.proc);
     let r = if raw.is_empty() && a[2] & AT_EMPTY_PATH != 0 {
         let fd = dirfd_arg(t, a[0])?;
@@ -246,7 +202,12 @@ pub fn statx(t: &mut Thread, a: [u64; 6]) -> SysResult {
             )
         }
     } else {
-        let loc = locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[2]))?;
+        let loc = locate_object(
+            proc.paths(),
+            dirfd_for(t, a[0], &raw)?,
+            &raw,
+            follow_unless(a[2]),
+        )?;
         let (d, p, extra) = loc.inspect()?;
         // SAFETY: valid C string, local buffer.
         unsafe {
@@ -265,13 +226,13 @@ pub fn statx(t: &mut Thread, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// `readlinkat`.
-pub fn readlinkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let raw = t.proc.read_path(a[1])?;
-    let bufsz = a[3] as i64;
+/// `readlinkat` (a size of 0 or less is `EINVAL` before the path is read).
+pub fn readlinkat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let bufsz = a[3] as i32 as i64;
     if bufsz <= 0 {
         return Err(Errno::EINVAL);
     }
+    let raw = t.proc.read_path(a[1])?;
     let target: Vec<u8> = match magic(t, a[0], &raw) {
         Some(Magic::Exe) => t
             .proc
@@ -324,14 +285,23 @@ fn host_readlink(p: &str) -> Result<Vec<u8>, Errno> {
     Ok(std::fs::read_link(p)?.as_os_str().as_bytes().to_vec())
 }
 
-/// `faccessat` / `faccessat2`.
-pub fn faccessat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+/// `faccessat` / `faccessat2` (the mode and flags are checked before the path, as
+/// in fs/open.c).
+pub fn faccessat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[2] & !0o7 != 0 || a[3] & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
     let raw = t.proc.read_path(a[1])?;
     if let Some(Magic::Exe) = magic(t, a[0], &raw) {
         return Ok(0);
     }
     let proc = Arc::clone(&t.proc);
-    let loc = locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[3]))?;
+    let loc = locate_object(
+        proc.paths(),
+        dirfd_for(t, a[0], &raw)?,
+        &raw,
+        follow_unless(a[3]),
+    )?;
     let (d, p, extra) = loc.inspect()?;
     // SAFETY: valid C string, integer arguments.
     host(unsafe {
@@ -346,7 +316,7 @@ pub fn faccessat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `mkdirat`.
-pub fn mkdirat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn mkdirat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let proc = Arc::clone(&t.proc);
     let (loc, _) = path_at(t, &proc, a[0], a[1], Lookup::Parent)?;
     let (d, n) = loc.entry(|_| Errno::EEXIST)?;
@@ -374,7 +344,7 @@ fn slash_needs_dir(loc: &Located<'_>) -> Result<(), Errno> {
 }
 
 /// `mknodat` (FIFOs and regular files only; devices need privileges anyway).
-pub fn mknodat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn mknodat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let proc = Arc::clone(&t.proc);
     let (loc, _) = path_at(t, &proc, a[0], a[1], Lookup::Parent)?;
     let (d, n) = loc.entry(|_| Errno::EEXIST)?;
@@ -382,8 +352,11 @@ pub fn mknodat(t: &mut Thread, a: [u64; 6]) -> SysResult {
     host(unsafe { libc::mknodat(d, n.as_ptr(), a[2] as u32, a[3]) as i64 })
 }
 
-/// `unlinkat`.
-pub fn unlinkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+/// `unlinkat` (flags other than `AT_REMOVEDIR` are `EINVAL` before the path).
+pub fn unlinkat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[2] & !AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
     let proc = Arc::clone(&t.proc);
     let rmdir = a[2] & AT_REMOVEDIR != 0;
     let (loc, _) = path_at(t, &proc, a[0], a[1], Lookup::Parent)?;
@@ -401,7 +374,7 @@ pub fn unlinkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `renameat2`.
-pub fn renameat2(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn renameat2(t: &mut Task, a: [u64; 6]) -> SysResult {
     let proc = Arc::clone(&t.proc);
     let (from, _) = path_at(t, &proc, a[0], a[1], Lookup::Parent)?;
     let (to, _) = path_at(t, &proc, a[2], a[3], Lookup::Parent)?;
@@ -433,7 +406,7 @@ pub fn renameat2(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `linkat`.
-pub fn linkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn linkat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let proc = Arc::clone(&t.proc);
     let follow = a[4] & AT_SYMLINK_FOLLOW != 0;
     let lookup = if follow {
@@ -463,7 +436,7 @@ pub fn linkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 
 /// `symlinkat`: the target is stored as given (it is interpreted in the guest's view
 /// when followed).
-pub fn symlinkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn symlinkat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let target = t.proc.read_path(a[0])?;
     let c = CString::new(target).map_err(|_| Errno::EINVAL)?;
     let proc = Arc::clone(&t.proc);
@@ -474,7 +447,7 @@ pub fn symlinkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `fchmodat` (the object itself: `chmod` has no `AT_EMPTY_PATH` before Linux 6.6).
-pub fn fchmodat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn fchmodat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let proc = Arc::clone(&t.proc);
     let loc = object_at(t, &proc, a[0], a[1], Lookup::Follow)?;
     let (d, p) = loc.object_path()?;
@@ -483,7 +456,7 @@ pub fn fchmodat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `fchownat`.
-pub fn fchownat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn fchownat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let raw = t.proc.read_path(a[1])?;
     if raw.is_empty() && a[4] & AT_EMPTY_PATH != 0 {
         let fd = dirfd_arg(t, a[0])?;
@@ -491,7 +464,12 @@ pub fn fchownat(t: &mut Thread, a: [u64; 6]) -> SysResult {
         return host(unsafe { libc::fchown(fd, a[2] as u32, a[3] as u32) as i64 });
     }
     let proc = Arc::clone(&t.proc);
-    let loc = locate_object(&proc, dirfd_arg(t, a[0])?, &raw, follow_unless(a[4]))?;
+    let loc = locate_object(
+        proc.paths(),
+        dirfd_for(t, a[0], &raw)?,
+        &raw,
+        follow_unless(a[4]),
+    )?;
     let (d, p, extra) = loc.inspect()?;
     // SAFETY: valid C string.
     host(unsafe {
@@ -506,7 +484,7 @@ pub fn fchownat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `utimensat`.
-pub fn utimensat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let times = if a[2] == 0 {
         None
     } else {
@@ -532,7 +510,7 @@ pub fn utimensat(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `truncate`.
-pub fn truncate(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult {
     let proc = Arc::clone(&t.proc);
     let loc = object_at(t, &proc, libc::AT_FDCWD as u64, a[0], Lookup::Follow)?;
     let (_, p) = loc.object_path()?;
@@ -542,7 +520,7 @@ pub fn truncate(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `statfs` (`struct statfs` is the same 120 bytes on riscv64 and x86-64).
-pub fn statfs(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn statfs(t: &mut Task, a: [u64; 6]) -> SysResult {
     let proc = Arc::clone(&t.proc);
     let loc = object_at(t, &proc, libc::AT_FDCWD as u64, a[0], Lookup::Follow)?;
     let obj = loc.object_fd(proc.anchors.min_fd())?;
@@ -554,7 +532,7 @@ pub fn statfs(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `fstatfs`.
-pub fn fstatfs(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn fstatfs(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let mut b = [0u8; 120];
     // SAFETY: 120-byte buffer.
@@ -564,7 +542,7 @@ pub fn fstatfs(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `getcwd`.
-pub fn getcwd(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut cwd = current_dir(t).into_bytes();
     cwd.push(0);
     if cwd.len() as u64 > a[1] {
@@ -576,19 +554,19 @@ pub fn getcwd(t: &mut Thread, a: [u64; 6]) -> SysResult {
 
 /// `chdir`: `fchdir` on the directory's descriptor (the host process moves too,
 /// so that its working directory is always inside the view).
-pub fn chdir(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn chdir(t: &mut Task, a: [u64; 6]) -> SysResult {
     let proc = Arc::clone(&t.proc);
     let loc = object_at(t, &proc, libc::AT_FDCWD as u64, a[0], Lookup::Follow)?;
-    crate::fs::locate::change_dir(&proc, &loc)?;
+    crate::fs::locate::change_dir(proc.paths(), &loc)?;
     Ok(0)
 }
 
 /// `fchdir`.
-pub fn fchdir(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn fchdir(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     if t.proc.opts.view.confined() {
         let proc = Arc::clone(&t.proc);
-        crate::fs::locate::change_dir_fd(&proc, fd)?;
+        crate::fs::locate::change_dir_fd(proc.paths(), fd)?;
         return Ok(0);
     }
     // SAFETY: integer argument.

@@ -7,17 +7,17 @@
 use crate::errno::{host, Errno, SysResult};
 use crate::fs::{FdInfo, FdKind};
 use crate::syscalls::transfer;
-use crate::thread::Thread;
+use crate::task::Task;
 
 pub use crate::syscalls::transfer::MAX_IO;
 
 /// Checks a descriptor argument.
-pub fn fd_arg(t: &Thread, v: u64) -> Result<i32, Errno> {
+pub fn fd_arg(t: &Task, v: u64) -> Result<i32, Errno> {
     t.proc.files().check(v as i32 as i64)
 }
 
 /// Checks that a descriptor the guest got is below its limit; closes it otherwise.
-pub fn new_fd(t: &Thread, fd: i64, info: FdInfo) -> SysResult {
+pub fn new_fd(t: &Task, fd: i64, info: FdInfo) -> SysResult {
     let fd = host(fd)? as i32;
     let mut files = t.proc.files();
     if fd >= files.limit {
@@ -30,7 +30,7 @@ pub fn new_fd(t: &Thread, fd: i64, info: FdInfo) -> SysResult {
 }
 
 /// A call whose arguments are all plain integers, the first `nargs` passed on.
-pub fn simple(t: &Thread, a: [u64; 6], nr: i64, nargs: usize) -> SysResult {
+pub fn simple(t: &Task, a: [u64; 6], nr: i64, nargs: usize) -> SysResult {
     let takes_fd = !matches!(
         nr,
         libc::SYS_getpgid | libc::SYS_setpgid | libc::SYS_getsid | libc::SYS_setsid
@@ -44,31 +44,31 @@ pub fn simple(t: &Thread, a: [u64; 6], nr: i64, nargs: usize) -> SysResult {
 }
 
 /// `read`.
-pub fn read(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     transfer::read_in(t, fd, &[(a[1], a[2] as usize)], None)
 }
 
 /// `write`.
-pub fn write(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     transfer::write_out(t, fd, &[(a[1], a[2] as usize)], None)
 }
 
 /// `pread64`.
-pub fn pread(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn pread(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     transfer::read_in(t, fd, &[(a[1], a[2] as usize)], Some(a[3] as i64))
 }
 
 /// `pwrite64`.
-pub fn pwrite(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn pwrite(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     transfer::write_out(t, fd, &[(a[1], a[2] as usize)], Some(a[3] as i64))
 }
 
 /// Reads an iovec array: `(base, len)` pairs, the total cut to [`MAX_IO`].
-pub fn read_iovecs(t: &Thread, va: u64, count: u64) -> Result<Vec<(u64, usize)>, Errno> {
+pub fn read_iovecs(t: &Task, va: u64, count: u64) -> Result<Vec<(u64, usize)>, Errno> {
     if count > 1024 {
         return Err(Errno::EINVAL);
     }
@@ -89,7 +89,7 @@ pub fn read_iovecs(t: &Thread, va: u64, count: u64) -> Result<Vec<(u64, usize)>,
 }
 
 /// `readv` / `preadv`: host reads of up to a chunk, scattered into the guest buffers.
-pub fn readv(t: &mut Thread, a: [u64; 6], positioned: bool) -> SysResult {
+pub fn readv(t: &mut Task, a: [u64; 6], positioned: bool) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let iov = read_iovecs(t, a[1], a[2])?;
     transfer::read_in(t, fd, &iov, positioned.then_some(a[3] as i64))
@@ -97,14 +97,14 @@ pub fn readv(t: &mut Thread, a: [u64; 6], positioned: bool) -> SysResult {
 
 /// `writev` / `pwritev`: gathered into host writes of up to a chunk (so pipe writes
 /// stay atomic).
-pub fn writev(t: &mut Thread, a: [u64; 6], positioned: bool) -> SysResult {
+pub fn writev(t: &mut Task, a: [u64; 6], positioned: bool) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let iov = read_iovecs(t, a[1], a[2])?;
     transfer::write_out(t, fd, &iov, positioned.then_some(a[3] as i64))
 }
 
 /// `lseek`.
-pub fn lseek(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn lseek(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     // SAFETY: integer arguments.
     host(unsafe { libc::lseek(fd, a[1] as i64, a[2] as i32) })
@@ -113,7 +113,7 @@ pub fn lseek(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// `close`. The table entry goes with the host descriptor, under the table's lock:
 /// whoever checks the table (`SCM_RIGHTS`) never sees a number that the host may
 /// already have handed to someone else.
-pub fn close(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn close(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let mut files = t.proc.files();
     files.remove(fd);
@@ -121,8 +121,16 @@ pub fn close(t: &mut Thread, a: [u64; 6]) -> SysResult {
     host(unsafe { libc::close(fd) as i64 })
 }
 
-/// `close_range`: limited to the guest's descriptors.
-pub fn close_range(t: &mut Thread, a: [u64; 6]) -> SysResult {
+/// `close_range`: limited to the guest's descriptors. Unknown flags and a range
+/// whose first number is above its last are `EINVAL`, as on Linux, before the
+/// range is cut to the guest's limit (where nothing may be left to close).
+pub fn close_range(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let flags = a[2] as u32;
+    if flags & !(libc::CLOSE_RANGE_UNSHARE | libc::CLOSE_RANGE_CLOEXEC) != 0
+        || a[0] as u32 > a[1] as u32
+    {
+        return Err(Errno::EINVAL);
+    }
     let limit = t.proc.files().limit as u64;
     let first = a[0] as u32 as u64;
     let last = (a[1] as u32 as u64).min(limit - 1);
@@ -144,7 +152,7 @@ pub fn close_range(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `dup`.
-pub fn dup(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn dup(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     // SAFETY: integer arguments.
     let new = host(unsafe { libc::dup(fd) as i64 })?;
@@ -156,13 +164,14 @@ pub fn dup(t: &mut Thread, a: [u64; 6]) -> SysResult {
     new_fd(t, new as i64, info)
 }
 
-/// `dup3`.
-pub fn dup3(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let old = fd_arg(t, a[0])?;
-    let new = fd_arg(t, a[1])?;
-    if old == new {
+/// `dup3`. Linux checks the flags and `oldfd == newfd` (`EINVAL`) before either
+/// descriptor (`EBADF`).
+pub fn dup3(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[2] as i32 & !libc::O_CLOEXEC != 0 || a[0] as u32 == a[1] as u32 {
         return Err(Errno::EINVAL);
     }
+    let old = fd_arg(t, a[0])?;
+    let new = fd_arg(t, a[1])?;
     // SAFETY: integer arguments; both are guest descriptors.
     let r = host(unsafe { libc::dup3(old, new, a[2] as i32) as i64 })?;
     t.proc.files().dup(old, new);
@@ -170,7 +179,7 @@ pub fn dup3(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `fcntl`.
-pub fn fcntl(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let cmd = a[1] as i32;
     match cmd {
@@ -259,7 +268,7 @@ const F_OWNER_PGRP: i32 = 2;
 /// process group as a negative number), as the host knows it: 0 (none), this
 /// process or one of its threads, or processes of the VM's tree only
 /// ([`crate::tree::check_owner`]); `EPERM` for others.
-fn owner_for_host(t: &Thread, owner: i32) -> Result<i32, Errno> {
+fn owner_for_host(t: &Task, owner: i32) -> Result<i32, Errno> {
     // SAFETY: getpid cannot fail.
     let me = unsafe { libc::getpid() };
     if owner == 0 || owner == me {
@@ -277,7 +286,7 @@ fn owner_for_host(t: &Thread, owner: i32) -> Result<i32, Errno> {
 
 /// `ioctl`: terminal and descriptor requests whose layouts riscv64 shares with the
 /// host (asm-generic numbers, kernel `struct termios` of 36 bytes).
-pub fn ioctl(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let req = a[1] as u32 as u64;
     // (bytes read from the guest before, bytes written back after)
@@ -316,7 +325,7 @@ pub fn ioctl(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `pipe2`.
-pub fn pipe2(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn pipe2(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut fds = [0i32; 2];
     // SAFETY: `fds` is a 2-element array.
     host(unsafe { libc::pipe2(fds.as_mut_ptr(), a[1] as i32) as i64 })?;
@@ -352,7 +361,7 @@ pub fn pipe2(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `getdents64` (`struct linux_dirent64` is the same everywhere).
-pub fn getdents64(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let len = (a[2] as usize).min(transfer::SCRATCH);
     let mut buf = transfer::take(t, len);
@@ -364,7 +373,7 @@ pub fn getdents64(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `sendfile`.
-pub fn sendfile(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn sendfile(t: &mut Task, a: [u64; 6]) -> SysResult {
     let out = fd_arg(t, a[0])?;
     let inp = fd_arg(t, a[1])?;
     let count = (a[3] as usize).min(MAX_IO);
@@ -380,7 +389,7 @@ pub fn sendfile(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `memfd_create`.
-pub fn memfd_create(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn memfd_create(t: &mut Task, a: [u64; 6]) -> SysResult {
     let name = t.proc.read_path(a[0])?;
     let c = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
     // SAFETY: valid C string.
@@ -397,7 +406,7 @@ pub fn memfd_create(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `eventfd2`.
-pub fn eventfd2(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn eventfd2(t: &mut Task, a: [u64; 6]) -> SysResult {
     // SAFETY: integer arguments.
     let fd = unsafe { libc::eventfd(a[0] as u32, a[1] as i32) };
     new_fd(

@@ -3,11 +3,11 @@
 use syscalls::riscv64::Sysno;
 
 use crate::errno::{host, Errno, SysResult};
-use crate::thread::Thread;
+use crate::task::Task;
 
 /// `uname`: the host's names with `machine` = `riscv64`, and the release of the Linux
 /// ABI emulated here.
-pub fn uname(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
     // SAFETY: local struct.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     // SAFETY: uname writes into the local `u`.
@@ -39,7 +39,7 @@ pub fn uname(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `getresuid` / `getresgid`.
-pub fn getres(t: &mut Thread, a: [u64; 6], uid: bool) -> SysResult {
+pub fn getres(t: &mut Task, a: [u64; 6], uid: bool) -> SysResult {
     // SAFETY: id getters cannot fail.
     let (r, e) = unsafe {
         if uid {
@@ -55,7 +55,7 @@ pub fn getres(t: &mut Thread, a: [u64; 6], uid: bool) -> SysResult {
 }
 
 /// `getgroups`.
-pub fn getgroups(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut g = vec![0u32; 256];
     // SAFETY: buffer of 256 gids.
     let n = host(unsafe { libc::getgroups(256, g.as_mut_ptr()) as i64 })? as usize;
@@ -82,45 +82,32 @@ pub fn set_ids(_sys: Sysno) -> SysResult {
 const VIRTUAL_LIMITS: [u32; 6] = [2, 3, 5, 7, 8, 9];
 
 /// `prlimit64` (own process only). `RLIMIT_NOFILE` shows the guest's descriptor
-/// limit; `RLIMIT_STACK` the main stack's reserved size.
-pub fn prlimit64(t: &mut Thread, a: [u64; 6]) -> SysResult {
+/// limit; `RLIMIT_STACK` the main stack's reserved size. In kernel/sys.c's order:
+/// the new limit is read first, then the resource and the values are checked, the
+/// limit set, and the old one (from before the call) written last.
+pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let new = if a[2] != 0 {
+        let b = t.proc.read_mem(a[2], 16)?;
+        let cur = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let max = u64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        Some((cur, max))
+    } else {
+        None
+    };
     let pid = a[0] as i32;
     if pid != 0 && pid != t.proc_pid() {
         return Err(Errno::EPERM);
     }
     let res = a[1] as u32;
-    if res >= 16 {
+    if res >= 16 || new.is_some_and(|(cur, max)| cur > max) {
         return Err(Errno::EINVAL);
     }
-    if a[3] != 0 {
-        let kept = t.proc.rlimits.lock().unwrap_or_else(|e| e.into_inner())[res as usize];
-        let (cur, max) = match (res, kept) {
-            (_, Some(v)) => v,
-            (7, None) => (t.proc.fd_limit as u64, t.proc.fd_limit as u64),
-            (3, None) => (crate::mm::STACK_SIZE, u64::MAX),
-            _ => {
-                // SAFETY: local struct.
-                let mut r = libc::rlimit {
-                    rlim_cur: 0,
-                    rlim_max: 0,
-                };
-                // SAFETY: getrlimit writes into the local `r`.
-                host(unsafe { libc::getrlimit(res, &mut r) as i64 })?;
-                (r.rlim_cur, r.rlim_max)
-            }
-        };
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&cur.to_le_bytes());
-        b[8..].copy_from_slice(&max.to_le_bytes());
-        t.proc.write_mem(a[3], &b)?;
-    }
-    if a[2] != 0 {
-        let b = t.proc.read_mem(a[2], 16)?;
-        let cur = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let max = u64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-        if cur > max {
-            return Err(Errno::EINVAL);
-        }
+    let old = if a[3] != 0 {
+        Some(current_limit(t, res)?)
+    } else {
+        None
+    };
+    if let Some((cur, max)) = new {
         // Limits on memory, stack and descriptors would constrain the emulator
         // itself: they are kept for the guest (and shown back) but not applied.
         if VIRTUAL_LIMITS.contains(&res) {
@@ -135,14 +122,40 @@ pub fn prlimit64(t: &mut Thread, a: [u64; 6]) -> SysResult {
             host(unsafe { libc::setrlimit(res, &r) as i64 })?;
         }
     }
+    if let Some((cur, max)) = old {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&cur.to_le_bytes());
+        b[8..].copy_from_slice(&max.to_le_bytes());
+        t.proc.write_mem(a[3], &b)?;
+    }
     Ok(0)
+}
+
+/// The guest's limit `res` as `(soft, hard)`: one it set that is kept for it, the
+/// descriptor limit, the main stack's size, or the host's.
+fn current_limit(t: &Task, res: u32) -> Result<(u64, u64), Errno> {
+    let kept = t.proc.rlimits.lock().unwrap_or_else(|e| e.into_inner())[res as usize];
+    Ok(match (res, kept) {
+        (_, Some(v)) => v,
+        (7, None) => (t.proc.fd_limit as u64, t.proc.fd_limit as u64),
+        (3, None) => (crate::mm::STACK_SIZE, u64::MAX),
+        _ => {
+            let mut r = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit writes into the local `r`.
+            host(unsafe { libc::getrlimit(res, &mut r) as i64 })?;
+            (r.rlim_cur, r.rlim_max)
+        }
+    })
 }
 
 /// `getpriority` / `setpriority`: the calling process or thread directly, anything
 /// else only among the processes of the VM's tree ([`crate::tree::priority`]:
 /// `EPERM` for a stranger, `ESRCH` for nobody). `getpriority` returns `20 - nice`,
 /// as the system call does.
-pub fn priority(t: &mut Thread, a: [u64; 6], set: bool) -> SysResult {
+pub fn priority(t: &mut Task, a: [u64; 6], set: bool) -> SysResult {
     use crate::tree::Who;
     let (which, who) = (a[0] as u32, a[1] as i32);
     let prio = set.then_some(a[2] as i32);
@@ -180,7 +193,7 @@ pub fn priority(t: &mut Thread, a: [u64; 6], set: bool) -> SysResult {
 }
 
 /// `getrusage` (`struct rusage` is the same on riscv64 and x86-64).
-pub fn getrusage(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn getrusage(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut b = [0u8; 144];
     // SAFETY: 144-byte buffer is sizeof(struct rusage).
     host(unsafe { libc::syscall(libc::SYS_getrusage, a[0] as i32, b.as_mut_ptr()) })?;
@@ -189,7 +202,7 @@ pub fn getrusage(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `sysinfo` (same 112-byte layout).
-pub fn sysinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut b = [0u8; 112];
     // SAFETY: 112-byte buffer is sizeof(struct sysinfo).
     host(unsafe { libc::syscall(libc::SYS_sysinfo, b.as_mut_ptr()) })?;
@@ -198,7 +211,7 @@ pub fn sysinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `getrandom`.
-pub fn getrandom(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn getrandom(t: &mut Task, a: [u64; 6]) -> SysResult {
     let len = (a[1] as usize).min(1 << 20);
     let mut b = vec![0u8; len];
     // SAFETY: buffer of `len` bytes.
@@ -208,7 +221,7 @@ pub fn getrandom(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `sched_getaffinity`: the host CPUs this process may run on.
-pub fn sched_getaffinity(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn sched_getaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
     let size = a[1] as usize;
     if size == 0 || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL);
@@ -222,7 +235,7 @@ pub fn sched_getaffinity(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `getcpu`.
-pub fn getcpu(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn getcpu(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[0] != 0 {
         t.proc.write_u32(a[0], 0)?;
     }
@@ -233,7 +246,7 @@ pub fn getcpu(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `prctl`: names, the parent-death signal, no-new-privs and the dumpable flag.
-pub fn prctl(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
     const PR_SET_PDEATHSIG: u64 = 1;
     const PR_GET_DUMPABLE: u64 = 3;
     const PR_SET_DUMPABLE: u64 = 4;
@@ -273,7 +286,7 @@ pub fn prctl(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// `riscv_hwprobe`: keys this hart answers (arch/riscv/include/uapi/asm/hwprobe.h):
 /// vendor/arch/impl ids 0, base behaviour IMA, IMA_EXT_0 with FD, C, Zba, Zbb, Zbs,
 /// Zicboz and Zicond, misaligned accesses emulated-fast, Zicboz block size 64.
-pub fn riscv_hwprobe(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn riscv_hwprobe(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (pairs, count) = (a[0], a[1]);
     if count > 64 {
         return Err(Errno::EINVAL);
@@ -306,7 +319,7 @@ pub fn riscv_hwprobe(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `capget`: no capabilities.
-pub fn capget(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn capget(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[1] != 0 {
         t.proc.write_mem(a[1], &[0u8; 24])?;
     }

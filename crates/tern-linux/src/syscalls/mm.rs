@@ -10,12 +10,14 @@
 //! anonymous memory is shared between the threads of a process (they share the page
 //! tables) but not with forked children, which are separate host processes.
 
+use tern_hart::Hart;
+
 use crate::errno::{host, Errno, SysResult};
 use crate::mm::vma::{Backing, Vma, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::mm::{file_copy, page_up, Mm, PAGE};
 use crate::syscalls::io::fd_arg;
 use crate::syscalls::transfer;
-use crate::thread::Thread;
+use crate::task::Task;
 
 const MAP_SHARED: u64 = 0x01;
 const MAP_PRIVATE: u64 = 0x02;
@@ -50,12 +52,12 @@ fn areas_added_by_hole(mm: &Mm, start: u64, end: u64) -> usize {
 }
 
 /// `brk`.
-pub fn brk(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn brk(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(t.proc.mm().set_brk(a[0]))
 }
 
 /// `mmap`.
-pub fn mmap(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3], a[4] as i32, a[5]);
     if len == 0 || off % PAGE != 0 || prot & !(PROT_MASK | 0x0100_0000 | 0x0200_0000) != 0 {
         return Err(Errno::EINVAL);
@@ -174,7 +176,7 @@ fn place(mm: &Mm, addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
 }
 
 /// `munmap`.
-pub fn munmap(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn munmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (addr, len) = (a[0], page_up(a[1]));
     if addr % PAGE != 0 || len == 0 || addr.checked_add(len).is_none() {
         return Err(Errno::EINVAL);
@@ -186,7 +188,7 @@ pub fn munmap(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `mprotect`.
-pub fn mprotect(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn mprotect(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (addr, len) = (a[0], page_up(a[1]));
     if addr % PAGE != 0 || a[2] & !(PROT_MASK | 0x0100_0000 | 0x0200_0000) != 0 {
         return Err(Errno::EINVAL);
@@ -212,7 +214,7 @@ pub fn mprotect(t: &mut Thread, a: [u64; 6]) -> SysResult {
 
 /// `madvise`: `MADV_DONTNEED` drops private pages (they read as zero again);
 /// everything else is advice and accepted.
-pub fn madvise(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn madvise(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (addr, len) = (a[0], page_up(a[1]));
     if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
@@ -237,11 +239,18 @@ pub fn madvise(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `mremap`.
-pub fn mremap(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
     const MAYMOVE: u64 = 1;
     const FIXED: u64 = 2;
+    const DONTUNMAP: u64 = 4;
     let (old, old_len, new_len, flags, new_addr) = (a[0], page_up(a[1]), page_up(a[2]), a[3], a[4]);
-    if old % PAGE != 0 || new_len == 0 || flags & !(MAYMOVE | FIXED | 4) != 0 {
+    // mm/mremap.c checks the flags and their combinations before the mapping.
+    if old % PAGE != 0
+        || new_len == 0
+        || flags & !(MAYMOVE | FIXED | DONTUNMAP) != 0
+        || (flags & FIXED != 0 && flags & MAYMOVE == 0)
+        || (flags & DONTUNMAP != 0 && (flags & MAYMOVE == 0 || old_len != new_len))
+    {
         return Err(Errno::EINVAL);
     }
     let mut mm = t.proc.mm();
@@ -306,8 +315,8 @@ pub fn membarrier(a: [u64; 6]) -> SysResult {
 
 /// `riscv_flush_icache`: decoded blocks are invalidated by writes anyway; the
 /// calling hart drops its blocks at once for good measure.
-pub fn flush_icache(t: &mut Thread) -> SysResult {
-    t.hart.state_changed();
+pub fn flush_icache(hart: &mut Hart) -> SysResult {
+    hart.state_changed();
     Ok(0)
 }
 
@@ -318,6 +327,7 @@ mod tests {
 
     use super::*;
     use crate::process::{Options, Process};
+    use crate::task::gettid;
 
     fn scratch_file(name: &str) -> (std::path::PathBuf, std::fs::File) {
         let p = std::env::temp_dir().join(format!("tern-mm-{}-{name}", std::process::id()));
@@ -339,7 +349,7 @@ mod tests {
             ..Options::default()
         })
         .expect("process");
-        let mut t = Thread::new(proc.clone(), 0x10000, 0x20000);
+        let mut t = Task::new(proc.clone(), gettid(), gettid());
         let (dense, f) = scratch_file("dense");
         f.write_all_at(&vec![7u8; 20 << 20], 0).expect("write");
         let fd = f.as_raw_fd() as u64;
@@ -366,7 +376,7 @@ mod tests {
             ..Options::default()
         })
         .expect("process");
-        let mut t = Thread::new(proc.clone(), 0x10000, 0x20000);
+        let mut t = Task::new(proc.clone(), gettid(), gettid());
         let (sparse, f) = scratch_file("sparse");
         f.set_len(1 << 30).expect("size");
         f.write_all_at(b"tern", 5 << 20).expect("write");

@@ -13,7 +13,7 @@ use crate::fs::{FdInfo, FdKind};
 use crate::process::Process;
 use crate::syscalls::io::{fd_arg, new_fd, read_iovecs};
 use crate::syscalls::{cmsg, transfer};
-use crate::thread::Thread;
+use crate::task::Task;
 
 fn sock_info() -> FdInfo {
     FdInfo {
@@ -24,14 +24,14 @@ fn sock_info() -> FdInfo {
 }
 
 /// `socket`.
-pub fn socket(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn socket(t: &mut Task, a: [u64; 6]) -> SysResult {
     // SAFETY: integer arguments.
     let fd = unsafe { libc::socket(a[0] as i32, a[1] as i32, a[2] as i32) };
     new_fd(t, i64::from(fd), sock_info())
 }
 
 /// `socketpair`.
-pub fn socketpair(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut sv = [0i32; 2];
     // SAFETY: two-element array.
     host(unsafe {
@@ -40,19 +40,24 @@ pub fn socketpair(t: &mut Thread, a: [u64; 6]) -> SysResult {
     let mut b = [0u8; 8];
     b[..4].copy_from_slice(&sv[0].to_le_bytes());
     b[4..].copy_from_slice(&sv[1].to_le_bytes());
-    let mut files = t.proc.files();
-    if sv[0] >= files.limit || sv[1] >= files.limit {
-        // SAFETY: closing what we just got (at or above the guest's limit).
+    let limit = t.proc.files().limit;
+    let written = if sv[0] >= limit || sv[1] >= limit {
+        Err(Errno::EMFILE)
+    } else {
+        t.proc.write_mem(a[3], &b)
+    };
+    if let Err(e) = written {
+        // Linux installs the pair only once the numbers are written.
+        // SAFETY: closing what we just got, which the guest never saw.
         unsafe {
             libc::close(sv[0]);
             libc::close(sv[1]);
         }
-        return Err(Errno::EMFILE);
+        return Err(e);
     }
+    let mut files = t.proc.files();
     files.insert(sv[0], sock_info());
     files.insert(sv[1], sock_info());
-    drop(files);
-    t.proc.write_mem(a[3], &b)?;
     Ok(0)
 }
 
@@ -63,11 +68,11 @@ fn read_addr(proc: &Process, va: u64, len: u64, bind: bool) -> Result<HostAddr<'
         return Err(Errno::EINVAL);
     }
     let b = proc.read_mem(va, len as usize)?;
-    unix_addr::to_host(proc, b, bind)
+    unix_addr::to_host(proc.paths(), b, bind)
 }
 
 /// `bind` / `connect`.
-pub fn addr_in(t: &mut Thread, a: [u64; 6], nr: i64) -> SysResult {
+pub fn addr_in(t: &mut Task, a: [u64; 6], nr: i64) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let bind = nr == libc::SYS_bind;
     // An autobind name is chosen at random: another try if it was taken.
@@ -84,11 +89,11 @@ pub fn addr_in(t: &mut Thread, a: [u64; 6], nr: i64) -> SysResult {
 }
 
 /// Writes a socket address back (`addr`, `*addrlen`), truncating like the kernel.
-fn write_addr(t: &Thread, va: u64, lenp: u64, addr: &[u8], len: u32) -> Result<(), Errno> {
+fn write_addr(t: &Task, va: u64, lenp: u64, addr: &[u8], len: u32) -> Result<(), Errno> {
     if va == 0 || lenp == 0 {
         return Ok(());
     }
-    let (addr, len) = unix_addr::to_guest(&t.proc, addr, len);
+    let (addr, len) = unix_addr::to_guest(t.proc.paths(), addr, len);
     let addr = &addr[..];
     let cap = t.proc.read_u32(lenp)? as usize;
     let n = cap.min(len as usize).min(addr.len());
@@ -98,7 +103,7 @@ fn write_addr(t: &Thread, va: u64, lenp: u64, addr: &[u8], len: u32) -> Result<(
 }
 
 /// `getsockname` / `getpeername`.
-pub fn addr_out(t: &mut Thread, a: [u64; 6], nr: i64) -> SysResult {
+pub fn addr_out(t: &mut Task, a: [u64; 6], nr: i64) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let mut addr = [0u8; 128];
     let mut len: u32 = 128;
@@ -109,7 +114,7 @@ pub fn addr_out(t: &mut Thread, a: [u64; 6], nr: i64) -> SysResult {
 }
 
 /// `accept4`.
-pub fn accept(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn accept(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let mut addr = [0u8; 128];
     let mut len: u32 = 128;
@@ -121,7 +126,7 @@ pub fn accept(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `sendto`.
-pub fn sendto(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn sendto(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     // The address may hold descriptors of the process's resolver until the call.
     let proc = std::sync::Arc::clone(&t.proc);
@@ -147,7 +152,7 @@ pub fn sendto(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `recvfrom`.
-pub fn recvfrom(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn recvfrom(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let len = (a[2] as usize).min(transfer::SCRATCH);
     let mut buf = transfer::take(t, len);
@@ -174,7 +179,7 @@ pub fn recvfrom(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `setsockopt`.
-pub fn setsockopt(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let len = (a[4] as usize).min(4096);
     let v = t.proc.read_mem(a[3], len)?;
@@ -185,9 +190,13 @@ pub fn setsockopt(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `getsockopt`.
-pub fn getsockopt(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
-    let cap = t.proc.read_u32(a[4])?.min(4096);
+    let cap = t.proc.read_u32(a[4])?;
+    if (cap as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let cap = cap.min(4096);
     let mut v = vec![0u8; cap as usize];
     let mut len = cap;
     // SAFETY: option buffer of `cap` bytes.
@@ -215,7 +224,7 @@ struct MsgHdr {
     controllen: u64,
 }
 
-fn read_msghdr(t: &Thread, va: u64) -> Result<MsgHdr, Errno> {
+fn read_msghdr(t: &Task, va: u64) -> Result<MsgHdr, Errno> {
     let b = t.proc.read_mem(va, 56)?;
     let w = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
     Ok(MsgHdr {
@@ -231,7 +240,7 @@ fn read_msghdr(t: &Thread, va: u64) -> Result<MsgHdr, Errno> {
 /// `sendmsg`: the data gathered into the scratch buffer (at most a chunk: a short
 /// send on a stream socket, `EMSGSIZE` for a larger datagram), the control messages
 /// checked and translated through the descriptor table ([`cmsg`]).
-pub fn sendmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn sendmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     // The name may hold descriptors of the process's resolver until the call.
     let proc = std::sync::Arc::clone(&t.proc);
@@ -293,7 +302,7 @@ pub fn sendmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
 
 /// `recvmsg`: the data through the scratch buffer (at most a chunk), received
 /// descriptors entered in the descriptor table ([`cmsg`]).
-pub fn recvmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let m = read_msghdr(t, a[1])?;
     let iov = read_iovecs(t, m.iov, m.iovlen)?;
@@ -337,7 +346,7 @@ pub fn recvmsg(t: &mut Thread, a: [u64; 6]) -> SysResult {
         };
         transfer::scatter(t, &iov, 0, &buf[..(n as usize).min(total)])?;
         if m.name != 0 {
-            let (name, namelen) = unix_addr::to_guest(&t.proc, &name, hm.msg_namelen);
+            let (name, namelen) = unix_addr::to_guest(t.proc.paths(), &name, hm.msg_namelen);
             let k = (namelen as usize).min(m.namelen as usize).min(name.len());
             t.proc.write_mem(m.name, &name[..k])?;
             t.proc.write_u32(a[1].wrapping_add(8), namelen)?;

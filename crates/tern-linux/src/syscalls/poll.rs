@@ -9,7 +9,7 @@ use crate::errno::{host, Errno, SysResult};
 use crate::fs::{FdInfo, FdKind};
 use crate::signal::{bit, mirrored};
 use crate::syscalls::io::{fd_arg, new_fd};
-use crate::thread::Thread;
+use crate::task::Task;
 
 /// Host sigset for a guest mask (mirrored signals only; the wake-up signal stays
 /// deliverable).
@@ -28,7 +28,7 @@ fn host_sigset(mask: u64) -> libc::sigset_t {
 }
 
 /// The mask argument of `ppoll`/`pselect6`/`epoll_pwait`: the guest's mask if none.
-fn mask_arg(t: &Thread, va: u64, size: u64) -> Result<u64, Errno> {
+fn mask_arg(t: &Task, va: u64, size: u64) -> Result<u64, Errno> {
     if va == 0 {
         return Ok(t.sigmask);
     }
@@ -38,9 +38,22 @@ fn mask_arg(t: &Thread, va: u64, size: u64) -> Result<u64, Errno> {
     t.proc.read_u64(va)
 }
 
-/// `ppoll` (`struct pollfd` is the same everywhere).
-pub fn ppoll(t: &mut Thread, a: [u64; 6]) -> SysResult {
+/// `ppoll` (`struct pollfd` is the same everywhere). As in fs/select.c, the
+/// timeout and the mask are read before the array; a number at or above the
+/// guest's descriptor limit (the emulator's own descriptors live there) is not
+/// passed to the host but reported `POLLNVAL`, like a closed one.
+pub fn ppoll(t: &mut Task, a: [u64; 6]) -> SysResult {
     let nfds = a[1] as usize;
+    let mut ts = if a[2] != 0 {
+        let ts = crate::futex::read_timespec(&t.proc, a[2])?;
+        if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+            return Err(Errno::EINVAL);
+        }
+        Some(ts)
+    } else {
+        None
+    };
+    let mask = mask_arg(t, a[3], a[4])?;
     if nfds > t.proc.fd_limit as usize {
         return Err(Errno::EINVAL);
     }
@@ -49,12 +62,22 @@ pub fn ppoll(t: &mut Thread, a: [u64; 6]) -> SysResult {
     } else {
         Vec::new()
     };
-    let ts = if a[2] != 0 {
-        Some(crate::futex::read_timespec(&t.proc, a[2])?)
-    } else {
-        None
-    };
-    let mask = mask_arg(t, a[3], a[4])?;
+    let limit = t.proc.fd_limit;
+    let mut not_guests = Vec::new();
+    for (i, p) in fds.chunks_exact_mut(8).enumerate() {
+        let fd = i32::from_le_bytes([p[0], p[1], p[2], p[3]]);
+        if fd >= limit {
+            not_guests.push((i, fd));
+            p[..4].copy_from_slice(&(-1i32).to_le_bytes());
+        }
+    }
+    if !not_guests.is_empty() {
+        // An invalid descriptor is an event: the call does not wait.
+        ts = Some(libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        });
+    }
     if t.signal_pending() {
         return Err(Errno::EINTR);
     }
@@ -63,7 +86,14 @@ pub fn ppoll(t: &mut Thread, a: [u64; 6]) -> SysResult {
         .as_ref()
         .map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: `fds` holds `nfds` pollfd structs; timespec and sigset are locals.
-    let r = host(unsafe { libc::ppoll(fds.as_mut_ptr().cast(), nfds as u64, tsp, &set) as i64 })?;
+    let mut r =
+        host(unsafe { libc::ppoll(fds.as_mut_ptr().cast(), nfds as u64, tsp, &set) as i64 })?;
+    for &(i, fd) in &not_guests {
+        let p = &mut fds[i * 8..i * 8 + 8];
+        p[..4].copy_from_slice(&fd.to_le_bytes());
+        p[6..8].copy_from_slice(&libc::POLLNVAL.to_le_bytes());
+        r += 1;
+    }
     if nfds > 0 {
         t.proc.write_mem(a[0], &fds)?;
     }
@@ -71,7 +101,7 @@ pub fn ppoll(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `pselect6` (`fd_set` is a bitmap of longs everywhere).
-pub fn pselect6(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn pselect6(t: &mut Task, a: [u64; 6]) -> SysResult {
     let n = a[0] as i64;
     if n < 0 || n > i64::from(t.proc.fd_limit) {
         return Err(Errno::EINVAL);
@@ -122,7 +152,7 @@ pub fn pselect6(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `epoll_create1`.
-pub fn epoll_create1(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn epoll_create1(t: &mut Task, a: [u64; 6]) -> SysResult {
     // SAFETY: integer argument.
     let fd = unsafe { libc::epoll_create1(a[0] as i32) };
     new_fd(
@@ -136,26 +166,27 @@ pub fn epoll_create1(t: &mut Thread, a: [u64; 6]) -> SysResult {
     )
 }
 
-/// `epoll_ctl`.
-pub fn epoll_ctl(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let ep = fd_arg(t, a[0])?;
-    let fd = fd_arg(t, a[2])?;
+/// `epoll_ctl`: the event is read before the descriptors are looked at, and not at all for
+/// `EPOLL_CTL_DEL` (fs/eventpoll.c).
+pub fn epoll_ctl(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut ev = libc::epoll_event { events: 0, u64: 0 };
-    if a[1] as i32 != libc::EPOLL_CTL_DEL || a[3] != 0 {
+    if a[1] as i32 != libc::EPOLL_CTL_DEL {
         let b = t.proc.read_mem(a[3], 16)?;
         ev.events = u32::from_le_bytes(b[0..4].try_into().map_err(|_| Errno::EFAULT)?);
         ev.u64 = u64::from_le_bytes(b[8..16].try_into().map_err(|_| Errno::EFAULT)?);
     }
+    let ep = fd_arg(t, a[0])?;
+    let fd = fd_arg(t, a[2])?;
     // SAFETY: local event struct.
     host(unsafe { libc::epoll_ctl(ep, a[1] as i32, fd, &mut ev) as i64 })
 }
 
-fn epoll_wait_common(t: &mut Thread, a: [u64; 6], timeout_ms: i32, mask: u64) -> SysResult {
-    let ep = fd_arg(t, a[0])?;
+fn epoll_wait_common(t: &mut Task, a: [u64; 6], timeout_ms: i32, mask: u64) -> SysResult {
     let max = a[2] as i32;
     if max <= 0 || max > 1 << 16 {
         return Err(Errno::EINVAL);
     }
+    let ep = fd_arg(t, a[0])?;
     if t.signal_pending() {
         return Err(Errno::EINTR);
     }
@@ -176,13 +207,13 @@ fn epoll_wait_common(t: &mut Thread, a: [u64; 6], timeout_ms: i32, mask: u64) ->
 }
 
 /// `epoll_pwait`.
-pub fn epoll_pwait(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn epoll_pwait(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mask = mask_arg(t, a[4], a[5])?;
     epoll_wait_common(t, a, a[3] as i32, mask)
 }
 
 /// `epoll_pwait2` (timeout as a timespec; rounded up to milliseconds).
-pub fn epoll_pwait2(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn epoll_pwait2(t: &mut Task, a: [u64; 6]) -> SysResult {
     let ms = if a[3] == 0 {
         -1
     } else {
@@ -195,7 +226,7 @@ pub fn epoll_pwait2(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `timerfd_create`.
-pub fn timerfd_create(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn timerfd_create(t: &mut Task, a: [u64; 6]) -> SysResult {
     // SAFETY: integer arguments.
     let fd = unsafe { libc::timerfd_create(a[0] as i32, a[1] as i32) };
     new_fd(
@@ -210,7 +241,7 @@ pub fn timerfd_create(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `timerfd_settime` (`struct itimerspec` is the same 32 bytes).
-pub fn timerfd_settime(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn timerfd_settime(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let new = t.proc.read_mem(a[2], 32)?;
     let mut old = [0u8; 32];
@@ -231,7 +262,7 @@ pub fn timerfd_settime(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `timerfd_gettime`.
-pub fn timerfd_gettime(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn timerfd_gettime(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let mut cur = [0u8; 32];
     // SAFETY: 32-byte buffer.

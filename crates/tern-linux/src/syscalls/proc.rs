@@ -18,14 +18,19 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::Ordering;
 
+use tern_hart::HartState;
+
 use crate::errno::{host, Errno, SysResult};
 use crate::fs::resolve::Lookup;
 use crate::syscalls::thread::flags::*;
 use crate::syscalls::Flow;
-use crate::thread::{gettid, Thread};
+use crate::task::{gettid, Task};
 
-/// `fork` and its `clone` variants.
-pub fn fork(t: &mut Thread, fl: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64) -> Flow {
+/// `fork` and its `clone` variants (`clone` without `CLONE_THREAD`:
+/// `clone(flags, newsp, parent_tid, tls, child_tid)`); `regs` are the caller's
+/// registers, which the child sets up for itself.
+pub fn fork(t: &mut Task, regs: &mut HartState, a: [u64; 6]) -> Flow {
+    let (fl, newsp, ptid, tls, ctid) = (a[0], a[1], a[2], a[3], a[4]);
     let vfork = fl & CLONE_VFORK != 0;
     // The child waits-for-exec pipe: the parent of a vfork reads until the child's
     // exec (CLOEXEC) or exit closes it.
@@ -88,7 +93,7 @@ pub fn fork(t: &mut Thread, fl: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64)
         if fl & CLONE_CHILD_CLEARTID != 0 {
             t.clear_child_tid = ctid;
         }
-        let st = t.hart.state_mut();
+        let st = regs;
         if newsp != 0 {
             st.x[2] = newsp;
         }
@@ -113,7 +118,7 @@ pub fn fork(t: &mut Thread, fl: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64)
 }
 
 /// Reads a NULL-terminated array of string pointers.
-fn read_strings(t: &Thread, va: u64) -> Result<Vec<Vec<u8>>, Errno> {
+fn read_strings(t: &Task, va: u64) -> Result<Vec<Vec<u8>>, Errno> {
     let mut out = Vec::new();
     if va == 0 {
         return Ok(out);
@@ -162,24 +167,24 @@ fn classify(loc: &crate::fs::locate::Located<'_>) -> Result<Target, Errno> {
 }
 
 /// `execve`.
-pub fn execve(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn execve(t: &mut Task, a: [u64; 6]) -> SysResult {
     exec_common(t, libc::AT_FDCWD as u64, a[0], a[1], a[2])
 }
 
 /// `execveat` (paths relative to a directory descriptor).
-pub fn execveat(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn execveat(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[4] != 0 {
         return Err(Errno::EINVAL);
     }
     exec_common(t, a[0], a[1], a[2], a[3])
 }
 
-fn exec_common(t: &mut Thread, dirfd: u64, pathp: u64, argvp: u64, envp: u64) -> SysResult {
+fn exec_common(t: &mut Task, dirfd: u64, pathp: u64, argvp: u64, envp: u64) -> SysResult {
     let proc = std::sync::Arc::clone(&t.proc);
     let raw = proc.read_path(pathp)?;
-    let d = crate::syscalls::fs::dirfd_arg(t, dirfd)?;
+    let d = crate::syscalls::path_args::dirfd_for(t, dirfd, &raw)?;
     // `/proc/self/exe` is the guest program, not the emulator.
-    let self_exe = crate::syscalls::fs::is_self_exe(t, dirfd, &raw);
+    let self_exe = crate::syscalls::proc_self::is_self_exe(t, dirfd, &raw);
     let exe = if self_exe {
         proc.exe.lock().unwrap_or_else(|e| e.into_inner()).clone()
     } else {
@@ -188,7 +193,7 @@ fn exec_common(t: &mut Thread, dirfd: u64, pathp: u64, argvp: u64, envp: u64) ->
     let loc = if self_exe {
         crate::syscalls::proc_self::exe_located(&proc)?
     } else {
-        crate::fs::locate::locate(&proc, d, &raw, Lookup::Follow)?
+        crate::fs::locate::locate(proc.paths(), d, &raw, Lookup::Follow)?
     };
     let argv = read_strings(t, argvp)?;
     let env = read_strings(t, envp)?;
@@ -237,7 +242,7 @@ fn exec_common(t: &mut Thread, dirfd: u64, pathp: u64, argvp: u64, envp: u64) ->
             let guest = match loc.guest() {
                 Some(g) if proc.opts.view.confined() => String::from_utf8_lossy(g).into_owned(),
                 _ if self_exe => exe,
-                _ => crate::syscalls::fs::guest_abs(t, d, &raw).ok_or(Errno::ENOENT)?,
+                _ => crate::syscalls::path_args::guest_abs(t, d, &raw).ok_or(Errno::ENOENT)?,
             };
             let me = proc.opts.self_exe.clone().ok_or(Errno::ENOEXEC)?;
             let mut args: Vec<Vec<u8>> = vec![b"tern".to_vec(), b"exec".to_vec()];
@@ -269,7 +274,7 @@ fn exec_common(t: &mut Thread, dirfd: u64, pathp: u64, argvp: u64, envp: u64) ->
 }
 
 /// `wait4` (`struct rusage` has the same layout).
-pub fn wait4(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut status = 0i32;
     let mut ru = [0u8; 144];
     if t.signal_pending() {
@@ -295,7 +300,7 @@ pub fn wait4(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `waitid` (`siginfo_t` and `rusage` have the same layout).
-pub fn waitid(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut si = [0u8; 128];
     let mut ru = [0u8; 144];
     if t.signal_pending() {

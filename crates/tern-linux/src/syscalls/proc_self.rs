@@ -10,15 +10,15 @@ use crate::errno::Errno;
 use crate::fs::locate::{locate, Located};
 use crate::fs::resolve::Lookup;
 use crate::process::Process;
-use crate::syscalls::fs::guest_abs;
-use crate::thread::Thread;
+use crate::syscalls::path_args::guest_abs;
+use crate::task::Task;
 
 /// Where the running program is, located for a call on it (`/proc/self/exe`): by
 /// its guest path under `--root`, by its host path otherwise.
 pub fn exe_located(proc: &Process) -> Result<Located<'_>, Errno> {
     if proc.opts.view.confined() {
         let exe = proc.exe.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        locate(proc, libc::AT_FDCWD, exe.as_bytes(), Lookup::Follow)
+        locate(proc.paths(), libc::AT_FDCWD, exe.as_bytes(), Lookup::Follow)
     } else {
         let h = proc
             .exe_host
@@ -41,7 +41,7 @@ pub enum Magic {
     Fd(i32),
 }
 
-pub fn magic(t: &Thread, dirfd: u64, path: &[u8]) -> Option<Magic> {
+pub fn magic(t: &Task, dirfd: u64, path: &[u8]) -> Option<Magic> {
     if !path.starts_with(b"/proc/") {
         return None;
     }
@@ -64,7 +64,7 @@ pub fn magic(t: &Thread, dirfd: u64, path: &[u8]) -> Option<Magic> {
 }
 
 /// Whether `(dirfd, path)` names `/proc/self/exe` (the guest program).
-pub fn is_self_exe(t: &Thread, dirfd: u64, path: &[u8]) -> bool {
+pub fn is_self_exe(t: &Task, dirfd: u64, path: &[u8]) -> bool {
     matches!(magic(t, dirfd, path), Some(Magic::Exe))
 }
 

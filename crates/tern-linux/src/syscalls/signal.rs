@@ -2,7 +2,7 @@
 
 use crate::errno::{Errno, SysResult};
 use crate::signal::{self, bit, mirrored, SigAction, SigInfo, NSIG};
-use crate::thread::Thread;
+use crate::task::Task;
 use crate::tree::{self, Target};
 
 fn valid(n: u64) -> Result<i32, Errno> {
@@ -14,15 +14,12 @@ fn valid(n: u64) -> Result<i32, Errno> {
 }
 
 /// `rt_sigaction`.
-pub fn rt_sigaction(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[3] != 8 {
         return Err(Errno::EINVAL);
     }
-    let n = valid(a[0])?;
+    // The new action is read before the signal number is checked (kernel/signal.c).
     let new = if a[1] != 0 {
-        if n == signal::sig::SIGKILL || n == signal::sig::SIGSTOP {
-            return Err(Errno::EINVAL);
-        }
         let b = t.proc.read_mem(a[1], 24)?;
         let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
         Some(SigAction {
@@ -33,6 +30,10 @@ pub fn rt_sigaction(t: &mut Thread, a: [u64; 6]) -> SysResult {
     } else {
         None
     };
+    let n = valid(a[0])?;
+    if new.is_some() && (n == signal::sig::SIGKILL || n == signal::sig::SIGSTOP) {
+        return Err(Errno::EINVAL);
+    }
     let old = {
         let mut acts = t.proc.actions();
         let old = acts[n as usize];
@@ -53,7 +54,7 @@ pub fn rt_sigaction(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `rt_sigprocmask`.
-pub fn rt_sigprocmask(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_sigprocmask(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[3] != 8 {
         return Err(Errno::EINVAL);
     }
@@ -74,24 +75,18 @@ pub fn rt_sigprocmask(t: &mut Thread, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// `sigaltstack`.
-pub fn sigaltstack(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let sp = t.reg(2);
-    let on = t.altstack.contains(sp);
-    if a[1] != 0 {
-        let mut b = [0u8; 24];
-        b[..8].copy_from_slice(&t.altstack.sp.to_le_bytes());
-        let flags = if on {
-            signal::SS_ONSTACK
-        } else {
-            t.altstack.flags & signal::SS_DISABLE
-        };
-        b[8..12].copy_from_slice(&flags.to_le_bytes());
-        b[16..].copy_from_slice(&t.altstack.size.to_le_bytes());
-        t.proc.write_mem(a[1], &b)?;
-    }
-    if a[0] != 0 {
-        let b = t.proc.read_mem(a[0], 24)?;
+/// `sigaltstack`; `sp` is the caller's stack pointer (whether it runs on the
+/// alternate stack). As in kernel/signal.c, the new stack is read first and the old
+/// one written back only when the change succeeded.
+pub fn sigaltstack(t: &mut Task, sp: u64, a: [u64; 6]) -> SysResult {
+    let new = if a[0] != 0 {
+        Some(t.proc.read_mem(a[0], 24)?)
+    } else {
+        None
+    };
+    let old = t.altstack;
+    let on = old.contains(sp);
+    if let Some(b) = new {
         let ss_sp = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
         let flags = i32::from_le_bytes(b[8..12].try_into().map_err(|_| Errno::EFAULT)?);
         let size = u64::from_le_bytes(b[16..].try_into().map_err(|_| Errno::EFAULT)?);
@@ -120,10 +115,22 @@ pub fn sigaltstack(t: &mut Thread, a: [u64; 6]) -> SysResult {
             };
         }
     }
+    if a[1] != 0 {
+        let mut b = [0u8; 24];
+        b[..8].copy_from_slice(&old.sp.to_le_bytes());
+        let flags = if on {
+            signal::SS_ONSTACK
+        } else {
+            old.flags & signal::SS_DISABLE
+        };
+        b[8..12].copy_from_slice(&flags.to_le_bytes());
+        b[16..].copy_from_slice(&old.size.to_le_bytes());
+        t.proc.write_mem(a[1], &b)?;
+    }
     Ok(0)
 }
 
-fn user_info(t: &Thread, n: i32, code: i32) -> SigInfo {
+fn user_info(t: &Task, n: i32, code: i32) -> SigInfo {
     // SAFETY: getuid cannot fail.
     let uid = unsafe { libc::getuid() };
     SigInfo {
@@ -139,7 +146,7 @@ fn user_info(t: &Thread, n: i32, code: i32) -> SigInfo {
 /// host process outside it is `EPERM` (Linux's answer for a process one may not
 /// signal), a pid nobody has `ESRCH`; `kill(0)` and `kill(-pgrp)` reach the members
 /// of the group, `kill(-1)` every other member of the VM.
-pub fn kill(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
     let pid = a[0] as i32;
     let n = a[1] as i32;
     if !(0..=NSIG as i32).contains(&n) {
@@ -174,7 +181,7 @@ pub fn kill(t: &mut Thread, a: [u64; 6]) -> SysResult {
 pub const SIGQUEUE_MAX: usize = 8192;
 
 /// Whether the queues of the process hold [`SIGQUEUE_MAX`] signals.
-fn queue_full(t: &Thread) -> bool {
+fn queue_full(t: &Task) -> bool {
     let p = t
         .proc
         .pending
@@ -191,7 +198,7 @@ fn queue_full(t: &Thread) -> bool {
 }
 
 /// Whether signal `n` is queued for the process or one of its threads.
-fn queued(t: &Thread, n: i32) -> bool {
+fn queued(t: &Task, n: i32) -> bool {
     let p = t.proc.pending.lock().unwrap_or_else(|e| e.into_inner());
     if p.iter().any(|i| i.signo == n) {
         return true;
@@ -208,12 +215,12 @@ fn queued(t: &Thread, n: i32) -> bool {
 /// Whether a signal `n` sent by `kill`/`tgkill` (`SI_USER`, `SI_TKILL`) is queued:
 /// with the queues full a realtime signal already pending is not queued again
 /// (Linux then keeps the signal pending but loses its extra information).
-fn kill_queues(t: &Thread, n: i32) -> bool {
+fn kill_queues(t: &Task, n: i32) -> bool {
     n != 0 && !(queue_full(t) && queued(t, n))
 }
 
 /// Queues signal `n` (0: none) sent by the program to itself.
-fn post_self(t: &Thread, n: i32) {
+fn post_self(t: &Task, n: i32) {
     if kill_queues(t, n) {
         t.proc.post(user_info(t, n, signal::code::SI_USER));
     }
@@ -221,7 +228,7 @@ fn post_self(t: &Thread, n: i32) {
 
 /// `tgkill` (and `tkill`): to a thread of this process directly, to a thread of
 /// another process of the VM's tree as a host signal (`EPERM` outside it).
-pub fn tgkill(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn tgkill(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (tgid, tid, n) = (a[0] as i32, a[1] as i32, a[2] as i32);
     if !(0..=NSIG as i32).contains(&n) || tid <= 0 || tgid <= 0 {
         return Err(Errno::EINVAL);
@@ -254,7 +261,7 @@ pub fn tgkill(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `rt_sigqueueinfo`.
-pub fn rt_sigqueueinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_sigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
     let n = valid(a[1])?;
     let b = t.proc.read_mem(a[2], 128)?;
     let code = i32::from_le_bytes(b[8..12].try_into().map_err(|_| Errno::EFAULT)?);
@@ -272,7 +279,7 @@ pub fn rt_sigqueueinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `rt_tgsigqueueinfo`.
-pub fn rt_tgsigqueueinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_tgsigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
     let n = valid(a[2])?;
     let b = t.proc.read_mem(a[3], 128)?;
     let code = i32::from_le_bytes(b[8..12].try_into().map_err(|_| Errno::EFAULT)?);
@@ -294,7 +301,10 @@ pub fn rt_tgsigqueueinfo(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `rt_sigpending`.
-pub fn rt_sigpending(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_sigpending(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[1] > 8 {
+        return Err(Errno::EINVAL);
+    }
     for info in signal::take_host_pending() {
         t.proc.post(info);
     }
@@ -337,7 +347,7 @@ pub fn rt_sigpending(t: &mut Thread, a: [u64; 6]) -> SysResult {
 /// Blocks until a signal arrives for this thread (any unblocked host signal, or the
 /// wake-up signal), without losing one that arrives just before: the wake-up signal
 /// is blocked while checking and unblocked atomically by `sigsuspend`.
-pub fn wait_for_signal(t: &Thread, guest_mask: u64) {
+pub fn wait_for_signal(t: &Task, guest_mask: u64) {
     // SAFETY: signal-mask manipulation of this thread only.
     unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();
@@ -360,7 +370,7 @@ pub fn wait_for_signal(t: &Thread, guest_mask: u64) {
 
 /// `rt_sigsuspend`: waits with a temporary mask; the handler's frame saves the
 /// original one, which `rt_sigreturn` restores.
-pub fn rt_sigsuspend(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_sigsuspend(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[1] != 8 {
         return Err(Errno::EINVAL);
     }
@@ -379,13 +389,16 @@ pub fn rt_sigsuspend(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `rt_sigtimedwait`.
-pub fn rt_sigtimedwait(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[3] != 8 {
         return Err(Errno::EINVAL);
     }
     let set = t.proc.read_u64(a[0])? & !signal::UNBLOCKABLE;
     let deadline = if a[2] != 0 {
         let ts = crate::futex::read_timespec(&t.proc, a[2])?;
+        if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+            return Err(Errno::EINVAL);
+        }
         Some(
             std::time::Instant::now()
                 + std::time::Duration::new(

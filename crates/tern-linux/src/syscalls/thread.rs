@@ -1,11 +1,14 @@
 //! Threads: `clone` for threads (each guest thread on its own host thread, at most
-//! [`thread_limit`] at once), `exit`, `set_tid_address`, robust futex lists.
+//! [`crate::process::thread_limit`] at once), `exit`, `set_tid_address`, robust
+//! futex lists.
 
 use std::sync::atomic::Ordering;
 
+use tern_hart::HartState;
+
 use crate::errno::{Errno, SysResult};
-use crate::syscalls::Flow;
-use crate::thread::Thread;
+use crate::syscalls::{Flow, NewThread};
+use crate::task::Task;
 
 /// `clone` flags.
 #[allow(missing_docs)]
@@ -27,60 +30,20 @@ pub mod flags {
 
 use flags::*;
 
-/// `clone(flags, newsp, parent_tid, tls, child_tid)` (the generic argument order).
-pub fn clone(t: &mut Thread, a: [u64; 6]) -> Flow {
+/// `clone` with `CLONE_THREAD` (`clone(flags, newsp, parent_tid, tls, child_tid)`,
+/// the generic argument order): checks the flags and takes a place under the
+/// thread limit ([`Process::reserve_thread`]); the thread that runs the caller
+/// starts the new one ([`Flow::Spawn`]). `regs` are the caller's registers.
+pub fn clone_thread(t: &mut Task, regs: &HartState, a: [u64; 6]) -> Flow {
     let (fl, newsp, ptid, tls, ctid) = (a[0], a[1], a[2], a[3], a[4]);
-    if fl & CLONE_THREAD != 0 {
-        if fl & CLONE_VM == 0 || fl & CLONE_SIGHAND == 0 {
-            return Flow::Ret(Err(Errno::EINVAL));
-        }
-        return Flow::Ret(spawn_thread(t, fl, newsp, ptid, tls, ctid));
+    if fl & CLONE_VM == 0 || fl & CLONE_SIGHAND == 0 {
+        return Flow::Ret(Err(Errno::EINVAL));
     }
-    crate::syscalls::proc::fork(t, fl, newsp, ptid, tls, ctid)
-}
-
-/// The most threads a process VM with `memory` bytes of physical memory may have
-/// alive at once: one per MiB, between [`MIN_THREADS`] and [`MAX_THREADS`]. Guest
-/// threads are host threads, each with a hart (about 0.4 MiB of host memory) and a
-/// scratch buffer of up to 1 MiB, so the limit keeps what threads cost the host
-/// within a bound proportional to `--memory`.
-pub fn thread_limit(memory: u64) -> usize {
-    ((memory >> 20) as usize).clamp(MIN_THREADS, MAX_THREADS)
-}
-
-/// The thread limit of the smallest process VM.
-pub const MIN_THREADS: usize = 16;
-/// The thread limit of the largest process VM.
-pub const MAX_THREADS: usize = 4096;
-
-/// Counts a thread about to start against the limit, or refuses with `EAGAIN` (what
-/// `clone` gives at `RLIMIT_NPROC`). Threads being started count as alive, so that
-/// concurrent `clone`s cannot overshoot; the caller calls [`started`] when the new
-/// thread is counted in `threads` (or failed).
-fn reserve_thread(t: &Thread) -> Result<(), Errno> {
-    let limit = thread_limit(t.proc.opts.memory);
-    let starting = t.proc.threads_starting.fetch_add(1, Ordering::SeqCst);
-    if t.proc.threads.load(Ordering::SeqCst) + starting >= limit {
-        started(t);
-        return Err(Errno::EAGAIN);
-    }
-    Ok(())
-}
-
-/// Ends a reservation of [`reserve_thread`].
-fn started(t: &Thread) {
-    t.proc.threads_starting.fetch_sub(1, Ordering::SeqCst);
-}
-
-fn spawn_thread(t: &mut Thread, fl: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64) -> SysResult {
-    reserve_thread(t)?;
-    let r = start_thread(t, fl, newsp, ptid, tls, ctid);
-    started(t);
-    r
-}
-
-fn start_thread(t: &mut Thread, fl: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64) -> SysResult {
-    let mut st = t.hart.state().clone();
+    let reservation = match t.proc.reserve_thread() {
+        Ok(r) => r,
+        Err(e) => return Flow::Ret(Err(e)),
+    };
+    let mut st = regs.clone();
     st.x[10] = 0;
     if newsp != 0 {
         st.x[2] = newsp;
@@ -90,51 +53,14 @@ fn start_thread(t: &mut Thread, fl: u64, newsp: u64, ptid: u64, tls: u64, ctid: 
     }
     st.pc += 4;
     st.reservation = None;
-    let proc = t.proc.clone();
-    let mask = t.sigmask;
-    let (tx, rx) = std::sync::mpsc::channel::<Result<i32, Errno>>();
-    let spawned = std::thread::Builder::new()
-        .name("guest".into())
-        .stack_size(1 << 20)
-        .spawn(move || {
-            let mut th = Thread::new(proc, st.pc, st.x[2]);
-            th.hart.set_state(st);
-            th.sigmask = mask;
-            let tid = th.tid as u32;
-            // The tid stores happen before the thread runs, as the kernel does them
-            // before either thread returns to user mode.
-            let mut ok = Ok(th.tid);
-            if fl & CLONE_PARENT_SETTID != 0 {
-                if let Err(e) = th.proc.write_u32(ptid, tid) {
-                    ok = Err(e);
-                }
-            }
-            if fl & CLONE_CHILD_SETTID != 0 {
-                if let Err(e) = th.proc.write_u32(ctid, tid) {
-                    ok = Err(e);
-                }
-            }
-            if fl & CLONE_CHILD_CLEARTID != 0 {
-                th.clear_child_tid = ctid;
-            }
-            let failed = ok.is_err();
-            let _ = tx.send(ok);
-            if failed {
-                th.detach();
-                th.proc.threads.fetch_sub(1, Ordering::SeqCst);
-                return;
-            }
-            let status = th.run();
-            let _ = status;
-        });
-    if spawned.is_err() {
-        return Err(Errno::EAGAIN);
-    }
-    match rx.recv() {
-        Ok(Ok(tid)) => Ok(tid as u64),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(Errno::EAGAIN),
-    }
+    Flow::Spawn(Box::new(NewThread {
+        regs: st,
+        sigmask: t.sigmask,
+        flags: fl,
+        parent_tid: ptid,
+        child_tid: ctid,
+        reservation,
+    }))
 }
 
 /// Linux's `FUTEX_OWNER_DIED` and `FUTEX_WAITERS` bits and the tid mask.
@@ -144,7 +70,7 @@ const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
 
 /// Releases the robust futexes a dying thread still holds (kernel/futex/core.c
 /// `exit_robust_list`): each is marked `FUTEX_OWNER_DIED` and one waiter is woken.
-fn exit_robust_list(t: &Thread) {
+fn exit_robust_list(t: &Task) {
     let (head, len) = t.robust_list;
     if head == 0 || len != 24 {
         return;
@@ -183,7 +109,7 @@ fn exit_robust_list(t: &Thread) {
 }
 
 /// `exit`: ends the calling thread. The last thread's exit ends the process.
-pub fn exit(t: &mut Thread, status: i32) -> Flow {
+pub fn exit(t: &mut Task, status: i32) -> Flow {
     exit_robust_list(t);
     if t.clear_child_tid != 0 {
         let _ = t.proc.write_u32(t.clear_child_tid, 0);
@@ -197,13 +123,13 @@ pub fn exit(t: &mut Thread, status: i32) -> Flow {
 }
 
 /// `set_tid_address`.
-pub fn set_tid_address(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn set_tid_address(t: &mut Task, a: [u64; 6]) -> SysResult {
     t.clear_child_tid = a[0];
     Ok(t.tid as u64)
 }
 
 /// `set_robust_list`.
-pub fn set_robust_list(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn set_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[1] != 24 {
         return Err(Errno::EINVAL);
     }
@@ -212,7 +138,7 @@ pub fn set_robust_list(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `get_robust_list` (own thread only).
-pub fn get_robust_list(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn get_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[0] != 0 && a[0] as i32 != t.tid {
         return Err(Errno::EPERM);
     }

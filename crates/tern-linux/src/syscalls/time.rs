@@ -3,7 +3,7 @@
 
 use crate::errno::{host, Errno, SysResult};
 use crate::futex::read_timespec;
-use crate::thread::Thread;
+use crate::task::Task;
 
 fn ts_bytes(ts: &libc::timespec) -> [u8; 16] {
     let mut b = [0u8; 16];
@@ -13,7 +13,7 @@ fn ts_bytes(ts: &libc::timespec) -> [u8; 16] {
 }
 
 /// `clock_gettime`.
-pub fn clock_gettime(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn clock_gettime(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -25,7 +25,7 @@ pub fn clock_gettime(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `clock_getres`.
-pub fn clock_getres(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn clock_getres(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -39,7 +39,7 @@ pub fn clock_getres(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `gettimeofday`.
-pub fn gettimeofday(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn gettimeofday(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -59,12 +59,15 @@ pub fn gettimeofday(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `nanosleep`.
-pub fn nanosleep(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
     clock_nanosleep(t, [libc::CLOCK_MONOTONIC as u64, 0, a[0], a[1], 0, 0])
 }
 
-/// `clock_nanosleep`.
-pub fn clock_nanosleep(t: &mut Thread, a: [u64; 6]) -> SysResult {
+/// `clock_nanosleep`: the clock is checked before the time is read
+/// (kernel/time/posix-timers.c), so a bad clock is `EINVAL` even with a bad pointer.
+pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
+    // SAFETY: a null result pointer, which clock_getres allows.
+    host(unsafe { libc::clock_getres(a[0] as i32, std::ptr::null_mut()) as i64 })?;
     let req = read_timespec(&t.proc, a[2])?;
     if req.tv_nsec < 0 || req.tv_nsec >= 1_000_000_000 || req.tv_sec < 0 {
         return Err(Errno::EINVAL);
@@ -88,9 +91,14 @@ pub fn clock_nanosleep(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `setitimer`: the host's timer delivers the host signal, which reaches the guest
-/// like any other (`struct itimerval` has the same layout).
-pub fn setitimer(t: &mut Thread, a: [u64; 6]) -> SysResult {
-    let new = t.proc.read_mem(a[1], 32)?;
+/// like any other (`struct itimerval` has the same layout). No new value disarms
+/// the timer, as Linux still allows.
+pub fn setitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let new = if a[1] == 0 {
+        vec![0u8; 32]
+    } else {
+        t.proc.read_mem(a[1], 32)?
+    };
     let mut old = [0u8; 32];
     // SAFETY: 32-byte buffers are sizeof(struct itimerval).
     host(unsafe {
@@ -108,7 +116,7 @@ pub fn setitimer(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `getitimer`.
-pub fn getitimer(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn getitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut cur = [0u8; 32];
     // SAFETY: 32-byte buffer.
     host(unsafe { libc::syscall(libc::SYS_getitimer, a[0] as i32, cur.as_mut_ptr()) })?;
@@ -117,7 +125,7 @@ pub fn getitimer(t: &mut Thread, a: [u64; 6]) -> SysResult {
 }
 
 /// `times`.
-pub fn times(t: &mut Thread, a: [u64; 6]) -> SysResult {
+pub fn times(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut b = [0u8; 32];
     // SAFETY: 32-byte buffer is sizeof(struct tms).
     let r = host(unsafe { libc::syscall(libc::SYS_times, b.as_mut_ptr()) })?;

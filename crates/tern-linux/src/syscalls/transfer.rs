@@ -9,7 +9,7 @@
 //! 1 MiB). A datagram larger than a chunk cannot be sent (`EMSGSIZE`).
 
 use crate::errno::{host, Errno, SysResult};
-use crate::thread::Thread;
+use crate::task::Task;
 
 /// The most bytes a thread's scratch buffer holds (and one chunk of a transfer).
 pub const SCRATCH: usize = 1 << 20;
@@ -20,7 +20,7 @@ pub const MAX_IO: usize = 64 << 20;
 
 /// Takes the thread's scratch buffer with room for `min(len, SCRATCH)` bytes; give
 /// it back with [`give_back`].
-pub fn take(t: &mut Thread, len: usize) -> Vec<u8> {
+pub fn take(t: &mut Task, len: usize) -> Vec<u8> {
     let mut b = std::mem::take(&mut t.buf);
     let len = len.min(SCRATCH);
     if b.len() < len {
@@ -31,7 +31,7 @@ pub fn take(t: &mut Thread, len: usize) -> Vec<u8> {
 
 /// Returns the scratch buffer to the thread (a buffer that somehow grew beyond
 /// [`SCRATCH`] is dropped instead of kept).
-pub fn give_back(t: &mut Thread, b: Vec<u8>) {
+pub fn give_back(t: &mut Task, b: Vec<u8>) {
     if b.capacity() <= SCRATCH {
         t.buf = b;
     }
@@ -42,7 +42,7 @@ pub fn give_back(t: &mut Thread, b: Vec<u8>) {
 pub type Pieces = [(u64, usize)];
 
 /// Copies `data` to the pieces, starting `at` bytes into them.
-pub fn scatter(t: &Thread, pieces: &Pieces, mut at: usize, mut data: &[u8]) -> Result<(), Errno> {
+pub fn scatter(t: &Task, pieces: &Pieces, mut at: usize, mut data: &[u8]) -> Result<(), Errno> {
     for &(base, len) in pieces {
         if data.is_empty() {
             break;
@@ -60,7 +60,7 @@ pub fn scatter(t: &Thread, pieces: &Pieces, mut at: usize, mut data: &[u8]) -> R
 }
 
 /// Fills `buf` from the pieces, starting `at` bytes into them.
-pub fn gather(t: &Thread, pieces: &Pieces, mut at: usize, buf: &mut [u8]) -> Result<(), Errno> {
+pub fn gather(t: &Task, pieces: &Pieces, mut at: usize, buf: &mut [u8]) -> Result<(), Errno> {
     let mut done = 0;
     for &(base, len) in pieces {
         if done == buf.len() {
@@ -142,7 +142,7 @@ fn partial(done: usize, e: Errno) -> SysResult {
 }
 
 /// Reads from `fd` (at file position `pos` if given) into the pieces.
-pub fn read_in(t: &mut Thread, fd: i32, pieces: &Pieces, pos: Option<i64>) -> SysResult {
+pub fn read_in(t: &mut Task, fd: i32, pieces: &Pieces, pos: Option<i64>) -> SysResult {
     let total = pieces.iter().map(|p| p.1).sum::<usize>().min(MAX_IO);
     let chunked = total > SCRATCH && reads_fully(fd);
     let mut buf = take(t, total);
@@ -175,7 +175,7 @@ pub fn read_in(t: &mut Thread, fd: i32, pieces: &Pieces, pos: Option<i64>) -> Sy
 
 /// Writes the pieces to `fd` (at file position `pos` if given). Up to one chunk goes
 /// in one host write (so that a pipe write up to `PIPE_BUF` stays atomic).
-pub fn write_out(t: &mut Thread, fd: i32, pieces: &Pieces, pos: Option<i64>) -> SysResult {
+pub fn write_out(t: &mut Task, fd: i32, pieces: &Pieces, pos: Option<i64>) -> SysResult {
     let total = pieces.iter().map(|p| p.1).sum::<usize>().min(MAX_IO);
     if total > SCRATCH && keeps_boundaries(fd) {
         return Err(Errno(libc::EMSGSIZE));

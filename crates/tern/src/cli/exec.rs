@@ -152,7 +152,7 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
     let command_line = args.program.clone();
     let r = tern_linux::start::exec_with(opts, prog, |proc| {
         if stats {
-            tern_linux::exit::enable_stats(start, proc.clone());
+            proc.enable_stats(start);
         }
         if let Some(path) = &proc.opts.api_sock {
             serve_or_exit(path, proc, command_line, None);

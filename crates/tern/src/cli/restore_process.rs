@@ -55,7 +55,7 @@ pub fn restore(
                 file.display(),
                 started.elapsed().as_secs_f64() * 1e3
             );
-            tern_linux::exit::enable_stats(started, proc.clone());
+            proc.enable_stats(started);
         }
         if let Some(sock) = api_sock {
             super::exec::serve_or_exit(sock, proc, argv, Some(last));

@@ -1,0 +1,395 @@
+//! The process and its threads as tern-state components: [`Persist`] for
+//! [`Process`] and [`Thread`], giving and taking the plain-data states of
+//! [`crate::state`].
+//!
+//! `save` gives the states; `restore` puts a freshly built process (or thread, on its
+//! own host thread) into one. [`crate::restore`] rebuilds a whole process VM with
+//! them. The interval timers live in the host kernel: they are read back from it
+//! and armed again.
+
+use std::sync::Arc;
+
+use tern_hart::GuestRam;
+use tern_state::{Persist, StateError};
+
+use crate::errno::Errno;
+use crate::fs::locate::{change_dir, locate};
+use crate::fs::resolve::Lookup;
+use crate::fs::{saved, FdKind};
+use crate::mm::Mm;
+use crate::process::Process;
+use crate::signal;
+use crate::state::{ProcessState, ThreadState};
+use crate::thread::Thread;
+
+/// The host process's interval timers, as [`ProcessState::itimers`] holds them.
+fn save_itimers() -> Vec<[u8; 32]> {
+    (0..3)
+        .map(|which| {
+            let mut cur = [0u8; 32];
+            // SAFETY: a 32-byte buffer is a struct itimerval.
+            unsafe { libc::syscall(libc::SYS_getitimer, which, cur.as_mut_ptr()) };
+            cur
+        })
+        .collect()
+}
+
+/// The `struct itimerval` to arm again for a saved one. Linux re-arms a periodic
+/// `ITIMER_REAL` only when its `SIGALRM` is taken from the queue, so a snapshot made
+/// between an expiry and that moment (a loaded host) reads a zero `it_value` with a
+/// non-zero `it_interval`: the timer is running and its signal is due now. Arming
+/// that as read would disarm it; it is armed to expire at once instead.
+fn rearm_value(mut t: [u8; 32]) -> [u8; 32] {
+    let interval_set = t[..16].iter().any(|&b| b != 0);
+    let value_zero = t[16..].iter().all(|&b| b == 0);
+    if interval_set && value_zero {
+        // it_value = { tv_sec 0, tv_usec 1 } (little-endian 64-bit fields).
+        t[24] = 1;
+    }
+    t
+}
+
+/// Arms the interval timers of this host process as `itimers` says.
+pub fn restore_itimers(itimers: &[[u8; 32]]) {
+    for (which, t) in itimers.iter().take(3).enumerate() {
+        let t = rearm_value(*t);
+        if t.iter().any(|&b| b != 0) {
+            // SAFETY: 32-byte buffer; the old value is not asked for. A value the host
+            // refuses (negative fields) leaves the timer disarmed.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_setitimer,
+                    which as i32,
+                    t.as_ptr(),
+                    std::ptr::null_mut::<u8>(),
+                )
+            };
+        }
+    }
+}
+
+/// The process VM's kernel state: memory bookkeeping, descriptors, signals, the
+/// clock. Threads are saved separately, each by its own host thread while it is
+/// parked between run slices.
+impl Persist for Process {
+    type State = ProcessState;
+
+    /// Fails, naming the descriptor, when a descriptor cannot be recorded (see
+    /// [`crate::fs::saved`]).
+    fn save(&self) -> Result<ProcessState, StateError> {
+        // Signals that reached the host process but no thread has claimed yet (one
+        // may arrive while the threads are parked) become the process's pending
+        // signals, which the state holds.
+        for info in crate::signal::take_host_pending() {
+            self.post(info);
+        }
+        let (frames, page_table_root, vmas, brk_start, brk) = {
+            let mm = self.mm();
+            (
+                mm.frames.clone(),
+                mm.root,
+                mm.vmas.clone(),
+                mm.brk_start,
+                mm.brk,
+            )
+        };
+        let files = self
+            .files()
+            .iter()
+            .map(|(&fd, info)| saved::record(fd, info))
+            .filter_map(Result::transpose)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StateError::save)?;
+        Ok(ProcessState {
+            frames,
+            page_table_root,
+            vmas,
+            brk_start,
+            brk,
+            files,
+            // Without --root the host's working directory is the program's.
+            cwd: if self.opts.view.confined() {
+                self.cwd()
+            } else {
+                std::env::current_dir()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_else(|_| self.cwd())
+            },
+            umask: self.umask.load(std::sync::atomic::Ordering::Relaxed),
+            actions: self.actions().to_vec(),
+            pending: self
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            thread_pending: self
+                .thread_pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            exe: self.exe.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            rlimits: self
+                .rlimits
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .to_vec(),
+            insns: self.insns.load(std::sync::atomic::Ordering::Relaxed),
+            pid: self.guest_pid(),
+            exe_host: self
+                .exe_host
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .display()
+                .to_string(),
+            clock: (&*self.clock).save()?,
+            itimers: save_itimers(),
+        })
+    }
+
+    /// Puts a freshly built process (no thread running yet, its RAM holding the
+    /// saved memory) into `s`: the address space over its RAM, the host's working
+    /// directory, signal actions (mirrored to the host), descriptors opened again,
+    /// interval timers armed again.
+    fn restore(&mut self, s: &ProcessState) -> Result<(), StateError> {
+        let ram: Arc<GuestRam> = self.mm().ram().clone();
+        s.check(&ram).map_err(StateError::mismatch)?;
+        {
+            let mut mm = Mm::from_parts(
+                ram,
+                self.shoot.clone(),
+                s.frames.clone(),
+                s.page_table_root,
+                s.vmas.clone(),
+            );
+            mm.brk_start = s.brk_start;
+            mm.brk = s.brk;
+            *self.mm.get_mut().unwrap_or_else(|e| e.into_inner()) = mm;
+        }
+        // The host's working directory follows the program's: found by the resolver
+        // (the snapshot's path is the guest's, under --root confined like any other).
+        {
+            let cwd_err = |e: Errno| {
+                StateError::mismatch(format!(
+                    "the program's working directory {}: {}",
+                    s.cwd,
+                    std::io::Error::from_raw_os_error(e.0)
+                ))
+            };
+            let this: &Process = self;
+            let loc = locate(
+                this.paths(),
+                libc::AT_FDCWD,
+                s.cwd.as_bytes(),
+                Lookup::Follow,
+            )
+            .map_err(cwd_err)?;
+            change_dir(this.paths(), &loc).map_err(cwd_err)?;
+        }
+        if !self.opts.view.confined() {
+            *self.cwd.get_mut().unwrap_or_else(|e| e.into_inner()) = s.cwd.clone();
+        }
+        self.umask
+            .store(s.umask, std::sync::atomic::Ordering::Relaxed);
+        {
+            let mut acts = self.actions();
+            for (n, a) in s.actions.iter().enumerate() {
+                acts[n] = *a;
+                if n > 0 {
+                    signal::mirror_action(n as i32, a);
+                }
+            }
+        }
+        *self.pending.get_mut().unwrap_or_else(|e| e.into_inner()) = s.pending.clone();
+        *self
+            .thread_pending
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner()) = s.thread_pending.clone();
+        *self.exe.get_mut().unwrap_or_else(|e| e.into_inner()) = s.exe.clone();
+        *self.exe_host.get_mut().unwrap_or_else(|e| e.into_inner()) = s.exe_host.clone().into();
+        {
+            let r = self.rlimits.get_mut().unwrap_or_else(|e| e.into_inner());
+            for (slot, v) in r.iter_mut().zip(&s.rlimits) {
+                *slot = *v;
+            }
+        }
+        self.insns
+            .store(s.insns, std::sync::atomic::Ordering::Relaxed);
+        self.pid.store(s.pid, std::sync::atomic::Ordering::Relaxed);
+        (&*self.clock)
+            .restore(&s.clock)
+            .map_err(|e| e.within("clock"))?;
+        reopen_files(self, &s.files).map_err(StateError::mismatch)?;
+        restore_itimers(&s.itimers);
+        Ok(())
+    }
+}
+
+/// Opens the recorded descriptors again under their numbers, then re-arms epoll
+/// instances (whose watched descriptors must exist first).
+fn reopen_files(proc: &Process, files: &[saved::FdState]) -> Result<(), String> {
+    let open_path = |path: &str, flags: i32| -> Result<i32, String> {
+        // Recorded paths are absolute guest paths, looked up like the program's own.
+        if !path.starts_with('/') {
+            return Err("not an absolute path".into());
+        }
+        crate::fs::locate::open(proc.paths(), libc::AT_FDCWD, path.as_bytes(), flags, 0o666)
+            .map(|(fd, _)| fd)
+            .map_err(|e| std::io::Error::from_raw_os_error(e.0).to_string())
+    };
+    for f in files {
+        match saved::reopen(f, &open_path) {
+            Ok(()) => proc.files().insert(f.fd, f.info.clone()),
+            // Whoever starts `tern restore` gives the program its stdin, stdout and
+            // stderr, as whoever started `tern exec` did; other inherited descriptors
+            // (often leaked by a parent) the program finds closed.
+            Err(e) if f.info.kind == FdKind::Inherited && f.fd > 2 => {
+                eprintln!("tern restore: warning: {e}; the program finds it closed");
+                proc.files().remove(f.fd);
+            }
+            Err(e) => return Err(format!("cannot reopen {e}")),
+        }
+    }
+    for f in files {
+        saved::rearm_epoll(f)?;
+    }
+    Ok(())
+}
+
+impl Thread {
+    /// This thread's state (call between run slices, from the thread itself): what
+    /// [`Persist::save`] gives, for the run loop that parks with it.
+    pub(crate) fn save_state(&self) -> ThreadState {
+        ThreadState {
+            tid: self.task.tid,
+            hart: self.hart.state().clone(),
+            sigmask: self.task.sigmask,
+            saved_mask: self.task.saved_mask,
+            altstack: self.task.altstack,
+            clear_child_tid: self.task.clear_child_tid,
+            robust_list: self.task.robust_list,
+        }
+    }
+}
+
+/// A thread saves its hart and its kernel-side state. Restore on the thread's own
+/// host thread (the signal mask is mirrored to it), into a thread made with the
+/// saved id.
+impl Persist for Thread {
+    type State = ThreadState;
+
+    fn save(&self) -> Result<ThreadState, StateError> {
+        Ok(self.save_state())
+    }
+
+    fn restore(&mut self, ts: &ThreadState) -> Result<(), StateError> {
+        if ts.tid != self.task.tid {
+            return Err(StateError::mismatch(format!(
+                "the state of thread {} restored into thread {}",
+                ts.tid, self.task.tid
+            )));
+        }
+        self.hart.restore(&ts.hart).map_err(|e| e.within("hart"))?;
+        self.task.sigmask = ts.sigmask;
+        signal::mirror_mask(ts.sigmask);
+        self.task.saved_mask = ts.saved_mask;
+        self.task.altstack = ts.altstack;
+        self.task.clear_child_tid = ts.clear_child_tid;
+        self.task.robust_list = ts.robust_list;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mm::vma::{Backing, Vma, PROT_READ, PROT_WRITE};
+    use crate::process::Options;
+    use crate::signal::SigInfo;
+
+    #[test]
+    fn an_expired_periodic_timer_is_armed_again() {
+        let tv = |sec: i64, usec: i64| [sec.to_le_bytes(), usec.to_le_bytes()].concat();
+        let itv = |interval: Vec<u8>, value: Vec<u8>| -> [u8; 32] {
+            [interval, value].concat().try_into().expect("32 bytes")
+        };
+        // Periodic, expired, signal not yet taken: due at once.
+        assert_eq!(
+            rearm_value(itv(tv(0, 20_000), tv(0, 0))),
+            itv(tv(0, 20_000), tv(0, 1))
+        );
+        // Running timers, one-shot or periodic, and disarmed ones stay as read.
+        for t in [
+            itv(tv(0, 20_000), tv(0, 7_000)),
+            itv(tv(0, 0), tv(3, 0)),
+            itv(tv(0, 0), tv(0, 0)),
+        ] {
+            assert_eq!(rearm_value(t), t);
+        }
+    }
+
+    #[test]
+    fn process_state_is_plain_data() {
+        let proc = Process::new(Options {
+            memory: 64 << 20,
+            slice: 1000,
+            ..Options::default()
+        })
+        .expect("process");
+        {
+            let mut mm = proc.mm();
+            mm.map(Vma {
+                start: 0x10000,
+                end: 0x20000,
+                prot: PROT_READ | PROT_WRITE,
+                shared: false,
+                backing: Backing::Anon,
+            });
+            mm.poke(0x10008, b"data").expect("poke");
+        }
+        let s = proc.save().expect("state");
+        assert_eq!(s.vmas.iter().count(), 1);
+        assert!(s.frames.used() >= 2, "the root table and the page");
+        assert_eq!(s.actions.len(), crate::signal::NSIG + 1);
+        let bytes = tern_state::to_bytes(&s).expect("encode");
+        let back: ProcessState = tern_state::from_bytes(&bytes).expect("decode");
+        assert_eq!(format!("{back:?}"), format!("{s:?}"));
+    }
+
+    #[test]
+    fn states_without_their_optional_parts_decode() {
+        let proc = Process::new(Options {
+            memory: 64 << 20,
+            slice: 1000,
+            ..Options::default()
+        })
+        .expect("process");
+        let mut s = proc.save().expect("state");
+        s.pending.clear();
+        s.thread_pending.clear();
+        s.rlimits = vec![None; 16];
+        s.itimers = vec![[0; 32]; 3];
+        let plain = tern_state::to_bytes(&s).expect("encode");
+        let back: ProcessState = tern_state::from_bytes(&plain).expect("decode");
+        assert_eq!(format!("{back:?}"), format!("{s:?}"));
+        let mut busy = s.clone();
+        busy.pending.push(SigInfo {
+            signo: 10,
+            ..SigInfo::default()
+        });
+        busy.rlimits[3] = Some((1, 2));
+        let full = tern_state::to_bytes(&busy).expect("encode");
+        assert!(plain.len() < full.len(), "unneeded parts are not written");
+
+        let t = Thread::new(proc.clone(), 0x10000, 0x20000);
+        let mut ts = t.save().expect("thread");
+        ts.saved_mask = None;
+        let plain = tern_state::to_bytes(&ts).expect("encode");
+        let back: ThreadState = tern_state::from_bytes(&plain).expect("decode");
+        assert_eq!(back.saved_mask, None);
+        assert_eq!(back.hart, ts.hart);
+        ts.saved_mask = Some(5);
+        let back: ThreadState =
+            tern_state::from_bytes(&tern_state::to_bytes(&ts).expect("encode")).expect("decode");
+        assert_eq!(back.saved_mask, Some(5));
+    }
+}
