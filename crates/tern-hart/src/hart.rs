@@ -97,6 +97,11 @@ pub struct Core {
     pub(crate) stimer_fired: bool,
     /// Instruction trace output.
     pub(crate) trace: Option<Box<dyn Write + Send>>,
+    /// What a host debugger asks of this hart (see [`crate::engine::debug`]).
+    pub(crate) host_debug: crate::engine::debug::HostDebug,
+    /// The run loop takes the debug path: a trigger is armed or `host_debug` is
+    /// active (kept by [`Core::refresh_debug`]).
+    pub(crate) debug_armed: bool,
 }
 
 /// One RISC-V hardware thread.
@@ -139,6 +144,8 @@ impl Hart {
             store_epoch_seen: 0,
             ram_events_seen: 0,
             trace: None,
+            host_debug: Default::default(),
+            debug_armed: false,
         };
         core.code_seq_seen = core.ram.code_seq();
         core.store_epoch_seen = core.ram.store_epoch();
@@ -158,11 +165,13 @@ impl Hart {
     /// Replaces the architectural state (restore); derived caches are dropped.
     pub fn set_state(&mut self, mut state: HartState) {
         state.csr.pmp.sanitize();
+        state.triggers.sanitize();
         state.fflags &= 0x1f;
         state.frm &= 7;
         self.core.state = state;
         self.core.state.x[0] = 0;
         self.core.translation_changed();
+        self.core.refresh_debug();
         self.cache.clear();
     }
 
@@ -175,6 +184,7 @@ impl Hart {
     /// Drops everything derived from the state after an outside change.
     pub fn state_changed(&mut self) {
         self.core.translation_changed();
+        self.core.refresh_debug();
     }
 
     /// Sends a disassembled trace of every executed instruction to `out`.

@@ -8,6 +8,8 @@
 
 pub mod clock;
 pub mod csr;
+pub mod debug_hub;
+pub mod debugger;
 mod engine;
 mod exec;
 pub mod fuzzing;
@@ -20,6 +22,8 @@ pub mod state;
 pub mod trap;
 
 pub use clock::{ClockMode, VirtualClock};
+pub use debug_hub::DebugHub;
+pub use engine::debug::{DebugStop, HostDebug, WatchKind, Watchpoint};
 pub use engine::run::RunExit;
 pub use hart::{Hart, HartConfig};
 pub use irq::IrqLines;

@@ -4,12 +4,15 @@
 //! Version 1: the base holds the registers, `pc`, privilege, `fflags`/`frm`, the hart
 //! id and the CSRs ([`crate::state::Csrs`], PMP included: their serde form *is* the
 //! base, so a new CSR must go into a new part, never into that struct's encoding).
-//! Two parts are written only when they hold something: `wfi` (the hart is stalled in
-//! `wfi`) and `lr` (an LR reservation and the value it read).
+//! Parts written only when they hold something: `wfi` (the hart is stalled in `wfi`),
+//! `lr` (an LR reservation and the value it read) and `sdtrig` (the debug triggers,
+//! when they differ from their reset state; older states without it restore with
+//! the triggers reset).
 
 use serde::{Deserialize, Serialize};
 use tern_state::{Decoder, Encoder, Persist, StateError, Versioned};
 
+use crate::csr::trigger::Triggers;
 use crate::hart::Hart;
 use crate::state::{Csrs, HartState, Priv};
 
@@ -56,12 +59,18 @@ impl Versioned for HartState {
             };
             out.part("lr", true, &lr);
         }
+        out.part(
+            "sdtrig",
+            self.triggers != Triggers::default(),
+            &self.triggers,
+        );
     }
 
     fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
         let b: HartBase = input.base()?;
         let waiting = input.part_or_default("wfi")?;
         let lr: Option<Reservation> = input.part("lr")?;
+        let triggers: Triggers = input.part_or_default("sdtrig")?;
         Ok(HartState {
             x: b.x,
             f: b.f,
@@ -74,6 +83,7 @@ impl Versioned for HartState {
             reservation: lr.as_ref().map(|r| r.addr),
             reservation_value: lr.map_or(0, |r| r.value),
             csr: b.csr,
+            triggers,
         })
     }
 }
@@ -128,6 +138,9 @@ mod tests {
         s.waiting = true;
         s.reservation = Some(0x8000_0100);
         s.reservation_value = 42;
+        s.triggers.select = 1;
+        s.triggers.tdata1[1] = 6 << 60 | 0x41;
+        s.triggers.tdata2[1] = 0x8000_2000;
         s
     }
 
@@ -150,6 +163,7 @@ mod tests {
         s.waiting = false;
         s.reservation = None;
         s.reservation_value = 0;
+        s.triggers = Triggers::default();
         let plain = to_bytes(&s).unwrap();
         assert!(plain.len() < full.len(), "unneeded parts are not written");
         assert_eq!(from_bytes::<HartState>(&plain).unwrap(), s);

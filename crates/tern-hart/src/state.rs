@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::csr::pmp::PmpState;
+use crate::csr::trigger::Triggers;
 
 /// Privilege level (Privileged ISA §1.2). The discriminants are the encodings used
 /// in `mstatus.MPP` and `sstatus.SPP`.
@@ -157,6 +158,8 @@ pub struct HartState {
     pub reservation_value: u64,
     /// Control and status registers.
     pub csr: Csrs,
+    /// Debug triggers (Sdtrig): `tselect`, `tdata1`, `tdata2`.
+    pub triggers: Triggers,
 }
 
 impl HartState {
@@ -174,6 +177,7 @@ impl HartState {
             reservation: None,
             reservation_value: 0,
             csr: Csrs::default(),
+            triggers: Triggers::default(),
         }
     }
 }

@@ -89,13 +89,16 @@ impl Pause {
         self.lock().stopped
     }
 
-    /// Thread side: publishes `state` and waits while a pause is in effect.
-    pub fn park(&self, state: ThreadState) {
+    /// Thread side: publishes `state` and waits while a pause is in effect. Returns
+    /// the hart state to continue from when the controller replaced it (a debugger
+    /// wrote registers), `None` when it is unchanged.
+    pub fn park(&self, state: ThreadState) -> Option<tern_hart::HartState> {
         let tid = state.tid;
         let mut inner = self.lock();
         if !self.requested() {
-            return;
+            return None;
         }
+        let before = state.hart.clone();
         inner.parked.insert(tid, state);
         self.changed.notify_all();
         while self.requested() {
@@ -105,7 +108,31 @@ impl Pause {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        inner.parked.remove(&tid);
+        let after = inner.parked.remove(&tid)?;
+        (after.hart != before).then_some(after.hart)
+    }
+
+    /// Asks every thread to park at its next boundary without waiting (a thread that
+    /// stopped for the debugger pauses the process this way; [`Process::pause`] then
+    /// kicks the others and waits).
+    pub fn request(&self) {
+        self.requested.store(true, Ordering::Release);
+    }
+
+    /// Replaces the hart state of parked thread `tid` (the process must be paused);
+    /// the thread continues from it.
+    pub fn set_parked_hart(&self, tid: i32, hart: tern_hart::HartState) -> Result<(), PauseError> {
+        let mut inner = self.lock();
+        if !inner.paused {
+            return Err(PauseError::NotPaused);
+        }
+        match inner.parked.get_mut(&tid) {
+            Some(t) => {
+                t.hart = hart;
+                Ok(())
+            }
+            None => Err(PauseError::NotPaused),
+        }
     }
 
     /// Runs `fork` with the bookkeeping locked, so that the child cannot inherit a

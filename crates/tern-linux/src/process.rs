@@ -152,6 +152,9 @@ pub struct Process {
     pub pid: AtomicI32,
     /// Pausing the threads (control API).
     pub pause: Pause,
+    /// A host debugger's settings for the threads' harts (by tid) and their stop
+    /// reports (`tern exec --gdb`).
+    pub debug: tern_hart::DebugHub,
 }
 
 impl Process {
@@ -226,6 +229,7 @@ impl Process {
             // SAFETY: getpid cannot fail.
             pid: AtomicI32::new(unsafe { libc::getpid() }),
             pause: Pause::default(),
+            debug: tern_hart::DebugHub::default(),
             opts,
         }))
     }

@@ -138,13 +138,26 @@ impl Thread {
     /// Runs the thread until it exits; returns its exit status.
     pub fn run(&mut self) -> i32 {
         let slice = self.proc.opts.slice.max(1000);
+        let mut debug_applied = 0;
         loop {
             self.deliver_signals();
             if self.proc.pause.requested() {
                 // At an instruction boundary, with an interrupted system call rewound
                 // to its `ecall`: this is the thread's plain-data state.
                 let state = self.save_state();
-                self.proc.pause.park(state);
+                if let Some(hart) = self.proc.pause.park(state) {
+                    self.hart.set_state(hart);
+                }
+                continue;
+            }
+            // A host debugger (`--gdb`): its breakpoints for this hart, or hold it
+            // while it runs other threads alone.
+            let me = self.tid as u64;
+            self.proc
+                .debug
+                .apply(&mut self.hart, me, &mut debug_applied);
+            if self.proc.debug.held(me) {
+                std::thread::sleep(std::time::Duration::from_millis(5));
                 continue;
             }
             let budget = match self.proc.opts.max_insns {
@@ -165,6 +178,11 @@ impl Thread {
                 if let Some(status) = self.trap(e.cause, e.tval) {
                     return status;
                 }
+            }
+            if let RunExit::Debug(stop) = exit {
+                // All-stop: the process pauses for the debugger, this thread first.
+                self.proc.debug.report(me, stop);
+                self.proc.pause.request();
             }
         }
     }

@@ -148,6 +148,7 @@ fn locked_flags(p: &Path) -> libc::c_ulong {
     let Ok(c) = cstr(p) else { return 0 };
     // SAFETY: statvfs into a local struct.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid C string and `st` a local struct the call fills.
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
         return 0;
     }

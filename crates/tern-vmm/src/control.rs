@@ -25,9 +25,11 @@
 //!   again, so the caller does not have to pause first (unlike Firecracker, which
 //!   refuses to snapshot a running VM). The VM is left in the state it was in.
 
+mod metrics;
 mod snapshot;
 mod status;
 
+pub use metrics::{Family, MetricKind, Metrics};
 pub use snapshot::{Compression, SnapshotInfo, SnapshotRequest, MAX_PATH_LEN};
 pub use status::{
     DeviceStatus, HartState, HartStatus, MemoryStatus, Privilege, VmKind, VmState, VmStatus,
@@ -45,6 +47,13 @@ pub trait VmControl: Send + Sync + 'static {
     /// pausing the VM, so with running harts they are a recent sample, not a
     /// consistent cut.
     fn status(&self) -> VmStatus;
+
+    /// The VM's counters for `GET /metrics` (Prometheus text format). The default
+    /// reports what [`VmControl::status`] has; a VM adds its own (device exits,
+    /// snapshots written).
+    fn metrics(&self) -> Metrics {
+        Metrics::from_status(&self.status())
+    }
 
     /// Stops every hart at an instruction boundary and keeps it stopped until
     /// [`resume`](Self::resume). Returns once all harts have stopped. Succeeds

@@ -341,3 +341,93 @@ fn keep_alive_connections_serve_several_requests() {
     let a = raw_exchange(&s.sock(), req);
     assert_eq!(a.matches("HTTP/1.1 200 OK").count(), 2, "{a}");
 }
+
+/// Parses Prometheus' text format strictly enough to catch a malformed line: every
+/// sample line is `name{labels} value` with a declared TYPE; returns (series, value).
+fn parse_prometheus(text: &str) -> Vec<(String, f64)> {
+    let mut typed = std::collections::BTreeSet::new();
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split(' ');
+            let name = parts.next().unwrap();
+            let kind = parts.next().unwrap();
+            assert!(kind == "counter" || kind == "gauge", "{line}");
+            typed.insert(name.to_string());
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("bad line {line:?}"));
+        let name = series.split('{').next().unwrap();
+        assert!(typed.contains(name), "{name} has no TYPE line");
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "bad metric name {name}"
+        );
+        if let Some(labels) = series.strip_prefix(name) {
+            if !labels.is_empty() {
+                assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
+            }
+        }
+        let v: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value in {line:?}"));
+        samples.push((series.to_string(), v));
+    }
+    samples
+}
+
+#[test]
+fn metrics_answer_in_prometheus_text_and_counters_grow() {
+    let s = serve_system();
+    let (code, body) = s.client.raw("GET", "/metrics", None).unwrap();
+    assert_eq!(code, 200);
+    let first = parse_prometheus(&String::from_utf8(body).unwrap());
+    let get = |samples: &[(String, f64)], series: &str| {
+        samples
+            .iter()
+            .find(|(s, _)| s == series)
+            .unwrap_or_else(|| panic!("no {series} in {samples:?}"))
+            .1
+    };
+    assert_eq!(get(&first, "tern_memory_bytes"), MEMORY as f64);
+    for h in 0..HARTS {
+        get(
+            &first,
+            &format!("tern_hart_instructions_retired_total{{hart=\"{h}\"}}"),
+        );
+    }
+    get(&first, "tern_device_exits_total{device=\"uart\"}");
+    assert_eq!(get(&first, "tern_snapshots_total"), 0.0);
+    // The harts run on: the instruction counters grow; a snapshot is counted.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let later = loop {
+        std::thread::sleep(Duration::from_millis(20));
+        let (_, body) = s.client.raw("GET", "/metrics", None).unwrap();
+        let m = parse_prometheus(&String::from_utf8(body).unwrap());
+        let grew = get(&m, "tern_hart_instructions_retired_total{hart=\"1\"}")
+            > get(&first, "tern_hart_instructions_retired_total{hart=\"1\"}");
+        if grew || std::time::Instant::now() > deadline {
+            break m;
+        }
+    };
+    assert!(
+        get(&later, "tern_instructions_retired_total")
+            > get(&first, "tern_instructions_retired_total")
+    );
+    assert!(
+        get(&later, "tern_hart_instructions_retired_total{hart=\"1\"}")
+            > get(&first, "tern_hart_instructions_retired_total{hart=\"1\"}"),
+        "hart 1's counter did not grow"
+    );
+    s.client
+        .snapshot(&SnapshotRequest::new(s.file("m.snap")))
+        .unwrap();
+    let (_, body) = s.client.raw("GET", "/metrics", None).unwrap();
+    let after = parse_prometheus(&String::from_utf8(body).unwrap());
+    assert_eq!(get(&after, "tern_snapshots_total"), 1.0);
+}

@@ -186,4 +186,5 @@ conformance_tests! {
     sv57,
     sstc,
     mstatus,
+    sdtrig,
 }

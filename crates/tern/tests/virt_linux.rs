@@ -369,3 +369,75 @@ fn dumped_device_tree_is_clean_under_dtc() {
         assert!(dts.contains("bootargs = \"console=ttyS0\""));
     }
 }
+
+/// The interactive guest is set up as QEMU users expect: with `--netdev user` its
+/// `/init` configures eth0 by DHCP and with a disk it mounts `/dev/vda` on `/mnt`
+/// before the shell starts, so `wget` from the shell reaches the host at 10.0.2.2.
+#[test]
+fn the_interactive_guest_has_dhcp_network_and_its_disk_mounted() {
+    let payload: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let port = serve_http(payload.clone());
+    let disk = disk_copy("demo");
+    let drive = format!("file={},snapshot=on", disk.display());
+    let boot = Boot::linux(1, None, &[]).with(&["--netdev", "user", "--drive", &drive]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(boot.args())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tern");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let mut wait_for = |needle: &str, limit: Duration| -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if seen.contains(needle) {
+                return true;
+            }
+            if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(200)) {
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        }
+        seen.contains(needle)
+    };
+    let booted = wait_for("tern: /dev/vda mounted on /mnt", Duration::from_secs(240));
+    let mut stdin = child.stdin.take().expect("stdin");
+    if booted {
+        std::thread::sleep(Duration::from_millis(500));
+        let cmd = format!(
+            "wget -q -O - http://10.0.2.2:{port}/x | sha256sum; cat /mnt/hello.txt; echo demo-$((6*7))\n"
+        );
+        stdin.write_all(cmd.as_bytes()).expect("type the commands");
+    }
+    let answered = booted && wait_for("demo-42", Duration::from_secs(120));
+    let _ = stdin.write_all(b"poweroff -f\n");
+    drop(stdin);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if child.try_wait().ok().flatten().is_none() {
+        let _ = child.kill();
+    }
+    assert!(booted, "init did not set the guest up; console:\n{seen}");
+    assert!(answered, "the shell did not answer; console:\n{seen}");
+    assert!(seen.contains("tern: eth0 10.0.2.15/24 by DHCP"), "{seen}");
+    assert!(
+        seen.contains(&sha256_hex(&payload)),
+        "wget did not fetch the file:\n{seen}"
+    );
+    assert!(seen.contains("hello from the tern disk"), "{seen}");
+}

@@ -68,6 +68,12 @@ impl GuestImages {
         self.dir.join("disk.ext4")
     }
 
+    /// The kernel as an ELF file with its symbol table (`vmlinux`, what gdb loads to
+    /// break on kernel functions), left in the kernel's build directory.
+    pub fn vmlinux(&self) -> PathBuf {
+        self.dir.join("build/linux/vmlinux")
+    }
+
     /// The statically linked riscv64 busybox that the initramfs holds.
     pub fn busybox(&self) -> PathBuf {
         self.dir.join("busybox")

@@ -7,6 +7,7 @@
 
 pub mod pmp;
 pub mod status;
+pub mod trigger;
 
 use crate::hart::Core;
 use crate::mmu::walk;
@@ -61,6 +62,11 @@ pub mod num {
     pub const PMPCFG15: u16 = 0x3af;
     pub const PMPADDR0: u16 = 0x3b0;
     pub const PMPADDR63: u16 = 0x3ef;
+    pub const TSELECT: u16 = 0x7a0;
+    pub const TDATA1: u16 = 0x7a1;
+    pub const TDATA2: u16 = 0x7a2;
+    pub const TDATA3: u16 = 0x7a3;
+    pub const TINFO: u16 = 0x7a4;
     pub const MCYCLE: u16 = 0xb00;
     pub const MINSTRET: u16 = 0xb02;
     pub const MHPMCOUNTER3: u16 = 0xb03;
@@ -207,6 +213,11 @@ impl Core {
             num::MIP => self.mip(),
             num::PMPCFG0..=num::PMPCFG15 => c.pmp.read_cfg(usize::from(csr - num::PMPCFG0)),
             num::PMPADDR0..=num::PMPADDR63 => c.pmp.read_addr(usize::from(csr - num::PMPADDR0)),
+            num::TSELECT => self.state.triggers.select,
+            num::TDATA1 => self.state.triggers.read_tdata1(),
+            num::TDATA2 => self.state.triggers.read_tdata2(),
+            num::TDATA3 => 0,
+            num::TINFO => trigger::TINFO,
             _ => return Err(CsrDenied),
         })
     }
@@ -257,8 +268,9 @@ impl Core {
             | num::MIP
             | num::MCYCLE
             | num::MINSTRET
-            | num::MHPMCOUNTER3..=num::MHPMCOUNTER31 => true,
-            // Not implemented: custom, debug, hypervisor and other CSRs.
+            | num::MHPMCOUNTER3..=num::MHPMCOUNTER31
+            | num::TSELECT..=num::TINFO => true,
+            // Not implemented: custom, debug-mode, hypervisor and other CSRs.
             _ => false,
         };
         if ok {
@@ -369,6 +381,13 @@ impl Core {
                 c.pmp.write_addr(usize::from(csr - num::PMPADDR0), value);
                 self.translation_changed();
             }
+            num::TSELECT => self.state.triggers.write_select(value),
+            num::TDATA1 => {
+                self.state.triggers.write_tdata1(value);
+                self.refresh_debug();
+            }
+            num::TDATA2 => self.state.triggers.write_tdata2(value),
+            // TDATA3 (no textra) and TINFO ignore writes.
             // Read-only registers were refused by `csr_check`; the rest are ignored.
             _ => {}
         }

@@ -2,6 +2,7 @@
 
 pub(crate) mod build;
 pub(crate) mod cache;
+pub mod debug;
 pub(crate) mod interp;
 pub(crate) mod ops;
 pub mod run;

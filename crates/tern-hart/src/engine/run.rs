@@ -2,6 +2,7 @@
 //! interrupts, applies invalidations and asks the bus whether to stop.
 
 use crate::engine::cache::BlockCache;
+use crate::engine::debug::DebugStop;
 use crate::engine::interp::BlockEnd;
 use crate::hart::{Core, Hart};
 use crate::irq::{REQ_FLUSH_CODE, REQ_FLUSH_TLB, REQ_STOP};
@@ -22,6 +23,9 @@ pub enum RunExit {
     /// A U-mode exception for the host to handle (with
     /// [`crate::HartConfig::user_traps_exit`]); `state.pc` is the trapping instruction.
     Trap(Exception),
+    /// The host debugger's breakpoint, watchpoint or single step stopped the hart
+    /// (see [`crate::Hart::set_host_debug`]).
+    Debug(DebugStop),
 }
 
 impl Hart {
@@ -115,7 +119,11 @@ fn run_loop<B: Bus>(
             }
         }
         let quick = (core.state.csr.mip | core.lines.get() | core.stip_bit()) & core.state.csr.mie;
-        if quick != 0 {
+        // A host debugger's single step does not wander into an interrupt handler
+        // (as QEMU's gdb stub steps with interrupts masked), unless the hart waits in
+        // `wfi`, where only an interrupt moves it on.
+        let stepping = core.debug_armed && core.host_debug.step && !core.state.waiting;
+        if quick != 0 && !stepping {
             core.state.waiting = false;
             if let Some(i) = core.pending_interrupt() {
                 let pc = core.state.pc;
@@ -127,6 +135,17 @@ fn run_loop<B: Bus>(
         }
         if *executed >= budget {
             return RunExit::Budget;
+        }
+        if core.debug_armed && core.debug_per_instruction() {
+            let stop = if core.trace.is_some() {
+                core.debug_step::<B, true>(cache, bus, executed)
+            } else {
+                core.debug_step::<B, false>(cache, bus, executed)
+            };
+            match stop {
+                Some(exit) => return exit,
+                None => continue,
+            }
         }
         let pc = core.state.pc;
         let block = match cache.lookup_jump(pc, core.fetch_ctx) {
@@ -162,6 +181,13 @@ fn run_loop<B: Bus>(
                         cache.remember_jump(pc, core.fetch_ctx, i);
                         i
                     }
+                    None if core.debug_armed => {
+                        let stop = core.debug_step::<B, false>(cache, bus, executed);
+                        match stop {
+                            Some(exit) => return exit,
+                            None => continue,
+                        }
+                    }
                     None => {
                         // Not cacheable: crosses a page, or outside plain RAM.
                         let inst = match core.fetch_uncached(pc, bus) {
@@ -188,7 +214,19 @@ fn run_loop<B: Bus>(
             }
         };
         let insts = cache.block(block);
-        let left = budget.saturating_sub(*executed);
+        let mut left = budget.saturating_sub(*executed);
+        if core.debug_armed {
+            // Only host breakpoints are set (see above): a block without one runs
+            // alone, not chained to the next; one with one goes instruction by
+            // instruction.
+            if !core.block_runs_unchecked(pc, insts) {
+                match core.debug_step::<B, false>(cache, bus, executed) {
+                    Some(exit) => return exit,
+                    None => continue,
+                }
+            }
+            left = 1;
+        }
         let (n, end) = if core.trace.is_some() {
             core.exec_block::<B, true>(cache, insts, pc, left, bus)
         } else {

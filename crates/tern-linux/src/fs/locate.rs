@@ -114,6 +114,7 @@ fn start_of(proc: &Process, dirfd: i32) -> Result<Base, Errno> {
     }
     // SAFETY: a local struct; fstat of a number that may not be open just fails.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a local struct the call fills; a closed number just fails.
     if unsafe { libc::fstat(dirfd, &mut st) } != 0 {
         return Err(Errno::EBADF);
     }

@@ -255,8 +255,8 @@ impl Built {
             Ok(w) => w.object.and_then(|o| {
                 // SAFETY: duplicating our descriptor.
                 let fd = unsafe { libc::fcntl(o.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 64) };
-                // SAFETY: the duplicate is ours.
                 (fd >= 0).then(|| Start {
+                    // SAFETY: the duplicate is ours and owned by nothing else.
                     fd: unsafe { OwnedFd::from_raw_fd(fd) },
                     guest: w.guest.clone(),
                     is_dir: false,
@@ -267,8 +267,8 @@ impl Built {
         let from = from.or_else(|| {
             // SAFETY: duplicating the root descriptor.
             let fd = unsafe { libc::fcntl(self.root.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 64) };
-            // SAFETY: the duplicate is ours.
             Some(Start {
+                // SAFETY: the duplicate is ours and owned by nothing else.
                 fd: unsafe { OwnedFd::from_raw_fd(fd) },
                 guest: b"/".to_vec(),
                 is_dir: true,
@@ -292,6 +292,7 @@ impl Built {
                     }
                     // SAFETY: a local struct and a valid C string.
                     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+                    // SAFETY: `st` is local, `n` a valid C string, `d` our descriptor.
                     let r = unsafe {
                         libc::fstatat(
                             d.as_raw_fd(),

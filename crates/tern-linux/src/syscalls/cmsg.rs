@@ -505,8 +505,8 @@ mod tests {
         let moved = fds_of(&parse(&got.control).unwrap()[0].data);
         assert!(moved.len() == 1 && moved[0] < high, "{moved:?}");
         assert!(files.get(moved[0]).is_some());
-        // SAFETY: querying a number.
         assert!(
+            // SAFETY: querying the flags of a number touches no memory.
             unsafe { libc::fcntl(high, libc::F_GETFD) } < 0,
             "the high one closed"
         );

@@ -300,6 +300,7 @@ pub fn readlinkat(t: &mut Thread, a: [u64; 6]) -> SysResult {
                 // The object itself: only a link has a text to read.
                 // SAFETY: a local struct; fstat of our descriptor.
                 let mut st: libc::stat = unsafe { std::mem::zeroed() };
+                // SAFETY: `st` is a local struct the call fills.
                 host(unsafe { libc::fstat(d, &mut st) as i64 })?;
                 if st.st_mode & libc::S_IFMT != libc::S_IFLNK {
                     return Err(Errno::EINVAL);
@@ -363,6 +364,7 @@ fn slash_needs_dir(loc: &Located<'_>) -> Result<(), Errno> {
     let (d, n) = loc.entry(|_| Errno::EISDIR)?;
     // SAFETY: a local struct and a valid C string.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is local and `n` a valid C string.
     if unsafe { libc::fstatat(d, n.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } == 0
         && st.st_mode & libc::S_IFMT != libc::S_IFDIR
     {
@@ -409,6 +411,7 @@ pub fn renameat2(t: &mut Thread, a: [u64; 6]) -> SysResult {
         // Either name with a trailing slash: the source must be a directory.
         // SAFETY: a local struct and a valid C string.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `st` is local and `fname` a valid C string.
         host(unsafe {
             libc::fstatat(fd, fname.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) as i64
         })?;

@@ -166,11 +166,12 @@ pub fn priority(t: &mut Thread, a: [u64; 6], set: bool) -> SysResult {
     if who < 0 {
         return Err(Errno::ESRCH);
     }
-    // SAFETY: the id getters cannot fail.
     let target = match which {
         libc::PRIO_PROCESS => Who::Process(who),
+        // SAFETY: getpgrp takes nothing and cannot fail.
         libc::PRIO_PGRP if who == 0 => Who::Group(unsafe { libc::getpgrp() }),
         libc::PRIO_PGRP => Who::Group(who),
+        // SAFETY: getuid takes nothing and cannot fail.
         _ if who == 0 => Who::User(unsafe { libc::getuid() }),
         _ => Who::User(who as u32),
     };

@@ -200,6 +200,7 @@ fn exec_common(t: &mut Thread, dirfd: u64, pathp: u64, argvp: u64, envp: u64) ->
     {
         // SAFETY: a local struct and a valid C string.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `st` is local and `ap` a valid C string.
         host(unsafe { libc::fstatat(ad, ap.as_ptr(), &mut st, extra) as i64 })?;
         if st.st_mode & libc::S_IFMT != libc::S_IFREG {
             return Err(Errno::EACCES);

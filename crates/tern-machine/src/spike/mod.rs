@@ -292,7 +292,7 @@ impl SpikeMachine {
                     }
                 }
                 // No trap goes to the host on this board (`user_traps_exit` is off).
-                RunExit::Budget | RunExit::Trap(_) => {}
+                RunExit::Budget | RunExit::Trap(_) | RunExit::Debug(_) => {}
                 RunExit::Wait => {
                     self.bus.clint.update_timers();
                     if self.hart.interrupt_pending() {

@@ -3,7 +3,7 @@
 //! Each device sits behind its own lock, so harts on different threads only contend
 //! when they touch the same device. The table of windows comes from the memory map.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tern_devices::MmioDevice;
@@ -19,6 +19,9 @@ pub struct Window {
     pub name: String,
     /// The device.
     pub device: Mutex<Box<dyn MmioDevice>>,
+    /// Guest loads and stores that reached the device (exits to the device model),
+    /// for metrics.
+    pub exits: AtomicU64,
 }
 
 /// All device windows, sorted by address, and the machine-wide stop flag.
@@ -68,12 +71,14 @@ pub struct HartBus {
 impl Bus for HartBus {
     fn load(&mut self, addr: u64, size: u8) -> Result<u64, BusFault> {
         let w = self.devices.find(addr).ok_or(BusFault)?;
+        w.exits.fetch_add(1, Ordering::Relaxed);
         let mut dev = w.device.lock().unwrap_or_else(|e| e.into_inner());
         dev.read(addr - w.base, size)
     }
 
     fn store(&mut self, addr: u64, size: u8, value: u64) -> Result<(), BusFault> {
         let w = self.devices.find(addr).ok_or(BusFault)?;
+        w.exits.fetch_add(1, Ordering::Relaxed);
         let mut dev = w.device.lock().unwrap_or_else(|e| e.into_inner());
         dev.write(addr - w.base, size, value)
     }

@@ -38,6 +38,9 @@ pub struct HartSlot {
     pub wake: Condvar,
     /// SBI timer deadline (tern-as-firmware only; `u64::MAX` = none).
     pub sbi_deadline: AtomicU64,
+    /// Instructions this hart retired (added once per run slice), for status and
+    /// metrics.
+    pub retired: AtomicU64,
 }
 
 impl HartSlot {
@@ -48,6 +51,7 @@ impl HartSlot {
             hsm: Mutex::new(Hsm { state, start: None }),
             wake: Condvar::new(),
             sbi_deadline: AtomicU64::new(u64::MAX),
+            retired: AtomicU64::new(0),
         }
     }
 }
@@ -91,6 +95,8 @@ pub struct Shared {
     /// [`MAX_THROTTLE`]): live migration's auto-converge slows a guest that dirties
     /// memory faster than the link carries it.
     pub throttle: AtomicU32,
+    /// A host debugger's settings for the harts and their stop reports.
+    pub debug: tern_hart::DebugHub,
 }
 
 /// The highest throttle: harts still run 1 % of the time.
@@ -262,11 +268,19 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
         devices: shared.devices.clone(),
     };
     let slot = &shared.slots[me];
+    let mut debug_applied = 0;
     'outer: loop {
         if shared.stopping() {
             return;
         }
         shared.pause.park_if_requested(shared, &mut hart, me);
+        shared.debug.apply(&mut hart, me as u64, &mut debug_applied);
+        if shared.debug.held(me as u64) {
+            // The debugger runs other harts alone: wait for it to pause the machine
+            // (then park) or to let this hart run too.
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        }
         // HSM: a stopped hart waits for `hart_start`.
         {
             let mut h = slot.hsm.lock().unwrap_or_else(|e| e.into_inner());
@@ -316,8 +330,14 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
         let _ = shared.console.flush_output();
         shared.clock.retired(n);
         shared.retired.fetch_add(n, Ordering::Relaxed);
+        slot.retired.fetch_add(n, Ordering::Relaxed);
         match exit {
             RunExit::Trap(e) if e.cause == cause::ECALL_S => sbi_call(shared, &mut hart, me),
+            RunExit::Debug(stop) => {
+                // All-stop: the whole machine pauses for the debugger, this hart first.
+                shared.debug.report(me as u64, stop);
+                shared.pause.request(shared);
+            }
             RunExit::Trap(_) | RunExit::Budget | RunExit::Stop => {}
             RunExit::Wait => wait_for_interrupt(shared, &mut hart, me),
         }

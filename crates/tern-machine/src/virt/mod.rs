@@ -219,6 +219,7 @@ impl VirtMachine {
                 size: r.size,
                 name: name.into(),
                 device: Mutex::new(device),
+                exits: AtomicU64::new(0),
             }
         };
         let mut windows = vec![
@@ -252,6 +253,7 @@ impl VirtMachine {
                 size: VIRTIO_SIZE,
                 name: format!("virtio{n}"),
                 device: Mutex::new(device),
+                exits: AtomicU64::new(0),
             });
         }
         let devices = Arc::new(Devices::new(windows));
@@ -368,6 +370,7 @@ impl VirtMachine {
             pause: pause::Pause::new(config.harts),
             builtin_sbi: firmware.is_none() && config.restore_builtin_sbi != Some(false),
             throttle: Default::default(),
+            debug: tern_hart::DebugHub::default(),
         });
         Ok(VirtMachine {
             shared,

@@ -92,7 +92,13 @@ impl Pause {
 
     /// Controller side: asks every hart to park and waits until they all have.
     pub fn pause(&self, shared: &Shared, timeout: Duration) -> Result<(), PauseError> {
-        let start = Instant::now();
+        self.request(shared);
+        self.wait_parked(shared, timeout)
+    }
+
+    /// Asks every hart to park, without waiting (a hart that stopped for the
+    /// debugger pauses the machine this way; the debugger then waits).
+    pub fn request(&self, shared: &Shared) {
         let mut inner = self.lock();
         inner.requested = true;
         drop(inner);
@@ -101,6 +107,12 @@ impl Pause {
             let _g = slot.hsm.lock().unwrap_or_else(|e| e.into_inner());
             slot.wake.notify_all();
         }
+    }
+
+    /// Controller side: waits until every hart has parked after [`Pause::request`],
+    /// then stops guest time.
+    pub fn wait_parked(&self, shared: &Shared, timeout: Duration) -> Result<(), PauseError> {
+        let start = Instant::now();
         let mut inner = self.lock();
         loop {
             if shared.stopping() {

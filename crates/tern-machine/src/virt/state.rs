@@ -271,6 +271,10 @@ pub struct VirtStatus {
     pub devices: Vec<String>,
     /// Per hart (when paused): (pc, privilege level).
     pub hart_pcs: Vec<(u64, u8)>,
+    /// Per hart: instructions retired in this process.
+    pub hart_retired: Vec<u64>,
+    /// Per device window: (name, guest accesses that reached the device).
+    pub device_exits: Vec<(String, u64)>,
 }
 
 impl VirtHandle {
@@ -282,6 +286,45 @@ impl VirtHandle {
     /// Lets a paused machine run again.
     pub fn resume(&self) -> Result<(), PauseError> {
         self.0.pause.resume(&self.0)
+    }
+
+    /// Asks every hart to park at its next boundary, without waiting (see
+    /// [`VirtHandle::wait_paused`]).
+    pub fn request_pause(&self) {
+        self.0.pause.request(&self.0);
+    }
+
+    /// Waits until a pause requested by a hart (one that stopped for the debugger)
+    /// is complete: every hart parked, guest time stopped.
+    pub fn wait_paused(&self, timeout: Duration) -> Result<(), PauseError> {
+        self.0.pause.wait_parked(&self.0, timeout)
+    }
+
+    /// The parked harts' states (the machine must be paused).
+    pub fn hart_states(&self) -> Result<Vec<tern_hart::HartState>, PauseError> {
+        self.0.pause.hart_states()
+    }
+
+    /// Replaces the parked harts' states; each hart continues from its new state
+    /// when the machine resumes.
+    pub fn set_hart_states(&self, states: Vec<tern_hart::HartState>) -> Result<(), PauseError> {
+        self.0.pause.set_hart_states(states)
+    }
+
+    /// The host debugger's settings and the harts' stop reports.
+    pub fn debug(&self) -> &tern_hart::DebugHub {
+        &self.0.debug
+    }
+
+    /// Whether the machine has stopped for good (powered off, reset, out of
+    /// instructions).
+    pub fn stopped(&self) -> bool {
+        self.0.stopping()
+    }
+
+    /// Why the machine stopped, once it has.
+    pub fn stop_reason(&self) -> Option<super::StopReason> {
+        *self.0.reason.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Powers the machine off.
@@ -352,9 +395,17 @@ impl VirtHandle {
             .map(|hs| hs.iter().map(|h| (h.pc, h.prv as u8)).collect())
             .unwrap_or_default();
         let mut devices = Vec::new();
+        let mut device_exits = Vec::new();
         for w in self.0.devices.windows() {
             devices.push(w.name.clone());
+            device_exits.push((w.name.clone(), w.exits.load(Ordering::Relaxed)));
         }
+        let hart_retired = self
+            .0
+            .slots
+            .iter()
+            .map(|s| s.retired.load(Ordering::Relaxed))
+            .collect();
         VirtStatus {
             paused,
             stopped: self.0.stopping(),
@@ -364,6 +415,8 @@ impl VirtHandle {
             touched: self.0.ram.dirty_pages() * tern_hart::mem::ram::PAGE_SIZE,
             devices,
             hart_pcs,
+            hart_retired,
+            device_exits,
         }
     }
 }

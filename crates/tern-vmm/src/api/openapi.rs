@@ -34,6 +34,7 @@ socket given with --api-sock. Requests and answers are JSON; errors answer \
         routes::snapshot,
         routes::stop,
         routes::openapi,
+        routes::metrics,
     ),
     components(schemas(
         VmStatus, VmState, VmKind, HartStatus, HartState, Privilege, MemoryStatus,

@@ -27,6 +27,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/snapshot"),
     ("PUT", "/stop"),
     ("GET", "/openapi.json"),
+    ("GET", "/metrics"),
 ];
 
 type Vm = Arc<dyn VmControl>;
@@ -40,6 +41,7 @@ pub fn router(vm: Vm) -> Router {
         .route("/snapshot", put(snapshot))
         .route("/stop", put(stop))
         .route("/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -157,6 +159,32 @@ async fn snapshot(
 async fn stop(State(vm): State<Vm>) -> Result<StatusCode, ApiError> {
     call(vm, "stop", |vm| vm.stop()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reports the VM's counters.
+///
+/// Prometheus text exposition format (version 0.0.4): instructions retired (all and
+/// per hart or thread), guest RAM size and bytes written since the last snapshot,
+/// guest accesses per device (system VM), snapshots written, uptime. Read without
+/// pausing the VM.
+#[utoipa::path(
+    get, path = "/metrics", tag = "vm", operation_id = "metrics",
+    responses(
+        (status = 200, description = "The VM's metrics.", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 500, description = "The VMM failed while reading its metrics.", body = ErrorBody),
+    )
+)]
+async fn metrics(State(vm): State<Vm>) -> Result<Response, ApiError> {
+    let m = call(vm, "metrics", |vm| Ok(vm.metrics())).await?;
+    Ok((
+        StatusCode::OK,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        m.to_text(),
+    )
+        .into_response())
 }
 
 /// Describes this API.

@@ -36,7 +36,9 @@ pub struct ProcessVm {
     config: ProcessConfig,
     started: Instant,
     /// The last snapshot written or restored from (the parent of an incremental one);
-    /// held while a snapshot is written, so that `resume` and `stop` wait for it.
+    /// held while a snapshot is written, so that `resume` and `stop` wait for it, and
+    /// by `pause` and `resume`, so that a resume cannot release the threads under a
+    /// pause that waits for them.
     last: Mutex<Option<LastSnapshot>>,
 }
 
@@ -124,6 +126,7 @@ impl VmControl for ProcessVm {
     }
 
     fn pause(&self) -> Result<(), ControlError> {
+        let _one_at_a_time = self.last.lock().unwrap_or_else(|e| e.into_inner());
         self.proc.pause(PAUSE_TIMEOUT).map_err(pause_error)
     }
 

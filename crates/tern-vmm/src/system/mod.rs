@@ -14,8 +14,8 @@ use tern_machine::virt::pause::PauseError;
 use tern_machine::virt::state::VirtHandle;
 
 use crate::control::{
-    ControlError, DeviceStatus, HartState, HartStatus, MemoryStatus, Privilege, SnapshotInfo,
-    SnapshotRequest, VmControl, VmKind, VmState, VmStatus,
+    ControlError, DeviceStatus, HartState, HartStatus, MemoryStatus, MetricKind, Metrics,
+    Privilege, SnapshotInfo, SnapshotRequest, VmControl, VmKind, VmState, VmStatus,
 };
 use config::SystemConfig;
 use snapshot::{write_snapshot, LastSnapshot, SnapshotHistory};
@@ -31,7 +31,12 @@ pub struct SystemVm {
     /// the guest wrote through them.
     disks: Vec<DiskHandle>,
     started: Instant,
+    /// Also serializes the operations that change whether the harts run (pause,
+    /// resume, snapshot): a resume arriving while a pause waits for the harts would
+    /// otherwise release them under it, and the pause would time out.
     history: Mutex<SnapshotHistory>,
+    /// Snapshots written (metrics).
+    snapshots: std::sync::atomic::AtomicU64,
 }
 
 impl SystemVm {
@@ -54,6 +59,7 @@ impl SystemVm {
             disks,
             started: Instant::now(),
             history: Mutex::new(history),
+            snapshots: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -87,7 +93,7 @@ impl VmControl for SystemVm {
                         _ => Privilege::Machine,
                     },
                     state: HartState::Started,
-                    instructions_retired: 0,
+                    instructions_retired: s.hart_retired.get(id).copied().unwrap_or(0),
                 }
             })
             .collect();
@@ -112,7 +118,27 @@ impl VmControl for SystemVm {
         }
     }
 
+    fn metrics(&self) -> Metrics {
+        let mut m = Metrics::from_status(&self.status());
+        let s = self.handle.status();
+        m.labelled(
+            "tern_device_exits_total",
+            "Guest loads and stores that reached a device model, per device window.",
+            MetricKind::Counter,
+            "device",
+            s.device_exits.into_iter().map(|(d, n)| (d, n as f64)),
+        );
+        m.one(
+            "tern_snapshots_total",
+            "Snapshots written by this process.",
+            MetricKind::Counter,
+            self.snapshots.load(std::sync::atomic::Ordering::Relaxed) as f64,
+        );
+        m
+    }
+
     fn pause(&self) -> Result<(), ControlError> {
+        let _one_at_a_time = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let s = self.handle.status();
         if s.stopped {
             return Err(ControlError::WrongState("the VM has stopped".into()));
@@ -124,6 +150,7 @@ impl VmControl for SystemVm {
     }
 
     fn resume(&self) -> Result<(), ControlError> {
+        let _one_at_a_time = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let s = self.handle.status();
         if s.stopped {
             return Err(ControlError::WrongState("the VM has stopped".into()));
@@ -139,7 +166,10 @@ impl VmControl for SystemVm {
             return Err(ControlError::WrongState("the VM has stopped".into()));
         }
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
-        write_snapshot(&self.handle, &self.config, &self.disks, &mut history, &req)
+        let info = write_snapshot(&self.handle, &self.config, &self.disks, &mut history, &req)?;
+        self.snapshots
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(info)
     }
 
     fn stop(&self) -> Result<(), ControlError> {

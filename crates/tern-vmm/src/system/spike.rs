@@ -29,6 +29,7 @@ pub struct SpikeVm {
     handle: SpikeHandle,
     config: SpikeVmConfig,
     started: Instant,
+    /// Also serializes pause, resume and snapshot (see `SystemVm`).
     history: Mutex<SnapshotHistory>,
 }
 
@@ -98,6 +99,7 @@ impl VmControl for SpikeVm {
     }
 
     fn pause(&self) -> Result<(), ControlError> {
+        let _one_at_a_time = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let s = self.handle.status();
         if s.stopped {
             return Err(ControlError::WrongState("the VM has stopped".into()));
@@ -109,6 +111,7 @@ impl VmControl for SpikeVm {
     }
 
     fn resume(&self) -> Result<(), ControlError> {
+        let _one_at_a_time = self.history.lock().unwrap_or_else(|e| e.into_inner());
         if self.handle.status().stopped {
             return Err(ControlError::WrongState("the VM has stopped".into()));
         }

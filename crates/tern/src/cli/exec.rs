@@ -31,8 +31,9 @@ pub struct ExecArgs {
     /// Stop after this many instructions (exit status 124).
     #[arg(long)]
     max_insns: Option<u64>,
-    /// Physical memory reserved for the process, in MiB (only touched pages cost).
-    #[arg(long, default_value_t = 8192)]
+    /// Physical memory reserved for the process (only touched pages cost): a size
+    /// with a K, M, G or T suffix (8G, 512M), or a number of MiB.
+    #[arg(long, default_value = "8G", value_parser = super::size::parse_size)]
     memory: u64,
     /// Pass this as argv[0] instead of PROGRAM.
     #[arg(long)]
@@ -52,6 +53,8 @@ pub struct ExecArgs {
     /// the VM's program starts with execve; the process itself otherwise).
     #[arg(long, hide = true, value_name = "PID:START")]
     vm_root: Option<String>,
+    #[command(flatten)]
+    gdb: super::gdb::GdbArgs,
     /// The riscv64 program and its arguments.
     #[arg(
         required = true,
@@ -66,12 +69,9 @@ pub struct ExecArgs {
 pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
     let start = Instant::now();
     let sandbox = Sandbox::new(Kind::Process, !args.no_sandbox);
-    if args.memory < 16 || args.memory > 512 * 1024 {
-        bail!(
-            "--memory must be between 16 and 524288 MiB, not {}",
-            args.memory
-        );
-    }
+    let gdb = args.gdb.listen()?;
+    // Whole MiB: a program's `execve` passes the size on to the new tern in MiB.
+    super::size::check_memory(args.memory, 16, 512 * 1024, 1 << 20)?;
     let mut view = FileView::default();
     if let Some(r) = &args.root {
         let canon = std::fs::canonicalize(r)
@@ -124,7 +124,7 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         view,
         strace: args.strace,
         max_insns: args.max_insns,
-        memory: args.memory << 20,
+        memory: args.memory,
         slice: 200_000,
         self_exe: std::fs::read_link("/proc/self/exe").ok(),
         api_sock,
@@ -157,6 +157,9 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         if let Some(path) = &proc.opts.api_sock {
             serve_or_exit(path, proc, command_line, None);
         }
+        if let Some(g) = gdb {
+            serve_gdb(g, proc);
+        }
         sandbox.confine(&super::sandbox::limits(
             proc.opts.memory,
             proc.fd_limit as u64,
@@ -168,6 +171,15 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
             eprintln!("tern exec: {e}");
             Ok(127)
         }
+    }
+}
+
+/// Serves gdb for `proc` on its own thread (`--gdb`).
+pub fn serve_gdb(gdb: super::gdb::GdbListener, proc: &std::sync::Arc<tern_linux::Process>) {
+    let vm = tern_gdb::process::ProcessDebuggee::new(proc.clone());
+    if let Err(e) = tern_gdb::spawn(gdb.listener, vm, gdb.wait) {
+        eprintln!("tern: cannot start the gdb server: {e}");
+        std::process::exit(1);
     }
 }
 

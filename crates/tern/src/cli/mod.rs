@@ -2,9 +2,11 @@
 
 mod control;
 mod exec;
+mod gdb;
 mod restore_process;
 mod run;
 mod sandbox;
+mod size;
 
 use clap::{Parser, Subcommand};
 

@@ -17,6 +17,7 @@ pub fn restore(
     api_sock: Option<&Path>,
     stats: bool,
     sandbox: Sandbox,
+    gdb: Option<crate::cli::gdb::GdbListener>,
 ) -> anyhow::Result<i32> {
     let started = Instant::now();
     let path = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
@@ -58,6 +59,9 @@ pub fn restore(
         }
         if let Some(sock) = api_sock {
             super::exec::serve_or_exit(sock, proc, argv, Some(last));
+        }
+        if let Some(g) = gdb {
+            super::exec::serve_gdb(g, proc);
         }
         sandbox.confine(&crate::cli::sandbox::limits(
             proc.opts.memory,

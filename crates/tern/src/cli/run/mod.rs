@@ -9,7 +9,6 @@ mod virt;
 
 use std::path::PathBuf;
 
-use anyhow::bail;
 use clap::{Args, ValueEnum};
 use tern_hart::ClockMode;
 use tern_sandbox::{Isolation, Kind, Sandbox};
@@ -69,8 +68,8 @@ pub struct RunArgs {
     /// Write the generated device tree to FILE and exit (virt only).
     #[arg(long)]
     dump_dtb: Option<PathBuf>,
-    /// Guest RAM in MiB.
-    #[arg(long, default_value_t = 256)]
+    /// Guest RAM: a size with a K, M, G or T suffix (256M, 1G), or a number of MiB.
+    #[arg(long, default_value = "256M", value_parser = super::size::parse_size)]
     memory: u64,
     /// Stop after this many instructions (exit status 124).
     #[arg(long)]
@@ -92,20 +91,18 @@ pub struct RunArgs {
     /// capabilities, limits) that tern otherwise confines itself to; see the README.
     #[arg(long)]
     no_sandbox: bool,
+    #[command(flatten)]
+    gdb: super::gdb::GdbArgs,
 }
 
 /// Runs `tern run`; returns the exit status.
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
-    if args.memory == 0 || args.memory > 64 * 1024 {
-        bail!(
-            "--memory must be between 1 and 65536 MiB, not {}",
-            args.memory
-        );
-    }
+    super::size::check_memory(args.memory, 1, 64 * 1024, 4096)?;
     let clock = match args.clock {
         ClockKind::Host => ClockMode::Host,
         ClockKind::Insns => ClockMode::Instructions(10),
     };
+    let gdb = args.gdb.listen()?;
     // Still single-threaded: namespaces now, the rest once the machine is built.
     let sandbox = Sandbox::new(Kind::System, !args.no_sandbox);
     sandbox.isolate(&Isolation {
@@ -113,8 +110,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         view: None,
     });
     match args.machine {
-        MachineKind::Virt => virt::run(&args, clock, &sandbox),
-        MachineKind::Spike => spike::run(&args, clock, &sandbox),
+        MachineKind::Virt => virt::run(&args, clock, &sandbox, gdb),
+        MachineKind::Spike => {
+            if gdb.is_some() {
+                anyhow::bail!("--gdb is only available with --machine virt");
+            }
+            spike::run(&args, clock, &sandbox)
+        }
     }
 }
 

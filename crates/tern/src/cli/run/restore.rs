@@ -13,7 +13,7 @@ use tern_vmm::system::snapshot::{load_into, open_snapshot, LastSnapshot};
 use tern_vmm::system::spike::OpenedSpike;
 use tern_vmm::system::{board_of, Board};
 
-use super::virt::{run_machine, virtio_factories};
+use super::virt::{run_machine, virtio_factories, Services};
 
 /// Arguments of `tern restore`.
 #[derive(Args, Debug)]
@@ -29,6 +29,8 @@ pub struct RestoreArgs {
     /// Run without the sandbox tern otherwise confines itself to (see the README).
     #[arg(long)]
     no_sandbox: bool,
+    #[command(flatten)]
+    gdb: crate::cli::gdb::GdbArgs,
 }
 
 /// Runs `tern restore`: a system VM here, a process VM in
@@ -45,7 +47,12 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
                     drop(snapshot);
                     restore_system(args)
                 }
-                Board::Spike => restore_spike(args, snapshot),
+                Board::Spike => {
+                    if args.gdb.gdb.is_some() {
+                        anyhow::bail!("--gdb is only available for virt machines and process VMs");
+                    }
+                    restore_spike(args, snapshot)
+                }
             }
         }
         VmKind::Process => {
@@ -55,6 +62,7 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
                 args.api_sock.as_deref(),
                 args.stats,
                 Sandbox::new(Kind::Process, !args.no_sandbox),
+                args.gdb.listen()?,
             )
         }
     }
@@ -105,6 +113,7 @@ fn restore_spike(args: RestoreArgs, snapshot: Snapshot) -> anyhow::Result<i32> {
 /// Restores a system VM.
 fn restore_system(args: RestoreArgs) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
+    let gdb = args.gdb.listen()?;
     let sandbox = Sandbox::new(Kind::System, !args.no_sandbox);
     let opened = open_snapshot(&args.file)
         .with_context(|| format!("cannot restore {}", args.file.display()))?;
@@ -153,8 +162,11 @@ fn restore_system(args: RestoreArgs) -> anyhow::Result<i32> {
         system,
         virtio.disks,
         Some(last),
-        args.api_sock.as_deref(),
-        args.stats,
+        Services {
+            api_sock: args.api_sock.as_deref(),
+            stats: args.stats,
+            gdb,
+        },
         &sandbox,
     )
 }

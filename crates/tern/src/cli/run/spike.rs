@@ -30,7 +30,7 @@ pub fn run(args: &RunArgs, clock: ClockMode, sandbox: &Sandbox) -> anyhow::Resul
         None => None,
     };
     let config = SpikeConfig {
-        memory: args.memory << 20,
+        memory: args.memory,
         clock,
         max_insns: args.max_insns,
         console: Box::new(std::io::stdout()),
@@ -45,7 +45,7 @@ pub fn run(args: &RunArgs, clock: ClockMode, sandbox: &Sandbox) -> anyhow::Resul
         );
     }
     let vm = SpikeVmConfig {
-        memory: args.memory << 20,
+        memory: args.memory,
         clock,
     };
     run_machine(

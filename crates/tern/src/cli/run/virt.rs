@@ -14,6 +14,7 @@ use tern_vmm::system::SystemVm;
 
 use super::terminal::{spawn_reader, Input, RawTerminal};
 use super::{print_stats, spec, RunArgs, EXIT_LIMIT};
+use crate::cli::gdb::GdbListener;
 
 fn read(path: &Option<std::path::PathBuf>, what: &str) -> anyhow::Result<Option<Vec<u8>>> {
     match path {
@@ -63,14 +64,19 @@ pub fn virtio_factories(
 }
 
 /// Runs a `virt` machine; returns the exit status.
-pub fn run(args: &RunArgs, clock: ClockMode, sandbox: &Sandbox) -> anyhow::Result<i32> {
+pub fn run(
+    args: &RunArgs,
+    clock: ClockMode,
+    sandbox: &Sandbox,
+    gdb: Option<GdbListener>,
+) -> anyhow::Result<i32> {
     if args.trace.is_some() {
         bail!("--trace is only available with --machine spike");
     }
     let virtio = virtio_factories(&args.drives, &args.netdevs, &args.devices, None)?;
     let config = VirtConfig {
         harts: args.cpus,
-        memory: args.memory << 20,
+        memory: args.memory,
         bios: read(&args.bios, "firmware")?,
         kernel: read(&args.kernel, "kernel")?,
         initrd: read(&args.initrd, "initrd")?,
@@ -89,7 +95,7 @@ pub fn run(args: &RunArgs, clock: ClockMode, sandbox: &Sandbox) -> anyhow::Resul
     }
     let system = SystemConfig {
         harts: args.cpus,
-        memory: args.memory << 20,
+        memory: args.memory,
         builtin_sbi: args.bios.is_none(),
         clock,
         drives: args.drives.clone(),
@@ -101,24 +107,46 @@ pub fn run(args: &RunArgs, clock: ClockMode, sandbox: &Sandbox) -> anyhow::Resul
         system,
         virtio.disks,
         None,
-        args.api_sock.as_deref(),
-        args.stats,
+        Services {
+            api_sock: args.api_sock.as_deref(),
+            stats: args.stats,
+            gdb,
+        },
         sandbox,
     )
 }
 
+/// What a running machine serves besides its console.
+pub struct Services<'a> {
+    /// The control API's socket.
+    pub api_sock: Option<&'a std::path::Path>,
+    /// Print `--stats` figures at the end.
+    pub stats: bool,
+    /// The gdb server's listener.
+    pub gdb: Option<GdbListener>,
+}
+
 /// Runs a built (or restored) machine with the terminal as its console and, if asked,
-/// a control API (snapshots read the drives' `disks`); returns the exit status.
+/// a control API (snapshots read the drives' `disks`) and a gdb server; returns the
+/// exit status.
 pub fn run_machine(
     mut machine: VirtMachine,
     system: SystemConfig,
     disks: Vec<DiskHandle>,
     restored_from: Option<LastSnapshot>,
-    api_sock: Option<&std::path::Path>,
-    stats: bool,
+    services: Services<'_>,
     sandbox: &Sandbox,
 ) -> anyhow::Result<i32> {
+    let Services {
+        api_sock,
+        stats,
+        gdb,
+    } = services;
     let memory = system.memory;
+    if let Some(g) = gdb {
+        let vm = tern_gdb::virt::VirtDebuggee::new(machine.handle());
+        tern_gdb::spawn(g.listener, vm, g.wait).context("cannot start the gdb server")?;
+    }
     let server = match api_sock {
         Some(path) => {
             let vm = SystemVm::new(machine.handle(), system, disks, restored_from);
