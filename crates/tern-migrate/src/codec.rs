@@ -119,7 +119,10 @@ impl<'a> Dec<'a> {
         if self.buf.is_empty() {
             Ok(())
         } else {
-            Err(self.bad("end", &format!("{} bytes after the last field", self.buf.len())))
+            Err(self.bad(
+                "end",
+                &format!("{} bytes after the last field", self.buf.len()),
+            ))
         }
     }
 }

@@ -3,9 +3,10 @@
 /// A stream failure: the connection, the peer's bytes, or the peer's refusal.
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
-    /// The connection failed or was closed.
+    /// The connection failed or was closed (the message is the whole story: not a
+    /// `source`, so that it is printed once).
     #[error("migration stream: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// A frame failed its checks: bad checksum, wrong sequence number, too long.
     #[error("migration stream: {0}")]
     Frame(String),
@@ -22,6 +23,12 @@ pub enum WireError {
     /// TLS set-up failed (certificates, keys, handshake).
     #[error("migration TLS: {0}")]
     Tls(String),
+}
+
+impl From<std::io::Error> for WireError {
+    fn from(e: std::io::Error) -> WireError {
+        WireError::Io(e)
+    }
 }
 
 impl WireError {

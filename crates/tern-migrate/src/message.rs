@@ -478,7 +478,10 @@ mod tests {
             Message::Started,
             Message::PostcopyDone,
             Message::Finished,
-            Message::PageRequest { first: 3, count: 16 },
+            Message::PageRequest {
+                first: 3,
+                count: 16,
+            },
             Message::Error("no".into()),
         ]
     }

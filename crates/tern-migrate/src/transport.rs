@@ -145,8 +145,8 @@ pub fn connect(addr: &str, security: &Security, timeout: Duration) -> Result<Con
             };
             let name = ServerName::try_from(host.clone())
                 .map_err(|e| WireError::Tls(format!("server name {host:?}: {e}")))?;
-            let conn = ClientConnection::new(config, name)
-                .map_err(|e| WireError::Tls(e.to_string()))?;
+            let conn =
+                ClientConnection::new(config, name).map_err(|e| WireError::Tls(e.to_string()))?;
             let mut tls = rustls::StreamOwned::new(conn, tcp);
             handshake(&mut tls.conn, &mut tls.sock, addr)?;
             Ok(Conn::new(Box::new(tls), Some(socket)))
@@ -157,7 +157,9 @@ pub fn connect(addr: &str, security: &Security, timeout: Duration) -> Result<Con
 /// The host part of `HOST:PORT` (`[v6]:PORT` too).
 fn host_of(addr: &str) -> String {
     let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
-    host.trim_start_matches('[').trim_end_matches(']').to_string()
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string()
 }
 
 /// Drives a TLS handshake to its end within [`HANDSHAKE_TIMEOUT`].

@@ -131,7 +131,7 @@ impl Conn {
     pub fn recv(&mut self) -> Result<Message, WireError> {
         self.flush()?;
         let mut h = [0u8; HEADER];
-        self.stream.read_exact(&mut h)?;
+        read_exact(&mut self.stream, &mut h)?;
         let kind = h[0];
         let len = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize;
         let mut seq = [0u8; 8];
@@ -150,9 +150,9 @@ impl Conn {
             )));
         }
         let mut payload = vec![0u8; len];
-        self.stream.read_exact(&mut payload)?;
+        read_exact(&mut self.stream, &mut payload)?;
         let mut crc = [0u8; 4];
-        self.stream.read_exact(&mut crc)?;
+        read_exact(&mut self.stream, &mut crc)?;
         self.bytes_received += (HEADER + len + 4) as u64;
         if u32::from_le_bytes(crc) != frame_crc(&self.session, &h, &payload) {
             return Err(WireError::Frame(format!(
@@ -192,6 +192,17 @@ impl Conn {
             let _ = s.shutdown(std::net::Shutdown::Both);
         }
     }
+}
+
+/// `read_exact`, with the end of the stream said plainly.
+fn read_exact(stream: &mut Box<dyn Stream>, buf: &mut [u8]) -> io::Result<()> {
+    stream.read_exact(buf).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            io::Error::new(e.kind(), "the other side closed the connection")
+        } else {
+            e
+        }
+    })
 }
 
 fn header(kind: u8, len: u32, seq: u64) -> [u8; HEADER] {
