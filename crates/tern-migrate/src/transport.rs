@@ -118,9 +118,16 @@ pub fn client_config(files: &TlsFiles) -> Result<Arc<ClientConfig>, WireError> {
     Ok(Arc::new(config))
 }
 
-/// Connects to the destination at `addr` (`HOST:PORT`) and, with TLS, completes the
-/// handshake (both sides authenticated) before returning.
+/// `HOST:PORT` of an address given as `HOST:PORT` or `tcp:HOST:PORT` (QEMU's way of
+/// writing `-incoming`).
+pub fn tcp_address(addr: &str) -> &str {
+    addr.strip_prefix("tcp:").unwrap_or(addr)
+}
+
+/// Connects to the destination at `addr` (`[tcp:]HOST:PORT`) and, with TLS, completes
+/// the handshake (both sides authenticated) before returning.
 pub fn connect(addr: &str, security: &Security, timeout: Duration) -> Result<Conn, WireError> {
+    let addr = tcp_address(addr);
     let target = addr
         .to_socket_addrs()
         .map_err(|e| WireError::Io(io::Error::new(e.kind(), format!("{addr}: {e}"))))?
@@ -190,9 +197,11 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Listens on `addr` (`HOST:PORT`; port 0 picks one, see [`Listener::local_addr`]).
-    /// The TLS files are read now, so a mistake in them is reported before waiting.
+    /// Listens on `addr` (`[tcp:]HOST:PORT`; port 0 picks one, see
+    /// [`Listener::local_addr`]). The TLS files are read now, so a mistake in them is
+    /// reported before waiting.
     pub fn bind(addr: &str, security: &Security) -> Result<Listener, WireError> {
+        let addr = tcp_address(addr);
         let tls = match security {
             Security::Tls(files) => Some(server_config(files)?),
             Security::Insecure => None,

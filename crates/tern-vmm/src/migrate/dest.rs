@@ -129,7 +129,10 @@ fn receive_on(
             .map_err(|e| anyhow::anyhow!("the VM's configuration: {e}"))?,
         other => anyhow::bail!("expected `config`, got `{}`", other.name()),
     };
-    if config.memory == 0 || config.memory > MAX_MEMORY || !config.memory.is_multiple_of(PAGE_SIZE as u64) {
+    if config.memory == 0
+        || config.memory > MAX_MEMORY
+        || !config.memory.is_multiple_of(PAGE_SIZE as u64)
+    {
         anyhow::bail!("guest RAM of {} bytes is not supported", config.memory);
     }
     let ram = Arc::new(GuestRam::new(DRAM_BASE, config.memory)?);

@@ -98,8 +98,12 @@ pub struct MigrateArgs {
     /// The VM's control socket.
     #[arg(long, value_name = "PATH")]
     api_sock: PathBuf,
-    /// Where the destination listens (`tern receive --listen`).
-    #[arg(long, value_name = "HOST:PORT", required_unless_present_any = ["cancel", "status"])]
+    /// Where the destination listens (`tern receive --listen`, `tern run --incoming`):
+    /// `[tcp:]HOST:PORT`.
+    #[arg(value_name = "DESTINATION", required_unless_present_any = ["to", "cancel", "status"])]
+    destination: Option<String>,
+    /// The same as DESTINATION.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "destination")]
     to: Option<String>,
     /// How memory moves.
     #[arg(long, value_enum, default_value = "precopy")]
@@ -125,10 +129,10 @@ pub struct MigrateArgs {
     #[arg(long)]
     json: bool,
     /// Cancel the running migration.
-    #[arg(long, conflicts_with = "to")]
+    #[arg(long, conflicts_with_all = ["to", "destination"])]
     cancel: bool,
     /// Show the migration's progress.
-    #[arg(long, conflicts_with_all = ["to", "cancel"])]
+    #[arg(long, conflicts_with_all = ["to", "destination", "cancel"])]
     status: bool,
 }
 
@@ -142,7 +146,7 @@ pub fn migrate(a: MigrateArgs) -> anyhow::Result<i32> {
         return vmcli::cli_migration(&a.api_sock, output);
     }
     let req = MigrateRequest {
-        to: a.to.clone().unwrap_or_default(),
+        to: a.to.clone().or(a.destination.clone()).unwrap_or_default(),
         mode: match a.mode {
             ModeArg::Precopy => MigrationMode::Precopy,
             ModeArg::Postcopy => MigrationMode::Postcopy,
@@ -164,7 +168,8 @@ pub fn migrate(a: MigrateArgs) -> anyhow::Result<i32> {
 /// Arguments of `tern receive`.
 #[derive(Args, Debug)]
 pub struct ReceiveArgs {
-    /// Where to listen for the source: HOST:PORT (port 0 picks one, printed on stderr).
+    /// Where to listen for the source: `[tcp:]HOST:PORT` (port 0 picks one, printed on
+    /// stderr).
     #[arg(long, value_name = "HOST:PORT")]
     pub listen: String,
     /// Serve the control API on this Unix socket once the VM runs.

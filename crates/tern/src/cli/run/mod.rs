@@ -93,7 +93,7 @@ pub struct RunArgs {
     no_sandbox: bool,
     #[command(flatten)]
     gdb: super::gdb::GdbArgs,
-    /// Wait for a VM migrating here on HOST:PORT instead of booting one (as `tern
+    /// Wait for a VM migrating here on [tcp:]HOST:PORT instead of booting one (as `tern
     /// receive --listen`): the machine comes from the stream.
     #[arg(long, value_name = "HOST:PORT")]
     incoming: Option<String>,
