@@ -16,7 +16,7 @@ use tern_hart::GuestRam;
 use tern_machine::virt::memmap::DRAM_BASE;
 use tern_machine::virt::StopHandle;
 use tern_migrate::message::{PAGE_SIZE, PROTOCOL_VERSION};
-use tern_migrate::{Conn, DiskMode, Listener, Message, Mode, PageData, Role};
+use tern_migrate::{Conn, DiskMode, Listener, Message, Mode, PageData, Role, WireError};
 use tern_state::Sections;
 
 use super::disks::{check_shared, mode_name, DiskOpener, IncomingDisk};
@@ -53,12 +53,22 @@ pub struct Incoming {
 /// connection also comes through). Returns at the switch-over, with the source
 /// paused, waiting for [`Incoming::ready`].
 pub fn receive(
-    mut conn: Conn,
+    conn: Conn,
     listener: &Listener,
     opener: &mut dyn DiskOpener,
 ) -> anyhow::Result<Incoming> {
+    receive_with(conn, &mut || Ok(listener.accept()?.0), opener)
+}
+
+/// [`receive`], with the post-copy page-request connection taken from `accept_fault`
+/// (the fuzz target feeds the receiver from memory).
+pub fn receive_with(
+    mut conn: Conn,
+    accept_fault: &mut dyn FnMut() -> Result<Conn, WireError>,
+    opener: &mut dyn DiskOpener,
+) -> anyhow::Result<Incoming> {
     conn.set_read_timeout(Some(READ_TIMEOUT));
-    match receive_on(&mut conn, listener, opener) {
+    match receive_on(&mut conn, accept_fault, opener) {
         Ok(parts) => Ok(parts.finish(conn)),
         Err(e) => {
             conn.send_error(&format!("{e:#}"));
@@ -120,7 +130,7 @@ fn hello(conn: &mut Conn, role: Role) -> anyhow::Result<[u8; 16]> {
 
 fn receive_on(
     conn: &mut Conn,
-    listener: &Listener,
+    accept_fault: &mut dyn FnMut() -> Result<Conn, WireError>,
     opener: &mut dyn DiskOpener,
 ) -> anyhow::Result<Parts> {
     let session = hello(conn, Role::Main)?;
@@ -237,7 +247,7 @@ fn receive_on(
                 pending.len()
             );
         }
-        let (mut fault, _) = listener.accept()?;
+        let mut fault = accept_fault()?;
         fault.set_read_timeout(Some(READ_TIMEOUT));
         if hello(&mut fault, Role::Fault)? != session {
             anyhow::bail!("a page-request connection of another migration");

@@ -10,6 +10,6 @@ mod pages;
 pub mod postcopy;
 pub mod source;
 
-pub use dest::{receive, Incoming};
+pub use dest::{receive, receive_with, Incoming};
 pub use disks::DiskOpener;
 pub use source::{start, Outgoing, SourceVm};

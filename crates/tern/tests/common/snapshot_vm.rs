@@ -21,9 +21,15 @@ pub struct Vm {
 impl Vm {
     /// Starts `tern ARGS --api-sock SOCK`.
     pub fn spawn(args: &[String], sock: &Path) -> Vm {
+        let mut tern = Command::new(TERN);
+        tern.args(args);
+        Vm::spawn_command(tern, sock)
+    }
+
+    /// Starts `COMMAND --api-sock SOCK` (a tern, possibly another build of it).
+    pub fn spawn_command(mut command: Command, sock: &Path) -> Vm {
         let _ = std::fs::remove_file(sock);
-        let mut child = Command::new(TERN)
-            .args(args)
+        let mut child = command
             .arg("--api-sock")
             .arg(sock)
             .stdin(Stdio::null())
