@@ -3,7 +3,8 @@
 //! moved mid-run finishes with the same results as an uninterrupted run; then with 4
 //! harts moved ten times back and forth; then over mutual TLS with certificates made
 //! by `openssl` here, where a peer with a certificate from another CA is refused
-//! before the destination reads a byte of the VM.
+//! before the destination reads a byte of the VM; and a guest in `sleep 3` moved
+//! mid-sleep wakes on time.
 //!
 //! The destination's tern is `TERN_MIGRATE_DEST` when set (see `common/migrate.rs`).
 
@@ -293,4 +294,31 @@ fn mutual_tls_refuses_an_unknown_peer_and_then_migrates() {
     hop(source, &src_sock, &dest, &good);
     let console = dest.vm.finish(FINISH);
     assert_eq!(&results(&console), reference);
+}
+
+#[test]
+fn a_sleeping_guest_moved_mid_sleep_wakes_on_time() {
+    let _ = images();
+    let src_sock = tmp("sleep-src.sock");
+    let source = Vm::boot("/tests/sleep.sh", &["3"], None, &src_sock);
+    source.wait_for("sleep: start", Duration::from_secs(300));
+    let asleep = std::time::Instant::now();
+    let dest = Destination::start(Build::Destination, &["--insecure"], &tmp("sleep-dst.sock"));
+    std::thread::sleep(Duration::from_millis(500));
+    let console = hop(source, &src_sock, &dest, &["--insecure"]);
+    assert!(
+        !console.contains("sleep: woke"),
+        "woke before the move:\n{console}"
+    );
+    dest.vm.wait_for("sleep: woke", Duration::from_secs(30));
+    let slept = asleep.elapsed();
+    // The armed timer fired at the destination, neither early (a clock that jumped
+    // forward) nor late (a timer lost and found again by some other interrupt).
+    assert!(
+        slept >= Duration::from_millis(2900) && slept < Duration::from_secs(6),
+        "slept {slept:?} instead of 3 s:\n{}",
+        dest.vm.output()
+    );
+    let console = dest.vm.finish(Duration::from_secs(60));
+    assert!(console.contains("tern: run exit status 0"), "{console}");
 }
