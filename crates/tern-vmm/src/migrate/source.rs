@@ -241,7 +241,9 @@ pub(super) fn open(
         return Err(Failure::new("cancelled"));
     }
     conn.set_read_timeout(Some(ANSWER_TIMEOUT));
-    conn.send(&Message::Hello(Hello {
+    // Sent at once: the destination answers nothing before it has read the hello
+    // (the post-copy connection waits silently until the switch-over).
+    conn.send_now(&Message::Hello(Hello {
         protocol: PROTOCOL_VERSION,
         arch: crate::snapshot_file::ARCH.into(),
         tern_version: env!("CARGO_PKG_VERSION").into(),

@@ -297,6 +297,9 @@ pub fn receive(a: ReceiveArgs) -> anyhow::Result<i32> {
                 switch.elapsed().as_secs_f64() * 1e3
             );
         }
+        if incoming.mode == tern_migrate::Mode::Postcopy {
+            eprintln!("tern: the VM from {peer} runs here in post-copy: the pages it wrote last come from the source on first touch");
+        }
         let config = incoming.config.clone();
         let disks = incoming.disks.clone();
         incoming.started()?;
