@@ -40,6 +40,8 @@ pub struct SystemVm {
     snapshots: std::sync::atomic::AtomicU64,
     /// The current or last live migration.
     migration: Mutex<Option<Arc<crate::migrate::Outgoing>>>,
+    /// A client has read the migration's outcome (`GET /migrate` once it was over).
+    outcome_read: std::sync::atomic::AtomicBool,
 }
 
 impl SystemVm {
@@ -64,6 +66,7 @@ impl SystemVm {
             history: Mutex::new(history),
             snapshots: std::sync::atomic::AtomicU64::new(0),
             migration: Mutex::new(None),
+            outcome_read: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -77,6 +80,18 @@ impl SystemVm {
             .unwrap_or_else(|e| e.into_inner())
             .dirty_log_since_boot = false;
         vm
+    }
+
+    /// Waits (at most `limit`) until a client has read the outcome of the migration
+    /// (`tern migrate` polls `GET /migrate`), so that the source's process does not
+    /// end, taking its control socket along, before anyone learnt the VM moved.
+    pub fn wait_outcome_read(&self, limit: Duration) {
+        let start = Instant::now();
+        while !self.outcome_read.load(std::sync::atomic::Ordering::SeqCst)
+            && start.elapsed() < limit
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// The status of the last migration, if it completed: the VM runs elsewhere.
@@ -248,8 +263,14 @@ impl VmControl for SystemVm {
 
     fn migration(&self) -> MigrationStatus {
         let m = self.migration.lock().unwrap_or_else(|e| e.into_inner());
-        m.as_ref()
-            .map_or_else(MigrationStatus::none, |m| m.status())
+        let s = m
+            .as_ref()
+            .map_or_else(MigrationStatus::none, |m| m.status());
+        if s.phase.is_over() {
+            self.outcome_read
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        s
     }
 
     fn cancel_migration(&self) -> Result<MigrationStatus, ControlError> {

@@ -187,9 +187,14 @@ pub fn run_machine(
     let started = std::time::Instant::now();
     let reason = machine.run();
     drop(raw);
+    let moved = vm.as_ref().and_then(|vm| vm.moved());
+    if let (Some(vm), Some(_)) = (&vm, &moved) {
+        // `tern migrate` learns the outcome from this socket: keep it a moment.
+        vm.wait_outcome_read(std::time::Duration::from_secs(2));
+    }
     drop(server);
     std::io::stdout().flush().ok();
-    if let Some(moved) = vm.as_ref().and_then(|vm| vm.moved()) {
+    if let Some(moved) = moved {
         eprintln!(
             "tern: the VM moved to {} (downtime {:.1} ms)",
             moved.to,
