@@ -6,6 +6,10 @@ use utoipa::ToSchema;
 
 use super::ControlError;
 
+/// The smallest downtime budget a migration accepts: a switch-over costs about 2 ms
+/// besides the pages (states, building the machine at the destination).
+pub const MIN_DOWNTIME_MS: u64 = 3;
+
 /// How memory moves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -64,7 +68,7 @@ pub struct MigrateRequest {
     /// The longest the VM may stand still at the switch-over, in milliseconds:
     /// pre-copy rounds go on until what remains fits at the measured bandwidth.
     #[serde(default = "default_downtime")]
-    #[schema(default = 100, minimum = 1, maximum = 60000)]
+    #[schema(default = 100, minimum = 3, maximum = 60000)]
     pub max_downtime_ms: u64,
     /// Highest bandwidth to use, in MiB/s (none: as fast as the link goes).
     #[serde(default)]
@@ -118,9 +122,11 @@ impl MigrateRequest {
                 self.to.escape_debug()
             ));
         }
-        if !(1..=60_000).contains(&self.max_downtime_ms) {
+        // A switch-over costs about 2 ms besides the pages: a smaller budget could
+        // never be met, and pre-copy would throttle the guest forever.
+        if !(MIN_DOWNTIME_MS..=60_000).contains(&self.max_downtime_ms) {
             return bad(format!(
-                "max_downtime_ms must be 1 to 60000, not {}",
+                "max_downtime_ms must be {MIN_DOWNTIME_MS} to 60000, not {}",
                 self.max_downtime_ms
             ));
         }
@@ -269,5 +275,12 @@ mod tests {
         let r: MigrateRequest = serde_json::from_str(json).unwrap();
         assert_eq!(r.max_downtime_ms, 100);
         assert!(r.auto_converge);
+        // A budget below a switch-over's fixed cost could never be met.
+        let mut r = MigrateRequest::insecure("127.0.0.1:4444");
+        r.max_downtime_ms = 2;
+        let e = r.validate().unwrap_err().to_string();
+        assert!(e.contains("must be 3 to 60000, not 2"), "{e}");
+        r.max_downtime_ms = 3;
+        assert!(r.validate().is_ok());
     }
 }

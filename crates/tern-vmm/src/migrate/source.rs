@@ -383,6 +383,12 @@ fn migrate(vm: &SourceVm, req: &MigrateRequest, out: &Outgoing) -> Result<(), Fa
             st.dirty_rate_bytes = dirty_rate as u64;
             st.expected_downtime_ms = expected.as_secs_f64() * 1e3;
         });
+        // Post-copy as asked: after the first round, whatever remains is fetched by
+        // the running destination (a guest that wrote nothing switches as pre-copy).
+        if req.mode == MigrationMode::Postcopy {
+            postcopy_now = remaining > 0;
+            break (dirty, dirty_disks);
+        }
         if expected <= Duration::from_millis(req.max_downtime_ms) {
             postcopy_now = false;
             break (dirty, dirty_disks);

@@ -108,7 +108,7 @@ pub struct MigrateArgs {
     /// How memory moves.
     #[arg(long, value_enum, default_value = "precopy")]
     mode: ModeArg,
-    /// The longest the VM may stand still at the switch-over.
+    /// The longest the VM may stand still at the switch-over (at least 3).
     #[arg(long, value_name = "MS", default_value_t = 100)]
     max_downtime_ms: u64,
     /// Highest bandwidth to use, in MiB/s.
