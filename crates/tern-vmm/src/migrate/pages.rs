@@ -83,6 +83,17 @@ impl<'a> Sender<'a> {
         r
     }
 
+    /// The bandwidth to expect, in bytes per second: what the link carried while
+    /// sending, but never more than the cap (the time slept under it is not sending
+    /// time, and the rest of the move runs under the same cap).
+    pub fn bandwidth(&self) -> f64 {
+        let measured = self.conn.bytes_sent as f64 / self.busy.as_secs_f64().max(1e-6);
+        match self.cap {
+            Some(cap) => measured.min(cap as f64),
+            None => measured,
+        }
+    }
+
     /// Bandwidth cap: sleeps while more was sent than the cap allows so far.
     fn limit(&mut self) {
         let Some(cap) = self.cap else { return };

@@ -374,7 +374,7 @@ fn migrate(vm: &SourceVm, req: &MigrateRequest, out: &Outgoing) -> Result<(), Fa
             dirty_disks.push((*index, disk.clone(), set));
         }
         let remaining = dirty.len() as u64 * PAGE_SIZE as u64 + disk_bytes;
-        let bandwidth = s.conn.bytes_sent as f64 / s.busy.as_secs_f64().max(1e-6);
+        let bandwidth = s.bandwidth();
         let dirty_rate = remaining as f64 / last_round.as_secs_f64().max(1e-6);
         let expected = Duration::from_secs_f64(remaining as f64 / bandwidth) + SWITCHOVER_OVERHEAD;
         out.update(|st| {
