@@ -159,10 +159,7 @@ fn a_cut_or_corrupted_stream_leaves_the_source_running_and_a_retry_moves_it() {
             std::thread::sleep(Duration::from_millis(20));
         }
         let out = dest.vm.output();
-        let why = out
-            .lines()
-            .filter(|l| l.contains("waiting for another"))
-            .last();
+        let why = out.lines().rfind(|l| l.contains("waiting for another"));
         eprintln!("  destination: {}", why.unwrap_or_default());
     }
 

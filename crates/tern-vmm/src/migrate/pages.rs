@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn zero_buffers_are_recognised_at_any_alignment() {
-        let mut b = vec![0u8; 100];
+        let mut b = [0u8; 100];
         for start in 0..9 {
             assert!(is_zero(&b[start..]));
         }
