@@ -1,7 +1,8 @@
 //! Pre-copy live migration of a Linux guest between tern processes on this host: the
 //! counter workload (a running checksum in memory, a file appended on an ext4 disk)
 //! moved mid-run finishes with the same results as an uninterrupted run; then with 4
-//! harts moved ten times back and forth; then over mutual TLS with certificates made
+//! harts moved ten times back and forth (to `tern receive` and `tern run --incoming`);
+//! then over mutual TLS with certificates made
 //! by `openssl` here, where a peer with a certificate from another CA is refused
 //! before the destination reads a byte of the VM; and a guest in `sleep 3` moved
 //! mid-sleep wakes on time.
@@ -121,7 +122,12 @@ fn four_harts_moved_ten_times_back_and_forth() {
             Build::Native
         };
         let dest_sock = tmp(&format!("trip-{trip}.sock"));
-        let dest = Destination::start(build, &["--insecure"], &dest_sock);
+        // Every third destination is `tern run --incoming`, the others `tern receive`.
+        let dest = if trip % 3 == 0 {
+            Destination::start_run(build, &["--insecure"], &dest_sock)
+        } else {
+            Destination::start(build, &["--insecure"], &dest_sock)
+        };
         let console = hop(vm, &sock, &dest, &["--insecure"]);
         counted = counted.max(last_counter(&console).unwrap_or(0));
         // The guest runs on at the destination before it moves again.

@@ -54,9 +54,27 @@ impl Destination {
     /// Starts `tern receive` of `build` with `extra` options (`--insecure` or TLS files)
     /// and waits until it listens.
     pub fn start(build: Build, extra: &[&str], sock: &Path) -> Destination {
+        Destination::spawn(
+            build,
+            &["receive", "--listen", "tcp:127.0.0.1:0"],
+            extra,
+            sock,
+        )
+    }
+
+    /// The same with `tern run --incoming` (QEMU's way) instead of `tern receive`.
+    pub fn start_run(build: Build, extra: &[&str], sock: &Path) -> Destination {
+        Destination::spawn(
+            build,
+            &["run", "--incoming", "tcp:127.0.0.1:0"],
+            extra,
+            sock,
+        )
+    }
+
+    fn spawn(build: Build, how: &[&str], extra: &[&str], sock: &Path) -> Destination {
         let mut c = build.command();
-        c.args(["receive", "--listen", "tcp:127.0.0.1:0"])
-            .args(extra);
+        c.args(how).args(extra);
         let vm = Vm::spawn_command(c, sock);
         let prefix = "tern: waiting for a VM on ";
         vm.wait_for(prefix, Duration::from_secs(60));
