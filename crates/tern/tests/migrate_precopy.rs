@@ -4,8 +4,9 @@
 //! harts moved ten times back and forth (to `tern receive` and `tern run --incoming`);
 //! then over mutual TLS with certificates made
 //! by `openssl` here, where a peer with a certificate from another CA is refused
-//! before the destination reads a byte of the VM; and a guest in `sleep 3` moved
-//! mid-sleep wakes on time.
+//! before the destination reads a byte of the VM; a guest in `sleep 3` moved
+//! mid-sleep wakes on time; and with `--disks copy` the destination works on its own
+//! copy of the disk, sent in the stream.
 //!
 //! The destination's tern is `TERN_MIGRATE_DEST` when set (see `common/migrate.rs`).
 
@@ -327,4 +328,46 @@ fn a_sleeping_guest_moved_mid_sleep_wakes_on_time() {
     );
     let console = dest.vm.finish(Duration::from_secs(60));
     assert!(console.contains("tern: run exit status 0"), "{console}");
+}
+
+#[test]
+fn with_disks_copied_the_destination_needs_only_the_stream() {
+    let _ = images();
+    let reference = reference_results();
+    let disk = disk_copy("migrate-copy");
+    let src_sock = tmp("copy-src.sock");
+    let source = boot(1, &disk, &src_sock);
+    wait_for_counter(&source, 300, Duration::from_secs(300));
+    let dir = tmp("copied-disks");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("disk dir");
+    let dir_arg = dir.display().to_string();
+    let dest = Destination::start(
+        Build::Destination,
+        &["--insecure", "--disk-dir", &dir_arg],
+        &tmp("copy-dst.sock"),
+    );
+    hop(source, &src_sock, &dest, &["--insecure", "--disks", "copy"]);
+    // The source's image as the source left it: the destination writes its copy.
+    let left = virt::sha256_file(&disk);
+    let console = dest.vm.finish(FINISH);
+    assert_eq!(&results(&console), reference);
+    assert_eq!(
+        virt::sha256_file(&disk),
+        left,
+        "the destination wrote the source's image"
+    );
+    let copies: Vec<_> = std::fs::read_dir(&dir)
+        .expect("disk dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert_eq!(
+        std::fs::metadata(&copies[0]).expect("copy").len(),
+        std::fs::metadata(&disk).expect("image").len()
+    );
+    assert!(
+        console.contains(&format!("is copied to {}", copies[0].display())),
+        "{console}"
+    );
 }
