@@ -3,7 +3,8 @@
 //! proxy between `tern migrate` and `tern receive`. Each time the source's VM runs on
 //! as if nothing happened and the destination throws what it received away and waits
 //! for another; a direct retry then moves the VM, and the workload finishes with the
-//! same results as an uninterrupted run.
+//! same results as an uninterrupted run. A destination killed during pre-copy leaves
+//! the source running too, and a retry to a new one moves the VM.
 
 #[path = "common/migrate.rs"]
 mod migrate;
@@ -172,4 +173,74 @@ fn a_cut_or_corrupted_stream_leaves_the_source_running_and_a_retry_moves_it() {
     );
     let console = dest.vm.finish(FINISH);
     assert_eq!(results(&console), reference);
+}
+
+/// `tern migrate --api-sock SOCK --status --json`.
+fn status_json(sock: &std::path::Path) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["migrate", "--status", "--json", "--api-sock"])
+        .arg(sock)
+        .output()
+        .expect("tern migrate --status");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_destination_killed_before_the_switch_over_leaves_the_source_running() {
+    let _ = images();
+    let disk = disk_copy("faults-killed");
+    let src_sock = tmp("killed-src.sock");
+    let source = Vm::boot("/tests/counter.sh", &[ROUNDS], Some(&raw(&disk)), &src_sock);
+    wait_for_counter(&source, 300, Duration::from_secs(300));
+    let dest = Destination::start(Build::Destination, &["--insecure"], &tmp("killed-dst.sock"));
+    // At 4 MiB/s the first round takes seconds: the destination dies during it.
+    let to = format!("tcp:{}", dest.addr);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["migrate", "--insecure", "--max-bandwidth", "4", "--detach"])
+        .arg("--api-sock")
+        .arg(&src_sock)
+        .arg(&to)
+        .output()
+        .expect("tern migrate");
+    assert!(out.status.success(), "{out:?}");
+    let limit = std::time::Instant::now() + Duration::from_secs(60);
+    while !status_json(&src_sock).contains("\"phase\": \"precopy\"") {
+        assert!(
+            std::time::Instant::now() < limit,
+            "{}",
+            status_json(&src_sock)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    dest.vm.kill();
+    let limit = std::time::Instant::now() + Duration::from_secs(60);
+    let failed = loop {
+        let s = status_json(&src_sock);
+        if s.contains("\"phase\": \"failed\"") {
+            break s;
+        }
+        assert!(std::time::Instant::now() < limit, "{s}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(failed.contains("\"downtime_ms\": null"), "{failed}");
+    let counted = last_counter(&source.output()).unwrap_or(0);
+    wait_for_counter(&source, counted + 100, Duration::from_secs(300));
+    assert!(source.ctl(&["status"]).contains("running"));
+    // A new destination: the retry moves the VM, which finishes there.
+    let dest = Destination::start(
+        Build::Destination,
+        &["--insecure"],
+        &tmp("killed-dst2.sock"),
+    );
+    let m = migrate::migrate(&src_sock, &dest.addr, &["--insecure"]);
+    assert!(m.ok, "the retry failed: {}", m.output);
+    let src_console = source.finish(Duration::from_secs(60));
+    assert!(
+        src_console.contains("tern: the VM moved to"),
+        "{src_console}"
+    );
+    let console = dest.vm.finish(FINISH);
+    assert!(console.contains("counter: ok"), "{console}");
+    assert!(console.contains("tern: run exit status 0"), "{console}");
 }

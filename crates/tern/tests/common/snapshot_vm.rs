@@ -128,6 +128,15 @@ impl Vm {
         answer
     }
 
+    /// Kills the process (SIGKILL) and waits for it; returns its console output.
+    #[allow(dead_code)] // the migration tests' (the snapshot tests kill after a snapshot)
+    pub fn kill(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.output()
+    }
+
     /// Waits for the process to end; returns its console output.
     pub fn finish(mut self, limit: Duration) -> String {
         let start = Instant::now();
