@@ -7,6 +7,7 @@
 //! `tern` prints before exiting with 1. The `*_to` variants write to any [`Write`] instead of stdout, for tests.
 
 mod format;
+pub mod migrate;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::api::ErrorBody;
-use crate::control::{SnapshotInfo, SnapshotRequest, VmStatus};
+use crate::control::{MigrateRequest, MigrationStatus, SnapshotInfo, SnapshotRequest, VmStatus};
 
 /// How long a request may take by default. Generous because a snapshot of a large
 /// guest to a slow disk is one request.
@@ -121,6 +121,22 @@ impl Client {
     pub fn snapshot(&self, req: &SnapshotRequest) -> Result<SnapshotInfo, ClientError> {
         let body = serde_json::to_vec(req).map_err(|e| self.protocol(e.to_string()))?;
         self.json("PUT", "/snapshot", Some(&body))
+    }
+
+    /// `PUT /migrate`: starts a live migration.
+    pub fn migrate(&self, req: &MigrateRequest) -> Result<MigrationStatus, ClientError> {
+        let body = serde_json::to_vec(req).map_err(|e| self.protocol(e.to_string()))?;
+        self.json("PUT", "/migrate", Some(&body))
+    }
+
+    /// `GET /migrate`: the migration's progress.
+    pub fn migration(&self) -> Result<MigrationStatus, ClientError> {
+        self.json("GET", "/migrate", None)
+    }
+
+    /// `DELETE /migrate`: cancels the migration.
+    pub fn cancel_migration(&self) -> Result<MigrationStatus, ClientError> {
+        self.json("DELETE", "/migrate", None)
     }
 
     /// `GET /openapi.json`, as JSON.

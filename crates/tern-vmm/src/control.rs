@@ -26,10 +26,14 @@
 //!   refuses to snapshot a running VM). The VM is left in the state it was in.
 
 mod metrics;
+mod migrate;
 mod snapshot;
 mod status;
 
 pub use metrics::{Family, MetricKind, Metrics};
+pub use migrate::{
+    DiskMigration, MigrateRequest, MigrationMode, MigrationPhase, MigrationStatus, TlsPaths,
+};
 pub use snapshot::{Compression, SnapshotInfo, SnapshotRequest, MAX_PATH_LEN};
 pub use status::{
     DeviceStatus, HartState, HartStatus, MemoryStatus, Privilege, VmKind, VmState, VmStatus,
@@ -74,6 +78,32 @@ pub trait VmControl: Send + Sync + 'static {
     /// the response has been sent (the API server is shut down by the VMM, not by
     /// this call). Succeeds without effect on a stopped VM.
     fn stop(&self) -> Result<(), ControlError>;
+
+    /// Starts a live migration of the VM as `req` asks (already checked with
+    /// [`MigrateRequest::validate`]) and returns at once with its first status; the
+    /// migration goes on in the VMM. [`ControlError::WrongState`] while another one
+    /// runs or on a stopped VM; [`ControlError::Unsupported`] for VMs that cannot
+    /// migrate (the default).
+    fn migrate(&self, req: MigrateRequest) -> Result<MigrationStatus, ControlError> {
+        let _ = req;
+        Err(ControlError::Unsupported(
+            "migrate: only system VMs on the virt board migrate".into(),
+        ))
+    }
+
+    /// The progress of the current (or last) migration; phase `none` if there was none.
+    fn migration(&self) -> MigrationStatus {
+        MigrationStatus::none()
+    }
+
+    /// Cancels the current migration: before the switch-over the VM runs on here.
+    /// [`ControlError::WrongState`] when no migration runs, or once the destination
+    /// owns the VM.
+    fn cancel_migration(&self) -> Result<MigrationStatus, ControlError> {
+        Err(ControlError::WrongState(
+            "migrate: no migration is running".into(),
+        ))
+    }
 }
 
 /// Why a control request failed; each variant is one HTTP status of the API.

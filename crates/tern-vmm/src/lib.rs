@@ -9,6 +9,7 @@
 //! - [`api`]: the server ([`serve`]) and its OpenAPI description.
 //! - [`client`]: a blocking client for the API.
 //! - [`cli`]: the `tern` subcommands built on the client.
+//! - [`migrate`]: live migration of system VMs (issue 10).
 //! - [`system`], [`process`]: the system VMs (`virt`, `spike`) and the process VM
 //!   behind the API, and their snapshots.
 //! - `fake` (feature `fake` only): a stand-in VM for trying the API by hand and
@@ -21,6 +22,7 @@ pub mod control;
 #[cfg(feature = "fake")]
 pub mod fake;
 mod hex;
+pub mod migrate;
 pub mod process;
 pub mod ram;
 pub mod snapshot_file;

@@ -59,11 +59,22 @@ fn every_route_is_documented_and_nothing_else() {
 fn every_documented_route_is_answered() {
     let s = serve_system();
     let snap = format!(r#"{{"path":"{}"}}"#, s.file("r.snap"));
+    // A destination that never answers: the migration PUT /migrate starts is still
+    // running (sending, or waiting for the destination) when DELETE /migrate cancels it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = format!(
+        r#"{{"to":"{}","insecure":true}}"#,
+        silent.local_addr().unwrap()
+    );
     // /stop last: it ends the VM.
     let mut routes = ROUTES.to_vec();
     routes.sort_by_key(|(_, p)| *p == "/stop");
     for (method, path) in routes {
-        let body = (path == "/snapshot").then_some(snap.as_bytes());
+        let body = match (method, path) {
+            (_, "/snapshot") => Some(snap.as_bytes()),
+            ("PUT", "/migrate") => Some(to.as_bytes()),
+            _ => None,
+        };
         let (code, body) = s.client.raw(method, path, body).unwrap();
         assert!(
             (200..300).contains(&code),

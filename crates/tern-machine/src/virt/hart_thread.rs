@@ -2,9 +2,9 @@
 //! it waits in `wfi`, and answers its SBI calls when tern is the firmware.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tern_devices::Clint;
 use tern_hart::irq::{REQ_FLUSH_CODE, REQ_FLUSH_TLB, REQ_STOP};
@@ -91,9 +91,16 @@ pub struct Shared {
     pub pause: super::pause::Pause,
     /// tern is the SBI firmware (no `--bios`): its state is part of the machine's.
     pub builtin_sbi: bool,
+    /// Percentage of host time the harts are held back (0: none; at most
+    /// [`MAX_THROTTLE`]): live migration's auto-converge slows a guest that dirties
+    /// memory faster than the link carries it.
+    pub throttle: AtomicU32,
     /// A host debugger's settings for the harts and their stop reports.
     pub debug: tern_hart::DebugHub,
 }
+
+/// The highest throttle: harts still run 1 % of the time.
+pub const MAX_THROTTLE: u32 = 99;
 
 impl Shared {
     /// Stops the machine for `reason` (the first reason wins) and wakes every hart.
@@ -313,7 +320,12 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
             }
             budget = budget.min(limit - done);
         }
+        let throttle = shared.throttle.load(Ordering::Relaxed).min(MAX_THROTTLE);
+        let slice_start = (throttle > 0).then(Instant::now);
         let (exit, n) = hart.run(&mut bus, budget);
+        if let Some(start) = slice_start {
+            hold_back(shared, slot, start.elapsed(), throttle);
+        }
         // Output the slice produced goes to the host now (see `console`).
         let _ = shared.console.flush_output();
         shared.clock.retired(n);
@@ -329,6 +341,24 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
             RunExit::Trap(_) | RunExit::Budget | RunExit::Stop => {}
             RunExit::Wait => wait_for_interrupt(shared, &mut hart, me),
         }
+    }
+}
+
+/// Throttling: after a slice that ran for `ran`, the hart sleeps so that it runs
+/// `100 - percent` % of the time (a request from another thread or a stop ends the
+/// sleep early). Each hart
+/// is held back in proportion to the instructions it executes, so a busy hart slows
+/// down and an idle one (in `wfi`) is not affected.
+fn hold_back(shared: &Shared, slot: &HartSlot, ran: Duration, percent: u32) {
+    let sleep = ran.mul_f64(f64::from(percent) / f64::from(100 - percent));
+    let until = Instant::now() + sleep.min(Duration::from_millis(100));
+    loop {
+        let now = Instant::now();
+        // A request (an IPI, a remote fence, a pause) is answered at once.
+        if now >= until || shared.stopping() || slot.lines.has_requests() {
+            return;
+        }
+        slot.lines.wait(0, until - now);
     }
 }
 

@@ -146,6 +146,31 @@ impl Persist for ClintWindow {
 impl VirtMachine {
     /// Builds the machine and loads its images.
     pub fn new(config: VirtConfig) -> Result<VirtMachine, VirtError> {
+        VirtMachine::build(config, None)
+    }
+
+    /// Builds a machine for a restore (`config.restore_builtin_sbi` set) around guest
+    /// RAM that already holds the guest's memory: a live migration's destination
+    /// receives pages while the source runs, before the machine exists. The RAM must
+    /// be `config.memory` bytes at [`memmap::DRAM_BASE`].
+    pub fn with_ram(config: VirtConfig, ram: Arc<GuestRam>) -> Result<VirtMachine, VirtError> {
+        if config.restore_builtin_sbi.is_none() {
+            return Err(VirtError::Config(
+                "only a restored machine is built around existing RAM".into(),
+            ));
+        }
+        if ram.base() != DRAM_BASE || ram.size() != config.memory {
+            return Err(VirtError::Config(format!(
+                "guest RAM is {:#x}+{:#x}, the machine's {DRAM_BASE:#x}+{:#x}",
+                ram.base(),
+                ram.size(),
+                config.memory
+            )));
+        }
+        VirtMachine::build(config, Some(ram))
+    }
+
+    fn build(config: VirtConfig, ram: Option<Arc<GuestRam>>) -> Result<VirtMachine, VirtError> {
         if !(1..=8).contains(&config.harts) {
             return Err(VirtError::Config(format!(
                 "--cpus must be 1 to 8, not {}",
@@ -163,7 +188,10 @@ impl VirtMachine {
                 "nothing to boot: give --kernel or --bios".into(),
             ));
         }
-        let ram = Arc::new(GuestRam::new(DRAM_BASE, config.memory)?);
+        let ram = match ram {
+            Some(ram) => ram,
+            None => Arc::new(GuestRam::new(DRAM_BASE, config.memory)?),
+        };
         let clock = Arc::new(VirtualClock::new(config.clock));
         let lines: Vec<Arc<IrqLines>> = (0..config.harts)
             .map(|_| Arc::new(IrqLines::new()))
@@ -263,8 +291,12 @@ impl VirtMachine {
         };
         let dtb = fdt::build(&fdt_config).map_err(|e| VirtError::Fdt(e.to_string()))?;
         let dtb_addr = boot::fdt_address(config.memory, dtb.len() as u64);
-        ram.write(dtb_addr, &dtb)
-            .map_err(|_| VirtError::Fdt("does not fit in RAM".into()))?;
+        // A restored machine's RAM is the guest's: the tree it booted with is there,
+        // or was freed and reused, and a page that was zero must stay zero.
+        if config.restore_builtin_sbi.is_none() {
+            ram.write(dtb_addr, &dtb)
+                .map_err(|_| VirtError::Fdt("does not fit in RAM".into()))?;
+        }
         if let (Some(k), Some((start, _))) = (kernel, initrd) {
             if start < k.end {
                 return Err(VirtError::Config(
@@ -337,6 +369,7 @@ impl VirtMachine {
             console,
             pause: pause::Pause::new(config.harts),
             builtin_sbi: firmware.is_none() && config.restore_builtin_sbi != Some(false),
+            throttle: Default::default(),
             debug: tern_hart::DebugHub::default(),
         });
         Ok(VirtMachine {

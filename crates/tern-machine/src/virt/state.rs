@@ -343,6 +343,48 @@ impl VirtHandle {
         Ok(save_components(&self.0, &harts)?)
     }
 
+    /// Takes RAM's dirty log for live migration while the harts run: returns the
+    /// guest physical addresses of the pages written since the last call (or since
+    /// [`GuestRam::take_dirty`]) and restarts the log.
+    ///
+    /// A hart writes a page through its TLB without marking it once its slow path has
+    /// marked it, so after taking the log every hart must drop its writable entries
+    /// before it writes again. This returns only once each hart has (or is not
+    /// running, and will before it runs): a page written through an older entry
+    /// meanwhile is in the returned list, so reading the listed pages after this
+    /// returns sees every write, and any later write is in the next log.
+    pub fn sync_dirty_log(&self) -> Vec<u64> {
+        let pages = self.0.ram.take_dirty();
+        self.0.ram.bump_store_epoch();
+        let seqs: Vec<u64> = self
+            .0
+            .slots
+            .iter()
+            .map(|slot| slot.lines.request(tern_hart::irq::REQ_POSTED))
+            .collect();
+        for (slot, seq) in self.0.slots.iter().zip(seqs) {
+            slot.lines.wait_done(seq);
+        }
+        pages
+    }
+
+    /// Holds every hart back `percent` % of the time (0 lets them run freely; at most
+    /// 99): live migration's auto-converge.
+    pub fn set_throttle(&self, percent: u32) {
+        let p = percent.min(super::hart_thread::MAX_THROTTLE);
+        self.0.throttle.store(p, Ordering::Relaxed);
+        if p == 0 {
+            for slot in &self.0.slots {
+                slot.lines.kick();
+            }
+        }
+    }
+
+    /// The current throttle, in percent.
+    pub fn throttle(&self) -> u32 {
+        self.0.throttle.load(Ordering::Relaxed)
+    }
+
     /// A status summary.
     pub fn status(&self) -> VirtStatus {
         let paused = self.0.pause.requested();

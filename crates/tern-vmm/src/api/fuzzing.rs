@@ -193,9 +193,14 @@ mod tests {
                 if !keep_alive {
                     req.push_str("Connection: close\r\n");
                 }
-                let (body, status) = match path {
-                    "/snapshot" => (r#"{"path":"/tmp/p.tern"}"#, 200),
-                    "/status" | "/openapi.json" => ("", 200),
+                let (body, status) = match (method, path) {
+                    (_, "/snapshot") => (r#"{"path":"/tmp/p.tern"}"#, 200),
+                    (_, "/status" | "/openapi.json" | "/metrics") => ("", 200),
+                    // The inert VM cannot migrate (501), has never migrated (200 with
+                    // phase none) and has no migration to cancel (409).
+                    ("PUT", "/migrate") => (r#"{"to":"127.0.0.1:1","insecure":true}"#, 501),
+                    ("GET", "/migrate") => ("", 200),
+                    ("DELETE", "/migrate") => ("", 409),
                     _ => ("", 204),
                 };
                 if !body.is_empty() {

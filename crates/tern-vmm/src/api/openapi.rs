@@ -11,8 +11,9 @@ use utoipa::OpenApi;
 use super::error::ErrorBody;
 use super::routes;
 use crate::control::{
-    Compression, DeviceStatus, HartState, HartStatus, MemoryStatus, Privilege, SnapshotInfo,
-    SnapshotRequest, VmKind, VmState, VmStatus,
+    Compression, DeviceStatus, DiskMigration, HartState, HartStatus, MemoryStatus, MigrateRequest,
+    MigrationMode, MigrationPhase, MigrationStatus, Privilege, SnapshotInfo, SnapshotRequest,
+    TlsPaths, VmKind, VmState, VmStatus,
 };
 
 /// The API description. Its version is the API's own, changed only when the API
@@ -33,15 +34,20 @@ socket given with --api-sock. Requests and answers are JSON; errors answer \
         routes::resume,
         routes::snapshot,
         routes::stop,
+        routes::migrate,
+        routes::migration,
+        routes::cancel_migration,
         routes::openapi,
         routes::metrics,
     ),
     components(schemas(
         VmStatus, VmState, VmKind, HartStatus, HartState, Privilege, MemoryStatus,
-        DeviceStatus, SnapshotRequest, SnapshotInfo, Compression, ErrorBody,
+        DeviceStatus, SnapshotRequest, SnapshotInfo, Compression, ErrorBody, MigrateRequest,
+        MigrationMode, DiskMigration, TlsPaths, MigrationStatus, MigrationPhase,
     )),
     tags(
         (name = "vm", description = "Observe and control the VM."),
+        (name = "migration", description = "Live migration to another tern."),
         (name = "meta", description = "About the API itself."),
     )
 )]

@@ -16,7 +16,10 @@ use axum::Router;
 use super::body::{json_response, raw_json_response, JsonBody, MAX_BODY_BYTES};
 use super::error::{ApiError, ErrorBody};
 use super::openapi::openapi_json;
-use crate::control::{ControlError, SnapshotInfo, SnapshotRequest, VmControl, VmStatus};
+use crate::control::{
+    ControlError, MigrateRequest, MigrationStatus, SnapshotInfo, SnapshotRequest, VmControl,
+    VmStatus,
+};
 
 /// Every route the server answers, as (method, path). The OpenAPI test checks that
 /// each one is described in the document and answered by the server.
@@ -26,6 +29,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/resume"),
     ("PUT", "/snapshot"),
     ("PUT", "/stop"),
+    ("PUT", "/migrate"),
+    ("GET", "/migrate"),
+    ("DELETE", "/migrate"),
     ("GET", "/openapi.json"),
     ("GET", "/metrics"),
 ];
@@ -40,6 +46,10 @@ pub fn router(vm: Vm) -> Router {
         .route("/resume", put(resume))
         .route("/snapshot", put(snapshot))
         .route("/stop", put(stop))
+        .route(
+            "/migrate",
+            put(migrate).get(migration).delete(cancel_migration),
+        )
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .method_not_allowed_fallback(method_not_allowed)
@@ -185,6 +195,65 @@ async fn metrics(State(vm): State<Vm>) -> Result<Response, ApiError> {
         m.to_text(),
     )
         .into_response())
+}
+
+/// Starts a live migration.
+///
+/// Moves the running VM to the tern listening at `to` (`tern receive`): pre-copy
+/// rounds while the VM runs, then a stop of at most about `max_downtime_ms` (or
+/// post-copy). Answers at once with the first status; follow it with `GET /migrate`.
+/// When the migration completes, this VM ends and its process exits.
+#[utoipa::path(
+    put, path = "/migrate", tag = "migration", operation_id = "migrate",
+    request_body(content = MigrateRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "The migration has started.", body = MigrationStatus),
+        (status = 400, description = "The request is malformed.", body = ErrorBody),
+        (status = 409, description = "The VM is stopped or paused, or a migration is already running.", body = ErrorBody),
+        (status = 413, description = "The request body is too large.", body = ErrorBody),
+        (status = 415, description = "The request body is not application/json.", body = ErrorBody),
+        (status = 501, description = "This VM cannot migrate.", body = ErrorBody),
+    )
+)]
+async fn migrate(
+    State(vm): State<Vm>,
+    JsonBody(req): JsonBody<MigrateRequest>,
+) -> Result<Response, ApiError> {
+    req.validate()?;
+    let s: MigrationStatus = call(vm, "migrate", move |vm| vm.migrate(req)).await?;
+    Ok(json_response(StatusCode::ACCEPTED, &s))
+}
+
+/// Reports the migration's progress.
+///
+/// Phase, pre-copy round, bytes sent, dirty rate, bandwidth, what remains, the
+/// expected and (once known) the actual downtime, the throttle. Phase `none` when no
+/// migration was asked for.
+#[utoipa::path(
+    get, path = "/migrate", tag = "migration", operation_id = "migration",
+    responses(
+        (status = 200, description = "The current or last migration.", body = MigrationStatus),
+    )
+)]
+async fn migration(State(vm): State<Vm>) -> Result<Response, ApiError> {
+    let s = call(vm, "migration", |vm| Ok(vm.migration())).await?;
+    Ok(json_response(StatusCode::OK, &s))
+}
+
+/// Cancels the migration.
+///
+/// Before the switch-over the VM runs on here as if nothing happened. Once the
+/// destination owns the VM it is too late (409).
+#[utoipa::path(
+    delete, path = "/migrate", tag = "migration", operation_id = "cancel_migration",
+    responses(
+        (status = 200, description = "The migration is being cancelled.", body = MigrationStatus),
+        (status = 409, description = "No migration is running, or it is past its switch-over.", body = ErrorBody),
+    )
+)]
+async fn cancel_migration(State(vm): State<Vm>) -> Result<Response, ApiError> {
+    let s = call(vm, "cancel migration", |vm| vm.cancel_migration()).await?;
+    Ok(json_response(StatusCode::OK, &s))
 }
 
 /// Describes this API.

@@ -6,7 +6,7 @@ pub mod config;
 pub mod snapshot;
 pub mod spike;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tern_devices::virtio::disk::DiskHandle;
@@ -15,7 +15,8 @@ use tern_machine::virt::state::VirtHandle;
 
 use crate::control::{
     ControlError, DeviceStatus, HartState, HartStatus, MemoryStatus, MetricKind, Metrics,
-    Privilege, SnapshotInfo, SnapshotRequest, VmControl, VmKind, VmState, VmStatus,
+    MigrateRequest, MigrationPhase, MigrationStatus, Privilege, SnapshotInfo, SnapshotRequest,
+    VmControl, VmKind, VmState, VmStatus,
 };
 use config::SystemConfig;
 use snapshot::{write_snapshot, LastSnapshot, SnapshotHistory};
@@ -37,6 +38,10 @@ pub struct SystemVm {
     history: Mutex<SnapshotHistory>,
     /// Snapshots written (metrics).
     snapshots: std::sync::atomic::AtomicU64,
+    /// The current or last live migration.
+    migration: Mutex<Option<Arc<crate::migrate::Outgoing>>>,
+    /// A client has read the migration's outcome (`GET /migrate` once it was over).
+    outcome_read: std::sync::atomic::AtomicBool,
 }
 
 impl SystemVm {
@@ -60,7 +65,40 @@ impl SystemVm {
             started: Instant::now(),
             history: Mutex::new(history),
             snapshots: std::sync::atomic::AtomicU64::new(0),
+            migration: Mutex::new(None),
+            outcome_read: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// A VM whose RAM was filled by a live migration: its dirty log does not cover
+    /// its memory (post-copy pages are not in it), so its first snapshot reads all
+    /// of it.
+    pub fn received(handle: VirtHandle, config: SystemConfig, disks: Vec<DiskHandle>) -> SystemVm {
+        let vm = SystemVm::new(handle, config, disks, None);
+        vm.history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .dirty_log_since_boot = false;
+        vm
+    }
+
+    /// Waits (at most `limit`) until a client has read the outcome of the migration
+    /// (`tern migrate` polls `GET /migrate`), so that the source's process does not
+    /// end, taking its control socket along, before anyone learnt the VM moved.
+    pub fn wait_outcome_read(&self, limit: Duration) {
+        let start = Instant::now();
+        while !self.outcome_read.load(std::sync::atomic::Ordering::SeqCst)
+            && start.elapsed() < limit
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The status of the last migration, if it completed: the VM runs elsewhere.
+    pub fn moved(&self) -> Option<MigrationStatus> {
+        let m = self.migration.lock().unwrap_or_else(|e| e.into_inner());
+        let s = m.as_ref()?.status();
+        (s.phase == MigrationPhase::Completed).then_some(s)
     }
 }
 
@@ -175,6 +213,74 @@ impl VmControl for SystemVm {
     fn stop(&self) -> Result<(), ControlError> {
         self.handle.stop();
         Ok(())
+    }
+
+    fn migrate(&self, req: MigrateRequest) -> Result<MigrationStatus, ControlError> {
+        let s = self.handle.status();
+        if s.stopped {
+            return Err(ControlError::WrongState("the VM has stopped".into()));
+        }
+        if s.paused {
+            return Err(ControlError::WrongState(
+                "migrate: the VM is paused: resume it first (a migration measures the running guest)".into(),
+            ));
+        }
+        let mut current = self.migration.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = current.as_ref() {
+            let phase = m.status().phase;
+            if !phase.is_over() {
+                return Err(ControlError::WrongState(
+                    "migrate: a migration is already running".into(),
+                ));
+            }
+            if phase == MigrationPhase::Failed
+                && m.status()
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("after the switch-over"))
+            {
+                return Err(ControlError::WrongState(
+                    "migrate: a migration failed after its switch-over: the destination may run this VM".into(),
+                ));
+            }
+        }
+        // Migration takes the RAM dirty log: the next snapshot is a full one.
+        {
+            let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+            h.last = None;
+            h.dirty_log_since_boot = false;
+        }
+        let vm = crate::migrate::SourceVm {
+            handle: self.handle.clone(),
+            config: self.config.clone(),
+            disks: self.disks.clone(),
+        };
+        let out = crate::migrate::start(vm, req);
+        let status = out.status();
+        *current = Some(out);
+        Ok(status)
+    }
+
+    fn migration(&self) -> MigrationStatus {
+        let m = self.migration.lock().unwrap_or_else(|e| e.into_inner());
+        let s = m
+            .as_ref()
+            .map_or_else(MigrationStatus::none, |m| m.status());
+        if s.phase.is_over() {
+            self.outcome_read
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        s
+    }
+
+    fn cancel_migration(&self) -> Result<MigrationStatus, ControlError> {
+        let m = self.migration.lock().unwrap_or_else(|e| e.into_inner());
+        match m.as_ref() {
+            Some(m) => m.cancel().map_err(ControlError::WrongState),
+            None => Err(ControlError::WrongState(
+                "migrate: no migration is running".into(),
+            )),
+        }
     }
 }
 

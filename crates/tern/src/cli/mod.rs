@@ -3,6 +3,7 @@
 mod control;
 mod exec;
 mod gdb;
+mod migrate;
 mod restore_process;
 mod run;
 mod sandbox;
@@ -18,6 +19,8 @@ pub struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the largest arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a whole RISC-V machine (a system VM).
@@ -36,6 +39,10 @@ enum Command {
     Snapshot(control::SnapshotArgs),
     /// Stop a running VM.
     Stop(control::SockArgs),
+    /// Move a running system VM to another tern (`tern receive`) while it runs.
+    Migrate(migrate::MigrateArgs),
+    /// Wait for a VM migrating here, then run it.
+    Receive(migrate::ReceiveArgs),
 }
 
 /// Runs the command; returns the process exit status.
@@ -49,5 +56,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Resume(a) => control::resume(a),
         Command::Snapshot(a) => control::snapshot(a),
         Command::Stop(a) => control::stop(a),
+        Command::Migrate(a) => migrate::migrate(a),
+        Command::Receive(a) => migrate::receive(a),
     }
 }

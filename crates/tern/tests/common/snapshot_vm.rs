@@ -21,9 +21,15 @@ pub struct Vm {
 impl Vm {
     /// Starts `tern ARGS --api-sock SOCK`.
     pub fn spawn(args: &[String], sock: &Path) -> Vm {
+        let mut tern = Command::new(TERN);
+        tern.args(args);
+        Vm::spawn_command(tern, sock)
+    }
+
+    /// Starts `COMMAND --api-sock SOCK` (a tern, possibly another build of it).
+    pub fn spawn_command(mut command: Command, sock: &Path) -> Vm {
         let _ = std::fs::remove_file(sock);
-        let mut child = Command::new(TERN)
-            .args(args)
+        let mut child = command
             .arg("--api-sock")
             .arg(sock)
             .stdin(Stdio::null())
@@ -120,6 +126,15 @@ impl Vm {
         let _ = self.child.kill();
         let _ = self.child.wait();
         answer
+    }
+
+    /// Kills the process (SIGKILL) and waits for it; returns its console output.
+    #[allow(dead_code)] // the migration tests' (the snapshot tests kill after a snapshot)
+    pub fn kill(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.output()
     }
 
     /// Waits for the process to end; returns its console output.

@@ -1,11 +1,11 @@
 //! `tern run`: boot a machine.
 
-mod devices;
+pub(crate) mod devices;
 pub mod restore;
-mod spec;
+pub(crate) mod spec;
 mod spike;
 mod terminal;
-mod virt;
+pub(crate) mod virt;
 
 use std::path::PathBuf;
 
@@ -93,10 +93,32 @@ pub struct RunArgs {
     no_sandbox: bool,
     #[command(flatten)]
     gdb: super::gdb::GdbArgs,
+    /// Wait for a VM migrating here on [tcp:]HOST:PORT instead of booting one (as `tern
+    /// receive --listen`): the machine comes from the stream.
+    #[arg(long, value_name = "HOST:PORT")]
+    incoming: Option<String>,
+    #[command(flatten)]
+    tls: crate::cli::migrate::TlsArgs,
+    /// Where copies of disks go, with --incoming.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    disk_dir: PathBuf,
 }
 
 /// Runs `tern run`; returns the exit status.
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
+    if let Some(listen) = &args.incoming {
+        if args.kernel.is_some() || args.bios.is_some() || args.initrd.is_some() {
+            anyhow::bail!("--incoming takes the machine from the migration stream: no --kernel, --bios or --initrd");
+        }
+        return crate::cli::migrate::receive(crate::cli::migrate::ReceiveArgs {
+            listen: listen.clone(),
+            api_sock: args.api_sock.clone(),
+            tls: args.tls.clone(),
+            disk_dir: args.disk_dir.clone(),
+            stats: args.stats,
+            no_sandbox: args.no_sandbox,
+        });
+    }
     super::size::check_memory(args.memory, 1, 64 * 1024, 4096)?;
     let clock = match args.clock {
         ClockKind::Host => ClockMode::Host,
@@ -105,8 +127,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let gdb = args.gdb.listen()?;
     // Still single-threaded: namespaces now, the rest once the machine is built.
     let sandbox = Sandbox::new(Kind::System, !args.no_sandbox);
+    // A VM with a control socket may be migrated: it keeps the host's network.
     sandbox.isolate(&Isolation {
-        network: !args.netdevs.is_empty(),
+        network: !args.netdevs.is_empty() || args.api_sock.is_some(),
         view: None,
     });
     match args.machine {

@@ -13,7 +13,7 @@ use tern_vmm::system::snapshot::{load_into, open_snapshot, LastSnapshot};
 use tern_vmm::system::spike::OpenedSpike;
 use tern_vmm::system::{board_of, Board};
 
-use super::virt::{run_machine, virtio_factories, Services};
+use super::virt::{run_machine, virtio_factories, Origin, Services};
 
 /// Arguments of `tern restore`.
 #[derive(Args, Debug)]
@@ -118,8 +118,9 @@ fn restore_system(args: RestoreArgs) -> anyhow::Result<i32> {
     let opened = open_snapshot(&args.file)
         .with_context(|| format!("cannot restore {}", args.file.display()))?;
     let c = &opened.config;
+    // A VM with a control socket may be migrated: it keeps the host's network.
     sandbox.isolate(&Isolation {
-        network: !c.netdevs.is_empty(),
+        network: !c.netdevs.is_empty() || args.api_sock.is_some(),
         view: None,
     });
     let disks_started = std::time::Instant::now();
@@ -161,7 +162,7 @@ fn restore_system(args: RestoreArgs) -> anyhow::Result<i32> {
         machine,
         system,
         virtio.disks,
-        Some(last),
+        Origin::Restored(last),
         Services {
             api_sock: args.api_sock.as_deref(),
             stats: args.stats,

@@ -106,7 +106,7 @@ pub fn run(
         machine,
         system,
         virtio.disks,
-        None,
+        Origin::Booted,
         Services {
             api_sock: args.api_sock.as_deref(),
             stats: args.stats,
@@ -126,6 +126,16 @@ pub struct Services<'a> {
     pub gdb: Option<GdbListener>,
 }
 
+/// Where a machine about to run came from.
+pub enum Origin {
+    /// Booted now.
+    Booted,
+    /// Restored from this snapshot.
+    Restored(LastSnapshot),
+    /// Received from a live migration.
+    Received,
+}
+
 /// Runs a built (or restored) machine with the terminal as its console and, if asked,
 /// a control API (snapshots read the drives' `disks`) and a gdb server; returns the
 /// exit status.
@@ -133,7 +143,7 @@ pub fn run_machine(
     mut machine: VirtMachine,
     system: SystemConfig,
     disks: Vec<DiskHandle>,
-    restored_from: Option<LastSnapshot>,
+    origin: Origin,
     services: Services<'_>,
     sandbox: &Sandbox,
 ) -> anyhow::Result<i32> {
@@ -147,17 +157,23 @@ pub fn run_machine(
         let vm = tern_gdb::virt::VirtDebuggee::new(machine.handle());
         tern_gdb::spawn(g.listener, vm, g.wait).context("cannot start the gdb server")?;
     }
-    let server = match api_sock {
-        Some(path) => {
-            let vm = SystemVm::new(machine.handle(), system, disks, restored_from);
-            Some(
-                tern_vmm::serve(path, std::sync::Arc::new(vm)).with_context(|| {
+    let mut vm = None;
+    let server =
+        match api_sock {
+            Some(path) => {
+                let handle = machine.handle();
+                let system_vm = std::sync::Arc::new(match origin {
+                    Origin::Booted => SystemVm::new(handle, system, disks, None),
+                    Origin::Restored(last) => SystemVm::new(handle, system, disks, Some(last)),
+                    Origin::Received => SystemVm::received(handle, system, disks),
+                });
+                vm = Some(system_vm.clone());
+                Some(tern_vmm::serve(path, system_vm).with_context(|| {
                     format!("cannot serve the control API on {}", path.display())
-                })?,
-            )
-        }
-        None => None,
-    };
+                })?)
+            }
+            None => None,
+        };
     let raw = RawTerminal::enter();
     let input = machine.console_input();
     let stop = machine.stop_handle();
@@ -171,8 +187,21 @@ pub fn run_machine(
     let started = std::time::Instant::now();
     let reason = machine.run();
     drop(raw);
+    let moved = vm.as_ref().and_then(|vm| vm.moved());
+    if let (Some(vm), Some(_)) = (&vm, &moved) {
+        // `tern migrate` learns the outcome from this socket: keep it a moment.
+        vm.wait_outcome_read(std::time::Duration::from_secs(2));
+    }
     drop(server);
     std::io::stdout().flush().ok();
+    if let Some(moved) = moved {
+        eprintln!(
+            "tern: the VM moved to {} (downtime {:.1} ms)",
+            moved.to,
+            moved.downtime_ms.unwrap_or(0.0)
+        );
+        return Ok(0);
+    }
     if let Some(e) = machine.ram().lost() {
         anyhow::bail!(
             "the restored VM cannot go on: {e}{}",
