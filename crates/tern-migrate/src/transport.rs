@@ -138,8 +138,16 @@ pub fn connect(addr: &str, security: &Security, timeout: Duration) -> Result<Con
                 format!("{addr}: no address"),
             ))
         })?;
-    let tcp = TcpStream::connect_timeout(&target, timeout)
-        .map_err(|e| WireError::Io(io::Error::new(e.kind(), format!("{addr}: {e}"))))?;
+    let tcp = TcpStream::connect_timeout(&target, timeout).map_err(|e| {
+        // In a network namespace of its own (tern's sandbox for a VM started without
+        // a network or --migratable) not even loopback is up.
+        let hint = if e.kind() == io::ErrorKind::NetworkUnreachable {
+            " (a VM started without --netdev or --migratable has no network in its sandbox)"
+        } else {
+            ""
+        };
+        WireError::Io(io::Error::new(e.kind(), format!("{addr}: {e}{hint}")))
+    })?;
     tcp.set_nodelay(true)?;
     let socket = tcp.try_clone()?;
     match security {

@@ -2,7 +2,7 @@
 //!
 //! `crates/tern-vmm/openapi.json` is a checked-in copy; `tests/openapi.rs` fails when
 //! the two differ. Regenerate it after changing the API with
-//! `cargo test -p tern-vmm --test openapi -- --ignored`.
+//! `TERN_BLESS=1 cargo test -p tern-vmm --test openapi`.
 
 use std::sync::OnceLock;
 

@@ -73,6 +73,19 @@ impl Vm {
         Vm::spawn(&argv, sock)
     }
 
+    /// As [`Vm::boot`], started `--migratable` (its sandbox keeps the host's network
+    /// to reach a migration's destination).
+    #[allow(dead_code)]
+    pub fn boot_migratable(run: &str, args: &[&str], drive: Option<&str>, sock: &Path) -> Vm {
+        let mut argv: Vec<String> = virt::Boot::linux(1, Some(run), args).args().to_vec();
+        if let Some(drive) = drive {
+            argv.push("--drive".into());
+            argv.push(drive.into());
+        }
+        argv.push("--migratable".into());
+        Vm::spawn(&argv, sock)
+    }
+
     /// `tern restore FILE` with a control socket.
     pub fn restore(file: &Path, sock: &Path) -> Vm {
         Vm::spawn(&["restore".into(), file.display().to_string()], sock)

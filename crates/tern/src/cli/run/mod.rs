@@ -91,6 +91,11 @@ pub struct RunArgs {
     /// capabilities, limits) that tern otherwise confines itself to; see the README.
     #[arg(long)]
     no_sandbox: bool,
+    /// The VM may be migrated away (`tern migrate`): its sandbox keeps the host's
+    /// network to reach a destination. Without it, a VM given no --netdev has no
+    /// network at all, and a migration fails to connect.
+    #[arg(long)]
+    migratable: bool,
     #[command(flatten)]
     gdb: super::gdb::GdbArgs,
     /// Wait for a VM migrating here on [tcp:]HOST:PORT instead of booting one (as `tern
@@ -127,9 +132,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let gdb = args.gdb.listen()?;
     // Still single-threaded: namespaces now, the rest once the machine is built.
     let sandbox = Sandbox::new(Kind::System, !args.no_sandbox);
-    // A VM with a control socket may be migrated: it keeps the host's network.
+    // A VM that may be migrated keeps the host's network to reach a destination.
     sandbox.isolate(&Isolation {
-        network: !args.netdevs.is_empty() || args.api_sock.is_some(),
+        network: !args.netdevs.is_empty() || args.migratable,
         view: None,
     });
     match args.machine {

@@ -29,6 +29,10 @@ pub struct RestoreArgs {
     /// Run without the sandbox tern otherwise confines itself to (see the README).
     #[arg(long)]
     no_sandbox: bool,
+    /// The VM may be migrated away (`tern migrate`): its sandbox keeps the host's
+    /// network (as `tern run --migratable`).
+    #[arg(long)]
+    migratable: bool,
     #[command(flatten)]
     gdb: crate::cli::gdb::GdbArgs,
 }
@@ -118,9 +122,9 @@ fn restore_system(args: RestoreArgs) -> anyhow::Result<i32> {
     let opened = open_snapshot(&args.file)
         .with_context(|| format!("cannot restore {}", args.file.display()))?;
     let c = &opened.config;
-    // A VM with a control socket may be migrated: it keeps the host's network.
+    // A VM that may be migrated keeps the host's network to reach a destination.
     sandbox.isolate(&Isolation {
-        network: !c.netdevs.is_empty() || args.api_sock.is_some(),
+        network: !c.netdevs.is_empty() || args.migratable,
         view: None,
     });
     let disks_started = std::time::Instant::now();
