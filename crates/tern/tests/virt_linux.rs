@@ -402,7 +402,9 @@ fn the_interactive_guest_has_dhcp_network_and_its_disk_mounted() {
     let port = serve_http(payload.clone());
     let disk = disk_copy("demo");
     let drive = format!("file={},snapshot=on", disk.display());
-    let boot = Boot::linux(1, None, &[]).with(&["--netdev", "user", "--drive", &drive]);
+    // The test's HTTP server listens on the host's loopback: allowed explicitly.
+    let boot =
+        Boot::linux(1, None, &[]).with(&["--netdev", "user,host-loopback=on", "--drive", &drive]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
         .args(boot.args())
         .stdin(Stdio::piped())

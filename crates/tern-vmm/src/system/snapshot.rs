@@ -116,32 +116,7 @@ fn write_paused(
     let state = handle
         .save_state()
         .map_err(|e| internal("machine state", e))?;
-    let ram = handle.ram();
-    // Harts drop their writable TLB entries before they run again, so every later
-    // write marks its page dirty; the log then restarts from this snapshot.
-    ram.bump_store_epoch();
-    let dirty = ram.take_dirty();
-    let parent = if req.incremental {
-        history.last.clone()
-    } else {
-        None
-    };
-    let (mut w, path) = snapshot_file::create(VmKind::System, parent.as_ref(), req)?;
-    snapshot_file::add_states(&mut w, config, &state)?;
-    let pages = if parent.is_some() {
-        Pages::ChangedSinceParent(&dirty)
-    } else if history.dirty_log_since_boot {
-        Pages::Only(&dirty)
-    } else {
-        Pages::All
-    };
-    let region = Region {
-        base: ram.base(),
-        size: ram.size(),
-    };
-    let stats = w
-        .add_memory("ram", region, &RamPages(&ram), pages)
-        .map_err(|e| internal("memory", e))?;
+    let mut begun = begin_system(&handle.ram(), config, &state, history, req)?;
     for (i, (spec, disk)) in config.drives.iter().zip(disks).enumerate() {
         let Some(file) = drive_file(spec) else {
             continue;
@@ -160,28 +135,96 @@ fn write_paused(
             FingerprintMode::Sampled,
         )
         .map_err(|e| internal(&format!("disk {file}"), e))?;
-        w.add_disk(&name, &record)
+        begun
+            .w
+            .add_disk(&name, &record)
             .map_err(|e| internal("snapshot", e))?;
         if !read_only && (req.include_disks || disk.throwaway()) {
             let written = disk.written().clone();
-            add_disk_overlay(&mut w, &name, &mut disk, &written)
+            add_disk_overlay(&mut begun.w, &name, &mut disk, &written)
                 .map_err(|e| internal(&format!("disk {file}"), e))?;
         }
     }
-    let (summary, _) = w.finish().map_err(|e| internal("snapshot", e))?;
+    let answer = finish_system(begun, history, req, started)?;
     for d in disks {
         d.lock().mark();
     }
+    Ok(answer)
+}
+
+/// A system VM's snapshot being written: the file with the configuration, the
+/// component states and guest RAM in it, before the board adds what else it has.
+pub(super) struct Begun {
+    /// The snapshot file.
+    pub w: SnapshotWriter<std::fs::File>,
+    path: std::path::PathBuf,
+    parent: Option<LastSnapshot>,
+    memory: tern_snapshot::MemoryStats,
+}
+
+/// Starts the snapshot `req` asks for of a paused system VM (the `virt` or the
+/// `spike` board): the file (referencing the last snapshot if incremental), `config`,
+/// the component states and guest RAM — every page, the pages written since the
+/// parent, or those written since boot while the dirty log still covers it. Bumping
+/// the store epoch makes the harts drop their writable TLB entries before they run
+/// again, so every later write marks its page dirty; the log restarts here.
+pub(super) fn begin_system<C: tern_state::Versioned>(
+    ram: &GuestRam,
+    config: &C,
+    state: &Sections,
+    history: &SnapshotHistory,
+    req: &SnapshotRequest,
+) -> Result<Begun, ControlError> {
+    ram.bump_store_epoch();
+    let dirty = ram.take_dirty();
+    let parent = if req.incremental {
+        history.last.clone()
+    } else {
+        None
+    };
+    let (mut w, path) = snapshot_file::create(VmKind::System, parent.as_ref(), req)?;
+    snapshot_file::add_states(&mut w, config, state)?;
+    let pages = if parent.is_some() {
+        Pages::ChangedSinceParent(&dirty)
+    } else if history.dirty_log_since_boot {
+        Pages::Only(&dirty)
+    } else {
+        Pages::All
+    };
+    let region = Region {
+        base: ram.base(),
+        size: ram.size(),
+    };
+    let memory = w
+        .add_memory("ram", region, &RamPages(ram), pages)
+        .map_err(|e| internal("memory", e))?;
+    Ok(Begun {
+        w,
+        path,
+        parent,
+        memory,
+    })
+}
+
+/// Finishes a snapshot [`begin_system`] started, records it as the VM's last one
+/// and answers the request.
+pub(super) fn finish_system(
+    begun: Begun,
+    history: &mut SnapshotHistory,
+    req: &SnapshotRequest,
+    started: Instant,
+) -> Result<SnapshotInfo, ControlError> {
+    let (summary, _) = begun.w.finish().map_err(|e| internal("snapshot", e))?;
     history.last = Some(LastSnapshot {
         id: summary.id,
-        path: path.clone(),
+        path: begun.path,
     });
     history.dirty_log_since_boot = false;
     Ok(snapshot_file::answer(
         req,
         &summary,
-        parent.as_ref(),
-        &stats,
+        begun.parent.as_ref(),
+        &begun.memory,
         started,
     ))
 }

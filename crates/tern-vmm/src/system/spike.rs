@@ -9,16 +9,16 @@ use std::time::{Duration, Instant};
 
 use tern_machine::spike::{SpikeControlError, SpikeHandle};
 use tern_machine::{SpikeConfig, SpikeMachine};
-use tern_snapshot::{Pages, Region, Snapshot, VmKind};
+use tern_snapshot::{Snapshot, VmKind};
 use tern_state::Sections;
 
 use super::config::SpikeVmConfig;
-use super::snapshot::{LastSnapshot, SnapshotHistory};
+use super::snapshot::{begin_system, finish_system, LastSnapshot, SnapshotHistory};
 use crate::control::{
     ControlError, DeviceStatus, HartState, HartStatus, MemoryStatus, Privilege, SnapshotInfo,
     SnapshotRequest, VmControl, VmKind as ApiVmKind, VmState, VmStatus,
 };
-use crate::ram::{fill_ram, PageReader, RamPages};
+use crate::ram::{fill_ram, PageReader};
 use crate::snapshot_file::{self, internal, ARCH};
 
 /// How long a pause waits for the run loop to reach a slice boundary.
@@ -182,43 +182,8 @@ fn write_paused(
     let state = handle
         .save_state()
         .map_err(|e| internal("machine state", e))?;
-    let ram = handle.ram();
-    ram.bump_store_epoch();
-    let dirty = ram.take_dirty();
-    let parent = if req.incremental {
-        history.last.clone()
-    } else {
-        None
-    };
-    let (mut w, path) = snapshot_file::create(VmKind::System, parent.as_ref(), req)?;
-    snapshot_file::add_states(&mut w, config, &state)?;
-    let pages = if parent.is_some() {
-        Pages::ChangedSinceParent(&dirty)
-    } else if history.dirty_log_since_boot {
-        Pages::Only(&dirty)
-    } else {
-        Pages::All
-    };
-    let region = Region {
-        base: ram.base(),
-        size: ram.size(),
-    };
-    let stats = w
-        .add_memory("ram", region, &RamPages(&ram), pages)
-        .map_err(|e| internal("memory", e))?;
-    let (summary, _) = w.finish().map_err(|e| internal("snapshot", e))?;
-    history.last = Some(LastSnapshot {
-        id: summary.id,
-        path,
-    });
-    history.dirty_log_since_boot = false;
-    Ok(snapshot_file::answer(
-        req,
-        &summary,
-        parent.as_ref(),
-        &stats,
-        started,
-    ))
+    let begun = begin_system(&handle.ram(), config, &state, history, req)?;
+    finish_system(begun, history, req, started)
 }
 
 /// A spike snapshot opened for restore.
