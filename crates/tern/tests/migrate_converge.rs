@@ -163,7 +163,7 @@ fn a_dirtying_guest_converges_only_with_auto_converge_and_cancel_leaves_it_runni
     let mut throttled = 0.0f64;
     let last = loop {
         let (ok, s) = tern_migrate(&src_sock, &["--status", "--json"]);
-        assert!(ok, "{s}");
+        assert!(ok, "{s}\nthe source's console:\n{}", source.output());
         throttled = throttled.max(field(&s, "throttle_percent").unwrap_or(0.0));
         match phase(&s).as_str() {
             "completed" => break s,

@@ -255,6 +255,10 @@ impl VmControl for SystemVm {
             config: self.config.clone(),
             disks: self.disks.clone(),
         };
+        // Only this migration's outcome counts: a client that read how an earlier
+        // (cancelled, failed) attempt ended has not learnt how this one ends.
+        self.outcome_read
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         let out = crate::migrate::start(vm, req);
         let status = out.status();
         *current = Some(out);
