@@ -168,6 +168,7 @@ impl Boot {
     /// Boots, waits for QEMU to exit (the guest powers off), and reports the timings.
     fn run(&self) -> Console {
         require_tool(QEMU);
+        let _slot = qemu_slot();
         let images = images();
         // panic=-1 and -no-reboot: a kernel panic ends the run at once instead of
         // waiting for the timeout.
@@ -571,4 +572,33 @@ fn days_from_civil_known_dates() {
     assert_eq!(days_from_civil(1970, 1, 1), 0);
     assert_eq!(days_from_civil(2000, 3, 1), 11_017);
     assert_eq!(parse_utc("2024-02-29 12:00:00"), Some(1_709_208_000));
+}
+
+/// How many QEMUs of this file run at once. The tests run in parallel threads; ten
+/// multi-hart QEMUs on a 2-core machine left one (4 harts, OpenSBI 1.1) making no
+/// progress past the firmware banner for 180 s in a CI run, while the same test
+/// alone boots in seconds.
+const QEMU_SLOTS: usize = 2;
+
+/// A place among the [`QEMU_SLOTS`] running QEMUs, given back when dropped.
+struct QemuSlot;
+
+static RUNNING: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+static FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+/// Waits for a free place to run a QEMU.
+fn qemu_slot() -> QemuSlot {
+    let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    while *running >= QEMU_SLOTS {
+        running = FREED.wait(running).unwrap_or_else(|e| e.into_inner());
+    }
+    *running += 1;
+    QemuSlot
+}
+
+impl Drop for QemuSlot {
+    fn drop(&mut self) {
+        *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        FREED.notify_one();
+    }
 }
