@@ -65,24 +65,30 @@ impl Vm {
     /// Boots the guest running `run` (with `args`), with `drive` (a `--drive` value)
     /// if given.
     pub fn boot(run: &str, args: &[&str], drive: Option<&str>, sock: &Path) -> Vm {
-        let mut argv: Vec<String> = virt::Boot::linux(1, Some(run), args).args().to_vec();
-        if let Some(drive) = drive {
-            argv.push("--drive".into());
-            argv.push(drive.into());
-        }
-        Vm::spawn(&argv, sock)
+        Vm::boot_with(run, args, drive, &[], sock)
     }
 
     /// As [`Vm::boot`], started `--migratable` (its sandbox keeps the host's network
     /// to reach a migration's destination).
     #[allow(dead_code)]
     pub fn boot_migratable(run: &str, args: &[&str], drive: Option<&str>, sock: &Path) -> Vm {
+        Vm::boot_with(run, args, drive, &["--migratable"], sock)
+    }
+
+    /// [`Vm::boot`] with more tern options.
+    fn boot_with(
+        run: &str,
+        args: &[&str],
+        drive: Option<&str>,
+        options: &[&str],
+        sock: &Path,
+    ) -> Vm {
         let mut argv: Vec<String> = virt::Boot::linux(1, Some(run), args).args().to_vec();
         if let Some(drive) = drive {
             argv.push("--drive".into());
             argv.push(drive.into());
         }
-        argv.push("--migratable".into());
+        argv.extend(options.iter().map(|o| o.to_string()));
         Vm::spawn(&argv, sock)
     }
 
