@@ -85,6 +85,12 @@ impl Persist for Process {
         }
         let (frames, page_table_root, vmas, brk_start, brk) = {
             let mm = self.mm();
+            if !mm.regions.is_empty() {
+                return Err(StateError::save(
+                    "the program has shared mappings (MAP_SHARED files, shared anonymous \
+                     memory or SysV segments), which snapshots do not record yet",
+                ));
+            }
             (
                 mm.frames.clone(),
                 mm.root,

@@ -113,7 +113,8 @@ impl ProcessState {
     /// `ram`; the error says what is wrong.
     pub fn check(&self, ram: &GuestRam) -> Result<(), String> {
         let s = self;
-        let (base, size) = (ram.base(), ram.size());
+        // Frames lie in the lower half; the upper half is the shared window.
+        let (base, size) = (ram.base(), ram.size() / 2);
         if !s.frames.fits(base, size) {
             return Err(format!(
                 "the frame allocator does not fit physical memory {base:#x}+{size:#x}"
@@ -127,6 +128,17 @@ impl ProcessState {
         }
         // The signal page is the highest user page.
         s.vmas.check(crate::mm::SIGPAGE + 4096)?;
+        // Snapshots hold no shared regions, so no area can be backed by one.
+        if let Some(v) = s
+            .vmas
+            .iter()
+            .find(|v| matches!(v.backing, crate::mm::vma::Backing::Shared { .. }))
+        {
+            return Err(format!(
+                "memory area {:#x}-{:#x} claims a shared region, which snapshots do not hold",
+                v.start, v.end
+            ));
+        }
         if s.brk < s.brk_start {
             return Err(format!(
                 "program break {:#x} below the heap start {:#x}",
