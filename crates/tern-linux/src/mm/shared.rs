@@ -62,6 +62,32 @@ impl Mm {
         Ok(())
     }
 
+    /// Puts region `what` back at `phys` (restoring a snapshot: the page tables
+    /// already point there). `EINVAL` if the run is not free.
+    pub fn restore_region(&mut self, phys: u64, len: u64, what: SharedMap) -> Result<(), Errno> {
+        if !self.window.take(phys, len) {
+            return Err(Errno::EINVAL);
+        }
+        if self
+            .ram()
+            .map_host_file(phys, len, what.file.as_fd(), what.offset, what.writable)
+            .is_err()
+        {
+            self.window.free(phys, len);
+            return Err(Errno::ENOMEM);
+        }
+        self.regions.insert(
+            phys,
+            Region {
+                len,
+                kind: what.kind,
+                writable: what.writable,
+                file: what.file,
+            },
+        );
+        Ok(())
+    }
+
     /// Takes a run of the window for `what` and maps the host file there; returns
     /// the run's first physical address.
     fn add_region(&mut self, len: u64, what: SharedMap) -> Result<u64, Errno> {

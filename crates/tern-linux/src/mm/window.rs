@@ -57,6 +57,25 @@ impl Window {
         Some(start)
     }
 
+    /// Takes the run `[start, start + len)`, which must be free (a region restored
+    /// where it was); `false` if it is not.
+    pub fn take(&mut self, start: u64, len: u64) -> bool {
+        let Some((&s, &l)) = self.free.range(..=start).next_back() else {
+            return false;
+        };
+        if len == 0 || start + len > s + l {
+            return false;
+        }
+        self.free.remove(&s);
+        if start > s {
+            self.free.insert(s, start - s);
+        }
+        if s + l > start + len {
+            self.free.insert(start + len, s + l - start - len);
+        }
+        true
+    }
+
     /// Gives back the run `[start, start + len)` taken from [`Window::alloc`].
     pub fn free(&mut self, start: u64, len: u64) {
         let (mut start, mut len) = (start, len);
@@ -104,5 +123,10 @@ mod tests {
             "the three runs merged into one"
         );
         assert!(w.contains(a) && !w.contains(a + 16 * PAGE));
+        w.free(a, 16 * PAGE);
+        assert!(w.take(a + 4 * PAGE, 2 * PAGE), "a run inside a free one");
+        assert!(!w.take(a + 5 * PAGE, 2 * PAGE), "overlaps the taken run");
+        assert_eq!(w.free_bytes(), 14 * PAGE);
+        assert_eq!(w.alloc(4 * PAGE), Some(a), "the part below is still free");
     }
 }
