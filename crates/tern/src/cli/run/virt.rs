@@ -153,6 +153,7 @@ pub fn run_machine(
         gdb,
     } = services;
     let memory = system.memory;
+    let received = matches!(origin, Origin::Received);
     if let Some(g) = gdb {
         let vm = tern_gdb::virt::VirtDebuggee::new(machine.handle());
         tern_gdb::spawn(g.listener, vm, g.wait).context("cannot start the gdb server")?;
@@ -203,6 +204,13 @@ pub fn run_machine(
         return Ok(0);
     }
     if let Some(e) = machine.ram().lost() {
+        if received {
+            // Post-copy: the pages the guest had not touched were only on the source.
+            anyhow::bail!(
+                "the VM cannot go on: it lost its memory still on the migration source \
+                 ({e}); the source, if it still runs, keeps its copy paused as at the switch-over"
+            );
+        }
         anyhow::bail!(
             "the restored VM cannot go on: {e}{}",
             tern_vmm::ram::LOST_HINT
