@@ -77,6 +77,13 @@ fn kinds(nr: Sysno) -> &'static [Arg] {
         Sysno::mmap => &[Hex, Int, Prot, MapFlags, Fd, Hex],
         Sysno::munmap => &[Hex, Int],
         Sysno::mprotect => &[Hex, Int, Prot],
+        Sysno::signalfd4 => &[Fd, Hex, Int, Hex],
+        Sysno::pidfd_open => &[Int, Hex],
+        Sysno::pidfd_send_signal => &[Fd, Sig, Hex, Hex],
+        Sysno::timer_create => &[Int, Hex, Hex],
+        Sysno::timer_settime => &[Int, Hex, Hex, Hex],
+        Sysno::timer_gettime => &[Int, Hex],
+        Sysno::timer_getoverrun | Sysno::timer_delete => &[Int],
         _ => &[],
     }
 }

@@ -30,6 +30,9 @@ macro_rules! both {
 
 both!(hello, memory, files, dirent, signals, threads, pipes, sockets);
 
+// signalfd4, POSIX timers, pidfds (issue 16).
+both!(sigfd_timers);
+
 #[test]
 #[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn hello_arguments_and_exit_status() {

@@ -46,6 +46,9 @@ pub fn simple(t: &Task, a: [u64; 6], nr: i64, nargs: usize) -> SysResult {
 /// `read`.
 pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
+    if let Some(id) = crate::syscalls::signalfd::id_of(t, fd) {
+        return crate::syscalls::signalfd::read(t, fd, id, a[1], a[2] as usize);
+    }
     transfer::read_in(t, fd, &[(a[1], a[2] as usize)], None)
 }
 

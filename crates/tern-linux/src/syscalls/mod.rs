@@ -15,12 +15,15 @@ pub mod misc;
 pub mod mm;
 pub mod net;
 pub mod path_args;
+pub mod pidfd;
 pub mod poll;
 pub mod proc;
 pub mod proc_self;
 pub mod signal;
+pub mod signalfd;
 pub mod thread;
 pub mod time;
+pub mod timer;
 pub mod transfer;
 
 #[cfg(test)]

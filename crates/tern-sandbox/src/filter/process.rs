@@ -57,6 +57,9 @@ const GUEST: &[Call] = allow![
     SYS_timerfd_create,
     SYS_timerfd_settime,
     SYS_timerfd_gettime,
+    // signalfd4: the host signalfd behind a guest's signalfd (its blocked signals
+    // that wait in the host kernel).
+    SYS_signalfd4,
     SYS_getitimer,
     SYS_setitimer,
     SYS_times,

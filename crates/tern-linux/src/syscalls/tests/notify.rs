@@ -1,0 +1,253 @@
+//! signalfd, POSIX timers and pidfds (`syscalls/signalfd.rs`, `timer.rs`,
+//! `pidfd.rs`). Signals here are the emulated process's own (queued by the
+//! handlers), never host signals: the tests share one host process.
+
+use super::{close, Guest, UNMAPPED};
+use crate::errno::Errno;
+use crate::signal::{bit, sig};
+use crate::syscalls::{io, pidfd, signal, signalfd, timer};
+
+const NONBLOCK: u64 = libc::O_NONBLOCK as u64;
+
+#[test]
+fn signalfd4_checks_flags_then_size_then_mask_then_descriptor() {
+    let mut g = Guest::new();
+    let mask = g.put(0, &bit(sig::SIGUSR1).to_le_bytes());
+    let bad = g.bad_fd();
+    assert_eq!(
+        signalfd::signalfd4(&mut g.t, [bad, UNMAPPED, 4, 1, 0, 0]),
+        Err(Errno::EINVAL),
+        "flags first"
+    );
+    assert_eq!(
+        signalfd::signalfd4(&mut g.t, [bad, UNMAPPED, 4, 0, 0, 0]),
+        Err(Errno::EINVAL),
+        "then the mask size"
+    );
+    assert_eq!(
+        signalfd::signalfd4(&mut g.t, [bad, UNMAPPED, 8, 0, 0, 0]),
+        Err(Errno::EFAULT),
+        "then the mask"
+    );
+    assert_eq!(
+        signalfd::signalfd4(&mut g.t, [bad, mask, 8, 0, 0, 0]),
+        Err(Errno::EBADF),
+        "then the descriptor"
+    );
+    let ev = io::eventfd2(&mut g.t, [0, 0, 0, 0, 0, 0]).unwrap();
+    assert_eq!(
+        signalfd::signalfd4(&mut g.t, [ev, mask, 8, 0, 0, 0]),
+        Err(Errno::EINVAL),
+        "a descriptor that is no signalfd"
+    );
+    close(&mut g, &[ev]);
+}
+
+#[test]
+fn signalfd_reads_queued_signals_of_its_mask_only() {
+    let mut g = Guest::new();
+    g.t.set_mask(bit(sig::SIGUSR1) | bit(40));
+    let mask = g.put(0, &(bit(sig::SIGUSR1) | bit(40)).to_le_bytes());
+    let fd = signalfd::signalfd4(&mut g.t, [u64::MAX, mask, 8, NONBLOCK, 0, 0]).unwrap();
+    let buf = g.mem + 1024;
+    assert_eq!(
+        io::read(&mut g.t, [fd, buf, 512, 0, 0, 0]),
+        Err(Errno::EAGAIN)
+    );
+    assert_eq!(
+        io::read(&mut g.t, [fd, buf, 127, 0, 0, 0]),
+        Err(Errno::EINVAL),
+        "less than one signalfd_siginfo"
+    );
+    let pid = g.t.proc_pid() as u64;
+    signal::kill(&mut g.t, [pid, sig::SIGUSR1 as u64, 0, 0, 0, 0]).unwrap();
+    // A realtime signal with a value, and one outside the mask.
+    let mut info = [0u8; 128];
+    info[0..4].copy_from_slice(&40i32.to_le_bytes());
+    info[8..12].copy_from_slice(&(-1i32).to_le_bytes());
+    info[24..32].copy_from_slice(&77u64.to_le_bytes());
+    let ip = g.put(2048, &info);
+    signal::rt_sigqueueinfo(&mut g.t, [pid, 40, ip, 0, 0, 0]).unwrap();
+    signal::rt_sigqueueinfo(&mut g.t, [pid, 41, ip, 0, 0, 0]).unwrap();
+    assert_eq!(io::read(&mut g.t, [fd, buf, 512, 0, 0, 0]), Ok(256));
+    assert_eq!(g.i32_at(buf), sig::SIGUSR1);
+    assert_eq!(g.i32_at(buf + 128), 40);
+    assert_eq!(g.i32_at(buf + 128 + 8), -1, "ssi_code");
+    assert_eq!(g.i32_at(buf + 128 + 44), 77, "ssi_int");
+    assert_eq!(g.u64_at(buf + 128 + 48), 77, "ssi_ptr");
+    let left: Vec<i32> = g
+        .proc
+        .pending
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|i| i.signo)
+        .collect();
+    assert_eq!(left, vec![41], "the signal outside the mask stays pending");
+    close(&mut g, &[fd]);
+}
+
+#[test]
+fn signalfd_takes_a_new_mask_and_is_collected_after_close() {
+    let mut g = Guest::new();
+    let m1 = g.put(0, &bit(sig::SIGUSR1).to_le_bytes());
+    let m2 = g.put(8, &bit(sig::SIGUSR2).to_le_bytes());
+    let fd = signalfd::signalfd4(&mut g.t, [u64::MAX, m1, 8, NONBLOCK, 0, 0]).unwrap();
+    assert_eq!(signalfd::signalfd4(&mut g.t, [fd, m2, 8, 0, 0, 0]), Ok(fd));
+    let pid = g.t.proc_pid() as u64;
+    signal::kill(&mut g.t, [pid, sig::SIGUSR2 as u64, 0, 0, 0, 0]).unwrap();
+    let buf = g.mem + 1024;
+    assert_eq!(io::read(&mut g.t, [fd, buf, 128, 0, 0, 0]), Ok(128));
+    assert_eq!(g.i32_at(buf), sig::SIGUSR2);
+    close(&mut g, &[fd]);
+}
+
+/// A `struct sigevent`: value, signo, notify, thread id.
+fn sigevent(value: u64, signo: i32, notify: i32, tid: i32) -> Vec<u8> {
+    let mut b = vec![0u8; 64];
+    b[0..8].copy_from_slice(&value.to_le_bytes());
+    b[8..12].copy_from_slice(&signo.to_le_bytes());
+    b[12..16].copy_from_slice(&notify.to_le_bytes());
+    b[16..20].copy_from_slice(&tid.to_le_bytes());
+    b
+}
+
+#[test]
+fn timer_create_checks_the_event_then_the_clock() {
+    let mut g = Guest::new();
+    let out = g.mem + 512;
+    assert_eq!(
+        timer::timer_create(&mut g.t, [99, UNMAPPED, out, 0, 0, 0]),
+        Err(Errno::EFAULT),
+        "the sigevent is copied first"
+    );
+    let ev = g.put(0, &sigevent(1, sig::SIGUSR1, 0, 0));
+    assert_eq!(
+        timer::timer_create(&mut g.t, [99, ev, out, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        timer::timer_create(&mut g.t, [4, ev, out, 0, 0, 0]),
+        Err(Errno(libc::EOPNOTSUPP)),
+        "CLOCK_MONOTONIC_RAW has no timers"
+    );
+    let bad_sig = g.put(64, &sigevent(1, 0, 0, 0));
+    assert_eq!(
+        timer::timer_create(&mut g.t, [1, bad_sig, out, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    let bad_tid = g.put(128, &sigevent(1, sig::SIGUSR1, 4, -5));
+    assert_eq!(
+        timer::timer_create(&mut g.t, [1, bad_tid, out, 0, 0, 0]),
+        Err(Errno::EINVAL),
+        "SIGEV_THREAD_ID names no thread of the process"
+    );
+    assert_eq!(
+        timer::timer_create(&mut g.t, [1, ev, UNMAPPED, 0, 0, 0]),
+        Err(Errno::EFAULT)
+    );
+    assert_eq!(timer::timer_create(&mut g.t, [1, ev, out, 0, 0, 0]), Ok(0));
+    let id = u64::from(g.proc.read_u32(out).unwrap());
+    // Another process does not see the timer.
+    let mut other = Guest::new();
+    assert_eq!(
+        timer::timer_delete(&mut other.t, [id, 0, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(timer::timer_delete(&mut g.t, [id, 0, 0, 0, 0, 0]), Ok(0));
+    assert_eq!(
+        timer::timer_delete(&mut g.t, [id, 0, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+}
+
+#[test]
+fn timer_expiry_queues_si_timer_with_the_value() {
+    let mut g = Guest::new();
+    let out = g.mem + 512;
+    let ev = g.put(0, &sigevent(0x55, 42, 0, 0));
+    timer::timer_create(&mut g.t, [1, ev, out, 0, 0, 0]).unwrap();
+    let id = u64::from(g.proc.read_u32(out).unwrap());
+    let mut its = vec![0u8; 32];
+    its[24..32].copy_from_slice(&2_000_000i64.to_le_bytes());
+    let new = g.put(600, &its);
+    let bad = g.put(700, &{
+        let mut b = its.clone();
+        b[24..32].copy_from_slice(&1_000_000_000i64.to_le_bytes());
+        b
+    });
+    assert_eq!(
+        timer::timer_settime(&mut g.t, [id, 0, bad, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        timer::timer_settime(&mut g.t, [id + 1000, 0, new, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(timer::timer_settime(&mut g.t, [id, 0, new, 0, 0, 0]), Ok(0));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let info = loop {
+        if let Some(i) = g.proc.pending.lock().unwrap().first().copied() {
+            break i;
+        }
+        assert!(std::time::Instant::now() < deadline, "the timer fired");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    assert_eq!(info.signo, 42);
+    assert_eq!(info.code, signalfd::SI_TIMER);
+    assert_eq!(info.addr as u32 as u64, id);
+    assert_eq!(info.value, 0x55);
+    let cur = g.mem + 800;
+    assert_eq!(timer::timer_gettime(&mut g.t, [id, cur, 0, 0, 0, 0]), Ok(0));
+    assert_eq!(
+        g.get(cur, 32),
+        vec![0u8; 32],
+        "a one-shot timer is disarmed"
+    );
+    assert_eq!(
+        timer::timer_getoverrun(&mut g.t, [id, 0, 0, 0, 0, 0]),
+        Ok(0)
+    );
+    timer::timer_delete(&mut g.t, [id, 0, 0, 0, 0, 0]).unwrap();
+}
+
+#[test]
+fn pidfd_calls_check_their_arguments() {
+    let mut g = Guest::new();
+    assert_eq!(
+        pidfd::pidfd_open(&mut g.t, [0, 0, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    let pid = g.t.proc_pid() as u64;
+    assert_eq!(
+        pidfd::pidfd_open(&mut g.t, [pid, 1, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    let fd = pidfd::pidfd_open(&mut g.t, [pid, 0, 0, 0, 0, 0]).unwrap();
+    assert_eq!(
+        pidfd::pidfd_send_signal(&mut g.t, [fd, 10, 0, 8, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    let bad = g.bad_fd();
+    assert_eq!(
+        pidfd::pidfd_send_signal(&mut g.t, [bad, 10, 0, 0, 0, 0]),
+        Err(Errno::EBADF)
+    );
+    // To itself: through the guest's queue.
+    assert_eq!(
+        pidfd::pidfd_send_signal(&mut g.t, [fd, 40, 0, 0, 0, 0]),
+        Ok(0)
+    );
+    assert!(g.proc.pending.lock().unwrap().iter().any(|i| i.signo == 40));
+    close(&mut g, &[fd]);
+}
+
+#[test]
+fn pidfd_open_refuses_processes_outside_the_vm() {
+    let mut g = Guest::new();
+    // pid 1 is no descendant of the test process.
+    assert_eq!(
+        pidfd::pidfd_open(&mut g.t, [1, 0, 0, 0, 0, 0]),
+        Err(Errno::EPERM)
+    );
+}
