@@ -11,6 +11,7 @@ use tern_hart::Hart;
 use crate::errno::Errno;
 use crate::sigframe;
 use crate::syscalls::thread::flags::CLONE_THREAD;
+use crate::syscalls::xattr::Target::{Fd as XFd, Link as XLink, Path as XPath};
 use crate::syscalls::{fs, io, misc, mm, net, poll, proc, signal, thread, time, Flow};
 use crate::task::Task;
 
@@ -116,6 +117,21 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::chdir => fs::chdir(t, a),
         S::fchdir => fs::fchdir(t, a),
         S::chroot => Err(Errno::EPERM),
+        S::inotify_init1 => crate::syscalls::inotify::inotify_init1(t, a),
+        S::inotify_add_watch => crate::syscalls::inotify::inotify_add_watch(t, a),
+        S::inotify_rm_watch => crate::syscalls::inotify::inotify_rm_watch(t, a),
+        S::getxattr => crate::syscalls::xattr::getxattr(t, a, XPath),
+        S::lgetxattr => crate::syscalls::xattr::getxattr(t, a, XLink),
+        S::fgetxattr => crate::syscalls::xattr::getxattr(t, a, XFd),
+        S::setxattr => crate::syscalls::xattr::setxattr(t, a, XPath),
+        S::lsetxattr => crate::syscalls::xattr::setxattr(t, a, XLink),
+        S::fsetxattr => crate::syscalls::xattr::setxattr(t, a, XFd),
+        S::listxattr => crate::syscalls::xattr::listxattr(t, a, XPath),
+        S::llistxattr => crate::syscalls::xattr::listxattr(t, a, XLink),
+        S::flistxattr => crate::syscalls::xattr::listxattr(t, a, XFd),
+        S::removexattr => crate::syscalls::xattr::removexattr(t, a, XPath),
+        S::lremovexattr => crate::syscalls::xattr::removexattr(t, a, XLink),
+        S::fremovexattr => crate::syscalls::xattr::removexattr(t, a, XFd),
         S::umask => Ok(t
             .proc
             .umask

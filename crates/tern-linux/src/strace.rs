@@ -84,6 +84,17 @@ fn kinds(nr: Sysno) -> &'static [Arg] {
         Sysno::timer_settime => &[Int, Hex, Hex, Hex],
         Sysno::timer_gettime => &[Int, Hex],
         Sysno::timer_getoverrun | Sysno::timer_delete => &[Int],
+        Sysno::inotify_init1 => &[Hex],
+        Sysno::inotify_add_watch => &[Fd, Str, Hex],
+        Sysno::inotify_rm_watch => &[Fd, Int],
+        Sysno::getxattr | Sysno::lgetxattr => &[Str, Str, Hex, Int],
+        Sysno::fgetxattr => &[Fd, Str, Hex, Int],
+        Sysno::setxattr | Sysno::lsetxattr => &[Str, Str, Buf, Int, Hex],
+        Sysno::fsetxattr => &[Fd, Str, Buf, Int, Hex],
+        Sysno::listxattr | Sysno::llistxattr => &[Str, Hex, Int],
+        Sysno::flistxattr => &[Fd, Hex, Int],
+        Sysno::removexattr | Sysno::lremovexattr => &[Str, Str],
+        Sysno::fremovexattr => &[Fd, Str],
         _ => &[],
     }
 }

@@ -30,8 +30,30 @@ macro_rules! both {
 
 both!(hello, memory, files, dirent, signals, threads, pipes, sockets);
 
-// signalfd4, POSIX timers, pidfds (issue 16).
-both!(sigfd_timers);
+// signalfd4, POSIX timers, pidfds; inotify and xattrs (issue 16).
+both!(sigfd_timers, notify_xattr);
+
+/// inotify and xattr paths under `--root` go through the confined resolver (the
+/// watched or attributed object is the one it reached, links included): the same
+/// output as qemu-riscv64 on the host's /tmp.
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn notify_xattr_under_a_root() {
+    let prog = linux_user::build("notify_xattr", Link::Static);
+    let root = linux_user::out_dir().join("notify-root");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("tmp")).expect("create the root");
+    std::fs::copy(&prog, root.join("notify_xattr")).expect("copy the program");
+    let q = linux_user::run(
+        linux_user::qemu(&prog, Link::Static),
+        std::time::Duration::from_secs(60),
+    );
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tern"));
+    c.arg("exec").arg("--root").arg(&root).arg("/notify_xattr");
+    let t = linux_user::run(c, std::time::Duration::from_secs(60));
+    assert_eq!(t.stdout, q.stdout, "tern stderr: {}", t.stderr);
+    assert_eq!(t.status, q.status);
+}
 
 #[test]
 #[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]

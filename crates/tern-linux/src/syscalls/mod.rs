@@ -10,11 +10,13 @@
 
 pub mod cmsg;
 pub mod fs;
+pub mod inotify;
 pub mod io;
 pub mod misc;
 pub mod mm;
 pub mod net;
 pub mod path_args;
+pub mod pathobj;
 pub mod pidfd;
 pub mod poll;
 pub mod proc;
@@ -25,6 +27,7 @@ pub mod thread;
 pub mod time;
 pub mod timer;
 pub mod transfer;
+pub mod xattr;
 
 #[cfg(test)]
 mod tests;

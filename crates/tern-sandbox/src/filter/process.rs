@@ -60,6 +60,10 @@ const GUEST: &[Call] = allow![
     // signalfd4: the host signalfd behind a guest's signalfd (its blocked signals
     // that wait in the host kernel).
     SYS_signalfd4,
+    // inotify on the objects the confined resolver reached.
+    SYS_inotify_init1,
+    SYS_inotify_add_watch,
+    SYS_inotify_rm_watch,
     SYS_getitimer,
     SYS_setitimer,
     SYS_times,
@@ -87,6 +91,19 @@ const FILES: &[Call] = allow![
     SYS_syncfs,
     SYS_splice,
     SYS_tee,
+    // Extended attributes of the guest's files (paths confined by the resolver).
+    SYS_getxattr,
+    SYS_lgetxattr,
+    SYS_fgetxattr,
+    SYS_setxattr,
+    SYS_lsetxattr,
+    SYS_fsetxattr,
+    SYS_listxattr,
+    SYS_llistxattr,
+    SYS_flistxattr,
+    SYS_removexattr,
+    SYS_lremovexattr,
+    SYS_fremovexattr,
     SYS_socket,
 ];
 

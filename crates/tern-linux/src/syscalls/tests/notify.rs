@@ -251,3 +251,84 @@ fn pidfd_open_refuses_processes_outside_the_vm() {
         Err(Errno::EPERM)
     );
 }
+
+#[test]
+fn inotify_checks_the_mask_then_the_descriptor_then_the_path() {
+    use crate::syscalls::inotify;
+    let mut g = Guest::new();
+    assert_eq!(
+        inotify::inotify_init1(&mut g.t, [1, 0, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    let fd = inotify::inotify_init1(&mut g.t, [0, 0, 0, 0, 0, 0]).unwrap();
+    let bad = g.bad_fd();
+    assert_eq!(
+        inotify::inotify_add_watch(&mut g.t, [bad, UNMAPPED, 0, 0, 0, 0]),
+        Err(Errno::EINVAL),
+        "an empty mask first"
+    );
+    assert_eq!(
+        inotify::inotify_add_watch(&mut g.t, [bad, UNMAPPED, 0x100, 0, 0, 0]),
+        Err(Errno::EBADF),
+        "then the descriptor"
+    );
+    assert_eq!(
+        inotify::inotify_add_watch(&mut g.t, [fd, UNMAPPED, 0x100, 0, 0, 0]),
+        Err(Errno::EFAULT),
+        "then the path"
+    );
+    let ev = io::eventfd2(&mut g.t, [0, 0, 0, 0, 0, 0]).unwrap();
+    let dir = g.cstr(0, "/");
+    assert_eq!(
+        inotify::inotify_add_watch(&mut g.t, [ev, dir, 0x100, 0, 0, 0]),
+        Err(Errno::EINVAL),
+        "no inotify instance"
+    );
+    let wd = inotify::inotify_add_watch(&mut g.t, [fd, dir, 0x100, 0, 0, 0]).unwrap();
+    assert_eq!(
+        inotify::inotify_rm_watch(&mut g.t, [fd, wd, 0, 0, 0, 0]),
+        Ok(0)
+    );
+    assert_eq!(
+        inotify::inotify_rm_watch(&mut g.t, [fd, wd, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    close(&mut g, &[fd, ev]);
+}
+
+#[test]
+fn xattr_names_are_checked_before_the_host_sees_them() {
+    use crate::syscalls::xattr::{self, Target};
+    let mut g = Guest::new();
+    let path = g.cstr(0, "/");
+    let empty = g.cstr(64, "");
+    let long = g.cstr(128, &format!("user.{}", "a".repeat(300)));
+    let buf = g.mem + 1024;
+    assert_eq!(
+        xattr::getxattr(&mut g.t, [path, empty, buf, 16, 0, 0], Target::Path),
+        Err(Errno::ERANGE)
+    );
+    assert_eq!(
+        xattr::getxattr(&mut g.t, [path, long, buf, 16, 0, 0], Target::Path),
+        Err(Errno::ERANGE)
+    );
+    let name = g.cstr(512, "user.x");
+    assert_eq!(
+        xattr::setxattr(&mut g.t, [path, name, buf, 1, 4, 0], Target::Path),
+        Err(Errno::EINVAL),
+        "unknown flags"
+    );
+    assert_eq!(
+        xattr::setxattr(&mut g.t, [path, name, buf, 65537, 0, 0], Target::Path),
+        Err(Errno(libc::E2BIG))
+    );
+    assert_eq!(
+        xattr::setxattr(&mut g.t, [path, name, UNMAPPED, 4, 0, 0], Target::Path),
+        Err(Errno::EFAULT)
+    );
+    let bad = g.bad_fd();
+    assert_eq!(
+        xattr::listxattr(&mut g.t, [bad, buf, 16, 0, 0, 0], Target::Fd),
+        Err(Errno::EBADF)
+    );
+}
