@@ -95,6 +95,14 @@ fn kinds(nr: Sysno) -> &'static [Arg] {
         Sysno::flistxattr => &[Fd, Hex, Int],
         Sysno::removexattr | Sysno::lremovexattr => &[Str, Str],
         Sysno::fremovexattr => &[Fd, Str],
+        Sysno::splice | Sysno::copy_file_range => &[Fd, Hex, Fd, Hex, Int, Hex],
+        Sysno::tee => &[Fd, Fd, Int, Hex],
+        Sysno::vmsplice => &[Fd, Hex, Int, Hex],
+        Sysno::sendfile => &[Fd, Fd, Hex, Int],
+        Sysno::readahead => &[Fd, Int, Int],
+        Sysno::sync_file_range => &[Fd, Int, Int, Hex],
+        Sysno::sendmmsg => &[Fd, Hex, Int, Hex],
+        Sysno::recvmmsg => &[Fd, Hex, Int, Hex, Hex],
         _ => &[],
     }
 }

@@ -30,8 +30,9 @@ macro_rules! both {
 
 both!(hello, memory, files, dirent, signals, threads, pipes, sockets);
 
-// signalfd4, POSIX timers, pidfds; inotify and xattrs (issue 16).
-both!(sigfd_timers, notify_xattr);
+// signalfd4, POSIX timers, pidfds; inotify and xattrs; splice, tee, vmsplice,
+// copy_file_range, sendfile beyond 64 MiB, sendmmsg/recvmmsg (issue 16).
+both!(sigfd_timers, notify_xattr, splice_mmsg);
 
 /// inotify and xattr paths under `--root` go through the confined resolver (the
 /// watched or attributed object is the one it reached, links included): the same

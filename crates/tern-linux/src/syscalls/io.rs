@@ -375,22 +375,6 @@ pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
     r
 }
 
-/// `sendfile`.
-pub fn sendfile(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let out = fd_arg(t, a[0])?;
-    let inp = fd_arg(t, a[1])?;
-    let count = (a[3] as usize).min(MAX_IO);
-    if a[2] == 0 {
-        // SAFETY: integer arguments, null offset.
-        return host(unsafe { libc::sendfile(out, inp, std::ptr::null_mut(), count) as i64 });
-    }
-    let mut off = t.proc.read_u64(a[2])? as i64;
-    // SAFETY: `off` is a local.
-    let r = host(unsafe { libc::sendfile(out, inp, &mut off, count) as i64 })?;
-    t.proc.write_u64(a[2], off as u64)?;
-    Ok(r)
-}
-
 /// `memfd_create`.
 pub fn memfd_create(t: &mut Task, a: [u64; 6]) -> SysResult {
     let name = t.proc.read_path(a[0])?;

@@ -104,6 +104,8 @@ const FILES: &[Call] = allow![
     SYS_removexattr,
     SYS_lremovexattr,
     SYS_fremovexattr,
+    // Page-cache read-ahead of a guest's file (a hint).
+    SYS_readahead,
     SYS_socket,
 ];
 

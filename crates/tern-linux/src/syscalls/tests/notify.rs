@@ -332,3 +332,26 @@ fn xattr_names_are_checked_before_the_host_sees_them() {
         Err(Errno::EBADF)
     );
 }
+
+#[test]
+fn recvmmsg_checks_its_timeout() {
+    use crate::syscalls::{mmsg, net};
+    let mut g = Guest::new();
+    let sv = g.mem + 256;
+    net::socketpair(&mut g.t, [1, 2, 0, sv, 0, 0]).unwrap();
+    let (a, b) = (g.i32_at(sv) as u64, g.i32_at(sv + 4) as u64);
+    let ts = g.put(
+        512,
+        &[0i64.to_le_bytes(), 2_000_000_000i64.to_le_bytes()].concat(),
+    );
+    assert_eq!(
+        mmsg::recvmmsg(&mut g.t, [a, g.mem + 1024, 1, 0x40, ts, 0]),
+        Err(Errno::EINVAL)
+    );
+    let bad = g.bad_fd();
+    assert_eq!(
+        mmsg::sendmmsg(&mut g.t, [bad, g.mem + 1024, 1, 0, 0, 0]),
+        Err(Errno::EBADF)
+    );
+    close(&mut g, &[a, b]);
+}
