@@ -120,7 +120,9 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::getcwd => fs::getcwd(t, a),
         S::chdir => fs::chdir(t, a),
         S::fchdir => fs::fchdir(t, a),
-        S::chroot => Err(Errno::EPERM),
+        S::chroot => crate::syscalls::handles::chroot(t, a),
+        S::name_to_handle_at => crate::syscalls::handles::name_to_handle_at(t, a),
+        S::open_by_handle_at => crate::syscalls::handles::open_by_handle_at(t, a),
         S::inotify_init1 => crate::syscalls::inotify::inotify_init1(t, a),
         S::inotify_add_watch => crate::syscalls::inotify::inotify_add_watch(t, a),
         S::inotify_rm_watch => crate::syscalls::inotify::inotify_rm_watch(t, a),
@@ -152,6 +154,7 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::msync => Ok(0),
         S::mlock | S::munlock | S::mlockall | S::munlockall | S::mlock2 => Ok(0),
         S::membarrier => mm::membarrier(a),
+        S::mincore => crate::syscalls::mincore::mincore(t, a),
         S::riscv_flush_icache => mm::flush_icache(hart),
         // Signals.
         S::rt_sigaction => signal::rt_sigaction(t, a),
@@ -256,6 +259,12 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::prctl => misc::prctl(t, a),
         S::riscv_hwprobe => misc::riscv_hwprobe(t, a),
         S::capget => misc::capget(t, a),
+        S::capset => crate::syscalls::sched::capset(t, a),
+        S::ioprio_get => crate::syscalls::sched::ioprio_get(t, a),
+        S::ioprio_set => crate::syscalls::sched::ioprio_set(t, a),
+        S::sched_getattr => crate::syscalls::sched::sched_getattr(t, a),
+        S::sched_setattr => crate::syscalls::sched::sched_setattr(t, a),
+        S::kcmp => crate::syscalls::kcmp::kcmp(t, a),
         S::rseq => Err(Errno::ENOSYS),
         _ => {
             t.proc.strace.unknown(t.tid, nr);

@@ -103,6 +103,15 @@ fn kinds(nr: Sysno) -> &'static [Arg] {
         Sysno::sync_file_range => &[Fd, Int, Int, Hex],
         Sysno::sendmmsg => &[Fd, Hex, Int, Hex],
         Sysno::recvmmsg => &[Fd, Hex, Int, Hex, Hex],
+        Sysno::capset => &[Hex, Hex],
+        Sysno::ioprio_get => &[Int, Int],
+        Sysno::ioprio_set => &[Int, Int, Hex],
+        Sysno::sched_getattr => &[Int, Hex, Int, Hex],
+        Sysno::sched_setattr => &[Int, Hex, Hex],
+        Sysno::kcmp => &[Int, Int, Int, Hex, Hex],
+        Sysno::mincore => &[Hex, Int, Hex],
+        Sysno::name_to_handle_at => &[Fd, Str, Hex, Hex, AtFlags],
+        Sysno::open_by_handle_at => &[Fd, Hex, OpenFlags],
         _ => &[],
     }
 }

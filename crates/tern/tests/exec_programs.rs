@@ -34,6 +34,16 @@ both!(hello, memory, files, dirent, signals, threads, pipes, sockets);
 // copy_file_range, sendfile beyond 64 MiB, sendmmsg/recvmmsg (issue 16).
 both!(sigfd_timers, notify_xattr, splice_mmsg);
 
+/// kcmp, mincore, ioprio, sched_getattr/sched_setattr, capset, chroot and
+/// name_to_handle_at, against the native x86-64 build of the same program:
+/// qemu-riscv64 7.2 has no kcmp.
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn misc_calls_match_the_native_build() {
+    linux_user::compare_native("misc_calls", Link::Static, &[]);
+    linux_user::compare_native("misc_calls", Link::Dynamic, &[]);
+}
+
 /// inotify and xattr paths under `--root` go through the confined resolver (the
 /// watched or attributed object is the one it reached, links included): the same
 /// output as qemu-riscv64 on the host's /tmp.

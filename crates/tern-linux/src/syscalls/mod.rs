@@ -10,8 +10,11 @@
 
 pub mod cmsg;
 pub mod fs;
+pub mod handles;
 pub mod inotify;
 pub mod io;
+pub mod kcmp;
+pub mod mincore;
 pub mod misc;
 pub mod mm;
 pub mod mmsg;
@@ -22,6 +25,7 @@ pub mod pidfd;
 pub mod poll;
 pub mod proc;
 pub mod proc_self;
+pub mod sched;
 pub mod signal;
 pub mod signalfd;
 pub mod splice;

@@ -22,6 +22,7 @@ use std::sync::Mutex;
 
 use crate::errno::{host, Errno, SysResult};
 use crate::fs::{FdInfo, FdKind};
+use crate::process::Process;
 use crate::signal::{bit, mirrored, sig, SigInfo, UNBLOCKABLE};
 use crate::syscalls::io::fd_arg;
 use crate::task::Task;
@@ -42,6 +43,9 @@ const SSI: usize = 128;
 
 struct Entry {
     id: u32,
+    /// The process it belongs to (its address: one per host process, but unit
+    /// tests make several).
+    owner: usize,
     mask: u64,
     /// The host signalfd (emulator's descriptor).
     sigfd: i32,
@@ -69,12 +73,17 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
 
 /// Called when signal `signo` is queued for the process or one of its threads:
 /// makes the signalfds watching it readable.
-pub fn notify(signo: i32) {
+pub fn notify(proc: &Process, signo: i32) {
     if !ANY.load(Ordering::Relaxed) {
         return;
     }
+    let owner = proc as *const Process as usize;
     let r = registry();
-    for e in r.entries.iter().filter(|e| e.mask & bit(signo) != 0) {
+    for e in r
+        .entries
+        .iter()
+        .filter(|e| e.owner == owner && e.mask & bit(signo) != 0)
+    {
         let one = 1u64;
         // SAFETY: writing 8 bytes from a local to our own eventfd.
         unsafe { libc::write(e.event, (&one as *const u64).cast(), 8) };
@@ -114,7 +123,11 @@ fn above_limit(t: &Task, fd: i32) -> Result<i32, Errno> {
     host(i64::from(high)).map(|v| v as i32)
 }
 
-/// Drops entries no guest descriptor names any more.
+fn owner_of(t: &Task) -> usize {
+    std::sync::Arc::as_ptr(&t.proc) as usize
+}
+
+/// Drops entries of the caller's process that no guest descriptor names any more.
 fn collect(t: &Task, r: &mut Registry) {
     let live: Vec<u32> = t
         .proc
@@ -125,8 +138,9 @@ fn collect(t: &Task, r: &mut Registry) {
             _ => None,
         })
         .collect();
+    let owner = owner_of(t);
     r.entries.retain(|e| {
-        let keep = live.contains(&e.id);
+        let keep = e.owner != owner || live.contains(&e.id);
         if !keep {
             // SAFETY: closing the emulator's own descriptors of a dead entry.
             unsafe {
@@ -158,7 +172,7 @@ pub fn signalfd4(t: &mut Task, a: [u64; 6]) -> SysResult {
         let e = r
             .entries
             .iter_mut()
-            .find(|e| e.id == id)
+            .find(|e| e.id == id && e.owner == owner_of(t))
             .ok_or(Errno::EINVAL)?;
         e.mask = mask;
         let set = host_set(mask);
@@ -250,6 +264,7 @@ pub fn signalfd4(t: &mut Task, a: [u64; 6]) -> SysResult {
     };
     r.entries.push(Entry {
         id,
+        owner: owner_of(t),
         mask,
         sigfd,
         event,
@@ -355,7 +370,11 @@ pub fn read(t: &mut Task, fd: i32, id: u32, va: u64, len: usize) -> SysResult {
         }
         let (mask, sigfd, event) = {
             let r = registry();
-            let e = r.entries.iter().find(|e| e.id == id).ok_or(Errno::EINVAL)?;
+            let e = r
+                .entries
+                .iter()
+                .find(|e| e.id == id && e.owner == owner_of(t))
+                .ok_or(Errno::EINVAL)?;
             (e.mask, e.sigfd, e.event)
         };
         while out.len() < want * SSI {

@@ -355,3 +355,125 @@ fn recvmmsg_checks_its_timeout() {
     );
     close(&mut g, &[a, b]);
 }
+
+#[test]
+fn capset_allows_the_empty_sets_and_nothing_more() {
+    use crate::syscalls::sched;
+    let mut g = Guest::new();
+    let hdr = g.put(
+        0,
+        &[0x2008_0522u32.to_le_bytes(), 0u32.to_le_bytes()].concat(),
+    );
+    let zeros = g.put(64, &[0u8; 24]);
+    assert_eq!(sched::capset(&mut g.t, [hdr, zeros, 0, 0, 0, 0]), Ok(0));
+    let mut caps = [0u8; 24];
+    caps[0] = 1; // CAP_CHOWN effective
+    let some = g.put(128, &caps);
+    assert_eq!(
+        sched::capset(&mut g.t, [hdr, some, 0, 0, 0, 0]),
+        Err(Errno::EPERM)
+    );
+    let v1 = g.put(
+        256,
+        &[0x1998_0330u32.to_le_bytes(), 0u32.to_le_bytes()].concat(),
+    );
+    // Version 1 reads one 12-byte set: the bits beyond it are not looked at.
+    let tail = g.put(320, &{
+        let mut b = [0u8; 24];
+        b[20] = 1;
+        b
+    });
+    assert_eq!(sched::capset(&mut g.t, [v1, tail, 0, 0, 0, 0]), Ok(0));
+}
+
+#[test]
+fn ioprio_never_passes_the_sandbox_marker_on() {
+    use crate::syscalls::sched;
+    let mut g = Guest::new();
+    let marker = tern_sandbox_marker();
+    assert_eq!(
+        sched::ioprio_get(&mut g.t, [marker, 0, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        sched::ioprio_set(&mut g.t, [1, 0, 1 << 13, 0, 0, 0]),
+        Err(Errno::EPERM),
+        "the realtime class needs a privilege"
+    );
+}
+
+/// `tern_sandbox::filter::common::MARKER` (not a dependency of this crate).
+fn tern_sandbox_marker() -> u64 {
+    0x7465_726e
+}
+
+#[test]
+fn sched_setattr_refuses_realtime_and_deadline() {
+    use crate::syscalls::sched;
+    let mut g = Guest::new();
+    let mut attr = [0u8; 56];
+    attr[0..4].copy_from_slice(&56u32.to_le_bytes());
+    attr[4..8].copy_from_slice(&1u32.to_le_bytes()); // SCHED_FIFO
+    attr[20..24].copy_from_slice(&10u32.to_le_bytes());
+    let va = g.put(0, &attr);
+    assert_eq!(
+        sched::sched_setattr(&mut g.t, [0, va, 0, 0, 0, 0]),
+        Err(Errno::EPERM)
+    );
+    attr[4..8].copy_from_slice(&6u32.to_le_bytes()); // SCHED_DEADLINE
+    let va = g.put(0, &attr);
+    assert_eq!(
+        sched::sched_setattr(&mut g.t, [0, va, 0, 0, 0, 0]),
+        Err(Errno::EPERM)
+    );
+    // pid 1 is outside the VM.
+    assert_eq!(
+        sched::sched_getattr(&mut g.t, [1, va, 56, 0, 0, 0]),
+        Err(Errno::ESRCH)
+    );
+}
+
+#[test]
+fn mincore_reports_installed_pages() {
+    use crate::syscalls::mincore;
+    let mut g = Guest::new();
+    let page = g.mem;
+    g.put(0, &[1]);
+    let vec = g.mem + 8192;
+    assert_eq!(
+        mincore::mincore(&mut g.t, [page, 4096, vec, 0, 0, 0]),
+        Ok(0)
+    );
+    assert_eq!(g.get(vec, 1), vec![1]);
+    assert_eq!(
+        mincore::mincore(&mut g.t, [UNMAPPED, 4096, vec, 0, 0, 0]),
+        Err(Errno::ENOMEM)
+    );
+    assert_eq!(
+        mincore::mincore(&mut g.t, [page + 1, 4096, vec, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+}
+
+#[test]
+fn kcmp_compares_open_file_descriptions() {
+    use crate::syscalls::kcmp;
+    let mut g = Guest::new();
+    let me = g.t.proc_pid() as u64;
+    let a = io::eventfd2(&mut g.t, [0, 0, 0, 0, 0, 0]).unwrap();
+    let b = io::dup(&mut g.t, [a, 0, 0, 0, 0, 0]).unwrap();
+    let c = io::eventfd2(&mut g.t, [0, 0, 0, 0, 0, 0]).unwrap();
+    assert_eq!(kcmp::kcmp(&mut g.t, [me, me, 0, a, b, 0]), Ok(0));
+    let r = kcmp::kcmp(&mut g.t, [me, me, 0, a, c, 0]).unwrap();
+    assert!(r == 1 || r == 2, "{r}");
+    assert_eq!(
+        kcmp::kcmp(&mut g.t, [me, 1, 1, 0, 0, 0]),
+        Err(Errno::EPERM),
+        "pid 1 is outside the VM"
+    );
+    assert_eq!(
+        kcmp::kcmp(&mut g.t, [me, me, 8, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    close(&mut g, &[a, b, c]);
+}
