@@ -265,6 +265,12 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::sched_getattr => crate::syscalls::sched::sched_getattr(t, a),
         S::sched_setattr => crate::syscalls::sched::sched_setattr(t, a),
         S::kcmp => crate::syscalls::kcmp::kcmp(t, a),
+        S::mq_open => crate::syscalls::mqueue::mq_open(t, a),
+        S::mq_unlink => crate::syscalls::mqueue::mq_unlink(t, a),
+        S::mq_timedsend => crate::syscalls::mqueue::mq_timedsend(t, a),
+        S::mq_timedreceive => crate::syscalls::mqueue::mq_timedreceive(t, a),
+        S::mq_notify => crate::syscalls::mqueue::mq_notify(t, a),
+        S::mq_getsetattr => crate::syscalls::mqueue::mq_getsetattr(t, a),
         S::rseq => Err(Errno::ENOSYS),
         _ => {
             t.proc.strace.unknown(t.tid, nr);

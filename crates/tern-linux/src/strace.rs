@@ -112,6 +112,12 @@ fn kinds(nr: Sysno) -> &'static [Arg] {
         Sysno::mincore => &[Hex, Int, Hex],
         Sysno::name_to_handle_at => &[Fd, Str, Hex, Hex, AtFlags],
         Sysno::open_by_handle_at => &[Fd, Hex, OpenFlags],
+        Sysno::mq_open => &[Str, OpenFlags, Oct, Hex],
+        Sysno::mq_unlink => &[Str],
+        Sysno::mq_timedsend => &[Fd, Buf, Int, Int, Hex],
+        Sysno::mq_timedreceive => &[Fd, Hex, Int, Hex, Hex],
+        Sysno::mq_notify => &[Fd, Hex],
+        Sysno::mq_getsetattr => &[Fd, Hex, Hex],
         _ => &[],
     }
 }

@@ -18,6 +18,7 @@ pub mod mincore;
 pub mod misc;
 pub mod mm;
 pub mod mmsg;
+pub mod mqueue;
 pub mod net;
 pub mod path_args;
 pub mod pathobj;

@@ -106,6 +106,13 @@ const FILES: &[Call] = allow![
     SYS_fremovexattr,
     // Page-cache read-ahead of a guest's file (a hint).
     SYS_readahead,
+    // POSIX message queues, named per VM (tern.<vm root>.<name>).
+    SYS_mq_open,
+    SYS_mq_unlink,
+    SYS_mq_timedsend,
+    SYS_mq_timedreceive,
+    SYS_mq_notify,
+    SYS_mq_getsetattr,
     SYS_socket,
 ];
 

@@ -477,3 +477,29 @@ fn kcmp_compares_open_file_descriptions() {
     );
     close(&mut g, &[a, b, c]);
 }
+
+#[test]
+fn mq_names_are_checked_and_kept_per_vm() {
+    use crate::syscalls::mqueue;
+    let mut g = Guest::new();
+    let slash = g.cstr(0, "a/b");
+    assert_eq!(
+        mqueue::mq_open(&mut g.t, [slash, 0, 0, 0, 0, 0]),
+        Err(Errno::EACCES)
+    );
+    let empty = g.cstr(64, "");
+    assert_eq!(
+        mqueue::mq_unlink(&mut g.t, [empty, 0, 0, 0, 0, 0]),
+        Err(Errno::ENOENT)
+    );
+    let long = g.cstr(128, &"q".repeat(250));
+    assert_eq!(
+        mqueue::mq_open(&mut g.t, [long, 0, 0, 0, 0, 0]),
+        Err(Errno::ENAMETOOLONG),
+        "the VM's prefix counts against NAME_MAX"
+    );
+    assert_eq!(
+        mqueue::mq_open(&mut g.t, [UNMAPPED, 0, 0, 0, 0, 0]),
+        Err(Errno::EFAULT)
+    );
+}
