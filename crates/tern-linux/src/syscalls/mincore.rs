@@ -20,8 +20,9 @@ pub fn mincore(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     let len = a[1];
     let pages = len.div_ceil(PAGE);
-    let end = start
-        .checked_add(pages * PAGE)
+    let end = pages
+        .checked_mul(PAGE)
+        .and_then(|bytes| start.checked_add(bytes))
         .filter(|&e| e <= pagetable::USER_TOP)
         .ok_or(Errno::ENOMEM)?;
     if pages == 0 {

@@ -44,10 +44,11 @@ pub fn recvmmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
         if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
             return Err(Errno::EINVAL);
         }
-        Some(
-            std::time::Instant::now()
-                + std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
-        )
+        // A timeout beyond what an Instant holds never expires.
+        std::time::Instant::now().checked_add(std::time::Duration::new(
+            ts.tv_sec as u64,
+            ts.tv_nsec as u32,
+        ))
     } else {
         None
     };

@@ -173,8 +173,7 @@ pub fn sched_getattr(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[0] as i64 > i32::MAX as i64
         || (a[0] as i32) < 0
         || a[3] != 0
-        || size < SCHED_ATTR_SIZE_VER0
-        || size > 4096
+        || !(SCHED_ATTR_SIZE_VER0..=4096).contains(&size)
     {
         return Err(Errno::EINVAL);
     }

@@ -105,6 +105,14 @@ fn now_on(clock: libc::clockid_t) -> Result<i128, Errno> {
     Ok(i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec))
 }
 
+/// `base + d`, or a time centuries away when that does not fit in an `Instant`
+/// (a guest may ask for any number of seconds).
+fn later(base: Instant, d: Duration) -> Instant {
+    base.checked_add(d)
+        .or_else(|| base.checked_add(Duration::from_secs(1 << 32)))
+        .unwrap_or(base)
+}
+
 fn dur_ns(ns: i128) -> Duration {
     let ns = ns.max(0);
     Duration::new((ns / 1_000_000_000) as u64, (ns % 1_000_000_000) as u32)
@@ -291,7 +299,7 @@ pub fn timer_settime(t: &mut Task, a: [u64; 6]) -> SysResult {
         } else {
             now + value
         };
-        x.deadline = Some(Instant::now() + dur_ns(target - now));
+        x.deadline = Some(later(Instant::now(), dur_ns(target - now)));
         x.cpu_target = x.cpu_clock.map(|_| target);
     }
     drop(tab);
@@ -418,7 +426,7 @@ fn run() {
             if let (Some(target), Some(c)) = (x.cpu_target, x.cpu_clock) {
                 let cnow = now_on(c).unwrap_or(target);
                 if cnow < target {
-                    x.deadline = Some(now + dur_ns(target - cnow));
+                    x.deadline = Some(later(now, dur_ns(target - cnow)));
                     continue;
                 }
                 let mut missed = 0i64;
@@ -430,7 +438,7 @@ fn run() {
                     missed = ((cnow - target) / iv) as i64;
                     let next = target + (i128::from(missed) + 1) * iv;
                     x.cpu_target = Some(next);
-                    x.deadline = Some(now + dur_ns(next - cnow));
+                    x.deadline = Some(later(now, dur_ns(next - cnow)));
                 }
                 if let Some(p) = x.proc.upgrade() {
                     fired.push((p, x.id, x.notify, missed));
@@ -445,9 +453,9 @@ fn run() {
                 let late = (now - d).as_nanos();
                 missed = (late / iv).min(i64::MAX as u128) as i64;
                 let step = x.interval.saturating_mul((missed as u32).saturating_add(1));
-                x.deadline = Some(d + step);
+                x.deadline = Some(later(d, step));
                 if missed > u32::MAX as i64 {
-                    x.deadline = Some(now + x.interval);
+                    x.deadline = Some(later(now, x.interval));
                 }
             }
             if let Some(p) = x.proc.upgrade() {

@@ -503,3 +503,29 @@ fn mq_names_are_checked_and_kept_per_vm() {
         Err(Errno::EFAULT)
     );
 }
+
+#[test]
+fn timers_take_any_number_of_seconds() {
+    let mut g = Guest::new();
+    let out = g.mem + 512;
+    let ev = g.put(0, &sigevent(0, 42, 1, 0)); // SIGEV_NONE
+    timer::timer_create(&mut g.t, [1, ev, out, 0, 0, 0]).unwrap();
+    let id = u64::from(g.proc.read_u32(out).unwrap());
+    let mut its = vec![0u8; 32];
+    its[0..8].copy_from_slice(&i64::MAX.to_le_bytes());
+    its[16..24].copy_from_slice(&i64::MAX.to_le_bytes());
+    let new = g.put(600, &its);
+    assert_eq!(timer::timer_settime(&mut g.t, [id, 0, new, 0, 0, 0]), Ok(0));
+    let cur = g.mem + 800;
+    assert_eq!(timer::timer_gettime(&mut g.t, [id, cur, 0, 0, 0, 0]), Ok(0));
+    assert!(g.u64_at(cur + 16) > 1 << 31, "armed far away");
+    // An absolute time long past expires at once, without overflow.
+    its[0..8].copy_from_slice(&1i64.to_le_bytes());
+    its[16..24].copy_from_slice(&1i64.to_le_bytes());
+    let past = g.put(700, &its);
+    assert_eq!(
+        timer::timer_settime(&mut g.t, [id, 1, past, 0, 0, 0]),
+        Ok(0)
+    );
+    timer::timer_delete(&mut g.t, [id, 0, 0, 0, 0, 0]).unwrap();
+}
