@@ -33,6 +33,11 @@ use crate::task::Task;
 /// and memory; each costs the host a table entry).
 pub const MAX_TIMERS: usize = 1024;
 
+/// The shortest period the timer thread runs a periodic timer at (a guest asking
+/// for 1 ns would otherwise keep it spinning; expirations in between count as
+/// overruns all the same, and `timer_gettime` shows the interval asked for).
+const MIN_PERIOD: Duration = Duration::from_micros(50);
+
 const SIGEV_SIGNAL: i32 = 0;
 const SIGEV_NONE: i32 = 1;
 const SIGEV_THREAD_ID: i32 = 4;
@@ -438,7 +443,7 @@ fn run() {
                     missed = ((cnow - target) / iv) as i64;
                     let next = target + (i128::from(missed) + 1) * iv;
                     x.cpu_target = Some(next);
-                    x.deadline = Some(later(now, dur_ns(next - cnow)));
+                    x.deadline = Some(later(now, dur_ns(next - cnow).max(MIN_PERIOD)));
                 }
                 if let Some(p) = x.proc.upgrade() {
                     fired.push((p, x.id, x.notify, missed));
@@ -453,9 +458,9 @@ fn run() {
                 let late = (now - d).as_nanos();
                 missed = (late / iv).min(i64::MAX as u128) as i64;
                 let step = x.interval.saturating_mul((missed as u32).saturating_add(1));
-                x.deadline = Some(later(d, step));
+                x.deadline = Some(later(d, step).max(later(now, MIN_PERIOD)));
                 if missed > u32::MAX as i64 {
-                    x.deadline = Some(later(now, x.interval));
+                    x.deadline = Some(later(now, x.interval.max(MIN_PERIOD)));
                 }
             }
             if let Some(p) = x.proc.upgrade() {
