@@ -90,8 +90,12 @@ pub fn notify(proc: &Process, signo: i32) {
     }
 }
 
-/// The signalfd id of guest descriptor `fd`, if it is one.
+/// The signalfd id of guest descriptor `fd`, if it is one (a `read` asks: without
+/// any signalfd that is one load).
 pub fn id_of(t: &Task, fd: i32) -> Option<u32> {
+    if !ANY.load(Ordering::Relaxed) {
+        return None;
+    }
     match t.proc.files().get(fd)?.kind {
         FdKind::SignalFd(id) => Some(id),
         _ => None,
