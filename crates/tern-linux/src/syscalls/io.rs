@@ -95,6 +95,9 @@ pub fn read_iovecs(t: &Task, va: u64, count: u64) -> Result<Vec<(u64, usize)>, E
 pub fn readv(t: &mut Task, a: [u64; 6], positioned: bool) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let iov = read_iovecs(t, a[1], a[2])?;
+    if let (false, Some(id)) = (positioned, crate::syscalls::signalfd::id_of(t, fd)) {
+        return crate::syscalls::signalfd::read_into(t, fd, id, &iov);
+    }
     transfer::read_in(t, fd, &iov, positioned.then_some(a[3] as i64))
 }
 

@@ -363,6 +363,17 @@ fn take_queued(t: &Task, mask: u64) -> Option<SigInfo> {
 /// A read of signalfd `id` (guest descriptor `fd`) into `len` bytes at `va`:
 /// whole `signalfd_siginfo`s, at least one (waiting for it unless `O_NONBLOCK`).
 pub fn read(t: &mut Task, fd: i32, id: u32, va: u64, len: usize) -> SysResult {
+    read_into(t, fd, id, &[(va, len)])
+}
+
+/// A read of signalfd `id` into user memory `pieces` (`read`, `readv`).
+pub fn read_into(
+    t: &mut Task,
+    fd: i32,
+    id: u32,
+    pieces: &crate::syscalls::transfer::Pieces,
+) -> SysResult {
+    let len: usize = pieces.iter().map(|p| p.1).sum();
     if len < SSI {
         return Err(Errno::EINVAL);
     }
@@ -397,7 +408,7 @@ pub fn read(t: &mut Task, fd: i32, id: u32, va: u64, len: usize) -> SysResult {
         }
         refresh(t, mask, event);
         if !out.is_empty() {
-            t.proc.write_mem(va, &out)?;
+            crate::syscalls::transfer::scatter(t, pieces, 0, &out)?;
             return Ok(out.len() as u64);
         }
         // SAFETY: querying our descriptor's status flags.

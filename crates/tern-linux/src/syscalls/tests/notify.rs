@@ -69,7 +69,15 @@ fn signalfd_reads_queued_signals_of_its_mask_only() {
     let ip = g.put(2048, &info);
     signal::rt_sigqueueinfo(&mut g.t, [pid, 40, ip, 0, 0, 0]).unwrap();
     signal::rt_sigqueueinfo(&mut g.t, [pid, 41, ip, 0, 0, 0]).unwrap();
-    assert_eq!(io::read(&mut g.t, [fd, buf, 512, 0, 0, 0]), Ok(256));
+    // readv scatters them (two iovecs: 100 + 412 bytes).
+    let iov = g.put(
+        4096,
+        &[buf, 100, buf + 100, 412]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    );
+    assert_eq!(io::readv(&mut g.t, [fd, iov, 2, 0, 0, 0], false), Ok(256));
     assert_eq!(g.i32_at(buf), sig::SIGUSR1);
     assert_eq!(g.i32_at(buf + 128), 40);
     assert_eq!(g.i32_at(buf + 128 + 8), -1, "ssi_code");
