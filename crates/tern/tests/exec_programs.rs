@@ -34,6 +34,45 @@ both!(hello, memory, files, dirent, signals, threads, pipes, sockets);
 // copy_file_range, sendfile beyond 64 MiB, sendmmsg/recvmmsg (issue 16).
 both!(sigfd_timers, notify_xattr, splice_mmsg);
 
+/// `--strace` decodes the issue-16 calls and reports none of them unimplemented.
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn strace_decodes_the_new_calls() {
+    let mut seen = String::new();
+    for name in [
+        "sigfd_timers",
+        "notify_xattr",
+        "splice_mmsg",
+        "misc_calls",
+        "mqueue",
+    ] {
+        let prog = linux_user::build(name, Link::Static);
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tern"));
+        c.args(["exec", "--strace"]).arg(&prog);
+        let o = linux_user::run(c, std::time::Duration::from_secs(120));
+        assert!(
+            !o.stderr.contains("unimplemented system call"),
+            "{name}: {}",
+            o.stderr
+        );
+        seen.push_str(&o.stderr);
+    }
+    for call in [
+        "signalfd4(-1, 0x",
+        "timer_create(1, 0x",
+        "pidfd_open(",
+        "inotify_add_watch(3, \"/tmp/tern-notify-",
+        "setxattr(\"/tmp/tern-notify-",
+        "splice(3, 0x",
+        "sendmmsg(",
+        "kcmp(",
+        "mincore(0x",
+        "mq_open(\"tern-mq-test-",
+    ] {
+        assert!(seen.contains(call), "no `{call}` in the --strace output");
+    }
+}
+
 /// kcmp, mincore, ioprio, sched_getattr/sched_setattr, capset, chroot and
 /// name_to_handle_at, against the native x86-64 build of the same program:
 /// qemu-riscv64 7.2 has no kcmp.
