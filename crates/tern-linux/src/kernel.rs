@@ -11,6 +11,7 @@ use tern_hart::Hart;
 use crate::errno::Errno;
 use crate::sigframe;
 use crate::syscalls::thread::flags::CLONE_THREAD;
+use crate::syscalls::xattr::Target::{Fd as XFd, Link as XLink, Path as XPath};
 use crate::syscalls::{fs, io, misc, mm, net, poll, proc, signal, thread, time, Flow};
 use crate::task::Task;
 
@@ -88,9 +89,13 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::fallocate => io::simple(t, a, libc::SYS_fallocate, 4),
         S::fchmod => io::simple(t, a, libc::SYS_fchmod, 2),
         S::fchown => io::simple(t, a, libc::SYS_fchown, 3),
-        S::sendfile => io::sendfile(t, a),
-        S::copy_file_range => Err(Errno::EXDEV),
-        S::splice | S::tee => Err(Errno::EINVAL),
+        S::sendfile => crate::syscalls::splice::sendfile(t, a),
+        S::copy_file_range => crate::syscalls::splice::copy_file_range(t, a),
+        S::splice => crate::syscalls::splice::splice(t, a),
+        S::tee => crate::syscalls::splice::tee(t, a),
+        S::vmsplice => crate::syscalls::splice::vmsplice(t, a),
+        S::readahead => crate::syscalls::splice::readahead(t, a),
+        S::sync_file_range => crate::syscalls::splice::sync_file_range(t, a),
         S::memfd_create => io::memfd_create(t, a),
         S::eventfd2 => io::eventfd2(t, a),
         S::openat => fs::openat(t, a),
@@ -115,7 +120,24 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::getcwd => fs::getcwd(t, a),
         S::chdir => fs::chdir(t, a),
         S::fchdir => fs::fchdir(t, a),
-        S::chroot => Err(Errno::EPERM),
+        S::chroot => crate::syscalls::handles::chroot(t, a),
+        S::name_to_handle_at => crate::syscalls::handles::name_to_handle_at(t, a),
+        S::open_by_handle_at => crate::syscalls::handles::open_by_handle_at(t, a),
+        S::inotify_init1 => crate::syscalls::inotify::inotify_init1(t, a),
+        S::inotify_add_watch => crate::syscalls::inotify::inotify_add_watch(t, a),
+        S::inotify_rm_watch => crate::syscalls::inotify::inotify_rm_watch(t, a),
+        S::getxattr => crate::syscalls::xattr::getxattr(t, a, XPath),
+        S::lgetxattr => crate::syscalls::xattr::getxattr(t, a, XLink),
+        S::fgetxattr => crate::syscalls::xattr::getxattr(t, a, XFd),
+        S::setxattr => crate::syscalls::xattr::setxattr(t, a, XPath),
+        S::lsetxattr => crate::syscalls::xattr::setxattr(t, a, XLink),
+        S::fsetxattr => crate::syscalls::xattr::setxattr(t, a, XFd),
+        S::listxattr => crate::syscalls::xattr::listxattr(t, a, XPath),
+        S::llistxattr => crate::syscalls::xattr::listxattr(t, a, XLink),
+        S::flistxattr => crate::syscalls::xattr::listxattr(t, a, XFd),
+        S::removexattr => crate::syscalls::xattr::removexattr(t, a, XPath),
+        S::lremovexattr => crate::syscalls::xattr::removexattr(t, a, XLink),
+        S::fremovexattr => crate::syscalls::xattr::removexattr(t, a, XFd),
         S::umask => Ok(t
             .proc
             .umask
@@ -132,6 +154,7 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::msync => mm::msync(t, a),
         S::mlock | S::munlock | S::mlockall | S::munlockall | S::mlock2 => Ok(0),
         S::membarrier => mm::membarrier(a),
+        S::mincore => crate::syscalls::mincore::mincore(t, a),
         S::riscv_flush_icache => mm::flush_icache(hart),
         // Signals.
         S::rt_sigaction => signal::rt_sigaction(t, a),
@@ -145,6 +168,14 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::rt_sigtimedwait => signal::rt_sigtimedwait(t, a),
         S::rt_sigqueueinfo => signal::rt_sigqueueinfo(t, a),
         S::rt_tgsigqueueinfo => signal::rt_tgsigqueueinfo(t, a),
+        S::signalfd4 => crate::syscalls::signalfd::signalfd4(t, a),
+        S::pidfd_open => crate::syscalls::pidfd::pidfd_open(t, a),
+        S::pidfd_send_signal => crate::syscalls::pidfd::pidfd_send_signal(t, a),
+        S::timer_create => crate::syscalls::timer::timer_create(t, a),
+        S::timer_settime => crate::syscalls::timer::timer_settime(t, a),
+        S::timer_gettime => crate::syscalls::timer::timer_gettime(t, a),
+        S::timer_getoverrun => crate::syscalls::timer::timer_getoverrun(t, a),
+        S::timer_delete => crate::syscalls::timer::timer_delete(t, a),
         // Waiting on descriptors.
         S::ppoll => poll::ppoll(t, a),
         S::pselect6 => poll::pselect6(t, a),
@@ -172,6 +203,8 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::shutdown => io::simple(t, a, libc::SYS_shutdown, 2),
         S::sendmsg => net::sendmsg(t, a),
         S::recvmsg => net::recvmsg(t, a),
+        S::sendmmsg => crate::syscalls::mmsg::sendmmsg(t, a),
+        S::recvmmsg => crate::syscalls::mmsg::recvmmsg(t, a),
         // Time.
         S::clock_gettime => time::clock_gettime(t, a),
         S::clock_getres => time::clock_getres(t, a),
@@ -226,6 +259,18 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::prctl => misc::prctl(t, a),
         S::riscv_hwprobe => misc::riscv_hwprobe(t, a),
         S::capget => misc::capget(t, a),
+        S::capset => crate::syscalls::sched::capset(t, a),
+        S::ioprio_get => crate::syscalls::sched::ioprio_get(t, a),
+        S::ioprio_set => crate::syscalls::sched::ioprio_set(t, a),
+        S::sched_getattr => crate::syscalls::sched::sched_getattr(t, a),
+        S::sched_setattr => crate::syscalls::sched::sched_setattr(t, a),
+        S::kcmp => crate::syscalls::kcmp::kcmp(t, a),
+        S::mq_open => crate::syscalls::mqueue::mq_open(t, a),
+        S::mq_unlink => crate::syscalls::mqueue::mq_unlink(t, a),
+        S::mq_timedsend => crate::syscalls::mqueue::mq_timedsend(t, a),
+        S::mq_timedreceive => crate::syscalls::mqueue::mq_timedreceive(t, a),
+        S::mq_notify => crate::syscalls::mqueue::mq_notify(t, a),
+        S::mq_getsetattr => crate::syscalls::mqueue::mq_getsetattr(t, a),
         S::rseq => Err(Errno::ENOSYS),
         _ => {
             t.proc.strace.unknown(t.tid, nr);

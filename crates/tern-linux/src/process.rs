@@ -431,6 +431,8 @@ impl Process {
             return;
         }
         p.push(info);
+        drop(p);
+        crate::syscalls::signalfd::notify(self, info.signo);
     }
 
     /// Queues a signal for thread `tid` and interrupts its blocking host call.
@@ -444,6 +446,7 @@ impl Process {
                 p.push((tid, info));
             }
         }
+        crate::syscalls::signalfd::notify(self, info.signo);
         self.shoot.kick(tid);
         if let Some(host_tid) = self.shoot.host_tid(tid) {
             self.wake_host_thread(host_tid);

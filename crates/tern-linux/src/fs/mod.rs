@@ -46,6 +46,8 @@ pub enum FdKind {
     Epoll,
     /// An eventfd.
     EventFd,
+    /// A signalfd (its registry entry, see `syscalls::signalfd`).
+    SignalFd(u32),
     /// Inherited from the host or of unknown kind.
     Inherited,
 }

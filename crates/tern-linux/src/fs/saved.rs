@@ -160,6 +160,9 @@ pub fn record(fd: i32, info: &FdInfo) -> Result<Option<FdState>, String> {
             )
         }
         FdKind::Socket => return refuse("a socket", "connections cannot be restored"),
+        FdKind::SignalFd(_) => {
+            return refuse("a signalfd", "the signals it watches are not recorded")
+        }
         FdKind::File | FdKind::Dir if info.path.is_none() => {
             return refuse(
                 "not opened by path",

@@ -46,6 +46,9 @@ pub fn simple(t: &Task, a: [u64; 6], nr: i64, nargs: usize) -> SysResult {
 /// `read`.
 pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
+    if let Some(id) = crate::syscalls::signalfd::id_of(t, fd) {
+        return crate::syscalls::signalfd::read(t, fd, id, a[1], a[2] as usize);
+    }
     transfer::read_in(t, fd, &[(a[1], a[2] as usize)], None)
 }
 
@@ -92,6 +95,9 @@ pub fn read_iovecs(t: &Task, va: u64, count: u64) -> Result<Vec<(u64, usize)>, E
 pub fn readv(t: &mut Task, a: [u64; 6], positioned: bool) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let iov = read_iovecs(t, a[1], a[2])?;
+    if let (false, Some(id)) = (positioned, crate::syscalls::signalfd::id_of(t, fd)) {
+        return crate::syscalls::signalfd::read_into(t, fd, id, &iov);
+    }
     transfer::read_in(t, fd, &iov, positioned.then_some(a[3] as i64))
 }
 
@@ -370,22 +376,6 @@ pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
     let r = r.and_then(|n| t.proc.write_mem(a[1], &buf[..n as usize]).map(|_| n));
     transfer::give_back(t, buf);
     r
-}
-
-/// `sendfile`.
-pub fn sendfile(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let out = fd_arg(t, a[0])?;
-    let inp = fd_arg(t, a[1])?;
-    let count = (a[3] as usize).min(MAX_IO);
-    if a[2] == 0 {
-        // SAFETY: integer arguments, null offset.
-        return host(unsafe { libc::sendfile(out, inp, std::ptr::null_mut(), count) as i64 });
-    }
-    let mut off = t.proc.read_u64(a[2])? as i64;
-    // SAFETY: `off` is a local.
-    let r = host(unsafe { libc::sendfile(out, inp, &mut off, count) as i64 })?;
-    t.proc.write_u64(a[2], off as u64)?;
-    Ok(r)
 }
 
 /// `memfd_create`.

@@ -10,18 +10,31 @@
 
 pub mod cmsg;
 pub mod fs;
+pub mod handles;
+pub mod inotify;
 pub mod io;
+pub mod kcmp;
+pub mod mincore;
 pub mod misc;
 pub mod mm;
+pub mod mmsg;
+pub mod mqueue;
 pub mod net;
 pub mod path_args;
+pub mod pathobj;
+pub mod pidfd;
 pub mod poll;
 pub mod proc;
 pub mod proc_self;
+pub mod sched;
 pub mod signal;
+pub mod signalfd;
+pub mod splice;
 pub mod thread;
 pub mod time;
+pub mod timer;
 pub mod transfer;
+pub mod xattr;
 
 #[cfg(test)]
 mod tests;

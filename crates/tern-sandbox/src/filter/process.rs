@@ -57,6 +57,13 @@ const GUEST: &[Call] = allow![
     SYS_timerfd_create,
     SYS_timerfd_settime,
     SYS_timerfd_gettime,
+    // signalfd4: the host signalfd behind a guest's signalfd (its blocked signals
+    // that wait in the host kernel).
+    SYS_signalfd4,
+    // inotify on the objects the confined resolver reached.
+    SYS_inotify_init1,
+    SYS_inotify_add_watch,
+    SYS_inotify_rm_watch,
     SYS_getitimer,
     SYS_setitimer,
     SYS_times,
@@ -84,6 +91,28 @@ const FILES: &[Call] = allow![
     SYS_syncfs,
     SYS_splice,
     SYS_tee,
+    // Extended attributes of the guest's files (paths confined by the resolver).
+    SYS_getxattr,
+    SYS_lgetxattr,
+    SYS_fgetxattr,
+    SYS_setxattr,
+    SYS_lsetxattr,
+    SYS_fsetxattr,
+    SYS_listxattr,
+    SYS_llistxattr,
+    SYS_flistxattr,
+    SYS_removexattr,
+    SYS_lremovexattr,
+    SYS_fremovexattr,
+    // Page-cache read-ahead of a guest's file (a hint).
+    SYS_readahead,
+    // POSIX message queues, named per VM (tern.<vm root>.<name>).
+    SYS_mq_open,
+    SYS_mq_unlink,
+    SYS_mq_timedsend,
+    SYS_mq_timedreceive,
+    SYS_mq_notify,
+    SYS_mq_getsetattr,
     SYS_socket,
 ];
 

@@ -68,6 +68,7 @@ fn fd_kind(k: FdKind) -> &'static str {
         FdKind::Socket => "socket",
         FdKind::Epoll => "epoll",
         FdKind::EventFd => "eventfd",
+        FdKind::SignalFd(_) => "signalfd",
         FdKind::Inherited => "inherited",
     }
 }

@@ -213,3 +213,56 @@ pub fn compare(name: &str, link: Link, args: &[&str]) -> Outcome {
     );
     to
 }
+
+/// The host's C compiler, for the native builds of [`compare_native`].
+pub const CC: (&str, &str) = ("cc", "gcc");
+
+/// Builds `guests/linux-user/<name>.c` for the host (x86-64 here) and returns the
+/// binary's path.
+pub fn build_native(name: &str) -> PathBuf {
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    require_tool(CC);
+    let src = guests_dir().join(format!("{name}.c"));
+    let out = out_dir().join(format!("{name}-native"));
+    let tmp = out_dir().join(format!(".{name}-native.{}", std::process::id()));
+    let o = Command::new(CC.0)
+        .args(["-O2", "-Wall", "-o"])
+        .arg(&tmp)
+        .arg(&src)
+        .arg("-lpthread")
+        .output()
+        .expect("run the host compiler");
+    assert!(
+        o.status.success(),
+        "building {} natively: {}",
+        src.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::rename(&tmp, &out).expect("move the binary into place");
+    out
+}
+
+/// Like [`compare`], but against the native build of the same program run on
+/// the host, for calls qemu-riscv64 lacks or gets wrong (say which where used).
+pub fn compare_native(name: &str, link: Link, args: &[&str]) -> Outcome {
+    let prog = build(name, link);
+    let native = build_native(name);
+    let mut t = tern(&prog, link);
+    t.args(args);
+    let mut n = Command::new(&native);
+    n.args(args);
+    let timeout = Duration::from_secs(120);
+    let no = run(n, timeout);
+    let to = run(t, timeout);
+    assert_eq!(
+        to.stdout, no.stdout,
+        "{name} ({link:?}): stdout differs from the native build (tern stderr: {})",
+        to.stderr
+    );
+    assert_eq!(
+        to.status, no.status,
+        "{name} ({link:?}): exit status differs from the native build (tern stderr: {})",
+        to.stderr
+    );
+    to
+}

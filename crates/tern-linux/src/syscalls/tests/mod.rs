@@ -12,6 +12,7 @@ mod files;
 mod io;
 mod memory;
 mod misc;
+mod notify;
 mod poll;
 mod process;
 mod signals;
