@@ -28,6 +28,7 @@ pub mod process;
 pub mod restore;
 pub mod sigframe;
 pub mod signal;
+pub mod sigwatch;
 pub mod stack;
 pub mod start;
 pub mod state;

@@ -432,7 +432,7 @@ impl Process {
         }
         p.push(info);
         drop(p);
-        crate::syscalls::signalfd::notify(self, info.signo);
+        crate::sigwatch::notify(self as *const Process as usize, info.signo);
     }
 
     /// Queues a signal for thread `tid` and interrupts its blocking host call.
@@ -446,7 +446,7 @@ impl Process {
                 p.push((tid, info));
             }
         }
-        crate::syscalls::signalfd::notify(self, info.signo);
+        crate::sigwatch::notify(self as *const Process as usize, info.signo);
         self.shoot.kick(tid);
         if let Some(host_tid) = self.shoot.host_tid(tid) {
             self.wake_host_thread(host_tid);

@@ -244,7 +244,7 @@ pub fn tgkill(t: &mut Task, a: [u64; 6]) -> SysResult {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push((tid, user_info(t, n, signal::code::SI_TKILL)));
-                crate::syscalls::signalfd::notify(&t.proc, n);
+                crate::sigwatch::notify(&*t.proc as *const crate::process::Process as usize, n);
             } else {
                 t.proc
                     .post_thread(tid, user_info(t, n, signal::code::SI_TKILL));

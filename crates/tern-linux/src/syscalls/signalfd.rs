@@ -7,24 +7,22 @@
 //! blocks, which wait in the host kernel (the guest's mask is the host thread's).
 //! So the guest's descriptor is a host epoll instance watching two host descriptors
 //! of the emulator's (above the guest's limit): a host signalfd for the second kind,
-//! and an eventfd that [`notify`] makes readable whenever a signal of the mask is
+//! and an eventfd that [`crate::sigwatch::notify`] makes readable whenever a signal of the mask is
 //! queued for the first. `poll`, `select` and `epoll` on the guest descriptor then
 //! work as on Linux, without the emulator in the loop; a read takes queued signals
 //! first, then the host's.
 //!
-//! The signalfds are registered per host process ([`REGISTRY`], bounded by
+//! The signalfds are registered per host process ([`crate::sigwatch`], bounded by
 //! [`MAX_SIGNALFDS`]); an entry no guest descriptor names any more is dropped at the
 //! next `signalfd4`. Not carried across `execve` or into snapshots (a snapshot
 //! refuses a signalfd).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 
 use crate::errno::{host, Errno, SysResult};
 use crate::fs::{FdInfo, FdKind};
-use crate::process::Process;
 use crate::signal::{bit, mirrored, sig, SigInfo, UNBLOCKABLE};
-use crate::syscalls::io::fd_arg;
+use crate::sigwatch::{registry, Entry, Registry, ANY};
 use crate::task::Task;
 
 /// `SFD_CLOEXEC`, `SFD_NONBLOCK` (the `O_` values).
@@ -40,55 +38,6 @@ pub const SI_TIMER: i32 = -2;
 
 /// Size of `struct signalfd_siginfo`.
 const SSI: usize = 128;
-
-struct Entry {
-    id: u32,
-    /// The process it belongs to (its address: one per host process, but unit
-    /// tests make several).
-    owner: usize,
-    mask: u64,
-    /// The host signalfd (emulator's descriptor).
-    sigfd: i32,
-    /// The eventfd readable while queued signals of the mask may wait.
-    event: i32,
-}
-
-/// The signalfds of this host process (a forked child starts with its parent's
-/// copy, as it inherits the descriptors).
-struct Registry {
-    next: u32,
-    entries: Vec<Entry>,
-}
-
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    next: 1,
-    entries: Vec::new(),
-});
-/// Whether any signalfd exists (the common case, none, costs [`notify`] one load).
-static ANY: AtomicBool = AtomicBool::new(false);
-
-fn registry() -> std::sync::MutexGuard<'static, Registry> {
-    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Called when signal `signo` is queued for the process or one of its threads:
-/// makes the signalfds watching it readable.
-pub fn notify(proc: &Process, signo: i32) {
-    if !ANY.load(Ordering::Relaxed) {
-        return;
-    }
-    let owner = proc as *const Process as usize;
-    let r = registry();
-    for e in r
-        .entries
-        .iter()
-        .filter(|e| e.owner == owner && e.mask & bit(signo) != 0)
-    {
-        let one = 1u64;
-        // SAFETY: writing 8 bytes from a local to our own eventfd.
-        unsafe { libc::write(e.event, (&one as *const u64).cast(), 8) };
-    }
-}
 
 /// The signalfd id of guest descriptor `fd`, if it is one (a `read` asks: without
 /// any signalfd that is one load).
@@ -166,7 +115,7 @@ pub fn signalfd4(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mask = t.proc.read_u64(a[1])? & !UNBLOCKABLE;
     let fd = a[0] as i32;
     if fd != -1 {
-        let fd = fd_arg(t, a[0])?;
+        let fd = t.proc.files().check(a[0] as i32 as i64)?;
         // SAFETY: querying a descriptor number.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
             return Err(Errno::EBADF);

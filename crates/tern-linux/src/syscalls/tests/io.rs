@@ -148,9 +148,11 @@ fn close_range_refuses_a_reversed_range_and_unknown_flags() {
     );
     // A range of one closes that one.
     assert_eq!(io::close_range(&mut g.t, [w, w, 0, 0, 0, 0]), Ok(0));
-    assert_eq!(
-        io::write(&mut g.t, [w, g.mem, 1, 0, 0, 0]),
-        Err(Errno::EBADF)
+    // Checked in this process's own table: the host number may already be reused by
+    // a test running in parallel.
+    assert!(
+        g.t.proc.files().get(w as i32).is_none(),
+        "still in the table"
     );
     close(&mut g, &[r]);
 }
