@@ -19,6 +19,8 @@ pub mod poll;
 pub mod proc;
 pub mod proc_self;
 pub mod signal;
+pub mod sysv_msg;
+pub mod sysv_sem;
 pub mod thread;
 pub mod time;
 pub mod transfer;

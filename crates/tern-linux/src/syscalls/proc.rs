@@ -267,9 +267,13 @@ fn exec_common(t: &mut Task, dirfd: u64, pathp: u64, argvp: u64, envp: u64) -> S
     let _ = std::io::Write::flush(&mut std::io::stdout());
     // The host mask is the guest's mask (it is kept across exec); the wake-up and
     // handler dispositions reset by themselves.
+    if matches!(target, Target::Guest) {
+        crate::ipc::pass_on_exec();
+    }
     // SAFETY: NULL-terminated arrays of valid C strings that live across the call.
     let r = unsafe { libc::execve(prog.as_ptr(), argp.as_ptr(), envpp.as_ptr()) };
     let _ = r;
+    crate::ipc::keep_private();
     Err(Errno::last())
 }
 
