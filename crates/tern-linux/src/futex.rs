@@ -84,8 +84,16 @@ pub fn read_timespec(proc: &Process, va: u64) -> Result<libc::timespec, Errno> {
 pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResult {
     let (uaddr, opword, val, arg4, uaddr2, val3) = (a[0], a[1] as u32, a[2], a[3], a[4], a[5]);
     let cmd = opword & 127;
-    let host_op = (cmd | op::PRIVATE | (opword & op::CLOCK_REALTIME)) as i64;
     let (w1, pa1) = word_at(proc, uaddr, first_word_access(cmd))?;
+    // A word in a shared region may be waited on by another process of the VM (a
+    // forked child): then the host futex must be the shared kind, as the guest asked.
+    let private = if opword & op::PRIVATE == 0 && crate::mm::in_shared_window(proc.mm().ram(), pa1)
+    {
+        0
+    } else {
+        op::PRIVATE
+    };
+    let host_op = (cmd | private | (opword & op::CLOCK_REALTIME)) as i64;
     let timeout = |va: u64| -> Result<Option<libc::timespec>, Errno> {
         if va == 0 {
             Ok(None)

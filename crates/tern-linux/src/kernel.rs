@@ -134,7 +134,7 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::mprotect => mm::mprotect(t, a),
         S::madvise => mm::madvise(t, a),
         S::mremap => mm::mremap(t, a),
-        S::msync => Ok(0),
+        S::msync => mm::msync(t, a),
         S::mlock | S::munlock | S::mlockall | S::munlockall | S::mlock2 => Ok(0),
         S::membarrier => mm::membarrier(a),
         S::riscv_flush_icache => mm::flush_icache(hart),

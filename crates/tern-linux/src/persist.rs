@@ -16,9 +16,12 @@ use crate::errno::Errno;
 use crate::fs::locate::{change_dir, locate};
 use crate::fs::resolve::Lookup;
 use crate::fs::{saved, FdKind};
-use crate::mm::Mm;
+use crate::mm::region::RegionKind;
+use crate::mm::shared::{anon_memfd, high_fd, SharedMap};
+use crate::mm::{Mm, PAGE};
 use crate::process::Process;
 use crate::signal;
+use crate::state::shared::{SavedRegionKind, SharedRegionState};
 use crate::state::{ProcessState, ThreadState};
 use crate::thread::Thread;
 
@@ -83,7 +86,7 @@ impl Persist for Process {
         for info in crate::signal::take_host_pending() {
             self.post(info);
         }
-        let (frames, page_table_root, vmas, brk_start, brk) = {
+        let (frames, page_table_root, vmas, brk_start, brk, shared) = {
             let mm = self.mm();
             (
                 mm.frames.clone(),
@@ -91,6 +94,7 @@ impl Persist for Process {
                 mm.vmas.clone(),
                 mm.brk_start,
                 mm.brk,
+                save_shared(&mm)?,
             )
         };
         let files = self
@@ -143,6 +147,7 @@ impl Persist for Process {
                 .to_string(),
             clock: (&*self.clock).save()?,
             itimers: save_itimers(),
+            shared,
         })
     }
 
@@ -163,6 +168,7 @@ impl Persist for Process {
             );
             mm.brk_start = s.brk_start;
             mm.brk = s.brk;
+            restore_shared(self, &mut mm, &s.shared).map_err(StateError::mismatch)?;
             *self.mm.get_mut().unwrap_or_else(|e| e.into_inner()) = mm;
         }
         // The host's working directory follows the program's: found by the resolver
@@ -226,6 +232,116 @@ impl Persist for Process {
 
 /// Opens the recorded descriptors again under their numbers, then re-arms epoll
 /// instances (whose watched descriptors must exist first).
+/// The shared regions of `mm` as plain data: files by path, shared anonymous memory
+/// with its non-zero pages.
+fn save_shared(mm: &Mm) -> Result<Vec<SharedRegionState>, StateError> {
+    let mut out = Vec::new();
+    for (&phys, r) in mm.regions.iter() {
+        let kind = match &r.kind {
+            RegionKind::File { path, offset } => {
+                if !path.starts_with('/') || path.starts_with("/proc/") {
+                    return Err(StateError::save(format!(
+                        "a shared mapping of {path}, which a restore could not open again"
+                    )));
+                }
+                SavedRegionKind::File {
+                    path: path.clone(),
+                    offset: *offset,
+                    writable: r.writable,
+                }
+            }
+            RegionKind::Anon => {
+                let mut pages = Vec::new();
+                let mut buf = vec![0u8; PAGE as usize];
+                for i in 0..r.len / PAGE {
+                    mm.ram()
+                        .read(phys + i * PAGE, &mut buf)
+                        .map_err(|e| StateError::save(e.to_string()))?;
+                    if buf.iter().any(|&b| b != 0) {
+                        pages.push((i, buf.clone()));
+                    }
+                }
+                SavedRegionKind::Anon { pages }
+            }
+            RegionKind::SysV { .. } => {
+                return Err(StateError::save(
+                    "the program has SysV shared memory attached, which snapshots do not \
+                     record yet",
+                ))
+            }
+        };
+        out.push(SharedRegionState {
+            phys,
+            len: r.len,
+            kind,
+        });
+    }
+    Ok(out)
+}
+
+/// Maps the saved shared regions again where they were: files opened by their guest
+/// paths (through the resolver, like the program's own), anonymous memory in a new
+/// `memfd` with its saved pages.
+fn restore_shared(proc: &Process, mm: &mut Mm, shared: &[SharedRegionState]) -> Result<(), String> {
+    use std::os::fd::FromRawFd;
+    let min_fd = proc.files().limit;
+    for r in shared {
+        let what = match &r.kind {
+            SavedRegionKind::File {
+                path,
+                offset,
+                writable,
+            } => {
+                let flags = if *writable {
+                    libc::O_RDWR
+                } else {
+                    libc::O_RDONLY
+                } | libc::O_CLOEXEC;
+                let (fd, _) = crate::fs::locate::open(
+                    proc.paths(),
+                    libc::AT_FDCWD,
+                    path.as_bytes(),
+                    flags,
+                    0,
+                )
+                .map_err(|e| {
+                    format!(
+                        "shared mapping of {path}: {}",
+                        std::io::Error::from_raw_os_error(e.0)
+                    )
+                })?;
+                // SAFETY: `fd` was just opened for us and is owned here.
+                let low = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+                SharedMap {
+                    file: Arc::new(high_fd(&low, min_fd).map_err(|e| format!("{e:?}"))?),
+                    offset: *offset,
+                    writable: *writable,
+                    kind: RegionKind::File {
+                        path: path.clone(),
+                        offset: *offset,
+                    },
+                }
+            }
+            SavedRegionKind::Anon { .. } => SharedMap {
+                file: anon_memfd(r.len, min_fd).map_err(|e| format!("{e:?}"))?,
+                offset: 0,
+                writable: true,
+                kind: RegionKind::Anon,
+            },
+        };
+        mm.restore_region(r.phys, r.len, what)
+            .map_err(|e| format!("shared region {:#x}: {e:?}", r.phys))?;
+        if let SavedRegionKind::Anon { pages } = &r.kind {
+            for (i, bytes) in pages {
+                mm.ram()
+                    .write(r.phys + i * PAGE, bytes)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn reopen_files(proc: &Process, files: &[saved::FdState]) -> Result<(), String> {
     let open_path = |path: &str, flags: i32| -> Result<i32, String> {
         // Recorded paths are absolute guest paths, looked up like the program's own.

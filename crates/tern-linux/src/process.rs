@@ -207,7 +207,7 @@ impl Process {
     /// A process with an empty address space whose guest descriptors stay below
     /// `fd_limit` (the host's soft limit must leave room above it).
     pub fn with_fd_limit(opts: Options, fd_limit: i32) -> Result<Arc<Process>, String> {
-        let ram = GuestRam::new(PHYS_BASE, opts.memory)
+        let ram = GuestRam::new(PHYS_BASE, crate::mm::phys_size(opts.memory))
             .map_err(|e| format!("cannot reserve guest memory: {e}"))?;
         let shoot = Arc::new(Shootdown::default());
         let mm = Mm::new(Arc::new(ram), shoot.clone()).map_err(|e| format!("{e:?}"))?;

@@ -179,6 +179,7 @@ impl Thread {
                         self.force(sig::SIGSEGV, code::SEGV_MAPERR, tval)
                     }
                     Fault::Denied => self.force(sig::SIGSEGV, code::SEGV_ACCERR, tval),
+                    Fault::PastEnd => self.force(sig::SIGBUS, code::BUS_ADRERR, tval),
                 }
             }
             cause::INST_ACCESS | cause::LOAD_ACCESS | cause::STORE_ACCESS => {

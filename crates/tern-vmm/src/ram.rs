@@ -54,19 +54,20 @@ pub fn fill_ram(
     snapshot: &Arc<Snapshot>,
     name: &str,
     ram: &GuestRam,
+    size: u64,
     reader: PageReader,
     on_lost: LostHandler,
 ) -> anyhow::Result<()> {
     let lazy = LazyMemory::new(snapshot.clone(), name)?;
     let view = lazy.view()?;
     let region = view.region();
-    if region.base != ram.base() || region.size != ram.size() {
+    if region.base != ram.base() || region.size != size || size > ram.size() {
         anyhow::bail!(
             "snapshot memory `{name}` is {:#x}+{:#x}, the VM's {:#x}+{:#x}",
             region.base,
             region.size,
             ram.base(),
-            ram.size()
+            size
         );
     }
     if view.page_counts().compressed > 0 {
@@ -78,7 +79,7 @@ pub fn fill_ram(
         // SAFETY: the VM has not started: no hart runs and no device touches guest
         // RAM while the snapshot's compressed pages are decompressed into it.
         let dest = unsafe { ram.restore_slice() };
-        view.populate_with(dest, &opts)?;
+        view.populate_with(&mut dest[..size as usize], &opts)?;
     }
     let runs = view.stored_runs();
     drop(view);

@@ -130,6 +130,25 @@ fn file_mappings_stay_within_the_memory_budget() {
 
 #[test]
 #[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn shared_regions_stay_within_the_window_and_a_truncated_file_cannot_kill_tern() {
+    // Shared anonymous memory takes the shared window (as large as --memory): a
+    // second 40 MiB region under --memory 64 is ENOMEM until the first is unmapped,
+    // and the host's RSS stays within the bound. A file truncated under touched
+    // shared pages makes the host raise SIGBUS on tern, which must survive it.
+    let file = linux_user::out_dir().join("shared-truncated");
+    let o = within_memory(&["shared", file.to_str().expect("utf-8 path")]);
+    assert_eq!(
+        o.stdout,
+        "first: touched, second: ENOMEM\n\
+         after munmap: mapped\n\
+         after truncation: read no data\n",
+        "stderr: {}",
+        o.stderr
+    );
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn large_transfers_keep_host_buffers_small() {
     // Row 7: 32 threads each read 4 bytes into a 64 MiB buffer, and 16 MiB go to
     // /dev/null: tern's scratch buffers do not grow to the requested sizes.

@@ -28,7 +28,7 @@ macro_rules! both {
     };
 }
 
-both!(hello, memory, files, dirent, signals, threads, pipes, sockets);
+both!(hello, memory, files, dirent, signals, threads, pipes, sockets, shared);
 
 #[test]
 #[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]

@@ -634,3 +634,42 @@ fn an_interval_timer_keeps_ticking_after_a_restore() {
     assert_eq!(format!("{before}{after}"), want, "{err}");
     assert_eq!(status, 5, "{err}");
 }
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn shared_file_and_anonymous_mappings_survive_a_restore() {
+    // A MAP_SHARED file (recorded by path: its data is the file's) and shared
+    // anonymous memory (recorded with its pages) are mapped again where they were:
+    // the restored program's sums, read through the mappings and through read(2),
+    // are those of an uninterrupted run.
+    let dir = scratch("shared");
+    let prog = build("snapshared", Link::Static);
+    let run_it = |file: &Path, sock: Option<&Path>| {
+        let mut c = Command::new(TERN);
+        c.args(["exec", "--memory", MEMORY]);
+        if let Some(s) = sock {
+            c.arg("--api-sock").arg(s);
+        }
+        c.arg(&prog).arg(file).arg("12");
+        c
+    };
+    let (status, want, err) = Running::start(run_it(&dir.join("reference.bin"), None)).finish();
+    assert_eq!(status, 0, "reference run: {err}");
+    assert!(want.ends_with("done\n"), "{want}");
+    let file = dir.join("shared.bin");
+    let sock = socket("shared", 0);
+    let mut run = Running::start(run_it(&file, Some(&sock)));
+    run.wait_for("round 4 ");
+    let snap = dir.join("vm.tern");
+    pause_and_snapshot(&sock, &snap, &[]);
+    let before = run.kill();
+    assert!(!before.contains("done"), "{before}");
+    let (status, after, err) = Running::start(restore(&snap, None)).finish();
+    assert_eq!(format!("{before}{after}"), want, "restore stderr: {err}");
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(
+        std::fs::read(&file).expect("the shared file"),
+        std::fs::read(dir.join("reference.bin")).expect("the reference file"),
+        "the file the restored program wrote through its mapping"
+    );
+}

@@ -6,3 +6,4 @@ mod bitmap;
 pub mod bus;
 pub mod lazy;
 pub mod ram;
+pub mod shared;

@@ -12,8 +12,11 @@
 pub mod file_copy;
 pub mod pagetable;
 pub mod phys;
+pub mod region;
+pub mod shared;
 pub mod shootdown;
 pub mod vma;
+pub mod window;
 
 use std::sync::Arc;
 
@@ -22,8 +25,10 @@ use tern_hart::GuestRam;
 use crate::errno::Errno;
 use pagetable::{R, U, V, W, X};
 use phys::FrameAllocator;
+use region::Regions;
 use shootdown::Shootdown;
 use vma::{Backing, Vma, VmaList, PROT_EXEC, PROT_READ, PROT_WRITE};
+use window::Window;
 
 /// Page size.
 pub const PAGE: u64 = 4096;
@@ -42,6 +47,23 @@ pub const MMAP_MIN: u64 = 0x10000;
 /// Load address of position-independent executables (Linux's `ELF_ET_DYN_BASE`,
 /// two thirds of the user address space).
 pub const PIE_BASE: u64 = 0x5555_5555_4000;
+
+/// Size of the physical memory of a process VM with `memory` bytes of frames: the
+/// frames, then a shared window of the same size (see [`window`]).
+pub fn phys_size(memory: u64) -> u64 {
+    memory * 2
+}
+
+/// The shared window of physical memory `ram` (its upper half).
+fn window_of(ram: &GuestRam) -> Window {
+    Window::new(ram.base() + ram.size() / 2, ram.size() / 2)
+}
+
+/// Whether physical address `pa` lies in the shared window of `ram` (a page of a
+/// shared region, which other processes may map too).
+pub fn in_shared_window(ram: &GuestRam, pa: u64) -> bool {
+    pa >= ram.base() + ram.size() / 2
+}
 
 /// Rounds up to a page boundary (saturating).
 pub fn page_up(x: u64) -> u64 {
@@ -75,6 +97,8 @@ pub enum Fault {
     Denied,
     /// No physical memory left.
     OutOfMemory,
+    /// The page lies past the end of a shared file (`SIGBUS`, `BUS_ADRERR`).
+    PastEnd,
 }
 
 /// The PTE permission bits for `PROT_*` bits. Write implies read (RISC-V has no
@@ -93,6 +117,14 @@ pub fn prot_bits(prot: u32) -> u64 {
     p
 }
 
+/// The shared region's page for `va` in area `vma`, if the area is shared.
+fn shared_page(vma: &Vma, va: u64) -> Option<u64> {
+    match vma.backing {
+        Backing::Shared { phys } => Some(phys + (page_down(va) - vma.start)),
+        _ => None,
+    }
+}
+
 /// The address space of one process.
 pub struct Mm {
     ram: Arc<GuestRam>,
@@ -107,13 +139,19 @@ pub struct Mm {
     pub brk_start: u64,
     /// Current program break.
     pub brk: u64,
+    /// Free runs of the shared window.
+    pub window: Window,
+    /// Shared regions (host state, not saved: a process with any refuses snapshots).
+    pub regions: Regions,
 }
 
 impl Mm {
     /// An empty address space over `ram`.
     pub fn new(ram: Arc<GuestRam>, shoot: Arc<Shootdown>) -> Result<Mm, Errno> {
         let mut mm = Mm {
-            frames: FrameAllocator::new(ram.base(), ram.size()),
+            frames: FrameAllocator::new(ram.base(), ram.size() / 2),
+            window: window_of(&ram),
+            regions: Regions::default(),
             ram,
             shoot,
             root: 0,
@@ -135,6 +173,8 @@ impl Mm {
         vmas: VmaList,
     ) -> Mm {
         Mm {
+            window: window_of(&ram),
+            regions: Regions::default(),
             ram,
             shoot,
             frames,
@@ -194,28 +234,27 @@ impl Mm {
     /// Removes `[start, end)`: areas and pages. Frames are released once no hart can
     /// reach them.
     pub fn unmap(&mut self, start: u64, end: u64) {
+        self.unmap_keeping(start, end, None);
+    }
+
+    /// [`Mm::unmap`], keeping the shared region at `keep` even if no area uses it.
+    fn unmap_keeping(&mut self, start: u64, end: u64, keep: Option<u64>) {
         if start >= end {
             return;
         }
-        self.vmas.remove(start, end);
-        let mut held = Vec::new();
-        pagetable::for_each_held(&self.ram, self.root, start, end, &mut |_, addr, pte| {
-            held.push((addr, pte));
-        });
-        if held.is_empty() {
-            return;
-        }
-        for (addr, _) in &held {
-            pagetable::write_pte(&self.ram, *addr, 0);
-        }
-        self.shoot.flush_all();
-        for (_, pte) in held {
-            self.frames.free(pagetable::pte_frame(pte));
+        let removed = self.vmas.remove(start, end);
+        self.zap(start, end);
+        if removed
+            .iter()
+            .any(|v| matches!(v.backing, Backing::Shared { .. }))
+        {
+            self.release_unused_regions(keep);
         }
     }
 
     /// Drops the pages of `[start, end)` but keeps the areas: the next access sees
-    /// zeros again (`MADV_DONTNEED` on private memory).
+    /// zeros again (`MADV_DONTNEED` on private memory), or the shared region's page
+    /// (which keeps its data) for a shared area.
     pub fn zap(&mut self, start: u64, end: u64) {
         let mut held = Vec::new();
         pagetable::for_each_held(&self.ram, self.root, start, end, &mut |_, addr, pte| {
@@ -229,7 +268,11 @@ impl Mm {
         }
         self.shoot.flush_all();
         for (_, pte) in held {
-            self.frames.free(pagetable::pte_frame(pte));
+            let frame = pagetable::pte_frame(pte);
+            // Pages of shared regions are not frames: the region keeps them.
+            if !self.window.contains(frame) {
+                self.frames.free(frame);
+            }
         }
     }
 
@@ -267,7 +310,10 @@ impl Mm {
             .find(end.checked_sub(1).ok_or(Errno::EFAULT)?)
             .cloned()
             .ok_or(Errno::EFAULT)?;
-        if self.vmas.overlaps(end, new_end) || new_end > pagetable::USER_TOP {
+        if self.vmas.overlaps(end, new_end)
+            || new_end > pagetable::USER_TOP
+            || matches!(last.backing, Backing::Shared { .. })
+        {
             return Err(Errno::ENOMEM);
         }
         let mut ext = last.slice(last.start, last.end);
@@ -316,20 +362,30 @@ impl Mm {
             return Fault::Denied;
         }
         let perm = prot_bits(vma.prot);
-        match self.install(va, perm) {
+        let shared = shared_page(vma, va);
+        if let Some(page) = shared {
+            if !self.shared_page_in_file(page) {
+                return Fault::PastEnd;
+            }
+        }
+        match self.install(va, perm, shared) {
             Ok(_) => Fault::Resolved,
             Err(_) => Fault::OutOfMemory,
         }
     }
 
-    /// Makes sure the page of `va` holds a frame; returns the frame.
-    fn install(&mut self, va: u64, perm: u64) -> Result<u64, Errno> {
+    /// Makes sure the page of `va` is present: the shared region's page `shared`, or
+    /// else a frame; returns its physical address.
+    fn install(&mut self, va: u64, perm: u64, shared: Option<u64>) -> Result<u64, Errno> {
         let addr = self.leaf_addr(va, true)?.ok_or(Errno::ENOMEM)?;
         let pte = pagetable::read_pte(&self.ram, addr);
         if pagetable::holds_frame(pte) {
             return Ok(pagetable::pte_frame(pte));
         }
-        let frame = self.alloc_frame()?;
+        let frame = match shared {
+            Some(page) => page,
+            None => self.alloc_frame()?,
+        };
         pagetable::write_pte(&self.ram, addr, pagetable::leaf(frame, perm));
         Ok(frame)
     }
@@ -424,7 +480,8 @@ impl Mm {
             let n = ((PAGE - (a & (PAGE - 1))) as usize).min(data.len() - done);
             let vma = self.vmas.find(a).ok_or(Errno::EFAULT)?;
             let perm = prot_bits(vma.prot);
-            let frame = self.install(a, perm)?;
+            let shared = shared_page(vma, a);
+            let frame = self.install(a, perm, shared)?;
             self.ram
                 .write(frame | (a & (PAGE - 1)), &data[done..done + n])
                 .map_err(|_| Errno::EFAULT)?;
@@ -492,6 +549,7 @@ impl Mm {
                 Backing::Heap => (0, "[heap]".into()),
                 Backing::Stack => (0, "[stack]".into()),
                 Backing::Sigpage => (0, "[vdso]".into()),
+                Backing::Shared { phys } => self.shared_name(*phys),
             };
             s.push_str(&format!(
                 "{:08x}-{:08x} {} {:08x} 00:00 0 {}\n",

@@ -35,6 +35,12 @@ pub enum Backing {
     Stack,
     /// The signal-return trampoline page.
     Sigpage,
+    /// Host-shared pages: a run of the shared window (see [`crate::mm::shared`])
+    /// starting at physical address `phys` for the area's first page.
+    Shared {
+        /// Physical address of the area's first page.
+        phys: u64,
+    },
 }
 
 /// One mapped area.
@@ -46,7 +52,8 @@ pub struct Vma {
     pub end: u64,
     /// `PROT_*` bits.
     pub prot: u32,
-    /// `MAP_SHARED` was asked for (emulated as private; see `syscalls::mm`).
+    /// `MAP_SHARED` was asked for (the pages are host-shared when the backing is
+    /// [`Backing::Shared`]; see `syscalls::mm`).
     pub shared: bool,
     /// What backs it.
     pub backing: Backing,
@@ -56,8 +63,10 @@ impl Vma {
     /// The area cut to `[start, end)` (a part of it), with the file offset adjusted.
     pub fn slice(&self, start: u64, end: u64) -> Vma {
         let mut v = self.clone();
-        if let Backing::File { offset, .. } = &mut v.backing {
-            *offset += start - self.start;
+        match &mut v.backing {
+            Backing::File { offset, .. } => *offset += start - self.start,
+            Backing::Shared { phys } => *phys += start - self.start,
+            _ => {}
         }
         v.start = start;
         v.end = end;

@@ -88,6 +88,7 @@ impl Versioned for ProcessState {
         );
         let armed = self.itimers.iter().any(|t| t.iter().any(|&b| b != 0));
         out.part("itimers", armed, &self.itimers);
+        out.part("shared", !self.shared.is_empty(), &self.shared);
     }
 
     fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
@@ -117,6 +118,8 @@ impl Versioned for ProcessState {
             clock,
             // Not written: the three timers (real, virtual, profiling) disarmed.
             itimers: input.part("itimers")?.unwrap_or_else(|| vec![[0; 32]; 3]),
+            // Not written: no shared regions.
+            shared: input.part("shared")?.unwrap_or_default(),
         })
     }
 }

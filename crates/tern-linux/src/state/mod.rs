@@ -21,6 +21,7 @@
 //! silent one. The golden snapshot files in the tests catch the silent kind.
 
 mod encoding;
+pub mod shared;
 
 use tern_hart::clock::ClockState;
 use tern_hart::{GuestRam, HartState};
@@ -36,7 +37,7 @@ use crate::signal::{self, AltStack, SigAction, SigInfo};
 /// descriptors, directory, signal actions, program, counters, pid), the process's
 /// clock as a nested state in part `clock`, and parts written only when they hold
 /// something: `signals` (pending signals), `rlimits` (limits the guest set),
-/// `itimers` (armed interval timers).
+/// `itimers` (armed interval timers), `shared` (shared regions: see [`shared`]).
 #[derive(Clone, Debug)]
 pub struct ProcessState {
     /// Physical frames in use and free.
@@ -77,6 +78,8 @@ pub struct ProcessState {
     /// `struct itimerval` (same 32 bytes on riscv64 and x86-64): they live in the host
     /// kernel, so they are read back from it.
     pub itimers: Vec<[u8; 32]>,
+    /// Shared regions (part `shared`, written when there are any).
+    pub shared: Vec<shared::SharedRegionState>,
 }
 
 /// One thread's state.
@@ -113,7 +116,8 @@ impl ProcessState {
     /// `ram`; the error says what is wrong.
     pub fn check(&self, ram: &GuestRam) -> Result<(), String> {
         let s = self;
-        let (base, size) = (ram.base(), ram.size());
+        // Frames lie in the lower half; the upper half is the shared window.
+        let (base, size) = (ram.base(), ram.size() / 2);
         if !s.frames.fits(base, size) {
             return Err(format!(
                 "the frame allocator does not fit physical memory {base:#x}+{size:#x}"
@@ -127,6 +131,32 @@ impl ProcessState {
         }
         // The signal page is the highest user page.
         s.vmas.check(crate::mm::SIGPAGE + 4096)?;
+        // Shared regions lie in the window, apart; each shared area in one of them.
+        let window_end = ram.base() + ram.size();
+        let mut regions: Vec<&shared::SharedRegionState> = s.shared.iter().collect();
+        regions.sort_by_key(|r| r.phys);
+        let mut prev_end = base + size;
+        for r in &regions {
+            r.check(base + size, window_end)?;
+            if r.phys < prev_end {
+                return Err(format!("shared region {:#x} overlaps another", r.phys));
+            }
+            prev_end = r.phys + r.len;
+        }
+        for v in s.vmas.iter() {
+            if let crate::mm::vma::Backing::Shared { phys } = v.backing {
+                let len = v.end - v.start;
+                let inside = regions
+                    .iter()
+                    .any(|r| phys >= r.phys && phys.saturating_add(len) <= r.phys + r.len);
+                if !inside {
+                    return Err(format!(
+                        "memory area {:#x}-{:#x} claims a shared region the state does not hold",
+                        v.start, v.end
+                    ));
+                }
+            }
+        }
         if s.brk < s.brk_start {
             return Err(format!(
                 "program break {:#x} below the heap start {:#x}",

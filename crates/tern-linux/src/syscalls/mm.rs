@@ -1,18 +1,19 @@
-//! Memory: `brk`, `mmap`, `munmap`, `mprotect`, `madvise`, `mremap`.
+//! Memory: `brk`, `mmap`, `munmap`, `mprotect`, `madvise`, `mremap`, `msync`.
 //!
-//! Anonymous memory is demand-paged by the page-fault path. File mappings copy the
-//! file's bytes into private frames when mapped (what `MAP_PRIVATE` promises as long
-//! as the file is not changed underneath; see [`file_copy`]): the frames count
-//! against `--memory`, holes and zero pages excepted, and a file whose data does not
-//! fit is `ENOMEM` with nothing left mapped. `MAP_SHARED` file mappings are honoured
-//! read-only (a copy is indistinguishable then); writable shared file mappings, which
-//! would need write-back to the file, are refused with `ENODEV`. `MAP_SHARED`
-//! anonymous memory is shared between the threads of a process (they share the page
-//! tables) but not with forked children, which are separate host processes.
+//! Anonymous memory is demand-paged by the page-fault path. Private file mappings
+//! copy the file's bytes into private frames when mapped (what `MAP_PRIVATE` promises
+//! as long as the file is not changed underneath; see [`file_copy`]): the frames
+//! count against `--memory`, holes and zero pages excepted, and a file whose data
+//! does not fit is `ENOMEM` with nothing left mapped. `MAP_SHARED` mappings of files,
+//! and shared anonymous memory (a host `memfd`), are host-shared regions (see
+//! [`crate::mm::shared`]): coherent with `read`/`write` of the file, written back by
+//! `msync`, and shared with forked children.
 
 use tern_hart::Hart;
 
 use crate::errno::{host, Errno, SysResult};
+use crate::mm::region::RegionKind;
+use crate::mm::shared::{anon_memfd, high_fd, SharedMap};
 use crate::mm::vma::{Backing, Vma, PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::mm::{file_copy, page_up, Mm, PAGE};
 use crate::syscalls::io::fd_arg;
@@ -25,6 +26,9 @@ const MAP_SHARED_VALIDATE: u64 = 0x03;
 const MAP_FIXED: u64 = 0x10;
 const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+const MAYMOVE: u64 = 1; // MREMAP_MAYMOVE
+const FIXED: u64 = 2; // MREMAP_FIXED
+const DONTUNMAP: u64 = 4; // MREMAP_DONTUNMAP
 const PROT_MASK: u64 = (PROT_READ | PROT_WRITE | PROT_EXEC) as u64;
 
 /// The most areas an address space may hold (Linux's default `vm.max_map_count`):
@@ -74,6 +78,8 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     let prot = (prot & PROT_MASK) as u32;
     let mut anon = flags & MAP_ANONYMOUS != 0;
     let mut file: Option<(i32, String)> = None;
+    // Whether a shared file mapping may be written (the file is open for writing).
+    let mut writable = true;
     if !anon {
         let fd = fd_arg(t, fd as u64)?;
         // SAFETY: local struct.
@@ -91,11 +97,9 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
             if fl & libc::O_ACCMODE == libc::O_WRONLY {
                 return Err(Errno::EACCES);
             }
-            if shared && prot & PROT_WRITE != 0 {
-                if fl & libc::O_ACCMODE == libc::O_RDONLY {
-                    return Err(Errno::EACCES);
-                }
-                return Err(Errno::ENODEV);
+            writable = fl & libc::O_ACCMODE == libc::O_RDWR;
+            if shared && prot & PROT_WRITE != 0 && !writable {
+                return Err(Errno::EACCES);
             }
             let path = t
                 .proc
@@ -108,6 +112,9 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     if file.is_some() && off.checked_add(len).is_none_or(|e| e > i64::MAX as u64) {
         return Err(Errno(libc::EOVERFLOW));
+    }
+    if shared {
+        return mmap_shared(t, [addr, len, flags], prot, file, writable, off);
     }
     // The file's data goes into the new area's frames a chunk at a time through the
     // scratch buffer, with the address space locked, so that the mapping appears
@@ -149,6 +156,38 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
         transfer::give_back(t, buf);
     }
     r
+}
+
+/// `mmap` with `MAP_SHARED`: a host-shared region over the file (`file`: its
+/// descriptor and guest path) or, without a file, over a new `memfd`.
+fn mmap_shared(
+    t: &mut Task,
+    [addr, len, flags]: [u64; 3],
+    prot: u32,
+    file: Option<(i32, String)>,
+    writable: bool,
+    off: u64,
+) -> SysResult {
+    let min_fd = t.proc.files().limit;
+    let what = match file {
+        Some((fd, path)) => SharedMap {
+            file: std::sync::Arc::new(high_fd(&fd, min_fd)?),
+            offset: off,
+            writable,
+            kind: RegionKind::File { path, offset: off },
+        },
+        None => SharedMap {
+            file: anon_memfd(len, min_fd)?,
+            offset: 0,
+            writable: true,
+            kind: RegionKind::Anon,
+        },
+    };
+    let mut mm = t.proc.mm();
+    room_for_areas(&mm, 2)?;
+    let start = place(&mm, addr, len, flags)?;
+    mm.map_shared(start, len, prot, what)?;
+    Ok(start)
 }
 
 /// Where a new mapping of `len` bytes goes: at `addr` for `MAP_FIXED` (and
@@ -200,12 +239,8 @@ pub fn mprotect(t: &mut Task, a: [u64; 6]) -> SysResult {
     let prot = (a[2] & PROT_MASK) as u32;
     let mut mm = t.proc.mm();
     room_for_areas(&mm, 2)?;
-    // A writable shared file mapping cannot be made (see `mmap`).
-    let bad = mm
-        .vmas
-        .overlapping(addr, end)
-        .any(|v| v.shared && matches!(v.backing, Backing::File { .. }) && prot & PROT_WRITE != 0);
-    if bad {
+    // A shared mapping of a file opened read-only cannot become writable.
+    if prot & PROT_WRITE != 0 && mm.has_read_only_shared(addr, end) {
         return Err(Errno::EACCES);
     }
     mm.protect(addr, end, prot)?;
@@ -240,9 +275,6 @@ pub fn madvise(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 /// `mremap`.
 pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
-    const MAYMOVE: u64 = 1;
-    const FIXED: u64 = 2;
-    const DONTUNMAP: u64 = 4;
     let (old, old_len, new_len, flags, new_addr) = (a[0], page_up(a[1]), page_up(a[2]), a[3], a[4]);
     // mm/mremap.c checks the flags and their combinations before the mapping.
     if old % PAGE != 0
@@ -254,14 +286,18 @@ pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let mut mm = t.proc.mm();
-    if mm.vmas.find(old).is_none() {
+    let Some(area) = mm.vmas.find(old) else {
         return Err(Errno::EFAULT);
-    }
+    };
+    let shared = matches!(area.backing, Backing::Shared { .. });
     room_for_areas(&mm, 2)?;
     let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
     if old_len == 0 {
         // (Duplicating a shared mapping with old_size 0 is not supported.)
         return Err(Errno::EINVAL);
+    }
+    if shared {
+        return mremap_shared(&mut mm, [old, old_len, new_len, flags, new_addr]);
     }
     if flags & FIXED != 0 {
         if flags & MAYMOVE == 0
@@ -299,6 +335,66 @@ pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
     mm.move_range(old, old_end, dst)?;
     mm.grow(dst + old_len, dst + new_len)?;
     Ok(dst)
+}
+
+/// `mremap` of a shared area: the same file range mapped again where it goes.
+fn mremap_shared(mm: &mut Mm, [old, old_len, new_len, flags, new_addr]: [u64; 5]) -> SysResult {
+    let keep_old = flags & DONTUNMAP != 0;
+    let old_end = old + old_len;
+    if flags & FIXED != 0 {
+        if new_addr % PAGE != 0
+            || new_addr
+                .checked_add(new_len)
+                .is_none_or(|e| e > crate::mm::pagetable::USER_TOP)
+            || (new_addr < old_end && old < new_addr + new_len)
+        {
+            return Err(Errno::EINVAL);
+        }
+        mm.remap_shared(old, old_len, new_len, new_addr, keep_old)?;
+        return Ok(new_addr);
+    }
+    if keep_old {
+        // Same length (checked by the caller), somewhere else, the old range kept.
+        let dst = mm.find_free(0, new_len).ok_or(Errno::ENOMEM)?;
+        mm.remap_shared(old, old_len, new_len, dst, true)?;
+        return Ok(dst);
+    }
+    if new_len <= old_len {
+        mm.unmap(old + new_len, old_end);
+        return Ok(old);
+    }
+    let new_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
+    if new_end <= crate::mm::pagetable::USER_TOP && !mm.vmas.overlaps(old_end, new_end) {
+        mm.remap_shared(old, old_len, new_len, old, false)?;
+        return Ok(old);
+    }
+    if flags & MAYMOVE == 0 {
+        return Err(Errno::ENOMEM);
+    }
+    let dst = mm.find_free(0, new_len).ok_or(Errno::ENOMEM)?;
+    mm.remap_shared(old, old_len, new_len, dst, false)?;
+    Ok(dst)
+}
+
+/// `msync`: writes shared file pages back (`MS_SYNC` waits); `ENOMEM` when part of
+/// the range is unmapped.
+pub fn msync(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const MS_ASYNC: u64 = 1;
+    const MS_INVALIDATE: u64 = 2;
+    const MS_SYNC: u64 = 4;
+    let (addr, len, flags) = (a[0], page_up(a[1]), a[2]);
+    if addr % PAGE != 0
+        || flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC
+    {
+        return Err(Errno::EINVAL);
+    }
+    let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+    if len == 0 {
+        return Ok(0);
+    }
+    t.proc.mm().sync_shared(addr, end, flags & MS_SYNC != 0)?;
+    Ok(0)
 }
 
 /// `membarrier`: every command is a full barrier here (harts share memory through

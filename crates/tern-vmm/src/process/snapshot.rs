@@ -57,7 +57,12 @@ pub fn write_paused(
     // Threads drop their writable TLB entries before they run again, so every later
     // write marks its page dirty; the log restarts from this snapshot.
     ram.bump_store_epoch();
-    let dirty = ram.take_dirty();
+    let frames_end = ram.base() + config.memory;
+    let dirty: Vec<u64> = ram
+        .take_dirty()
+        .into_iter()
+        .filter(|&p| p < frames_end)
+        .collect();
     let parent = if req.incremental { last.clone() } else { None };
     let (mut w, path) = snapshot_file::create(VmKind::Process, parent.as_ref(), req)?;
     snapshot_file::add_states(&mut w, config, &components)?;
@@ -70,9 +75,11 @@ pub fn write_paused(
     } else {
         Pages::Only(&touched)
     };
+    // The frames: the shared window above them is not saved (a process with shared
+    // regions refuses snapshots).
     let region = Region {
         base: ram.base(),
-        size: ram.size(),
+        size: config.memory,
     };
     let stats = w
         .add_memory("ram", region, &RamPages(&ram), pages)
@@ -160,7 +167,7 @@ pub fn open_process(path: &Path) -> anyhow::Result<OpenedProcess> {
             config.memory
         );
     }
-    let ram = GuestRam::new(PHYS_BASE, config.memory)
+    let ram = GuestRam::new(PHYS_BASE, tern_linux::mm::phys_size(config.memory))
         .map_err(|e| anyhow::anyhow!("cannot reserve guest memory: {e}"))?;
     image
         .check(&ram)
@@ -169,6 +176,7 @@ pub fn open_process(path: &Path) -> anyhow::Result<OpenedProcess> {
         &snapshot,
         "ram",
         &ram,
+        config.memory,
         PageReader::Thread,
         Box::new(|e| {
             eprintln!("tern: the restored program cannot go on: {e}{LOST_HINT}");

@@ -328,6 +328,7 @@ pub fn load_into(machine: &mut VirtMachine, opened: &OpenedSnapshot) -> anyhow::
         &opened.snapshot,
         "ram",
         &ram,
+        ram.size(),
         PageReader::Direct,
         Box::new(move |_| stop.stop(1)),
     )?;

@@ -224,6 +224,7 @@ impl OpenedSpike {
                 &self.snapshot,
                 "ram",
                 ram,
+                ram.size(),
                 PageReader::Direct,
                 Box::new(|_| {}),
             )
