@@ -241,6 +241,10 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::msgsnd => crate::syscalls::sysv_msg::msgsnd(t, a),
         S::msgrcv => crate::syscalls::sysv_msg::msgrcv(t, a),
         S::msgctl => crate::syscalls::sysv_msg::msgctl(t, a),
+        S::shmget => crate::syscalls::sysv_shm::shmget(t, a),
+        S::shmat => crate::syscalls::sysv_shm::shmat(t, a),
+        S::shmdt => crate::syscalls::sysv_shm::shmdt(t, a),
+        S::shmctl => crate::syscalls::sysv_shm::shmctl(t, a),
         _ => {
             t.proc.strace.unknown(t.tid, nr);
             Err(Errno::ENOSYS)

@@ -214,7 +214,7 @@ pub fn exec_with(
 ) -> Result<i32, String> {
     let proc = Process::new(opts)?;
     crate::exit::install_panic_hook(proc.fd_limit);
-    crate::ipc::init(proc.opts.ipc_fd, proc.fd_limit)?;
+    crate::ipc::init(proc.opts.ipc_fd, proc.fd_limit, proc.opts.memory)?;
     let entry = load_program(&proc, &prog)?;
     ready(&proc);
     let mut t = Thread::new(proc.clone(), entry.pc, entry.sp);

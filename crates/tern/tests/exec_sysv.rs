@@ -1,4 +1,4 @@
-//! SysV IPC in the process VM: semaphores and message queues shared by the VM's
+//! SysV IPC in the process VM: semaphores, message queues and shared memory shared by the VM's
 //! processes across `fork` and `execve` with the same output as `qemu-riscv64`
 //! (which passes the calls to the host kernel), and keys that one VM never sees
 //! of another.
@@ -32,6 +32,19 @@ fn message_queues_across_fork_like_qemu() {
         o.stdout
     );
     compare("sysv_msg", Link::Dynamic, &[]);
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn shared_memory_across_fork_like_qemu() {
+    let o = compare("sysv_shm", Link::Static, &[]);
+    assert!(
+        o.stdout.contains("children's writes seen: 1"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("nattch with a child: 2"), "{}", o.stdout);
+    compare("sysv_shm", Link::Dynamic, &[]);
 }
 
 /// The program a guest starts with `execve` (a new tern process) is in the same

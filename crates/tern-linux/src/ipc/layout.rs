@@ -38,6 +38,12 @@ pub const MSG_AREA: usize = MSGMNB + MSGQNUM * (MSG_HDR + 8);
 
 /// Shared-memory segments (`SHMMNI`; Linux: 4096).
 pub const SHMMNI: usize = 64;
+/// Attachment records: processes of the VM with segments attached at once.
+pub const SHMATT: usize = 256;
+/// `SHM_DEST` in a segment's mode: removed, destroyed at the last detach.
+pub const SHM_DEST: u32 = 0o1000;
+/// `SHM_LOCKED` in a segment's mode.
+pub const SHM_LOCKED: u32 = 0o2000;
 
 /// An object id is `seq * SEQ_MULTIPLIER + index` (Linux's `IPCMNI`).
 pub const SEQ_MULTIPLIER: usize = 32768;
@@ -173,6 +179,19 @@ pub struct ShmSeg {
     pub ctime: i64,
 }
 
+/// The segments one process has attached.
+#[repr(C)]
+pub struct ShmAtt {
+    /// The process's host pid (0: free record).
+    pub pid: i32,
+    /// Padding.
+    pub _pad: u32,
+    /// Its start time (`/proc/PID/stat`).
+    pub start: u64,
+    /// Attachments per segment slot (areas of its address space, as Linux counts).
+    pub count: [u16; SHMMNI],
+}
+
 /// All tables.
 #[repr(C)]
 pub struct Tables {
@@ -188,6 +207,8 @@ pub struct Tables {
     pub msgs: [MsgQueue; MSGMNI],
     /// Shared-memory segments.
     pub shm: [ShmSeg; SHMMNI],
+    /// Who has which segments attached.
+    pub shm_att: [ShmAtt; SHMATT],
 }
 
 /// A message as stored in a queue's area.

@@ -20,7 +20,14 @@
 //! - [`Tables`] at offset [`TABLES_OFFSET`]: [`SEMMNI`] semaphore sets of [`SEMMSL`]
 //!   semaphores, [`SEMMNU`] undo records (`SEM_UNDO`), [`MSGMNI`] message queues
 //!   each with its own [`MSG_AREA`] bytes of messages, [`SHMMNI`] shared-memory
-//!   segment records.
+//!   segment records and [`SHMATT`] records of which process has which segments
+//!   attached;
+//! - the shared-memory pool at [`POOL_OFFSET`], [`Header::shm_pool`] bytes: the
+//!   segments' pages, each segment a run of it. tern maps only the header and tables
+//!   itself; a segment is mapped into the guest's address space by `shmat` as a
+//!   shared region over its run of the memfd ([`crate::mm::shared`]). The pool's size
+//!   is the VM's `--memory` up to [`SHM_POOL_MAX`]: all segments together cannot
+//!   hold more host memory than that.
 //!
 //! A zeroed table is empty, so a new memfd needs only its header written. An object's
 //! id is `seq * 32768 + index` as in Linux; `seq` grows each time a slot is reused, so
@@ -42,9 +49,9 @@
 
 pub mod layout;
 
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::errno::Errno;
@@ -58,6 +65,14 @@ pub const VERSION: u32 = 1;
 pub const TABLES_OFFSET: usize = 4096;
 /// The bytes of the arena tern maps (header and tables).
 pub const ARENA_SIZE: usize = TABLES_OFFSET + std::mem::size_of::<Tables>();
+/// Where the shared-memory pool starts in the memfd.
+pub const POOL_OFFSET: u64 = (ARENA_SIZE as u64).next_multiple_of(1 << 21);
+/// The largest shared-memory pool.
+pub const SHM_POOL_MAX: u64 = 1 << 30;
+/// The shared-memory pool in a VM of `memory` bytes (whole pages).
+pub fn pool_size(memory: u64) -> u64 {
+    memory.min(SHM_POOL_MAX) & !0xfff
+}
 
 /// The header of an arena.
 #[repr(C)]
@@ -72,12 +87,16 @@ pub struct Header {
     pub lock: AtomicU32,
     /// How many threads wait for the lock.
     pub lock_waiters: AtomicU32,
+    /// Padding.
+    pub _pad: u32,
+    /// Bytes of the shared-memory pool.
+    pub shm_pool: u64,
 }
 
 /// An arena mapped into this host process.
 pub struct Arena {
     base: *mut u8,
-    fd: RawFd,
+    file: Arc<OwnedFd>,
 }
 
 // SAFETY: the mapping lives as long as the process and is only written under the
@@ -90,8 +109,9 @@ unsafe impl Sync for Arena {}
 static ARENA: OnceLock<Arena> = OnceLock::new();
 
 impl Arena {
-    /// A new, empty arena in a new memfd at or above descriptor `min_fd`.
-    pub fn create(min_fd: RawFd) -> Result<Arena, String> {
+    /// A new, empty arena with a shared-memory pool of `pool` bytes in a new memfd at
+    /// or above descriptor `min_fd`.
+    pub fn create(min_fd: RawFd, pool: u64) -> Result<Arena, String> {
         let name = c"tern-ipc";
         // SAFETY: a valid C string; the result is checked.
         let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
@@ -100,7 +120,7 @@ impl Arena {
         }
         let fd = raise_fd(fd, min_fd)?;
         // SAFETY: our own new descriptor.
-        if unsafe { libc::ftruncate(fd, ARENA_SIZE as libc::off_t) } != 0 {
+        if unsafe { libc::ftruncate(fd, (POOL_OFFSET + pool) as libc::off_t) } != 0 {
             let e = std::io::Error::last_os_error();
             // SAFETY: our own descriptor.
             unsafe { libc::close(fd) };
@@ -113,6 +133,7 @@ impl Arena {
             (*h).magic = MAGIC;
             (*h).version = VERSION;
             (*h).tables_size = std::mem::size_of::<Tables>() as u32;
+            (*h).shm_pool = pool;
         }
         Ok(a)
     }
@@ -140,6 +161,7 @@ impl Arena {
         if h.magic != MAGIC
             || h.version != VERSION
             || h.tables_size as usize != std::mem::size_of::<Tables>()
+            || (st.st_size as u64) < POOL_OFFSET.saturating_add(h.shm_pool)
         {
             return Err(format!(
                 "--ipc-fd {fd}: an IPC arena of another version (this tern reads version {VERSION})"
@@ -163,7 +185,12 @@ impl Arena {
         if p == libc::MAP_FAILED {
             return Err(format!("ipc arena: {}", std::io::Error::last_os_error()));
         }
-        Ok(Arena { base: p.cast(), fd })
+        // SAFETY: `fd` is ours from here on.
+        let file = Arc::new(unsafe { OwnedFd::from_raw_fd(fd) });
+        Ok(Arena {
+            base: p.cast(),
+            file,
+        })
     }
 
     /// The header.
@@ -175,7 +202,32 @@ impl Arena {
 
     /// The arena's descriptor.
     pub fn fd(&self) -> RawFd {
-        self.fd
+        self.file.as_raw_fd()
+    }
+
+    /// The arena's memfd (shared regions of SysV segments map it).
+    pub fn file(&self) -> &Arc<OwnedFd> {
+        &self.file
+    }
+
+    /// The bytes of the shared-memory pool.
+    pub fn pool(&self) -> u64 {
+        self.header().shm_pool
+    }
+
+    /// Gives the pool's pages `[off, off + len)` back to the host: they read as
+    /// zeros afterwards (a segment made or destroyed).
+    pub fn zero_pool(&self, off: u64, len: u64) {
+        // SAFETY: fallocate on our own memfd; a failure leaves old bytes, which
+        // cannot happen for a memfd and a range inside it.
+        unsafe {
+            libc::fallocate(
+                self.fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                (POOL_OFFSET + off) as libc::off_t,
+                len as libc::off_t,
+            );
+        }
     }
 
     /// Takes the arena lock.
@@ -272,9 +324,25 @@ fn alive(id: i32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
+/// Whether the process `pid` that started at `start` has ended: it no longer
+/// exists, its pid is another process's, or it is a zombie (Linux applies undo
+/// records before a process becomes one).
+pub fn gone(pid: i32, start: u64) -> bool {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    let state = text
+        .rfind(')')
+        .and_then(|i| text[i + 1..].split_whitespace().next());
+    if matches!(state, Some("Z" | "X" | "x")) {
+        return true;
+    }
+    crate::tree::parse_stat(&text).map(|s| s.start) != Some(start)
+}
+
 /// Sets up this host process's arena: the one in `fd` (`--ipc-fd`, from the process
-/// that ran `execve`), or a new one (the first process of a VM).
-pub fn init(fd: Option<RawFd>, min_fd: RawFd) -> Result<(), String> {
+/// that ran `execve`), or a new one (the first process of a VM, of `memory` bytes).
+pub fn init(fd: Option<RawFd>, min_fd: RawFd, memory: u64) -> Result<(), String> {
     let a = match fd {
         Some(fd) => {
             // The program before `execve` may have left undo records to apply when
@@ -282,10 +350,15 @@ pub fn init(fd: Option<RawFd>, min_fd: RawFd) -> Result<(), String> {
             crate::syscalls::sysv_sem::undo_hook();
             Arena::adopt(fd, min_fd)?
         }
-        None => Arena::create(min_fd)?,
+        None => Arena::create(min_fd, pool_size(memory))?,
     };
+    let adopted = fd.is_some();
     if ARENA.set(a).is_err() {
         return Err("ipc arena: set up twice".into());
+    }
+    if adopted {
+        // `execve` detached the old program's segments.
+        crate::syscalls::sysv_shm::exec_detached();
     }
     Ok(())
 }
@@ -296,7 +369,9 @@ pub fn arena() -> Result<&'static Arena, Errno> {
     #[cfg(test)]
     {
         Ok(TEST_ARENA.with(|c| {
-            *c.get_or_init(|| Box::leak(Box::new(Arena::create(3).expect("an ipc arena"))))
+            *c.get_or_init(|| {
+                Box::leak(Box::new(Arena::create(3, 16 << 20).expect("an ipc arena")))
+            })
         }))
     }
     #[cfg(not(test))]
@@ -304,7 +379,8 @@ pub fn arena() -> Result<&'static Arena, Errno> {
         if let Some(a) = ARENA.get() {
             return Ok(a);
         }
-        let a = Arena::create(crate::fs::guest_fd_limit()).map_err(|_| Errno::ENOMEM)?;
+        let a = Arena::create(crate::fs::guest_fd_limit(), pool_size(SHM_POOL_MAX))
+            .map_err(|_| Errno::ENOMEM)?;
         let _ = ARENA.set(a);
         ARENA.get().ok_or(Errno::ENOMEM)
     }
@@ -328,7 +404,7 @@ pub fn share_with_thread(a: &'static Arena) {
 
 /// The descriptor of this process's arena, if it has one (`--ipc-fd` for `execve`).
 pub fn fd() -> Option<RawFd> {
-    ARENA.get().map(|a| a.fd)
+    ARENA.get().map(|a| a.fd())
 }
 
 /// Lets the arena's descriptor survive the `execve` of a new tern (which is told

@@ -21,6 +21,7 @@ pub mod proc_self;
 pub mod signal;
 pub mod sysv_msg;
 pub mod sysv_sem;
+pub mod sysv_shm;
 pub mod thread;
 pub mod time;
 pub mod transfer;

@@ -102,6 +102,8 @@ pub fn fork(t: &mut Task, regs: &mut HartState, a: [u64; 6]) -> Flow {
         }
         return Flow::Ret(Ok(0));
     }
+    // The child has the parent's SysV segments attached.
+    crate::syscalls::sysv_shm::forked(t, pid);
     if fl & CLONE_PARENT_SETTID != 0 {
         let _ = t.proc.write_u32(ptid, pid as u32);
     }

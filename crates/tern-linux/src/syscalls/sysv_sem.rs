@@ -532,26 +532,10 @@ fn apply_undo(g: &mut Locked<'_>, u: usize, pid: i32) {
 fn sweep_dead(g: &mut Locked<'_>) {
     for u in 0..SEMMNU {
         let (pid, start) = (g.undo[u].pid, g.undo[u].start);
-        if pid != 0 && gone(pid, start) {
+        if pid != 0 && ipc::gone(pid, start) {
             apply_undo(g, u, pid);
         }
     }
-}
-
-/// Whether the process `pid` that started at `start` has ended: it no longer
-/// exists, its pid is another process's, or it is a zombie (Linux applies undo
-/// records before a process becomes one).
-fn gone(pid: i32, start: u64) -> bool {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return true;
-    };
-    let state = text
-        .rfind(')')
-        .and_then(|i| text[i + 1..].split_whitespace().next());
-    if matches!(state, Some("Z" | "X" | "x")) {
-        return true;
-    }
-    crate::tree::parse_stat(&text).map(|s| s.start) != Some(start)
 }
 
 /// Applies this process's undo records (it is ending).

@@ -9,6 +9,7 @@ use crate::errno::Errno;
 use crate::ipc::{self, MSGMAX, MSGMNB, MSGMNI, SEMMNI, SEMMSL, SEMOPM};
 use crate::syscalls::sysv_msg::{self as msg, op::*};
 use crate::syscalls::sysv_sem::{self as sem, op::*};
+use crate::syscalls::sysv_shm as shm;
 
 const IPC_CREAT: u64 = 0o1000;
 const IPC_EXCL: u64 = 0o2000;
@@ -268,7 +269,11 @@ fn sem_limits_bound_the_arena() {
     ))
     .expect("arena fd")
     .len();
-    assert_eq!(size, ipc::ARENA_SIZE as u64, "the arena never grows");
+    assert_eq!(
+        size,
+        ipc::POOL_OFFSET + ipc::arena().expect("arena").pool(),
+        "the arena never grows"
+    );
 }
 
 fn msgsnd(g: &mut Guest, id: u64, mtype: i64, text: &[u8], flg: u64) -> Result<u64, Errno> {
@@ -421,4 +426,114 @@ fn msg_limits_and_eidrm() {
         msg::msgctl(&mut g.t, [id, IPC_RMID, 0, 0, 0, 0]),
         Err(Errno::EINVAL)
     );
+}
+
+fn shmget(g: &mut Guest, key: i32, size: u64, flg: u64) -> Result<u64, Errno> {
+    shm::shmget(&mut g.t, [key as u64, size, flg, 0, 0, 0])
+}
+
+fn shm_nattch(g: &mut Guest, id: u64) -> u64 {
+    let ds = g.mem + 0x700;
+    assert_eq!(shm::shmctl(&mut g.t, [id, IPC_STAT, ds, 0, 0, 0]), Ok(0));
+    g.u64_at(ds + 88)
+}
+
+#[test]
+fn shmget_checks_like_linux() {
+    let mut g = Guest::new();
+    let pool = ipc::arena().expect("arena").pool();
+    assert_eq!(shmget(&mut g, 0, 0, 0o600), Err(Errno::EINVAL));
+    assert_eq!(shmget(&mut g, 0, pool + 1, 0o600), Err(Errno::EINVAL));
+    assert_eq!(shmget(&mut g, 0x7171, 4096, 0o600), Err(Errno::ENOENT));
+    let id = shmget(&mut g, 0x7171, 5000, IPC_CREAT | 0o600).expect("shmget");
+    assert_eq!(
+        shmget(&mut g, 0x7171, 5000, IPC_CREAT | IPC_EXCL),
+        Err(Errno::EEXIST)
+    );
+    assert_eq!(shmget(&mut g, 0x7171, 5001, 0), Err(Errno::EINVAL));
+    assert_eq!(shmget(&mut g, 0x7171, 0, 0), Ok(id));
+    assert_eq!(
+        shm::shmat(&mut g.t, [u64::MAX, 0, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        shm::shmat(&mut g.t, [id, 0x1234_5001, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        shm::shmdt(&mut g.t, [g.mem + 1, 0, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        shm::shmdt(&mut g.t, [g.mem, 0, 0, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        shm::shmctl(&mut g.t, [id, 99, g.mem, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        shm::shmctl(&mut g.t, [id, IPC_STAT, UNMAPPED, 0, 0, 0]),
+        Err(Errno::EFAULT)
+    );
+    let info = g.mem + 0x800;
+    assert!(shm::shmctl(&mut g.t, [0, IPC_INFO, info, 0, 0, 0]).is_ok());
+    assert_eq!(g.u64_at(info), pool, "shmmax");
+    assert_eq!(g.u64_at(info + 32), pool / 4096, "shmall");
+}
+
+#[test]
+fn shmat_maps_the_segment_and_shmdt_detaches_it() {
+    let mut g = Guest::new();
+    let id = shmget(&mut g, 0, 10000, 0o600).expect("shmget");
+    let a = shm::shmat(&mut g.t, [id, 0, 0, 0, 0, 0]).expect("shmat");
+    let b = shm::shmat(&mut g.t, [id, 0, 0, 0, 0, 0]).expect("shmat");
+    assert_ne!(a, b);
+    assert_eq!(g.get(a, 16), vec![0u8; 16], "a new segment is zero");
+    g.proc.write_mem(a + 8000, b"shared").expect("write");
+    assert_eq!(g.get(b + 8000, 6), b"shared");
+    assert_eq!(shm_nattch(&mut g, id), 2);
+    assert_eq!(shm::shmdt(&mut g.t, [b, 0, 0, 0, 0, 0]), Ok(0));
+    assert_eq!(shm_nattch(&mut g, id), 1);
+    assert!(g.proc.read_mem(b, 1).is_err(), "detached");
+    // Removed while attached: destroyed at the last detach, and its pages with it.
+    assert_eq!(shm::shmctl(&mut g.t, [id, IPC_RMID, 0, 0, 0, 0]), Ok(0));
+    let ds = g.mem + 0x700;
+    assert_eq!(shm::shmctl(&mut g.t, [id, IPC_STAT, ds, 0, 0, 0]), Ok(0));
+    assert_eq!(g.u64_at(ds + 48), 10000, "shm_segsz");
+    assert_ne!(g.i32_at(ds + 20) & 0o1000, 0, "SHM_DEST");
+    assert_eq!(shm::shmdt(&mut g.t, [a, 0, 0, 0, 0, 0]), Ok(0));
+    assert_eq!(
+        shm::shmctl(&mut g.t, [id, IPC_STAT, ds, 0, 0, 0]),
+        Err(Errno::EINVAL)
+    );
+    let again = shmget(&mut g, 0, 10000, 0o600).expect("shmget");
+    let c = shm::shmat(&mut g.t, [again, 0, 0, 0, 0, 0]).expect("shmat");
+    assert_eq!(g.get(c + 8000, 6), vec![0u8; 6], "a reused run is zero");
+}
+
+#[test]
+fn shm_limits_bound_the_pool() {
+    let mut g = Guest::new();
+    let pool = ipc::arena().expect("arena").pool();
+    let quarter = pool / 4;
+    for _ in 0..4 {
+        shmget(&mut g, 0, quarter, 0o600).expect("within the pool");
+    }
+    assert_eq!(shmget(&mut g, 0, 4096, 0o600), Err(e(libc::ENOSPC)));
+    let mut h = Guest::new();
+    // A new thread is a new namespace in the tests: fill the table instead.
+    let t = std::thread::spawn(move || {
+        for _ in 0..ipc::SHMMNI {
+            shmget(&mut h, 0, 4096, 0o600).expect("within the table");
+        }
+        shmget(&mut h, 0, 4096, 0o600)
+    });
+    assert_eq!(t.join().expect("thread"), Err(e(libc::ENOSPC)));
+    let st = std::fs::metadata(format!(
+        "/proc/self/fd/{}",
+        ipc::arena().expect("arena").fd()
+    ))
+    .expect("arena fd");
+    assert_eq!(st.len(), ipc::POOL_OFFSET + pool, "the arena never grows");
 }
