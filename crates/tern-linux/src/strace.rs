@@ -293,11 +293,14 @@ fn ipc_flags(v: u64) -> String {
         ],
         "",
     );
-    if mode != 0 || s.is_empty() {
+    if mode != 0 {
         if !s.is_empty() {
             s.push('|');
         }
         s.push_str(&format!("{mode:#o}"));
+    }
+    if s.is_empty() {
+        s.push('0');
     }
     s
 }

@@ -104,3 +104,27 @@ fn two_vms_do_not_share_keys() {
     assert_eq!(probe.status, 0, "{}", probe.stderr);
     assert_eq!(probe.stdout, "probe: sem ENOENT, msg ENOENT\n");
 }
+
+/// `--strace` shows the SysV calls decoded.
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn strace_decodes_sysv_calls() {
+    let prog = build("sysv_shm", Link::Static);
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tern"));
+    c.args(["exec", "--strace"]).arg(&prog);
+    let o = run(c, Duration::from_secs(60));
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    for want in [
+        "shmget(0x0, 65536, IPC_CREAT|0o600) = ",
+        ", 0x0, 0) = 0x",
+        ", IPC_STAT, ",
+        ", IPC_RMID, 0x0) = 0",
+    ] {
+        assert!(o.stderr.contains(want), "{want} in:\n{}", o.stderr);
+    }
+    assert!(
+        !o.stderr.contains("unimplemented"),
+        "no SysV call is unknown:\n{}",
+        o.stderr
+    );
+}

@@ -340,6 +340,28 @@ pub fn gone(pid: i32, start: u64) -> bool {
     crate::tree::parse_stat(&text).map(|s| s.start) != Some(start)
 }
 
+/// The calling process as the arena's records name it (pid and start time), read
+/// from `/proc` once per host process.
+pub fn me() -> crate::tree::ProcId {
+    use std::sync::atomic::{AtomicI32, AtomicU64};
+    // Atomics, not a lock: a `fork` child must never find it held.
+    static PID: AtomicI32 = AtomicI32::new(0);
+    static START: AtomicU64 = AtomicU64::new(0);
+    // SAFETY: getpid cannot fail.
+    let pid = unsafe { libc::getpid() };
+    if PID.load(Ordering::Acquire) == pid {
+        return crate::tree::ProcId {
+            pid,
+            start: START.load(Ordering::Relaxed),
+        };
+    }
+    // A fork child has another pid: it reads its own.
+    let p = crate::tree::ProcId::current();
+    START.store(p.start, Ordering::Relaxed);
+    PID.store(p.pid, Ordering::Release);
+    p
+}
+
 /// Sets up this host process's arena: the one in `fd` (`--ipc-fd`, from the process
 /// that ran `execve`), or a new one (the first process of a VM, of `memory` bytes).
 pub fn init(fd: Option<RawFd>, min_fd: RawFd, memory: u64) -> Result<(), String> {

@@ -96,7 +96,7 @@ pub fn msgsnd(t: &mut Task, a: [u64; 6]) -> SysResult {
     loop {
         let q = &mut g.msgs[i];
         let fits = text.len() as u64 + u64::from(q.cbytes) <= u64::from(q.qbytes)
-            && u64::from(q.qnum) + 1 <= u64::from(q.qbytes)
+            && u64::from(q.qnum) < u64::from(q.qbytes)
             && (q.qnum as usize) < MSGQNUM;
         if fits && q.push(mtype, &text) {
             q.lspid = pid;

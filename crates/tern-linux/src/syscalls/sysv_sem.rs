@@ -336,7 +336,7 @@ pub fn semtimedop(t: &mut Task, a: [u64; 6]) -> SysResult {
     let undo = sops.iter().any(|s| s.flg & SEM_UNDO != 0);
     let alter = sops.iter().any(|s| s.op != 0);
     let c = Creds::current();
-    let me = ProcId::current();
+    let me = ipc::me();
     let pid = t.proc_pid();
     let arena = ipc::arena()?;
     let mut g = arena.lock();
@@ -451,7 +451,7 @@ fn attempt(
         if s.flg & SEM_UNDO != 0 {
             if let Some(adj) = adj.as_mut() {
                 let v = i32::from(adj[s.num]) - s.op;
-                if v < -SEMAEM - 1 || v > SEMAEM {
+                if !(-SEMAEM - 1..=SEMAEM).contains(&v) {
                     return Err(Errno::ERANGE);
                 }
                 adj[s.num] = v as i16;
@@ -543,7 +543,7 @@ pub fn exit_undo() {
     let Ok(arena) = ipc::arena() else {
         return;
     };
-    let me = ProcId::current();
+    let me = ipc::me();
     let mut g = arena.lock();
     for u in 0..SEMMNU {
         if g.undo[u].pid == me.pid && g.undo[u].start == me.start {

@@ -139,7 +139,7 @@ fn sweep(g: &mut Locked<'_>, arena: &Arena) {
 /// Recounts the caller's attachments, then sweeps.
 fn refresh(t: &Task, g: &mut Locked<'_>, arena: &Arena) {
     let c = counts(g, &t.proc.mm());
-    let _ = set_record(g, ProcId::current(), c);
+    let _ = set_record(g, ipc::me(), c);
     sweep(g, arena);
 }
 
@@ -251,7 +251,7 @@ pub fn shmat(t: &mut Task, a: [u64; 6]) -> SysResult {
     if !c.may(&g.shm[i].perm, acc) {
         return Err(Errno::EACCES);
     }
-    let me = ProcId::current();
+    let me = ipc::me();
     let len = page_up(g.shm[i].size);
     let off = POOL_OFFSET + g.shm[i].offset;
     let proc = t.proc.clone();
@@ -335,7 +335,7 @@ pub fn shmdt(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     let c = counts(&g, &mm);
     drop(mm);
-    let _ = set_record(&mut g, ProcId::current(), c);
+    let _ = set_record(&mut g, ipc::me(), c);
     if let Ok(i) = find(&g, i64::from(id)) {
         let pid = t.proc_pid();
         g.shm[i].dtime = ipc::now();
@@ -491,5 +491,5 @@ pub fn exec_detached() {
         return;
     };
     let mut g = arena.lock();
-    let _ = set_record(&mut g, ProcId::current(), [0; SHMMNI]);
+    let _ = set_record(&mut g, ipc::me(), [0; SHMMNI]);
 }
