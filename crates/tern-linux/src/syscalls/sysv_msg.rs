@@ -170,8 +170,9 @@ pub fn msgrcv(t: &mut Task, a: [u64; 6]) -> SysResult {
             if m.len as i64 > msgsz && flg & MSG_NOERROR == 0 {
                 return Err(Errno(libc::E2BIG));
             }
-            let n = m.len.min(msgsz as usize);
-            let text = q.text(&m)[..n].to_vec();
+            let text = q.text(&m);
+            let n = m.len.min(msgsz as usize).min(text.len());
+            let text = text[..n].to_vec();
             if flg & MSG_COPY == 0 {
                 q.remove(&m);
                 q.lrpid = pid;

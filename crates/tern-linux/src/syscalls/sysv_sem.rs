@@ -183,14 +183,14 @@ pub fn semctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             // SETALL reads its array before taking the lock (at most SEMMSL values).
             let mut g = arena.lock();
             let i = find(&g, semid as i64)?;
-            let n = g.sems[i].nsems as usize;
+            let n = (g.sems[i].nsems as usize).min(SEMMSL);
             let want = if cmd == SETALL { ipc::WRITE } else { ipc::READ };
             if !c.may(&g.sems[i].perm, want) {
                 return Err(Errno::EACCES);
             }
             match cmd {
                 GETALL => {
-                    let vals: Vec<u8> = g.sems[i].sems[..n.min(SEMMSL)]
+                    let vals: Vec<u8> = g.sems[i].sems[..n]
                         .iter()
                         .flat_map(|s| (s.val as u16).to_le_bytes())
                         .collect();
@@ -245,7 +245,7 @@ pub fn semctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             }
             let mut g = arena.lock();
             let i = find(&g, semid as i64)?;
-            if semnum < 0 || semnum as u32 >= g.sems[i].nsems {
+            if semnum < 0 || semnum as usize >= (g.sems[i].nsems as usize).min(SEMMSL) {
                 return Err(Errno::EINVAL);
             }
             if !c.may(&g.sems[i].perm, ipc::WRITE) {
@@ -328,7 +328,8 @@ pub fn semtimedop(t: &mut Task, a: [u64; 6]) -> SysResult {
         if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
             return Err(Errno::EINVAL);
         }
-        Some(Instant::now() + Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+        // A timeout too far to represent is no timeout.
+        Instant::now().checked_add(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
     } else {
         None
     };

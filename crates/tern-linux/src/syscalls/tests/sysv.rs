@@ -117,6 +117,13 @@ fn semop_checks_arguments_in_linux_order() {
         sem::semtimedop(&mut g.t, [id, va, 1, UNMAPPED, 0, 0]),
         Err(Errno::EFAULT)
     );
+    // A timeout too far to represent waits like none (here: not at all).
+    let far = g.put(
+        0x200,
+        &[i64::MAX.to_le_bytes(), 0i64.to_le_bytes()].concat(),
+    );
+    let up = g.put(0x240, &sembufs(&[(0, 1, 0)]));
+    assert_eq!(sem::semtimedop(&mut g.t, [id, up, 1, far, 0, 0]), Ok(0));
 }
 
 #[test]
