@@ -544,3 +544,91 @@ fn shm_limits_bound_the_pool() {
     .expect("arena fd");
     assert_eq!(st.len(), ipc::POOL_OFFSET + pool, "the arena never grows");
 }
+
+/// Hostile arguments to every SysV call (blocking ones made non-blocking): errors,
+/// never a panic, and the arena stays usable.
+#[test]
+fn hostile_arguments_give_errors_not_panics() {
+    let mut g = Guest::new();
+    let sid = semget(&mut g, 0, 4, 0o600).expect("semget");
+    let qid = msg::msgget(&mut g.t, [0, 0o600, 0, 0, 0, 0]).expect("msgget");
+    let mid = shmget(&mut g, 0, 8192, 0o600).expect("shmget");
+    let ts = g.put(
+        0xf000,
+        &[0i64.to_le_bytes(), 1000i64.to_le_bytes()].concat(),
+    );
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..20000 {
+        let mut pick = || {
+            let v = [
+                0,
+                1,
+                2,
+                3,
+                11,
+                12,
+                13,
+                14,
+                15,
+                16,
+                17,
+                19,
+                0x100 | 2,
+                u64::MAX,
+                i32::MAX as u64,
+                i64::MIN as u64,
+                0o1000 | 0o600,
+                0o2000 | 0o1000,
+                UNMAPPED,
+                g.mem,
+                g.mem + 0x100,
+                g.mem + BUF_END,
+                sid,
+                qid,
+                mid,
+                sid + 1,
+                8192,
+                8193,
+            ];
+            v[(next() % v.len() as u64) as usize]
+        };
+        let mut a = [0u64; 6];
+        for x in a.iter_mut() {
+            *x = pick();
+        }
+        // Random bytes for the structures the calls read.
+        let junk: Vec<u8> = (0..64).map(|_| pick() as u8).collect();
+        // (shmat with SHM_REMAP or shmdt may have replaced the buffer.)
+        let _ = g.proc.write_mem(g.mem + 0x100, &junk);
+        let t = &mut g.t;
+        let _ = match pick() % 12 {
+            0 => sem::semget(t, a),
+            1 => sem::semctl(t, a),
+            2 => sem::semtimedop(t, [a[0], a[1], a[2], ts, 0, 0]),
+            3 => msg::msgget(t, a),
+            4 => msg::msgsnd(t, [a[0], a[1], a[2], a[3] | 0o4000, 0, 0]),
+            5 => msg::msgrcv(t, [a[0], a[1], a[2], a[3], a[4] | 0o4000, 0]),
+            6 => msg::msgctl(t, a),
+            7 => shm::shmget(t, a),
+            8 => shm::shmat(t, a),
+            9 => shm::shmdt(t, a),
+            10 => shm::shmctl(t, a),
+            _ => sem::semop(t, [a[0], a[1], a[2].min(4), 0, 0, 0]),
+        };
+    }
+    // Still working.
+    let id = semget(&mut g, 0, 1, 0o600).or_else(|_| {
+        // The tables may be full of what the loop made: free one.
+        semctl(&mut g, sid, 0, 0, 0)?;
+        semget(&mut g, 0, 1, 0o600)
+    });
+    assert!(id.is_ok(), "{id:?}");
+}
+
+const BUF_END: u64 = super::BUF - 8;
