@@ -632,3 +632,31 @@ fn hostile_arguments_give_errors_not_panics() {
 }
 
 const BUF_END: u64 = super::BUF - 8;
+
+/// A process killed while it held the arena lock does not stop the VM's others:
+/// the lock is taken over from a holder that no longer exists.
+#[test]
+fn the_lock_of_a_dead_holder_is_taken_over() {
+    let mut g = Guest::new();
+    let arena = ipc::arena().expect("arena");
+    let dead = std::thread::spawn(crate::task::gettid)
+        .join()
+        .expect("thread");
+    // Give the kernel time to forget the thread id.
+    std::thread::sleep(Duration::from_millis(50));
+    arena
+        .header()
+        .lock
+        .store(dead as u32, std::sync::atomic::Ordering::SeqCst);
+    let t0 = Instant::now();
+    assert!(semget(&mut g, 0, 1, 0o600).is_ok());
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        arena
+            .header()
+            .lock
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "released after the call"
+    );
+}
