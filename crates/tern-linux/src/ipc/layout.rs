@@ -165,8 +165,8 @@ pub struct ShmSeg {
     pub size: u64,
     /// Where its pages are in the shared-memory pool.
     pub offset: u64,
-    /// Attachments.
-    pub nattch: u64,
+    /// Padding (attachments are counted in [`ShmAtt`] records).
+    pub _unused: u64,
     /// Creator's guest pid.
     pub cpid: i32,
     /// Guest pid of the last `shmat`/`shmdt`.

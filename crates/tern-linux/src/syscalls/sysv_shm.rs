@@ -210,7 +210,6 @@ pub fn shmget(t: &mut Task, a: [u64; 6]) -> SysResult {
             ipc::new_perm(&mut s.perm, key, flg);
             s.size = size;
             s.offset = offset;
-            s.nattch = 0;
             s.cpid = pid;
             s.lpid = 0;
             s.atime = 0;
