@@ -128,3 +128,24 @@ fn strace_decodes_sysv_calls() {
         o.stderr
     );
 }
+
+/// A guest that makes ever more semaphore sets, queues, messages and segments is
+/// refused at the arena's fixed limits (tern only: the host kernel's limits are
+/// others): the arena never grows, so host memory stays bounded (shared memory by
+/// `--memory`).
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn the_ipc_namespace_stops_at_the_arenas_limits() {
+    let prog = build("sysv_limits", Link::Static);
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tern"));
+    c.args(["exec", "--memory", "64M"]).arg(&prog);
+    let o = run(c, Duration::from_secs(120));
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert_eq!(
+        o.stdout,
+        "semaphore sets: 128, then ENOSPC\n\
+         queues: 64, then ENOSPC\n\
+         empty messages queued: 65536, then EAGAIN\n\
+         shared memory: 64 MiB, then ENOSPC\n"
+    );
+}
