@@ -478,9 +478,17 @@ pub fn forked(t: &Task, child: i32) {
     let Ok(arena) = ipc::arena() else {
         return;
     };
+    let child = ProcId { pid: child, start };
     let mut g = arena.lock();
+    // The child may have run an shm call of its own already: its record is newer.
+    if g.shm_att
+        .iter()
+        .any(|r| r.pid == child.pid && r.start == child.start)
+    {
+        return;
+    }
     let c = counts(&g, &t.proc.mm());
-    let _ = set_record(&mut g, ProcId { pid: child, start }, c);
+    let _ = set_record(&mut g, child, c);
 }
 
 /// At the start of a program run by `execve`: the old program's attachments are
