@@ -20,7 +20,8 @@ pub const EXIT_GROUP: u64 = Sysno::exit_group as u64;
 
 /// Whether a call interrupted by a signal is restarted after a handler with
 /// `SA_RESTART` (Linux's `-ERESTARTSYS`); the waits that return `-ERESTARTNOHAND`
-/// (`ppoll`, `pselect6`, `epoll_pwait`, `nanosleep`, `rt_sigsuspend`...) are not.
+/// (`ppoll`, `pselect6`, `epoll_pwait`, `nanosleep`, `rt_sigsuspend`...) are not,
+/// nor are the SysV IPC waits (signal(7)).
 pub fn restartable(nr: u64) -> bool {
     !matches!(
         Sysno::new(nr as usize),
@@ -33,6 +34,10 @@ pub fn restartable(nr: u64) -> bool {
                 | Sysno::clock_nanosleep
                 | Sysno::rt_sigsuspend
                 | Sysno::rt_sigtimedwait
+                | Sysno::semop
+                | Sysno::semtimedop
+                | Sysno::msgsnd
+                | Sysno::msgrcv
         )
     )
 }
@@ -272,6 +277,19 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::mq_notify => crate::syscalls::mqueue::mq_notify(t, a),
         S::mq_getsetattr => crate::syscalls::mqueue::mq_getsetattr(t, a),
         S::rseq => Err(Errno::ENOSYS),
+        // SysV IPC (the VM's arena, crate::ipc).
+        S::semget => crate::syscalls::sysv_sem::semget(t, a),
+        S::semctl => crate::syscalls::sysv_sem::semctl(t, a),
+        S::semop => crate::syscalls::sysv_sem::semop(t, a),
+        S::semtimedop => crate::syscalls::sysv_sem::semtimedop(t, a),
+        S::msgget => crate::syscalls::sysv_msg::msgget(t, a),
+        S::msgsnd => crate::syscalls::sysv_msg::msgsnd(t, a),
+        S::msgrcv => crate::syscalls::sysv_msg::msgrcv(t, a),
+        S::msgctl => crate::syscalls::sysv_msg::msgctl(t, a),
+        S::shmget => crate::syscalls::sysv_shm::shmget(t, a),
+        S::shmat => crate::syscalls::sysv_shm::shmat(t, a),
+        S::shmdt => crate::syscalls::sysv_shm::shmdt(t, a),
+        S::shmctl => crate::syscalls::sysv_shm::shmctl(t, a),
         _ => {
             t.proc.strace.unknown(t.tid, nr);
             Err(Errno::ENOSYS)

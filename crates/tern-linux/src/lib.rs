@@ -8,6 +8,7 @@
 //! - [`thread`]: a guest thread, its run loop, signal delivery.
 //! - [`syscalls`]: the system calls, one module per area.
 //! - [`fs`]: descriptors and the file-system view (`--root`, `--bind`, `--sysroot`).
+//! - [`ipc`]: the VM's SysV IPC arena (semaphores, message queues, shared memory).
 //! - [`signal`], [`futex`], [`strace`]; [`tree`]: the VM's process tree (whom the
 //!   program may signal).
 //! - [`state`]: the process and its threads as plain data (for snapshots);
@@ -19,6 +20,7 @@ pub mod exit;
 pub mod fs;
 pub mod futex;
 pub mod hostfd;
+pub mod ipc;
 pub mod kernel;
 pub mod loader;
 pub mod mm;

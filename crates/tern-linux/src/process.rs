@@ -43,6 +43,9 @@ pub struct Options {
     /// The root of the VM's process tree (`--vm-root`, given to programs started by
     /// `execve`); `None`: this process is the root (see [`crate::tree`]).
     pub vm_root: Option<crate::tree::ProcId>,
+    /// The VM's SysV IPC arena inherited from the process that ran `execve`
+    /// (`--ipc-fd`); `None`: this process starts a VM and makes one ([`crate::ipc`]).
+    pub ipc_fd: Option<i32>,
 }
 
 impl Options {
@@ -76,6 +79,11 @@ impl Options {
         if let Some(root) = self.vm_root {
             v.push("--vm-root".into());
             v.push(root.to_string());
+        }
+        // The new program stays in this VM's IPC namespace.
+        if let Some(fd) = crate::ipc::fd() {
+            v.push("--ipc-fd".into());
+            v.push(fd.to_string());
         }
         if let Some(s) = &self.api_sock {
             // A forked child's `execve` does not take the socket over: its parent

@@ -214,6 +214,16 @@ pub fn exec_with(
 ) -> Result<i32, String> {
     let proc = Process::new(opts)?;
     crate::exit::install_panic_hook(proc.fd_limit);
+    if proc.opts.ipc_fd.is_some() {
+        // The program before `execve` may have left undo records to apply when this
+        // process ends.
+        crate::syscalls::sysv_sem::undo_hook();
+    }
+    crate::ipc::init(proc.opts.ipc_fd, proc.fd_limit, proc.opts.memory)?;
+    if proc.opts.ipc_fd.is_some() {
+        // `execve` detached the old program's segments.
+        crate::syscalls::sysv_shm::exec_detached();
+    }
     let entry = load_program(&proc, &prog)?;
     ready(&proc);
     let mut t = Thread::new(proc.clone(), entry.pc, entry.sp);

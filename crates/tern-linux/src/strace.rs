@@ -40,6 +40,10 @@ enum Arg {
     CloneFlags,
     /// `AT_*` flags.
     AtFlags,
+    /// SysV IPC flags (`IPC_CREAT`, `IPC_NOWAIT`, `MSG_*`, `SHM_*`) and a mode.
+    IpcFlags,
+    /// A SysV IPC `*ctl` command.
+    IpcCmd,
 }
 
 use Arg::*;
@@ -118,6 +122,18 @@ fn kinds(nr: Sysno) -> &'static [Arg] {
         Sysno::mq_timedreceive => &[Fd, Hex, Int, Hex, Hex],
         Sysno::mq_notify => &[Fd, Hex],
         Sysno::mq_getsetattr => &[Fd, Hex, Hex],
+        Sysno::semget => &[Hex, Int, IpcFlags],
+        Sysno::semop => &[Int, Hex, Int],
+        Sysno::semtimedop => &[Int, Hex, Int, Hex],
+        Sysno::semctl => &[Int, Int, IpcCmd, Hex],
+        Sysno::msgget => &[Hex, IpcFlags],
+        Sysno::msgsnd => &[Int, Hex, Int, IpcFlags],
+        Sysno::msgrcv => &[Int, Hex, Int, Int, IpcFlags],
+        Sysno::msgctl => &[Int, IpcCmd, Hex],
+        Sysno::shmget => &[Hex, Int, IpcFlags],
+        Sysno::shmat => &[Int, Hex, IpcFlags],
+        Sysno::shmdt => &[Hex],
+        Sysno::shmctl => &[Int, IpcCmd, Hex],
         _ => &[],
     }
 }
@@ -287,6 +303,8 @@ pub fn format_call(mm: &mut Mm, nr: u64, args: &[u64; 6]) -> String {
                 ],
                 "0",
             ),
+            IpcFlags => ipc_flags(a),
+            IpcCmd => ipc_cmd(nr, a),
             Buf => {
                 let len = (args.get(i + 1).copied().unwrap_or(0) as usize).min(64);
                 let mut b = vec![0u8; len];
@@ -298,6 +316,78 @@ pub fn format_call(mm: &mut Mm, nr: u64, args: &[u64; 6]) -> String {
         });
     }
     format!("{}({})", name(nr), parts.join(", "))
+}
+
+/// SysV IPC flags and the permission bits beside them.
+fn ipc_flags(v: u64) -> String {
+    let mode = v & 0o777;
+    let mut s = flags(
+        v & !0o777,
+        &[
+            (0o1000, "IPC_CREAT"),
+            (0o2000, "IPC_EXCL"),
+            (0o4000, "IPC_NOWAIT"),
+            (0o10000, "MSG_NOERROR|SHM_RDONLY"),
+            (0o20000, "MSG_EXCEPT|SHM_RND"),
+            (0o40000, "MSG_COPY|SHM_REMAP"),
+            (0o100000, "SHM_EXEC"),
+        ],
+        "",
+    );
+    if mode != 0 {
+        if !s.is_empty() {
+            s.push('|');
+        }
+        s.push_str(&format!("{mode:#o}"));
+    }
+    if s.is_empty() {
+        s.push('0');
+    }
+    s
+}
+
+/// A SysV IPC `*ctl` command by name (`IPC_64` shown when set).
+fn ipc_cmd(nr: u64, v: u64) -> String {
+    let base = match v & !0x100 {
+        0 => "IPC_RMID",
+        1 => "IPC_SET",
+        2 => "IPC_STAT",
+        3 => "IPC_INFO",
+        c => {
+            let names: &[&str] = match Sysno::new(nr as usize) {
+                Some(Sysno::semctl) => &[
+                    "GETPID",
+                    "GETVAL",
+                    "GETALL",
+                    "GETNCNT",
+                    "GETZCNT",
+                    "SETVAL",
+                    "SETALL",
+                    "SEM_STAT",
+                    "SEM_INFO",
+                    "SEM_STAT_ANY",
+                ],
+                Some(Sysno::msgctl) => &["MSG_STAT", "MSG_INFO", "MSG_STAT_ANY"],
+                Some(Sysno::shmctl) => &[
+                    "SHM_LOCK",
+                    "SHM_UNLOCK",
+                    "SHM_STAT",
+                    "SHM_INFO",
+                    "SHM_STAT_ANY",
+                ],
+                _ => &[],
+            };
+            match c.checked_sub(11).and_then(|i| names.get(i as usize)) {
+                Some(n) => n,
+                None => return format!("{v:#x}"),
+            }
+        }
+    };
+    if v & 0x100 != 0 {
+        format!("IPC_64|{base}")
+    } else {
+        base.to_string()
+    }
 }
 
 /// `A|B|0x..` for the bits of `v` named in `names`.

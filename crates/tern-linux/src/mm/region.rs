@@ -24,6 +24,9 @@ pub enum RegionKind {
         id: i32,
         /// Offset of the region's first byte in the segment's host file.
         offset: u64,
+        /// Offset just past the segment in that file (pages past it are `SIGBUS`,
+        /// though the file goes on with other segments).
+        end: u64,
     },
 }
 

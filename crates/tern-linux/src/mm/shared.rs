@@ -126,7 +126,11 @@ impl Mm {
         if unsafe { libc::fstat(r.file.as_raw_fd(), &mut st) } != 0 {
             return false;
         }
-        r.file_offset(base, phys) < st.st_size as u64
+        let end = match r.kind {
+            RegionKind::SysV { end, .. } => end.min(st.st_size as u64),
+            _ => st.st_size as u64,
+        };
+        r.file_offset(base, phys) < end
     }
 
     /// Gives back the regions no area uses any more (after areas were removed),
@@ -187,7 +191,11 @@ impl Mm {
                 path: path.clone(),
                 offset,
             },
-            RegionKind::SysV { id, .. } => RegionKind::SysV { id: *id, offset },
+            RegionKind::SysV { id, end, .. } => RegionKind::SysV {
+                id: *id,
+                offset,
+                end: *end,
+            },
             RegionKind::Anon => RegionKind::Anon,
         };
         let file = r.file.clone();

@@ -102,6 +102,8 @@ pub fn fork(t: &mut Task, regs: &mut HartState, a: [u64; 6]) -> Flow {
         }
         return Flow::Ret(Ok(0));
     }
+    // The child has the parent's SysV segments attached.
+    crate::syscalls::sysv_shm::forked(t, pid);
     if fl & CLONE_PARENT_SETTID != 0 {
         let _ = t.proc.write_u32(ptid, pid as u32);
     }
@@ -267,9 +269,13 @@ fn exec_common(t: &mut Task, dirfd: u64, pathp: u64, argvp: u64, envp: u64) -> S
     let _ = std::io::Write::flush(&mut std::io::stdout());
     // The host mask is the guest's mask (it is kept across exec); the wake-up and
     // handler dispositions reset by themselves.
+    if matches!(target, Target::Guest) {
+        crate::ipc::pass_on_exec();
+    }
     // SAFETY: NULL-terminated arrays of valid C strings that live across the call.
     let r = unsafe { libc::execve(prog.as_ptr(), argp.as_ptr(), envpp.as_ptr()) };
     let _ = r;
+    crate::ipc::keep_private();
     Err(Errno::last())
 }
 

@@ -129,6 +129,8 @@ impl ProcessConfig {
             api_sock,
             // A restored process is the root of a new process tree.
             vm_root: None,
+            // It has a SysV IPC arena of its own (a snapshot does not carry one yet).
+            ipc_fd: None,
         }
     }
 }

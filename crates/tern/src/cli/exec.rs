@@ -53,6 +53,9 @@ pub struct ExecArgs {
     /// the VM's program starts with execve; the process itself otherwise).
     #[arg(long, hide = true, value_name = "PID:START")]
     vm_root: Option<String>,
+    /// The VM's SysV IPC arena, inherited from the program's `execve` (internal).
+    #[arg(long, hide = true, value_name = "FD")]
+    ipc_fd: Option<i32>,
     #[command(flatten)]
     gdb: super::gdb::GdbArgs,
     /// The riscv64 program and its arguments.
@@ -129,6 +132,7 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         self_exe: std::fs::read_link("/proc/self/exe").ok(),
         api_sock,
         vm_root,
+        ipc_fd: args.ipc_fd,
     };
     let path = args.program[0].clone();
     let mut argv: Vec<Vec<u8>> = args

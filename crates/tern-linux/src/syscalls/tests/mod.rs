@@ -17,6 +17,7 @@ mod poll;
 mod process;
 mod signals;
 mod sockets;
+mod sysv;
 mod time;
 
 use std::sync::Arc;
