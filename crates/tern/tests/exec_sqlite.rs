@@ -1,0 +1,200 @@
+//! Debian's sqlite (3.40.1, cross-compiled by `scripts/build-sqlite`) on WAL-mode
+//! databases under `tern exec`, compared with qemu-riscv64:
+//!
+//! - the `sqlite3` shell runs `guests/sqlite/workload.sql` (tables, thousands of rows
+//!   in transactions, indexes, joins, aggregates, window functions, triggers,
+//!   checkpoints, VACUUM, integrity_check) on a fresh database: same output;
+//! - `guests/sqlite/wal_two.c` has two processes on one WAL database at once, in lock
+//!   step: a reader keeps its snapshot while the writer commits, a checkpoint stops
+//!   at the reader's mark, each is refused the write lock the other holds. That is the
+//!   WAL index (the `-shm` file both map MAP_SHARED) and its fcntl locks at work;
+//! - the same two sides with one under tern and the other under qemu-riscv64 at once:
+//!   both emulators meet in the same host files.
+
+#[path = "common/linux_user.rs"]
+mod linux_user;
+#[path = "common/sqlite.rs"]
+mod sqlite;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use linux_user::{qemu, run, tern, Link, Outcome};
+
+/// Generous: a debug build of tern under a loaded machine.
+const TIMEOUT: Duration = Duration::from_secs(900);
+
+fn timed(what: &str, cmd: Command) -> Outcome {
+    let start = Instant::now();
+    let o = run(cmd, TIMEOUT);
+    eprintln!("{what}: {:.2?}", start.elapsed());
+    o
+}
+
+/// The shell runs the workload on a fresh database in `dir`.
+fn workload(cmd: fn(&Path, Link) -> Command, link: Link, dir: &Path, what: &str) -> Outcome {
+    let script = sqlite::guests_dir().join("workload.sql");
+    let mut c = cmd(&sqlite::shell(link), link);
+    c.args(["-init", "/dev/null", "-batch"])
+        .arg(dir.join("test.db"))
+        .arg(format!(".read {}", script.display()));
+    timed(what, c)
+}
+
+fn workload_same_as_qemu(link: Link) {
+    let tag = format!("{link:?}").to_lowercase();
+    let qd = sqlite::scratch(&format!("workload-qemu-{tag}"));
+    let td = sqlite::scratch(&format!("workload-tern-{tag}"));
+    let q = workload(
+        qemu,
+        link,
+        &qd,
+        &format!("workload ({link:?}) under qemu-riscv64"),
+    );
+    let t = workload(
+        tern,
+        link,
+        &td,
+        &format!("workload ({link:?}) under tern exec"),
+    );
+    assert_eq!(q.status, 0, "qemu-riscv64: {}", q.stderr);
+    assert!(q.stdout.ends_with("done\n"), "qemu-riscv64: {}", q.stdout);
+    assert_eq!(t.stdout, q.stdout, "tern stderr: {}", t.stderr);
+    assert_eq!(t.status, 0, "tern stderr: {}", t.stderr);
+    for line in ["wal\n", "\nok\n", "counts|2000|300|20000\n"] {
+        assert!(t.stdout.contains(line), "no {line:?} in {}", t.stdout);
+    }
+    // The last connection closed: WAL checkpointed into the database and removed.
+    assert!(!td.join("test.db-wal").exists());
+    assert_eq!(
+        std::fs::metadata(td.join("test.db"))
+            .expect("database")
+            .len(),
+        std::fs::metadata(qd.join("test.db"))
+            .expect("database")
+            .len()
+    );
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn workload_static_same_as_qemu() {
+    workload_same_as_qemu(Link::Static);
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn workload_dynamic_same_as_qemu() {
+    workload_same_as_qemu(Link::Dynamic);
+}
+
+/// What the two sides must see: the lines that prove the WAL index is shared.
+fn check_two(out: &str) {
+    for line in [
+        "A: snapshot 1000|1501500\n",
+        "B: own view before commit 1500|3377250\n",
+        // A's read transaction keeps its snapshot while B writes and commits.
+        "A: during B's write 1000|1501500\n",
+        "A: after B's commit, same snapshot 1000|1501500|1000\n",
+        // A's read mark (in the -shm file) holds B's checkpoint back.
+        "B: checkpoint while A reads (busy|log|checkpointed) 0|5|0\n",
+        "A: new snapshot 1500|3377250|1500\n",
+        // The WAL write lock is a lock on the -shm file, seen across processes.
+        "B: write while A holds the lock -> error 5: database is locked\n",
+        "A: write while B holds the lock -> error 5: database is locked\n",
+        "B: sees A's row 5000|from A\n",
+        "B: integrity ok\n",
+        "A: final 1502|3377253|6001\n",
+        "A: integrity ok\n",
+    ] {
+        assert!(out.contains(line), "no {line:?} in:\n{out}");
+    }
+}
+
+fn two_processes_same_as_qemu(link: Link) {
+    let prog = sqlite::program("wal_two", link);
+    let tag = format!("{link:?}").to_lowercase();
+    let qd = sqlite::scratch(&format!("two-qemu-{tag}"));
+    let td = sqlite::scratch(&format!("two-tern-{tag}"));
+    let mut q = qemu(&prog, link);
+    q.arg(qd.join("two.db")).arg("fork");
+    let mut t = tern(&prog, link);
+    t.arg(td.join("two.db")).arg("fork");
+    let q = timed(&format!("wal_two ({link:?}) under qemu-riscv64"), q);
+    let t = timed(&format!("wal_two ({link:?}) under tern exec"), t);
+    assert_eq!(q.status, 0, "qemu-riscv64: {}{}", q.stdout, q.stderr);
+    check_two(&q.stdout);
+    assert_eq!(t.stdout, q.stdout, "tern stderr: {}", t.stderr);
+    assert_eq!(t.status, 0, "tern stderr: {}", t.stderr);
+    assert!(t.stdout.ends_with("B exited: 0\n"), "{}", t.stdout);
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn two_processes_static_same_as_qemu() {
+    two_processes_same_as_qemu(Link::Static);
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn two_processes_dynamic_same_as_qemu() {
+    two_processes_same_as_qemu(Link::Dynamic);
+}
+
+/// Side A under `a_on`, side B under `b_on`, at once on one database, in step through
+/// two named pipes; their outputs are the lines of the forked run of each side.
+fn across(a_on: fn(&Path, Link) -> Command, b_on: fn(&Path, Link) -> Command, tag: &str) {
+    let link = Link::Static;
+    let prog = sqlite::program("wal_two", link);
+    let d = sqlite::scratch(&format!("across-{tag}"));
+    let db = d.join("two.db");
+    let (to_b, to_a) = (d.join("to-b"), d.join("to-a"));
+    for f in [&to_b, &to_a] {
+        let st = Command::new("mkfifo").arg(f).status().expect("run mkfifo");
+        assert!(st.success(), "mkfifo {}", f.display());
+    }
+    let mut setup = qemu(&prog, link);
+    setup.arg(&db).arg("setup");
+    let s = run(setup, TIMEOUT);
+    assert_eq!(s.status, 0, "setup: {}{}", s.stdout, s.stderr);
+
+    let mut a = a_on(&prog, link);
+    a.arg(&db).arg("a").arg(&to_b).arg(&to_a);
+    let mut b = b_on(&prog, link);
+    b.arg(&db).arg("b").arg(&to_b).arg(&to_a);
+    let a = std::thread::spawn(move || run(a, TIMEOUT));
+    let b = run(b, TIMEOUT);
+    let a = a.join().expect("side A");
+    assert_eq!(a.status, 0, "A: {}{}", a.stdout, a.stderr);
+    assert_eq!(b.status, 0, "B: {}{}", b.stdout, b.stderr);
+
+    // The forked run, under qemu-riscv64, says what each side must print.
+    let fd = sqlite::scratch(&format!("across-{tag}-fork"));
+    let mut f = qemu(&prog, link);
+    f.arg(fd.join("two.db")).arg("fork");
+    let f = run(f, TIMEOUT);
+    assert_eq!(f.status, 0, "fork: {}{}", f.stdout, f.stderr);
+    let side = |p: &str| -> String {
+        f.stdout
+            .lines()
+            .filter(|l| l.starts_with(p))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    assert_eq!(a.stdout, side("A:"), "side A (stderr: {})", a.stderr);
+    assert_eq!(b.stdout, side("B:"), "side B (stderr: {})", b.stderr);
+    check_two(&format!("{}{}", a.stdout, b.stdout));
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn reader_under_tern_writer_under_qemu() {
+    across(tern, qemu, "tern-qemu");
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn reader_under_qemu_writer_under_tern() {
+    across(qemu, tern, "qemu-tern");
+}
