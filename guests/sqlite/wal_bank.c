@@ -5,7 +5,13 @@
  * MAP_SHARED) shows as a wrong total, a lost transfer or a corrupt database.
  * Linked against Debian's sqlite 3.40.1 amalgamation (scripts/build-sqlite).
  *
- *   wal_bank DB [WRITERS READERS TRANSFERS]
+ *   wal_bank DB [WRITERS READERS TRANSFERS]   creates DB, forks the writers and
+ *                                            readers, waits, checks
+ *   wal_bank DB init                         creates DB only
+ *   wal_bank DB writer ID TRANSFERS          one writer (exit status 0: all done)
+ *   wal_bank DB reader ROUNDS                one reader (exit status 0: all good)
+ *   wal_bank DB check WRITERS TRANSFERS      the totals and integrity_check
+ * (the single roles let processes under different emulators share one database).
  *
  * The interleaving varies from run to run; the output does not: one line per
  * process, then the totals and integrity_check. Same output expected from
@@ -132,43 +138,88 @@ static int reader(int rounds)
     return sqlite3_close(db) == SQLITE_OK && bad == 0 ? 0 : 1;
 }
 
-int main(int argc, char **argv)
+static void unlink_db(void)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: wal_bank DB [WRITERS READERS TRANSFERS]\n");
-        return 2;
-    }
-    path = argv[1];
-    int writers = argc > 2 ? atoi(argv[2]) : 3;
-    int readers = argc > 3 ? atoi(argv[3]) : 2;
-    int transfers = argc > 4 ? atoi(argv[4]) : 100;
-    if (writers < 1 || writers > 16 || readers < 0 || readers > 16 || transfers < 1) {
-        fprintf(stderr, "wal_bank: bad counts\n");
-        return 2;
-    }
     static const char *const suffixes[] = {"", "-wal", "-shm"};
     char name[4096];
     for (int i = 0; i < 3; i++) {
         snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
         unlink(name);
     }
+}
 
+/* Creates the database; returns the open connection. */
+static sqlite3 *init(void)
+{
+    char sql[512];
+    unlink_db();
     sqlite3 *db = open_db();
     if (exec(db, "PRAGMA journal_mode=WAL;"
                  "CREATE TABLE account(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL);"
                  "CREATE TABLE log(writer INTEGER, n INTEGER, PRIMARY KEY (writer, n));") != SQLITE_OK)
-        return 1;
-    snprintf(name, sizeof name,
+        exit(1);
+    snprintf(sql, sizeof sql,
              "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
              " INSERT INTO account SELECT i, %d FROM n",
              ACCOUNTS, START);
-    if (exec(db, name) != SQLITE_OK)
-        return 1;
-    /* This connection stays open (idle) throughout, as a third kind of user. */
+    if (exec(db, sql) != SQLITE_OK)
+        exit(1);
     printf("accounts %lld, total %lld\n", one(db, "SELECT count(*) FROM account"),
            one(db, "SELECT sum(balance) FROM account"));
     fflush(stdout);
+    return db;
+}
 
+/* Prints the totals and integrity_check, and closes db. */
+static void check(sqlite3 *db, int writers, int transfers)
+{
+    char sql[256];
+    printf("total %lld\n", one(db, "SELECT sum(balance) FROM account"));
+    printf("transfers %lld\n", one(db, "SELECT count(*) FROM log"));
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM log WHERE n < %d AND writer < %d", transfers,
+             writers);
+    printf("each writer complete %s\n",
+           one(db, sql) == (sqlite3_int64)writers * transfers ? "yes" : "no");
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            printf("integrity %s\n", (const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    printf("close %s\n", sqlite3_close(db) == SQLITE_OK ? "ok" : "failed");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: wal_bank DB [WRITERS READERS TRANSFERS | init | writer ID "
+                        "TRANSFERS | reader ROUNDS | check WRITERS TRANSFERS]\n");
+        return 2;
+    }
+    path = argv[1];
+    const char *mode = argc > 2 ? argv[2] : "";
+    if (strcmp(mode, "init") == 0) {
+        sqlite3_close(init());
+        return 0;
+    }
+    if (strcmp(mode, "writer") == 0 && argc == 5)
+        return writer(atoi(argv[3]), atoi(argv[4]));
+    if (strcmp(mode, "reader") == 0 && argc == 4)
+        return reader(atoi(argv[3]));
+    if (strcmp(mode, "check") == 0 && argc == 5) {
+        check(open_db(), atoi(argv[3]), atoi(argv[4]));
+        return 0;
+    }
+    int writers = argc > 2 ? atoi(argv[2]) : 3;
+    int readers = argc > 3 ? atoi(argv[3]) : 2;
+    int transfers = argc > 4 ? atoi(argv[4]) : 100;
+    if (writers < 1 || writers > 16 || readers < 0 || readers > 16 || transfers < 1) {
+        fprintf(stderr, "wal_bank: bad arguments\n");
+        return 2;
+    }
+    /* This connection stays open (idle) throughout, as a third kind of user. */
+    sqlite3 *db = init();
     pid_t pids[32];
     int n = 0;
     for (int i = 0; i < writers + readers; i++) {
@@ -190,18 +241,6 @@ int main(int argc, char **argv)
         printf("%s %d: %s\n", i < writers ? "writer" : "reader", i < writers ? i : i - writers,
                WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "ok" : "FAILED");
     }
-    printf("total %lld\n", one(db, "SELECT sum(balance) FROM account"));
-    printf("transfers %lld\n", one(db, "SELECT count(*) FROM log"));
-    snprintf(name, sizeof name, "SELECT count(*) FROM log WHERE n < %d", transfers);
-    printf("each writer complete %s\n",
-           one(db, name) == (sqlite3_int64)writers * transfers ? "yes" : "no");
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW)
-            printf("integrity %s\n", (const char *)sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-    }
-    exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
-    printf("close %s\n", sqlite3_close(db) == SQLITE_OK ? "ok" : "failed");
+    check(db, writers, transfers);
     return 0;
 }

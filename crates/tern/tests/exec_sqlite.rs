@@ -11,7 +11,8 @@
 //! - the same two sides with one under tern and the other under qemu-riscv64 at once:
 //!   both emulators meet in the same host files;
 //! - `guests/sqlite/wal_bank.c`: writers, readers and a checkpointer at once, not in
-//!   step: no transfer lost, no read transaction sees a wrong total.
+//!   step: no transfer lost, no read transaction sees a wrong total; and the same
+//!   with some of the processes under tern and the others under qemu-riscv64.
 
 #[path = "common/linux_user.rs"]
 mod linux_user;
@@ -234,4 +235,45 @@ fn many_processes_static_same_as_qemu() {
 #[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn many_processes_dynamic_same_as_qemu() {
     bank_same_as_qemu(Link::Dynamic);
+}
+
+/// Writers and readers under tern and under qemu-riscv64 at once on one database,
+/// not in step: the two emulators' views of the `-shm` index stay coherent.
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn many_processes_across_emulators() {
+    let link = Link::Static;
+    let prog = sqlite::program("wal_bank", link);
+    let d = sqlite::scratch("bank-across");
+    let db = d.join("bank.db");
+    let side = |on: fn(&Path, Link) -> Command, args: &[&str]| {
+        let mut c = on(&prog, link);
+        c.arg(&db).args(args);
+        c
+    };
+    let init = run(side(qemu, &["init"]), TIMEOUT);
+    assert_eq!(init.status, 0, "init: {}{}", init.stdout, init.stderr);
+    let procs = [
+        ("writer 0 (tern)", side(tern, &["writer", "0", "100"])),
+        ("writer 1 (tern)", side(tern, &["writer", "1", "100"])),
+        ("writer 2 (qemu)", side(qemu, &["writer", "2", "100"])),
+        ("writer 3 (qemu)", side(qemu, &["writer", "3", "100"])),
+        ("reader (tern)", side(tern, &["reader", "100"])),
+        ("reader (qemu)", side(qemu, &["reader", "100"])),
+    ];
+    let running: Vec<_> = procs
+        .into_iter()
+        .map(|(what, c)| (what, std::thread::spawn(move || run(c, TIMEOUT))))
+        .collect();
+    for (what, h) in running {
+        let o = h.join().expect("join");
+        assert_eq!(o.status, 0, "{what}: {}{}", o.stdout, o.stderr);
+    }
+    let check = run(side(qemu, &["check", "4", "100"]), TIMEOUT);
+    assert_eq!(
+        check.stdout,
+        "total 50000\ntransfers 400\neach writer complete yes\nintegrity ok\nclose ok\n",
+        "check: {}",
+        check.stderr
+    );
 }
