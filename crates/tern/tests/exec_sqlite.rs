@@ -277,3 +277,32 @@ fn many_processes_across_emulators() {
         check.stderr
     );
 }
+
+/// The two processes confined with `--root`: the database, its WAL and its `-shm`
+/// index are found through the confined resolver, inside the root.
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn two_processes_under_root() {
+    let link = Link::Static;
+    let prog = sqlite::program("wal_two", link);
+    let root = sqlite::scratch("two-root");
+    std::fs::create_dir(root.join("data")).expect("mkdir data");
+    std::fs::copy(&prog, root.join("wal_two")).expect("copy wal_two");
+    let qd = sqlite::scratch("two-root-qemu");
+    let mut q = qemu(&prog, link);
+    q.arg(qd.join("two.db")).arg("fork");
+    let q = run(q, TIMEOUT);
+    let mut t = Command::new(env!("CARGO_BIN_EXE_tern"));
+    t.arg("exec")
+        .arg("--root")
+        .arg(&root)
+        .args(["/wal_two", "/data/two.db", "fork"]);
+    let t = run(t, TIMEOUT);
+    check_two(&t.stdout);
+    assert_eq!(t.stdout, q.stdout, "tern stderr: {}", t.stderr);
+    assert_eq!(t.status, 0, "tern stderr: {}", t.stderr);
+    assert!(
+        root.join("data/two.db").is_file(),
+        "the database is not in the root"
+    );
+}
