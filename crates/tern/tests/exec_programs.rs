@@ -85,3 +85,51 @@ fn strace_decodes_calls_and_reports_unknown_ones_once() {
         o.stderr
     );
 }
+
+both!(semantics, sigkill);
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn semantics_where_qemu_is_wrong_match_the_host_kernel() {
+    // qemu-riscv64 checks accept's address before it accepts (the connection then
+    // stays queued, where Linux drops it) and writes 8 bytes of rt_sigpending's set
+    // whatever the size: this part is compared with the native x86-64 build.
+    let o = linux_user::compare_native("semantics", Link::Static, &["native"]);
+    assert!(o.stdout.contains("the peer reads: 0"), "{}", o.stdout);
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn signals_sent_by_kill_follow_the_disposition_and_set_the_core_bit() {
+    let o = compare("sigkill", Link::Static, &[]);
+    for line in [
+        "kill 11 to a child that ignores it: exited 7",
+        "kill 11 to a child that leaves it default: killed by 11 core 0",
+        "kill 7 to a child that leaves it default: killed by 7 core 0",
+        "kill 4 to a child that ignores it: exited 7",
+        "kill 8 to a child that ignores it: exited 7",
+        "now default 1, siginfo 1 resethand 1",
+        "signal 11, core limit unlimited: killed by 11 core 1",
+        "signal 15, core limit unlimited: killed by 15 core 0",
+    ] {
+        assert!(o.stdout.contains(line), "missing {line:?} in {}", o.stdout);
+    }
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn a_guest_stack_overflow_is_a_guest_sigsegv() {
+    for (mode, status) in [("self", 128 + 11), ("child", 0), ("altstack", 3)] {
+        let o = compare("stackoverflow", Link::Static, &[mode]);
+        assert_eq!(o.status, status, "{mode}: {}", o.stdout);
+        // The emulator's own stack is untouched: no host overflow report, no
+        // host fault.
+        assert!(!o.stderr.contains("overflowed"), "{mode}: {}", o.stderr);
+    }
+    let o = compare("stackoverflow", Link::Dynamic, &["child"]);
+    assert!(
+        o.stdout.contains("child 1: signaled 1 signal 11"),
+        "{}",
+        o.stdout
+    );
+}

@@ -213,3 +213,63 @@ pub fn compare(name: &str, link: Link, args: &[&str]) -> Outcome {
     );
     to
 }
+
+/// The host C compiler and its Debian package (for [`compare_native`]).
+pub const HOST_CC: (&str, &str) = ("gcc", "gcc");
+
+/// Builds `guests/linux-user/<name>.c` for the host (unless the binary is newer
+/// than the source) and returns the binary's path.
+pub fn build_native(name: &str) -> PathBuf {
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    require_tool(HOST_CC);
+    let src = guests_dir().join(format!("{name}.c"));
+    let out = out_dir().join(format!("{name}-native"));
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if let (Some(o), Some(s)) = (modified(&out), modified(&src)) {
+        if o >= s {
+            return out;
+        }
+    }
+    let tmp = out_dir().join(format!(".{name}-native.{}", std::process::id()));
+    let o = Command::new(HOST_CC.0)
+        .args(["-O2", "-Wall", "-o"])
+        .arg(&tmp)
+        .arg(&src)
+        .arg("-lpthread")
+        .output()
+        .expect("run the host compiler");
+    assert!(
+        o.status.success(),
+        "building {} for the host: {}",
+        src.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::rename(&tmp, &out).expect("move the binary into place");
+    out
+}
+
+/// Like [`compare`], against the native build of the same program run on the host
+/// kernel: for the parts where `qemu-riscv64` itself is wrong (each caller says
+/// where). The program must print nothing that differs between architectures.
+pub fn compare_native(name: &str, link: Link, args: &[&str]) -> Outcome {
+    let prog = build(name, link);
+    let native = build_native(name);
+    let mut t = tern(&prog, link);
+    t.args(args);
+    let mut n = Command::new(&native);
+    n.args(args);
+    let timeout = Duration::from_secs(120);
+    let no = run(n, timeout);
+    let to = run(t, timeout);
+    assert_eq!(
+        to.stdout, no.stdout,
+        "{name} ({link:?}): stdout differs from the native build (tern stderr: {})",
+        to.stderr
+    );
+    assert_eq!(
+        to.status, no.status,
+        "{name} ({link:?}): exit status differs from the native build (tern stderr: {})",
+        to.stderr
+    );
+    to
+}
