@@ -11,7 +11,7 @@ use tern_hart::Hart;
 use crate::errno::Errno;
 use crate::sigframe;
 use crate::syscalls::thread::flags::CLONE_THREAD;
-use crate::syscalls::{fs, io, misc, mm, net, poll, proc, signal, thread, time, Flow};
+use crate::syscalls::{fs, io, misc, mm, net, poll, proc, sched, signal, thread, time, wait, Flow};
 use crate::task::Task;
 
 /// The number of `exit_group`.
@@ -55,8 +55,8 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::clone3 => Err(Errno::ENOSYS),
         S::execve => proc::execve(t, a),
         S::execveat => proc::execveat(t, a),
-        S::wait4 => proc::wait4(t, a),
-        S::waitid => proc::waitid(t, a),
+        S::wait4 => wait::wait4(t, a),
+        S::waitid => wait::waitid(t, a),
         S::set_tid_address => thread::set_tid_address(t, a),
         S::set_robust_list => thread::set_robust_list(t, a),
         S::get_robust_list => thread::get_robust_list(t, a),
@@ -116,10 +116,7 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::chdir => fs::chdir(t, a),
         S::fchdir => fs::fchdir(t, a),
         S::chroot => Err(Errno::EPERM),
-        S::umask => Ok(t
-            .proc
-            .umask
-            .swap(a[0] & 0o777, std::sync::atomic::Ordering::SeqCst)),
+        S::umask => misc::umask(t, a),
         S::sync => Ok(0),
         S::syncfs => Ok(0),
         // Memory.
@@ -202,7 +199,7 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         | S::setresgid
         | S::setgroups
         | S::setfsuid
-        | S::setfsgid => misc::set_ids(sys),
+        | S::setfsgid => misc::set_ids(a, sys),
         S::uname => misc::uname(t, a),
         S::sethostname | S::setdomainname => Err(Errno::EPERM),
         S::prlimit64 => misc::prlimit64(t, a),
@@ -217,8 +214,12 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
             std::thread::yield_now();
             Ok(0)
         }
-        S::sched_getparam | S::sched_getscheduler => Ok(0),
-        S::sched_get_priority_max | S::sched_get_priority_min => Ok(0),
+        S::sched_getscheduler => sched::getscheduler(t, a),
+        S::sched_getparam => sched::getparam(t, a),
+        S::sched_setscheduler => sched::setscheduler(t, a[0], Some(a[1]), a[2]),
+        S::sched_setparam => sched::setscheduler(t, a[0], None, a[1]),
+        S::sched_get_priority_max => sched::priority_limit(a, true),
+        S::sched_get_priority_min => sched::priority_limit(a, false),
         S::getcpu => misc::getcpu(t, a),
         S::getpriority => misc::priority(t, a, false),
         S::setpriority => misc::priority(t, a, true),

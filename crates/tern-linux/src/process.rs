@@ -246,7 +246,7 @@ impl Process {
             mm: Mutex::new(mm),
             files: Mutex::new(FdTable::new(fd_limit)),
             cwd: Mutex::new(cwd),
-            umask: AtomicU64::new(0o022),
+            umask: AtomicU64::new(crate::syscalls::misc::host_umask()),
             actions: Mutex::new(actions),
             pending: Mutex::new(Vec::new()),
             thread_pending: Mutex::new(Vec::new()),

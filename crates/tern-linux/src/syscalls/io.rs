@@ -374,19 +374,30 @@ pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 /// `sendfile`.
 pub fn sendfile(t: &mut Task, a: [u64; 6]) -> SysResult {
+    // fs/read_write.c: the offset is read first (EFAULT), then the descriptors;
+    // the count is cut to MAX_RW_COUNT. The host copies between the descriptors
+    // itself, so no guest-sized buffer is needed for any count.
+    let off = if a[2] != 0 {
+        Some(t.proc.read_u64(a[2])? as i64)
+    } else {
+        None
+    };
     let out = fd_arg(t, a[0])?;
     let inp = fd_arg(t, a[1])?;
-    let count = (a[3] as usize).min(MAX_IO);
-    if a[2] == 0 {
+    let count = (a[3] as usize).min(MAX_RW_COUNT);
+    let Some(mut off) = off else {
         // SAFETY: integer arguments, null offset.
         return host(unsafe { libc::sendfile(out, inp, std::ptr::null_mut(), count) as i64 });
-    }
-    let mut off = t.proc.read_u64(a[2])? as i64;
+    };
     // SAFETY: `off` is a local.
     let r = host(unsafe { libc::sendfile(out, inp, &mut off, count) as i64 })?;
     t.proc.write_u64(a[2], off as u64)?;
     Ok(r)
 }
+
+/// Linux's cap on one read, write or copy (`MAX_RW_COUNT`: `INT_MAX` rounded down
+/// to a page).
+pub const MAX_RW_COUNT: usize = 0x7fff_f000;
 
 /// `memfd_create`.
 pub fn memfd_create(t: &mut Task, a: [u64; 6]) -> SysResult {

@@ -18,10 +18,12 @@ pub mod path_args;
 pub mod poll;
 pub mod proc;
 pub mod proc_self;
+pub mod sched;
 pub mod signal;
 pub mod thread;
 pub mod time;
 pub mod transfer;
+pub mod wait;
 
 #[cfg(test)]
 mod tests;
