@@ -517,7 +517,7 @@ pub static GUEST_CORE_LIMIT: AtomicU64 = AtomicU64::new(0);
 const CORE_MARK: u64 = 0x636f_7265;
 
 /// Marks this (dying) process as one whose program dumped core.
-fn mark_core_dumped() {
+pub(crate) fn mark_core_dumped() {
     let mut r = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

@@ -14,6 +14,7 @@ mod memory;
 mod misc;
 mod poll;
 mod process;
+mod sched;
 mod signals;
 mod sockets;
 mod time;
