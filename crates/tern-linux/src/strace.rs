@@ -77,6 +77,23 @@ fn kinds(nr: Sysno) -> &'static [Arg] {
         Sysno::mmap => &[Hex, Int, Prot, MapFlags, Fd, Hex],
         Sysno::munmap => &[Hex, Int],
         Sysno::mprotect => &[Hex, Int, Prot],
+        Sysno::wait4 => &[Int, Hex, Hex, Hex],
+        Sysno::waitid => &[Int, Int, Hex, Hex, Hex],
+        Sysno::umask => &[Oct],
+        Sysno::mknodat => &[Fd, Str, Oct, Hex],
+        Sysno::sched_getscheduler
+        | Sysno::sched_get_priority_max
+        | Sysno::sched_get_priority_min => &[Int],
+        Sysno::sched_getparam | Sysno::sched_setparam => &[Int, Hex],
+        Sysno::sched_setscheduler => &[Int, Int, Hex],
+        Sysno::sched_getaffinity => &[Int, Int, Hex],
+        Sysno::setuid | Sysno::setgid | Sysno::setfsuid | Sysno::setfsgid => &[Int],
+        Sysno::setreuid | Sysno::setregid => &[Int, Int],
+        Sysno::setresuid | Sysno::setresgid => &[Int, Int, Int],
+        Sysno::prctl => &[Int, Hex, Hex, Hex, Hex],
+        Sysno::capget => &[Hex, Hex],
+        Sysno::sendfile => &[Fd, Fd, Hex, Int],
+        Sysno::rt_sigpending => &[Hex, Int],
         _ => &[],
     }
 }

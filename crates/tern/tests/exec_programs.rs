@@ -133,3 +133,40 @@ fn a_guest_stack_overflow_is_a_guest_sigsegv() {
         o.stdout
     );
 }
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn strace_decodes_the_scheduling_identity_and_wait_calls() {
+    let prog = linux_user::build("semantics", Link::Static);
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tern"));
+    c.args(["exec", "--strace"]).arg(&prog);
+    let o = linux_user::run(c, std::time::Duration::from_secs(120));
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    for line in [
+        "umask(0o27) = 0",
+        "setresgid(-1, -1, -1) = 0",
+        "sched_get_priority_max(1) = 99",
+        "sched_get_priority_min(42) = -1 EINVAL",
+        "sched_getscheduler(-1) = -1 EINVAL",
+        "sched_setscheduler(0, 42, 0x",
+    ] {
+        assert!(o.stderr.contains(line), "missing {line:?} in {}", o.stderr);
+    }
+    assert!(
+        o.stderr
+            .lines()
+            .any(|l| l.contains("prctl(30, ") && l.ends_with("= 50000")),
+        "PR_GET_TIMERSLACK: {}",
+        o.stderr
+    );
+    let prog = linux_user::build("sigkill", Link::Static);
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tern"));
+    c.args(["exec", "--strace"]).arg(&prog);
+    let o = linux_user::run(c, std::time::Duration::from_secs(120));
+    assert!(o.stderr.contains("wait4("), "{}", o.stderr);
+    assert!(
+        !o.stderr.contains("wait4(0x"),
+        "the pid in decimal: {}",
+        o.stderr
+    );
+}
