@@ -258,10 +258,10 @@ static HOST_FAULT_PREV_INFO: [AtomicU64; NSIG + 1] = [const { AtomicU64::new(0) 
 /// host stack overflow), or, without one, back to the default action, which the
 /// faulting instruction then meets again.
 extern "C" fn fault_or_sent(signo: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
-    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
     let code = if info.is_null() {
         1
     } else {
+        // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
         unsafe { (*info).si_code }
     };
     if code <= 0 {

@@ -98,8 +98,8 @@ pub fn setscheduler(t: &mut Task, pid: u64, policy: Option<u64>, param: u64) -> 
     let host_pid = target(t, pid)?;
     let policy = match policy {
         Some(p) => p & !SCHED_RESET_ON_FORK,
-        // SAFETY: integer argument.
         None => {
+            // SAFETY: integer argument.
             host(unsafe { libc::syscall(libc::SYS_sched_getscheduler, host_pid) })?
                 & !SCHED_RESET_ON_FORK
         }
