@@ -142,8 +142,57 @@ static void core(int sig, rlim_t lim)
 	rmdir(dir);
 }
 
-int main(void)
+/* `sigkill exec`: the limit is kept across execve; the child runs `sigkill crash`
+ * (qemu-riscv64 cannot execve a riscv64 program without binfmt_misc, so this mode
+ * is compared with the native build). */
+static void core_across_exec(const char *self, rlim_t lim)
 {
+	pid_t p = fork();
+	if (p == 0) {
+		struct rlimit r = {lim, RLIM_INFINITY};
+		setrlimit(RLIMIT_CORE, &r);
+		char dir[] = "/tmp/sigkill-exec-XXXXXX";
+		if (!mkdtemp(dir) || chdir(dir))
+			_exit(1);
+		execl(self, "sigkill", "crash", dir, (char *)0);
+		_exit(2);
+	}
+	int st;
+	waitpid(p, &st, 0);
+	show(lim ? "exec, core limit unlimited" : "exec, core limit 0", st);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 2 && strcmp(argv[1], "crash") == 0) {
+		/* In the scratch directory the parent made: any core file is
+		 * removed with it. */
+		pid_t p = fork();
+		if (p == 0) {
+			kill(getpid(), SIGABRT);
+			_exit(0);
+		}
+		int st;
+		waitpid(p, &st, 0);
+		show("after exec: SIGABRT", st);
+		DIR *d = opendir(".");
+		struct dirent *e;
+		while (d && (e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				unlink(e->d_name);
+		if (d)
+			closedir(d);
+		rmdir(argv[2]);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "exec") == 0) {
+		char self[4096];
+		if (!realpath(argv[0], self))
+			return 1;
+		core_across_exec(self, 0);
+		core_across_exec(self, RLIM_INFINITY);
+		return 0;
+	}
 	int sigs[] = {SIGILL, SIGFPE, SIGSEGV, SIGBUS};
 	for (int i = 0; i < 4; i++) {
 		ignore_or_default(sigs[i], 1);

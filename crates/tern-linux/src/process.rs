@@ -43,6 +43,10 @@ pub struct Options {
     /// The root of the VM's process tree (`--vm-root`, given to programs started by
     /// `execve`); `None`: this process is the root (see [`crate::tree`]).
     pub vm_root: Option<crate::tree::ProcId>,
+    /// Resource limits kept for the guest rather than applied to the host
+    /// (`--rlimit RES:CUR:MAX`, given to programs started by `execve`, which keeps
+    /// limits on Linux): `(resource, soft, hard)`.
+    pub rlimits: Vec<(u32, u64, u64)>,
 }
 
 impl Options {
@@ -76,6 +80,10 @@ impl Options {
         if let Some(root) = self.vm_root {
             v.push("--vm-root".into());
             v.push(root.to_string());
+        }
+        for (res, cur, max) in &self.rlimits {
+            v.push("--rlimit".into());
+            v.push(format!("{res}:{cur}:{max}"));
         }
         if let Some(s) = &self.api_sock {
             // A forked child's `execve` does not take the socket over: its parent
@@ -215,6 +223,7 @@ impl Process {
         mm: Mm,
     ) -> Result<Arc<Process>, String> {
         let mut opts = opts;
+        let opts_rlimits = std::mem::take(&mut opts.rlimits);
         // Without a root given, this process is the root of its VM's tree.
         opts.vm_root
             .get_or_insert_with(crate::tree::ProcId::current);
@@ -256,7 +265,7 @@ impl Process {
             threads_starting: AtomicUsize::new(0),
             insns: AtomicU64::new(0),
             strace,
-            rlimits: Mutex::new([None; 16]),
+            rlimits: Mutex::new(crate::syscalls::misc::initial_limits(&opts_rlimits)),
             anchors,
             fd_limit,
             // SAFETY: getpid cannot fail.

@@ -170,3 +170,18 @@ fn strace_decodes_the_scheduling_identity_and_wait_calls() {
         o.stderr
     );
 }
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn the_core_limit_is_kept_across_execve() {
+    // qemu-riscv64 cannot execve a riscv64 program without binfmt_misc: compared
+    // with the native build.
+    for link in [Link::Static, Link::Dynamic] {
+        let o = linux_user::compare_native("sigkill", link, &["exec"]);
+        assert!(
+            o.stdout.contains("after exec: SIGABRT: killed by 6 core 1"),
+            "{}",
+            o.stdout
+        );
+    }
+}

@@ -160,9 +160,49 @@ pub fn host_umask() -> u64 {
 /// core-dump bit), `RLIMIT_RSS`, `RLIMIT_NOFILE`, `RLIMIT_MEMLOCK`, `RLIMIT_AS`.
 const VIRTUAL_LIMITS: [u32; 7] = [2, 3, 4, 5, 7, 8, 9];
 
-/// The guest's `RLIMIT_CORE` until it sets one: no core files, and a hard limit
-/// that lets the program ask for them (the usual Linux default).
+/// The guest's `RLIMIT_CORE` until it sets one, where the host's cannot be read:
+/// no core files, and a hard limit that lets the program ask for them (the usual
+/// Linux default).
 const DEFAULT_CORE_LIMIT: (u64, u64) = (0, u64::MAX);
+
+/// The kept limits a new process starts with: those `execve` passed on
+/// (`--rlimit`), and `RLIMIT_CORE` as the host had it when tern started (before the
+/// sandbox held the host's at 0), as the program would have inherited it.
+pub fn initial_limits(given: &[(u32, u64, u64)]) -> [Option<(u64, u64)>; 16] {
+    let mut l = [None; 16];
+    for &(res, cur, max) in given {
+        if VIRTUAL_LIMITS.contains(&res) && cur <= max {
+            l[res as usize] = Some((cur, max));
+        }
+    }
+    if l[4].is_none() {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the local `r`.
+        l[4] = Some(
+            if unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut r) } == 0 {
+                (r.rlim_cur, r.rlim_max)
+            } else {
+                DEFAULT_CORE_LIMIT
+            },
+        );
+    }
+    if let Some((cur, _)) = l[4] {
+        crate::signal::GUEST_CORE_LIMIT.store(cur, std::sync::atomic::Ordering::Relaxed);
+    }
+    l
+}
+
+/// The kept limits as `--rlimit` values for a program started by `execve`.
+pub fn kept_limits(t: &Task) -> Vec<(u32, u64, u64)> {
+    let l = t.proc.rlimits.lock().unwrap_or_else(|e| e.into_inner());
+    l.iter()
+        .enumerate()
+        .filter_map(|(res, v)| v.map(|(cur, max)| (res as u32, cur, max)))
+        .collect()
+}
 
 /// `prlimit64` (own process only). `RLIMIT_NOFILE` shows the guest's descriptor
 /// limit; `RLIMIT_STACK` the main stack's reserved size. In kernel/sys.c's order:

@@ -246,7 +246,9 @@ fn exec_common(t: &mut Task, dirfd: u64, pathp: u64, argvp: u64, envp: u64) -> S
             };
             let me = proc.opts.self_exe.clone().ok_or(Errno::ENOEXEC)?;
             let mut args: Vec<Vec<u8>> = vec![b"tern".to_vec(), b"exec".to_vec()];
-            for o in proc.opts.to_args(proc.insns.load(Ordering::Relaxed)) {
+            let mut opts = proc.opts.clone();
+            opts.rlimits = crate::syscalls::misc::kept_limits(t);
+            for o in opts.to_args(proc.insns.load(Ordering::Relaxed)) {
                 args.push(o.into_bytes());
             }
             if let Some(a0) = argv.first() {

@@ -129,6 +129,8 @@ impl ProcessConfig {
             api_sock,
             // A restored process is the root of a new process tree.
             vm_root: None,
+            // Its kept limits come with its state.
+            rlimits: Vec::new(),
         }
     }
 }

@@ -53,6 +53,10 @@ pub struct ExecArgs {
     /// the VM's program starts with execve; the process itself otherwise).
     #[arg(long, hide = true, value_name = "PID:START")]
     vm_root: Option<String>,
+    /// A resource limit the program set, kept for it (given by tern to a program
+    /// the VM's program starts with execve; repeatable).
+    #[arg(long, hide = true, value_name = "RES:CUR:MAX")]
+    rlimit: Vec<String>,
     #[command(flatten)]
     gdb: super::gdb::GdbArgs,
     /// The riscv64 program and its arguments.
@@ -120,6 +124,14 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         ),
         None => None,
     };
+    let mut rlimits = Vec::new();
+    for r in &args.rlimit {
+        let v: Vec<u64> = r.split(':').filter_map(|x| x.parse().ok()).collect();
+        let [res, cur, max] = v[..] else {
+            bail!("--rlimit {r}: expected RES:CUR:MAX");
+        };
+        rlimits.push((res as u32, cur, max));
+    }
     let opts = Options {
         view,
         strace: args.strace,
@@ -129,6 +141,7 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         self_exe: std::fs::read_link("/proc/self/exe").ok(),
         api_sock,
         vm_root,
+        rlimits,
     };
     let path = args.program[0].clone();
     let mut argv: Vec<Vec<u8>> = args

@@ -253,3 +253,25 @@ fn rlimit_core_is_kept_for_the_guest() {
     assert_eq!(misc::prlimit64(&mut g.t, [0, CORE, 0, old, 0, 0]), Ok(0));
     assert_eq!(g.get(old, 16), rlimit(u64::MAX, u64::MAX));
 }
+
+#[test]
+fn kept_limits_pass_through_execve() {
+    // What `--rlimit` gives a new process: only the kept resources, valid pairs.
+    let l = misc::initial_limits(&[
+        (4, 8192, 16384),
+        (3, 1 << 20, u64::MAX),
+        (0, 1, 2),
+        (7, 9, 8),
+    ]);
+    assert_eq!(l[4], Some((8192, 16384)));
+    assert_eq!(l[3], Some((1 << 20, u64::MAX)));
+    assert_eq!(l[0], None, "RLIMIT_CPU is the host's");
+    assert_eq!(l[7], None, "soft above hard");
+    let l = misc::initial_limits(&[]);
+    assert!(l[4].is_some(), "RLIMIT_CORE from the host as tern started");
+    let mut g = Guest::new();
+    const CORE: u64 = libc::RLIMIT_CORE as u64;
+    let new = g.put(0, &rlimit(4096, 8192));
+    assert_eq!(misc::prlimit64(&mut g.t, [0, CORE, new, 0, 0, 0]), Ok(0));
+    assert!(misc::kept_limits(&g.t).contains(&(4, 4096, 8192)));
+}
