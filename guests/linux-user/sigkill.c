@@ -108,7 +108,16 @@ static void resethand(void)
 	       !!(old.sa_flags & SA_SIGINFO), !!(old.sa_flags & SA_RESETHAND));
 }
 
-/* A child killed by `sig` with RLIMIT_CORE `lim`, in a scratch directory. */
+static volatile sig_atomic_t chld_code;
+static void on_chld(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	chld_code = si->si_code;
+}
+
+/* A child killed by `sig` with RLIMIT_CORE `lim`, in a scratch directory; the
+ * SIGCHLD handler sees CLD_KILLED or CLD_DUMPED. */
 static void core(int sig, rlim_t lim)
 {
 	char dir[] = "/tmp/sigkill-core-XXXXXX";
@@ -124,10 +133,14 @@ static void core(int sig, rlim_t lim)
 		_exit(0);
 	}
 	int st;
-	waitpid(p, &st, 0);
+	while (waitpid(p, &st, 0) < 0)
+		;
 	char what[64];
 	snprintf(what, sizeof what, "signal %d, core limit %s", sig, lim ? "unlimited" : "0");
 	show(what, st);
+	printf("  SIGCHLD si_code %s\n", chld_code == CLD_DUMPED ? "CLD_DUMPED" :
+		chld_code == CLD_KILLED ? "CLD_KILLED" : "other");
+	chld_code = 0;
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
@@ -200,6 +213,11 @@ int main(int argc, char **argv)
 		handled(sigs[i]);
 	}
 	resethand();
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_chld;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigaction(SIGCHLD, &sa, 0);
 	int cores[] = {SIGQUIT, SIGABRT, SIGSEGV, SIGTERM, SIGUSR1};
 	for (int i = 0; i < 5; i++) {
 		core(cores[i], 0);

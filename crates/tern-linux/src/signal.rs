@@ -230,6 +230,17 @@ extern "C" fn record(signo: i32, info: *mut libc::siginfo_t, _ctx: *mut libc::c_
                 let i = &*info;
                 (i.si_pid(), i.si_code, i.si_status())
             };
+            // A child killed by a signal that Linux would have dumped core for
+            // (the zombie's mark, a raw system call: async-signal-safe).
+            let code = if signo == sig::SIGCHLD
+                && code == CLD_KILLED
+                && dumps_core(status)
+                && core_marked(pid)
+            {
+                CLD_DUMPED
+            } else {
+                code
+            };
             HOST_PID[signo as usize].store(pid, Ordering::Relaxed);
             HOST_CODE[signo as usize].store(code, Ordering::Relaxed);
             HOST_STATUS[signo as usize].store(status, Ordering::Relaxed);
@@ -502,6 +513,11 @@ pub fn dumps_core(n: i32) -> bool {
             | 31 // SIGSYS
     )
 }
+
+/// `si_code` of a child killed by a signal (`SIGCHLD`, `waitid`).
+pub const CLD_KILLED: i32 = 2;
+/// `si_code` of a child killed by a signal that dumped core.
+pub const CLD_DUMPED: i32 = 3;
 
 /// The smallest core file Linux writes (`binfmt->min_coredump`, a page): a smaller
 /// `RLIMIT_CORE` means no core (fs/coredump.c).

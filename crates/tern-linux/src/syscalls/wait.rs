@@ -12,6 +12,7 @@
 //! directory and a file `core_pattern`; tern writes no core file.)
 
 use crate::errno::{host, Errno, SysResult};
+use crate::signal::{CLD_DUMPED, CLD_KILLED};
 use crate::task::Task;
 
 /// `WNOWAIT`.
@@ -22,10 +23,6 @@ const WEXITED: i32 = 4;
 const WFLAGS_THREAD: i32 = 0x2000_0000 | 0x4000_0000 | 0x8000_0000_u32 as i32;
 /// The options `wait4` accepts.
 const WAIT4_OPTIONS: i32 = libc::WNOHANG | libc::WUNTRACED | libc::WCONTINUED | WFLAGS_THREAD;
-/// `si_code` of a child killed by a signal.
-const CLD_KILLED: i32 = 2;
-/// `si_code` of a child killed by a signal that dumped core.
-const CLD_DUMPED: i32 = 3;
 
 /// Whether Linux would have dumped the core of child `pid` (a zombie not yet
 /// reaped) killed by signal `n`.
