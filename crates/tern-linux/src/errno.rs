@@ -40,6 +40,7 @@ impl Errno {
     pub const ENOSYS: Errno = Errno(libc::ENOSYS);
     pub const ELOOP: Errno = Errno(libc::ELOOP);
     pub const ENOTSUP: Errno = Errno(libc::ENOTSUP);
+    pub const EMSGSIZE: Errno = Errno(libc::EMSGSIZE);
     pub const ETIMEDOUT: Errno = Errno(libc::ETIMEDOUT);
     pub const ENODEV: Errno = Errno(libc::ENODEV);
 

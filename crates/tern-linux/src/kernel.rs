@@ -12,7 +12,7 @@ use crate::errno::Errno;
 use crate::sigframe;
 use crate::syscalls::thread::flags::CLONE_THREAD;
 use crate::syscalls::xattr::Target::{Fd as XFd, Link as XLink, Path as XPath};
-use crate::syscalls::{fs, io, misc, mm, net, poll, proc, signal, thread, time, Flow};
+use crate::syscalls::{fs, io, misc, mm, net, poll, proc, sched, signal, thread, time, wait, Flow};
 use crate::task::Task;
 
 /// The number of `exit_group`.
@@ -61,8 +61,8 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::clone3 => Err(Errno::ENOSYS),
         S::execve => proc::execve(t, a),
         S::execveat => proc::execveat(t, a),
-        S::wait4 => proc::wait4(t, a),
-        S::waitid => proc::waitid(t, a),
+        S::wait4 => wait::wait4(t, a),
+        S::waitid => wait::waitid(t, a),
         S::set_tid_address => thread::set_tid_address(t, a),
         S::set_robust_list => thread::set_robust_list(t, a),
         S::get_robust_list => thread::get_robust_list(t, a),
@@ -143,10 +143,7 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::removexattr => crate::syscalls::xattr::removexattr(t, a, XPath),
         S::lremovexattr => crate::syscalls::xattr::removexattr(t, a, XLink),
         S::fremovexattr => crate::syscalls::xattr::removexattr(t, a, XFd),
-        S::umask => Ok(t
-            .proc
-            .umask
-            .swap(a[0] & 0o777, std::sync::atomic::Ordering::SeqCst)),
+        S::umask => misc::umask(t, a),
         S::sync => Ok(0),
         S::syncfs => Ok(0),
         // Memory.
@@ -240,7 +237,7 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         | S::setresgid
         | S::setgroups
         | S::setfsuid
-        | S::setfsgid => misc::set_ids(sys),
+        | S::setfsgid => misc::set_ids(a, sys),
         S::uname => misc::uname(t, a),
         S::sethostname | S::setdomainname => Err(Errno::EPERM),
         S::prlimit64 => misc::prlimit64(t, a),
@@ -255,8 +252,12 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
             std::thread::yield_now();
             Ok(0)
         }
-        S::sched_getparam | S::sched_getscheduler => Ok(0),
-        S::sched_get_priority_max | S::sched_get_priority_min => Ok(0),
+        S::sched_getscheduler => sched::getscheduler(t, a),
+        S::sched_getparam => sched::getparam(t, a),
+        S::sched_setscheduler => sched::setscheduler(t, a[0], Some(a[1]), a[2]),
+        S::sched_setparam => sched::setscheduler(t, a[0], None, a[1]),
+        S::sched_get_priority_max => sched::priority_limit(a, true),
+        S::sched_get_priority_min => sched::priority_limit(a, false),
         S::getcpu => misc::getcpu(t, a),
         S::getpriority => misc::priority(t, a, false),
         S::setpriority => misc::priority(t, a, true),
@@ -264,11 +265,11 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::prctl => misc::prctl(t, a),
         S::riscv_hwprobe => misc::riscv_hwprobe(t, a),
         S::capget => misc::capget(t, a),
-        S::capset => crate::syscalls::sched::capset(t, a),
-        S::ioprio_get => crate::syscalls::sched::ioprio_get(t, a),
-        S::ioprio_set => crate::syscalls::sched::ioprio_set(t, a),
-        S::sched_getattr => crate::syscalls::sched::sched_getattr(t, a),
-        S::sched_setattr => crate::syscalls::sched::sched_setattr(t, a),
+        S::capset => crate::syscalls::sched_attr::capset(t, a),
+        S::ioprio_get => crate::syscalls::sched_attr::ioprio_get(t, a),
+        S::ioprio_set => crate::syscalls::sched_attr::ioprio_set(t, a),
+        S::sched_getattr => crate::syscalls::sched_attr::sched_getattr(t, a),
+        S::sched_setattr => crate::syscalls::sched_attr::sched_setattr(t, a),
         S::kcmp => crate::syscalls::kcmp::kcmp(t, a),
         S::mq_open => crate::syscalls::mqueue::mq_open(t, a),
         S::mq_unlink => crate::syscalls::mqueue::mq_unlink(t, a),

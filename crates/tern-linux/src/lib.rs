@@ -22,6 +22,7 @@ pub mod futex;
 pub mod hostfd;
 pub mod ipc;
 pub mod kernel;
+pub mod limits;
 pub mod loader;
 pub mod mm;
 pub mod pause;

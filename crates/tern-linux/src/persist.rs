@@ -196,6 +196,8 @@ impl Persist for Process {
         }
         self.umask
             .store(s.umask, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: umask cannot fail (the host applies the guest's mask too).
+        unsafe { libc::umask((s.umask & 0o777) as libc::mode_t) };
         {
             let mut acts = self.actions();
             for (n, a) in s.actions.iter().enumerate() {
@@ -216,6 +218,9 @@ impl Persist for Process {
             let r = self.rlimits.get_mut().unwrap_or_else(|e| e.into_inner());
             for (slot, v) in r.iter_mut().zip(&s.rlimits) {
                 *slot = *v;
+            }
+            if let Some((cur, _)) = r[4] {
+                crate::signal::GUEST_CORE_LIMIT.store(cur, std::sync::atomic::Ordering::Relaxed);
             }
         }
         self.insns

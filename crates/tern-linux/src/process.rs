@@ -46,6 +46,10 @@ pub struct Options {
     /// The VM's SysV IPC arena inherited from the process that ran `execve`
     /// (`--ipc-fd`); `None`: this process starts a VM and makes one ([`crate::ipc`]).
     pub ipc_fd: Option<i32>,
+    /// Resource limits kept for the guest rather than applied to the host
+    /// (`--rlimit RES:CUR:MAX`, given to programs started by `execve`, which keeps
+    /// limits on Linux): `(resource, soft, hard)`.
+    pub rlimits: Vec<(u32, u64, u64)>,
 }
 
 impl Options {
@@ -84,6 +88,10 @@ impl Options {
         if let Some(fd) = crate::ipc::fd() {
             v.push("--ipc-fd".into());
             v.push(fd.to_string());
+        }
+        for (res, cur, max) in &self.rlimits {
+            v.push("--rlimit".into());
+            v.push(format!("{res}:{cur}:{max}"));
         }
         if let Some(s) = &self.api_sock {
             // A forked child's `execve` does not take the socket over: its parent
@@ -223,6 +231,7 @@ impl Process {
         mm: Mm,
     ) -> Result<Arc<Process>, String> {
         let mut opts = opts;
+        let opts_rlimits = std::mem::take(&mut opts.rlimits);
         // Without a root given, this process is the root of its VM's tree.
         opts.vm_root
             .get_or_insert_with(crate::tree::ProcId::current);
@@ -254,7 +263,7 @@ impl Process {
             mm: Mutex::new(mm),
             files: Mutex::new(FdTable::new(fd_limit)),
             cwd: Mutex::new(cwd),
-            umask: AtomicU64::new(0o022),
+            umask: AtomicU64::new(crate::limits::host_umask()),
             actions: Mutex::new(actions),
             pending: Mutex::new(Vec::new()),
             thread_pending: Mutex::new(Vec::new()),
@@ -264,7 +273,7 @@ impl Process {
             threads_starting: AtomicUsize::new(0),
             insns: AtomicU64::new(0),
             strace,
-            rlimits: Mutex::new([None; 16]),
+            rlimits: Mutex::new(crate::limits::initial_limits(&opts_rlimits)),
             anchors,
             fd_limit,
             // SAFETY: getpid cannot fail.

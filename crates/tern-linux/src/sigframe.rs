@@ -66,8 +66,10 @@ pub fn setup(t: &mut Task, regs: &mut HartState, info: &SigInfo, act: SigAction)
         mask |= signal::bit(n);
     }
     if act.flags & signal::SA_RESETHAND != 0 {
+        // Only the handler goes back to SIG_DFL: the flags and mask stay, as in
+        // kernel/signal.c's get_signal (`ka->sa.sa_handler = SIG_DFL`).
         let mut acts = t.proc.actions();
-        acts[n as usize] = SigAction::default();
+        acts[n as usize].handler = signal::SIG_DFL;
         signal::mirror_action(n, &acts[n as usize]);
     }
     t.set_mask(mask);

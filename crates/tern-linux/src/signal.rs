@@ -231,11 +231,104 @@ extern "C" fn record(signo: i32, info: *mut libc::siginfo_t, _ctx: *mut libc::c_
                 let i = &*info;
                 (i.si_pid(), i.si_code, i.si_status())
             };
+            // A child killed by a signal that Linux would have dumped core for
+            // (the zombie's mark, a raw system call: async-signal-safe).
+            let code = if signo == sig::SIGCHLD
+                && code == CLD_KILLED
+                && dumps_core(status)
+                && core_marked(pid)
+            {
+                CLD_DUMPED
+            } else {
+                code
+            };
             HOST_PID[signo as usize].store(pid, Ordering::Relaxed);
             HOST_CODE[signo as usize].store(code, Ordering::Relaxed);
             HOST_STATUS[signo as usize].store(status, Ordering::Relaxed);
         }
         HOST_PENDING.fetch_or(bit(signo), Ordering::SeqCst);
+    }
+}
+
+/// The host signals that are both the emulator's own faults and signals another
+/// process may send the program with `kill`: SIGILL, SIGBUS, SIGFPE, SIGSEGV.
+pub const FAULT_SIGNALS: [i32; 4] = [sig::SIGILL, sig::SIGBUS, sig::SIGFPE, sig::SIGSEGV];
+
+/// The host's action for each of [`FAULT_SIGNALS`] from before [`catch_sent`]
+/// (the Rust runtime's stack-overflow handler for SIGSEGV and SIGBUS): a handler's
+/// address, or `SIG_DFL` (0).
+static HOST_FAULT_PREV: [AtomicU64; NSIG + 1] = [const { AtomicU64::new(0) }; NSIG + 1];
+/// Whether that previous handler takes a `siginfo` (`SA_SIGINFO`).
+static HOST_FAULT_PREV_INFO: [AtomicU64; NSIG + 1] = [const { AtomicU64::new(0) }; NSIG + 1];
+
+/// Host handler of [`FAULT_SIGNALS`]. A signal some process sent (`si_code` <= 0:
+/// `SI_USER`, `SI_QUEUE`, `SI_TKILL`...) is the program's: it is recorded like any
+/// other ([`record`]) and the guest thread loop then decides by the guest's
+/// disposition — ignored, handled, or the end of the process — in the one place
+/// that decides it for every signal. A real fault of the emulator (a positive
+/// `si_code`) goes to the handler that was there before (the Rust runtime reports a
+/// host stack overflow), or, without one, back to the default action, which the
+/// faulting instruction then meets again.
+extern "C" fn fault_or_sent(signo: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    let code = if info.is_null() {
+        1
+    } else {
+        // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+        unsafe { (*info).si_code }
+    };
+    if code <= 0 {
+        record(signo, info, ctx);
+        return;
+    }
+    let n = signo.clamp(0, NSIG as i32) as usize;
+    let prev = HOST_FAULT_PREV[n].load(Ordering::Relaxed) as usize;
+    if prev == libc::SIG_DFL || prev == libc::SIG_IGN {
+        // SAFETY: resets this signal's action to the default; async-signal-safe.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(signo, &sa, std::ptr::null_mut());
+        }
+        return;
+    }
+    if HOST_FAULT_PREV_INFO[n].load(Ordering::Relaxed) != 0 {
+        // SAFETY: `prev` was installed with SA_SIGINFO, so it has this signature.
+        let f: extern "C" fn(i32, *mut libc::siginfo_t, *mut libc::c_void) =
+            unsafe { std::mem::transmute(prev) };
+        f(signo, info, ctx);
+    } else {
+        // SAFETY: `prev` was installed without SA_SIGINFO: a plain handler.
+        let f: extern "C" fn(i32) = unsafe { std::mem::transmute(prev) };
+        f(signo);
+    }
+}
+
+/// Installs [`fault_or_sent`] for [`FAULT_SIGNALS`], keeping the handlers that were
+/// there (once per host process: a second call finds its own handler and leaves
+/// the saved ones alone).
+fn catch_sent() {
+    let mine = fault_or_sent as *const () as usize;
+    for n in FAULT_SIGNALS {
+        // SAFETY: sigaction with local structs; the handler only records the
+        // signal (atomics) or calls the handler that was installed before it.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(n, std::ptr::null(), &mut old) != 0 || old.sa_sigaction == mine {
+                continue;
+            }
+            HOST_FAULT_PREV[n as usize].store(old.sa_sigaction as u64, Ordering::Relaxed);
+            HOST_FAULT_PREV_INFO[n as usize].store(
+                u64::from(old.sa_flags & libc::SA_SIGINFO != 0),
+                Ordering::Relaxed,
+            );
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = mine;
+            // On the alternate stack, where the runtime's handler expects to run
+            // when the host stack overflowed.
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(n, &sa, std::ptr::null_mut());
+        }
     }
 }
 
@@ -268,8 +361,10 @@ pub fn host_pending() -> bool {
 }
 
 /// Signals whose host disposition follows the guest's (the synchronous fault signals
-/// stay with the host: a host fault there is an emulator bug and must not be hidden;
-/// so does `SIGSYS` (31), the sandbox's seccomp trap, which must stop the emulator).
+/// stay with the host: a host fault there is an emulator bug and must not be hidden,
+/// and the same signals sent by another process reach the guest through
+/// [`fault_or_sent`]; so does `SIGSYS` (31), the sandbox's seccomp trap, which must
+/// stop the emulator).
 pub fn mirrored(n: i32) -> bool {
     (1..32).contains(&n)
         && !matches!(
@@ -315,6 +410,7 @@ fn install_host(n: i32, handler: usize) {
 /// `execve`).
 pub fn init_host() -> [SigAction; NSIG + 1] {
     install_host(wake_signal(), record as *const () as usize);
+    catch_sent();
     install_host(sig::SIGPIPE, libc::SIG_DFL);
     let mut acts = [SigAction::default(); NSIG + 1];
     for (n, act) in acts.iter_mut().enumerate().skip(1).take(31) {
@@ -372,11 +468,17 @@ pub fn inherited_mask() -> u64 {
 
 /// Ends the emulator the way signal `n` ends the program: with the host default
 /// action of the same signal, so that the parent sees it in `wait` (and a shell
-/// reports 128 + n). Core dumps are suppressed.
+/// reports 128 + n). Core dumps are suppressed (the sandbox's hard `RLIMIT_CORE`
+/// is 0 anyway). When Linux would have dumped the program's core, the process
+/// says so to its parent, which computes the wait status's core-dump bit from it
+/// ([`mark_core_dumped`]).
 pub fn die_by_signal(n: i32) -> ! {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     crate::exit::run_hooks();
+    if dumps_core(n) && GUEST_CORE_LIMIT.load(Ordering::Relaxed) >= MIN_COREDUMP {
+        mark_core_dumped();
+    }
     // SAFETY: plain libc calls on this process; nothing is borrowed.
     unsafe {
         let lim = libc::rlimit {
@@ -394,4 +496,75 @@ pub fn die_by_signal(n: i32) -> ! {
         libc::raise(n);
     }
     std::process::exit(128 + n)
+}
+
+/// Whether the default action of signal `n` dumps core (signal(7)).
+pub fn dumps_core(n: i32) -> bool {
+    matches!(
+        n,
+        sig::SIGQUIT
+            | sig::SIGILL
+            | sig::SIGTRAP
+            | sig::SIGABRT
+            | sig::SIGBUS
+            | sig::SIGFPE
+            | sig::SIGSEGV
+            | 24 // SIGXCPU
+            | 25 // SIGXFSZ
+            | 31 // SIGSYS
+    )
+}
+
+/// `si_code` of a child killed by a signal (`SIGCHLD`, `waitid`).
+pub const CLD_KILLED: i32 = 2;
+/// `si_code` of a child killed by a signal that dumped core.
+pub const CLD_DUMPED: i32 = 3;
+
+/// The smallest core file Linux writes (`binfmt->min_coredump`, a page): a smaller
+/// `RLIMIT_CORE` means no core (fs/coredump.c).
+pub const MIN_COREDUMP: u64 = 4096;
+
+/// The guest's soft `RLIMIT_CORE` (kept for the guest: the host's is 0), which
+/// decides whether the program's death by a signal "dumped core".
+pub static GUEST_CORE_LIMIT: AtomicU64 = AtomicU64::new(0);
+
+/// The soft `RLIMIT_RTTIME` of a dying process VM whose program would have dumped
+/// core: its parent reads it from the zombie ([`core_marked`]). The limit means
+/// nothing to a process that is ending (and tern's threads are never realtime).
+const CORE_MARK: u64 = 0x636f_7265;
+
+/// Marks this (dying) process as one whose program dumped core.
+pub(crate) fn mark_core_dumped() {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit of this process on a local struct; lowering or
+    // keeping within the hard limit needs no privilege.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_RTTIME, &mut r) == 0 && r.rlim_max >= CORE_MARK {
+            r.rlim_cur = CORE_MARK;
+            libc::setrlimit(libc::RLIMIT_RTTIME, &r);
+        }
+    }
+}
+
+/// Whether child `pid`, a zombie not yet reaped, was marked by
+/// [`mark_core_dumped`].
+pub fn core_marked(pid: i32) -> bool {
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: reads a limit of our own child into a local.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_prlimit64,
+            pid,
+            libc::RLIMIT_RTTIME,
+            std::ptr::null::<libc::rlimit>(),
+            &mut old,
+        )
+    };
+    r == 0 && old.rlim_cur == CORE_MARK
 }

@@ -134,6 +134,22 @@ fn kinds(nr: Sysno) -> &'static [Arg] {
         Sysno::shmat => &[Int, Hex, IpcFlags],
         Sysno::shmdt => &[Hex],
         Sysno::shmctl => &[Int, IpcCmd, Hex],
+        Sysno::wait4 => &[Int, Hex, Hex, Hex],
+        Sysno::waitid => &[Int, Int, Hex, Hex, Hex],
+        Sysno::umask => &[Oct],
+        Sysno::mknodat => &[Fd, Str, Oct, Hex],
+        Sysno::sched_getscheduler
+        | Sysno::sched_get_priority_max
+        | Sysno::sched_get_priority_min => &[Int],
+        Sysno::sched_getparam | Sysno::sched_setparam => &[Int, Hex],
+        Sysno::sched_setscheduler => &[Int, Int, Hex],
+        Sysno::sched_getaffinity => &[Int, Int, Hex],
+        Sysno::setuid | Sysno::setgid | Sysno::setfsuid | Sysno::setfsgid => &[Int],
+        Sysno::setreuid | Sysno::setregid => &[Int, Int],
+        Sysno::setresuid | Sysno::setresgid => &[Int, Int, Int],
+        Sysno::prctl => &[Int, Hex, Hex, Hex, Hex],
+        Sysno::capget => &[Hex, Hex],
+        Sysno::rt_sigpending => &[Hex, Int],
         _ => &[],
     }
 }

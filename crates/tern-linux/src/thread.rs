@@ -291,10 +291,16 @@ impl Thread {
     fn deliver_signals(&mut self) {
         let interrupted = self.interrupted.take();
         let mut handled = false;
-        while let Some(info) = self.task.next_signal() {
+        loop {
+            // A fault of this thread (`forced`, taken first) is the only signal
+            // that blocking or ignoring cannot stop; the same number with the same
+            // si_code queued by the program or sent by another process is a
+            // signal like any other.
+            let forced = self.task.forced.is_some();
+            let Some(info) = self.task.next_signal() else {
+                break;
+            };
             let n = info.signo;
-            let forced = matches!(n, sig::SIGSEGV | sig::SIGBUS | sig::SIGILL | sig::SIGTRAP)
-                && info.code > 0;
             let act = self.task.proc.actions()[n as usize];
             if forced && (act.handler == signal::SIG_IGN || self.task.sigmask & signal::bit(n) != 0)
             {

@@ -407,6 +407,10 @@ pub fn renameat2(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 /// `linkat`.
 pub fn linkat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    // fs/namei.c do_linkat: flags other than these are EINVAL before any path.
+    if a[4] & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
     let proc = Arc::clone(&t.proc);
     let follow = a[4] & AT_SYMLINK_FOLLOW != 0;
     let lookup = if follow {

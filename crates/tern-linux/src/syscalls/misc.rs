@@ -3,10 +3,12 @@
 use syscalls::riscv64::Sysno;
 
 use crate::errno::{host, Errno, SysResult};
+use crate::limits::{DEFAULT_CORE_LIMIT, VIRTUAL_LIMITS};
 use crate::task::Task;
 
-/// `uname`: the host's names with `machine` = `riscv64`, and the release of the Linux
-/// ABI emulated here.
+/// `uname`: the host's names with `machine` = `riscv64`. The release is the host
+/// kernel's, as `qemu-riscv64` reports it: programs that check a kernel version for
+/// a feature then see the kernel whose calls their calls become.
 pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
     // SAFETY: local struct.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
@@ -23,7 +25,6 @@ pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
     ];
     for (i, f) in fields.iter().enumerate() {
         let bytes: Vec<u8> = match i {
-            2 => b"6.1.0".to_vec(),
             4 => b"riscv64".to_vec(),
             _ => f
                 .iter()
@@ -70,16 +71,88 @@ pub fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(n as u64)
 }
 
-/// The `set*id` calls: the process VM keeps the host's credentials; changing to the
-/// current ids succeeds, anything else is refused as for an unprivileged process.
-pub fn set_ids(_sys: Sysno) -> SysResult {
-    Err(Errno::EPERM)
+/// The `set*id` calls, with the rules of an unprivileged process: each id given
+/// (not -1) must be one of the current real, effective and saved ids (for
+/// `setuid`/`setgid`, as for an unprivileged caller, the real or saved one, or
+/// the effective id itself), else `EPERM`; an allowed change is made on the host.
+/// `setgroups` needs `CAP_SETGID`: `EPERM`. `setfsuid`/`setfsgid` never fail: they
+/// return the previous filesystem id and change it only to an allowed one.
+pub fn set_ids(a: [u64; 6], sys: Sysno) -> SysResult {
+    let mut r = [0u32; 3];
+    let uid = matches!(
+        sys,
+        Sysno::setuid | Sysno::setreuid | Sysno::setresuid | Sysno::setfsuid
+    );
+    let nr = if uid {
+        libc::SYS_getresuid
+    } else {
+        libc::SYS_getresgid
+    };
+    // SAFETY: three local ids.
+    host(unsafe {
+        let p = r.as_mut_ptr();
+        libc::syscall(nr, p, p.add(1), p.add(2))
+    })?;
+    let allowed = |v: u64| v as u32 == u32::MAX || r.contains(&(v as u32));
+    let (nr, n) = match sys {
+        Sysno::setuid => (libc::SYS_setuid, 1),
+        Sysno::setgid => (libc::SYS_setgid, 1),
+        Sysno::setreuid => (libc::SYS_setreuid, 2),
+        Sysno::setregid => (libc::SYS_setregid, 2),
+        Sysno::setresuid => (libc::SYS_setresuid, 3),
+        Sysno::setresgid => (libc::SYS_setresgid, 3),
+        Sysno::setfsuid | Sysno::setfsgid => {
+            let nr = if uid {
+                libc::SYS_setfsuid
+            } else {
+                libc::SYS_setfsgid
+            };
+            // The current filesystem id: asking for -1 changes nothing.
+            // SAFETY: integer argument.
+            let old = unsafe { libc::syscall(nr, u32::MAX) } as u32;
+            if a[0] as u32 != u32::MAX && (allowed(a[0]) || a[0] as u32 == old) {
+                // SAFETY: integer argument.
+                unsafe { libc::syscall(nr, a[0] as u32) };
+            }
+            return Ok(u64::from(old));
+        }
+        _ => return Err(Errno::EPERM),
+    };
+    if n == 1 && a[0] as u32 == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    if !a[..n].iter().all(|&v| allowed(v)) {
+        return Err(Errno::EPERM);
+    }
+    let ids: Vec<u32> = a[..n].iter().map(|&v| v as u32).collect();
+    // SAFETY: integer arguments.
+    host(unsafe {
+        match n {
+            1 => libc::syscall(nr, ids[0]),
+            2 => libc::syscall(nr, ids[0], ids[1]),
+            _ => libc::syscall(nr, ids[0], ids[1], ids[2]),
+        }
+    })
 }
 
-/// Resource limits kept for the guest rather than applied to the host process:
-/// `RLIMIT_DATA`, `RLIMIT_STACK`, `RLIMIT_RSS`, `RLIMIT_NOFILE`, `RLIMIT_MEMLOCK`,
-/// `RLIMIT_AS`.
-const VIRTUAL_LIMITS: [u32; 6] = [2, 3, 5, 7, 8, 9];
+/// `umask`: the guest's mask, kept in the process and on the host alike, so that
+/// the host applies the same mask to what `mkdirat` and `mknodat` create (and
+/// `openat`, which masks the mode itself, gets the same answer twice).
+pub fn umask(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let new = a[0] & 0o777;
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(new as libc::mode_t) };
+    Ok(t.proc.umask.swap(new, std::sync::atomic::Ordering::SeqCst))
+}
+
+/// The kept limits as `--rlimit` values for a program started by `execve`.
+pub fn kept_limits(t: &Task) -> Vec<(u32, u64, u64)> {
+    let l = t.proc.rlimits.lock().unwrap_or_else(|e| e.into_inner());
+    l.iter()
+        .enumerate()
+        .filter_map(|(res, v)| v.map(|(cur, max)| (res as u32, cur, max)))
+        .collect()
+}
 
 /// `prlimit64` (own process only). `RLIMIT_NOFILE` shows the guest's descriptor
 /// limit; `RLIMIT_STACK` the main stack's reserved size. In kernel/sys.c's order:
@@ -113,6 +186,9 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
         if VIRTUAL_LIMITS.contains(&res) {
             t.proc.rlimits.lock().unwrap_or_else(|e| e.into_inner())[res as usize] =
                 Some((cur, max));
+            if res == 4 {
+                crate::signal::GUEST_CORE_LIMIT.store(cur, std::sync::atomic::Ordering::Relaxed);
+            }
         } else {
             let r = libc::rlimit {
                 rlim_cur: cur,
@@ -139,6 +215,7 @@ fn current_limit(t: &Task, res: u32) -> Result<(u64, u64), Errno> {
         (_, Some(v)) => v,
         (7, None) => (t.proc.fd_limit as u64, t.proc.fd_limit as u64),
         (3, None) => (crate::mm::STACK_SIZE, u64::MAX),
+        (4, None) => DEFAULT_CORE_LIMIT,
         _ => {
             let mut r = libc::rlimit {
                 rlim_cur: 0,
@@ -220,16 +297,39 @@ pub fn getrandom(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(n)
 }
 
-/// `sched_getaffinity`: the host CPUs this process may run on.
+/// `sched_getaffinity`: the host CPUs the process (or the VM's process `pid`) may
+/// run on. As in Linux, the size must hold the host's CPUs and be a whole number of
+/// longs (`EINVAL`), a negative or unknown pid is `ESRCH`, and the mask is written
+/// last (`EFAULT`).
 pub fn sched_getaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
     let size = a[1] as usize;
     if size == 0 || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
+    let pid = a[0] as i32;
+    let host_pid = if pid == 0 || pid == t.tid {
+        0
+    } else if pid < 0 {
+        return Err(Errno::ESRCH);
+    } else if pid == t.proc_pid() {
+        // SAFETY: getpid cannot fail.
+        unsafe { libc::getpid() }
+    } else if t.proc.shoot.has(pid) {
+        t.proc.shoot.host_tid(pid).ok_or(Errno::ESRCH)?
+    } else {
+        crate::tree::check_owner(t.proc.vm_root(), pid)?;
+        pid
+    };
     let mut b = vec![0u8; size.min(1024)];
     // SAFETY: buffer of the given size.
-    let n =
-        host(unsafe { libc::syscall(libc::SYS_sched_getaffinity, 0, b.len(), b.as_mut_ptr()) })?;
+    let n = host(unsafe {
+        libc::syscall(
+            libc::SYS_sched_getaffinity,
+            host_pid,
+            b.len(),
+            b.as_mut_ptr(),
+        )
+    })?;
     t.proc.write_mem(a[2], &b[..n as usize])?;
     Ok(n)
 }
@@ -245,9 +345,13 @@ pub fn getcpu(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// `prctl`: names, the parent-death signal, no-new-privs and the dumpable flag.
+/// `prctl`: names, the parent-death signal, the timer slack, no-new-privs and the
+/// dumpable flag.
 pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
     const PR_SET_PDEATHSIG: u64 = 1;
+    const PR_GET_PDEATHSIG: u64 = 2;
+    const PR_SET_TIMERSLACK: u64 = 29;
+    const PR_GET_TIMERSLACK: u64 = 30;
     const PR_GET_DUMPABLE: u64 = 3;
     const PR_SET_DUMPABLE: u64 = 4;
     const PR_SET_NAME: u64 = 15;
@@ -273,8 +377,34 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             Ok(0)
         }
         PR_SET_PDEATHSIG => {
+            if a[1] > 64 {
+                return Err(Errno::EINVAL);
+            }
+            // The host signal is the guest's (same numbers below 32: the host
+            // keeps it across execve and clears it in a forked child, as Linux
+            // does for the program). A realtime one is accepted but not set: a
+            // host realtime signal is tern's own.
+            if a[1] < 32 {
+                // SAFETY: integer argument.
+                host(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, a[1]) as i64 })?;
+            }
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => {
+            let mut v: i32 = 0;
+            // SAFETY: `v` is a local int, as PR_GET_PDEATHSIG writes.
+            host(unsafe { libc::prctl(libc::PR_GET_PDEATHSIG, &mut v) as i64 })?;
+            t.proc.write_u32(a[1], v as u32)?;
+            Ok(0)
+        }
+        PR_SET_TIMERSLACK => {
+            // Per thread, as on Linux: 0 restores the thread's default.
             // SAFETY: integer argument.
-            host(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, a[1]) as i64 })
+            host(unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, a[1]) as i64 })
+        }
+        PR_GET_TIMERSLACK => {
+            // SAFETY: no pointer argument.
+            host(unsafe { libc::prctl(libc::PR_GET_TIMERSLACK) as i64 })
         }
         PR_GET_DUMPABLE => Ok(1),
         PR_SET_DUMPABLE | PR_SET_NO_NEW_PRIVS | PR_SET_VMA => Ok(0),
@@ -318,10 +448,34 @@ pub fn riscv_hwprobe(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// `capget`: no capabilities.
+/// `capget`: no capabilities. In kernel/capability.c's order: the header is read
+/// (`EFAULT`); an unknown version is `EINVAL` with the preferred version
+/// (`_LINUX_CAPABILITY_VERSION_3`) written back, unless no data pointer was given
+/// (a probe: 0); a negative pid is `EINVAL`, a pid that is neither the process nor a
+/// process of the VM `ESRCH`; no data pointer is a successful probe; then the sets
+/// are written (two 12-byte blocks for versions 2 and 3, one for version 1).
 pub fn capget(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const V1: u32 = 0x1998_0330;
+    const V2: u32 = 0x2007_1026;
+    const V3: u32 = 0x2008_0522;
+    let version = t.proc.read_u32(a[0])?;
+    let pid = t.proc.read_u32(a[0].wrapping_add(4))? as i32;
+    let blocks = match version {
+        V1 => 1,
+        V2 | V3 => 2,
+        _ => {
+            t.proc.write_u32(a[0], V3)?;
+            return if a[1] == 0 { Ok(0) } else { Err(Errno::EINVAL) };
+        }
+    };
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pid != 0 && pid != t.proc_pid() && !t.proc.shoot.has(pid) {
+        crate::tree::check_owner(t.proc.vm_root(), pid).map_err(|_| Errno::ESRCH)?;
+    }
     if a[1] != 0 {
-        t.proc.write_mem(a[1], &[0u8; 24])?;
+        t.proc.write_mem(a[1], &vec![0u8; 12 * blocks])?;
     }
     Ok(0)
 }

@@ -27,6 +27,7 @@ pub mod poll;
 pub mod proc;
 pub mod proc_self;
 pub mod sched;
+pub mod sched_attr;
 pub mod signal;
 pub mod signalfd;
 pub mod splice;
@@ -37,6 +38,7 @@ pub mod thread;
 pub mod time;
 pub mod timer;
 pub mod transfer;
+pub mod wait;
 pub mod xattr;
 
 #[cfg(test)]

@@ -90,14 +90,19 @@ pub fn addr_in(t: &mut Task, a: [u64; 6], nr: i64) -> SysResult {
 
 /// Writes a socket address back (`addr`, `*addrlen`), truncating like the kernel.
 fn write_addr(t: &Task, va: u64, lenp: u64, addr: &[u8], len: u32) -> Result<(), Errno> {
-    if va == 0 || lenp == 0 {
-        return Ok(());
-    }
+    // net/socket.c's move_addr_to_user: the length is read (EFAULT), cut to the
+    // address's, negative is EINVAL; a non-zero length copies (EFAULT); the full
+    // length is written back.
     let (addr, len) = unix_addr::to_guest(t.proc.paths(), addr, len);
     let addr = &addr[..];
-    let cap = t.proc.read_u32(lenp)? as usize;
-    let n = cap.min(len as usize).min(addr.len());
-    t.proc.write_mem(va, &addr[..n])?;
+    let cap = (t.proc.read_u32(lenp)? as i32).min(len as i32);
+    if cap < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let n = (cap as usize).min(addr.len());
+    if n > 0 {
+        t.proc.write_mem(va, &addr[..n])?;
+    }
     t.proc.write_u32(lenp, len)?;
     Ok(())
 }
@@ -120,9 +125,16 @@ pub fn accept(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut len: u32 = 128;
     // SAFETY: 128-byte buffer and its length.
     let r = unsafe { libc::accept4(fd, addr.as_mut_ptr().cast(), &mut len, a[3] as i32) };
-    let nfd = new_fd(t, i64::from(r), sock_info())?;
-    write_addr(t, a[1], a[2], &addr, len)?;
-    Ok(nfd)
+    if r >= 0 && a[1] != 0 {
+        // As in Linux, an address that cannot be written loses the connection:
+        // the new socket is closed before it gets a descriptor.
+        if let Err(e) = write_addr(t, a[1], a[2], &addr, len) {
+            // SAFETY: `r` is the host descriptor accept4 just made, owned here.
+            unsafe { libc::close(r) };
+            return Err(e);
+        }
+    }
+    new_fd(t, i64::from(r), sock_info())
 }
 
 /// `sendto`.
@@ -171,7 +183,9 @@ pub fn recvfrom(t: &mut Task, a: [u64; 6]) -> SysResult {
     });
     let r = r.and_then(|n| {
         t.proc.write_mem(a[1], &buf[..n as usize])?;
-        write_addr(t, a[4], a[5], &addr, alen)?;
+        if a[4] != 0 {
+            write_addr(t, a[4], a[5], &addr, alen)?;
+        }
         Ok(n)
     });
     transfer::give_back(t, buf);
@@ -224,6 +238,10 @@ struct MsgHdr {
     controllen: u64,
 }
 
+/// The most iovecs a message may have (`UIO_MAXIOV`): more is `EMSGSIZE` for
+/// `sendmsg`/`recvmsg` (`EINVAL` for `readv`/`writev`).
+const UIO_MAXIOV: u64 = 1024;
+
 fn read_msghdr(t: &Task, va: u64) -> Result<MsgHdr, Errno> {
     let b = t.proc.read_mem(va, 56)?;
     let w = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
@@ -245,6 +263,9 @@ pub fn sendmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     // The name may hold descriptors of the process's resolver until the call.
     let proc = std::sync::Arc::clone(&t.proc);
     let m = read_msghdr(t, a[1])?;
+    if m.iovlen > UIO_MAXIOV {
+        return Err(Errno::EMSGSIZE);
+    }
     let iov = read_iovecs(t, m.iov, m.iovlen)?;
     let total: usize = iov.iter().map(|v| v.1).sum();
     let len = transfer::send_len(fd, total)?;
@@ -305,6 +326,9 @@ pub fn sendmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
     let m = read_msghdr(t, a[1])?;
+    if m.iovlen > UIO_MAXIOV {
+        return Err(Errno::EMSGSIZE);
+    }
     let iov = read_iovecs(t, m.iov, m.iovlen)?;
     let total: usize = iov
         .iter()

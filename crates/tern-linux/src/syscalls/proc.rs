@@ -248,7 +248,9 @@ fn exec_common(t: &mut Task, dirfd: u64, pathp: u64, argvp: u64, envp: u64) -> S
             };
             let me = proc.opts.self_exe.clone().ok_or(Errno::ENOEXEC)?;
             let mut args: Vec<Vec<u8>> = vec![b"tern".to_vec(), b"exec".to_vec()];
-            for o in proc.opts.to_args(proc.insns.load(Ordering::Relaxed)) {
+            let mut opts = proc.opts.clone();
+            opts.rlimits = crate::syscalls::misc::kept_limits(t);
+            for o in opts.to_args(proc.insns.load(Ordering::Relaxed)) {
                 args.push(o.into_bytes());
             }
             if let Some(a0) = argv.first() {
@@ -277,57 +279,4 @@ fn exec_common(t: &mut Task, dirfd: u64, pathp: u64, argvp: u64, envp: u64) -> S
     let _ = r;
     crate::ipc::keep_private();
     Err(Errno::last())
-}
-
-/// `wait4` (`struct rusage` has the same layout).
-pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let mut status = 0i32;
-    let mut ru = [0u8; 144];
-    if t.signal_pending() {
-        return Err(Errno::EINTR);
-    }
-    // SAFETY: locals for status and rusage.
-    let pid = host(unsafe {
-        libc::syscall(
-            libc::SYS_wait4,
-            a[0] as i32,
-            &mut status,
-            a[2] as i32,
-            ru.as_mut_ptr(),
-        )
-    })?;
-    if a[1] != 0 && pid != 0 {
-        t.proc.write_u32(a[1], status as u32)?;
-    }
-    if a[3] != 0 {
-        t.proc.write_mem(a[3], &ru)?;
-    }
-    Ok(pid)
-}
-
-/// `waitid` (`siginfo_t` and `rusage` have the same layout).
-pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let mut si = [0u8; 128];
-    let mut ru = [0u8; 144];
-    if t.signal_pending() {
-        return Err(Errno::EINTR);
-    }
-    // SAFETY: locals for siginfo and rusage.
-    let r = host(unsafe {
-        libc::syscall(
-            libc::SYS_waitid,
-            a[0] as i32,
-            a[1] as i32,
-            si.as_mut_ptr(),
-            a[3] as i32,
-            ru.as_mut_ptr(),
-        )
-    })?;
-    if a[2] != 0 {
-        t.proc.write_mem(a[2], &si)?;
-    }
-    if a[4] != 0 {
-        t.proc.write_mem(a[4], &ru)?;
-    }
-    Ok(r)
 }

@@ -1,260 +1,119 @@
-//! Capabilities and scheduling attributes of the guest: `capset`, `ioprio_get`,
-//! `ioprio_set`, `sched_getattr`, `sched_setattr`.
+//! Scheduling policies and priorities: `sched_get_priority_max/min`,
+//! `sched_getscheduler`, `sched_getparam`, `sched_setscheduler`, `sched_setparam`.
 //!
-//! None of these reaches the host: the guest's capabilities are what `capget`
-//! reports (none), and its I/O priority and scheduling policy are the process
-//! VM's own plain data ([`IOPRIO`], [`POLICY`], per host process = per guest
-//! process). The nice value is the host's (`getpriority`/`setpriority`, which the
-//! guest's `setpriority` sets too). The sandbox's probe `ioprio_get(MARKER, 0)`
-//! (tern-sandbox) is never passed on: an unknown `which` is `EINVAL` here.
+//! The numbers are Linux's (kernel/sched/syscalls.c): `SCHED_FIFO` and `SCHED_RR`
+//! have priorities 1..=99, the others only 0; an unknown policy or a negative pid is
+//! `EINVAL`, a pid nobody has `ESRCH`, a missing parameter block `EINVAL` and a bad
+//! one `EFAULT`. The calling process and its threads are asked on the host; another
+//! process only when it is one of the VM's tree ([`crate::tree::check_owner`]:
+//! `EPERM` outside it). The non-realtime policies are applied to the host thread;
+//! realtime ones are refused with `EPERM`, as for an unprivileged process whose
+//! `RLIMIT_RTPRIO` is 0: a guest never gets a realtime host thread.
 
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
-
-use crate::errno::{Errno, SysResult};
+use crate::errno::{host, Errno, SysResult};
 use crate::task::Task;
 
-const LINUX_CAPABILITY_VERSION_1: u32 = 0x1998_0330;
-const LINUX_CAPABILITY_VERSION_2: u32 = 0x2007_1026;
-const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+/// `SCHED_OTHER`.
+pub const SCHED_OTHER: u64 = 0;
+/// `SCHED_FIFO`.
+pub const SCHED_FIFO: u64 = 1;
+/// `SCHED_RR`.
+pub const SCHED_RR: u64 = 2;
+/// `SCHED_BATCH`.
+pub const SCHED_BATCH: u64 = 3;
+/// `SCHED_IDLE`.
+pub const SCHED_IDLE: u64 = 5;
+/// `SCHED_DEADLINE` (set only through `sched_setattr`).
+pub const SCHED_DEADLINE: u64 = 6;
+/// `SCHED_RESET_ON_FORK`, or-ed into a policy.
+pub const SCHED_RESET_ON_FORK: u64 = 0x4000_0000;
 
-/// `capset(hdrp, datap)`: the guest holds no capabilities (what `capget`
-/// reports), so it may set the empty sets again and nothing more (`EPERM`), as
-/// security/commoncap.c's `cap_capset` decides for an unprivileged process.
-pub fn capset(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let hdr = t.proc.read_mem(a[0], 8)?;
-    let version = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
-    let pid = i32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
-    let words = match version {
-        LINUX_CAPABILITY_VERSION_1 => 1,
-        LINUX_CAPABILITY_VERSION_2 | LINUX_CAPABILITY_VERSION_3 => 2,
-        _ => {
-            t.proc.write_u32(a[0], LINUX_CAPABILITY_VERSION_3)?;
-            return Err(Errno::EINVAL);
-        }
-    };
-    if pid != 0 && pid != t.proc_pid() && pid != t.tid {
-        return Err(Errno::EPERM);
-    }
-    let data = t.proc.read_mem(a[1], 12 * words)?;
-    if data.iter().any(|&b| b != 0) {
-        return Err(Errno::EPERM);
-    }
-    Ok(0)
-}
-
-/// The guest's I/O priority (`IOPRIO_PRIO_VALUE(class, data)`); 0 until set.
-static IOPRIO: AtomicI32 = AtomicI32::new(0);
-
-const IOPRIO_WHO_PROCESS: u64 = 1;
-const IOPRIO_WHO_PGRP: u64 = 2;
-const IOPRIO_WHO_USER: u64 = 3;
-const IOPRIO_CLASS_SHIFT: i32 = 13;
-
-/// The nice value of the calling process (host `getpriority`).
-fn nice() -> i32 {
-    // SAFETY: integer arguments; a process's own priority.
-    let r = unsafe { libc::syscall(libc::SYS_getpriority, libc::PRIO_PROCESS, 0) };
-    if r < 0 {
-        0
-    } else {
-        20 - r as i32
+/// The priority range of `policy`, `None` for an unknown one.
+pub fn priority_range(policy: u64) -> Option<(u64, u64)> {
+    match policy {
+        SCHED_FIFO | SCHED_RR => Some((1, 99)),
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE | SCHED_DEADLINE => Some((0, 0)),
+        _ => None,
     }
 }
 
-/// What `ioprio_get` reports for this process (0, `IOPRIO_CLASS_NONE`, until set:
-/// the kernel then derives the priority from the nice value).
-fn own_ioprio() -> i32 {
-    IOPRIO.load(Ordering::Relaxed)
+/// `sched_get_priority_max` (`max`) and `sched_get_priority_min`.
+pub fn priority_limit(a: [u64; 6], max: bool) -> SysResult {
+    let (lo, hi) = priority_range(a[0] as i32 as i64 as u64).ok_or(Errno::EINVAL)?;
+    Ok(if max { hi } else { lo })
 }
 
-/// Whether `(which, who)` names this process (others of the VM are refused:
-/// their settings live in their own emulators).
-fn names_self(t: &Task, which: u64, who: u64) -> Result<bool, Errno> {
-    let who = who as i32;
-    match which {
-        IOPRIO_WHO_PROCESS => {
-            if who == 0 || who == t.proc_pid() || t.proc.shoot.has(who) {
-                Ok(true)
-            } else if who < 0 {
-                Err(Errno::EINVAL)
-            } else {
-                crate::tree::check_owner(t.proc.vm_root(), who)?;
-                Ok(false)
-            }
-        }
-        IOPRIO_WHO_PGRP => {
-            // SAFETY: getpgrp cannot fail.
-            if who == 0 || who == unsafe { libc::getpgrp() } {
-                Ok(true)
-            } else if who < 0 {
-                Err(Errno::EINVAL)
-            } else {
-                crate::tree::check_owner(t.proc.vm_root(), -who)?;
-                Ok(false)
-            }
-        }
-        IOPRIO_WHO_USER => {
-            // SAFETY: getuid cannot fail.
-            if who == 0 || who as u32 == unsafe { libc::getuid() } {
-                Ok(true)
-            } else {
-                Err(Errno::ESRCH)
-            }
-        }
-        _ => Err(Errno::EINVAL),
-    }
-}
-
-/// `ioprio_get(which, who)`.
-pub fn ioprio_get(t: &mut Task, a: [u64; 6]) -> SysResult {
-    if names_self(t, a[0], a[1])? {
-        Ok(own_ioprio() as u64)
-    } else {
-        // Another process of the VM: the default, as for one that never set it.
-        Ok(0)
-    }
-}
-
-/// `ioprio_set(which, who, ioprio)`: the class is checked as block/ioprio.c does
-/// (the realtime class needs a privilege: `EPERM`; the data bits are a level and
-/// a hint since Linux 6.5, any value of which is taken).
-pub fn ioprio_set(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let prio = a[2] as i32;
-    let class = (prio >> IOPRIO_CLASS_SHIFT) & 7;
-    if prio as u32 >> 16 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    match class {
-        1 => return Err(Errno::EPERM),
-        0..=3 => {}
-        _ => return Err(Errno::EINVAL),
-    }
-    if !names_self(t, a[0], a[1])? {
-        return Err(Errno::EPERM);
-    }
-    IOPRIO.store(prio, Ordering::Relaxed);
-    Ok(0)
-}
-
-/// The guest's scheduling policy as `sched_setattr` set it (`SCHED_OTHER`,
-/// `SCHED_BATCH` or `SCHED_IDLE`) and its flags.
-static POLICY: AtomicU32 = AtomicU32::new(0);
-
-const SCHED_ATTR_SIZE_VER0: u32 = 48;
-const SCHED_ATTR_SIZE_VER1: u32 = 56;
-const SCHED_FLAG_ALL: u64 = 0x7f;
-const SCHED_FLAG_RESET_ON_FORK: u64 = 0x01;
-const SCHED_FLAG_KEEP_POLICY: u64 = 0x08;
-const SCHED_FLAG_KEEP_PARAMS: u64 = 0x10;
-const SCHED_FLAG_UTIL_CLAMP: u64 = 0x60;
-
-/// Whether `pid` (0: the caller) is a thread of this process (`ESRCH` for others
-/// not in the VM, `EPERM` for the VM's other processes, whose settings their own
-/// emulators hold).
-fn own_thread(t: &Task, pid: u64) -> Result<(), Errno> {
+/// The host thread or process that guest pid `pid` names: 0, the process itself or
+/// one of its threads, else a process of the VM's tree.
+fn target(t: &Task, pid: u64) -> Result<i32, Errno> {
     let pid = pid as i32;
     if pid < 0 {
         return Err(Errno::EINVAL);
     }
-    if pid == 0 || pid == t.proc_pid() || t.proc.shoot.has(pid) {
-        return Ok(());
+    if pid == 0 || pid == t.tid {
+        return Ok(0);
     }
-    match crate::tree::check_owner(t.proc.vm_root(), pid) {
-        Ok(()) => Err(Errno::EPERM),
-        Err(Errno::EPERM) => Err(Errno::ESRCH),
-        Err(e) => Err(e),
+    if pid == t.proc_pid() {
+        // SAFETY: getpid cannot fail.
+        return Ok(unsafe { libc::getpid() });
     }
+    if t.proc.shoot.has(pid) {
+        return t.proc.shoot.host_tid(pid).ok_or(Errno::ESRCH);
+    }
+    crate::tree::check_owner(t.proc.vm_root(), pid)?;
+    Ok(pid)
 }
 
-/// `sched_getattr(pid, attr, size, flags)`: `struct sched_attr` up to the size the
-/// caller's version knows (`size` is written as what was filled).
-pub fn sched_getattr(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let size = a[2] as u32;
-    if a[0] as i64 > i32::MAX as i64
-        || (a[0] as i32) < 0
-        || a[3] != 0
-        || !(SCHED_ATTR_SIZE_VER0..=4096).contains(&size)
-    {
+/// `sched_getscheduler`.
+pub fn getscheduler(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let pid = target(t, a[0])?;
+    // SAFETY: integer argument.
+    host(unsafe { libc::syscall(libc::SYS_sched_getscheduler, pid) })
+}
+
+/// `sched_getparam`.
+pub fn getparam(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[1] == 0 || (a[0] as i32) < 0 {
         return Err(Errno::EINVAL);
     }
-    own_thread(t, a[0])?;
-    let n = size.min(SCHED_ATTR_SIZE_VER1);
-    let policy = POLICY.load(Ordering::Relaxed);
-    let mut b = vec![0u8; n as usize];
-    b[0..4].copy_from_slice(&n.to_le_bytes());
-    b[4..8].copy_from_slice(&(policy & 0xff).to_le_bytes());
-    b[8..16].copy_from_slice(&u64::from(policy >> 8).to_le_bytes());
-    b[16..20].copy_from_slice(&nice().to_le_bytes());
-    if n >= SCHED_ATTR_SIZE_VER1 {
-        // sched_util_max: the whole range when not clamped.
-        b[52..56].copy_from_slice(&1024u32.to_le_bytes());
-    }
-    t.proc.write_mem(a[1], &b)?;
+    let pid = target(t, a[0])?;
+    let mut prio: i32 = 0;
+    // SAFETY: `prio` is a local `struct sched_param`.
+    host(unsafe { libc::syscall(libc::SYS_sched_getparam, pid, &mut prio) })?;
+    t.proc.write_u32(a[1], prio as u32)?;
     Ok(0)
 }
 
-/// `sched_setattr(pid, attr, flags)`: `SCHED_OTHER`, `SCHED_BATCH` and
-/// `SCHED_IDLE` with a nice value; the realtime and deadline policies need a
-/// privilege (`EPERM`), as for an unprivileged process without `RLIMIT_RTPRIO`.
-pub fn sched_setattr(t: &mut Task, a: [u64; 6]) -> SysResult {
-    if (a[0] as i32) < 0 || a[2] != 0 {
+/// `sched_setscheduler` (`policy` `None`: `sched_setparam`, which keeps the policy).
+pub fn setscheduler(t: &mut Task, pid: u64, policy: Option<u64>, param: u64) -> SysResult {
+    if param == 0 || (pid as i32) < 0 {
         return Err(Errno::EINVAL);
     }
-    let mut size = t.proc.read_u32(a[1])?;
-    if size == 0 {
-        size = SCHED_ATTR_SIZE_VER0;
+    if let Some(p) = policy {
+        if (p as i32) < 0 {
+            return Err(Errno::EINVAL);
+        }
     }
-    if !(SCHED_ATTR_SIZE_VER0..=4096).contains(&size) {
-        t.proc.write_u32(a[1], SCHED_ATTR_SIZE_VER1)?;
-        return Err(Errno(libc::E2BIG));
-    }
-    let b = t.proc.read_mem(a[1], size as usize)?;
-    if size > SCHED_ATTR_SIZE_VER1 && b[SCHED_ATTR_SIZE_VER1 as usize..].iter().any(|&x| x != 0) {
-        t.proc.write_u32(a[1], SCHED_ATTR_SIZE_VER1)?;
-        return Err(Errno(libc::E2BIG));
-    }
-    let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    let policy = u32_at(4);
-    let flags = u64::from_le_bytes(b[8..16].try_into().map_err(|_| Errno::EFAULT)?);
-    let nice = u32_at(16) as i32;
-    let prio = u32_at(20);
-    own_thread(t, a[0])?;
-    if flags & !SCHED_FLAG_ALL != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if flags & SCHED_FLAG_UTIL_CLAMP != 0 && size < SCHED_ATTR_SIZE_VER1 {
-        return Err(Errno::EINVAL);
-    }
-    let keep_policy = flags & SCHED_FLAG_KEEP_POLICY != 0;
-    let policy = if keep_policy {
-        POLICY.load(Ordering::Relaxed) & 0xff
-    } else {
-        policy
+    let prio = t.proc.read_u32(param)? as i32;
+    let host_pid = target(t, pid)?;
+    let policy = match policy {
+        Some(p) => p & !SCHED_RESET_ON_FORK,
+        None => {
+            // SAFETY: integer argument.
+            host(unsafe { libc::syscall(libc::SYS_sched_getscheduler, host_pid) })?
+                & !SCHED_RESET_ON_FORK
+        }
     };
-    match policy {
-        0 | 3 | 5 => {
-            if prio != 0 {
-                return Err(Errno::EINVAL);
-            }
-        }
-        1 | 2 => {
-            if prio > 99 {
-                return Err(Errno::EINVAL);
-            }
-            return Err(Errno::EPERM);
-        }
-        6 => return Err(Errno::EPERM),
-        _ => return Err(Errno::EINVAL),
+    if policy == SCHED_DEADLINE {
+        return Err(Errno::EINVAL);
     }
-    if flags & SCHED_FLAG_KEEP_PARAMS == 0 {
-        let nice = nice.clamp(-20, 19);
-        // SAFETY: integer arguments; the caller's own priority (the host refuses a
-        // lower nice value without privilege, as Linux does).
-        if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } != 0 {
-            return Err(Errno::last());
-        }
+    let (lo, hi) = priority_range(policy).ok_or(Errno::EINVAL)?;
+    if prio < lo as i32 || prio > hi as i32 {
+        return Err(Errno::EINVAL);
     }
-    let reset = (flags & SCHED_FLAG_RESET_ON_FORK) as u32;
-    POLICY.store(policy | (reset << 8), Ordering::Relaxed);
-    Ok(0)
+    if policy == SCHED_FIFO || policy == SCHED_RR {
+        return Err(Errno::EPERM);
+    }
+    // SAFETY: `prio` is a local `struct sched_param`.
+    host(unsafe { libc::syscall(libc::SYS_sched_setscheduler, host_pid, policy, &prio) })
 }

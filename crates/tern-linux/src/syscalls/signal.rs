@@ -301,7 +301,8 @@ pub fn rt_tgsigqueueinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// `rt_sigpending`.
+/// `rt_sigpending` (a size above 8 is `EINVAL`; a smaller one writes that many
+/// bytes).
 pub fn rt_sigpending(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[1] > 8 {
         return Err(Errno::EINVAL);
@@ -341,7 +342,9 @@ pub fn rt_sigpending(t: &mut Task, a: [u64; 6]) -> SysResult {
             }
         }
     }
-    t.proc.write_u64(a[0], set & t.sigmask)?;
+    // kernel/signal.c copies `sigsetsize` bytes of the set, no more.
+    let bytes = (set & t.sigmask).to_le_bytes();
+    t.proc.write_mem(a[0], &bytes[..a[1] as usize])?;
     Ok(0)
 }
 

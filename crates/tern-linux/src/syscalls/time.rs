@@ -68,6 +68,12 @@ pub fn nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
     // SAFETY: a null result pointer, which clock_getres allows.
     host(unsafe { libc::clock_getres(a[0] as i32, std::ptr::null_mut()) as i64 })?;
+    // kernel/time/posix-timers.c: a clock that cannot sleep is EOPNOTSUPP before the
+    // request is read (the calling thread's CPU clock; glibc's wrapper would say
+    // EINVAL, so the host call below is made raw).
+    if a[0] as i32 == libc::CLOCK_THREAD_CPUTIME_ID {
+        return Err(Errno::ENOTSUP);
+    }
     let req = read_timespec(&t.proc, a[2])?;
     if req.tv_nsec < 0 || req.tv_nsec >= 1_000_000_000 || req.tv_sec < 0 {
         return Err(Errno::EINVAL);
@@ -80,8 +86,17 @@ pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
         tv_nsec: 0,
     };
     // SAFETY: local structs.
-    let r = unsafe { libc::clock_nanosleep(a[0] as i32, a[1] as i32, &req, &mut rem) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clock_nanosleep,
+            a[0] as i32,
+            a[1] as i32 & libc::TIMER_ABSTIME,
+            &req,
+            &mut rem,
+        )
+    };
     if r != 0 {
+        let r = Errno::last().0;
         if r == libc::EINTR && a[3] != 0 && a[1] == 0 {
             t.proc.write_mem(a[3], &ts_bytes(&rem))?;
         }

@@ -66,7 +66,8 @@ pub const CLONE: &[Call] = &[Call::new(
 )];
 
 /// `prctl` options the runtime uses: thread names, the seccomp and no_new_privs
-/// state (read only), the parent-death signal, the timer slack.
+/// state (read only), the parent-death signal, the timer slack (the guest's, per
+/// thread).
 pub const PRCTL: &[Call] = &[Call::new(
     "SYS_prctl",
     libc::SYS_prctl,
@@ -82,6 +83,7 @@ pub const PRCTL: &[Call] = &[Call::new(
             libc::PR_GET_DUMPABLE as u64,
             libc::PR_SET_VMA as u64,
             libc::PR_GET_TIMERSLACK as u64,
+            libc::PR_SET_TIMERSLACK as u64,
             libc::PR_CAPBSET_READ as u64,
         ],
     },

@@ -51,6 +51,10 @@ const GUEST: &[Call] = allow![
     SYS_sched_getscheduler,
     SYS_sched_get_priority_max,
     SYS_sched_get_priority_min,
+    // The guest's non-realtime policy and priority on its own host threads
+    // (realtime policies are refused before the host is asked).
+    SYS_sched_setscheduler,
+    SYS_sched_setparam,
     SYS_getcpu,
     SYS_get_robust_list,
     SYS_capget,

@@ -131,6 +131,8 @@ impl ProcessConfig {
             vm_root: None,
             // It has a SysV IPC arena of its own (a snapshot does not carry one yet).
             ipc_fd: None,
+            // Its kept limits come with its state.
+            rlimits: Vec::new(),
         }
     }
 }

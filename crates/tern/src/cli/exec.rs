@@ -56,6 +56,10 @@ pub struct ExecArgs {
     /// The VM's SysV IPC arena, inherited from the program's `execve` (internal).
     #[arg(long, hide = true, value_name = "FD")]
     ipc_fd: Option<i32>,
+    /// A resource limit the program set, kept for it (given by tern to a program
+    /// the VM's program starts with execve; repeatable).
+    #[arg(long, hide = true, value_name = "RES:CUR:MAX")]
+    rlimit: Vec<String>,
     #[command(flatten)]
     gdb: super::gdb::GdbArgs,
     /// The riscv64 program and its arguments.
@@ -123,6 +127,14 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         ),
         None => None,
     };
+    let mut rlimits = Vec::new();
+    for r in &args.rlimit {
+        let v: Vec<u64> = r.split(':').filter_map(|x| x.parse().ok()).collect();
+        let [res, cur, max] = v[..] else {
+            bail!("--rlimit {r}: expected RES:CUR:MAX");
+        };
+        rlimits.push((res as u32, cur, max));
+    }
     let opts = Options {
         view,
         strace: args.strace,
@@ -133,6 +145,7 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         api_sock,
         vm_root,
         ipc_fd: args.ipc_fd,
+        rlimits,
     };
     let path = args.program[0].clone();
     let mut argv: Vec<Vec<u8>> = args

@@ -154,3 +154,25 @@ fn getcwd_needs_room_for_the_name_and_its_nul() {
     assert_eq!(fs::getcwd(&mut g.t, [g.mem, n, 0, 0, 0, 0]), Ok(n));
     assert_eq!(g.get(g.mem, n as usize), [cwd.as_bytes(), &[0]].concat());
 }
+
+#[test]
+fn linkat_refuses_unknown_flags_before_the_paths() {
+    let mut g = Guest::new();
+    assert_eq!(
+        fs::linkat(&mut g.t, [CWD, UNMAPPED, CWD, UNMAPPED, 0x1, 0]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        fs::linkat(&mut g.t, [CWD, UNMAPPED, CWD, UNMAPPED, 0x100, 0]),
+        Err(Errno::EINVAL),
+        "AT_SYMLINK_NOFOLLOW is not linkat's"
+    );
+    let bad = g.bad_fd();
+    let p = g.cstr(0, "/nonexistent-dir/a");
+    let q = g.cstr(64, "/nonexistent-dir/b");
+    assert_eq!(
+        fs::linkat(&mut g.t, [bad, p, bad, q, 0, 0]),
+        Err(Errno::ENOENT),
+        "absolute paths: the bad dirfds are not looked at"
+    );
+}

@@ -15,6 +15,7 @@ mod misc;
 mod notify;
 mod poll;
 mod process;
+mod sched;
 mod signals;
 mod sockets;
 mod sysv;

@@ -366,19 +366,22 @@ fn recvmmsg_checks_its_timeout() {
 
 #[test]
 fn capset_allows_the_empty_sets_and_nothing_more() {
-    use crate::syscalls::sched;
+    use crate::syscalls::sched_attr;
     let mut g = Guest::new();
     let hdr = g.put(
         0,
         &[0x2008_0522u32.to_le_bytes(), 0u32.to_le_bytes()].concat(),
     );
     let zeros = g.put(64, &[0u8; 24]);
-    assert_eq!(sched::capset(&mut g.t, [hdr, zeros, 0, 0, 0, 0]), Ok(0));
+    assert_eq!(
+        sched_attr::capset(&mut g.t, [hdr, zeros, 0, 0, 0, 0]),
+        Ok(0)
+    );
     let mut caps = [0u8; 24];
     caps[0] = 1; // CAP_CHOWN effective
     let some = g.put(128, &caps);
     assert_eq!(
-        sched::capset(&mut g.t, [hdr, some, 0, 0, 0, 0]),
+        sched_attr::capset(&mut g.t, [hdr, some, 0, 0, 0, 0]),
         Err(Errno::EPERM)
     );
     let v1 = g.put(
@@ -391,20 +394,20 @@ fn capset_allows_the_empty_sets_and_nothing_more() {
         b[20] = 1;
         b
     });
-    assert_eq!(sched::capset(&mut g.t, [v1, tail, 0, 0, 0, 0]), Ok(0));
+    assert_eq!(sched_attr::capset(&mut g.t, [v1, tail, 0, 0, 0, 0]), Ok(0));
 }
 
 #[test]
 fn ioprio_never_passes_the_sandbox_marker_on() {
-    use crate::syscalls::sched;
+    use crate::syscalls::sched_attr;
     let mut g = Guest::new();
     let marker = tern_sandbox_marker();
     assert_eq!(
-        sched::ioprio_get(&mut g.t, [marker, 0, 0, 0, 0, 0]),
+        sched_attr::ioprio_get(&mut g.t, [marker, 0, 0, 0, 0, 0]),
         Err(Errno::EINVAL)
     );
     assert_eq!(
-        sched::ioprio_set(&mut g.t, [1, 0, 1 << 13, 0, 0, 0]),
+        sched_attr::ioprio_set(&mut g.t, [1, 0, 1 << 13, 0, 0, 0]),
         Err(Errno::EPERM),
         "the realtime class needs a privilege"
     );
@@ -417,7 +420,7 @@ fn tern_sandbox_marker() -> u64 {
 
 #[test]
 fn sched_setattr_refuses_realtime_and_deadline() {
-    use crate::syscalls::sched;
+    use crate::syscalls::sched_attr;
     let mut g = Guest::new();
     let mut attr = [0u8; 56];
     attr[0..4].copy_from_slice(&56u32.to_le_bytes());
@@ -425,18 +428,18 @@ fn sched_setattr_refuses_realtime_and_deadline() {
     attr[20..24].copy_from_slice(&10u32.to_le_bytes());
     let va = g.put(0, &attr);
     assert_eq!(
-        sched::sched_setattr(&mut g.t, [0, va, 0, 0, 0, 0]),
+        sched_attr::sched_setattr(&mut g.t, [0, va, 0, 0, 0, 0]),
         Err(Errno::EPERM)
     );
     attr[4..8].copy_from_slice(&6u32.to_le_bytes()); // SCHED_DEADLINE
     let va = g.put(0, &attr);
     assert_eq!(
-        sched::sched_setattr(&mut g.t, [0, va, 0, 0, 0, 0]),
+        sched_attr::sched_setattr(&mut g.t, [0, va, 0, 0, 0, 0]),
         Err(Errno::EPERM)
     );
     // pid 1 is outside the VM.
     assert_eq!(
-        sched::sched_getattr(&mut g.t, [1, va, 56, 0, 0, 0]),
+        sched_attr::sched_getattr(&mut g.t, [1, va, 56, 0, 0, 0]),
         Err(Errno::ESRCH)
     );
 }

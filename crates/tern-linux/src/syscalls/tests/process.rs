@@ -92,11 +92,11 @@ fn wait4_for_a_process_that_is_not_a_child_is_echild() {
     // pid 1 is never this process's child (waiting for any child could reap
     // another test's).
     assert_eq!(
-        proc::wait4(&mut g.t, [1, g.mem, 0, 0, 0, 0]),
+        crate::syscalls::wait::wait4(&mut g.t, [1, g.mem, 0, 0, 0, 0]),
         Err(Errno::ECHILD)
     );
     assert_eq!(
-        proc::wait4(&mut g.t, [1, g.mem, 0x100, 0, 0, 0]),
+        crate::syscalls::wait::wait4(&mut g.t, [1, g.mem, 0x100, 0, 0, 0]),
         Err(Errno::EINVAL),
         "unknown options"
     );

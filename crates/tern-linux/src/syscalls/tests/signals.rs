@@ -211,3 +211,61 @@ fn tgkill_checks_its_ids_and_the_signal() {
         Err(Errno::ESRCH)
     );
 }
+
+#[test]
+fn rt_sigpending_writes_only_the_size_asked_for() {
+    let mut g = Guest::new();
+    let set = g.put(0, &[0xaa; 16]);
+    assert_eq!(s::rt_sigpending(&mut g.t, [set, 4, 0, 0, 0, 0]), Ok(0));
+    assert_eq!(g.get(set + 4, 12), vec![0xaa; 12], "nothing past 4 bytes");
+    assert_eq!(
+        s::rt_sigpending(&mut g.t, [UNMAPPED, 0, 0, 0, 0, 0]),
+        Ok(0),
+        "no bytes, no fault"
+    );
+    assert_eq!(
+        s::rt_sigpending(&mut g.t, [UNMAPPED, 8, 0, 0, 0, 0]),
+        Err(Errno::EFAULT)
+    );
+}
+
+#[test]
+fn core_default_signals_are_linuxs() {
+    use crate::signal::dumps_core;
+    for n in [3, 4, 5, 6, 7, 8, 11, 24, 25, 31] {
+        assert!(dumps_core(n), "{n} dumps core");
+    }
+    for n in [1, 2, 9, 10, 12, 13, 14, 15, 17, 19, 23, 28] {
+        assert!(!dumps_core(n), "{n} does not");
+    }
+}
+
+#[test]
+fn a_dying_child_marks_a_core_dump_for_its_parent() {
+    // The child of a fork in a threaded test process does only system calls.
+    for mark in [true, false] {
+        // SAFETY: the child makes two system calls and _exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork");
+        if pid == 0 {
+            if mark {
+                crate::signal::mark_core_dumped();
+            }
+            // SAFETY: ends the child without running anything of the parent's.
+            unsafe { libc::_exit(0) };
+        }
+        // SAFETY: a local siginfo; the child is looked at, not reaped.
+        unsafe {
+            let mut si: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(
+                libc::P_PID,
+                pid as u32,
+                &mut si,
+                libc::WEXITED | libc::WNOWAIT,
+            );
+        }
+        assert_eq!(crate::signal::core_marked(pid), mark, "marked {mark}");
+        // SAFETY: reaps our own child.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    }
+}
