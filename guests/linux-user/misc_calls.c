@@ -134,6 +134,7 @@ static void sched_attrs(void)
 	memset(&a, 0, sizeof a);
 	syscall(SYS_sched_getattr, 0, &a, sizeof a, 0);
 	printf("policy now %u nice %d\n", a.policy, a.nice);
+	printf("sched_getscheduler agrees: %d\n", sched_getscheduler(0) == SCHED_BATCH);
 	memset(&a, 0, sizeof a);
 	a.size = sizeof a;
 	a.policy = 42;

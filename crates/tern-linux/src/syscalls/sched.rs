@@ -45,7 +45,7 @@ pub fn priority_limit(a: [u64; 6], max: bool) -> SysResult {
 
 /// The host thread or process that guest pid `pid` names: 0, the process itself or
 /// one of its threads, else a process of the VM's tree.
-fn target(t: &Task, pid: u64) -> Result<i32, Errno> {
+pub(crate) fn target(t: &Task, pid: u64) -> Result<i32, Errno> {
     let pid = pid as i32;
     if pid < 0 {
         return Err(Errno::EINVAL);

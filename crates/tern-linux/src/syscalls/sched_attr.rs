@@ -1,14 +1,14 @@
 //! Capabilities and scheduling attributes of the guest: `capset`, `ioprio_get`,
 //! `ioprio_set`, `sched_getattr`, `sched_setattr`.
 //!
-//! None of these reaches the host: the guest's capabilities are what `capget`
-//! reports (none), and its I/O priority and scheduling policy are the process
-//! VM's own plain data ([`IOPRIO`], [`POLICY`], per host process = per guest
-//! process). The nice value is the host's (`getpriority`/`setpriority`, which the
-//! guest's `setpriority` sets too). The sandbox's probe `ioprio_get(MARKER, 0)`
+//! The guest's capabilities are what `capget` reports (none), and its I/O priority
+//! is the process VM's own plain data ([`IOPRIO`], per host process = per guest
+//! process). The scheduling policy and the nice value are the host thread's, as
+//! `sched_getscheduler`/`sched_setscheduler` (`syscalls::sched`) and
+//! `getpriority`/`setpriority` see them; only non-realtime policies are set. The sandbox's probe `ioprio_get(MARKER, 0)`
 //! (tern-sandbox) is never passed on: an unknown `which` is `EINVAL` here.
 
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use crate::errno::{Errno, SysResult};
 use crate::task::Task;
@@ -136,9 +136,20 @@ pub fn ioprio_set(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// The guest's scheduling policy as `sched_setattr` set it (`SCHED_OTHER`,
-/// `SCHED_BATCH` or `SCHED_IDLE`) and its flags.
-static POLICY: AtomicU32 = AtomicU32::new(0);
+/// The host thread's scheduling policy (`SCHED_RESET_ON_FORK` included): the
+/// policy is the host's, as `sched_getscheduler` and `sched_setscheduler` see it
+/// (`syscalls::sched`).
+fn host_policy(host_tid: i32) -> Result<u32, Errno> {
+    // SAFETY: integer argument.
+    let p = unsafe { libc::syscall(libc::SYS_sched_getscheduler, host_tid) };
+    if p < 0 {
+        return Err(Errno::last());
+    }
+    Ok(p as u32)
+}
+
+/// `SCHED_RESET_ON_FORK` in a policy word.
+const RESET_ON_FORK_POLICY: u32 = 0x4000_0000;
 
 const SCHED_ATTR_SIZE_VER0: u32 = 48;
 const SCHED_ATTR_SIZE_VER1: u32 = 56;
@@ -179,11 +190,12 @@ pub fn sched_getattr(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     own_thread(t, a[0])?;
     let n = size.min(SCHED_ATTR_SIZE_VER1);
-    let policy = POLICY.load(Ordering::Relaxed);
+    let policy = host_policy(super::sched::target(t, a[0])?)?;
+    let reset = u64::from(policy & RESET_ON_FORK_POLICY != 0);
     let mut b = vec![0u8; n as usize];
     b[0..4].copy_from_slice(&n.to_le_bytes());
-    b[4..8].copy_from_slice(&(policy & 0xff).to_le_bytes());
-    b[8..16].copy_from_slice(&u64::from(policy >> 8).to_le_bytes());
+    b[4..8].copy_from_slice(&(policy & !RESET_ON_FORK_POLICY).to_le_bytes());
+    b[8..16].copy_from_slice(&(reset * SCHED_FLAG_RESET_ON_FORK).to_le_bytes());
     b[16..20].copy_from_slice(&nice().to_le_bytes());
     if n >= SCHED_ATTR_SIZE_VER1 {
         // sched_util_max: the whole range when not clamped.
@@ -225,9 +237,10 @@ pub fn sched_setattr(t: &mut Task, a: [u64; 6]) -> SysResult {
     if flags & SCHED_FLAG_UTIL_CLAMP != 0 && size < SCHED_ATTR_SIZE_VER1 {
         return Err(Errno::EINVAL);
     }
+    let host_tid = super::sched::target(t, a[0])?;
     let keep_policy = flags & SCHED_FLAG_KEEP_POLICY != 0;
     let policy = if keep_policy {
-        POLICY.load(Ordering::Relaxed) & 0xff
+        host_policy(host_tid)? & !RESET_ON_FORK_POLICY
     } else {
         policy
     };
@@ -254,7 +267,24 @@ pub fn sched_setattr(t: &mut Task, a: [u64; 6]) -> SysResult {
             return Err(Errno::last());
         }
     }
-    let reset = (flags & SCHED_FLAG_RESET_ON_FORK) as u32;
-    POLICY.store(policy | (reset << 8), Ordering::Relaxed);
+    let reset = if flags & SCHED_FLAG_RESET_ON_FORK != 0 {
+        RESET_ON_FORK_POLICY
+    } else {
+        0
+    };
+    let prio: i32 = 0;
+    // SAFETY: `prio` is a local `struct sched_param`; a non-realtime policy of the
+    // caller's own thread (checked above), which the host grants without privilege.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_sched_setscheduler,
+            host_tid,
+            policy | reset,
+            &prio,
+        )
+    };
+    if r < 0 {
+        return Err(Errno::last());
+    }
     Ok(0)
 }
