@@ -68,11 +68,24 @@ impl Mm {
         if !self.window.take(phys, len) {
             return Err(Errno::EINVAL);
         }
-        if self
-            .ram()
-            .map_host_file(phys, len, what.file.as_fd(), what.offset, what.writable)
-            .is_err()
-        {
+        self.install_region(phys, len, what)
+    }
+
+    /// Takes a run of the window for `what` and maps the host file there; returns
+    /// the run's first physical address.
+    fn add_region(&mut self, len: u64, what: SharedMap) -> Result<u64, Errno> {
+        let phys = self.window.alloc(len).ok_or(Errno::ENOMEM)?;
+        self.install_region(phys, len, what)?;
+        Ok(phys)
+    }
+
+    /// Maps `what` over the window run at `phys` (taken by the caller, given back if
+    /// the host refuses: no address space, a file it cannot map) and records it.
+    fn install_region(&mut self, phys: u64, len: u64, what: SharedMap) -> Result<(), Errno> {
+        let mapped =
+            self.ram()
+                .map_host_file(phys, len, what.file.as_fd(), what.offset, what.writable);
+        if mapped.is_err() {
             self.window.free(phys, len);
             return Err(Errno::ENOMEM);
         }
@@ -86,30 +99,6 @@ impl Mm {
             },
         );
         Ok(())
-    }
-
-    /// Takes a run of the window for `what` and maps the host file there; returns
-    /// the run's first physical address.
-    fn add_region(&mut self, len: u64, what: SharedMap) -> Result<u64, Errno> {
-        let phys = self.window.alloc(len).ok_or(Errno::ENOMEM)?;
-        let mapped =
-            self.ram()
-                .map_host_file(phys, len, what.file.as_fd(), what.offset, what.writable);
-        if mapped.is_err() {
-            // The host refused (no address space, a file it cannot map).
-            self.window.free(phys, len);
-            return Err(Errno::ENOMEM);
-        }
-        self.regions.insert(
-            phys,
-            Region {
-                len,
-                kind: what.kind,
-                writable: what.writable,
-                file: what.file,
-            },
-        );
-        Ok(phys)
     }
 
     /// The region behind the shared area page at `phys` is still inside its file:
