@@ -11,7 +11,9 @@
 //! then raises `SIGBUS` on an access past the new end. The [`guard`] handler catches
 //! that for pages inside a registered RAM and puts a private zero page in the place of
 //! the lost one, so the access completes (the guest reads zeros, as if the page had
-//! been cut off) and the emulator never dies of a guest's doing.
+//! been cut off) and the emulator never dies of a guest's doing. Every other
+//! `SIGBUS` goes on to the handler that was there before (the process VM's, which
+//! gives a `SIGBUS` another process sent to the guest).
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -132,6 +134,12 @@ pub mod guard {
     static END: AtomicUsize = AtomicUsize::new(0);
     /// Pages replaced by zero pages so far (for tests and statistics).
     static CAUGHT: AtomicUsize = AtomicUsize::new(0);
+    /// The `SIGBUS` action found when the guard was installed (a handler's address,
+    /// or `SIG_DFL`/`SIG_IGN`), and whether it takes a `siginfo`: every `SIGBUS`
+    /// that is not a cut-off guest page goes there (a `SIGBUS` another process sent,
+    /// which the process VM gives its guest; a real fault of the emulator).
+    static PREV: AtomicUsize = AtomicUsize::new(0);
+    static PREV_INFO: AtomicUsize = AtomicUsize::new(0);
 
     /// Registers the host range `[start, start + len)` and installs the handler
     /// (once).
@@ -143,9 +151,17 @@ pub mod guard {
             // SAFETY: a plain sigaction call with a zeroed, then filled struct; the
             // handler only reads atomics and calls mmap, which is async-signal-safe.
             unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(libc::SIGBUS, std::ptr::null(), &mut old);
+                PREV.store(old.sa_sigaction, Ordering::SeqCst);
+                PREV_INFO.store(
+                    usize::from(old.sa_flags & libc::SA_SIGINFO != 0),
+                    Ordering::SeqCst,
+                );
                 let mut sa: libc::sigaction = std::mem::zeroed();
                 sa.sa_sigaction = on_sigbus as *const () as usize;
-                sa.sa_flags = libc::SA_SIGINFO;
+                // On the alternate stack, like the handler it may pass a fault to.
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
                 libc::sigemptyset(&mut sa.sa_mask);
                 libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut());
             }
@@ -157,22 +173,42 @@ pub mod guard {
         CAUGHT.load(Ordering::Relaxed)
     }
 
-    extern "C" fn on_sigbus(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    extern "C" fn on_sigbus(
+        signo: libc::c_int,
+        info: *mut libc::siginfo_t,
+        ctx: *mut libc::c_void,
+    ) {
         // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
-        let addr = unsafe { (*info).si_addr() } as usize;
+        let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
         let (start, end) = (START.load(Ordering::SeqCst), END.load(Ordering::SeqCst));
-        if addr >= start && addr < end {
+        // A positive si_code is a fault of this process (a sent signal has SI_USER,
+        // SI_TKILL, SI_QUEUE: zero or negative, and no address).
+        if code > 0 && addr >= start && addr < end {
             let page = addr & !(PAGE_SIZE as usize - 1);
             if zero_pages(page, PAGE_SIZE as usize).is_ok() {
                 CAUGHT.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         }
-        // Not a guest page: an emulator bug, which must not be hidden. Back to the
-        // default action; the faulting access repeats and ends the process.
-        // SAFETY: resetting this signal's disposition, async-signal-safe.
-        unsafe {
-            libc::signal(libc::SIGBUS, libc::SIG_DFL);
+        let prev = PREV.load(Ordering::SeqCst);
+        if prev == libc::SIG_DFL || prev == libc::SIG_IGN {
+            // No one else handles it: an emulator fault must not be hidden. Back to
+            // the default action; the faulting access repeats and ends the process.
+            // SAFETY: resetting this signal's disposition, async-signal-safe.
+            unsafe {
+                libc::signal(libc::SIGBUS, libc::SIG_DFL);
+            }
+            return;
+        }
+        if PREV_INFO.load(Ordering::SeqCst) != 0 {
+            // SAFETY: `prev` was installed with SA_SIGINFO: it has this signature.
+            let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                unsafe { std::mem::transmute(prev) };
+            f(signo, info, ctx);
+        } else {
+            // SAFETY: `prev` was installed without SA_SIGINFO: a plain handler.
+            let f: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(prev) };
+            f(signo);
         }
     }
 }
