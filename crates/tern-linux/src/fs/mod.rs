@@ -46,10 +46,11 @@ pub enum FdKind {
     Epoll,
     /// An eventfd.
     EventFd,
-    /// A signalfd (its registry entry, see `syscalls::signalfd`).
-    SignalFd(u32),
     /// Inherited from the host or of unknown kind.
     Inherited,
+    /// A signalfd (its registry entry, see `syscalls::signalfd`). Appended: the
+    /// variants' order is the snapshot encoding's (golden files).
+    SignalFd(u32),
 }
 
 /// What the emulator knows about one guest descriptor.
