@@ -77,6 +77,8 @@ pub fn dispatch(t: &mut Task, hart: &mut Hart, nr: u64, a: [u64; 6]) -> Flow {
         S::pwrite64 => io::pwrite(t, a),
         S::preadv => io::readv(t, a, true),
         S::pwritev => io::writev(t, a, true),
+        S::preadv2 => io::rw2(t, a, false),
+        S::pwritev2 => io::rw2(t, a, true),
         S::lseek => io::lseek(t, a),
         S::close => io::close(t, a),
         S::close_range => io::close_range(t, a),

@@ -106,6 +106,7 @@ fn kinds(nr: Sysno) -> &'static [Arg] {
         Sysno::readahead => &[Fd, Int, Int],
         Sysno::sync_file_range => &[Fd, Int, Int, Hex],
         Sysno::sendmmsg => &[Fd, Hex, Int, Hex],
+        Sysno::preadv2 | Sysno::pwritev2 => &[Fd, Hex, Int, Int, Int, Hex],
         Sysno::recvmmsg => &[Fd, Hex, Int, Hex, Hex],
         Sysno::capset => &[Hex, Hex],
         Sysno::ioprio_get => &[Int, Int],

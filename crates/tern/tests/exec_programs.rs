@@ -291,3 +291,17 @@ fn a_sigbus_sent_while_shared_pages_are_mapped_reaches_the_handler() {
         "a SIGBUS sent by a child: handler ran, si_code SI_USER\n"
     );
 }
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn preadv2_and_pwritev2_match_the_native_build() {
+    // Compared with the native build: qemu-riscv64 7.2 hangs in this program.
+    for link in [Link::Static, Link::Dynamic] {
+        let o = linux_user::compare_native("rw2", link, &[]);
+        assert!(
+            o.stdout.contains("read: \"ello \" \"world\""),
+            "{}",
+            o.stdout
+        );
+    }
+}

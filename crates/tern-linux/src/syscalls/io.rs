@@ -109,6 +109,55 @@ pub fn writev(t: &mut Task, a: [u64; 6], positioned: bool) -> SysResult {
     transfer::write_out(t, fd, &iov, positioned.then_some(a[3] as i64))
 }
 
+/// `RWF_*` flags of `preadv2`/`pwritev2` that Linux 6.1 knows: HIPRI, DSYNC, SYNC,
+/// NOWAIT, APPEND.
+const RWF_KNOWN: u64 = 0x1f;
+const RWF_DSYNC: u64 = 0x2;
+const RWF_SYNC: u64 = 0x4;
+const RWF_NOWAIT: u64 = 0x8;
+const RWF_APPEND: u64 = 0x10;
+
+/// `preadv2` / `pwritev2` (`write`): `preadv`/`pwritev` with flags, where offset -1
+/// means the file position (`readv`/`writev`). `RWF_HIPRI` is a hint; a write with
+/// `RWF_DSYNC`/`RWF_SYNC` is followed by `fdatasync`/`fsync` of the file, as
+/// `O_DSYNC`/`O_SYNC` would; unknown flags are `EOPNOTSUPP`, as on Linux. Not done:
+/// `RWF_NOWAIT` and `RWF_APPEND` (`EOPNOTSUPP`, what Linux says for a file that
+/// cannot honour them).
+pub fn rw2(t: &mut Task, a: [u64; 6], write: bool) -> SysResult {
+    // fs/read_write.c: the offset, the descriptor, the vector, then the flags.
+    let flags = a[5];
+    if (a[3] as i64) < -1 {
+        return Err(Errno::EINVAL);
+    }
+    fd_arg(t, a[0])?;
+    read_iovecs(t, a[1], a[2])?;
+    if flags & !RWF_KNOWN != 0 || flags & (RWF_NOWAIT | RWF_APPEND) != 0 {
+        return Err(Errno(libc::EOPNOTSUPP));
+    }
+    let positioned = a[3] as i64 != -1;
+    let args = [a[0], a[1], a[2], a[3], 0, 0];
+    if !write {
+        return readv(t, args, positioned);
+    }
+    let n = writev(t, args, positioned)?;
+    if flags & (RWF_DSYNC | RWF_SYNC) != 0 {
+        let fd = fd_arg(t, a[0])?;
+        // SAFETY: integer argument: a guest descriptor.
+        let r = unsafe {
+            if flags & RWF_SYNC != 0 {
+                libc::fsync(fd)
+            } else {
+                libc::fdatasync(fd)
+            }
+        };
+        // A pipe or socket has nothing to sync (EINVAL there): the data went.
+        if r != 0 && Errno::last() != Errno::EINVAL {
+            return Err(Errno::last());
+        }
+    }
+    Ok(n)
+}
+
 /// `lseek`.
 pub fn lseek(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(t, a[0])?;
