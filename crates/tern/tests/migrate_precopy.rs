@@ -376,3 +376,81 @@ fn with_disks_copied_the_destination_needs_only_the_stream() {
         "{console}"
     );
 }
+
+/// Frames a socket-netdev peer received, per connection (QEMU's framing: a 4-byte
+/// big-endian length, then the frame), from a listener on 127.0.0.1.
+fn frame_recorder() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Vec<Vec<u8>>>>>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the peer");
+    let port = listener.local_addr().expect("address").port();
+    let frames = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let all = frames.clone();
+    std::thread::spawn(move || {
+        for (index, conn) in listener.incoming().enumerate() {
+            let Ok(mut conn) = conn else { return };
+            all.lock().unwrap().push(Vec::new());
+            let mine = all.clone();
+            std::thread::spawn(move || loop {
+                let mut len = [0u8; 4];
+                if conn.read_exact(&mut len).is_err() {
+                    return;
+                }
+                let mut f = vec![0u8; u32::from_be_bytes(len) as usize];
+                if conn.read_exact(&mut f).is_err() {
+                    return;
+                }
+                mine.lock().unwrap()[index].push(f);
+            });
+        }
+    });
+    (port, frames)
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn the_moved_card_announces_itself_from_the_destination() {
+    // A VM on a socket link moves; the destination's card connects to the same peer
+    // and says where it now is with a RARP request from its own address (what a
+    // switch needs to learn the new port, as QEMU's self-announce).
+    let _ = images();
+    let (port, frames) = frame_recorder();
+    let mac = [0x52, 0x54, 0x00, 0x12, 0x34, 0x77];
+    let netdev = format!("socket,connect=127.0.0.1:{port},mac=52:54:00:12:34:77");
+    let src_sock = tmp("announce-src.sock");
+    let source = Vm::boot_with(
+        "/tests/sleep.sh",
+        &["60"],
+        None,
+        &["--migratable", "--netdev", &netdev],
+        &src_sock,
+    );
+    source.wait_for("sleep: start", Duration::from_secs(300));
+    let dest = Destination::start(
+        Build::Destination,
+        &["--insecure"],
+        &tmp("announce-dst.sock"),
+    );
+    let m = migrate::migrate(&src_sock, &dest.addr, &["--insecure"]);
+    assert!(m.ok, "tern migrate failed: {}", m.output);
+    let rarp_from_dest = || {
+        let f = frames.lock().unwrap();
+        f.len() >= 2
+            && f[1..].iter().flatten().any(|fr| {
+                fr.len() >= 60
+                    && fr[12..14] == [0x80, 0x35]
+                    && fr[6..12] == mac
+                    && fr[22..28] == mac
+            })
+    };
+    let start = std::time::Instant::now();
+    while !rarp_from_dest() && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let seen: Vec<usize> = frames.lock().unwrap().iter().map(Vec::len).collect();
+    assert!(
+        rarp_from_dest(),
+        "no RARP announcement on the destination's connection (frames per connection: {seen:?})"
+    );
+    let _ = source.kill();
+    let _ = dest.vm.kill();
+}

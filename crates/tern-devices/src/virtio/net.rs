@@ -203,8 +203,31 @@ impl Persist for Net {
         }
         self.mac = state.mac;
         self.rx_pending = None;
+        // The card may now be on another host (a migration, a snapshot restored
+        // elsewhere): it says where it is, as QEMU does after loading a VM.
+        self.backend.send(&announcement(self.mac));
         Ok(())
     }
+}
+
+/// The frame a card sends after a restore so that switches learn its new port: a
+/// RARP request (ethertype 0x8035, RFC 903) from and about its own address,
+/// broadcast, padded to the 60-byte minimum (what QEMU's self-announce sends).
+pub fn announcement(mac: [u8; 6]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(60);
+    f.extend_from_slice(&[0xff; 6]);
+    f.extend_from_slice(&mac);
+    f.extend_from_slice(&[0x80, 0x35]); // RARP
+    f.extend_from_slice(&[0x00, 0x01]); // hardware: Ethernet
+    f.extend_from_slice(&[0x08, 0x00]); // protocol: IPv4
+    f.extend_from_slice(&[6, 4]); // address lengths
+    f.extend_from_slice(&[0x00, 0x03]); // reverse request
+    f.extend_from_slice(&mac); // sender hardware address
+    f.extend_from_slice(&[0; 4]); // sender protocol address
+    f.extend_from_slice(&mac); // target hardware address
+    f.extend_from_slice(&[0; 4]); // target protocol address
+    f.resize(60, 0);
+    f
 }
 
 /// A virtio network card.
@@ -354,5 +377,54 @@ mod tests {
         let back: NetState = tern_state::from_bytes(&bytes).unwrap();
         assert_eq!(back, s);
         card.restore(&back).unwrap();
+    }
+
+    /// Keeps what the card sends.
+    #[derive(Clone, Default)]
+    struct Wire(Arc<Mutex<Vec<Vec<u8>>>>);
+
+    impl NetBackend for Wire {
+        fn send(&mut self, frame: &[u8]) {
+            self.0.lock().unwrap().push(frame.to_vec());
+        }
+
+        fn recv(&mut self) -> Option<Vec<u8>> {
+            None
+        }
+    }
+
+    impl Persist for Wire {
+        type State = NoState;
+
+        fn save(&self) -> Result<NoState, StateError> {
+            Ok(NoState)
+        }
+
+        fn restore(&mut self, _state: &NoState) -> Result<(), StateError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_restored_card_announces_its_address_with_a_rarp_request() {
+        let mac = [0x52, 0x54, 0x00, 0x12, 0x34, 0x99];
+        let wire = Wire::default();
+        let mut card = Net::new(Box::new(wire.clone()), mac);
+        let s = card.save().unwrap();
+        assert!(
+            wire.0.lock().unwrap().is_empty(),
+            "nothing sent before the restore"
+        );
+        card.restore(&s).unwrap();
+        let sent = wire.0.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1);
+        let f = &sent[0];
+        assert_eq!(f.len(), 60);
+        assert_eq!(&f[0..6], &[0xff; 6], "broadcast");
+        assert_eq!(&f[6..12], &mac, "from the card");
+        assert_eq!(&f[12..14], &[0x80, 0x35], "RARP");
+        assert_eq!(&f[20..22], &[0, 3], "reverse request");
+        assert_eq!(&f[22..28], &mac);
+        assert_eq!(&f[32..38], &mac);
     }
 }

@@ -76,7 +76,7 @@ impl Vm {
     }
 
     /// [`Vm::boot`] with more tern options.
-    fn boot_with(
+    pub fn boot_with(
         run: &str,
         args: &[&str],
         drive: Option<&str>,
