@@ -377,9 +377,12 @@ fn with_disks_copied_the_destination_needs_only_the_stream() {
     );
 }
 
+/// The frames a peer received, per connection.
+type Recorded = std::sync::Arc<std::sync::Mutex<Vec<Vec<Vec<u8>>>>>;
+
 /// Frames a socket-netdev peer received, per connection (QEMU's framing: a 4-byte
 /// big-endian length, then the frame), from a listener on 127.0.0.1.
-fn frame_recorder() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Vec<Vec<u8>>>>>) {
+fn frame_recorder() -> (u16, Recorded) {
     use std::io::Read;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the peer");
     let port = listener.local_addr().expect("address").port();
