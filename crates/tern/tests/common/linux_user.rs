@@ -72,6 +72,29 @@ pub enum Link {
 /// share programs).
 static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Whether `out` exists and is newer than every one of `inputs`.
+pub fn up_to_date(out: &Path, inputs: &[&Path]) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match modified(out) {
+        Some(o) => inputs.iter().all(|i| modified(i).is_some_and(|s| o >= s)),
+        None => false,
+    }
+}
+
+/// Runs compiler command `cmd`, which writes `tmp`, asserts it succeeded (the
+/// message names `src`), and renames `tmp` to `out`: a test running the previous
+/// binary is not disturbed.
+pub fn compile_into(mut cmd: Command, tmp: &Path, out: &Path, src: &Path) {
+    let o = cmd.output().expect("run the compiler");
+    assert!(
+        o.status.success(),
+        "building {}: {}",
+        src.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::rename(tmp, out).expect("move the binary into place");
+}
+
 /// Builds `guests/linux-user/<name>.c` (unless the binary is newer than the source)
 /// and returns the binary's path. The binary is written beside and renamed into
 /// place, so that a test running the previous one is not disturbed.
@@ -87,11 +110,8 @@ pub fn build(name: &str, link: Link) -> PathBuf {
         Link::Dynamic => "dynamic",
     };
     let out = out_dir().join(format!("{name}-{suffix}"));
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    if let (Some(o), Some(s)) = (modified(&out), modified(&src)) {
-        if o >= s {
-            return out;
-        }
+    if up_to_date(&out, &[&src]) {
+        return out;
     }
     let tmp = out_dir().join(format!(".{name}-{suffix}.{}", std::process::id()));
     let mut cmd = Command::new(GCC.0);
@@ -102,14 +122,7 @@ pub fn build(name: &str, link: Link) -> PathBuf {
     if link == Link::Static {
         cmd.arg("-static");
     }
-    let o = cmd.output().expect("run the cross compiler");
-    assert!(
-        o.status.success(),
-        "building {}: {}",
-        src.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    std::fs::rename(&tmp, &out).expect("move the binary into place");
+    compile_into(cmd, &tmp, &out, &src);
     out
 }
 
@@ -194,21 +207,33 @@ pub fn qemu(prog: &Path, link: Link) -> Command {
 /// same stdout and exit status. Returns tern's outcome.
 pub fn compare(name: &str, link: Link, args: &[&str]) -> Outcome {
     let prog = build(name, link);
-    let mut t = tern(&prog, link);
+    compare_with(name, link, args, qemu(&prog, link), "qemu-riscv64")
+}
+
+/// Runs program `name` (built as `link`) with `args` on tern and `reference` with
+/// the same arguments, and asserts the same stdout and exit status (the messages
+/// name the reference `against`). Returns tern's outcome.
+fn compare_with(
+    name: &str,
+    link: Link,
+    args: &[&str],
+    mut reference: Command,
+    against: &str,
+) -> Outcome {
+    let mut t = tern(&build(name, link), link);
     t.args(args);
-    let mut q = qemu(&prog, link);
-    q.args(args);
+    reference.args(args);
     let timeout = Duration::from_secs(120);
-    let qo = run(q, timeout);
+    let ro = run(reference, timeout);
     let to = run(t, timeout);
     assert_eq!(
-        to.stdout, qo.stdout,
-        "{name} ({link:?}): stdout differs from qemu-riscv64 (tern stderr: {})",
+        to.stdout, ro.stdout,
+        "{name} ({link:?}): stdout differs from {against} (tern stderr: {})",
         to.stderr
     );
     assert_eq!(
-        to.status, qo.status,
-        "{name} ({link:?}): exit status differs from qemu-riscv64 (tern stderr: {})",
+        to.status, ro.status,
+        "{name} ({link:?}): exit status differs from {against} (tern stderr: {})",
         to.stderr
     );
     to
@@ -224,27 +249,16 @@ pub fn build_native(name: &str) -> PathBuf {
     require_tool(HOST_CC);
     let src = guests_dir().join(format!("{name}.c"));
     let out = out_dir().join(format!("{name}-native"));
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    if let (Some(o), Some(s)) = (modified(&out), modified(&src)) {
-        if o >= s {
-            return out;
-        }
+    if up_to_date(&out, &[&src]) {
+        return out;
     }
     let tmp = out_dir().join(format!(".{name}-native.{}", std::process::id()));
-    let o = Command::new(HOST_CC.0)
-        .args(["-O2", "-Wall", "-o"])
+    let mut cmd = Command::new(HOST_CC.0);
+    cmd.args(["-O2", "-Wall", "-o"])
         .arg(&tmp)
         .arg(&src)
-        .arg("-lpthread")
-        .output()
-        .expect("run the host compiler");
-    assert!(
-        o.status.success(),
-        "building {} for the host: {}",
-        src.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    std::fs::rename(&tmp, &out).expect("move the binary into place");
+        .arg("-lpthread");
+    compile_into(cmd, &tmp, &out, &src);
     out
 }
 
@@ -252,24 +266,6 @@ pub fn build_native(name: &str) -> PathBuf {
 /// kernel: for the parts where `qemu-riscv64` itself is wrong (each caller says
 /// where). The program must print nothing that differs between architectures.
 pub fn compare_native(name: &str, link: Link, args: &[&str]) -> Outcome {
-    let prog = build(name, link);
     let native = build_native(name);
-    let mut t = tern(&prog, link);
-    t.args(args);
-    let mut n = Command::new(&native);
-    n.args(args);
-    let timeout = Duration::from_secs(120);
-    let no = run(n, timeout);
-    let to = run(t, timeout);
-    assert_eq!(
-        to.stdout, no.stdout,
-        "{name} ({link:?}): stdout differs from the native build (tern stderr: {})",
-        to.stderr
-    );
-    assert_eq!(
-        to.status, no.status,
-        "{name} ({link:?}): exit status differs from the native build (tern stderr: {})",
-        to.stderr
-    );
-    to
+    compare_with(name, link, args, Command::new(native), "the native build")
 }

@@ -11,7 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::linux_user::{out_dir, require_sysroot, require_tool, Link, GCC};
+use crate::linux_user::{
+    compile_into, out_dir, require_sysroot, require_tool, up_to_date, Link, GCC,
+};
 
 /// Serializes building between the tests of one test binary (the script itself
 /// takes a lock between processes).
@@ -69,11 +71,8 @@ pub fn program(name: &str, link: Link) -> PathBuf {
         Link::Dynamic => "dynamic",
     };
     let out = out_dir().join(format!("sqlite-{name}-{suffix}"));
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    if let (Some(o), Some(s), Some(l)) = (modified(&out), modified(&src), modified(&obj)) {
-        if o >= s && o >= l {
-            return out;
-        }
+    if up_to_date(&out, &[&src, &obj]) {
+        return out;
     }
     let tmp = out_dir().join(format!(".sqlite-{name}-{suffix}.{}", std::process::id()));
     let mut cmd = Command::new(GCC.0);
@@ -87,14 +86,7 @@ pub fn program(name: &str, link: Link) -> PathBuf {
     if link == Link::Static {
         cmd.arg("-static");
     }
-    let o = cmd.output().expect("run the cross compiler");
-    assert!(
-        o.status.success(),
-        "building {}: {}",
-        src.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    std::fs::rename(&tmp, &out).expect("move the binary into place");
+    compile_into(cmd, &tmp, &out, &src);
     out
 }
 
