@@ -1,0 +1,267 @@
+//! The node manager's API (`tern node serve`): its OpenAPI document against the
+//! routes it serves, slices through their whole life (admission, cgroup limits,
+//! renewal, deletion, expiry) and the errors of bad requests.
+//!
+//! Needs root and cgroups: the daemon writes real cgroup files.
+
+#[path = "common/linux_user.rs"]
+mod linux_user;
+#[path = "common/node.rs"]
+mod node;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use node::{all_gone, pid_alive, wait_for, NodeDaemon};
+use serde_json::Value;
+use tern_node::spec::{CreateSlice, RenewSlice, SliceSpec, StartVm, VmKind, VmState};
+
+fn error_of(body: &[u8]) -> String {
+    let v: Value = serde_json::from_slice(body).unwrap_or_else(|e| {
+        panic!(
+            "error answer is not JSON ({e}): {}",
+            String::from_utf8_lossy(body)
+        )
+    });
+    v["error"].as_str().expect("an `error` field").to_string()
+}
+
+#[test]
+fn openapi_describes_exactly_the_routes_served() {
+    let d = NodeDaemon::start("1G", &[]);
+    let c = d.client();
+    let (status, body) = c.raw("GET", "/openapi.json", None).unwrap();
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_slice(&body).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let served: BTreeSet<(String, String)> = tern_node::api::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        documented, served,
+        "OpenAPI paths vs the server's route table"
+    );
+    // Every documented route reaches a handler: never the fallback's 404 or a 405.
+    for (method, path) in &documented {
+        let concrete = path.replace("{name}", "nope").replace("{id}", "vm-0");
+        let body = (method == "POST").then_some(&b"{}"[..]);
+        let (status, answer) = c.raw(method, &concrete, body).unwrap();
+        assert_ne!(status, 405, "{method} {path}");
+        if status == 404 {
+            let e = error_of(&answer);
+            assert!(!e.contains("no route"), "{method} {path}: {e}");
+        }
+    }
+    let (status, answer) = c.raw("GET", "/nowhere", None).unwrap();
+    assert_eq!(status, 404);
+    assert!(error_of(&answer).contains("no route for GET /nowhere"));
+    let (status, answer) = c.raw("PUT", "/slices/x", None).unwrap();
+    assert_eq!(status, 405);
+    assert!(
+        error_of(&answer).contains("use GET or DELETE"),
+        "{}",
+        error_of(&answer)
+    );
+}
+
+fn spec(memory_mib: u64) -> SliceSpec {
+    SliceSpec {
+        memory_mib,
+        ..SliceSpec::default()
+    }
+}
+
+/// The value written in a slice's cgroup file, whichever layout (v2 or v1) the
+/// host has.
+fn cgroup_value(dirs: &[String], v2: &str, v1: &str) -> String {
+    for d in dirs {
+        for f in [v2, v1] {
+            if let Ok(s) = std::fs::read_to_string(Path::new(d).join(f)) {
+                return s.trim().to_string();
+            }
+        }
+    }
+    panic!("neither {v2} nor {v1} in {dirs:?}");
+}
+
+#[test]
+fn slices_are_admitted_enforced_renewed_and_deleted() {
+    let d = NodeDaemon::start("1G", &[]);
+    let c = d.client();
+    let a = c
+        .create_slice(&CreateSlice {
+            name: "alpha".into(),
+            spec: SliceSpec {
+                cpu_weight: 200,
+                cpu_max_percent: Some(50),
+                pids_max: 99,
+                lifetime_s: 60,
+                ..spec(512)
+            },
+        })
+        .unwrap();
+    assert_eq!(a.spec.memory_mib, 512);
+    assert!(!a.cgroup.is_empty());
+    assert_eq!(
+        cgroup_value(&a.cgroup, "memory.max", "memory.limit_in_bytes"),
+        (512u64 << 20).to_string()
+    );
+    assert_eq!(cgroup_value(&a.cgroup, "pids.max", "pids.max"), "99");
+    let cpu = cgroup_value(&a.cgroup, "cpu.max", "cpu.cfs_quota_us");
+    assert!(cpu == "50000 100000" || cpu == "50000", "{cpu}");
+    let weight = cgroup_value(&a.cgroup, "cpu.weight", "cpu.shares");
+    assert!(weight == "200" || weight == "2048", "{weight}");
+
+    // Over quota: 768 MiB asked, 512 free.
+    let e = c
+        .create_slice(&CreateSlice {
+            name: "beta".into(),
+            spec: spec(768),
+        })
+        .unwrap_err();
+    assert_eq!(e.status(), Some(409));
+    let msg = e.to_string();
+    assert!(
+        msg.contains("not enough memory") && msg.contains("512 MiB are free"),
+        "{msg}"
+    );
+    // Taken name.
+    let e = c
+        .create_slice(&CreateSlice {
+            name: "alpha".into(),
+            spec: spec(1),
+        })
+        .unwrap_err();
+    assert_eq!(e.status(), Some(409));
+    assert!(e.to_string().contains("exists already"));
+    // Malformed and invalid requests: 400 with a JSON error.
+    for (body, needle) in [
+        (&b"{\"name\": \"x\", "[..], "invalid JSON"),
+        (
+            b"{\"name\": \"x\", \"spec\": {\"memory\": 1}}",
+            "unknown field",
+        ),
+        (b"{\"name\": \"../x\"}", "not valid"),
+        (
+            b"{\"name\": \"x\", \"spec\": {\"cpu_weight\": 0}}",
+            "cpu_weight 0",
+        ),
+        (b"", "empty"),
+    ] {
+        let (status, answer) = c.raw("POST", "/slices", Some(body)).unwrap();
+        assert_eq!(status, 400, "{}", String::from_utf8_lossy(body));
+        let e = error_of(&answer);
+        assert!(e.contains(needle), "{e}");
+    }
+    // Unknown slice.
+    let e = c.slice("gamma").unwrap_err();
+    assert_eq!(e.status(), Some(404));
+    assert!(e.to_string().contains("no slice `gamma`"));
+    assert_eq!(c.delete_slice("gamma").unwrap_err().status(), Some(404));
+    assert_eq!(c.vms("gamma").unwrap_err().status(), Some(404));
+
+    // Renewal moves the expiry.
+    let renewed = c
+        .renew(
+            "alpha",
+            &RenewSlice {
+                lifetime_s: Some(600),
+            },
+        )
+        .unwrap();
+    assert!(renewed.expires_ms >= a.expires_ms + 500_000);
+    assert_eq!(
+        c.renew(
+            "alpha",
+            &RenewSlice {
+                lifetime_s: Some(0)
+            }
+        )
+        .unwrap_err()
+        .status(),
+        Some(400)
+    );
+    let info = c.info().unwrap();
+    assert_eq!(
+        (info.memory_mib, info.memory_held_mib, info.slices),
+        (1024, 512, 1)
+    );
+
+    // The slice list survives a daemon restart (the store).
+    let mut d = d;
+    d.kill9();
+    d.spawn();
+    let c = d.client();
+    let listed: Vec<String> = c.slices().unwrap().into_iter().map(|s| s.name).collect();
+    assert_eq!(listed, ["alpha"]);
+    assert_eq!(c.slice("alpha").unwrap().expires_ms, renewed.expires_ms);
+
+    c.delete_slice("alpha").unwrap();
+    assert!(
+        all_gone(&a.cgroup),
+        "cgroup left after delete: {:?}",
+        a.cgroup
+    );
+    assert_eq!(c.slice("alpha").unwrap_err().status(), Some(404));
+    assert_eq!(c.info().unwrap().memory_held_mib, 0);
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 guest (cross toolchain)"]
+fn an_expired_slice_is_reclaimed_with_its_vms() {
+    let prog = linux_user::build("slice_load", linux_user::Link::Static);
+    let d = NodeDaemon::start("1G", &[]);
+    let c = d.client();
+    let s = c
+        .create_slice(&CreateSlice {
+            name: "brief".into(),
+            spec: SliceSpec {
+                lifetime_s: 2,
+                ..spec(128)
+            },
+        })
+        .unwrap();
+    let created = Instant::now();
+    let vm = c
+        .start_vm(
+            "brief",
+            &StartVm {
+                kind: VmKind::Exec,
+                args: vec![prog.display().to_string(), "spin".into()],
+                memory_mib: 64,
+            },
+        )
+        .unwrap();
+    assert_eq!(vm.state, VmState::Running);
+    assert!(pid_alive(vm.pid));
+    let pids = d.cgroups().pids("brief");
+    assert!(
+        pids.contains(&(vm.pid as i32)),
+        "VM pid {} not in the slice's cgroup: {pids:?}",
+        vm.pid
+    );
+    wait_for(Duration::from_secs(10), "the slice to expire", || {
+        (c.slice("brief").err()?.status() == Some(404)).then_some(())
+    });
+    let took = created.elapsed();
+    assert!(took >= Duration::from_secs(2), "expired after {took:?}");
+    // The record goes first (no VM can start in it meanwhile), then its processes
+    // and cgroup.
+    wait_for(Duration::from_secs(5), "the VM to end", || {
+        (!pid_alive(vm.pid)).then_some(())
+    });
+    wait_for(Duration::from_secs(5), "the cgroup to go", || {
+        all_gone(&s.cgroup).then_some(())
+    });
+    let took = created.elapsed();
+    assert_eq!(c.info().unwrap().memory_held_mib, 0);
+    eprintln!("slice with a 2 s lifetime reclaimed after {took:?}");
+}
