@@ -9,6 +9,10 @@ use std::path::Path;
 
 use crate::spec::{SliceSpec, StartVm, Vm, VmState};
 
+/// Most slices on one node: each costs a cgroup and store records, and the node's
+/// answers list them all.
+pub const MAX_SLICES: u32 = 1024;
+
 /// What the node offers to slices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capacity {
@@ -90,6 +94,12 @@ impl Held {
 /// Whether a new slice `name` asking for `spec` fits beside what slices `held`;
 /// otherwise what is short.
 pub fn admit_slice(cap: Capacity, held: Held, name: &str, spec: &SliceSpec) -> Result<(), String> {
+    if held.slices >= MAX_SLICES {
+        return Err(format!(
+            "the node cannot hold slice `{name}`: it has {} slices, its most",
+            held.slices
+        ));
+    }
     let mut short = Vec::new();
     let free_mem = cap.memory_mib.saturating_sub(held.memory_mib);
     if spec.memory_mib > free_mem {

@@ -62,6 +62,11 @@ struct CgroupMount {
 fn cgroup_mounts() -> Result<Vec<CgroupMount>, CgroupError> {
     let text = fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| CgroupError(format!("cannot read /proc/self/mountinfo: {e}")))?;
+    Ok(parse_mountinfo(&text))
+}
+
+/// The cgroup mounts of a `mountinfo` text.
+fn parse_mountinfo(text: &str) -> Vec<CgroupMount> {
     let mut out = Vec::new();
     for line in text.lines() {
         let Some((mount, fs_part)) = line.split_once(" - ") else {
@@ -83,7 +88,54 @@ fn cgroup_mounts() -> Result<Vec<CgroupMount>, CgroupError> {
             });
         }
     }
-    Ok(out)
+    out
+}
+
+/// Picks the layout (see the module doc) among `mounts`; `controllers` reads a v2
+/// mount's `cgroup.controllers`.
+fn choose_layout(
+    mounts: &[CgroupMount],
+    controllers: impl Fn(&Path) -> String,
+) -> Result<Layout, CgroupError> {
+    let mut v2_notes = Vec::new();
+    for m in mounts.iter().filter(|m| m.v2) {
+        let available = controllers(&m.dir);
+        let available: Vec<&str> = available.split_whitespace().collect();
+        let missing: Vec<&str> = CONTROLLERS
+            .iter()
+            .copied()
+            .filter(|c| !available.contains(c))
+            .collect();
+        if missing.is_empty() {
+            return Ok(Layout::V2(m.dir.clone()));
+        }
+        v2_notes.push(format!(
+            "cgroup2 at {} lacks the {} controller(s)",
+            m.dir.display(),
+            missing.join(", ")
+        ));
+    }
+    let v1 = |c: &str| {
+        mounts
+            .iter()
+            .find(|m| !m.v2 && m.options.iter().any(|o| o == c))
+            .map(|m| m.dir.clone())
+    };
+    if let (Some(cpu), Some(memory), Some(pids)) = (v1("cpu"), v1("memory"), v1("pids")) {
+        for n in &v2_notes {
+            tracing::info!("{n}: using their cgroup v1 hierarchies");
+        }
+        return Ok(Layout::V1 { cpu, memory, pids });
+    }
+    if v2_notes.is_empty() {
+        v2_notes.push("no cgroup2 file system is mounted".into());
+    }
+    Err(CgroupError(format!(
+        "cgroup v2 is not available: {}; mount it (mount -t cgroup2 none /sys/fs/cgroup) \
+         with the cpu, memory and pids controllers free: the node manager enforces \
+         slices with cgroups and cannot run without them",
+        v2_notes.join("; ")
+    )))
 }
 
 impl Cgroups {
@@ -91,47 +143,10 @@ impl Cgroups {
     /// `group` under them, enabling the controllers in each `cgroup.subtree_control`
     /// on the way down (cgroup v2).
     pub fn detect(group: &str) -> Result<Cgroups, CgroupError> {
-        let mounts = cgroup_mounts()?;
-        let mut v2_notes = Vec::new();
-        for m in mounts.iter().filter(|m| m.v2) {
-            let available =
-                fs::read_to_string(m.dir.join("cgroup.controllers")).unwrap_or_default();
-            let available: Vec<&str> = available.split_whitespace().collect();
-            let missing: Vec<&str> = CONTROLLERS
-                .iter()
-                .copied()
-                .filter(|c| !available.contains(c))
-                .collect();
-            if missing.is_empty() {
-                return Cgroups::at(Layout::V2(m.dir.clone()), group);
-            }
-            v2_notes.push(format!(
-                "cgroup2 at {} lacks the {} controller(s) (bound to cgroup v1 hierarchies)",
-                m.dir.display(),
-                missing.join(", ")
-            ));
-        }
-        let v1 = |c: &str| {
-            mounts
-                .iter()
-                .find(|m| !m.v2 && m.options.iter().any(|o| o == c))
-                .map(|m| m.dir.clone())
-        };
-        if let (Some(cpu), Some(memory), Some(pids)) = (v1("cpu"), v1("memory"), v1("pids")) {
-            for n in &v2_notes {
-                tracing::warn!("{n}: using the cgroup v1 hierarchies");
-            }
-            return Cgroups::at(Layout::V1 { cpu, memory, pids }, group);
-        }
-        if v2_notes.is_empty() {
-            v2_notes.push("no cgroup2 file system is mounted".into());
-        }
-        Err(CgroupError(format!(
-            "cgroup v2 is not available: {}; mount it (mount -t cgroup2 none /sys/fs/cgroup) \
-             with the cpu, memory and pids controllers free: the node manager enforces \
-             slices with cgroups and cannot run without them",
-            v2_notes.join("; ")
-        )))
+        let layout = choose_layout(&cgroup_mounts()?, |dir| {
+            fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default()
+        })?;
+        Cgroups::at(layout, group)
     }
 
     /// The node's cgroups in `layout` under group `group` (created, with the
@@ -453,6 +468,41 @@ mod tests {
         );
         assert_eq!(read(&p.join("pids/tern/a/pids.max")), "32");
         assert_eq!(cg.procs_files("a").len(), 3);
+    }
+
+    #[test]
+    fn the_layout_is_v2_when_it_has_the_controllers_else_v1_else_an_explanation() {
+        let hybrid = "\
+30 24 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
+31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+32 30 0:28 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu
+33 30 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+34 30 0:30 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids
+";
+        let mounts = parse_mountinfo(hybrid);
+        assert_eq!(mounts.len(), 4);
+        let full = |_: &Path| "cpuset cpu io memory pids".to_string();
+        let bare = |_: &Path| "hugetlb".to_string();
+        assert_eq!(
+            choose_layout(&mounts, full).unwrap(),
+            Layout::V2("/sys/fs/cgroup/unified".into())
+        );
+        assert_eq!(
+            choose_layout(&mounts, bare).unwrap(),
+            Layout::V1 {
+                cpu: "/sys/fs/cgroup/cpu".into(),
+                memory: "/sys/fs/cgroup/memory".into(),
+                pids: "/sys/fs/cgroup/pids".into(),
+            }
+        );
+        let no_pids: Vec<CgroupMount> = parse_mountinfo(hybrid)
+            .into_iter()
+            .filter(|m| !m.options.iter().any(|o| o == "pids"))
+            .collect();
+        let e = choose_layout(&no_pids, bare).unwrap_err().0;
+        assert!(e.starts_with("cgroup v2 is not available: cgroup2 at /sys/fs/cgroup/unified lacks the cpu, memory, pids controller(s)"), "{e}");
+        let e = choose_layout(&[], bare).unwrap_err().0;
+        assert!(e.contains("no cgroup2 file system is mounted"), "{e}");
     }
 
     #[test]

@@ -68,12 +68,20 @@ impl NodeClient {
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<(u16, Vec<u8>), NodeClientError> {
-        self.inner
-            .raw(method, path, body)
-            .map_err(|e| NodeClientError::Transport {
+        use tern_vmm::ClientError as E;
+        self.inner.raw(method, path, body).map_err(|e| {
+            // tern-vmm's messages speak of a VM's socket: say it for the node.
+            let message = match e {
+                E::Connect { error, .. } => format!("cannot connect: {error}"),
+                E::Io { error, .. } => format!("{method} {path}: {error}"),
+                E::Protocol { message, .. } => message,
+                E::Api { status, message } => format!("HTTP {status}: {message}"),
+            };
+            NodeClientError::Transport {
                 path: self.inner.path().to_path_buf(),
-                message: e.to_string(),
-            })
+                message,
+            }
+        })
     }
 
     fn request<T: DeserializeOwned>(

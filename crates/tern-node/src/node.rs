@@ -25,6 +25,10 @@ use crate::store::Store;
 /// Longest Unix socket path (`sun_path` less its NUL).
 const MAX_SOCKET_PATH: usize = 107;
 
+/// Exited VMs kept on record per slice (their exit status and log); older ones are
+/// forgotten when a new VM starts, so that records cannot pile up without end.
+pub const MAX_EXITED_VMS_KEPT: usize = 16;
+
 /// How long a VM has to stop after `PUT /stop` before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
@@ -259,7 +263,15 @@ impl Node {
         req.check().map_err(NodeError::bad_request)?;
         let _g = self.locked();
         let s = self.stored_slice(slice)?;
-        admit_vm(slice, &s.spec, &self.slice_vms(slice)?, &req).map_err(NodeError::conflict)?;
+        let vms = self.slice_vms(slice)?;
+        admit_vm(slice, &s.spec, &vms, &req).map_err(NodeError::conflict)?;
+        let mut exited: Vec<&Vm> = vms.iter().filter(|v| v.state == VmState::Exited).collect();
+        if exited.len() >= MAX_EXITED_VMS_KEPT {
+            exited.sort_by_key(|v| v.started_ms);
+            for old in &exited[..=exited.len() - MAX_EXITED_VMS_KEPT] {
+                self.forget_vm(old);
+            }
+        }
         let id = format!("vm-{}", self.store.next_vm_number()?);
         let vms_dir = self.cfg.state_dir.join("vms");
         let api_sock = vms_dir.join(format!("{id}.sock"));
