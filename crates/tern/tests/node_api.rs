@@ -33,6 +33,10 @@ fn openapi_describes_exactly_the_routes_served() {
     let c = d.client();
     let (status, body) = c.raw("GET", "/openapi.json", None).unwrap();
     assert_eq!(status, 200);
+    assert!(
+        body == tern_node::api::openapi_json().as_bytes(),
+        "served = generated (checked in)"
+    );
     let doc: Value = serde_json::from_slice(&body).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let mut documented = BTreeSet::new();
