@@ -15,6 +15,7 @@
 //! - [`procs`]: processes identified by pid and start time, across daemon restarts.
 //! - [`spawn`]: starting a VM process detached and inside its sliver's cgroup.
 //! - [`node`]: the node's operations, used by the API.
+//! - [`metrics`]: the node's, slices' and VMs' use of the host for Prometheus.
 //! - [`expiry`]: the background task reclaiming expired slices and exited VMs.
 //! - [`api`]: the HTTP/JSON routes and their OpenAPI description.
 //! - [`client`]: a blocking client, for the CLI and tests.
@@ -27,6 +28,7 @@ pub mod client;
 pub mod daemon;
 pub mod error;
 pub mod expiry;
+pub mod metrics;
 pub mod node;
 pub mod procs;
 pub mod spawn;

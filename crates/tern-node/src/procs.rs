@@ -12,6 +12,10 @@ pub struct Stat {
     pub state: char,
     /// Start time in clock ticks after boot.
     pub start_time: u64,
+    /// CPU time in user and kernel mode together, in clock ticks.
+    pub cpu_ticks: u64,
+    /// Resident set size in pages.
+    pub rss_pages: u64,
 }
 
 /// Reads `/proc/PID/stat`; `None` if there is no such process.
@@ -24,11 +28,16 @@ pub fn stat(pid: u32) -> Option<Stat> {
 /// hold spaces and parentheses, so fields are counted after its last `)`.
 pub fn parse_stat(text: &str) -> Option<Stat> {
     let rest = &text[text.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    // Field 3 is the state; field 22 the start time: 19 fields after the state.
-    let state = fields.next()?.chars().next()?;
-    let start_time = fields.nth(18)?.parse().ok()?;
-    Some(Stat { state, start_time })
+    // Fields from 3 (the state) on; utime and stime are 14 and 15, the start time
+    // 22 and the resident set size 24.
+    let f: Vec<&str> = rest.split_whitespace().take(22).collect();
+    let num = |field: usize| f.get(field - 3)?.parse::<u64>().ok();
+    Some(Stat {
+        state: f.first()?.chars().next()?,
+        start_time: num(22)?,
+        cpu_ticks: num(14)?.saturating_add(num(15)?),
+        rss_pages: num(24)?,
+    })
 }
 
 /// Whether process `pid` that started at `start_time` still runs (a zombie does not).
@@ -64,7 +73,9 @@ mod tests {
             parse_stat(line),
             Some(Stat {
                 state: 'S',
-                start_time: 98765
+                start_time: 98765,
+                cpu_ticks: 3,
+                rss_pages: 10,
             })
         );
         assert_eq!(parse_stat("garbage"), None);

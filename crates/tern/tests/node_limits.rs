@@ -74,6 +74,24 @@ fn a_fork_bomb_stops_at_pids_max_and_the_node_stays_responsive() {
         usage.pids_current <= 64 && usage.pids_current >= 32,
         "{usage:?}"
     );
+    // The same figures on the node's Prometheus endpoint, with the VM's CPU time.
+    let (status, text) = c.raw("GET", "/metrics", None).unwrap();
+    assert_eq!(status, 200);
+    let text = String::from_utf8(text).unwrap();
+    let value = |prefix: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in:\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value("tern_slice_pids_max_refusals_total{slice=\"bomb\"}") > 0.0);
+    assert!(value("tern_slice_processes{slice=\"bomb\"}") <= 64.0);
+    let vm_cpu = format!(
+        "tern_vm_cpu_seconds_total{{slice=\"bomb\",vm=\"{}\"}}",
+        vm.id
+    );
+    assert!(value(&vm_cpu) > 0.0, "{text}");
     let log = std::fs::read_to_string(&vm.log).unwrap();
     assert!(
         log.contains("fork refused: Resource temporarily unavailable"),

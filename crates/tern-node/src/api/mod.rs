@@ -14,6 +14,7 @@
 //! | GET | `/slices/{name}/vms/{id}` | | 200 `Vm` |
 //! | DELETE | `/slices/{name}/vms/{id}` | | 204 |
 //! | GET | `/openapi.json` | | 200 the OpenAPI document |
+//! | GET | `/metrics` | | 200 Prometheus text: node, slice and VM use |
 //!
 //! Errors answer `{"error": "..."}`: 400 malformed request, 404 unknown slice, VM or
 //! path, 405 wrong method (with `Allow`), 409 the node or slice cannot hold it, 500

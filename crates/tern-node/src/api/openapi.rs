@@ -33,6 +33,7 @@ and answers are JSON; errors answer {\"error\": \"...\"}.",
         routes::get_vm,
         routes::stop_vm,
         routes::openapi,
+        routes::metrics,
     ),
     components(schemas(
         NodeInfo, CreateSlice, SliceSpec, RenewSlice, Slice, SliceUsage, StartVm, Vm, VmKind,

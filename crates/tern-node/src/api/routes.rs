@@ -33,6 +33,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/slices/{name}/vms/{id}"),
     ("DELETE", "/slices/{name}/vms/{id}"),
     ("GET", "/openapi.json"),
+    ("GET", "/metrics"),
 ];
 
 type N = Arc<Node>;
@@ -47,6 +48,7 @@ pub fn router(node: N) -> Router {
         .route("/slices/{name}/vms", get(list_vms).post(start_vm))
         .route("/slices/{name}/vms/{id}", get(get_vm).delete(stop_vm))
         .route("/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -291,6 +293,31 @@ pub(super) async fn stop_vm(
 )]
 pub(super) async fn openapi() -> Response {
     raw_json_response(StatusCode::OK, openapi_json())
+}
+
+/// Reports the node's use of the host.
+///
+/// Prometheus text exposition format (version 0.0.4): the node's slices and memory
+/// held; per slice its memory limit and use, processes, forks refused at pids.max,
+/// OOM kills, running VMs and time to expiry (from its cgroup); per running VM its
+/// host process's CPU time and resident memory.
+#[utoipa::path(
+    get, path = "/metrics", tag = "node", operation_id = "metrics",
+    responses(
+        (status = 200, description = "The node's metrics.", content_type = "text/plain; version=0.0.4", body = String),
+    )
+)]
+pub(super) async fn metrics(State(node): State<N>) -> Result<Response, ApiError> {
+    let m = call(node, "metrics", |n| crate::metrics::collect(n)).await?;
+    Ok((
+        StatusCode::OK,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        m.to_text(),
+    )
+        .into_response())
 }
 
 /// Whether `path` matches the route template `template` (`{x}` is one segment).
