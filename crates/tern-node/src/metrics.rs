@@ -10,6 +10,9 @@ use crate::node::{now_ms, Node};
 use crate::procs;
 use crate::spec::VmState;
 
+/// A metric family labelled by slice: name, help, kind, (slice, value) samples.
+type SliceFamily = (&'static str, &'static str, MetricKind, Vec<(String, f64)>);
+
 /// Clock ticks per second (`/proc` times) and the page size (`/proc` sizes).
 fn tick_and_page() -> (f64, f64) {
     // SAFETY: sysconf takes no pointers and only reads system constants.
@@ -50,7 +53,7 @@ pub fn collect(node: &Node) -> Result<Metrics, NodeError> {
     };
     let usage = |s: &crate::spec::Slice| s.usage.clone().unwrap_or_default();
     let now = now_ms();
-    let families: [(&'static str, &'static str, MetricKind, Vec<(String, f64)>); 7] = [
+    let families: [SliceFamily; 7] = [
         (
             "tern_slice_memory_limit_bytes",
             "The slice's memory limit (memory.max).",

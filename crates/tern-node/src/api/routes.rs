@@ -308,7 +308,7 @@ pub(super) async fn openapi() -> Response {
     )
 )]
 pub(super) async fn metrics(State(node): State<N>) -> Result<Response, ApiError> {
-    let m = call(node, "metrics", |n| crate::metrics::collect(n)).await?;
+    let m = call(node, "metrics", crate::metrics::collect).await?;
     Ok((
         StatusCode::OK,
         [(
