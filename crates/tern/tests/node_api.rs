@@ -269,3 +269,82 @@ fn an_expired_slice_is_reclaimed_with_its_vms() {
     assert_eq!(c.info().unwrap().memory_held_mib, 0);
     eprintln!("slice with a 2 s lifetime reclaimed after {took:?}");
 }
+
+/// Runs `tern slice --node-sock SOCK ARGS`; returns (exit status, stdout, stderr).
+fn tern_slice(d: &NodeDaemon, args: &[&str]) -> (i32, String, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .arg("slice")
+        .arg("--node-sock")
+        .arg(&d.sock)
+        .args(args)
+        .output()
+        .expect("run tern slice");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_slice_commands_drive_the_node() {
+    let d = NodeDaemon::start("1G", &[]);
+    let (code, out, err) = tern_slice(
+        &d,
+        &[
+            "create",
+            "cli",
+            "--memory",
+            "64M",
+            "--cpu-max",
+            "30",
+            "--cpu-weight",
+            "300",
+            "--pids-max",
+            "40",
+            "--lifetime",
+            "90",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("cli: memory 64 MiB, cpu weight 300, cpu cap 30%, pids 40, VMs 0/4"),
+        "{out}"
+    );
+    let (code, out, _) = tern_slice(&d, &["list", "--json"]);
+    assert_eq!(code, 0);
+    let listed: Vec<tern_node::spec::Slice> = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].spec.memory_mib, 64);
+    assert_eq!(listed[0].spec.lifetime_s, 90);
+    let (code, out, _) = tern_slice(&d, &["renew", "cli", "--lifetime", "900", "--json"]);
+    assert_eq!(code, 0);
+    let renewed: Vec<tern_node::spec::Slice> = serde_json::from_str(&out).unwrap();
+    assert!(renewed[0].expires_ms > listed[0].expires_ms + 800_000);
+    // Errors: the node's message, exit status 1.
+    let (code, _, err) = tern_slice(&d, &["create", "big", "--memory", "2G"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("not enough memory") && err.contains("HTTP 409"),
+        "{err}"
+    );
+    let (code, _, err) = tern_slice(&d, &["show", "nope"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no slice `nope`"), "{err}");
+    let (code, _, err) = tern_slice(&d, &["vm", "list", "nope"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("HTTP 404"), "{err}");
+    let (code, _, err) = tern_slice(&d, &["delete", "cli"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(d.client().slices().unwrap().is_empty());
+    // No node there: the message says which socket and what to start.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["slice", "--node-sock", "/nonexistent/node.sock", "list"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("node manager at /nonexistent/node.sock: cannot connect"),
+        "{err}"
+    );
+}
