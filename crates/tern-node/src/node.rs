@@ -239,6 +239,7 @@ impl Node {
             self.reap(&vm.id);
         }
         let removed = self.cfg.cgroups.remove(name);
+        let _g = self.locked();
         for vm in &vms {
             self.forget_vm(vm);
         }
@@ -416,6 +417,9 @@ impl Node {
     /// Marks VMs whose process ended as exited, with how it ended when it was our
     /// child.
     fn note_exits(&self) {
+        // Under the lock throughout: a VM being started is in `children` and in the
+        // store together, or in neither.
+        let _g = self.locked();
         let mut ended: Vec<(String, String)> = Vec::new();
         {
             let mut children = self.children();
@@ -429,7 +433,6 @@ impl Node {
         }
         let Ok(vms) = self.store.vms() else { return };
         let watched: Vec<String> = self.children().keys().cloned().collect();
-        let _g = self.locked();
         for mut vm in vms {
             if vm.state != VmState::Running {
                 continue;
