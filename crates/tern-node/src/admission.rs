@@ -14,10 +14,13 @@ use crate::spec::{SliceSpec, StartVm, Vm, VmState};
 pub const MAX_SLICES: u32 = 1024;
 
 /// What the node offers to slices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capacity {
-    /// Host CPUs.
+    /// Host CPUs (their number, for caps).
     pub cpus: u32,
+    /// The host CPUs the node may hand out (the daemon's own affinity: all online
+    /// CPUs, or those `taskset` or a cpuset gave it).
+    pub cpu_ids: Vec<u32>,
     /// Memory in MiB.
     pub memory_mib: u64,
     /// Disk in MiB.
@@ -28,14 +31,29 @@ impl Capacity {
     /// The host's: its online CPUs, its physical memory, and the free space of the
     /// file system holding `state_dir`.
     pub fn of_host(state_dir: &Path) -> Capacity {
+        let cpu_ids = own_cpus();
         Capacity {
-            cpus: std::thread::available_parallelism()
-                .map(|n| n.get() as u32)
-                .unwrap_or(1),
+            cpus: (cpu_ids.len() as u32).max(1),
+            cpu_ids,
             memory_mib: host_memory_mib(),
             disk_mib: free_disk_mib(state_dir),
         }
     }
+}
+
+/// The CPUs this process may run on.
+fn own_cpus() -> Vec<u32> {
+    // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a writable cpu_set_t of the size passed.
+    let r = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if r != 0 {
+        return vec![0];
+    }
+    (0..crate::affinity::MAX_CPUS)
+        // SAFETY: c < CPU_SETSIZE, so the bit read is inside `set`.
+        .filter(|&c| unsafe { libc::CPU_ISSET(c as usize, &set) })
+        .collect()
 }
 
 fn host_memory_mib() -> u64 {
@@ -68,7 +86,7 @@ fn free_disk_mib(dir: &Path) -> u64 {
 }
 
 /// Totals held by slices.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Held {
     /// Memory in MiB.
     pub memory_mib: u64,
@@ -76,24 +94,35 @@ pub struct Held {
     pub disk_mib: u64,
     /// Number of slices.
     pub slices: u32,
+    /// CPUs dedicated to slices, with the slice holding each.
+    pub dedicated: Vec<(u32, String)>,
 }
 
 impl Held {
     /// The sum over `specs`.
-    pub fn of<'a>(specs: impl IntoIterator<Item = &'a SliceSpec>) -> Held {
+    pub fn of<'a>(slices: impl IntoIterator<Item = (&'a str, &'a SliceSpec)>) -> Held {
         let mut h = Held::default();
-        for s in specs {
+        for (name, s) in slices {
             h.memory_mib = h.memory_mib.saturating_add(s.memory_mib);
             h.disk_mib = h.disk_mib.saturating_add(s.disk_mib);
             h.slices += 1;
+            h.dedicated
+                .extend(s.cpus.iter().map(|&c| (c, name.to_string())));
         }
         h
+    }
+
+    /// The dedicated CPUs alone.
+    pub fn dedicated_cpus(&self) -> Vec<u32> {
+        let mut c: Vec<u32> = self.dedicated.iter().map(|(c, _)| *c).collect();
+        c.sort_unstable();
+        c
     }
 }
 
 /// Whether a new slice `name` asking for `spec` fits beside what slices `held`;
 /// otherwise what is short.
-pub fn admit_slice(cap: Capacity, held: Held, name: &str, spec: &SliceSpec) -> Result<(), String> {
+pub fn admit_slice(cap: Capacity, held: &Held, name: &str, spec: &SliceSpec) -> Result<(), String> {
     if held.slices >= MAX_SLICES {
         return Err(format!(
             "the node cannot hold slice `{name}`: it has {} slices, its most",
@@ -125,6 +154,25 @@ pub fn admit_slice(cap: Capacity, held: Held, name: &str, spec: &SliceSpec) -> R
                 cap.cpus
             ));
         }
+    }
+    for &c in &spec.cpus {
+        if !cap.cpu_ids.contains(&c) {
+            short.push(format!(
+                "cpu: CPU {c} is not one of the node's ({})",
+                crate::affinity::list_text(&cap.cpu_ids)
+            ));
+        } else if let Some((_, owner)) = held.dedicated.iter().find(|(d, _)| *d == c) {
+            short.push(format!("cpu: CPU {c} is dedicated to slice `{owner}`"));
+        }
+    }
+    if !spec.cpus.is_empty() && held.dedicated.len() + spec.cpus.len() >= cap.cpu_ids.len() {
+        short.push(format!(
+            "cpu: dedicating CPUs {} would leave no CPU for time-shared slices ({} of the \
+             node's {} are dedicated already)",
+            crate::affinity::list_text(&spec.cpus),
+            held.dedicated.len(),
+            cap.cpu_ids.len()
+        ));
     }
     if short.is_empty() {
         Ok(())
@@ -163,11 +211,14 @@ pub fn admit_vm(name: &str, spec: &SliceSpec, vms: &[Vm], req: &StartVm) -> Resu
 mod tests {
     use super::*;
 
-    const CAP: Capacity = Capacity {
-        cpus: 2,
-        memory_mib: 1024,
-        disk_mib: 1000,
-    };
+    fn cap() -> Capacity {
+        Capacity {
+            cpus: 2,
+            cpu_ids: vec![0, 1],
+            memory_mib: 1024,
+            disk_mib: 1000,
+        }
+    }
 
     #[test]
     fn memory_and_disk_are_reserved_and_the_refusal_says_what_is_short() {
@@ -175,13 +226,13 @@ mod tests {
             memory_mib: 768,
             ..SliceSpec::default()
         };
-        let held = Held::of([&a]);
+        let held = Held::of([("a", &a)]);
         let b = SliceSpec {
             memory_mib: 512,
             disk_mib: 2000,
             ..SliceSpec::default()
         };
-        let e = admit_slice(CAP, held, "b", &b).unwrap_err();
+        let e = admit_slice(cap(), &held, "b", &b).unwrap_err();
         assert!(
             e.contains("memory: it asks for 512 MiB but 256 MiB are free"),
             "{e}"
@@ -194,13 +245,13 @@ mod tests {
             memory_mib: 256,
             ..SliceSpec::default()
         };
-        assert!(admit_slice(CAP, held, "c", &small).is_ok());
+        assert!(admit_slice(cap(), &held, "c", &small).is_ok());
         let capped = SliceSpec {
             cpu_max_percent: Some(250),
             memory_mib: 1,
             ..SliceSpec::default()
         };
-        assert!(admit_slice(CAP, held, "d", &capped)
+        assert!(admit_slice(cap(), &held, "d", &capped)
             .unwrap_err()
             .contains("cpu: a cap of 250%"));
     }

@@ -19,7 +19,8 @@ pub struct DaemonConfig {
     pub state_dir: PathBuf,
     /// The API socket.
     pub api_sock: PathBuf,
-    /// Host CPUs offered (the host's if `None`).
+    /// Host CPUs counted for CPU caps (the number the daemon may run on if `None`;
+    /// the CPUs slices may dedicate are always those).
     pub cpus: Option<u32>,
     /// Memory offered in MiB (the host's if `None`).
     pub memory_mib: Option<u64>,
@@ -35,6 +36,7 @@ pub fn run(cfg: DaemonConfig) -> anyhow::Result<()> {
     let host = Capacity::of_host(&cfg.state_dir);
     let capacity = Capacity {
         cpus: cfg.cpus.unwrap_or(host.cpus),
+        cpu_ids: host.cpu_ids,
         memory_mib: cfg.memory_mib.unwrap_or(host.memory_mib),
         disk_mib: cfg.disk_mib.unwrap_or(host.disk_mib),
     };

@@ -11,6 +11,7 @@
 //! - [`spec`]: the API's types (slice specs, slices, VMs).
 //! - [`store`]: the embedded store (redb).
 //! - [`admission`]: what the node can hold, and refusing what it cannot.
+//! - [`affinity`]: host CPUs dedicated to slices (physical partitioning) or shared.
 //! - [`cgroup`]: slivers as cgroups (v2, or the v1 hierarchies of a hybrid host).
 //! - [`procs`]: processes identified by pid and start time, across daemon restarts.
 //! - [`spawn`]: starting a VM process detached and inside its sliver's cgroup.
@@ -22,6 +23,7 @@
 //! - [`daemon`]: `tern node serve`.
 
 pub mod admission;
+pub mod affinity;
 pub mod api;
 pub mod cgroup;
 pub mod client;

@@ -13,6 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::admission::{admit_slice, admit_vm, Capacity, Held};
+use crate::affinity::{self, CpuSet};
 use crate::cgroup::Cgroups;
 use crate::error::NodeError;
 use crate::procs;
@@ -126,9 +127,8 @@ impl Node {
 
     /// Capacity and what slices hold of it.
     pub fn info(&self) -> Result<NodeInfo, NodeError> {
-        let slices = self.store.slices()?;
-        let held = Held::of(slices.iter().map(|s| &s.spec));
-        let cap = self.cfg.capacity;
+        let held = self.held()?;
+        let cap = &self.cfg.capacity;
         Ok(NodeInfo {
             cpus: cap.cpus,
             memory_mib: cap.memory_mib,
@@ -137,7 +137,48 @@ impl Node {
             disk_held_mib: held.disk_mib,
             slices: held.slices,
             cgroups: self.cfg.cgroups.describe(),
+            dedicated_cpus: held.dedicated_cpus(),
         })
+    }
+
+    /// What the slices hold.
+    fn held(&self) -> Result<Held, NodeError> {
+        let slices = self.store.slices()?;
+        Ok(Held::of(slices.iter().map(|s| (s.name.as_str(), &s.spec))))
+    }
+
+    /// The CPUs a VM of a slice with `spec` runs on: its dedicated ones, or the
+    /// node's shared ones.
+    fn vm_cpus(&self, spec: &crate::spec::SliceSpec, held: &Held) -> Vec<u32> {
+        if spec.cpus.is_empty() {
+            let dedicated = held.dedicated_cpus();
+            self.cfg
+                .capacity
+                .cpu_ids
+                .iter()
+                .copied()
+                .filter(|c| !dedicated.contains(c))
+                .collect()
+        } else {
+            spec.cpus.clone()
+        }
+    }
+
+    /// Moves the running VMs of time-shared slices onto the shared CPUs, after CPUs
+    /// were dedicated or given back.
+    fn repin_shared(&self) {
+        let Ok(held) = self.held() else { return };
+        let Ok(slices) = self.store.slices() else {
+            return;
+        };
+        let shared = self.vm_cpus(&crate::spec::SliceSpec::default(), &held);
+        for s in slices.iter().filter(|s| s.spec.cpus.is_empty()) {
+            affinity::repin(&self.cfg.cgroups.pids(&s.name), &shared);
+        }
+        tracing::info!(
+            "time-shared slices run on CPUs {}",
+            affinity::list_text(&shared)
+        );
     }
 
     /// Creates a slice: checks the request, admits it against the node's capacity,
@@ -152,9 +193,9 @@ impl Node {
                 req.name
             )));
         }
-        let slices = self.store.slices()?;
-        let held = Held::of(slices.iter().map(|s| &s.spec));
-        admit_slice(self.cfg.capacity, held, &req.name, &req.spec).map_err(NodeError::conflict)?;
+        let held = self.held()?;
+        admit_slice(self.cfg.capacity.clone(), &held, &req.name, &req.spec)
+            .map_err(NodeError::conflict)?;
         let dirs = self
             .cfg
             .cgroups
@@ -171,6 +212,9 @@ impl Node {
             usage: None,
         };
         self.store.put_slice(&slice)?;
+        if !slice.spec.cpus.is_empty() {
+            self.repin_shared();
+        }
         tracing::info!("created slice {} ({:?})", slice.name, slice.spec);
         Ok(self.decorate(slice))
     }
@@ -224,12 +268,12 @@ impl Node {
     /// Deletes a slice: ends its VMs and every process in its cgroup, removes the
     /// cgroup, forgets it.
     pub fn delete_slice(&self, name: &str) -> Result<(), NodeError> {
-        let vms = {
+        let (vms, had_cpus) = {
             let _g = self.locked();
-            self.stored_slice(name)?;
+            let s = self.stored_slice(name)?;
             // Forgotten first: no VM can start in it meanwhile.
             self.store.delete_slice(name)?;
-            self.slice_vms(name)?
+            (self.slice_vms(name)?, !s.spec.cpus.is_empty())
         };
         for vm in &vms {
             if vm.state == VmState::Running {
@@ -242,6 +286,9 @@ impl Node {
         let _g = self.locked();
         for vm in &vms {
             self.forget_vm(vm);
+        }
+        if had_cpus {
+            self.repin_shared();
         }
         removed.map_err(|e| NodeError::internal(e.to_string()))?;
         tracing::info!("deleted slice {name} and its {} VMs", vms.len());
@@ -292,11 +339,13 @@ impl Node {
             format!("{}M", req.memory_mib).into(),
         ];
         args.extend(req.args.iter().map(OsString::from));
+        let cpus = self.vm_cpus(&s.spec, &self.held()?);
         let spawned = spawn(SpawnRequest {
             exe: &self.cfg.tern_exe,
             args,
             procs_files: self.cfg.cgroups.procs_files(slice),
             log: &log,
+            cpus: Some(CpuSet::of(&cpus)),
         })
         .map_err(|e| {
             NodeError::internal(format!(

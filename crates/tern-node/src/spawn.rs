@@ -9,6 +9,7 @@
 //!   terminal, no signals sent to the daemon's process group; standard input is
 //!   `/dev/null` and its output goes to a log file. It is not killed with the daemon,
 //!   which re-adopts it when it starts again ([`crate::procs`]).
+//! - **On its slice's CPUs** ([`crate::affinity`]), set in the same place.
 
 use std::ffi::{CString, OsString};
 use std::fs::OpenOptions;
@@ -17,6 +18,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+use crate::affinity::CpuSet;
 
 /// What to start.
 pub struct SpawnRequest<'a> {
@@ -28,6 +31,8 @@ pub struct SpawnRequest<'a> {
     pub procs_files: Vec<PathBuf>,
     /// Where standard output and error go (appended).
     pub log: &'a Path,
+    /// The host CPUs it may run on ([`crate::affinity`]); `None` keeps the daemon's.
+    pub cpus: Option<CpuSet>,
 }
 
 /// A started VM process.
@@ -49,19 +54,23 @@ pub fn spawn(req: SpawnRequest<'_>) -> io::Result<Spawned> {
         })
         .collect::<io::Result<_>>()?;
     let log = OpenOptions::new().create(true).append(true).open(req.log)?;
+    let cpus = req.cpus;
     let mut cmd = Command::new(req.exe);
     cmd.args(&req.args)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
     // SAFETY: the closure runs in the child between fork and exec and calls only
-    // async-signal-safe functions (setsid, open, write, close) on memory prepared
-    // before the fork (`procs`); it allocates nothing (io::Error::last_os_error
-    // stores the errno in place).
+    // async-signal-safe functions (setsid, sched_setaffinity, open, write, close) on
+    // memory prepared before the fork (`procs`, `cpus`); it allocates nothing
+    // (io::Error::last_os_error stores the errno in place).
     unsafe {
         cmd.pre_exec(move || {
             if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
+            }
+            if let Some(set) = &cpus {
+                set.apply(0)?;
             }
             for path in &procs {
                 let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);

@@ -49,6 +49,11 @@ pub struct SliceSpec {
     #[serde(default = "default_lifetime_s")]
     #[schema(default = 3600, minimum = 1)]
     pub lifetime_s: u64,
+    /// Host CPUs dedicated to the slice (physical partitioning): its VMs run only
+    /// there, and no other slice's do. Empty: its VMs time-share the CPUs no slice
+    /// has dedicated (logical partitioning).
+    #[serde(default)]
+    pub cpus: Vec<u32>,
 }
 
 fn default_cpu_weight() -> u32 {
@@ -81,6 +86,7 @@ impl Default for SliceSpec {
             pids_max: default_pids_max(),
             max_vms: default_max_vms(),
             lifetime_s: default_lifetime_s(),
+            cpus: Vec::new(),
         }
     }
 }
@@ -239,6 +245,9 @@ pub struct NodeInfo {
     pub slices: u32,
     /// How slivers are enforced (`cgroup2 at ...` or `cgroup v1 at ...`).
     pub cgroups: String,
+    /// Host CPUs dedicated to slices.
+    #[serde(default)]
+    pub dedicated_cpus: Vec<u32>,
 }
 
 /// Checks a slice name: 1 to [`MAX_NAME_LEN`] of `a-z 0-9 - _`, starting with a
@@ -293,6 +302,18 @@ impl SliceSpec {
             return Err(format!(
                 "max_vms {} is out of range: 1 to 4096",
                 self.max_vms
+            ));
+        }
+        let mut cpus = self.cpus.clone();
+        cpus.sort_unstable();
+        cpus.dedup();
+        if cpus.len() != self.cpus.len() {
+            return Err("cpus lists a CPU twice".into());
+        }
+        if let Some(c) = self.cpus.iter().find(|&&c| c >= crate::affinity::MAX_CPUS) {
+            return Err(format!(
+                "cpus: CPU {c} is out of range: 0 to {}",
+                crate::affinity::MAX_CPUS - 1
             ));
         }
         check_lifetime(self.lifetime_s)

@@ -308,7 +308,9 @@ fn the_slice_commands_drive_the_node() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.starts_with("cli: memory 64 MiB, cpu weight 300, cpu cap 30%, pids 40, VMs 0/4"),
+        out.starts_with(
+            "cli: memory 64 MiB, cpu weight 300, cpu cap 30%, cpus shared, pids 40, VMs 0/4"
+        ),
         "{out}"
     );
     let (code, out, _) = tern_slice(&d, &["list", "--json"]);

@@ -1,7 +1,10 @@
 //! VMs in a slice: a system VM (`tern run`, the test Linux guest) boots inside its
 //! slice's cgroup with its own control API, the slice's max_vms and memory are
-//! counted against VM requests, and stopping the VM ends its process.
+//! counted against VM requests, and stopping the VM ends its process. Host CPUs
+//! dedicated to a slice are its VMs' alone.
 
+#[path = "common/linux_user.rs"]
+mod linux_user;
 #[path = "common/node.rs"]
 mod node;
 #[path = "common/virt.rs"]
@@ -89,4 +92,110 @@ fn a_system_vm_boots_in_its_slice_within_the_slices_bounds() {
         usage.memory_bytes >> 20,
         log.lines().count()
     );
+}
+
+/// The `Cpus_allowed_list` of every thread of process `pid`.
+fn allowed(pid: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+        if let Some(l) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        {
+            out.push(l.trim().to_string());
+        }
+    }
+    assert!(!out.is_empty(), "no threads of {pid}");
+    out
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 guest (cross toolchain)"]
+fn dedicated_cpus_partition_the_host_between_slices() {
+    let n = std::thread::available_parallelism().unwrap().get();
+    assert!(
+        n >= 2,
+        "this test needs a host with 2 CPUs or more (it has {n})"
+    );
+    let all = format!("0-{}", n - 1);
+    let last = (n - 1) as u32;
+    let prog = linux_user::build("slice_load", linux_user::Link::Static);
+    let d = NodeDaemon::start("2G", &[]);
+    let c = d.client();
+    let slice = |name: &str, cpus: Vec<u32>| {
+        c.create_slice(&CreateSlice {
+            name: name.into(),
+            spec: SliceSpec {
+                memory_mib: 128,
+                cpus,
+                ..SliceSpec::default()
+            },
+        })
+    };
+    let spin = |name: &str| {
+        c.start_vm(
+            name,
+            &StartVm {
+                kind: VmKind::Exec,
+                args: vec![prog.display().to_string(), "spin".into()],
+                memory_mib: 64,
+            },
+        )
+        .unwrap()
+    };
+    slice("shared", vec![]).unwrap();
+    let shared = spin("shared");
+    assert!(
+        allowed(shared.pid).iter().all(|a| *a == all),
+        "{:?}",
+        allowed(shared.pid)
+    );
+
+    slice("pinned", vec![last]).unwrap();
+    let pinned = spin("pinned");
+    assert!(
+        allowed(pinned.pid).iter().all(|a| *a == last.to_string()),
+        "{:?}",
+        allowed(pinned.pid)
+    );
+    // The running time-shared VM was moved off the dedicated CPU, every thread.
+    let rest = if n == 2 {
+        "0".to_string()
+    } else {
+        format!("0-{}", n - 2)
+    };
+    assert!(
+        allowed(shared.pid).iter().all(|a| *a == rest),
+        "{:?}",
+        allowed(shared.pid)
+    );
+    assert_eq!(c.info().unwrap().dedicated_cpus, [last]);
+
+    let e = slice("other", vec![last]).unwrap_err();
+    assert_eq!(e.status(), Some(409));
+    assert!(
+        e.to_string()
+            .contains(&format!("CPU {last} is dedicated to slice `pinned`")),
+        "{e}"
+    );
+    let e = slice("greedy", (0..last).collect()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("would leave no CPU for time-shared slices"),
+        "{e}"
+    );
+
+    // Giving the CPU back widens the time-shared VMs again.
+    c.delete_slice("pinned").unwrap();
+    assert!(!pid_alive(pinned.pid));
+    assert!(
+        allowed(shared.pid).iter().all(|a| *a == all),
+        "{:?}",
+        allowed(shared.pid)
+    );
+    assert!(c.info().unwrap().dedicated_cpus.is_empty());
 }

@@ -82,6 +82,37 @@ struct CreateArgs {
     /// Seconds until the slice expires unless renewed.
     #[arg(long, default_value_t = 3600)]
     lifetime: u64,
+    /// Host CPUs dedicated to the slice (physical partitioning), as a list: 2,3 or
+    /// 4-7. Without it the slice time-shares the CPUs no slice has dedicated.
+    #[arg(long, value_name = "LIST", value_parser = parse_cpu_list)]
+    cpus: Option<CpuList>,
+}
+
+/// A list of host CPUs (a newtype: clap would take a `Vec` for repeated options).
+#[derive(Clone, Debug)]
+struct CpuList(Vec<u32>);
+
+/// Parses a CPU list as Linux writes them (`0-3,6`).
+fn parse_cpu_list(text: &str) -> Result<CpuList, String> {
+    let mut cpus = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let num = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("`{text}` is not a CPU list (like 2,3 or 4-7)"))
+        };
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (num(a)?, num(b)?);
+                if a > b || b >= tern_node::affinity::MAX_CPUS {
+                    return Err(format!("`{part}` is not a CPU range"));
+                }
+                cpus.extend(a..=b);
+            }
+            None => cpus.push(num(part)?),
+        }
+    }
+    Ok(CpuList(cpus))
 }
 
 #[derive(Subcommand, Debug)]
@@ -140,6 +171,7 @@ pub fn slice(args: SliceArgs) -> anyhow::Result<i32> {
                     pids_max: a.pids_max,
                     max_vms: a.max_vms,
                     lifetime_s: a.lifetime,
+                    cpus: a.cpus.map(|c| c.0).unwrap_or_default(),
                 },
             };
             print_slices(&[c.create_slice(&req)?], json)?;
@@ -191,8 +223,14 @@ fn print_slices(slices: &[Slice], json: bool) -> anyhow::Result<()> {
             .spec
             .cpu_max_percent
             .map_or("none".to_string(), |p| format!("{p}%"));
+        let cpus = if s.spec.cpus.is_empty() {
+            "shared".to_string()
+        } else {
+            tern_node::affinity::list_text(&s.spec.cpus)
+        };
         println!(
-            "{}: memory {} MiB, cpu weight {}, cpu cap {cap}, pids {}, VMs {}/{}, expires in {} s",
+            "{}: memory {} MiB, cpu weight {}, cpu cap {cap}, cpus {cpus}, pids {}, VMs {}/{}, \
+             expires in {} s",
             s.name,
             s.spec.memory_mib,
             s.spec.cpu_weight,
