@@ -19,7 +19,8 @@ use crate::error::NodeError;
 use crate::procs;
 use crate::spawn::{spawn, SpawnRequest};
 use crate::spec::{
-    check_lifetime, check_name, CreateSlice, NodeInfo, RenewSlice, Slice, StartVm, Vm, VmState,
+    check_lifetime, check_name, CreateSlice, NodeInfo, OnExpiry, RenewSlice, Slice, StartVm, Vm,
+    VmState,
 };
 use crate::store::Store;
 
@@ -29,6 +30,9 @@ const MAX_SOCKET_PATH: usize = 107;
 /// Exited VMs kept on record per slice (their exit status and log); older ones are
 /// forgotten when a new VM starts, so that records cannot pile up without end.
 pub const MAX_EXITED_VMS_KEPT: usize = 16;
+
+/// How long a VM may take to write its snapshot when its slice expires.
+const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How long a VM has to stop after `PUT /stop` before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -456,11 +460,46 @@ impl Node {
         };
         for name in expired {
             tracing::info!("slice {name} expired: reclaiming it");
+            self.snapshot_before_expiry(&name);
             match self.delete_slice(&name) {
                 Ok(()) | Err(NodeError { status: 404, .. }) => {}
                 Err(e) => tracing::warn!("reclaiming expired slice {name}: {e}"),
             }
         }
+    }
+
+    /// Writes each running VM of an expiring slice whose spec says so to
+    /// `snapshots/SLICE/VM.tern` under the state directory. A VM that cannot be
+    /// saved (a process VM with children, say) is logged and stopped all the same.
+    fn snapshot_before_expiry(&self, name: &str) {
+        let Ok(Some(slice)) = self.store.slice(name) else {
+            return;
+        };
+        if slice.spec.on_expiry != OnExpiry::Snapshot {
+            return;
+        }
+        let dir = self.snapshot_dir(name);
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            tracing::warn!("slice {name}: cannot create {}: {e}", dir.display());
+            return;
+        }
+        for vm in self.slice_vms(name).unwrap_or_default() {
+            if vm.state != VmState::Running {
+                continue;
+            }
+            let path = dir.join(format!("{}.tern", vm.id));
+            let req = tern_vmm::control::SnapshotRequest::new(path.display().to_string());
+            let client = tern_vmm::Client::new(&vm.api_sock).with_timeout(SNAPSHOT_TIMEOUT);
+            match client.snapshot(&req) {
+                Ok(_) => tracing::info!("slice {name}: VM {} saved to {}", vm.id, path.display()),
+                Err(e) => tracing::warn!("slice {name}: VM {} not saved: {e}", vm.id),
+            }
+        }
+    }
+
+    /// Where the snapshots of an expired slice's VMs go.
+    pub fn snapshot_dir(&self, slice: &str) -> PathBuf {
+        self.cfg.state_dir.join("snapshots").join(slice)
     }
 
     /// Marks VMs whose process ended as exited, with how it ended when it was our

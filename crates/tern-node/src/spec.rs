@@ -54,6 +54,22 @@ pub struct SliceSpec {
     /// has dedicated (logical partitioning).
     #[serde(default)]
     pub cpus: Vec<u32>,
+    /// What happens to the slice's running VMs when it expires.
+    #[serde(default)]
+    pub on_expiry: OnExpiry,
+}
+
+/// What happens to a slice's running VMs when it expires (its cgroup goes either
+/// way).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnExpiry {
+    /// They are stopped.
+    #[default]
+    Stop,
+    /// Each is first written to a snapshot file,
+    /// `STATE_DIR/snapshots/SLICE/VM.tern` (for `tern restore`), then stopped.
+    Snapshot,
 }
 
 fn default_cpu_weight() -> u32 {
@@ -87,6 +103,7 @@ impl Default for SliceSpec {
             max_vms: default_max_vms(),
             lifetime_s: default_lifetime_s(),
             cpus: Vec::new(),
+            on_expiry: OnExpiry::Stop,
         }
     }
 }

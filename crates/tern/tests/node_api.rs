@@ -350,3 +350,70 @@ fn the_slice_commands_drive_the_node() {
         "{err}"
     );
 }
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 guest (cross toolchain)"]
+fn an_expiring_slice_can_leave_its_vms_as_snapshots() {
+    let prog = linux_user::build("slice_load", linux_user::Link::Static);
+    let d = NodeDaemon::start("1G", &[]);
+    let c = d.client();
+    c.create_slice(&CreateSlice {
+        name: "saved".into(),
+        spec: SliceSpec {
+            lifetime_s: 2,
+            on_expiry: tern_node::spec::OnExpiry::Snapshot,
+            ..spec(128)
+        },
+    })
+    .unwrap();
+    let vm = c
+        .start_vm(
+            "saved",
+            &StartVm {
+                kind: VmKind::Exec,
+                args: vec![prog.display().to_string(), "spin".into()],
+                memory_mib: 64,
+            },
+        )
+        .unwrap();
+    let snap = d
+        .state
+        .join("snapshots/saved")
+        .join(format!("{}.tern", vm.id));
+    wait_for(Duration::from_secs(20), "the slice to expire", || {
+        (c.slice("saved").err()?.status() == Some(404)).then_some(())
+    });
+    wait_for(Duration::from_secs(10), "the VM to end", || {
+        (!pid_alive(vm.pid)).then_some(())
+    });
+    assert!(
+        snap.is_file(),
+        "no snapshot at {}:\n{}",
+        snap.display(),
+        d.log()
+    );
+    // The snapshot resumes the guest.
+    let sock = d.dir.path().join("restored.sock");
+    let mut restored = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .arg("restore")
+        .arg(&snap)
+        .arg("--api-sock")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = wait_for(Duration::from_secs(20), "the restored VM's API", || {
+        tern_vmm::Client::new(&sock)
+            .status()
+            .ok()
+            .filter(|s| s.instructions_retired > 0)
+    });
+    let _ = restored.kill();
+    let _ = restored.wait();
+    eprintln!(
+        "expired slice's VM saved to {} ({} bytes), restored at {} instructions",
+        snap.display(),
+        std::fs::metadata(&snap).unwrap().len(),
+        status.instructions_retired
+    );
+}

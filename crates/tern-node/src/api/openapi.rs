@@ -7,7 +7,8 @@ use utoipa::OpenApi;
 
 use super::routes;
 use crate::spec::{
-    CreateSlice, NodeInfo, RenewSlice, Slice, SliceSpec, SliceUsage, StartVm, Vm, VmKind, VmState,
+    CreateSlice, NodeInfo, OnExpiry, RenewSlice, Slice, SliceSpec, SliceUsage, StartVm, Vm, VmKind,
+    VmState,
 };
 
 /// The API description.
@@ -36,7 +37,7 @@ and answers are JSON; errors answer {\"error\": \"...\"}.",
         routes::metrics,
     ),
     components(schemas(
-        NodeInfo, CreateSlice, SliceSpec, RenewSlice, Slice, SliceUsage, StartVm, Vm, VmKind,
+        NodeInfo, CreateSlice, SliceSpec, OnExpiry, RenewSlice, Slice, SliceUsage, StartVm, Vm, VmKind,
         VmState, ErrorBody,
     )),
     tags(

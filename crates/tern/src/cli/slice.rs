@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use tern_node::spec::{CreateSlice, RenewSlice, Slice, SliceSpec, StartVm, Vm, VmKind, VmState};
+use tern_node::spec::{
+    CreateSlice, OnExpiry, RenewSlice, Slice, SliceSpec, StartVm, Vm, VmKind, VmState,
+};
 use tern_node::NodeClient;
 
 use super::node::DEFAULT_NODE_SOCK;
@@ -86,6 +88,10 @@ struct CreateArgs {
     /// 4-7. Without it the slice time-shares the CPUs no slice has dedicated.
     #[arg(long, value_name = "LIST", value_parser = parse_cpu_list)]
     cpus: Option<CpuList>,
+    /// On expiry, write each running VM to STATE_DIR/snapshots/NAME/VM.tern (for
+    /// `tern restore`) before stopping it.
+    #[arg(long)]
+    snapshot_on_expiry: bool,
 }
 
 /// A list of host CPUs (a newtype: clap would take a `Vec` for repeated options).
@@ -172,6 +178,11 @@ pub fn slice(args: SliceArgs) -> anyhow::Result<i32> {
                     max_vms: a.max_vms,
                     lifetime_s: a.lifetime,
                     cpus: a.cpus.map(|c| c.0).unwrap_or_default(),
+                    on_expiry: if a.snapshot_on_expiry {
+                        OnExpiry::Snapshot
+                    } else {
+                        OnExpiry::Stop
+                    },
                 },
             };
             print_slices(&[c.create_slice(&req)?], json)?;
