@@ -123,7 +123,7 @@ fn choose_layout(
     };
     if let (Some(cpu), Some(memory), Some(pids)) = (v1("cpu"), v1("memory"), v1("pids")) {
         for n in &v2_notes {
-            tracing::info!("{n}: using their cgroup v1 hierarchies");
+            crate::node_event!("{n}: using their cgroup v1 hierarchies");
         }
         return Ok(Layout::V1 { cpu, memory, pids });
     }

@@ -17,6 +17,7 @@
 //! - [`spawn`]: starting a VM process detached and inside its sliver's cgroup.
 //! - [`node`]: the node's operations, used by the API.
 //! - [`metrics`]: the node's, slices' and VMs' use of the host for Prometheus.
+//! - [`log`]: the daemon's event log on its standard error.
 //! - [`expiry`]: the background task reclaiming expired slices and exited VMs.
 //! - [`api`]: the HTTP/JSON routes and their OpenAPI description.
 //! - [`client`]: a blocking client, for the CLI and tests.
@@ -30,6 +31,7 @@ pub mod client;
 pub mod daemon;
 pub mod error;
 pub mod expiry;
+pub mod log;
 pub mod metrics;
 pub mod node;
 pub mod procs;

@@ -76,6 +76,21 @@ fn running_vms_are_readopted_after_the_daemon_is_killed() {
         "{v:?}"
     );
     assert_eq!(c.slice("keep").unwrap().running_vms, 1);
+    let log = d.log();
+    assert!(
+        log.contains(&format!(
+            "re-adopted VM {} (pid {})",
+            survivor.id, survivor.pid
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "VM {} (pid {}) ended while the node manager was down",
+            victim.id, victim.pid
+        )),
+        "{log}"
+    );
 
     // The re-adopted VM's own API still answers, and it kept running.
     let after = status(&survivor.api_sock).expect("the VM's API after the restart");

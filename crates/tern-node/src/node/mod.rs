@@ -87,14 +87,14 @@ impl Node {
                 continue;
             }
             if procs::alive(vm.pid, vm.start_time) {
-                tracing::info!(
+                crate::node_event!(
                     "re-adopted VM {} (pid {}) of slice {}",
                     vm.id,
                     vm.pid,
                     vm.slice
                 );
             } else {
-                tracing::info!(
+                crate::node_event!(
                     "VM {} (pid {}) ended while the node manager was down",
                     vm.id,
                     vm.pid
@@ -170,7 +170,7 @@ impl Node {
         for s in slices.iter().filter(|s| s.spec.cpus.is_empty()) {
             affinity::repin(&self.cfg.cgroups.pids(&s.name), &shared);
         }
-        tracing::info!(
+        crate::node_event!(
             "time-shared slices run on CPUs {}",
             affinity::list_text(&shared)
         );
@@ -210,7 +210,7 @@ impl Node {
         if !slice.spec.cpus.is_empty() {
             self.repin_shared();
         }
-        tracing::info!("created slice {} ({:?})", slice.name, slice.spec);
+        crate::node_event!("created slice {} ({:?})", slice.name, slice.spec);
         Ok(self.decorate(slice))
     }
 
@@ -286,7 +286,7 @@ impl Node {
             self.repin_shared();
         }
         removed.map_err(|e| NodeError::internal(e.to_string()))?;
-        tracing::info!("deleted slice {name} and its {} VMs", vms.len());
+        crate::node_event!("deleted slice {name} and its {} VMs", vms.len());
         Ok(())
     }
 

@@ -23,16 +23,16 @@ impl Node {
                 .map(|s| s.name)
                 .collect(),
             Err(e) => {
-                tracing::warn!("expiry: {e}");
+                crate::node_event!("expiry: {e}");
                 return;
             }
         };
         for name in expired {
-            tracing::info!("slice {name} expired: reclaiming it");
+            crate::node_event!("slice {name} expired: reclaiming it");
             self.snapshot_before_expiry(&name);
             match self.delete_slice(&name) {
                 Ok(()) | Err(NodeError { status: 404, .. }) => {}
-                Err(e) => tracing::warn!("reclaiming expired slice {name}: {e}"),
+                Err(e) => crate::node_event!("reclaiming expired slice {name}: {e}"),
             }
         }
     }
@@ -49,7 +49,7 @@ impl Node {
         }
         let dir = self.snapshot_dir(name);
         if let Err(e) = std::fs::create_dir_all(&dir) {
-            tracing::warn!("slice {name}: cannot create {}: {e}", dir.display());
+            crate::node_event!("slice {name}: cannot create {}: {e}", dir.display());
             return;
         }
         for vm in self.slice_vms(name).unwrap_or_default() {
@@ -60,8 +60,10 @@ impl Node {
             let req = tern_vmm::control::SnapshotRequest::new(path.display().to_string());
             let client = tern_vmm::Client::new(&vm.api_sock).with_timeout(SNAPSHOT_TIMEOUT);
             match client.snapshot(&req) {
-                Ok(_) => tracing::info!("slice {name}: VM {} saved to {}", vm.id, path.display()),
-                Err(e) => tracing::warn!("slice {name}: VM {} not saved: {e}", vm.id),
+                Ok(_) => {
+                    crate::node_event!("slice {name}: VM {} saved to {}", vm.id, path.display())
+                }
+                Err(e) => crate::node_event!("slice {name}: VM {} not saved: {e}", vm.id),
             }
         }
     }

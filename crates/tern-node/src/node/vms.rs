@@ -92,7 +92,7 @@ impl Node {
             self.reap(&vm.id);
             return Err(e.into());
         }
-        tracing::info!("started VM {} (pid {}) in slice {slice}", vm.id, vm.pid);
+        crate::node_event!("started VM {} (pid {}) in slice {slice}", vm.id, vm.pid);
         Ok(vm)
     }
 
@@ -120,7 +120,7 @@ impl Node {
         if vm.state == VmState::Running {
             let client = tern_vmm::Client::new(&vm.api_sock).with_timeout(Duration::from_secs(2));
             if let Err(e) = client.stop() {
-                tracing::info!("VM {id}: stop through its API failed ({e}): killing it");
+                crate::node_event!("VM {id}: stop through its API failed ({e}): killing it");
             }
             let deadline = Instant::now() + STOP_GRACE;
             while self.running(&vm) && Instant::now() < deadline {
@@ -152,7 +152,7 @@ impl Node {
 
     pub(super) fn forget_vm(&self, vm: &Vm) {
         if let Err(e) = self.store.delete_vm(&vm.id) {
-            tracing::warn!("VM {}: {e}", vm.id);
+            crate::node_event!("VM {}: {e}", vm.id);
         }
         let _ = std::fs::remove_file(&vm.api_sock);
         let _ = std::fs::remove_file(&vm.log);
@@ -192,11 +192,11 @@ impl Node {
             if self.store.vm(&vm.id).ok().flatten().is_none() {
                 continue;
             }
-            tracing::info!("VM {} {exit}", vm.id);
+            crate::node_event!("VM {} {exit}", vm.id);
             vm.state = VmState::Exited;
             vm.exit = Some(exit);
             if let Err(e) = self.store.put_vm(&vm) {
-                tracing::warn!("VM {}: {e}", vm.id);
+                crate::node_event!("VM {}: {e}", vm.id);
             }
         }
     }
