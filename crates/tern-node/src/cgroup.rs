@@ -261,12 +261,15 @@ impl Cgroups {
                 write(&c.join("cpu.cfs_period_us"), &CPU_PERIOD_US.to_string())?;
                 let q = quota.map_or("-1".to_string(), |q| q.to_string());
                 write(&c.join("cpu.cfs_quota_us"), &q)?;
-                write(
-                    &mem.join(&self.group)
-                        .join(slice)
-                        .join("memory.limit_in_bytes"),
-                    &memory,
-                )?;
+                let m = mem.join(&self.group).join(slice);
+                write(&m.join("memory.limit_in_bytes"), &memory)?;
+                // Memory plus swap: the same, so swap does not extend the limit
+                // (absent without swap accounting; set after the memory limit, which
+                // it may not be below).
+                let memsw = m.join("memory.memsw.limit_in_bytes");
+                if memsw.exists() {
+                    write(&memsw, &memory)?;
+                }
                 write(&pid.join(&self.group).join(slice).join("pids.max"), &pids)?;
             }
         }

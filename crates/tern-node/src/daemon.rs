@@ -53,8 +53,8 @@ pub fn run(cfg: DaemonConfig) -> anyhow::Result<()> {
         crate::api::router(node.clone()),
         tern_vmm::ApiLimits::default(),
     )?;
-    eprintln!(
-        "tern node: serving {} (state {}; {} CPUs, {} MiB memory, {} MiB disk; {})",
+    crate::node_event!(
+        "serving {} (state {}; {} CPUs, {} MiB memory, {} MiB disk; {})",
         cfg.api_sock.display(),
         cfg.state_dir.display(),
         info.cpus,
