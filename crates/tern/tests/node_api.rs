@@ -28,6 +28,7 @@ fn error_of(body: &[u8]) -> String {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, root and cgroups"]
 fn openapi_describes_exactly_the_routes_served() {
     let d = NodeDaemon::start("1G", &[]);
     let c = d.client();
@@ -97,6 +98,7 @@ fn cgroup_value(dirs: &[String], v2: &str, v1: &str) -> String {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, root and cgroups"]
 fn slices_are_admitted_enforced_renewed_and_deleted() {
     let d = NodeDaemon::start("1G", &[]);
     let c = d.client();
@@ -287,6 +289,7 @@ fn tern_slice(d: &NodeDaemon, args: &[&str]) -> (i32, String, String) {
 }
 
 #[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, root and cgroups"]
 fn the_slice_commands_drive_the_node() {
     let d = NodeDaemon::start("1G", &[]);
     let (code, out, err) = tern_slice(
