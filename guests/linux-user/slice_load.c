@@ -8,6 +8,7 @@
  *                                   and keeps trying
  *        slice_load hog MIB         allocate and touch MIB MiB, 1 MiB at a time,
  *                                   printing "hog N" every 16 MiB, then sleep
+ *        slice_load chatter         write 64 KiB blocks of text to stdout without end
  */
 #include <errno.h>
 #include <stdio.h>
@@ -71,6 +72,15 @@ static int hog(long mib) {
         pause();
 }
 
+static int chatter(void) {
+    static char block[65536];
+    for (size_t i = 0; i < sizeof block; i++)
+        block[i] = (i % 64 == 63) ? '\n' : 'a' + i % 26;
+    for (;;)
+        if (write(1, block, sizeof block) < 0)
+            return 1;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "spin"))
         return spin();
@@ -78,6 +88,8 @@ int main(int argc, char **argv) {
         return forkbomb();
     if (argc >= 3 && !strcmp(argv[1], "hog"))
         return hog(atol(argv[2]));
-    fprintf(stderr, "usage: slice_load spin | forkbomb | hog MIB\n");
+    if (argc >= 2 && !strcmp(argv[1], "chatter"))
+        return chatter();
+    fprintf(stderr, "usage: slice_load spin | forkbomb | hog MIB | chatter\n");
     return 2;
 }

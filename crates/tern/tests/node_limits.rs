@@ -167,3 +167,40 @@ fn a_guest_beyond_its_slice_memory_is_stopped_and_its_neighbour_runs_on() {
         after.instructions_retired
     );
 }
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 guest (cross toolchain)"]
+fn the_log_of_a_guest_printing_without_end_stays_bounded() {
+    let d = NodeDaemon::start("2G", &[]);
+    let c = d.client();
+    slice(&c, "loud", SliceSpec::default());
+    let vm = start(&c, "loud", 64, &["chatter"]);
+    let cap = tern_node::node::MAX_LOG_BYTES;
+    wait_for(
+        Duration::from_secs(60),
+        "the log to be emptied once",
+        || {
+            let log = std::fs::read(&vm.log).ok()?;
+            String::from_utf8_lossy(&log)
+                .contains("[tern node: log emptied at ")
+                .then_some(())
+        },
+    );
+    // The node looks every 250 ms: between two looks the log grows by what the
+    // guest writes meanwhile (hundreds of MiB on a tmpfs), so the bound is loose,
+    // but it holds: 3 s of this guest would otherwise leave gigabytes.
+    let mut largest = 0;
+    let mut emptied = 0;
+    let mut last = 0;
+    for _ in 0..30 {
+        let len = std::fs::metadata(&vm.log).unwrap().len();
+        emptied += usize::from(len < last);
+        last = len;
+        largest = largest.max(len);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(largest < 1 << 30, "log reached {largest} bytes (cap {cap})");
+    assert!(emptied >= 2, "the log was emptied {emptied} times in 3 s");
+    assert_eq!(c.vm("loud", &vm.id).unwrap().state, VmState::Running);
+    eprintln!("log of a chattering guest: at most {largest} bytes seen, emptied {emptied} times in 3 s (cap {cap})");
+}

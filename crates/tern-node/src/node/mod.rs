@@ -26,6 +26,7 @@ use crate::spec::{
     check_lifetime, check_name, CreateSlice, NodeInfo, RenewSlice, Slice, Vm, VmState,
 };
 use crate::store::Store;
+pub use reclaim::MAX_LOG_BYTES;
 pub use vms::MAX_EXITED_VMS_KEPT;
 
 /// What a node is made of.

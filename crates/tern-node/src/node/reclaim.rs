@@ -1,12 +1,20 @@
-//! Periodic work of the node: noting ended VMs and reclaiming expired slices
-//! (after saving their VMs when the slice's spec asks for it).
+//! Periodic work of the node: noting ended VMs, keeping VM logs bounded, and
+//! reclaiming expired slices (after saving their VMs when the slice's spec asks for
+//! it).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Node;
 use crate::error::NodeError;
 use crate::spec::{OnExpiry, VmState};
+
+/// Largest VM log kept: a guest printing without end would otherwise fill the state
+/// directory's disk. A longer log is emptied (the VM appends, so it goes on writing
+/// at the new end). The node looks every [`crate::expiry::TICK`], so a log may
+/// exceed this by what its guest writes in that time: a loose bound, not a quota.
+pub const MAX_LOG_BYTES: u64 = 16 << 20;
 
 /// How long a VM may take to write its snapshot when its slice expires.
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -16,6 +24,7 @@ impl Node {
     /// reclaims slices expired at `now_ms`.
     pub fn tick(&self, now_ms: u64) {
         self.note_exits();
+        self.bound_logs();
         let expired: Vec<String> = match self.store.slices() {
             Ok(s) => s
                 .into_iter()
@@ -33,6 +42,25 @@ impl Node {
             match self.delete_slice(&name) {
                 Ok(()) | Err(NodeError { status: 404, .. }) => {}
                 Err(e) => crate::node_event!("reclaiming expired slice {name}: {e}"),
+            }
+        }
+    }
+
+    /// Empties the logs of running VMs that grew beyond [`MAX_LOG_BYTES`], leaving
+    /// a line that says so.
+    fn bound_logs(&self) {
+        for vm in self.store.vms().unwrap_or_default() {
+            if vm.state != VmState::Running {
+                continue;
+            }
+            let Ok(file) = std::fs::OpenOptions::new().append(true).open(&vm.log) else {
+                continue;
+            };
+            let Ok(len) = file.metadata().map(|m| m.len()) else {
+                continue;
+            };
+            if len > MAX_LOG_BYTES && file.set_len(0).is_ok() {
+                let _ = writeln!(&file, "[tern node: log emptied at {len} bytes]");
             }
         }
     }
