@@ -28,6 +28,6 @@ pub mod ram;
 pub mod snapshot_file;
 pub mod system;
 
-pub use api::{serve, serve_with, ApiLimits, ServeError, ServerHandle};
+pub use api::{serve, serve_router, serve_with, ApiLimits, ServeError, ServerHandle};
 pub use client::{Client, ClientError};
 pub use control::{ControlError, VmControl};

@@ -44,8 +44,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-pub use body::MAX_BODY_BYTES;
-pub use error::ErrorBody;
+pub use body::{json_response, raw_json_response, JsonBody, MAX_BODY_BYTES};
+pub use error::{ApiError, ErrorBody};
 pub use limits::{
     ApiLimits, BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, MAX_HEADER_BYTES,
     MAX_HEADER_FIELDS,
@@ -82,6 +82,18 @@ pub fn serve_with(
     vm: Arc<dyn VmControl>,
     limits: ApiLimits,
 ) -> Result<ServerHandle, ServeError> {
+    serve_router(path, router(vm), limits)
+}
+
+/// Serves any axum `app` on the Unix socket `path` the way the control API is served:
+/// owner-only socket, peer credentials checked, connections and request sizes bounded
+/// by `limits`, a server thread of its own. Other tern services on a Unix socket (the
+/// node manager's API) use it with their own routes, [`JsonBody`] and [`ApiError`].
+pub fn serve_router(
+    path: impl AsRef<Path>,
+    app: axum::Router,
+    limits: ApiLimits,
+) -> Result<ServerHandle, ServeError> {
     let path = path.as_ref().to_path_buf();
     let (std_listener, file_id) = socket::bind(&path)?;
     let cleanup_on_err = |action, source| {
@@ -105,12 +117,11 @@ pub fn serve_with(
             .map_err(|e| cleanup_on_err("register the socket", e))?
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let app = router(vm);
     let thread = std::thread::Builder::new()
         .name("tern-api".to_string())
         .spawn(move || run(runtime, listener, app, limits, stop_rx))
         .map_err(|e| cleanup_on_err("start the server thread", e))?;
-    tracing::info!("control API listening on {}", path.display());
+    tracing::info!("API listening on {}", path.display());
     Ok(ServerHandle {
         path,
         file_id,

@@ -4,10 +4,12 @@ mod control;
 mod exec;
 mod gdb;
 mod migrate;
+mod node;
 mod restore_process;
 mod run;
 mod sandbox;
 mod size;
+mod slice;
 
 use clap::{Parser, Subcommand};
 
@@ -43,6 +45,10 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Wait for a VM migrating here, then run it.
     Receive(migrate::ReceiveArgs),
+    /// Run the node manager (`tern node serve`).
+    Node(node::NodeArgs),
+    /// Create, renew and delete slices of a node, and start VMs in them.
+    Slice(slice::SliceArgs),
 }
 
 /// Runs the command; returns the process exit status.
@@ -58,5 +64,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Stop(a) => control::stop(a),
         Command::Migrate(a) => migrate::migrate(a),
         Command::Receive(a) => migrate::receive(a),
+        Command::Node(a) => node::node(a),
+        Command::Slice(a) => slice::slice(a),
     }
 }
