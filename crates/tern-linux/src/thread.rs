@@ -13,6 +13,7 @@ use tern_hart::trap::cause;
 use tern_hart::{EmptyBus, Hart, HartConfig, IrqLines, RunExit};
 
 use crate::errno::{Errno, SysResult};
+use crate::interpose::Verdict;
 use crate::kernel;
 use crate::mm::shootdown::HartStats;
 use crate::mm::{Access, Fault};
@@ -108,6 +109,9 @@ impl Thread {
     pub fn run(&mut self) -> i32 {
         let slice = self.task.proc.opts.slice.max(1000);
         let mut debug_applied = 0;
+        // A pc sampler (`--plugin insn-count`): the slice ends every period.
+        let sampler = crate::interpose::sampler();
+        let mut since_sample = 0u64;
         loop {
             self.deliver_signals();
             if self.task.proc.pause.requested() {
@@ -145,8 +149,19 @@ impl Thread {
                 }
                 None => slice,
             };
+            let budget = match sampler {
+                Some(s) => budget.min(s.period().saturating_sub(since_sample).max(1)),
+                None => budget,
+            };
             let (exit, n) = self.hart.run(&mut EmptyBus, budget);
             self.task.proc.count(n);
+            if let Some(s) = sampler {
+                since_sample += n;
+                if since_sample >= s.period() {
+                    since_sample = 0;
+                    s.sample(self.task.tid, self.hart.state().pc, n);
+                }
+            }
             self.stats.slice_done(self.hart.state().pc, n);
             if let RunExit::Trap(e) = exit {
                 if let Some(status) = self.trap(e.cause, e.tval) {
@@ -232,7 +247,12 @@ impl Thread {
         self.stats
             .in_syscall
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        let flow = kernel::dispatch(&mut self.task, &mut self.hart, nr, args);
+        // An interposer (`--policy`) sees the call first: one load when none is.
+        let verdict = crate::interpose::before(&self.task, nr, &args);
+        let flow = match verdict {
+            Verdict::Deny(e) => Flow::Ret(Err(e)),
+            _ => kernel::dispatch(&mut self.task, &mut self.hart, nr, args),
+        };
         let r = match flow {
             Flow::Ret(r) => r,
             Flow::Spawn(new) => spawn(&self.task.proc, *new),
@@ -248,6 +268,11 @@ impl Thread {
         self.stats
             .in_syscall
             .store(false, std::sync::atomic::Ordering::SeqCst);
+        if let Verdict::Watch(note) = verdict {
+            if let Some(h) = crate::interpose::interposer() {
+                h.after(&self.task, nr, &args, note, &r);
+            }
+        }
         if let Some(c) = call {
             self.task.proc.strace.line(&format!(
                 "{} {}{}",

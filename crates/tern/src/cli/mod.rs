@@ -4,6 +4,7 @@ mod control;
 mod exec;
 mod gdb;
 mod migrate;
+mod policy;
 mod restore_process;
 mod run;
 mod sandbox;

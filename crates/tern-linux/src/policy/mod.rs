@@ -1,0 +1,236 @@
+//! The system-call policy of a process VM (`tern exec --policy FILE`): an
+//! [`Interposer`] built from a policy file ([`rules`]) that denies calls with an
+//! errno, keeps `connect` to listed addresses ([`connect`]), makes directory trees
+//! read-only ([`readonly`]) and logs calls.
+//!
+//! The decision per call number is a table lookup: a call no rule names costs one
+//! load and a compare on top of the hook's own check.
+
+pub mod connect;
+pub mod insn_count;
+pub mod readonly;
+pub mod rules;
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::{Arc, OnceLock};
+
+use syscalls::riscv64::Sysno;
+
+use crate::errno::{Errno, SysResult};
+use crate::interpose::{Interposer, Verdict};
+use crate::process::Process;
+use crate::task::Task;
+use connect::Connect;
+use readonly::ReadOnly;
+pub use rules::Rules;
+
+/// Call numbers a table covers (riscv64's are below 512).
+const CALLS: usize = 512;
+
+/// The rule a call number is under.
+const DENY: u8 = 1;
+const LOG: u8 = 2;
+const READ_ONLY: u8 = 4;
+const CONNECT: u8 = 8;
+
+/// A policy, ready to install with [`crate::interpose::install`].
+pub struct Policy {
+    /// Per call number: which of the rules apply.
+    table: Vec<u8>,
+    /// Per call number: the errno of a `deny`.
+    deny: Vec<Option<Errno>>,
+    read_only: ReadOnly,
+    connect: Option<Connect>,
+    log_file: Option<String>,
+    /// Where log lines go: a descriptor above the program's.
+    log: OnceLock<OwnedFd>,
+}
+
+impl Policy {
+    /// The policy `rules` describe.
+    pub fn new(rules: Rules) -> Policy {
+        let mut table = vec![0u8; CALLS];
+        let mut deny = vec![None; CALLS];
+        let mut mark = |nr: u64, bit: u8| {
+            if let Some(t) = table.get_mut(nr as usize) {
+                *t |= bit;
+            }
+        };
+        for &(nr, e) in &rules.deny {
+            mark(nr, DENY);
+            if let Some(d) = deny.get_mut(nr as usize) {
+                *d = Some(e);
+            }
+        }
+        for &nr in &rules.log {
+            mark(nr, LOG);
+        }
+        if !rules.read_only.is_empty() {
+            for &c in ReadOnly::calls() {
+                mark(c as u64, READ_ONLY);
+            }
+        }
+        let connect = rules.connect.map(|allowed| {
+            for &c in Connect::calls() {
+                mark(c as u64, CONNECT);
+            }
+            Connect::new(allowed, rules.connect_errno.unwrap_or(Errno::EACCES))
+        });
+        Policy {
+            table,
+            deny,
+            read_only: ReadOnly::new(rules.read_only),
+            connect,
+            log_file: rules.log_file,
+            log: OnceLock::new(),
+        }
+    }
+
+    /// Parses policy text ([`rules`]).
+    pub fn parse(text: &str) -> Result<Policy, String> {
+        Rules::parse(text).map(Policy::new)
+    }
+
+    /// Writes one log line.
+    fn line(&self, text: &str) {
+        let fd = self.log.get().map_or(2, |f| f.as_raw_fd());
+        let mut s = String::with_capacity(text.len() + 16);
+        s.push_str("tern policy: ");
+        s.push_str(text);
+        s.push('\n');
+        let b = s.as_bytes();
+        let mut off = 0;
+        while off < b.len() {
+            // SAFETY: writing a valid buffer to our own descriptor.
+            let n = unsafe { libc::write(fd, b[off..].as_ptr().cast(), b.len() - off) };
+            if n <= 0 {
+                break;
+            }
+            off += n as usize;
+        }
+    }
+
+    /// The call as `--strace` shows it, with the caller's ids (and, for `execve`,
+    /// the argument strings).
+    fn describe(t: &Task, nr: u64, args: &[u64; 6]) -> String {
+        let call = crate::strace::format_call(&mut t.proc.mm(), nr, args);
+        let argv = match Sysno::new(nr as usize) {
+            Some(Sysno::execve) => argv_text(&t.proc, args[1]),
+            Some(Sysno::execveat) => argv_text(&t.proc, args[2]),
+            _ => String::new(),
+        };
+        format!("{} {} {call}{argv}", t.proc_pid(), t.tid)
+    }
+}
+
+/// Most `execve` arguments a log line shows, and bytes of each.
+const ARGV_SHOWN: u64 = 32;
+const ARG_BYTES: usize = 256;
+
+/// ` argv=["a", "b"]`: the argument strings at `va` (as far as they can be read).
+fn argv_text(proc: &Process, va: u64) -> String {
+    let mut parts = Vec::new();
+    for i in 0..ARGV_SHOWN {
+        let Ok(p) = proc.read_u64(va.wrapping_add(i * 8)) else {
+            break;
+        };
+        if p == 0 {
+            break;
+        }
+        let Ok(s) = proc.mm().read_cstr(p, ARG_BYTES) else {
+            break;
+        };
+        parts.push(format!("{:?}", String::from_utf8_lossy(&s)));
+    }
+    format!(" argv=[{}]", parts.join(", "))
+}
+
+/// Opens the log: `path` for appending, or a duplicate of stderr, above the
+/// program's descriptors.
+fn open_log(path: Option<&str>, min_fd: i32) -> Result<OwnedFd, String> {
+    let fd = match path {
+        Some(p) => {
+            let c = std::ffi::CString::new(p).map_err(|_| format!("log-file {p}: bad path"))?;
+            // SAFETY: a valid C string.
+            let fd = unsafe {
+                libc::open(
+                    c.as_ptr(),
+                    libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC,
+                    0o644,
+                )
+            };
+            if fd < 0 {
+                return Err(format!("log-file {p}: {}", std::io::Error::last_os_error()));
+            }
+            fd
+        }
+        // SAFETY: duplicating our own stderr.
+        None => unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 0) },
+    };
+    if fd < 0 {
+        return Err(format!("policy log: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: a descriptor we just opened; `high` is ours too.
+    unsafe {
+        let high = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min_fd);
+        libc::close(fd);
+        if high < 0 {
+            return Err(format!("policy log: {}", std::io::Error::last_os_error()));
+        }
+        Ok(OwnedFd::from_raw_fd(high))
+    }
+}
+
+impl Interposer for Policy {
+    fn attach(&self, proc: &Arc<Process>) -> Result<(), String> {
+        let fd = open_log(self.log_file.as_deref(), proc.fd_limit)?;
+        let _ = self.log.set(fd);
+        self.read_only.attach(proc)?;
+        if let Some(c) = &self.connect {
+            c.attach(proc);
+        }
+        Ok(())
+    }
+
+    fn before(&self, t: &Task, nr: u64, args: &[u64; 6]) -> Verdict {
+        let rule = self.table.get(nr as usize).copied().unwrap_or(0);
+        if rule == 0 {
+            return Verdict::Allow;
+        }
+        let mut denied = None;
+        if rule & DENY != 0 {
+            denied = self.deny[nr as usize];
+        }
+        if denied.is_none() && rule & READ_ONLY != 0 {
+            denied = self.read_only.check(t, nr, args);
+        }
+        if denied.is_none() && rule & CONNECT != 0 {
+            denied = self.connect.as_ref().and_then(|c| c.check(t, nr, args));
+        }
+        if let Some(e) = denied {
+            self.line(&format!(
+                "{} = -1 {} (denied)",
+                Self::describe(t, nr, args),
+                e.name()
+            ));
+            return Verdict::Deny(e);
+        }
+        if rule & LOG == 0 {
+            return Verdict::Allow;
+        }
+        let text = Self::describe(t, nr, args);
+        if matches!(
+            Sysno::new(nr as usize),
+            Some(Sysno::execve | Sysno::execveat | Sysno::exit | Sysno::exit_group)
+        ) {
+            // It does not return when it works.
+            self.line(&text);
+        }
+        Verdict::Watch(text)
+    }
+
+    fn after(&self, _t: &Task, _nr: u64, _args: &[u64; 6], note: String, result: &SysResult) {
+        // (An `execve` logged before it ran shows here again only when it failed.)
+        self.line(&format!("{note}{}", crate::strace::format_result(result)));
+    }
+}

@@ -1,0 +1,58 @@
+//! `tern exec --policy FILE` and `--plugin NAME`: the process VM's interposition
+//! hooks (tern-linux's `interpose`), installed before the program runs and handed
+//! on to the programs it starts with `execve`.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use tern_linux::interpose;
+use tern_linux::policy::{insn_count, Policy};
+
+/// Installs the policy (from `file`, or the text a program's `execve` handed on)
+/// and the plugins named in `plugins`.
+pub fn install(file: Option<&Path>, text: Option<&str>, plugins: &[String]) -> anyhow::Result<()> {
+    let mut reexec = Vec::new();
+    let text = match (file, text) {
+        (Some(f), _) => Some(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("--policy {}: cannot read it", f.display()))?,
+        ),
+        (None, Some(t)) => Some(t.to_string()),
+        (None, None) => None,
+    };
+    if let Some(text) = text {
+        let what = file.map_or("--policy".to_string(), |f| {
+            format!("--policy {}", f.display())
+        });
+        let policy = Policy::parse(&text).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+        interpose::install(Box::new(policy));
+        reexec.push("--policy-text".to_string());
+        reexec.push(text);
+    }
+    for p in plugins {
+        let (name, arg) = match p.split_once('=') {
+            Some((n, a)) => (n, Some(a)),
+            None => (p.as_str(), None),
+        };
+        match name {
+            "insn-count" => {
+                let period = match arg {
+                    Some(a) => a.parse::<u64>().ok().filter(|&n| n > 0).with_context(|| {
+                        format!("--plugin {p}: PERIOD must be a positive number")
+                    })?,
+                    None => insn_count::DEFAULT_PERIOD,
+                };
+                if !insn_count::install(period) {
+                    bail!("--plugin {p}: given twice");
+                }
+            }
+            _ => bail!("--plugin {p}: unknown plugin (known: insn-count[=PERIOD])"),
+        }
+        reexec.push("--plugin".to_string());
+        reexec.push(p.clone());
+    }
+    if !reexec.is_empty() {
+        interpose::set_reexec_args(reexec);
+    }
+    Ok(())
+}
