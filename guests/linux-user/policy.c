@@ -13,6 +13,8 @@
  *                           UNIX_BAD fails.
  *   policy exec             runs itself again as "policy child" with execve.
  *   policy child            getppid must fail with EACCES (the policy survived execve).
+ *   policy hot              spends about 95% of its instructions in spin_hot and 5%
+ *                           in spin_cold (for the insn-count plugin).
  *
  * Prints "ok WHAT" or "FAIL WHAT: ..." per check; the exit status is the number of
  * failures. */
@@ -142,6 +144,7 @@ static int readonly(const char *ro, const char *rw) {
     /* Metadata and contents through paths. */
     EROFS_("truncate", truncate(f, 0));
     EROFS_("truncate rw/link-f", truncate(link_f, 0));
+    EROFS_("truncate sub/g", truncate(g, 0));
     EROFS_("chmod", chmod(f, 0777));
     EROFS_("chmod rw/link-f", chmod(link_f, 0777));
     EROFS_("chmod the tree", chmod(ro, 0700));
@@ -221,6 +224,16 @@ static int do_connect(int ok, int bad, const char *unix_ok, const char *unix_bad
     return failures;
 }
 
+/* Loops the compiler cannot fold away. */
+__attribute__((noinline)) static unsigned long spin(unsigned long n, unsigned long seed) {
+    volatile unsigned long x = seed;
+    for (unsigned long i = 0; i < n; i++) x = x * 6364136223846793005UL + 1442695040888963407UL;
+    return x;
+}
+
+__attribute__((noinline)) unsigned long spin_hot(unsigned long n) { return spin(0, 1) + ({ volatile unsigned long x = 1; for (unsigned long i = 0; i < n; i++) x = x * 6364136223846793005UL + 1; x; }); }
+__attribute__((noinline)) unsigned long spin_cold(unsigned long n) { return spin(0, 2) + ({ volatile unsigned long x = 2; for (unsigned long i = 0; i < n; i++) x = x * 6364136223846793005UL + 3; x; }); }
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc >= 4 && strcmp(argv[1], "readonly") == 0) return readonly(argv[2], argv[3]);
@@ -242,6 +255,11 @@ int main(int argc, char **argv) {
         errno = 0;
         expect("getppid denied after execve", syscall(SYS_getppid), EACCES);
         return failures;
+    }
+    if (argc >= 2 && strcmp(argv[1], "hot") == 0) {
+        unsigned long r = spin_hot(19000000) + spin_cold(1000000);
+        printf("ok hot %lu\n", r & 1);
+        return 0;
     }
     fprintf(stderr, "usage: policy readonly RO RW | deny | connect OK BAD UNIX_OK UNIX_BAD | exec\n");
     return 100;

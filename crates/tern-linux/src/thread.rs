@@ -247,11 +247,19 @@ impl Thread {
         self.stats
             .in_syscall
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        // An interposer (`--policy`) sees the call first: one load when none is.
-        let verdict = crate::interpose::before(&self.task, nr, &args);
-        let flow = match verdict {
-            Verdict::Deny(e) => Flow::Ret(Err(e)),
-            _ => kernel::dispatch(&mut self.task, &mut self.hart, nr, args),
+        // An interposer (`--policy`) sees the call first; without one this is a
+        // load and a branch.
+        let mut watch = None;
+        let mut denied = None;
+        if let Some(h) = crate::interpose::interposer() {
+            match hooked(h, &self.task, nr, &args) {
+                Err(e) => denied = Some(e),
+                Ok(note) => watch = note,
+            }
+        }
+        let flow = match denied {
+            Some(e) => Flow::Ret(Err(e)),
+            None => kernel::dispatch(&mut self.task, &mut self.hart, nr, args),
         };
         let r = match flow {
             Flow::Ret(r) => r,
@@ -268,7 +276,7 @@ impl Thread {
         self.stats
             .in_syscall
             .store(false, std::sync::atomic::Ordering::SeqCst);
-        if let Verdict::Watch(note) = verdict {
+        if let Some(note) = watch {
             if let Some(h) = crate::interpose::interposer() {
                 h.after(&self.task, nr, &args, note, &r);
             }
@@ -368,6 +376,23 @@ impl Thread {
                 st.x[10] = i.a0;
             }
         }
+    }
+}
+
+/// An interposer's decision on a call: the errno of a denial, or whether to show
+/// it the result (with its note). Out of line: most runs have no interposer.
+#[cold]
+#[inline(never)]
+fn hooked(
+    h: &dyn crate::interpose::Interposer,
+    t: &Task,
+    nr: u64,
+    args: &[u64; 6],
+) -> Result<Option<String>, Errno> {
+    match h.before(t, nr, args) {
+        Verdict::Allow => Ok(None),
+        Verdict::Deny(e) => Err(e),
+        Verdict::Watch(note) => Ok(Some(note)),
     }
 }
 

@@ -303,3 +303,55 @@ fn bad_policies_are_refused_with_the_line() {
     assert_ne!(o.status, 0);
     assert!(o.stderr.contains("read-only /no/such/dir"), "{}", o.stderr);
 }
+
+#[test]
+fn insn_count_names_the_hot_function() {
+    for (link, period) in [(Link::Static, None), (Link::Dynamic, Some("1000"))] {
+        let prog = build("policy", link);
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
+        c.arg("exec");
+        if link == Link::Dynamic {
+            c.args(["--sysroot", linux_user::SYSROOT]);
+        }
+        let plugin = match period {
+            Some(p) => format!("insn-count={p}"),
+            None => "insn-count".to_string(),
+        };
+        c.args(["--plugin", &plugin]).arg(&prog).arg("hot");
+        let o = exec(c);
+        assert_all_ok(&o, 1);
+        // "  94.99%          114009000  spin_hot (policy-static)"
+        let share = |f: &str| -> f64 {
+            let line = o
+                .stderr
+                .lines()
+                .find(|l| l.contains(&format!(" {f} (")))
+                .unwrap_or_else(|| panic!("no {f} line:\n{}", o.stderr));
+            line.trim()
+                .split('%')
+                .next()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no share in {line:?}"))
+        };
+        let (hot, cold) = (share("spin_hot"), share("spin_cold"));
+        assert!(
+            (90.0..99.0).contains(&hot),
+            "spin_hot {hot}%:\n{}",
+            o.stderr
+        );
+        assert!(
+            (2.0..8.0).contains(&cold),
+            "spin_cold {cold}%:\n{}",
+            o.stderr
+        );
+        let first = o
+            .stderr
+            .lines()
+            .find(|l| l.contains('%') && !l.contains("share"));
+        assert!(
+            first.is_some_and(|l| l.contains("spin_hot")),
+            "spin_hot is not first:\n{}",
+            o.stderr
+        );
+    }
+}
