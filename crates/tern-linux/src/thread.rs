@@ -112,6 +112,8 @@ impl Thread {
         // A pc sampler (`--plugin insn-count`): the slice ends every period.
         let sampler = crate::interpose::sampler();
         let mut since_sample = 0u64;
+        // The hart's slow-path counters as last published for metrics.
+        let mut published = tern_hart::HartCounters::default();
         loop {
             self.deliver_signals();
             if self.task.proc.pause.requested() {
@@ -163,6 +165,13 @@ impl Thread {
                 }
             }
             self.stats.slice_done(self.hart.state().pc, n);
+            let counters = self.hart.counters();
+            if counters != published {
+                // Only when they moved: most slices end in a system call that missed
+                // nothing.
+                self.stats.counters.publish(counters);
+                published = counters;
+            }
             if let RunExit::Trap(e) = exit {
                 if let Some(status) = self.trap(e.cause, e.tval) {
                     return status;
