@@ -94,6 +94,9 @@ static int readonly(const char *ro, const char *rw) {
     OK_("open ro/sub", subfd);
     int ropath = open(f, O_PATH);
     OK_("open ro/f O_PATH", ropath);
+    int ropath2 = open(f, O_PATH | O_WRONLY | O_TRUNC);
+    OK_("open ro/f O_PATH|O_WRONLY|O_TRUNC (Linux ignores them)", ropath2);
+    close(ropath2);
 
     /* open/openat/creat. */
     EROFS_("open O_WRONLY", open(f, O_WRONLY));

@@ -239,6 +239,10 @@ impl ReadOnly {
     /// a tree, or creating a name there.
     fn open_inside(&self, t: &Task, a: &[u64; 6]) -> bool {
         let flags = a[2] as i32;
+        if flags & libc::O_PATH != 0 {
+            // Linux ignores the access mode, O_CREAT and O_TRUNC with O_PATH.
+            return false;
+        }
         let acc = flags & libc::O_ACCMODE;
         let writes = acc != libc::O_RDONLY
             || flags & libc::O_TRUNC != 0
