@@ -65,7 +65,7 @@ pub trait Sampler: Send + Sync {
 
 static INTERPOSER: OnceLock<Box<dyn Interposer>> = OnceLock::new();
 static SAMPLER: OnceLock<Box<dyn Sampler>> = OnceLock::new();
-static REEXEC: OnceLock<Vec<String>> = OnceLock::new();
+static REEXEC: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 /// Installs the system-call hook of this host process (once; a second call
 /// returns `false` and changes nothing).
@@ -101,15 +101,18 @@ pub fn attach(proc: &Arc<Process>) -> Result<(), String> {
     Ok(())
 }
 
-/// Records the `tern exec` options that install the same hooks in the `tern exec`
-/// a program's `execve` starts (once).
-pub fn set_reexec_args(args: Vec<String>) {
-    let _ = REEXEC.set(args);
+/// Adds `tern exec` options that install the same hooks in the `tern exec` a
+/// program's `execve` starts.
+pub fn add_reexec_args(args: impl IntoIterator<Item = String>) {
+    REEXEC
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(args);
 }
 
-/// The options [`set_reexec_args`] recorded (none when no hook is installed).
-pub fn reexec_args() -> &'static [String] {
-    REEXEC.get().map_or(&[], |v| v.as_slice())
+/// The options [`add_reexec_args`] recorded (none when no hook is installed).
+pub fn reexec_args() -> Vec<String> {
+    REEXEC.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Runs the installed hook's decision for a call (`Allow` when none is installed).

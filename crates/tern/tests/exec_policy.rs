@@ -197,40 +197,49 @@ fn denied_calls_return_the_configured_errno() {
 
 #[test]
 fn execve_is_logged_and_the_policy_survives_it() {
-    let base = fresh("exec");
-    let log = base.join("policy.log");
-    let pol = policy_file(
-        &base,
-        &format!(
-            "log execve\ndeny getppid errno=EACCES\nlog-file {}\n",
-            log.display()
-        ),
-    );
-    let prog = build("policy", Link::Static);
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
-    c.arg("exec")
-        .arg("--policy")
-        .arg(&pol)
-        .arg(&prog)
-        .arg("exec");
-    let o = exec(c);
-    assert_all_ok(&o, 1);
-    let text = std::fs::read_to_string(&log).expect("read the policy log");
-    let exec_line = text
-        .lines()
-        .find(|l| l.contains("execve(\"/proc/self/exe\""))
-        .unwrap_or_else(|| panic!("no execve line in the log:\n{text}"));
-    assert!(
-        exec_line.contains(r#"argv=["policy", "child"]"#),
-        "{exec_line}"
-    );
-    // The program after execve still runs under the policy, logging to the file.
-    assert!(text.contains("getppid() = -1 EACCES (denied)"), "{text}");
-    assert!(
-        !o.stderr.contains("tern policy:"),
-        "logged to stderr: {}",
-        o.stderr
-    );
+    // Without --root, and under --root with the log file outside the root (tern's
+    // sandbox hides it from the tern that execve starts: the descriptor is handed on).
+    for confined in [false, true] {
+        let base = fresh(if confined { "exec-root" } else { "exec" });
+        let log = base.join("policy.log");
+        let pol = policy_file(
+            &base,
+            &format!(
+                "log execve\ndeny getppid errno=EACCES\nlog-file {}\n",
+                log.display()
+            ),
+        );
+        let prog = build("policy", Link::Static);
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
+        c.arg("exec").arg("--policy").arg(&pol);
+        if confined {
+            let root = base.join("root");
+            std::fs::create_dir_all(&root).expect("create the root");
+            std::fs::copy(&prog, root.join("policy")).expect("copy the program");
+            c.arg("--root").arg(&root).arg("/policy");
+        } else {
+            c.arg(&prog);
+        }
+        c.arg("exec");
+        let o = exec(c);
+        assert_all_ok(&o, 1);
+        let text = std::fs::read_to_string(&log).expect("read the policy log");
+        let exec_line = text
+            .lines()
+            .find(|l| l.contains("execve(\"/proc/self/exe\""))
+            .unwrap_or_else(|| panic!("no execve line in the log:\n{text}"));
+        assert!(
+            exec_line.contains(r#"argv=["policy", "child"]"#),
+            "{exec_line}"
+        );
+        // The program after execve still runs under the policy, logging to the file.
+        assert!(text.contains("getppid() = -1 EACCES (denied)"), "{text}");
+        assert!(
+            !o.stderr.contains("tern policy:"),
+            "logged to stderr: {}",
+            o.stderr
+        );
+    }
 }
 
 #[test]

@@ -11,7 +11,7 @@ pub mod insn_count;
 pub mod readonly;
 pub mod rules;
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, OnceLock};
 
 use syscalls::riscv64::Sysno;
@@ -42,6 +42,8 @@ pub struct Policy {
     read_only: ReadOnly,
     connect: Option<Connect>,
     log_file: Option<String>,
+    /// The log file opened by the caller ([`Policy::set_log`]), until `attach`.
+    log_given: std::sync::Mutex<Option<OwnedFd>>,
     /// Where log lines go: a descriptor above the program's.
     log: OnceLock<OwnedFd>,
 }
@@ -82,6 +84,7 @@ impl Policy {
             read_only: ReadOnly::new(rules.read_only),
             connect,
             log_file: rules.log_file,
+            log_given: std::sync::Mutex::new(None),
             log: OnceLock::new(),
         }
     }
@@ -89,6 +92,29 @@ impl Policy {
     /// Parses policy text ([`rules`]).
     pub fn parse(text: &str) -> Result<Policy, String> {
         Rules::parse(text).map(Policy::new)
+    }
+
+    /// The `log-file` the policy names (the caller opens it, before confining
+    /// itself, and hands it over with [`Policy::set_log`]).
+    pub fn log_file(&self) -> Option<&str> {
+        self.log_file.as_deref()
+    }
+
+    /// The opened log file (or the one a program's `execve` handed on).
+    pub fn set_log(&self, fd: OwnedFd) {
+        *self.log_given.lock().unwrap_or_else(|e| e.into_inner()) = Some(fd);
+    }
+
+    /// Takes over descriptor `fd` as the log file (handed on by a program's
+    /// `execve`, see `--policy-log-fd`).
+    pub fn adopt_log_fd(&self, fd: RawFd) -> Result<(), String> {
+        // SAFETY: F_GETFD only asks whether the number is open.
+        if fd < 3 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            return Err("not an open descriptor".into());
+        }
+        // SAFETY: the descriptor was handed to this process to own.
+        self.set_log(unsafe { OwnedFd::from_raw_fd(fd) });
+        Ok(())
     }
 
     /// Writes one log line.
@@ -145,45 +171,67 @@ fn argv_text(proc: &Process, va: u64) -> String {
     format!(" argv=[{}]", parts.join(", "))
 }
 
-/// Opens the log: `path` for appending, or a duplicate of stderr, above the
-/// program's descriptors.
-fn open_log(path: Option<&str>, min_fd: i32) -> Result<OwnedFd, String> {
-    let fd = match path {
-        Some(p) => {
-            let c = std::ffi::CString::new(p).map_err(|_| format!("log-file {p}: bad path"))?;
-            // SAFETY: a valid C string.
-            let fd = unsafe {
-                libc::open(
-                    c.as_ptr(),
-                    libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC,
-                    0o644,
-                )
-            };
-            if fd < 0 {
-                return Err(format!("log-file {p}: {}", std::io::Error::last_os_error()));
-            }
-            fd
-        }
-        // SAFETY: duplicating our own stderr.
-        None => unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 0) },
+/// Opens `path` for appending log lines (close-on-exec).
+pub fn open_log_file(path: &str) -> Result<OwnedFd, String> {
+    let c = std::ffi::CString::new(path).map_err(|_| format!("log-file {path}: bad path"))?;
+    // SAFETY: a valid C string.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC,
+            0o644,
+        )
     };
     if fd < 0 {
+        return Err(format!(
+            "log-file {path}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: the descriptor was just opened and is ours.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Moves the log above the program's descriptors (`fd` itself is closed): a log
+/// file stays open across `execve` (the next `tern exec` takes it over by number,
+/// `--policy-log-fd`), a duplicate of stderr does not.
+fn place_log(fd: RawFd, min_fd: i32, keep_on_exec: bool) -> Result<OwnedFd, String> {
+    let cmd = if keep_on_exec {
+        libc::F_DUPFD
+    } else {
+        libc::F_DUPFD_CLOEXEC
+    };
+    // SAFETY: duplicating a descriptor of ours; the copy is ours.
+    let high = unsafe { libc::fcntl(fd, cmd, min_fd) };
+    if high < 0 {
         return Err(format!("policy log: {}", std::io::Error::last_os_error()));
     }
-    // SAFETY: a descriptor we just opened; `high` is ours too.
-    unsafe {
-        let high = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min_fd);
-        libc::close(fd);
-        if high < 0 {
-            return Err(format!("policy log: {}", std::io::Error::last_os_error()));
-        }
-        Ok(OwnedFd::from_raw_fd(high))
-    }
+    // SAFETY: as above.
+    Ok(unsafe { OwnedFd::from_raw_fd(high) })
 }
 
 impl Interposer for Policy {
     fn attach(&self, proc: &Arc<Process>) -> Result<(), String> {
-        let fd = open_log(self.log_file.as_deref(), proc.fd_limit)?;
+        let given = self
+            .log_given
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let fd = match (given, &self.log_file) {
+            (Some(f), _) => {
+                let fd = place_log(f.as_raw_fd(), proc.fd_limit, true)?;
+                crate::interpose::add_reexec_args([
+                    "--policy-log-fd".to_string(),
+                    fd.as_raw_fd().to_string(),
+                ]);
+                fd
+            }
+            (None, Some(p)) => {
+                let f = open_log_file(p)?;
+                place_log(f.as_raw_fd(), proc.fd_limit, false)?
+            }
+            (None, None) => place_log(2, proc.fd_limit, false)?,
+        };
         let _ = self.log.set(fd);
         self.read_only.attach(proc)?;
         if let Some(c) = &self.connect {

@@ -69,6 +69,9 @@ pub struct ExecArgs {
     /// execve).
     #[arg(long, hide = true, value_name = "TEXT")]
     policy_text: Option<String>,
+    /// The policy's log file, kept open across the program's execve (internal).
+    #[arg(long, hide = true, value_name = "FD")]
+    policy_log_fd: Option<i32>,
     /// A built-in plugin: `insn-count[=PERIOD]` samples the pc every PERIOD
     /// instructions (10000) and prints the functions that retired the most at exit.
     #[arg(long, value_name = "NAME[=ARG]")]
@@ -91,6 +94,7 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
     super::policy::install(
         args.policy.as_deref(),
         args.policy_text.as_deref(),
+        args.policy_log_fd,
         &args.plugin,
     )?;
     let sandbox = Sandbox::new(Kind::Process, !args.no_sandbox);

@@ -10,7 +10,12 @@ use tern_linux::policy::{insn_count, Policy};
 
 /// Installs the policy (from `file`, or the text a program's `execve` handed on)
 /// and the plugins named in `plugins`.
-pub fn install(file: Option<&Path>, text: Option<&str>, plugins: &[String]) -> anyhow::Result<()> {
+pub fn install(
+    file: Option<&Path>,
+    text: Option<&str>,
+    log_fd: Option<i32>,
+    plugins: &[String],
+) -> anyhow::Result<()> {
     let mut reexec = Vec::new();
     let text = match (file, text) {
         (Some(f), _) => Some(
@@ -25,6 +30,19 @@ pub fn install(file: Option<&Path>, text: Option<&str>, plugins: &[String]) -> a
             format!("--policy {}", f.display())
         });
         let policy = Policy::parse(&text).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+        // The log file is opened now, before tern confines itself (its mount
+        // namespace may hide the path), or taken over from the program's `execve`.
+        match (log_fd, policy.log_file()) {
+            (Some(fd), _) => policy
+                .adopt_log_fd(fd)
+                .map_err(|e| anyhow::anyhow!("--policy-log-fd {fd}: {e}"))?,
+            (None, Some(path)) => {
+                let fd = tern_linux::policy::open_log_file(path)
+                    .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+                policy.set_log(fd);
+            }
+            (None, None) => {}
+        }
         interpose::install(Box::new(policy));
         reexec.push("--policy-text".to_string());
         reexec.push(text);
@@ -52,7 +70,7 @@ pub fn install(file: Option<&Path>, text: Option<&str>, plugins: &[String]) -> a
         reexec.push(p.clone());
     }
     if !reexec.is_empty() {
-        interpose::set_reexec_args(reexec);
+        interpose::add_reexec_args(reexec);
     }
     Ok(())
 }
