@@ -364,3 +364,55 @@ fn insn_count_names_the_hot_function() {
         );
     }
 }
+
+#[test]
+fn random_system_calls_under_a_policy_never_crash_it_nor_write_the_tree() {
+    let prog = build("syscall_fuzz", Link::Static);
+    for seed in [1u32, 2, 3, 4] {
+        let base = fresh(&format!("fuzz-{seed}"));
+        let root = base.join("root");
+        std::fs::create_dir_all(root.join("x/y")).expect("root");
+        std::fs::write(root.join("x/y/f"), "keep").expect("a file in the tree");
+        std::os::unix::fs::symlink("x", root.join("l")).expect("link");
+        std::fs::copy(&prog, root.join("fuzz")).expect("copy");
+        let before = snapshot(&root.join("x"));
+        let pol = policy_file(
+            &base,
+            &format!(
+                "read-only /x\nconnect-allow 127.0.0.1:1 unix:/x/s unix:@a\n\
+                 deny getppid errno=EACCES\nlog execve openat\nlog-file {}\n",
+                base.join("log").display()
+            ),
+        );
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
+        c.arg("exec")
+            .arg("--root")
+            .arg(&root)
+            .arg("--policy")
+            .arg(&pol);
+        c.args(["/fuzz", &seed.to_string(), "16", "3000"]);
+        let o = exec(c);
+        let log = std::fs::read_to_string(base.join("log")).unwrap_or_default();
+        for text in [&o.stdout, &o.stderr, &log] {
+            assert!(
+                !text.contains("internal error"),
+                "seed {seed}: tern panicked: {text}"
+            );
+            assert!(
+                !text.contains("exit status 101"),
+                "seed {seed}: a child panicked: {text}"
+            );
+        }
+        assert_eq!(o.status, 0, "seed {seed}: {}\n{}", o.stdout, o.stderr);
+        assert!(
+            o.stdout.starts_with("rounds 16:"),
+            "seed {seed}: {}",
+            o.stdout
+        );
+        assert_eq!(
+            snapshot(&root.join("x")),
+            before,
+            "seed {seed}: the read-only tree changed"
+        );
+    }
+}
