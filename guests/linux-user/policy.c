@@ -141,6 +141,19 @@ static int readonly(const char *ro, const char *rw) {
     EROFS_("rename out of the tree", rename(f, join(rw, "moved")));
     EROFS_("rename into the tree", rename(rwf, join(ro, "moved")));
     EROFS_("rename the tree itself", rename(ro, join(rw, "tree")));
+    /* Moving an ancestor of the tree would move the tree. */
+    char *parent = strdup(ro);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = 0;
+        char *moved;
+        if (asprintf(&moved, "%s-moved", parent) < 0) return 99;
+        EROFS_("rename an ancestor of the tree", rename(parent, moved));
+        OK_("mkdir rw/other", mkdir(join(rw, "other"), 0755));
+        EROFS_("exchange an ancestor of the tree", renameat2(AT_FDCWD, join(rw, "other"), AT_FDCWD, parent, RENAME_EXCHANGE));
+    } else {
+        printf("ok (the tree's parent is /: no ancestor to move)\n");
+    }
     EROFS_("renameat2 RENAME_EXCHANGE", renameat2(AT_FDCWD, rwf, subfd, "g", RENAME_EXCHANGE));
     EROFS_("renameat(sub, ../f)", renameat(subfd, "../f", AT_FDCWD, join(rw, "moved")));
 

@@ -13,7 +13,8 @@
 //! `linkat(fd, "", AT_EMPTY_PATH)`...) are checked on the descriptor.
 //!
 //! Which calls: `openat` for writing, truncating, `O_TMPFILE` or creating;
-//! `mkdirat`, `mknodat`, `symlinkat`, `unlinkat`, `renameat2` (both names), `linkat`
+//! `mkdirat`, `mknodat`, `symlinkat`, `unlinkat`, `renameat2` (both names, and
+//! neither may be a tree's ancestor: the trees are checked by host path), `linkat`
 //! (the source too: a hard link out of the tree would be a writable name of its
 //! file), `fchmodat`, `fchownat`, `utimensat`, `truncate`, the `setxattr` and
 //! `removexattr` families, `fchmod`, `fchown`, `ftruncate`, `fallocate`, `bind` of a
@@ -193,6 +194,42 @@ impl ReadOnly {
         host_path(fd).is_some_and(|h| self.inside(&h))
     }
 
+    /// Whether host path `host` is a tree's ancestor: renaming it would move the
+    /// tree away from the path it is checked by.
+    fn above(&self, host: &[u8]) -> bool {
+        self.host.get().is_some_and(|trees| {
+            trees
+                .iter()
+                .any(|t| t.starts_with(host) && (host == b"/" || t.get(host.len()) == Some(&b'/')))
+        })
+    }
+
+    /// For `rename`: whether the name `path` reaches is inside a tree or above one.
+    fn rename_touches(&self, t: &Task, dirfd: u64, va: u64) -> bool {
+        let proc = &*t.proc;
+        let Ok(path) = proc.read_path(va) else {
+            return false;
+        };
+        let Ok(d) = dirfd_for(t, dirfd, &path) else {
+            return false;
+        };
+        let Ok(w) = resolve(proc, d, &path, Lookup::Parent) else {
+            return false;
+        };
+        let host = match (&w.entry, &w.object) {
+            (Some((dir, n)), _) => host_path(dir.as_raw_fd()).map(|mut h| {
+                if h != b"/" {
+                    h.push(b'/');
+                }
+                h.extend_from_slice(n.to_bytes());
+                h
+            }),
+            (None, Some(o)) => host_path(o.as_raw_fd()),
+            (None, None) => None,
+        };
+        host.is_some_and(|h| self.inside(&h) || self.above(&h))
+    }
+
     fn name_inside(&self, dir: RawFd, name: &CStr) -> bool {
         host_path(dir).is_some_and(|mut h| {
             if h != b"/" {
@@ -330,9 +367,9 @@ impl ReadOnly {
             S::openat => self.open_inside(t, a),
             S::mkdirat | S::mknodat | S::unlinkat => self.path_inside(t, a[0], a[1], Acts::Name),
             S::symlinkat => self.path_inside(t, a[1], a[2], Acts::Name),
+            // Both names; and a tree's ancestor cannot move (nor be exchanged).
             S::renameat2 => {
-                self.path_inside(t, a[0], a[1], Acts::Name)
-                    || self.path_inside(t, a[2], a[3], Acts::Name)
+                self.rename_touches(t, a[0], a[1]) || self.rename_touches(t, a[2], a[3])
             }
             S::linkat => {
                 let old = if Self::empty_path(t, a[1], a[4]) {
