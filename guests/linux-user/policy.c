@@ -13,6 +13,9 @@
  *                           UNIX_BAD fails.
  *   policy exec             runs itself again as "policy child" with execve.
  *   policy child            getppid must fail with EACCES (the policy survived execve).
+ *   policy race RO RW SECS  one thread creates, writes and removes names below RW/a
+ *                           while another swaps RW/a between a directory and a
+ *                           link to RO, for SECS seconds (the tree must not change).
  *   policy hot              spends about 95% of its instructions in spin_hot and 5%
  *                           in spin_cold (for the insn-count plugin).
  *
@@ -30,6 +33,8 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failures;
@@ -240,6 +245,50 @@ static int do_connect(int ok, int bad, const char *unix_ok, const char *unix_bad
     return failures;
 }
 
+static volatile int race_over;
+static const char *race_ro, *race_rw;
+
+static void *swapper(void *unused) {
+    (void)unused;
+    char *a = join(race_rw, "a"), *tmp = join(race_rw, "a.dir");
+    while (!race_over) {
+        rename(a, tmp);
+        symlink(race_ro, a);
+        unlink(a);
+        rename(tmp, a);
+    }
+    return NULL;
+}
+
+static int race(const char *ro, const char *rw, int secs) {
+    race_ro = ro;
+    race_rw = rw;
+    char *a = join(rw, "a");
+    OK_("mkdir rw/a", mkdir(a, 0755));
+    char *newf = join(a, "new"), *d = join(a, "d"), *f = join(a, "f");
+    pthread_t t;
+    pthread_create(&t, NULL, swapper, NULL);
+    long tries = 0, made = 0, refused = 0;
+    time_t end = time(NULL) + secs;
+    while (time(NULL) < end) {
+        tries++;
+        int fd = open(newf, O_CREAT | O_WRONLY, 0644);
+        if (fd >= 0) { made++; write(fd, "x", 1); close(fd); unlink(newf); }
+        else if (errno == EROFS) refused++;
+        if (mkdir(d, 0755) == 0) rmdir(d);
+        fd = open(f, O_WRONLY | O_TRUNC);
+        if (fd >= 0) close(fd);
+        truncate(f, 0);
+        chmod(f, 0600);
+        unlink(f);
+    }
+    race_over = 1;
+    pthread_join(t, NULL);
+    printf("ok race: %ld tries\n", tries);
+    fprintf(stderr, "race: %ld tries, %ld created in rw/a, %ld refused\n", tries, made, refused);
+    return failures;
+}
+
 /* Loops the compiler cannot fold away. */
 __attribute__((noinline)) static unsigned long spin(unsigned long n, unsigned long seed) {
     volatile unsigned long x = seed;
@@ -272,6 +321,7 @@ int main(int argc, char **argv) {
         expect("getppid denied after execve", syscall(SYS_getppid), EACCES);
         return failures;
     }
+    if (argc >= 5 && strcmp(argv[1], "race") == 0) return race(argv[2], argv[3], atoi(argv[4]));
     if (argc >= 2 && strcmp(argv[1], "hot") == 0) {
         unsigned long r = spin_hot(19000000) + spin_cold(1000000);
         printf("ok hot %lu\n", r & 1);

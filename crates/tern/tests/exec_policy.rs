@@ -416,3 +416,39 @@ fn random_system_calls_under_a_policy_never_crash_it_nor_write_the_tree() {
         );
     }
 }
+
+#[test]
+fn a_thread_swapping_a_directory_for_a_link_does_not_get_writes_into_the_tree() {
+    // One guest thread creates, writes and removes names below rw/a while another
+    // swaps rw/a between a directory and a link to the tree: the call's own walk is
+    // checked again, so no write lands in the tree (without that second look this
+    // race wins within a second).
+    for confined in [false, true] {
+        let base = fresh(if confined { "race-root" } else { "race" });
+        let root = base.join("root");
+        let (ro, rw) = (root.join("ro"), root.join("rw"));
+        make_trees(&ro, &rw);
+        let before = snapshot(&ro);
+        let prog = build("policy", Link::Static);
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
+        c.arg("exec").arg("--policy");
+        if confined {
+            std::fs::copy(&prog, root.join("policy")).expect("copy the program");
+            c.arg(policy_file(&base, "read-only /ro\n"));
+            c.arg("--root")
+                .arg(&root)
+                .args(["/policy", "race", "/ro", "/rw", "3"]);
+        } else {
+            c.arg(policy_file(&base, &format!("read-only {}\n", ro.display())));
+            c.arg(&prog).arg("race").arg(&ro).arg(&rw).arg("3");
+        }
+        let o = exec(c);
+        assert_all_ok(&o, 2);
+        assert!(o.stderr.contains(" refused"), "{}", o.stderr);
+        assert_eq!(
+            snapshot(&ro),
+            before,
+            "a write reached the tree (confined: {confined})"
+        );
+    }
+}

@@ -242,6 +242,10 @@ impl Interposer for Policy {
 
     fn before(&self, t: &Task, nr: u64, args: &[u64; 6]) -> Verdict {
         let rule = self.table.get(nr as usize).copied().unwrap_or(0);
+        if rule & READ_ONLY != 0 {
+            // Never left armed by a call that did not come back through `after`.
+            crate::fs::guard::disarm();
+        }
         if rule == 0 {
             return Verdict::Allow;
         }
@@ -263,8 +267,23 @@ impl Interposer for Policy {
             ));
             return Verdict::Deny(e);
         }
+        // The call's own walks get a second look (a thread may swap a directory
+        // for a link between the check above and the call).
+        let guarded = rule & READ_ONLY != 0 && {
+            match self.read_only.guard_for(nr, args) {
+                Some(g) => {
+                    crate::fs::guard::arm(g);
+                    true
+                }
+                None => false,
+            }
+        };
         if rule & LOG == 0 {
-            return Verdict::Allow;
+            return if guarded {
+                Verdict::Watch(String::new())
+            } else {
+                Verdict::Allow
+            };
         }
         let text = Self::describe(t, nr, args);
         if matches!(
@@ -278,6 +297,11 @@ impl Interposer for Policy {
     }
 
     fn after(&self, _t: &Task, _nr: u64, _args: &[u64; 6], note: String, result: &SysResult) {
+        crate::fs::guard::disarm();
+        if note.is_empty() {
+            // Watched for the guard only.
+            return;
+        }
         // (An `execve` logged before it ran shows here again only when it failed.)
         self.line(&format!("{note}{}", crate::strace::format_result(result)));
     }

@@ -21,21 +21,21 @@
 //! Unix socket path; `open_by_handle_at` for writing is refused outright while a
 //! tree is read-only (a handle names no path to check).
 //!
-//! The check and the call resolve the path one after the other: a program that
-//! swaps a directory for a symbolic link between them (with another thread) could
-//! make the call reach a place the check did not look at. Inside a read-only tree
-//! nothing can be renamed or replaced, so the race needs a writable directory on
-//! the way.
+//! The check resolves each path before the call; then it arms a guard
+//! ([`crate::fs::guard`]) that looks again at every walk the call itself makes, on
+//! the descriptors the call then uses (and has paths the host would resolve itself
+//! walked too, while armed). A thread that swaps a directory for a symbolic link
+//! between the check and the call is refused there (tested: `exec_policy.rs`).
 
 use std::ffi::CStr;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::OnceLock;
 
 use syscalls::riscv64::Sysno;
 
 use crate::errno::Errno;
 use crate::fs::locate::locate;
-use crate::fs::resolve::{above, walk, Lookup, Start, Tree, Walk};
+use crate::fs::resolve::{Lookup, Walk};
 use crate::process::Process;
 use crate::syscalls::path_args::dirfd_for;
 use crate::task::Task;
@@ -48,16 +48,8 @@ pub struct ReadOnly {
     host: OnceLock<Vec<Vec<u8>>>,
 }
 
-/// The host path descriptor `fd` of this thread refers to, as the kernel reports
-/// it (` (deleted)` removed).
-pub(crate) fn host_path(fd: RawFd) -> Option<Vec<u8>> {
-    let p = std::fs::read_link(format!("/proc/thread-self/fd/{fd}")).ok()?;
-    let mut b = p.into_os_string().into_encoded_bytes();
-    if b.ends_with(b" (deleted)") {
-        b.truncate(b.len() - b" (deleted)".len());
-    }
-    Some(b)
-}
+pub(crate) use crate::fs::guard::host_path;
+use crate::fs::guard::host_walk;
 
 /// The file type bits of what descriptor `fd` refers to.
 fn file_type(fd: RawFd) -> Option<u32> {
@@ -67,60 +59,97 @@ fn file_type(fd: RawFd) -> Option<u32> {
     (unsafe { libc::fstat(fd, &mut st) } == 0).then_some(st.st_mode & libc::S_IFMT)
 }
 
-/// An `O_PATH` descriptor of the host's `/`, for walking host paths.
-static HOST_ROOT: OnceLock<Option<OwnedFd>> = OnceLock::new();
+/// The trees' host paths, for the walk guard ([`crate::fs::guard`]), which is a
+/// plain function: one policy per host process.
+static TREES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
 
-/// Walks host path `path` (relative to guest descriptor `dirfd` or the working
-/// directory) with the resolver, from the host's `/`.
-fn host_walk(min_fd: i32, dirfd: i32, path: &[u8], lookup: Lookup) -> Result<Walk<'static>, Errno> {
-    let root = HOST_ROOT
-        .get_or_init(|| {
-            // SAFETY: a constant C string.
-            let fd = unsafe {
-                libc::open(
-                    c"/".as_ptr(),
-                    libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-                )
-            };
-            if fd < 0 {
-                return None;
-            }
-            above(fd, min_fd).ok()
+/// Whether host path `host` is inside a tree (`above`: or is a tree's ancestor).
+fn in_trees(host: &[u8], above: bool) -> bool {
+    TREES.get().is_some_and(|trees| {
+        trees.iter().any(|t| {
+            (host.starts_with(t) && (host.len() == t.len() || t == b"/" || host[t.len()] == b'/'))
+                || (above
+                    && t.starts_with(host)
+                    && (host == b"/" || t.get(host.len()) == Some(&b'/')))
         })
-        .as_ref()
-        .ok_or(Errno::ENOENT)?;
-    let tree = Tree {
-        root: root.as_fd(),
-        binds: &[],
-        min_fd,
-    };
-    let start = if path.first() == Some(&b'/') {
-        None
-    } else {
-        let raw = if dirfd == libc::AT_FDCWD {
-            // SAFETY: a constant C string.
-            unsafe {
-                libc::open(
-                    c".".as_ptr(),
-                    libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-                )
-            }
-        } else {
-            // SAFETY: duplicating a descriptor; a closed number just fails.
-            unsafe { libc::fcntl(dirfd, libc::F_DUPFD_CLOEXEC, min_fd) }
-        };
-        if raw < 0 {
-            return Err(Errno::last());
+    })
+}
+
+/// The host path of `name` in directory `dir`.
+fn name_path(dir: RawFd, name: &CStr) -> Option<Vec<u8>> {
+    let mut h = host_path(dir)?;
+    if h != b"/" {
+        h.push(b'/');
+    }
+    h.extend_from_slice(name.to_bytes());
+    Some(h)
+}
+
+/// Whether the file type bits are a device, pipe or socket (written where it
+/// leads, not in the tree).
+fn is_special(ty: Option<u32>) -> bool {
+    matches!(
+        ty,
+        Some(libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK)
+    )
+}
+
+/// The type of what is at `name` in `dir`, not following a link.
+fn entry_type(dir: RawFd, name: &CStr) -> Option<u32> {
+    // SAFETY: a local struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid C string and the local.
+    let r = unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+    (r == 0).then_some(st.st_mode & libc::S_IFMT)
+}
+
+/// The walk guard of a call that writes: a name it creates, removes or renames
+/// (inside or above a tree), the object it changes (a followed name), the entry
+/// it changes (a name not followed).
+fn guard_write(w: &Walk<'_>, lookup: Lookup) -> Option<Errno> {
+    let inside = match (lookup, &w.object, &w.entry) {
+        (Lookup::Parent, _, Some((d, n))) => {
+            name_path(d.as_raw_fd(), n).is_some_and(|h| in_trees(&h, true))
         }
-        let fd = above(raw, min_fd)?;
-        let guest = host_path(fd.as_raw_fd()).ok_or(Errno::ENOENT)?;
-        Some(Start {
-            fd,
-            guest,
-            is_dir: false,
-        })
+        (Lookup::Follow, Some(o), _) => {
+            host_path(o.as_raw_fd()).is_some_and(|h| in_trees(&h, false))
+        }
+        (Lookup::Follow, None, _) => false,
+        (_, _, Some((d, n))) => name_path(d.as_raw_fd(), n).is_some_and(|h| in_trees(&h, false)),
+        (_, Some(o), None) => host_path(o.as_raw_fd()).is_some_and(|h| in_trees(&h, false)),
+        (_, None, None) => false,
     };
-    walk(tree, start, path, lookup)
+    inside.then_some(Errno(libc::EROFS))
+}
+
+/// The walk guard of an `openat` that writes: a file (not a device, pipe or
+/// socket) in a tree, or a name it would create there.
+fn guard_open_write(w: &Walk<'_>, _lookup: Lookup) -> Option<Errno> {
+    let inside = match (&w.object, &w.entry) {
+        (Some(o), _) => {
+            !is_special(file_type(o.as_raw_fd()))
+                && host_path(o.as_raw_fd()).is_some_and(|h| in_trees(&h, false))
+        }
+        (None, Some((d, n))) => {
+            !is_special(entry_type(d.as_raw_fd(), n))
+                && name_path(d.as_raw_fd(), n).is_some_and(|h| in_trees(&h, false))
+        }
+        (None, None) => false,
+    };
+    inside.then_some(Errno(libc::EROFS))
+}
+
+/// The walk guard of an `openat` that only creates (`O_CREAT` without writing):
+/// a name that does not exist yet, in a tree.
+fn guard_open_create(w: &Walk<'_>, _lookup: Lookup) -> Option<Errno> {
+    let inside = match (&w.object, &w.entry) {
+        (None, Some((d, n))) => {
+            entry_type(d.as_raw_fd(), n).is_none()
+                && name_path(d.as_raw_fd(), n).is_some_and(|h| in_trees(&h, false))
+        }
+        _ => false,
+    };
+    inside.then_some(Errno(libc::EROFS))
 }
 
 /// Resolves `path` relative to `dirfd` as a call doing `lookup` would.
@@ -178,8 +207,39 @@ impl ReadOnly {
             let h = host_path(obj.as_raw_fd()).ok_or_else(|| format!("read-only {g}: removed"))?;
             host.push(h);
         }
+        let _ = TREES.set(host.clone());
         let _ = self.host.set(host);
         Ok(())
+    }
+
+    /// The walk guard ([`crate::fs::guard`]) to arm for call `nr` with arguments
+    /// `a`, which the check before the call allowed: the call's own walks are
+    /// checked again (`None`: the call writes nothing).
+    pub fn guard_for(&self, nr: u64, a: &[u64; 6]) -> Option<crate::fs::guard::Check> {
+        if self.is_empty() {
+            return None;
+        }
+        match Sysno::new(nr as usize)? {
+            Sysno::openat => {
+                let flags = a[2] as i32;
+                if flags & libc::O_PATH != 0 {
+                    return None;
+                }
+                let writes = flags & libc::O_ACCMODE != libc::O_RDONLY
+                    || flags & libc::O_TRUNC != 0
+                    || flags & libc::O_TMPFILE == libc::O_TMPFILE;
+                if writes {
+                    Some(guard_open_write)
+                } else if flags & libc::O_CREAT != 0 {
+                    Some(guard_open_create)
+                } else {
+                    None
+                }
+            }
+            Sysno::open_by_handle_at => None,
+            n if Self::calls().contains(&n) => Some(guard_write),
+            _ => None,
+        }
     }
 
     fn inside(&self, host: &[u8]) -> bool {
