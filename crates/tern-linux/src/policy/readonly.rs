@@ -65,13 +65,17 @@ static TREES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
 
 /// Whether host path `host` is inside a tree (`above`: or is a tree's ancestor).
 fn in_trees(host: &[u8], above: bool) -> bool {
-    TREES.get().is_some_and(|trees| {
-        trees.iter().any(|t| {
-            (host.starts_with(t) && (host.len() == t.len() || t == b"/" || host[t.len()] == b'/'))
-                || (above
-                    && t.starts_with(host)
-                    && (host == b"/" || t.get(host.len()) == Some(&b'/')))
-        })
+    TREES.get().is_some_and(|trees| path_in(trees, host, above))
+}
+
+/// Whether `host` is one of `trees` or below one (`above`: or an ancestor of one),
+/// by whole components: `/data2` is not below `/data`.
+fn path_in(trees: &[Vec<u8>], host: &[u8], above: bool) -> bool {
+    trees.iter().any(|t| {
+        let below =
+            host.starts_with(t) && (host.len() == t.len() || t == b"/" || host[t.len()] == b'/');
+        let ancestor = t.starts_with(host) && (host == b"/" || t.get(host.len()) == Some(&b'/'));
+        below || (above && ancestor)
     })
 }
 
@@ -243,11 +247,9 @@ impl ReadOnly {
     }
 
     fn inside(&self, host: &[u8]) -> bool {
-        self.host.get().is_some_and(|trees| {
-            trees.iter().any(|t| {
-                host.starts_with(t) && (host.len() == t.len() || t == b"/" || host[t.len()] == b'/')
-            })
-        })
+        self.host
+            .get()
+            .is_some_and(|trees| path_in(trees, host, false))
     }
 
     fn fd_inside(&self, fd: RawFd) -> bool {
@@ -257,11 +259,9 @@ impl ReadOnly {
     /// Whether host path `host` is a tree's ancestor: renaming it would move the
     /// tree away from the path it is checked by.
     fn above(&self, host: &[u8]) -> bool {
-        self.host.get().is_some_and(|trees| {
-            trees
-                .iter()
-                .any(|t| t.starts_with(host) && (host == b"/" || t.get(host.len()) == Some(&b'/')))
-        })
+        self.host
+            .get()
+            .is_some_and(|trees| path_in(trees, host, true))
     }
 
     /// For `rename`: whether the name `path` reaches is inside a tree or above one.
@@ -531,5 +531,36 @@ impl ReadOnly {
             S::bind,
             S::open_by_handle_at,
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_in;
+
+    #[test]
+    fn trees_match_whole_components() {
+        let trees = vec![b"/srv/data".to_vec()];
+        for (p, inside, or_above) in [
+            ("/srv/data", true, true),
+            ("/srv/data/f", true, true),
+            ("/srv/data/sub/g", true, true),
+            ("/srv/data2", false, false),
+            ("/srv/dat", false, false),
+            ("/srv/database/x", false, false),
+            ("/srv", false, true),
+            ("/", false, true),
+            ("/s", false, false),
+            ("/other", false, false),
+        ] {
+            assert_eq!(path_in(&trees, p.as_bytes(), false), inside, "{p} inside");
+            assert_eq!(
+                path_in(&trees, p.as_bytes(), true),
+                or_above,
+                "{p} inside or above"
+            );
+        }
+        // The host's / as a tree holds everything.
+        assert!(path_in(&[b"/".to_vec()], b"/anything/at/all", false));
     }
 }
