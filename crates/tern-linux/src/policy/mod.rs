@@ -9,6 +9,7 @@
 pub mod connect;
 pub mod insn_count;
 pub mod readonly;
+pub mod readonly_guard;
 pub mod rules;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
