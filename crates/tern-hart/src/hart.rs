@@ -102,6 +102,51 @@ pub struct Core {
     /// The run loop takes the debug path: a trigger is armed or `host_debug` is
     /// active (kept by [`Core::refresh_debug`]).
     pub(crate) debug_armed: bool,
+    /// Slow-path events (see [`HartCounters`]).
+    pub(crate) counters: HartCounters,
+}
+
+/// Events of a hart's slow paths, counted where they already cost far more than an
+/// increment, so that counting is free: the fast paths (a TLB hit, a jump-cache
+/// hit) are not counted. Not architectural state: they start at zero in each host
+/// process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HartCounters {
+    /// Software-TLB misses that walked the page tables.
+    pub tlb_walks: u64,
+    /// Block lookups the jump cache (virtual pc to block) did not answer.
+    pub jump_cache_misses: u64,
+    /// Blocks decoded because the block cache (by physical address) had none.
+    pub blocks_decoded: u64,
+}
+
+/// [`HartCounters`] published by the thread that runs a hart (once per run slice)
+/// for status and metrics readers on other threads.
+#[derive(Debug, Default)]
+pub struct SharedCounters {
+    tlb_walks: std::sync::atomic::AtomicU64,
+    jump_cache_misses: std::sync::atomic::AtomicU64,
+    blocks_decoded: std::sync::atomic::AtomicU64,
+}
+
+impl SharedCounters {
+    /// Publishes the hart's counts.
+    pub fn publish(&self, c: HartCounters) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.tlb_walks.store(c.tlb_walks, Relaxed);
+        self.jump_cache_misses.store(c.jump_cache_misses, Relaxed);
+        self.blocks_decoded.store(c.blocks_decoded, Relaxed);
+    }
+
+    /// The counts last published.
+    pub fn load(&self) -> HartCounters {
+        use std::sync::atomic::Ordering::Relaxed;
+        HartCounters {
+            tlb_walks: self.tlb_walks.load(Relaxed),
+            jump_cache_misses: self.jump_cache_misses.load(Relaxed),
+            blocks_decoded: self.blocks_decoded.load(Relaxed),
+        }
+    }
 }
 
 /// One RISC-V hardware thread.
@@ -146,6 +191,7 @@ impl Hart {
             trace: None,
             host_debug: Default::default(),
             debug_armed: false,
+            counters: HartCounters::default(),
         };
         core.code_seq_seen = core.ram.code_seq();
         core.store_epoch_seen = core.ram.store_epoch();
@@ -155,6 +201,12 @@ impl Hart {
             core,
             cache: BlockCache::new(),
         }
+    }
+
+    /// The slow-path event counts since this hart was made.
+    #[inline]
+    pub fn counters(&self) -> HartCounters {
+        self.core.counters
     }
 
     /// The architectural state.

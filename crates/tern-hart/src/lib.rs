@@ -25,7 +25,7 @@ pub use clock::{ClockMode, VirtualClock};
 pub use debug_hub::DebugHub;
 pub use engine::debug::{DebugStop, HostDebug, WatchKind, Watchpoint};
 pub use engine::run::RunExit;
-pub use hart::{Hart, HartConfig};
+pub use hart::{Hart, HartConfig, HartCounters, SharedCounters};
 pub use irq::IrqLines;
 pub use mem::bus::{Bus, BusFault, EmptyBus};
 pub use mem::ram::GuestRam;

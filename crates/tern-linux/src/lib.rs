@@ -11,6 +11,8 @@
 //! - [`ipc`]: the VM's SysV IPC arena (semaphores, message queues, shared memory).
 //! - [`signal`], [`futex`], [`strace`]; [`tree`]: the VM's process tree (whom the
 //!   program may signal).
+//! - [`interpose`]: hooks on system calls and the instruction stream; [`policy`]:
+//!   the `--policy` file built on them.
 //! - [`state`]: the process and its threads as plain data (for snapshots);
 //!   [`persist`]: giving and taking those states; [`restore`]: a process VM rebuilt
 //!   from them.
@@ -20,6 +22,7 @@ pub mod exit;
 pub mod fs;
 pub mod futex;
 pub mod hostfd;
+pub mod interpose;
 pub mod ipc;
 pub mod kernel;
 pub mod limits;
@@ -27,6 +30,7 @@ pub mod loader;
 pub mod mm;
 pub mod pause;
 pub mod persist;
+pub mod policy;
 pub mod process;
 pub mod restore;
 pub mod sigframe;

@@ -224,6 +224,8 @@ pub fn exec_with(
         // `execve` detached the old program's segments.
         crate::syscalls::sysv_shm::exec_detached();
     }
+    // Hooks (`--policy`, plugins) resolve their paths in the file view now.
+    crate::interpose::attach(&proc)?;
     let entry = load_program(&proc, &prog)?;
     ready(&proc);
     let mut t = Thread::new(proc.clone(), entry.pc, entry.sp);

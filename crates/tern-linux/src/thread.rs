@@ -13,6 +13,7 @@ use tern_hart::trap::cause;
 use tern_hart::{EmptyBus, Hart, HartConfig, IrqLines, RunExit};
 
 use crate::errno::{Errno, SysResult};
+use crate::interpose::Verdict;
 use crate::kernel;
 use crate::mm::shootdown::HartStats;
 use crate::mm::{Access, Fault};
@@ -108,6 +109,11 @@ impl Thread {
     pub fn run(&mut self) -> i32 {
         let slice = self.task.proc.opts.slice.max(1000);
         let mut debug_applied = 0;
+        // A pc sampler (`--plugin insn-count`): the slice ends every period.
+        let sampler = crate::interpose::sampler();
+        let mut since_sample = 0u64;
+        // The hart's slow-path counters as last published for metrics.
+        let mut published = tern_hart::HartCounters::default();
         loop {
             self.deliver_signals();
             if self.task.proc.pause.requested() {
@@ -145,9 +151,27 @@ impl Thread {
                 }
                 None => slice,
             };
+            let budget = match sampler {
+                Some(s) => budget.min(s.period().saturating_sub(since_sample).max(1)),
+                None => budget,
+            };
             let (exit, n) = self.hart.run(&mut EmptyBus, budget);
             self.task.proc.count(n);
+            if let Some(s) = sampler {
+                since_sample += n;
+                if since_sample >= s.period() {
+                    since_sample = 0;
+                    s.sample(self.task.tid, self.hart.state().pc, n);
+                }
+            }
             self.stats.slice_done(self.hart.state().pc, n);
+            let counters = self.hart.counters();
+            if counters != published {
+                // Only when they moved: most slices end in a system call that missed
+                // nothing.
+                self.stats.counters.publish(counters);
+                published = counters;
+            }
             if let RunExit::Trap(e) = exit {
                 if let Some(status) = self.trap(e.cause, e.tval) {
                     return status;
@@ -232,7 +256,20 @@ impl Thread {
         self.stats
             .in_syscall
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        let flow = kernel::dispatch(&mut self.task, &mut self.hart, nr, args);
+        // An interposer (`--policy`) sees the call first; without one this is a
+        // load and a branch.
+        let mut watch = None;
+        let mut denied = None;
+        if let Some(h) = crate::interpose::interposer() {
+            match hooked(h, &self.task, nr, &args) {
+                Err(e) => denied = Some(e),
+                Ok(note) => watch = note,
+            }
+        }
+        let flow = match denied {
+            Some(e) => Flow::Ret(Err(e)),
+            None => kernel::dispatch(&mut self.task, &mut self.hart, nr, args),
+        };
         let r = match flow {
             Flow::Ret(r) => r,
             Flow::Spawn(new) => spawn(&self.task.proc, *new),
@@ -248,6 +285,11 @@ impl Thread {
         self.stats
             .in_syscall
             .store(false, std::sync::atomic::Ordering::SeqCst);
+        if let Some(note) = watch {
+            if let Some(h) = crate::interpose::interposer() {
+                h.after(&self.task, nr, &args, note, &r);
+            }
+        }
         if let Some(c) = call {
             self.task.proc.strace.line(&format!(
                 "{} {}{}",
@@ -343,6 +385,23 @@ impl Thread {
                 st.x[10] = i.a0;
             }
         }
+    }
+}
+
+/// An interposer's decision on a call: the errno of a denial, or whether to show
+/// it the result (with its note). Out of line: most runs have no interposer.
+#[cold]
+#[inline(never)]
+fn hooked(
+    h: &dyn crate::interpose::Interposer,
+    t: &Task,
+    nr: u64,
+    args: &[u64; 6],
+) -> Result<Option<String>, Errno> {
+    match h.before(t, nr, args) {
+        Verdict::Allow => Ok(None),
+        Verdict::Deny(e) => Err(e),
+        Verdict::Watch(note) => Ok(Some(note)),
     }
 }
 

@@ -402,6 +402,17 @@ fn metrics_answer_in_prometheus_text_and_counters_grow() {
         );
     }
     get(&first, "tern_device_exits_total{device=\"uart\"}");
+    // Every hart has slow-path counters; each has decoded code by now.
+    for h in 0..HARTS {
+        get(
+            &first,
+            &format!("tern_hart_tlb_walks_total{{hart=\"{h}\"}}"),
+        );
+        get(
+            &first,
+            &format!("tern_hart_blocks_decoded_total{{hart=\"{h}\"}}"),
+        );
+    }
     assert_eq!(get(&first, "tern_snapshots_total"), 0.0);
     // The harts run on: the instruction counters grow; a snapshot is counted.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -424,6 +435,12 @@ fn metrics_answer_in_prometheus_text_and_counters_grow() {
             > get(&first, "tern_hart_instructions_retired_total{hart=\"1\"}"),
         "hart 1's counter did not grow"
     );
+    let misses = "tern_hart_jump_cache_misses_total{hart=\"1\"}";
+    assert!(
+        get(&later, misses) > 0.0,
+        "hart 1 never missed the jump cache"
+    );
+    assert!(get(&later, misses) >= get(&first, misses));
     s.client
         .snapshot(&SnapshotRequest::new(s.file("m.snap")))
         .unwrap();

@@ -141,6 +141,22 @@ fn status_pause_resume_and_errors() {
     let st = vm.client.status().unwrap();
     assert_eq!((st.state, st.kind), (VmState::Running, ApiKind::Process));
     assert_eq!(st.harts.len(), 1, "one thread");
+    // The thread's slow-path counters: its first fetch walked the page tables and
+    // decoded the loop's block.
+    let (code, body) = vm.client.raw("GET", "/metrics", None).unwrap();
+    assert_eq!(code, 200);
+    let text = String::from_utf8(body).unwrap();
+    let tid = st.harts[0].id;
+    for family in ["tlb_walks", "jump_cache_misses", "blocks_decoded"] {
+        let series = format!("tern_hart_{family}_total{{hart=\"{tid}\"}} ");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&series))
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"));
+        let v: f64 = line[series.len()..].parse().unwrap();
+        assert!(v >= 1.0, "{line}");
+        assert!(text.contains(&format!("# TYPE tern_hart_{family}_total counter")));
+    }
     let names: Vec<&str> = st.devices.iter().map(|d| d.name.as_str()).collect();
     assert!(names.starts_with(&["fd0", "fd1", "fd2"]), "{names:?}");
     vm.client.pause().unwrap();

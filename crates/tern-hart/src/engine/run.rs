@@ -151,6 +151,7 @@ fn run_loop<B: Bus>(
         let block = match cache.lookup_jump(pc, core.fetch_ctx) {
             Some(i) => i,
             None => {
+                core.counters.jump_cache_misses += 1;
                 let paddr = match core.translate_fetch(pc, 2) {
                     Ok(p) => p,
                     Err(e) => {
@@ -169,6 +170,7 @@ fn run_loop<B: Bus>(
                                 let host = core.ram.host_page(paddr & !0xfff) as u64;
                                 core.tlb.flush_store_host_page(host);
                             }
+                            core.counters.blocks_decoded += 1;
                             let insts = core.decode_block(paddr);
                             (!insts.is_empty()).then(|| cache.insert(paddr, insts))
                         }

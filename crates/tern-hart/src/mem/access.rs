@@ -94,6 +94,7 @@ impl Core {
                 sum: s.csr.mstatus & MSTATUS_SUM != 0,
                 mxr: s.csr.mstatus & MSTATUS_MXR != 0,
             };
+            self.counters.tlb_walks += 1;
             let t = walk(&req, vaddr, access)?;
             if t.superpage {
                 self.note_superpage(vaddr, t.page_size);

@@ -124,21 +124,26 @@ pub fn locate<'t>(
         return Err(Errno::ENAMETOOLONG);
     }
     let anchors = &paths.anchors;
-    let walked = |w: Walk<'t>| Located::from_walk(w, lookup);
+    // A walk a system-call policy is watching (`guard`) may be refused here, on
+    // the very descriptors the call will use.
+    let walked = |w: Walk<'t>| {
+        crate::fs::guard::check(&w, lookup)?;
+        Ok(Located::from_walk(w, lookup))
+    };
     if anchors.confined() {
         let tree = anchors.tree().ok_or(Errno::EBADF)?;
         if path[0] == b'/' {
-            return walk(tree, None, path, lookup).map(walked);
+            return walk(tree, None, path, lookup).and_then(walked);
         }
         return match start_of(paths, dirfd)? {
-            Base::Start(s) => walk(tree, Some(s), path, lookup).map(walked),
+            Base::Start(s) => walk(tree, Some(s), path, lookup).and_then(walked),
             Base::Path(mut base) => {
                 base.push(b'/');
                 base.extend_from_slice(path);
                 if base.len() >= PATH_MAX {
                     return Err(Errno::ENAMETOOLONG);
                 }
-                walk(tree, None, &base, lookup).map(walked)
+                walk(tree, None, &base, lookup).and_then(walked)
             }
         };
     }
@@ -150,7 +155,7 @@ pub fn locate<'t>(
                         .as_ref()
                         .is_some_and(|(d, n)| lookup != Lookup::Follow && exists(d.as_raw_fd(), n));
                 if found {
-                    return Ok(walked(w));
+                    return walked(w);
                 }
             }
         }
@@ -159,9 +164,15 @@ pub fn locate<'t>(
                 .map(crate::fs::view::normalize)
                 .unwrap_or_default();
             if paths.view.bound(&lexical) {
-                return walk(tree, None, path, lookup).map(walked);
+                return walk(tree, None, path, lookup).and_then(walked);
             }
         }
+    }
+    if crate::fs::guard::armed() {
+        // A policy watches this call: the walk's descriptors, not the host's own
+        // resolution at the time of the call (see `guard`).
+        let w = crate::fs::guard::host_walk(anchors.min_fd(), dirfd, path, lookup)?;
+        return walked(w);
     }
     Located::host(dirfd, path, lookup)
 }

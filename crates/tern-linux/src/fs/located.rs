@@ -63,6 +63,15 @@ impl<'t> Located<'t> {
         }
     }
 
+    /// The walk's result (`None` when the host resolves the path itself), for a
+    /// check that looks at the descriptors the walk ended in.
+    pub fn into_walk(self) -> Option<Walk<'t>> {
+        match self.kind {
+            Kind::Walked(w) => Some(w),
+            Kind::Host { .. } => None,
+        }
+    }
+
     /// Whether the resolver walked the path (`false`: the host resolves it).
     pub fn walked(&self) -> bool {
         matches!(self.kind, Kind::Walked(_))

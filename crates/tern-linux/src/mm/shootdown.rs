@@ -33,6 +33,8 @@ pub struct HartStats {
     /// The thread is handling a system call (possibly blocked in the host): a pause
     /// interrupts it with the wake-up signal.
     pub in_syscall: AtomicBool,
+    /// The hart's slow-path counts (TLB walks, block-cache misses), for metrics.
+    pub counters: tern_hart::SharedCounters,
 }
 
 /// One registered hart.

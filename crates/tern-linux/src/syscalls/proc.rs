@@ -253,6 +253,10 @@ fn exec_common(t: &mut Task, dirfd: u64, pathp: u64, argvp: u64, envp: u64) -> S
             for o in opts.to_args(proc.insns.load(Ordering::Relaxed)) {
                 args.push(o.into_bytes());
             }
+            // The same policy and plugins in the new program.
+            for o in crate::interpose::reexec_args() {
+                args.push(o.into_bytes());
+            }
             if let Some(a0) = argv.first() {
                 args.push(b"--argv0".to_vec());
                 args.push(a0.clone());

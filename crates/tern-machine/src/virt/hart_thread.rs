@@ -41,6 +41,9 @@ pub struct HartSlot {
     /// Instructions this hart retired (added once per run slice), for status and
     /// metrics.
     pub retired: AtomicU64,
+    /// The hart's slow-path counts (TLB walks, block-cache misses), published once
+    /// per run slice, for metrics.
+    pub counters: tern_hart::SharedCounters,
 }
 
 impl HartSlot {
@@ -52,6 +55,7 @@ impl HartSlot {
             wake: Condvar::new(),
             sbi_deadline: AtomicU64::new(u64::MAX),
             retired: AtomicU64::new(0),
+            counters: tern_hart::SharedCounters::default(),
         }
     }
 }
@@ -331,6 +335,7 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
         shared.clock.retired(n);
         shared.retired.fetch_add(n, Ordering::Relaxed);
         slot.retired.fetch_add(n, Ordering::Relaxed);
+        slot.counters.publish(hart.counters());
         match exit {
             RunExit::Trap(e) if e.cause == cause::ECALL_S => sbi_call(shared, &mut hart, me),
             RunExit::Debug(stop) => {

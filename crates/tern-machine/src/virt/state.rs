@@ -275,6 +275,8 @@ pub struct VirtStatus {
     pub hart_retired: Vec<u64>,
     /// Per device window: (name, guest accesses that reached the device).
     pub device_exits: Vec<(String, u64)>,
+    /// Per hart: slow-path counts (TLB walks, block-cache misses) in this process.
+    pub hart_counters: Vec<tern_hart::HartCounters>,
 }
 
 impl VirtHandle {
@@ -406,6 +408,7 @@ impl VirtHandle {
             .iter()
             .map(|s| s.retired.load(Ordering::Relaxed))
             .collect();
+        let hart_counters = self.0.slots.iter().map(|s| s.counters.load()).collect();
         VirtStatus {
             paused,
             stopped: self.0.stopping(),
@@ -417,6 +420,7 @@ impl VirtHandle {
             hart_pcs,
             hart_retired,
             device_exits,
+            hart_counters,
         }
     }
 }

@@ -113,6 +113,41 @@ impl Metrics {
         m
     }
 
+    /// Adds the harts' slow-path counters ([`tern_hart::HartCounters`]), labelled
+    /// by hart (system VM) or thread (process VM): software-TLB misses that walked
+    /// the page tables, block lookups the jump cache missed, blocks decoded because
+    /// the block cache missed. (Hits are not counted: that would cost on the fast
+    /// paths.)
+    pub fn hart_counters(&mut self, harts: &[(String, tern_hart::HartCounters)]) {
+        let per = |f: fn(&tern_hart::HartCounters) -> u64| {
+            harts
+                .iter()
+                .map(move |(id, c)| (id.clone(), f(c) as f64))
+                .collect::<Vec<_>>()
+        };
+        self.labelled(
+            "tern_hart_tlb_walks_total",
+            "Software-TLB misses that walked the page tables, per hart (or thread).",
+            MetricKind::Counter,
+            "hart",
+            per(|c| c.tlb_walks),
+        );
+        self.labelled(
+            "tern_hart_jump_cache_misses_total",
+            "Block lookups by virtual pc that the jump cache missed, per hart (or thread).",
+            MetricKind::Counter,
+            "hart",
+            per(|c| c.jump_cache_misses),
+        );
+        self.labelled(
+            "tern_hart_blocks_decoded_total",
+            "Blocks decoded because the block cache missed, per hart (or thread).",
+            MetricKind::Counter,
+            "hart",
+            per(|c| c.blocks_decoded),
+        );
+    }
+
     /// The text exposition format: `# HELP`, `# TYPE`, then one line per sample.
     pub fn to_text(&self) -> String {
         let mut out = String::new();

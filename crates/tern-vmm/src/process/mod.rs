@@ -81,6 +81,24 @@ fn pause_error(e: PauseError) -> ControlError {
 }
 
 impl VmControl for ProcessVm {
+    fn metrics(&self) -> crate::control::Metrics {
+        let mut m = crate::control::Metrics::from_status(&self.status());
+        let mut counters: Vec<(i32, tern_hart::HartCounters)> = self
+            .proc
+            .shoot
+            .entries()
+            .iter()
+            .map(|h| (h.tid, h.stats.counters.load()))
+            .collect();
+        counters.sort_by_key(|c| c.0);
+        let labelled: Vec<_> = counters
+            .into_iter()
+            .map(|(tid, c)| (tid.to_string(), c))
+            .collect();
+        m.hart_counters(&labelled);
+        m
+    }
+
     fn status(&self) -> VmStatus {
         let p = &self.proc;
         let state = if p.pause.is_stopped() {

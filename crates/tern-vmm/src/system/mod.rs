@@ -166,6 +166,13 @@ impl VmControl for SystemVm {
             "device",
             s.device_exits.into_iter().map(|(d, n)| (d, n as f64)),
         );
+        let counters: Vec<_> = s
+            .hart_counters
+            .iter()
+            .enumerate()
+            .map(|(id, c)| (id.to_string(), *c))
+            .collect();
+        m.hart_counters(&counters);
         m.one(
             "tern_snapshots_total",
             "Snapshots written by this process.",

@@ -60,6 +60,22 @@ pub struct ExecArgs {
     /// the VM's program starts with execve; repeatable).
     #[arg(long, hide = true, value_name = "RES:CUR:MAX")]
     rlimit: Vec<String>,
+    /// Apply the system-call policy in FILE: deny calls with an errno, allow
+    /// `connect` only to listed addresses, make directory trees read-only, log calls
+    /// (see the README, "Policies and plugins").
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// The policy's text (given by tern to a program the VM's program starts with
+    /// execve).
+    #[arg(long, hide = true, value_name = "TEXT")]
+    policy_text: Option<String>,
+    /// The policy's log file, kept open across the program's execve (internal).
+    #[arg(long, hide = true, value_name = "FD")]
+    policy_log_fd: Option<i32>,
+    /// A built-in plugin: `insn-count[=PERIOD]` samples the pc every PERIOD
+    /// instructions (10000) and prints the functions that retired the most at exit.
+    #[arg(long, value_name = "NAME[=ARG]")]
+    plugin: Vec<String>,
     #[command(flatten)]
     gdb: super::gdb::GdbArgs,
     /// The riscv64 program and its arguments.
@@ -75,6 +91,12 @@ pub struct ExecArgs {
 /// program and this does not return).
 pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
     let start = Instant::now();
+    super::policy::install(
+        args.policy.as_deref(),
+        args.policy_text.as_deref(),
+        args.policy_log_fd,
+        &args.plugin,
+    )?;
     let sandbox = Sandbox::new(Kind::Process, !args.no_sandbox);
     let gdb = args.gdb.listen()?;
     // Whole MiB: a program's `execve` passes the size on to the new tern in MiB.

@@ -5,6 +5,7 @@ mod exec;
 mod gdb;
 mod migrate;
 mod node;
+mod policy;
 mod restore_process;
 mod run;
 mod sandbox;
