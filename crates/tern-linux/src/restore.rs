@@ -69,6 +69,9 @@ pub fn restore(
     ready: impl FnOnce(&Arc<Process>),
 ) -> Result<Infallible, String> {
     image.check(&ram)?;
+    // This thread only waits: signals for the program must reach its threads (the
+    // control API's and gdb's threads, started by `ready`, inherit the mask).
+    crate::signal::block_host_signals();
     let Image { state: s, threads } = image;
     let shoot = Arc::new(Shootdown::default());
     let mm = Mm::from_parts(

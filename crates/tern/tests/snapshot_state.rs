@@ -1,0 +1,229 @@
+//! Process state that must survive a process VM snapshot, zdtm-style: the riscv64
+//! program `guests/linux-user/snapstate.c` sets up one kind of state (pipes with
+//! buffered bytes, Unix socketpairs with queued data, a memfd, timerfds, a
+//! signalfd, a thread blocked in `pause` or a futex wait), prints `ready`; the test
+//! pauses it, snapshots it through the control API and kills it, then restores it
+//! with `tern restore`; the restored program checks its state and prints `PASS`.
+
+#[path = "common/linux_user.rs"]
+mod linux_user;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use linux_user::{build, Link};
+
+const TERN: &str = env!("CARGO_BIN_EXE_tern");
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A scratch directory for one test.
+fn scratch(test: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("snapshot-state")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create the scratch directory");
+    d
+}
+
+/// A control socket path short enough for `sun_path`.
+fn socket_path(test: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("tern-ss-{}-{test}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+/// Runs a control command, asserting success; returns its stdout.
+fn control(args: &[&str], sock: &Path) -> String {
+    let o = Command::new(TERN)
+        .args(args)
+        .arg("--api-sock")
+        .arg(sock)
+        .output()
+        .expect("run a tern control command");
+    assert!(
+        o.status.success(),
+        "tern {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A `tern` whose stdout and stderr go to files of the scratch directory.
+struct Started {
+    child: Child,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl Started {
+    fn start(mut cmd: Command, dir: &Path, tag: &str) -> Started {
+        let out = dir.join(format!("{tag}.out"));
+        let err = dir.join(format!("{tag}.err"));
+        cmd.stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).expect("stdout file"))
+            .stderr(std::fs::File::create(&err).expect("stderr file"));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        Started { child, out, err }
+    }
+
+    fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.err).unwrap_or_default()
+    }
+
+    /// Waits until stdout contains `text`.
+    fn wait_for(&mut self, text: &str) {
+        let start = Instant::now();
+        while !self.stdout().contains(text) {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                panic!(
+                    "tern ended ({s}) before printing {text:?}; stdout {:?}, stderr {}",
+                    self.stdout(),
+                    self.stderr()
+                );
+            }
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "no {text:?} within {TIMEOUT:?}; stdout {:?}, stderr {}",
+                self.stdout(),
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the end: (exit code, or 128 + signal; stdout; stderr).
+    fn finish(mut self) -> (i32, String, String) {
+        use std::os::unix::process::ExitStatusExt;
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                break s;
+            }
+            if start.elapsed() > TIMEOUT {
+                let _ = self.child.kill();
+                panic!(
+                    "tern did not finish within {TIMEOUT:?}; stdout {:?}, stderr {}",
+                    self.stdout(),
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let code = status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        (code, self.stdout(), self.stderr())
+    }
+}
+
+/// `tern exec snapstate MODE GO` under a control socket, snapshotted once it is
+/// ready, killed; returns (scratch directory, snapshot file, GO path).
+fn snapshot_in(mode: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = scratch(mode);
+    let prog = build("snapstate", Link::Static);
+    let go = dir.join("go");
+    let sock = socket_path(mode);
+    let mut c = Command::new(TERN);
+    c.args(["exec", "--memory", "256", "--api-sock"])
+        .arg(&sock)
+        .arg(prog)
+        .arg(mode)
+        .arg(&go);
+    let mut run = Started::start(c, &dir, "exec");
+    run.wait_for("ready\n");
+    let snap = dir.join("vm.tern");
+    control(&["pause"], &sock);
+    let said = control(&["snapshot", "--out", snap.to_str().expect("utf-8")], &sock);
+    assert!(said.contains("written to"), "{said}");
+    run.child.kill().expect("kill");
+    let (_, out, _) = run.finish();
+    assert_eq!(out, "ready\n", "nothing after ready before the snapshot");
+    let _ = std::fs::remove_file(&sock);
+    (dir, snap, go)
+}
+
+/// Snapshots `mode` once ready, restores it with GO present, and asserts `PASS`.
+fn survives(mode: &str) {
+    let (dir, snap, go) = snapshot_in(mode);
+    std::fs::write(&go, b"").expect("create GO");
+    let mut c = Command::new(TERN);
+    c.arg("restore").arg(&snap);
+    let (status, out, err) = Started::start(c, &dir, "restore").finish();
+    assert_eq!(
+        (status, out.as_str()),
+        (0, "restored\nPASS\n"),
+        "{mode}: restore stderr: {err}"
+    );
+}
+
+/// Snapshots `mode` (blocked in a wait), restores it, sends the restored tern
+/// `SIGTERM` once it runs, and asserts the guest's handler ran.
+fn interrupted_after_restore(mode: &str) {
+    let (dir, snap, _) = snapshot_in(mode);
+    let mut c = Command::new(TERN);
+    c.arg("restore").arg(&snap);
+    let run = Started::start(c, &dir, "restore");
+    // Give the restored threads time to block again in their waits.
+    std::thread::sleep(Duration::from_millis(700));
+    let Output { status, .. } = Command::new("kill")
+        .args(["-TERM", &run.child.id().to_string()])
+        .output()
+        .expect("kill -TERM");
+    assert!(status.success());
+    let (status, out, err) = run.finish();
+    assert_eq!(
+        (status, out.as_str()),
+        (0, "handler ran\nPASS\n"),
+        "{mode}: restore stderr: {err}"
+    );
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn pipes_keep_their_bytes_capacity_and_flags() {
+    survives("pipe");
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn socketpairs_keep_their_queued_data() {
+    survives("socketpair");
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn memfd_keeps_name_contents_size_and_seals() {
+    survives("memfd");
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn timerfds_stay_armed() {
+    survives("timerfd");
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn signalfd_keeps_its_mask() {
+    survives("signalfd");
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn a_restored_pause_is_interrupted_by_a_caught_signal() {
+    interrupted_after_restore("pause");
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn a_restored_futex_wait_is_interrupted_by_a_caught_signal() {
+    interrupted_after_restore("futex");
+}
