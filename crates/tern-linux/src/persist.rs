@@ -97,12 +97,18 @@ impl Persist for Process {
                 save_shared(&mm)?,
             )
         };
-        let files = self
+        // Recorded on a parked guest thread: pipes, sockets, memfds and timerfds
+        // are read through the guest's descriptors, which this thread (in a
+        // private descriptor table) does not have.
+        let table: Vec<_> = self
             .files()
             .iter()
-            .map(|(&fd, info)| saved::record(fd, info))
-            .filter_map(Result::transpose)
-            .collect::<Result<Vec<_>, _>>()
+            .map(|(&fd, info)| (fd, info.clone()))
+            .collect();
+        let files = self
+            .pause
+            .on_parked_thread(move || saved::record_all(&table))
+            .map_err(|e| StateError::save(e.to_string()))?
             .map_err(StateError::save)?;
         Ok(ProcessState {
             frames,
@@ -357,8 +363,9 @@ fn reopen_files(proc: &Process, files: &[saved::FdState]) -> Result<(), String> 
             .map(|(fd, _)| fd)
             .map_err(|e| std::io::Error::from_raw_os_error(e.0).to_string())
     };
+    let channels = saved::rebuild_channels(files, proc.files().limit)?;
     for f in files {
-        match saved::reopen(f, &open_path) {
+        match saved::reopen(f, &channels, &open_path) {
             Ok(()) => proc.files().insert(f.fd, f.info.clone()),
             // Whoever starts `tern restore` gives the program its stdin, stdout and
             // stderr, as whoever started `tern exec` did; other inherited descriptors

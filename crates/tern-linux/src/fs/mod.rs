@@ -16,12 +16,15 @@
 mod hostcall;
 pub mod locate;
 pub mod located;
+pub mod pairs;
 pub mod paths;
 mod plain;
 pub mod resolve;
 pub mod resolve_check;
 pub mod root;
 pub mod saved;
+pub mod saved_anon;
+pub mod saved_chan;
 pub mod unix_addr;
 pub mod view;
 
