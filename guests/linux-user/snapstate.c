@@ -245,13 +245,15 @@ static int signalfd_mode(const char *go) {
     int fd = signalfd(-1, &set, SFD_NONBLOCK);
     if (fd < 0)
         return perror("signalfd"), 1;
+    /* One signal waits at the snapshot. */
+    kill(getpid(), SIGUSR2);
     ready();
     wait_go(go);
     struct signalfd_siginfo si;
-    CHECK(read(fd, &si, sizeof si) == -1 && errno == EAGAIN, "nothing pending");
     CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK, "SFD_NONBLOCK");
-    kill(getpid(), SIGUSR2);
-    CHECK(read(fd, &si, sizeof si) == sizeof si && si.ssi_signo == SIGUSR2, "SIGUSR2 read");
+    CHECK(read(fd, &si, sizeof si) == sizeof si && si.ssi_signo == SIGUSR2,
+          "the SIGUSR2 pending at the snapshot");
+    CHECK(read(fd, &si, sizeof si) == -1 && errno == EAGAIN, "then nothing pending");
     kill(getpid(), SIGUSR1);
     CHECK(read(fd, &si, sizeof si) == sizeof si && si.ssi_signo == SIGUSR1, "SIGUSR1 read");
     return failed;

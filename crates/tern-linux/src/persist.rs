@@ -365,6 +365,15 @@ fn reopen_files(proc: &Process, files: &[saved::FdState]) -> Result<(), String> 
     };
     let channels = saved::rebuild_channels(files, proc.files().limit)?;
     for f in files {
+        if let saved::FdExtra::SignalFd { mask } = f.extra {
+            let mut flags = (f.status_flags & libc::O_NONBLOCK) as u64;
+            if f.cloexec {
+                flags |= libc::O_CLOEXEC as u64;
+            }
+            crate::syscalls::signalfd::remake(proc, f.fd, mask, flags)
+                .map_err(|e| format!("cannot reopen descriptor {}: {e}", f.fd))?;
+            continue;
+        }
         match saved::reopen(f, &channels, &open_path) {
             Ok(()) => proc.files().insert(f.fd, f.info.clone()),
             // Whoever starts `tern restore` gives the program its stdin, stdout and

@@ -212,6 +212,12 @@ fn timerfds_stay_armed() {
 
 #[test]
 #[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn signalfd_keeps_its_mask() {
+    survives("signalfd");
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
 fn a_restored_pause_is_interrupted_by_a_caught_signal() {
     interrupted_after_restore("pause");
 }

@@ -26,8 +26,11 @@
 //! - descriptors the program inherited (0, 1, 2 and others): taken from the restoring
 //!   process, so the restored program writes to *its* stdout.
 //!
+//! - signalfds: their mask and flags, made again by the restore (see
+//!   `syscalls::signalfd::remake`);
+//!
 //! What is refused (the snapshot fails, naming the descriptor): other sockets
-//! (listening, connected to an address, TCP, UDP, netlink), signalfds, and other
+//! (listening, connected to an address, TCP, UDP, netlink), and other
 //! descriptors without a path (inotify, pidfds, files opened relative to a directory
 //! whose path is unknown).
 
@@ -73,6 +76,11 @@ pub enum FdExtra {
     MemFd(MemFdState),
     /// A timerfd.
     TimerFd(TimerFdState),
+    /// A signalfd: the signals it watches (its flags are the descriptor's).
+    SignalFd {
+        /// The mask.
+        mask: u64,
+    },
 }
 
 /// One descriptor as a snapshot records it.
@@ -221,8 +229,16 @@ fn record_with(
                 )
             }
         },
-        FdKind::SignalFd(_) => {
-            return refuse("a signalfd", "the signals it watches are not recorded")
+        FdKind::SignalFd(id) => {
+            let mask = crate::sigwatch::registry()
+                .entries
+                .iter()
+                .find(|e| e.id == id)
+                .map(|e| e.mask);
+            match mask {
+                Some(mask) => FdExtra::SignalFd { mask },
+                None => return refuse("a signalfd", "it is not registered"),
+            }
         }
         FdKind::File | FdKind::Dir if info.path.is_none() => {
             let name = host_name(fd);
