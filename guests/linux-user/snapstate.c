@@ -10,7 +10,9 @@
  *               stream pair with one end closed
  *   memfd       a memfd's name, contents, size and seals
  *   timerfd     an armed periodic timerfd and a disarmed one, with their flags
- *   signalfd    a signalfd's mask and flags
+ *   signalfd    a signalfd's mask and flags, with a signal pending
+ *   posixtimer  a periodic POSIX timer signalling SIGUSR1 with a value, and an
+ *               armed SIGEV_NONE timer
  *   pause       blocked in pause(): a SIGTERM sent to the restored process runs
  *               the handler (GO is not used: the test sends the signal)
  *   futex       blocked in a futex wait: the same
@@ -259,6 +261,57 @@ static int signalfd_mode(const char *go) {
     return failed;
 }
 
+/* ---- POSIX timers ---- */
+
+static volatile sig_atomic_t timer_ticks, timer_value;
+
+static void on_timer(int sig, siginfo_t *si, void *ctx) {
+    (void)sig;
+    (void)ctx;
+    timer_ticks++;
+    timer_value = si->si_value.sival_int;
+}
+
+static int posixtimer_mode(const char *go) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_timer;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = SIGUSR1;
+    ev.sigev_value.sival_int = 42;
+    timer_t periodic, quiet;
+    if (timer_create(CLOCK_MONOTONIC, &ev, &periodic) != 0)
+        return perror("timer_create"), 1;
+    ev.sigev_notify = SIGEV_NONE;
+    if (timer_create(CLOCK_REALTIME, &ev, &quiet) != 0)
+        return perror("timer_create"), 1;
+    /* First expiry in 300 ms (after the snapshot), then every 30 ms. */
+    struct itimerspec its = {{0, 30 * 1000 * 1000}, {0, 300 * 1000 * 1000}};
+    struct itimerspec far = {{0, 0}, {100, 0}};
+    CHECK(timer_settime(periodic, 0, &its, NULL) == 0, "settime");
+    CHECK(timer_settime(quiet, 0, &far, NULL) == 0, "settime");
+    ready();
+    wait_go(go);
+    struct itimerspec now;
+    CHECK(timer_gettime(periodic, &now) == 0 && now.it_interval.tv_nsec == 30 * 1000 * 1000,
+          "the periodic timer's interval");
+    CHECK(timer_gettime(quiet, &now) == 0 && now.it_value.tv_sec <= 100 &&
+              (now.it_value.tv_sec > 0 || now.it_value.tv_nsec > 0) &&
+              now.it_interval.tv_sec == 0,
+          "the quiet timer still armed (%ld s left)", (long)now.it_value.tv_sec);
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 500 && timer_ticks < 3; i++)
+        nanosleep(&ts, NULL);
+    CHECK(timer_ticks >= 3, "3 expirations after the restore (%d)", (int)timer_ticks);
+    CHECK(timer_value == 42, "sigev_value %d", (int)timer_value);
+    CHECK(timer_delete(periodic) == 0 && timer_delete(quiet) == 0, "timer_delete");
+    return failed;
+}
+
 /* ---- blocked waits interrupted by a signal ---- */
 
 static volatile sig_atomic_t got_term;
@@ -302,6 +355,8 @@ int main(int argc, char **argv) {
         r = timerfd_mode(go);
     else if (!strcmp(mode, "signalfd"))
         r = signalfd_mode(go);
+    else if (!strcmp(mode, "posixtimer"))
+        r = posixtimer_mode(go);
     else if (!strcmp(mode, "pause"))
         r = blocked_mode(0);
     else if (!strcmp(mode, "futex"))

@@ -154,6 +154,7 @@ impl Persist for Process {
             clock: (&*self.clock).save()?,
             itimers: save_itimers(),
             shared,
+            timers: crate::syscalls::timer::save(self).map_err(StateError::save)?,
         })
     }
 

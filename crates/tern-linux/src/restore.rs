@@ -87,6 +87,9 @@ pub fn restore(
         .ok_or("the new process is shared before its restore")?
         .restore(&s)
         .map_err(|e| format!("state `process`: {e}"))?;
+    // The timers hold the process weakly: armed once it is shared.
+    crate::syscalls::timer::restore(&proc, &s.timers)
+        .map_err(|e| format!("state `process`: {e}"))?;
     ready(&proc);
     start_threads(&proc, threads)?;
     loop {
