@@ -13,6 +13,8 @@
  *   signalfd    a signalfd's mask and flags, with a signal pending
  *   posixtimer  a periodic POSIX timer signalling SIGUSR1 with a value, and an
  *               armed SIGEV_NONE timer
+ *   sysv        a SysV semaphore set, message queue and an attached shared-memory
+ *               segment with contents
  *   pause       blocked in pause(): a SIGTERM sent to the restored process runs
  *               the handler (GO is not used: the test sends the signal)
  *   futex       blocked in a futex wait: the same
@@ -26,7 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -312,6 +318,59 @@ static int posixtimer_mode(const char *go) {
     return failed;
 }
 
+/* ---- SysV IPC ---- */
+
+struct text_msg {
+    long type;
+    char text[32];
+};
+
+static int sysv_mode(const char *go) {
+    int sem = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    int msq = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    int shm = shmget(IPC_PRIVATE, 65536, IPC_CREAT | 0600);
+    if (sem < 0 || msq < 0 || shm < 0)
+        return perror("sysv get"), 1;
+    unsigned short vals[2] = {3, 7};
+    CHECK(semctl(sem, 0, SETALL, vals) == 0, "SETALL");
+    struct sembuf op = {1, -2, SEM_UNDO};
+    CHECK(semop(sem, &op, 1) == 0, "semop with undo");
+    struct text_msg m1 = {1, "first"}, m2 = {2, "second"};
+    CHECK(msgsnd(msq, &m1, 6, 0) == 0 && msgsnd(msq, &m2, 7, 0) == 0, "msgsnd");
+    char *p = shmat(shm, NULL, 0);
+    if (p == (void *)-1)
+        return perror("shmat"), 1;
+    for (int i = 0; i < 65536; i++)
+        p[i] = (char)(i * 13 + 1);
+    ready();
+    wait_go(go);
+    CHECK(semctl(sem, 0, GETVAL) == 3 && semctl(sem, 1, GETVAL) == 5, "semaphore values");
+    struct text_msg got;
+    CHECK(msgrcv(msq, &got, sizeof got.text, 2, IPC_NOWAIT) == 7 && !strcmp(got.text, "second"),
+          "the type-2 message");
+    CHECK(msgrcv(msq, &got, sizeof got.text, 0, IPC_NOWAIT) == 6 && !strcmp(got.text, "first"),
+          "the type-1 message");
+    CHECK(msgrcv(msq, &got, sizeof got.text, 0, IPC_NOWAIT) == -1 && errno == ENOMSG,
+          "then no message");
+    int same = 1;
+    for (int i = 0; i < 65536; i++)
+        same &= p[i] == (char)(i * 13 + 1);
+    CHECK(same, "the segment's bytes through the attachment");
+    struct shmid_ds ds;
+    CHECK(shmctl(shm, IPC_STAT, &ds) == 0 && ds.shm_nattch == 1, "one attachment (%d)",
+          (int)ds.shm_nattch);
+    char *q = shmat(shm, NULL, SHM_RDONLY);
+    CHECK(q != (void *)-1, "attach again");
+    if (q != (void *)-1) {
+        p[100] = 'Z';
+        CHECK(q[100] == 'Z', "both attachments show the same page");
+        CHECK(shmdt(q) == 0, "shmdt");
+    }
+    CHECK(shmdt(p) == 0 && shmctl(shm, IPC_RMID, NULL) == 0, "detach and remove");
+    CHECK(semctl(sem, 0, IPC_RMID) == 0 && msgctl(msq, IPC_RMID, NULL) == 0, "remove");
+    return failed;
+}
+
 /* ---- blocked waits interrupted by a signal ---- */
 
 static volatile sig_atomic_t got_term;
@@ -357,6 +416,8 @@ int main(int argc, char **argv) {
         r = signalfd_mode(go);
     else if (!strcmp(mode, "posixtimer"))
         r = posixtimer_mode(go);
+    else if (!strcmp(mode, "sysv"))
+        r = sysv_mode(go);
     else if (!strcmp(mode, "pause"))
         r = blocked_mode(0);
     else if (!strcmp(mode, "futex"))

@@ -155,6 +155,13 @@ impl Persist for Process {
             itimers: save_itimers(),
             shared,
             timers: crate::syscalls::timer::save(self).map_err(StateError::save)?,
+            // Read on a guest thread: the arena's descriptor is not in this
+            // thread's private table.
+            ipc: self
+                .pause
+                .on_parked_thread(crate::ipc::saved::save)
+                .map_err(|e| StateError::save(e.to_string()))?
+                .map_err(StateError::save)?,
         })
     }
 
@@ -175,6 +182,9 @@ impl Persist for Process {
             );
             mm.brk_start = s.brk_start;
             mm.brk = s.brk;
+            if let Some(ipc) = &s.ipc {
+                crate::ipc::saved::restore(ipc, self.fd_limit).map_err(StateError::mismatch)?;
+            }
             restore_shared(self, &mut mm, &s.shared).map_err(StateError::mismatch)?;
             *self.mm.get_mut().unwrap_or_else(|e| e.into_inner()) = mm;
         }
@@ -275,12 +285,12 @@ fn save_shared(mm: &Mm) -> Result<Vec<SharedRegionState>, StateError> {
                 }
                 SavedRegionKind::Anon { pages }
             }
-            RegionKind::SysV { .. } => {
-                return Err(StateError::save(
-                    "the program has SysV shared memory attached, which snapshots do not \
-                     record yet",
-                ))
-            }
+            RegionKind::SysV { id, offset, end } => SavedRegionKind::SysV {
+                id: *id,
+                offset: *offset,
+                end: *end,
+                writable: r.writable,
+            },
         };
         out.push(SharedRegionState {
             phys,
@@ -331,6 +341,28 @@ fn restore_shared(proc: &Process, mm: &mut Mm, shared: &[SharedRegionState]) -> 
                     kind: RegionKind::File {
                         path: path.clone(),
                         offset: *offset,
+                    },
+                }
+            }
+            SavedRegionKind::SysV {
+                id,
+                offset,
+                end,
+                writable,
+            } => {
+                let arena = crate::ipc::arena().map_err(|e| format!("ipc arena: {e:?}"))?;
+                if end.saturating_sub(crate::ipc::POOL_OFFSET) > arena.pool() {
+                    return Err(format!("SysV segment {id}: outside the IPC arena"));
+                }
+                crate::syscalls::sysv_shm::note_attached();
+                SharedMap {
+                    file: arena.file().clone(),
+                    offset: *offset,
+                    writable: *writable,
+                    kind: RegionKind::SysV {
+                        id: *id,
+                        offset: *offset,
+                        end: *end,
                     },
                 }
             }

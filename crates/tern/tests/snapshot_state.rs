@@ -1,7 +1,7 @@
 //! Process state that must survive a process VM snapshot, zdtm-style: the riscv64
 //! program `guests/linux-user/snapstate.c` sets up one kind of state (pipes with
 //! buffered bytes, Unix socketpairs with queued data, a memfd, timerfds, a
-//! signalfd, POSIX timers, a thread blocked in `pause` or a futex wait), prints `ready`; the test
+//! signalfd, POSIX timers, SysV IPC objects and an attached segment, a thread blocked in `pause` or a futex wait), prints `ready`; the test
 //! pauses it, snapshots it through the control API and kills it, then restores it
 //! with `tern restore`; the restored program checks its state and prints `PASS`.
 
@@ -220,6 +220,12 @@ fn signalfd_keeps_its_mask() {
 #[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
 fn posix_timers_stay_armed() {
     survives("posixtimer");
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn sysv_ipc_objects_and_attached_segments_survive() {
+    survives("sysv");
 }
 
 #[test]

@@ -90,6 +90,9 @@ impl Versioned for ProcessState {
         out.part("itimers", armed, &self.itimers);
         out.part("shared", !self.shared.is_empty(), &self.shared);
         out.part("posix-timers", !self.timers.is_empty(), &self.timers);
+        if let Some(ipc) = &self.ipc {
+            out.part("ipc", true, ipc);
+        }
     }
 
     fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
@@ -123,6 +126,8 @@ impl Versioned for ProcessState {
             shared: input.part("shared")?.unwrap_or_default(),
             // Not written: no POSIX timers.
             timers: input.part("posix-timers")?.unwrap_or_default(),
+            // Not written: no SysV IPC object.
+            ipc: input.part("ipc")?,
         })
     }
 }

@@ -39,7 +39,8 @@ use crate::signal::{self, AltStack, SigAction, SigInfo};
 /// descriptors, directory, signal actions, program, counters, pid), the process's
 /// clock as a nested state in part `clock`, and parts written only when they hold
 /// something: `signals` (pending signals), `rlimits` (limits the guest set),
-/// `itimers` (armed interval timers), `shared` (shared regions: see [`shared`]).
+/// `itimers` (armed interval timers), `shared` (shared regions: see [`shared`]),
+/// `posix-timers` (POSIX timers), `ipc` (the SysV IPC arena).
 #[derive(Clone, Debug)]
 pub struct ProcessState {
     /// Physical frames in use and free.
@@ -84,6 +85,8 @@ pub struct ProcessState {
     pub shared: Vec<shared::SharedRegionState>,
     /// POSIX timers (part `posix-timers`, written when there are any).
     pub timers: Vec<PosixTimerState>,
+    /// The VM's SysV IPC arena (part `ipc`, written when it holds any object).
+    pub ipc: Option<crate::ipc::saved::IpcState>,
 }
 
 /// One POSIX timer (`timer_create`), as a snapshot records it. Its times are
@@ -210,6 +213,9 @@ impl ProcessState {
         }
         if let Some((_, i)) = s.thread_pending.iter().find(|(_, i)| bad_signal(i.signo)) {
             return Err(format!("pending signal {} out of range", i.signo));
+        }
+        if let Some(ipc) = &s.ipc {
+            crate::ipc::saved::check(ipc)?;
         }
         if s.timers.len() > MAX_POSIX_TIMERS {
             return Err(format!(
