@@ -15,6 +15,8 @@
  *               armed SIGEV_NONE timer
  *   sysv        a SysV semaphore set, message queue and an attached shared-memory
  *               segment with contents
+ *   stderrlog   stderr redirected to GO.log, GO.data held open (a test removes it
+ *               before the restore, which must fail on tern's own stderr)
  *   pause       blocked in pause(): a SIGTERM sent to the restored process runs
  *               the handler (GO is not used: the test sends the signal)
  *   futex       blocked in a futex wait: the same
@@ -371,6 +373,23 @@ static int sysv_mode(const char *go) {
     return failed;
 }
 
+/* ---- the program's own stderr ---- */
+
+static int stderrlog_mode(const char *go) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s.log", go);
+    int log = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    snprintf(path, sizeof path, "%s.data", go);
+    int data = open(path, O_RDWR | O_CREAT, 0644);
+    if (log < 0 || data < 0 || dup2(log, 2) != 2)
+        return perror("stderrlog"), 1;
+    close(log);
+    ready();
+    wait_go(go);
+    fprintf(stderr, "the program's own line\n");
+    return 0;
+}
+
 /* ---- blocked waits interrupted by a signal ---- */
 
 static volatile sig_atomic_t got_term;
@@ -418,6 +437,8 @@ int main(int argc, char **argv) {
         r = posixtimer_mode(go);
     else if (!strcmp(mode, "sysv"))
         r = sysv_mode(go);
+    else if (!strcmp(mode, "stderrlog"))
+        r = stderrlog_mode(go);
     else if (!strcmp(mode, "pause"))
         r = blocked_mode(0);
     else if (!strcmp(mode, "futex"))

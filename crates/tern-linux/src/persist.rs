@@ -413,7 +413,9 @@ fn reopen_files(proc: &Process, files: &[saved::FdState]) -> Result<(), String> 
             // stderr, as whoever started `tern exec` did; other inherited descriptors
             // (often leaked by a parent) the program finds closed.
             Err(e) if f.info.kind == FdKind::Inherited && f.fd > 2 => {
-                eprintln!("tern restore: warning: {e}; the program finds it closed");
+                crate::exit::diag(&format!(
+                    "tern restore: warning: {e}; the program finds it closed"
+                ));
                 proc.files().remove(f.fd);
             }
             Err(e) => return Err(format!("cannot reopen {e}")),

@@ -230,6 +230,32 @@ fn sysv_ipc_objects_and_attached_segments_survive() {
 
 #[test]
 #[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn a_failed_restore_reports_on_terns_stderr_not_the_programs() {
+    // The program's fd 2 is its log file; the file it holds as fd 3 is gone at the
+    // restore, which fails after fd 2 was put back: the error is tern's.
+    let (dir, snap, go) = snapshot_in("stderrlog");
+    let mut data = go.clone().into_os_string();
+    data.push(".data");
+    std::fs::remove_file(&data).expect("remove the data file");
+    let mut c = Command::new(TERN);
+    c.arg("restore").arg(&snap);
+    let (status, out, err) = Started::start(c, &dir, "restore").finish();
+    assert_ne!(status, 0, "the restore fails: {out}");
+    assert!(
+        err.contains("cannot restore") && err.contains("go.data"),
+        "the error on tern's stderr: {err:?}"
+    );
+    let mut log = go.into_os_string();
+    log.push(".log");
+    let log = std::fs::read_to_string(&log).expect("the program's log");
+    assert!(
+        !log.contains("cannot restore"),
+        "the program's log: {log:?}"
+    );
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
 fn a_restored_pause_is_interrupted_by_a_caught_signal() {
     interrupted_after_restore("pause");
 }
