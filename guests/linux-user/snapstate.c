@@ -15,6 +15,7 @@
  *               armed SIGEV_NONE timer
  *   sysv        a SysV semaphore set, message queue and an attached shared-memory
  *               segment with contents
+ *   ghost       a file unlinked while open (GO.ghost), 100000 bytes, seeked
  *   stderrlog   stderr redirected to GO.log, GO.data held open (a test removes it
  *               before the restore, which must fail on tern's own stderr)
  *   pause       blocked in pause(): a SIGTERM sent to the restored process runs
@@ -373,6 +374,33 @@ static int sysv_mode(const char *go) {
     return failed;
 }
 
+/* ---- a file unlinked while open ---- */
+
+static int ghost_mode(const char *go) {
+    static char data[100000], back[100000];
+    char path[4096];
+    snprintf(path, sizeof path, "%s.ghost", go);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0640);
+    if (fd < 0)
+        return perror(path), 1;
+    fill(data, sizeof data, 11);
+    CHECK(write(fd, data, sizeof data) == sizeof data, "write");
+    CHECK(lseek(fd, 1234, SEEK_SET) == 1234, "seek");
+    CHECK(unlink(path) == 0, "unlink");
+    ready();
+    wait_go(go);
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0 && st.st_nlink == 0 && st.st_size == sizeof data &&
+              (st.st_mode & 0777) == 0640,
+          "an unlinked file of the same size and mode (links %d)", (int)st.st_nlink);
+    CHECK(lseek(fd, 0, SEEK_CUR) == 1234, "its offset");
+    CHECK(pread(fd, back, sizeof back, 0) == sizeof back && !memcmp(data, back, sizeof back),
+          "its contents");
+    CHECK(access(path, F_OK) != 0, "no name");
+    CHECK(pwrite(fd, "x", 1, 0) == 1, "still writable");
+    return failed;
+}
+
 /* ---- the program's own stderr ---- */
 
 static int stderrlog_mode(const char *go) {
@@ -437,6 +465,8 @@ int main(int argc, char **argv) {
         r = posixtimer_mode(go);
     else if (!strcmp(mode, "sysv"))
         r = sysv_mode(go);
+    else if (!strcmp(mode, "ghost"))
+        r = ghost_mode(go);
     else if (!strcmp(mode, "stderrlog"))
         r = stderrlog_mode(go);
     else if (!strcmp(mode, "pause"))

@@ -396,7 +396,7 @@ fn reopen_files(proc: &Process, files: &[saved::FdState]) -> Result<(), String> 
             .map(|(fd, _)| fd)
             .map_err(|e| std::io::Error::from_raw_os_error(e.0).to_string())
     };
-    let channels = saved::rebuild_channels(files, proc.files().limit)?;
+    let remade = saved::remake(files, proc.files().limit, &open_path)?;
     for f in files {
         if let saved::FdExtra::SignalFd { mask } = f.extra {
             let mut flags = (f.status_flags & libc::O_NONBLOCK) as u64;
@@ -407,7 +407,7 @@ fn reopen_files(proc: &Process, files: &[saved::FdState]) -> Result<(), String> 
                 .map_err(|e| format!("cannot reopen descriptor {}: {e}", f.fd))?;
             continue;
         }
-        match saved::reopen(f, &channels, &open_path) {
+        match saved::reopen(f, &remade, &open_path) {
             Ok(()) => proc.files().insert(f.fd, f.info.clone()),
             // Whoever starts `tern restore` gives the program its stdin, stdout and
             // stderr, as whoever started `tern exec` did; other inherited descriptors

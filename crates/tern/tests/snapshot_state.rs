@@ -1,7 +1,8 @@
 //! Process state that must survive a process VM snapshot, zdtm-style: the riscv64
 //! program `guests/linux-user/snapstate.c` sets up one kind of state (pipes with
 //! buffered bytes, Unix socketpairs with queued data, a memfd, timerfds, a
-//! signalfd, POSIX timers, SysV IPC objects and an attached segment, a thread blocked in `pause` or a futex wait), prints `ready`; the test
+//! signalfd, POSIX timers, SysV IPC objects and an attached segment, a file
+//! unlinked while open, a thread blocked in `pause` or a futex wait), prints `ready`; the test
 //! pauses it, snapshots it through the control API and kills it, then restores it
 //! with `tern restore`; the restored program checks its state and prints `PASS`.
 
@@ -25,6 +26,13 @@ fn scratch(test: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("create the scratch directory");
     d
+}
+
+/// The scratch directory of a test, as [`scratch`] made it.
+fn scratch_dir(test: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("snapshot-state")
+        .join(test)
 }
 
 /// A control socket path short enough for `sun_path`.
@@ -226,6 +234,18 @@ fn posix_timers_stay_armed() {
 #[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
 fn sysv_ipc_objects_and_attached_segments_survive() {
     survives("sysv");
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn a_file_unlinked_while_open_keeps_its_contents() {
+    survives("ghost");
+    let left: Vec<_> = std::fs::read_dir(scratch_dir("ghost"))
+        .expect("the scratch directory")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("ghost"))
+        .collect();
+    assert!(left.is_empty(), "the remade file has no name: {left:?}");
 }
 
 #[test]

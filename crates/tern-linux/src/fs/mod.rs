@@ -25,6 +25,7 @@ pub mod root;
 pub mod saved;
 pub mod saved_anon;
 pub mod saved_chan;
+pub mod saved_ghost;
 pub mod unix_addr;
 pub mod view;
 

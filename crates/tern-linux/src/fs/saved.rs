@@ -26,6 +26,7 @@
 //! - descriptors the program inherited (0, 1, 2 and others): taken from the restoring
 //!   process, so the restored program writes to *its* stdout.
 //!
+//! - regular files unlinked while open: their contents (see [`super::saved_ghost`]);
 //! - signalfds: their mask and flags, made again by the restore (see
 //!   `syscalls::signalfd::remake`);
 //!
@@ -40,6 +41,7 @@ use std::collections::BTreeSet;
 
 use crate::fs::saved_anon::{self, MemFdState, TimerFdState};
 use crate::fs::saved_chan::{self, PairEnd, PipeEnd, Rebuilt};
+use crate::fs::saved_ghost::{self, GhostFile, Ghosts};
 use crate::fs::{FdInfo, FdKind};
 
 /// One registration of an epoll instance (`epoll_ctl(EPOLL_CTL_ADD)` arguments).
@@ -81,6 +83,8 @@ pub enum FdExtra {
         /// The mask.
         mask: u64,
     },
+    /// A regular file unlinked while open, with its contents.
+    Ghost(GhostFile),
 }
 
 /// One descriptor as a snapshot records it.
@@ -179,13 +183,21 @@ fn host_name(fd: i32) -> String {
 /// guest's (a descriptor the program opened or closed itself is tracked exactly).
 /// Call on a thread with the guest's descriptor table.
 pub fn record(fd: i32, info: &FdInfo) -> Result<Option<FdState>, String> {
-    record_with(fd, info, &mut BTreeSet::new())
+    record_with(fd, info, &mut Seen::default())
+}
+
+/// The pipes and socket ends (inodes of pipefs and sockfs, which share one
+/// numbering) and the ghost files whose contents are recorded already.
+#[derive(Default)]
+struct Seen {
+    channels: BTreeSet<u64>,
+    ghosts: BTreeSet<u64>,
 }
 
 /// Records every descriptor of `files` (on a thread with the guest's descriptor
 /// table); a pipe's bytes and a socket's queue once, with its first descriptor.
 pub fn record_all(files: &[(i32, FdInfo)]) -> Result<Vec<FdState>, String> {
-    let mut first = BTreeSet::new();
+    let mut first = Seen::default();
     files
         .iter()
         .map(|(fd, info)| record_with(*fd, info, &mut first))
@@ -194,11 +206,8 @@ pub fn record_all(files: &[(i32, FdInfo)]) -> Result<Vec<FdState>, String> {
 }
 
 /// [`record`], with the pipes and socket ends whose contents are recorded already.
-fn record_with(
-    fd: i32,
-    info: &FdInfo,
-    first: &mut BTreeSet<u64>,
-) -> Result<Option<FdState>, String> {
+fn record_with(fd: i32, info: &FdInfo, seen: &mut Seen) -> Result<Option<FdState>, String> {
+    let first = &mut seen.channels;
     let text = match std::fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", std::process::id())) {
         Ok(text) => text,
         Err(e) if info.kind == FdKind::Inherited && e.kind() == std::io::ErrorKind::NotFound => {
@@ -264,6 +273,12 @@ fn record_with(
             count: fi.eventfd_count.unwrap_or(0),
             semaphore: fi.eventfd_semaphore,
         },
+        FdKind::File => match saved_ghost::record(fd, &mut seen.ghosts)
+            .map_err(|e| format!("descriptor {fd}: {e}"))?
+        {
+            Some(g) => FdExtra::Ghost(g),
+            None => FdExtra::None,
+        },
         _ => FdExtra::None,
     };
     Ok(Some(FdState {
@@ -276,10 +291,41 @@ fn record_with(
     }))
 }
 
-/// Makes the pipes and socketpairs that `files` record, with their contents, at
-/// descriptors at or above `min_fd` (out of the way of the numbers to restore):
-/// [`reopen`] moves their ends to the numbers.
-pub fn rebuild_channels(files: &[FdState], min_fd: i32) -> Result<Rebuilt, String> {
+/// What [`remake`] made for [`reopen`].
+pub struct Remade {
+    channels: Rebuilt,
+    ghosts: Ghosts,
+}
+
+/// Makes the pipes, socketpairs and files unlinked while open that `files` record,
+/// with their contents, at descriptors at or above `min_fd` (out of the way of the
+/// numbers to restore): [`reopen`] gives the program descriptors of them.
+/// `open_path` opens a guest path (the ghost files are made at theirs).
+pub fn remake(
+    files: &[FdState],
+    min_fd: i32,
+    open_path: &dyn Fn(&str, i32) -> Result<i32, String>,
+) -> Result<Remade, String> {
+    let ghosts: Vec<(&str, &GhostFile)> = files
+        .iter()
+        .filter_map(|f| match (&f.extra, &f.info.path) {
+            (FdExtra::Ghost(g), Some(p)) => Some((p.as_str(), g)),
+            _ => None,
+        })
+        .collect();
+    let create = |path: &str| {
+        open_path(
+            path,
+            libc::O_CREAT | libc::O_EXCL | libc::O_RDWR | libc::O_CLOEXEC,
+        )
+    };
+    Ok(Remade {
+        channels: rebuild_channels(files, min_fd)?,
+        ghosts: saved_ghost::rebuild(&ghosts, min_fd, &create)?,
+    })
+}
+
+fn rebuild_channels(files: &[FdState], min_fd: i32) -> Result<Rebuilt, String> {
     let pipes: Vec<&PipeEnd> = files
         .iter()
         .filter_map(|f| match &f.extra {
@@ -298,15 +344,16 @@ pub fn rebuild_channels(files: &[FdState], min_fd: i32) -> Result<Rebuilt, Strin
 }
 
 /// Opens `f` again as descriptor `f.fd` of the calling thread's table; `open_path`
-/// opens a guest path with flags (through the file view); pipes and socketpairs
-/// are taken from `channels` ([`rebuild_channels`]). Inherited descriptors are
+/// opens a guest path with flags (through the file view); pipes, socketpairs and
+/// ghost files are taken from `remade` ([`remake`]). Inherited descriptors are
 /// left as the restoring process has them (an error if it has none there: the caller
 /// decides whether that matters).
 pub fn reopen(
     f: &FdState,
-    channels: &Rebuilt,
+    remade: &Remade,
     open_path: &dyn Fn(&str, i32) -> Result<i32, String>,
 ) -> Result<(), String> {
+    let channels = &remade.channels;
     let fd = f.fd;
     let cloexec = if f.cloexec { libc::O_CLOEXEC } else { 0 };
     let channel = match (&f.info.kind, &f.extra) {
@@ -373,7 +420,11 @@ pub fn reopen(
             let flags = (f.info.flags & !(libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC))
                 | (f.status_flags & (libc::O_APPEND | libc::O_NONBLOCK))
                 | cloexec;
-            let n = open_path(path, flags).map_err(|e| format!("descriptor {fd}: {path}: {e}"))?;
+            let n = match &f.extra {
+                FdExtra::Ghost(g) => remade.ghosts.open(g.file, flags),
+                _ => open_path(path, flags),
+            }
+            .map_err(|e| format!("descriptor {fd}: {path}: {e}"))?;
             // SAFETY: seeking our own new descriptor.
             if f.offset > 0 && unsafe { libc::lseek(n, f.offset as i64, libc::SEEK_SET) } < 0 {
                 let e = std::io::Error::last_os_error();
