@@ -16,6 +16,7 @@
  *   sysv        a SysV semaphore set, message queue and an attached shared-memory
  *               segment with contents
  *   ghost       a file unlinked while open (GO.ghost), 100000 bytes, seeked
+ *   fifo        a FIFO (GO.fifo) opened for reading, blocking, with no writer
  *   stderrlog   stderr redirected to GO.log, GO.data held open (a test removes it
  *               before the restore, which must fail on tern's own stderr)
  *   pause       blocked in pause(): a SIGTERM sent to the restored process runs
@@ -401,6 +402,33 @@ static int ghost_mode(const char *go) {
     return failed;
 }
 
+/* ---- a FIFO held for reading ---- */
+
+static int fifo_mode(const char *go) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s.fifo", go);
+    unlink(path);
+    if (mkfifo(path, 0600) != 0)
+        return perror("mkfifo"), 1;
+    /* A writer for the moment, so that the blocking open returns. */
+    int rw = open(path, O_RDWR);
+    int rd = open(path, O_RDONLY);
+    if (rw < 0 || rd < 0)
+        return perror(path), 1;
+    close(rw);
+    ready();
+    wait_go(go);
+    CHECK(!(fcntl(rd, F_GETFL) & O_NONBLOCK), "still blocking");
+    int wr = open(path, O_WRONLY | O_NONBLOCK);
+    CHECK(wr >= 0, "a writer finds the reader");
+    char c = 0;
+    CHECK(write(wr, "y", 1) == 1 && read(rd, &c, 1) == 1 && c == 'y', "a byte through it");
+    close(wr);
+    CHECK(read(rd, &c, 1) == 0, "end of file without a writer");
+    unlink(path);
+    return failed;
+}
+
 /* ---- the program's own stderr ---- */
 
 static int stderrlog_mode(const char *go) {
@@ -467,6 +495,8 @@ int main(int argc, char **argv) {
         r = sysv_mode(go);
     else if (!strcmp(mode, "ghost"))
         r = ghost_mode(go);
+    else if (!strcmp(mode, "fifo"))
+        r = fifo_mode(go);
     else if (!strcmp(mode, "stderrlog"))
         r = stderrlog_mode(go);
     else if (!strcmp(mode, "pause"))

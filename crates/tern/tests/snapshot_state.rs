@@ -250,6 +250,12 @@ fn a_file_unlinked_while_open_keeps_its_contents() {
 
 #[test]
 #[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn a_fifo_held_for_reading_restores_without_a_writer() {
+    survives("fifo");
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
 fn a_failed_restore_reports_on_terns_stderr_not_the_programs() {
     // The program's fd 2 is its log file; the file it holds as fd 3 is gone at the
     // restore, which fails after fd 2 was put back: the error is tern's.

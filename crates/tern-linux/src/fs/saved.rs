@@ -420,8 +420,20 @@ pub fn reopen(
             let flags = (f.info.flags & !(libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC))
                 | (f.status_flags & (libc::O_APPEND | libc::O_NONBLOCK))
                 | cloexec;
+            // A FIFO opened for reading would wait for a writer, which nobody is
+            // yet: opened without waiting, then given its recorded status flags.
+            let read_only = flags & libc::O_ACCMODE == libc::O_RDONLY;
             let n = match &f.extra {
                 FdExtra::Ghost(g) => remade.ghosts.open(g.file, flags),
+                _ if read_only => open_path(path, flags | libc::O_NONBLOCK).inspect(|&n| {
+                    // SAFETY: status flags of our own new descriptor.
+                    unsafe {
+                        let now = libc::fcntl(n, libc::F_GETFL);
+                        let wanted =
+                            (now & !libc::O_NONBLOCK) | (f.status_flags & libc::O_NONBLOCK);
+                        libc::fcntl(n, libc::F_SETFL, wanted)
+                    };
+                }),
                 _ => open_path(path, flags),
             }
             .map_err(|e| format!("descriptor {fd}: {path}: {e}"))?;
