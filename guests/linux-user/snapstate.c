@@ -16,6 +16,8 @@
  *   sysv        a SysV semaphore set, message queue and an attached shared-memory
  *               segment with contents
  *   ghost       a file unlinked while open (GO.ghost), 100000 bytes, seeked
+ *   mqueue      a POSIX message queue with three messages of three priorities,
+ *               held by a read-write and a write-only non-blocking descriptor
  *   fifo        a FIFO (GO.fifo) opened for reading, blocking, with no writer
  *   stderrlog   stderr redirected to GO.log, GO.data held open (a test removes it
  *               before the restore, which must fail on tern's own stderr)
@@ -27,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <mqueue.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -402,6 +405,37 @@ static int ghost_mode(const char *go) {
     return failed;
 }
 
+/* ---- POSIX message queues ---- */
+
+static int mqueue_mode(const char *go) {
+    struct mq_attr attr = {0, 8, 64, 0};
+    mq_unlink("/snapstate-q");
+    mqd_t q = mq_open("/snapstate-q", O_CREAT | O_RDWR, 0600, &attr);
+    mqd_t wr = mq_open("/snapstate-q", O_WRONLY | O_NONBLOCK);
+    if (q == (mqd_t)-1 || wr == (mqd_t)-1)
+        return perror("mq_open"), 1;
+    CHECK(mq_send(q, "low", 3, 1) == 0 && mq_send(q, "high", 4, 5) == 0 &&
+              mq_send(wr, "middle", 6, 3) == 0,
+          "mq_send");
+    ready();
+    wait_go(go);
+    struct mq_attr now;
+    CHECK(mq_getattr(q, &now) == 0 && now.mq_maxmsg == 8 && now.mq_msgsize == 64 &&
+              now.mq_curmsgs == 3 && !(now.mq_flags & O_NONBLOCK),
+          "attributes (%ld messages)", (long)now.mq_curmsgs);
+    CHECK(mq_getattr(wr, &now) == 0 && (now.mq_flags & O_NONBLOCK), "the writer non-blocking");
+    char buf[64];
+    unsigned prio = 0;
+    CHECK(mq_receive(q, buf, sizeof buf, &prio) == 4 && prio == 5 && !memcmp(buf, "high", 4),
+          "the priority-5 message first");
+    CHECK(mq_receive(q, buf, sizeof buf, &prio) == 6 && prio == 3, "then priority 3");
+    CHECK(mq_receive(q, buf, sizeof buf, &prio) == 3 && prio == 1, "then priority 1");
+    CHECK(mq_send(wr, "again", 5, 0) == 0 && mq_receive(q, buf, sizeof buf, &prio) == 5,
+          "both descriptors name one queue");
+    CHECK(mq_unlink("/snapstate-q") == 0, "mq_unlink");
+    return failed;
+}
+
 /* ---- a FIFO held for reading ---- */
 
 static int fifo_mode(const char *go) {
@@ -495,6 +529,8 @@ int main(int argc, char **argv) {
         r = sysv_mode(go);
     else if (!strcmp(mode, "ghost"))
         r = ghost_mode(go);
+    else if (!strcmp(mode, "mqueue"))
+        r = mqueue_mode(go);
     else if (!strcmp(mode, "fifo"))
         r = fifo_mode(go);
     else if (!strcmp(mode, "stderrlog"))

@@ -397,7 +397,38 @@ fn reopen_files(proc: &Process, files: &[saved::FdState]) -> Result<(), String> 
             .map_err(|e| std::io::Error::from_raw_os_error(e.0).to_string())
     };
     let remade = saved::remake(files, proc.files().limit, &open_path)?;
+    let mut queues = std::collections::BTreeSet::new();
     for f in files {
+        if let saved::FdExtra::MessageQueue(m) = &f.extra {
+            // Under the restored VM's host name, as its mq_open would find it.
+            let root = proc.vm_root();
+            let host_name = format!("tern.{}.{}.{}", root.pid, root.start, m.name);
+            let mut flags = (f.info.flags & libc::O_ACCMODE) | (f.status_flags & libc::O_NONBLOCK);
+            if f.cloexec {
+                flags |= libc::O_CLOEXEC;
+            }
+            let made = if queues.insert(host_name.clone()) {
+                crate::fs::saved_mq::remake(m, &host_name, flags)
+            } else {
+                crate::fs::saved_mq::open(&host_name, flags)
+            };
+            let n = made.map_err(|e| format!("cannot reopen descriptor {}: {e}", f.fd))?;
+            if n != f.fd {
+                // SAFETY: moving our new descriptor to its number, then closing it.
+                let r = unsafe { libc::dup3(n, f.fd, flags & libc::O_CLOEXEC) };
+                // SAFETY: as above.
+                unsafe { libc::close(n) };
+                if r < 0 {
+                    return Err(format!(
+                        "cannot reopen descriptor {}: {}",
+                        f.fd,
+                        std::io::Error::last_os_error()
+                    ));
+                }
+            }
+            proc.files().insert(f.fd, f.info.clone());
+            continue;
+        }
         if let saved::FdExtra::SignalFd { mask } = f.extra {
             let mut flags = (f.status_flags & libc::O_NONBLOCK) as u64;
             if f.cloexec {

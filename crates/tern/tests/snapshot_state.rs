@@ -1,7 +1,7 @@
 //! Process state that must survive a process VM snapshot, zdtm-style: the riscv64
 //! program `guests/linux-user/snapstate.c` sets up one kind of state (pipes with
 //! buffered bytes, Unix socketpairs with queued data, a memfd, timerfds, a
-//! signalfd, POSIX timers, SysV IPC objects and an attached segment, a file
+//! signalfd, POSIX timers, a POSIX message queue, SysV IPC objects and an attached segment, a file
 //! unlinked while open, a thread blocked in `pause` or a futex wait), prints `ready`; the test
 //! pauses it, snapshots it through the control API and kills it, then restores it
 //! with `tern restore`; the restored program checks its state and prints `PASS`.
@@ -132,9 +132,28 @@ impl Started {
     }
 }
 
+/// What [`snapshot_in`] gives.
+struct Snapped {
+    dir: PathBuf,
+    snap: PathBuf,
+    go: PathBuf,
+    /// The snapshotted host process: pid and start time (`/proc/PID/stat`).
+    process: (u32, u64),
+}
+
+/// Start time of host process `pid` (field 22 of `/proc/PID/stat`).
+fn start_time(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("a stat file");
+    s[s.rfind(')').expect("stat format") + 1..]
+        .split_whitespace()
+        .nth(19)
+        .and_then(|v| v.parse().ok())
+        .expect("the start time")
+}
+
 /// `tern exec snapstate MODE GO` under a control socket, snapshotted once it is
-/// ready, killed; returns (scratch directory, snapshot file, GO path).
-fn snapshot_in(mode: &str) -> (PathBuf, PathBuf, PathBuf) {
+/// ready, killed.
+fn snapshot_in(mode: &str) -> Snapped {
     let dir = scratch(mode);
     let prog = build("snapstate", Link::Static);
     let go = dir.join("go");
@@ -151,31 +170,39 @@ fn snapshot_in(mode: &str) -> (PathBuf, PathBuf, PathBuf) {
     control(&["pause"], &sock);
     let said = control(&["snapshot", "--out", snap.to_str().expect("utf-8")], &sock);
     assert!(said.contains("written to"), "{said}");
+    let process = (run.child.id(), start_time(run.child.id()));
     run.child.kill().expect("kill");
     let (_, out, _) = run.finish();
     assert_eq!(out, "ready\n", "nothing after ready before the snapshot");
     let _ = std::fs::remove_file(&sock);
-    (dir, snap, go)
+    Snapped {
+        dir,
+        snap,
+        go,
+        process,
+    }
 }
 
 /// Snapshots `mode` once ready, restores it with GO present, and asserts `PASS`.
-fn survives(mode: &str) {
-    let (dir, snap, go) = snapshot_in(mode);
-    std::fs::write(&go, b"").expect("create GO");
+fn survives(mode: &str) -> Snapped {
+    let snapped = snapshot_in(mode);
+    let Snapped { dir, snap, go, .. } = &snapped;
+    std::fs::write(go, b"").expect("create GO");
     let mut c = Command::new(TERN);
-    c.arg("restore").arg(&snap);
-    let (status, out, err) = Started::start(c, &dir, "restore").finish();
+    c.arg("restore").arg(snap);
+    let (status, out, err) = Started::start(c, dir, "restore").finish();
     assert_eq!(
         (status, out.as_str()),
         (0, "restored\nPASS\n"),
         "{mode}: restore stderr: {err}"
     );
+    snapped
 }
 
 /// Snapshots `mode` (blocked in a wait), restores it, sends the restored tern
 /// `SIGTERM` once it runs, and asserts the guest's handler ran.
 fn interrupted_after_restore(mode: &str) {
-    let (dir, snap, _) = snapshot_in(mode);
+    let Snapped { dir, snap, .. } = snapshot_in(mode);
     let mut c = Command::new(TERN);
     c.arg("restore").arg(&snap);
     let run = Started::start(c, &dir, "restore");
@@ -256,10 +283,23 @@ fn a_fifo_held_for_reading_restores_without_a_writer() {
 
 #[test]
 #[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn a_message_queue_keeps_its_messages_in_order() {
+    let snapped = survives("mqueue");
+    // The killed process's queue (its host name carries that process's identity)
+    // is the host's until removed.
+    let (pid, start) = snapped.process;
+    let old = std::ffi::CString::new(format!("/tern.{pid}.{start}.snapstate-q")).expect("no NUL");
+    // SAFETY: a valid C string.
+    let r = unsafe { libc::mq_unlink(old.as_ptr()) };
+    assert_eq!(r, 0, "the snapshotted process's queue was there");
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
 fn a_failed_restore_reports_on_terns_stderr_not_the_programs() {
     // The program's fd 2 is its log file; the file it holds as fd 3 is gone at the
     // restore, which fails after fd 2 was put back: the error is tern's.
-    let (dir, snap, go) = snapshot_in("stderrlog");
+    let Snapped { dir, snap, go, .. } = snapshot_in("stderrlog");
     let mut data = go.clone().into_os_string();
     data.push(".data");
     std::fs::remove_file(&data).expect("remove the data file");

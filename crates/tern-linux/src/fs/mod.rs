@@ -26,6 +26,7 @@ pub mod saved;
 pub mod saved_anon;
 pub mod saved_chan;
 pub mod saved_ghost;
+pub mod saved_mq;
 pub mod unix_addr;
 pub mod view;
 

@@ -27,6 +27,7 @@
 //!   process, so the restored program writes to *its* stdout.
 //!
 //! - regular files unlinked while open: their contents (see [`super::saved_ghost`]);
+//! - POSIX message queues: name, attributes, messages (see [`super::saved_mq`]);
 //! - signalfds: their mask and flags, made again by the restore (see
 //!   `syscalls::signalfd::remake`);
 //!
@@ -42,6 +43,7 @@ use std::collections::BTreeSet;
 use crate::fs::saved_anon::{self, MemFdState, TimerFdState};
 use crate::fs::saved_chan::{self, PairEnd, PipeEnd, Rebuilt};
 use crate::fs::saved_ghost::{self, GhostFile, Ghosts};
+use crate::fs::saved_mq::{self, MqState};
 use crate::fs::{FdInfo, FdKind};
 
 /// One registration of an epoll instance (`epoll_ctl(EPOLL_CTL_ADD)` arguments).
@@ -85,6 +87,8 @@ pub enum FdExtra {
     },
     /// A regular file unlinked while open, with its contents.
     Ghost(GhostFile),
+    /// A POSIX message queue with its messages.
+    MessageQueue(MqState),
 }
 
 /// One descriptor as a snapshot records it.
@@ -255,6 +259,11 @@ fn record_with(fd: i32, info: &FdInfo, seen: &mut Seen) -> Result<Option<FdState
                 FdExtra::MemFd(
                     saved_anon::record_memfd(fd, memfd)
                         .map_err(|e| format!("descriptor {fd} ({name}): {e}"))?,
+                )
+            } else if saved_mq::guest_name(&name).is_some() && saved_mq::is_queue(fd) {
+                FdExtra::MessageQueue(
+                    saved_mq::record(fd, &name)
+                        .map_err(|e| format!("descriptor {fd} (message queue {name}): {e}"))?,
                 )
             } else if name == "anon_inode:[timerfd]" {
                 FdExtra::TimerFd(
