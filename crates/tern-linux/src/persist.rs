@@ -351,7 +351,10 @@ fn restore_shared(proc: &Process, mm: &mut Mm, shared: &[SharedRegionState]) -> 
                 writable,
             } => {
                 let arena = crate::ipc::arena().map_err(|e| format!("ipc arena: {e:?}"))?;
-                if end.saturating_sub(crate::ipc::POOL_OFFSET) > arena.pool() {
+                // Only the pool: never the arena's header and tables.
+                if *offset < crate::ipc::POOL_OFFSET
+                    || end.saturating_sub(crate::ipc::POOL_OFFSET) > arena.pool()
+                {
                     return Err(format!("SysV segment {id}: outside the IPC arena"));
                 }
                 crate::syscalls::sysv_shm::note_attached();
