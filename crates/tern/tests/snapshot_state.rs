@@ -199,6 +199,46 @@ fn survives(mode: &str) -> Snapped {
     snapped
 }
 
+/// Snapshots `mode` once ready, restores it (GO absent: it waits on), snapshots
+/// the restored process and kills it, restores that second snapshot with GO
+/// present, and asserts `PASS`: what a restore made is recorded again.
+fn survives_twice(mode: &str) {
+    let Snapped { dir, snap, go, .. } = snapshot_in(mode);
+    let sock = socket_path(&format!("{mode}-2"));
+    let mut c = Command::new(TERN);
+    c.arg("restore").arg(&snap).arg("--api-sock").arg(&sock);
+    let mut first = Started::start(c, &dir, "restore-1");
+    let start = Instant::now();
+    while !sock.exists() {
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "no control socket: {}",
+            first.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let snap2 = dir.join("vm2.tern");
+    control(&["pause"], &sock);
+    let said = control(
+        &["snapshot", "--out", snap2.to_str().expect("utf-8")],
+        &sock,
+    );
+    assert!(said.contains("written to"), "{said}");
+    first.child.kill().expect("kill");
+    let (_, out, err) = first.finish();
+    assert_eq!(out, "", "the first restore waits for GO: {err}");
+    let _ = std::fs::remove_file(&sock);
+    std::fs::write(&go, b"").expect("create GO");
+    let mut c = Command::new(TERN);
+    c.arg("restore").arg(&snap2);
+    let (status, out, err) = Started::start(c, &dir, "restore-2").finish();
+    assert_eq!(
+        (status, out.as_str()),
+        (0, "restored\nPASS\n"),
+        "{mode}: second restore stderr: {err}"
+    );
+}
+
 /// Snapshots `mode` (blocked in a wait), restores it, sends the restored tern
 /// `SIGTERM` once it runs, and asserts the guest's handler ran.
 fn interrupted_after_restore(mode: &str) {
@@ -292,6 +332,24 @@ fn a_message_queue_keeps_its_messages_in_order() {
     // SAFETY: a valid C string.
     let r = unsafe { libc::mq_unlink(old.as_ptr()) };
     assert_eq!(r, 0, "the snapshotted process's queue was there");
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
+fn restored_state_is_recorded_again_by_a_second_snapshot() {
+    for mode in [
+        "pipe",
+        "socketpair",
+        "memfd",
+        "timerfd",
+        "signalfd",
+        "posixtimer",
+        "sysv",
+        "ghost",
+        "fifo",
+    ] {
+        survives_twice(mode);
+    }
 }
 
 #[test]
