@@ -11,7 +11,7 @@
  *   escape_process sigqueue MAX
  *   escape_process fds
  *   escape_process fdlimit
- *   escape_process hold            (receives a pipe end, then waits for a snapshot)
+ *   escape_process hold            (receives a TCP socket, then waits for a snapshot)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -547,18 +547,19 @@ static int fds_mode(void)
 	return 0;
 }
 
-/* Receives the read end of a pipe through a socket, closes everything else it
- * made, and waits (for a snapshot) with only the received descriptor open. */
+/* Receives a TCP socket (which snapshots refuse) through a socket, closes
+ * everything else it made, and waits (for a snapshot) with only the received
+ * descriptor open. */
 static int hold_mode(void)
 {
-	int p[2], sv[2], flags;
-	if (pipe(p) != 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0)
+	int tcp, sv[2], flags;
+	tcp = socket(AF_INET, SOCK_STREAM, 0);
+	if (tcp < 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0)
 		return 1;
-	if (send_fds(sv[0], &p[0], 1) != 1)
+	if (send_fds(sv[0], &tcp, 1) != 1)
 		return 1;
 	int got = recv_fd(sv[1], 0, &flags);
-	close(p[0]);
-	close(p[1]);
+	close(tcp);
 	close(sv[0]);
 	close(sv[1]);
 	printf("holding %d\n", got);

@@ -4,9 +4,9 @@
  * counter value is drawn exactly once, so the checksum (a sum of a mix of the values)
  * is the same whatever the interleaving: the output is deterministic.
  *
- * usage: snapcount FILE ROUNDS PER_ROUND [pipe]   (exit status 7)
- * With "pipe", a pipe is held open (its descriptors are printed first): a snapshot
- * must refuse it.
+ * usage: snapcount FILE ROUNDS PER_ROUND [socket]   (exit status 7)
+ * With "socket", a TCP socket is held open (its descriptor is printed first): a
+ * snapshot must refuse it.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,7 +61,7 @@ static void *worker(void *arg) {
 
 int main(int argc, char **argv) {
     if (argc != 4 && argc != 5) {
-        fprintf(stderr, "usage: snapcount FILE ROUNDS PER_ROUND [pipe]\n");
+        fprintf(stderr, "usage: snapcount FILE ROUNDS PER_ROUND [socket]\n");
         return 2;
     }
     int fd = open(argv[1], O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -68,13 +69,13 @@ int main(int argc, char **argv) {
         perror(argv[1]);
         return 2;
     }
-    int p[2];
     if (argc == 5) {
-        if (pipe(p) != 0) {
-            perror("pipe");
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0) {
+            perror("socket");
             return 2;
         }
-        printf("pipe %d %d\n", p[0], p[1]);
+        printf("socket %d\n", s);
         fflush(stdout);
     }
     /* Work from FILE's directory, and find FILE there by its relative name every

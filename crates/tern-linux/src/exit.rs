@@ -52,6 +52,27 @@ pub fn install_panic_hook(min_fd: i32) {
     }));
 }
 
+/// Writes `line` and a newline to the emulator's own stderr (see
+/// [`install_panic_hook`]): for diagnostics while descriptor 2 may be the
+/// program's (a restore puts the program's descriptors back).
+pub fn diag(line: &str) {
+    let msg = format!("{line}\n");
+    let fd = DIAG_FD.load(std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: writing a local buffer to our own descriptor.
+    unsafe { libc::write(fd, msg.as_ptr().cast(), msg.len()) };
+}
+
+/// Makes descriptor 2 the emulator's own stderr again (a restore that failed after
+/// the program's descriptors were put back: the error is for whoever ran tern, not
+/// for the program's log).
+pub fn own_stderr_back() {
+    let fd = DIAG_FD.load(std::sync::atomic::Ordering::Relaxed);
+    if fd != 2 {
+        // SAFETY: duplicating our own descriptor onto number 2.
+        unsafe { libc::dup2(fd, 2) };
+    }
+}
+
 /// A function to run when the process ends, and the host process that registered it.
 type Hook = (i32, Box<dyn Fn() + Send>);
 

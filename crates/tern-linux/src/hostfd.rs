@@ -20,6 +20,9 @@ pub fn in_private_fd_table<T: Send + 'static>(
     let handle = std::thread::Builder::new()
         .name(name.to_string())
         .spawn(move || {
+            // No guest code runs here: the program's signals go to its threads
+            // (threads this one starts inherit the mask).
+            crate::signal::block_host_signals();
             unshare_files()?;
             Ok(f())
         })

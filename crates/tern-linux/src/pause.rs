@@ -60,8 +60,27 @@ pub struct Pause {
     changed: Condvar,
 }
 
+/// Work for a parked thread ([`Pause::on_parked_thread`]).
+type Errand = Box<dyn FnOnce() + Send>;
+
+/// The errand waiting for a parked thread, if any.
+#[derive(Default)]
+struct ErrandSlot(Option<Errand>);
+
+impl std::fmt::Debug for ErrandSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "errand waiting"
+        } else {
+            "no errand"
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 struct Inner {
+    /// Work that must run on a guest thread (in the guest's descriptor table).
+    errand: ErrandSlot,
     /// Every registered thread has parked.
     paused: bool,
     /// The VM was stopped: threads never run again.
@@ -104,6 +123,13 @@ impl Pause {
         inner.parked.insert(tid, state);
         self.changed.notify_all();
         while self.requested() {
+            if let Some(job) = inner.errand.0.take() {
+                drop(inner);
+                job();
+                inner = self.lock();
+                self.changed.notify_all();
+                continue;
+            }
             inner = self
                 .changed
                 .wait_timeout(inner, Duration::from_millis(100))
@@ -157,6 +183,35 @@ impl Pause {
             return Err(PauseError::NotPaused);
         }
         Ok(inner.parked.values().cloned().collect())
+    }
+
+    /// Runs `f` on one of the parked threads and returns its result (the process
+    /// must be paused), or on the calling thread when no thread is parked (a
+    /// process without running threads: unit tests, a restore in progress). For
+    /// work on the guest's descriptors: the controller's own threads have a
+    /// private descriptor table ([`crate::hostfd`]), a guest thread has the
+    /// guest's. The thread runs it between instructions, where it waits anyway.
+    pub fn on_parked_thread<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PauseError> {
+        let mut inner = self.lock();
+        if inner.parked.is_empty() {
+            drop(inner);
+            return Ok(f());
+        }
+        if !inner.paused {
+            return Err(PauseError::NotPaused);
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        inner.errand = ErrandSlot(Some(Box::new(move || {
+            let _ = tx.send(f());
+        })));
+        self.changed.notify_all();
+        drop(inner);
+        // A parked thread looks at least every 100 ms; the errand is dropped
+        // (and `recv` fails) only if the process ends meanwhile.
+        rx.recv().map_err(|_| PauseError::Stopped)
     }
 
     /// A parked thread's state, if the process is paused.

@@ -97,12 +97,18 @@ impl Persist for Process {
                 save_shared(&mm)?,
             )
         };
-        let files = self
+        // Recorded on a parked guest thread: pipes, sockets, memfds and timerfds
+        // are read through the guest's descriptors, which this thread (in a
+        // private descriptor table) does not have.
+        let table: Vec<_> = self
             .files()
             .iter()
-            .map(|(&fd, info)| saved::record(fd, info))
-            .filter_map(Result::transpose)
-            .collect::<Result<Vec<_>, _>>()
+            .map(|(&fd, info)| (fd, info.clone()))
+            .collect();
+        let files = self
+            .pause
+            .on_parked_thread(move || saved::record_all(&table))
+            .map_err(|e| StateError::save(e.to_string()))?
             .map_err(StateError::save)?;
         Ok(ProcessState {
             frames,
@@ -148,6 +154,14 @@ impl Persist for Process {
             clock: (&*self.clock).save()?,
             itimers: save_itimers(),
             shared,
+            timers: crate::syscalls::timer::save(self).map_err(StateError::save)?,
+            // Read on a guest thread: the arena's descriptor is not in this
+            // thread's private table.
+            ipc: self
+                .pause
+                .on_parked_thread(crate::ipc::saved::save)
+                .map_err(|e| StateError::save(e.to_string()))?
+                .map_err(StateError::save)?,
         })
     }
 
@@ -168,6 +182,9 @@ impl Persist for Process {
             );
             mm.brk_start = s.brk_start;
             mm.brk = s.brk;
+            if let Some(ipc) = &s.ipc {
+                crate::ipc::saved::restore(ipc, self.fd_limit).map_err(StateError::mismatch)?;
+            }
             restore_shared(self, &mut mm, &s.shared).map_err(StateError::mismatch)?;
             *self.mm.get_mut().unwrap_or_else(|e| e.into_inner()) = mm;
         }
@@ -268,12 +285,12 @@ fn save_shared(mm: &Mm) -> Result<Vec<SharedRegionState>, StateError> {
                 }
                 SavedRegionKind::Anon { pages }
             }
-            RegionKind::SysV { .. } => {
-                return Err(StateError::save(
-                    "the program has SysV shared memory attached, which snapshots do not \
-                     record yet",
-                ))
-            }
+            RegionKind::SysV { id, offset, end } => SavedRegionKind::SysV {
+                id: *id,
+                offset: *offset,
+                end: *end,
+                writable: r.writable,
+            },
         };
         out.push(SharedRegionState {
             phys,
@@ -327,6 +344,31 @@ fn restore_shared(proc: &Process, mm: &mut Mm, shared: &[SharedRegionState]) -> 
                     },
                 }
             }
+            SavedRegionKind::SysV {
+                id,
+                offset,
+                end,
+                writable,
+            } => {
+                let arena = crate::ipc::arena().map_err(|e| format!("ipc arena: {e:?}"))?;
+                // Only the pool: never the arena's header and tables.
+                if *offset < crate::ipc::POOL_OFFSET
+                    || end.saturating_sub(crate::ipc::POOL_OFFSET) > arena.pool()
+                {
+                    return Err(format!("SysV segment {id}: outside the IPC arena"));
+                }
+                crate::syscalls::sysv_shm::note_attached();
+                SharedMap {
+                    file: arena.file().clone(),
+                    offset: *offset,
+                    writable: *writable,
+                    kind: RegionKind::SysV {
+                        id: *id,
+                        offset: *offset,
+                        end: *end,
+                    },
+                }
+            }
             SavedRegionKind::Anon { .. } => SharedMap {
                 file: anon_memfd(r.len, min_fd).map_err(|e| format!("{e:?}"))?,
                 offset: 0,
@@ -357,14 +399,57 @@ fn reopen_files(proc: &Process, files: &[saved::FdState]) -> Result<(), String> 
             .map(|(fd, _)| fd)
             .map_err(|e| std::io::Error::from_raw_os_error(e.0).to_string())
     };
+    let remade = saved::remake(files, proc.files().limit, &open_path)?;
+    let mut queues = std::collections::BTreeSet::new();
     for f in files {
-        match saved::reopen(f, &open_path) {
+        if let saved::FdExtra::MessageQueue(m) = &f.extra {
+            // Under the restored VM's host name, as its mq_open would find it.
+            let root = proc.vm_root();
+            let host_name = format!("tern.{}.{}.{}", root.pid, root.start, m.name);
+            let mut flags = (f.info.flags & libc::O_ACCMODE) | (f.status_flags & libc::O_NONBLOCK);
+            if f.cloexec {
+                flags |= libc::O_CLOEXEC;
+            }
+            let made = if queues.insert(host_name.clone()) {
+                crate::fs::saved_mq::remake(m, &host_name, flags)
+            } else {
+                crate::fs::saved_mq::open(&host_name, flags)
+            };
+            let n = made.map_err(|e| format!("cannot reopen descriptor {}: {e}", f.fd))?;
+            if n != f.fd {
+                // SAFETY: moving our new descriptor to its number, then closing it.
+                let r = unsafe { libc::dup3(n, f.fd, flags & libc::O_CLOEXEC) };
+                // SAFETY: as above.
+                unsafe { libc::close(n) };
+                if r < 0 {
+                    return Err(format!(
+                        "cannot reopen descriptor {}: {}",
+                        f.fd,
+                        std::io::Error::last_os_error()
+                    ));
+                }
+            }
+            proc.files().insert(f.fd, f.info.clone());
+            continue;
+        }
+        if let saved::FdExtra::SignalFd { mask } = f.extra {
+            let mut flags = (f.status_flags & libc::O_NONBLOCK) as u64;
+            if f.cloexec {
+                flags |= libc::O_CLOEXEC as u64;
+            }
+            crate::syscalls::signalfd::remake(proc, f.fd, mask, flags)
+                .map_err(|e| format!("cannot reopen descriptor {}: {e}", f.fd))?;
+            continue;
+        }
+        match saved::reopen(f, &remade, &open_path) {
             Ok(()) => proc.files().insert(f.fd, f.info.clone()),
             // Whoever starts `tern restore` gives the program its stdin, stdout and
             // stderr, as whoever started `tern exec` did; other inherited descriptors
             // (often leaked by a parent) the program finds closed.
             Err(e) if f.info.kind == FdKind::Inherited && f.fd > 2 => {
-                eprintln!("tern restore: warning: {e}; the program finds it closed");
+                crate::exit::diag(&format!(
+                    "tern restore: warning: {e}; the program finds it closed"
+                ));
                 proc.files().remove(f.fd);
             }
             Err(e) => return Err(format!("cannot reopen {e}")),

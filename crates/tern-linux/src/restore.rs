@@ -69,6 +69,9 @@ pub fn restore(
     ready: impl FnOnce(&Arc<Process>),
 ) -> Result<Infallible, String> {
     image.check(&ram)?;
+    // This thread only waits: signals for the program must reach its threads (the
+    // control API's and gdb's threads, started by `ready`, inherit the mask).
+    crate::signal::block_host_signals();
     let Image { state: s, threads } = image;
     let shoot = Arc::new(Shootdown::default());
     let mm = Mm::from_parts(
@@ -80,15 +83,29 @@ pub fn restore(
     );
     let mut proc = Process::from_parts(opts, guest_fd_limit(), shoot, mm)?;
     crate::exit::install_panic_hook(proc.fd_limit);
-    Arc::get_mut(&mut proc)
-        .ok_or("the new process is shared before its restore")?
-        .restore(&s)
-        .map_err(|e| format!("state `process`: {e}"))?;
-    ready(&proc);
-    start_threads(&proc, threads)?;
+    // From here the program's descriptors replace this process's (its stderr may
+    // be a file of the program's): a failure is reported on tern's own stderr.
+    let rebuilt = rebuild(&mut proc, &s).and_then(|()| {
+        ready(&proc);
+        start_threads(&proc, threads)
+    });
+    if let Err(e) = rebuilt {
+        crate::exit::own_stderr_back();
+        return Err(e);
+    }
     loop {
         std::thread::park();
     }
+}
+
+/// Puts the new process into state `s` and arms its POSIX timers.
+fn rebuild(proc: &mut Arc<Process>, s: &ProcessState) -> Result<(), String> {
+    Arc::get_mut(proc)
+        .ok_or("the new process is shared before its restore")?
+        .restore(s)
+        .map_err(|e| format!("state `process`: {e}"))?;
+    // The timers hold the process weakly: armed once it is shared.
+    crate::syscalls::timer::restore(proc, &s.timers).map_err(|e| format!("state `process`: {e}"))
 }
 
 /// Starts one host thread per saved thread; none runs guest code before all are
@@ -106,7 +123,10 @@ fn start_threads(proc: &Arc<Process>, threads: Vec<ThreadState>) -> Result<(), S
                 // The state was checked with the image: only a hart id could differ,
                 // and every thread's hart is hart 0.
                 if let Err(e) = t.restore(&ts) {
-                    eprintln!("tern restore: state `{}`: {e}", thread_name(ts.tid));
+                    crate::exit::diag(&format!(
+                        "tern restore: state `{}`: {e}",
+                        thread_name(ts.tid)
+                    ));
                     crate::exit::exit_process(1);
                 }
                 gate.wait();

@@ -445,6 +445,28 @@ pub fn mirror_mask(mask: u64) {
     }
 }
 
+/// Blocks, in the calling host thread, every signal a guest thread may take (the
+/// mirrored ones and [`FAULT_SIGNALS`] sent by another process). For host threads
+/// that run no guest code (a restored process's first thread, which only waits,
+/// and the helper threads it starts): a process-directed signal then goes to a
+/// guest thread that does not block it, whose blocking host call it interrupts.
+/// Taken by a thread without guest code, it would only be recorded, and a guest
+/// thread waiting in `pause` or a futex would not see it until something else woke
+/// it. Threads started from here inherit the mask; guest threads set their own.
+pub fn block_host_signals() {
+    // SAFETY: sigset manipulation on a local, then pthread_sigmask for this thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for n in 1..32 {
+            if mirrored(n) || FAULT_SIGNALS.contains(&n) {
+                libc::sigaddset(&mut set, n);
+            }
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 /// The guest mask implied by the calling host thread's mask (what `execve` kept from
 /// the previous program), with the wake-up signal unblocked on the host.
 pub fn inherited_mask() -> u64 {

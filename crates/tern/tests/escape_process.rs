@@ -255,8 +255,8 @@ fn passed_descriptors_go_through_the_descriptor_table() {
 #[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn a_received_descriptor_is_in_the_table_a_snapshot_reads() {
     // Row 8: a descriptor that arrived by SCM_RIGHTS is registered with its kind
-    // (found by fstat): the snapshot refuses the program holding the read end of a
-    // pipe it received, naming that descriptor, instead of silently leaving it out.
+    // (found by fstat): the snapshot refuses the program holding a TCP socket it
+    // received, naming that descriptor, instead of silently leaving it out.
     use std::io::{BufRead, BufReader};
     let sock = std::env::temp_dir().join(format!("tern-ep-{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&sock);
@@ -307,8 +307,8 @@ fn a_received_descriptor_is_in_the_table_a_snapshot_reads() {
     assert!(
         !snap.status.success()
             && said.contains(&format!("descriptor {fd} "))
-            && said.contains("pipe"),
-        "the snapshot did not refuse received descriptor {fd} as a pipe: {said}"
+            && said.contains("a socket"),
+        "the snapshot did not refuse received descriptor {fd} as a socket: {said}"
     );
 }
 

@@ -436,26 +436,27 @@ fn descriptors_that_cannot_be_restored_are_refused_by_number() {
     let dir = scratch("refuse");
     let file = dir.join("out.txt");
     let sock = socket("refuse", 0);
-    // With a fourth argument, snapcount holds a pipe open and prints its descriptors.
-    let mut run = Running::start(snapcount(&file, Some(&sock), &["pipe"]));
+    // With a fourth argument, snapcount holds a TCP socket open and prints its
+    // descriptor.
+    let mut run = Running::start(snapcount(&file, Some(&sock), &["socket"]));
     run.wait_for("round 1 ");
-    let read_end: i32 = run
+    let sock_fd: i32 = run
         .stdout()
         .lines()
-        .find_map(|l| l.strip_prefix("pipe "))
-        .and_then(|fds| fds.split(' ').next()?.parse().ok())
-        .expect("snapcount prints its pipe");
+        .find_map(|l| l.strip_prefix("socket "))
+        .and_then(|fd| fd.trim().parse().ok())
+        .expect("snapcount prints its socket");
     // `status` lists the descriptors as the process VM's devices.
     let st = control(&["status"], &sock);
     let line = st
         .lines()
-        .find(|l| l.trim_start().starts_with(&format!("fd{read_end} ")))
-        .unwrap_or_else(|| panic!("fd{read_end} not listed: {st}"));
-    assert!(line.ends_with("pipe"), "{line}");
+        .find(|l| l.trim_start().starts_with(&format!("fd{sock_fd} ")))
+        .unwrap_or_else(|| panic!("fd{sock_fd} not listed: {st}"));
+    assert!(line.ends_with("socket"), "{line}");
     let snap = dir.join("vm.tern");
     let err = control_fails(&["snapshot", "--out", snap.to_str().unwrap()], &sock);
     assert!(
-        err.contains(&format!("descriptor {read_end} ")) && err.contains("a pipe"),
+        err.contains(&format!("descriptor {sock_fd} ")) && err.contains("a socket other than"),
         "the error names the descriptor and what it is: {err}"
     );
     assert!(!snap.exists(), "no file is written for a refused snapshot");

@@ -17,12 +17,17 @@ pub mod guard;
 mod hostcall;
 pub mod locate;
 pub mod located;
+pub mod pairs;
 pub mod paths;
 mod plain;
 pub mod resolve;
 pub mod resolve_check;
 pub mod root;
 pub mod saved;
+pub mod saved_anon;
+pub mod saved_chan;
+pub mod saved_ghost;
+pub mod saved_mq;
 pub mod unix_addr;
 pub mod view;
 

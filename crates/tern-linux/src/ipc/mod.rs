@@ -31,8 +31,8 @@
 //!
 //! A zeroed table is empty, so a new memfd needs only its header written. An object's
 //! id is `seq * 32768 + index` as in Linux; `seq` grows each time a slot is reused, so
-//! an old id stops naming the slot. A snapshot of a process tree must carry the arena
-//! once, as bytes with this version.
+//! an old id stops naming the slot. A process snapshot carries the arena as bytes
+//! with this version ([`saved`]); a snapshot of a process tree must carry it once.
 //!
 //! # Locking and waiting
 //!
@@ -48,6 +48,7 @@
 //! removal (`EIDRM`); whoever changes the object bumps the word and wakes all.
 
 pub mod layout;
+pub mod saved;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -398,6 +399,18 @@ pub fn arena() -> Result<&'static Arena, Errno> {
             .map_err(|_| Errno::ENOMEM)?;
         let _ = ARENA.set(a);
         ARENA.get().ok_or(Errno::ENOMEM)
+    }
+}
+
+/// The arena of this process if it has one (never making one): a snapshot's.
+pub(crate) fn arena_if_any() -> Option<&'static Arena> {
+    #[cfg(test)]
+    {
+        TEST_ARENA.with(|c| c.get().copied())
+    }
+    #[cfg(not(test))]
+    {
+        ARENA.get()
     }
 }
 

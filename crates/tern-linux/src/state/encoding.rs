@@ -89,6 +89,10 @@ impl Versioned for ProcessState {
         let armed = self.itimers.iter().any(|t| t.iter().any(|&b| b != 0));
         out.part("itimers", armed, &self.itimers);
         out.part("shared", !self.shared.is_empty(), &self.shared);
+        out.part("posix-timers", !self.timers.is_empty(), &self.timers);
+        if let Some(ipc) = &self.ipc {
+            out.part("ipc", true, ipc);
+        }
     }
 
     fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
@@ -120,6 +124,10 @@ impl Versioned for ProcessState {
             itimers: input.part("itimers")?.unwrap_or_else(|| vec![[0; 32]; 3]),
             // Not written: no shared regions.
             shared: input.part("shared")?.unwrap_or_default(),
+            // Not written: no POSIX timers.
+            timers: input.part("posix-timers")?.unwrap_or_default(),
+            // Not written: no SysV IPC object.
+            ipc: input.part("ipc")?,
         })
     }
 }

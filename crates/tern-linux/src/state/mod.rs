@@ -26,6 +26,8 @@ pub mod shared;
 use tern_hart::clock::ClockState;
 use tern_hart::{GuestRam, HartState};
 
+use serde::{Deserialize, Serialize};
+
 use crate::fs::saved::FdState;
 use crate::mm::phys::FrameAllocator;
 use crate::mm::vma::VmaList;
@@ -37,7 +39,8 @@ use crate::signal::{self, AltStack, SigAction, SigInfo};
 /// descriptors, directory, signal actions, program, counters, pid), the process's
 /// clock as a nested state in part `clock`, and parts written only when they hold
 /// something: `signals` (pending signals), `rlimits` (limits the guest set),
-/// `itimers` (armed interval timers), `shared` (shared regions: see [`shared`]).
+/// `itimers` (armed interval timers), `shared` (shared regions: see [`shared`]),
+/// `posix-timers` (POSIX timers), `ipc` (the SysV IPC arena).
 #[derive(Clone, Debug)]
 pub struct ProcessState {
     /// Physical frames in use and free.
@@ -80,7 +83,38 @@ pub struct ProcessState {
     pub itimers: Vec<[u8; 32]>,
     /// Shared regions (part `shared`, written when there are any).
     pub shared: Vec<shared::SharedRegionState>,
+    /// POSIX timers (part `posix-timers`, written when there are any).
+    pub timers: Vec<PosixTimerState>,
+    /// The VM's SysV IPC arena (part `ipc`, written when it holds any object).
+    pub ipc: Option<crate::ipc::saved::IpcState>,
 }
+
+/// One POSIX timer (`timer_create`), as a snapshot records it. Its times are
+/// relative (to the snapshot, then to the restore), as the interval timers'.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PosixTimerState {
+    /// The timer id the program holds.
+    pub id: i32,
+    /// The guest clock id (a process CPU-time clock, or a wall/monotonic one).
+    pub clock: i32,
+    /// `sigev_notify`: `SIGEV_SIGNAL` (0), `SIGEV_NONE` (1), `SIGEV_THREAD_ID` (4).
+    pub how: i32,
+    /// The signal of an expiry.
+    pub signo: i32,
+    /// The thread of `SIGEV_THREAD_ID`.
+    pub tid: i32,
+    /// `sigev_value`.
+    pub value: u64,
+    /// The interval, in nanoseconds.
+    pub interval: u64,
+    /// Nanoseconds to the next expiry; `None` when disarmed.
+    pub left: Option<u64>,
+    /// The overrun count of the last expiry.
+    pub overrun: i32,
+}
+
+/// The most POSIX timers a state may hold (`syscalls::timer::MAX_TIMERS`).
+pub const MAX_POSIX_TIMERS: usize = 1024;
 
 /// One thread's state.
 ///
@@ -179,6 +213,20 @@ impl ProcessState {
         }
         if let Some((_, i)) = s.thread_pending.iter().find(|(_, i)| bad_signal(i.signo)) {
             return Err(format!("pending signal {} out of range", i.signo));
+        }
+        if let Some(ipc) = &s.ipc {
+            crate::ipc::saved::check(ipc)?;
+        }
+        if s.timers.len() > MAX_POSIX_TIMERS {
+            return Err(format!(
+                "{} POSIX timers, at most {MAX_POSIX_TIMERS}",
+                s.timers.len()
+            ));
+        }
+        if let Some(t) = s.timers.iter().find(|t| {
+            t.id < 0 || (t.how != 1 && bad_signal(t.signo)) || ![0, 1, 4].contains(&t.how)
+        }) {
+            return Err(format!("POSIX timer {} is invalid", t.id));
         }
         let limit = crate::fs::guest_fd_limit();
         if let Some(f) = s.files.iter().find(|f| f.fd < 0 || f.fd >= limit) {

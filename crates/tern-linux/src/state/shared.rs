@@ -2,9 +2,9 @@
 //!
 //! A file region is recorded by its guest path, offset and access: its data is the
 //! file's, which is there on restore (as CRIU does for shared file mappings). Shared
-//! anonymous memory has no file: its non-zero pages are recorded with it. SysV
-//! segments belong to the VM's IPC namespace, which snapshots do not hold yet (a
-//! process with one refuses a snapshot).
+//! anonymous memory has no file: its non-zero pages are recorded with it. An
+//! attached SysV segment is recorded by its id and place in the VM's IPC arena,
+//! whose bytes the state holds too (part `ipc`, see [`crate::ipc::saved`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,18 @@ pub enum SavedRegionKind {
         /// (page index, 4096 bytes).
         pages: Vec<(u64, Vec<u8>)>,
     },
+    /// An attached SysV segment (its bytes are in the IPC arena, part `ipc`).
+    /// Appended: the variants' order is the encoding's.
+    SysV {
+        /// The segment's id.
+        id: i32,
+        /// Offset of the region's first byte in the arena's memfd.
+        offset: u64,
+        /// Offset just past the segment.
+        end: u64,
+        /// Attached for writing.
+        writable: bool,
+    },
 }
 
 impl SharedRegionState {
@@ -58,6 +70,14 @@ impl SharedRegionState {
             if saved.iter().any(|(i, b)| *i >= pages || b.len() != 4096) {
                 return Err(format!(
                     "shared region {:#x}: a saved page is outside it or not 4096 bytes",
+                    self.phys
+                ));
+            }
+        }
+        if let SavedRegionKind::SysV { offset, end, .. } = &self.kind {
+            if offset.checked_add(self.len).is_none_or(|e| e > *end) {
+                return Err(format!(
+                    "shared region {:#x}: longer than its SysV segment",
                     self.phys
                 ));
             }

@@ -9,8 +9,8 @@
 //! (at most `HARD_MSGSIZEMAX`, 16 MiB). The host kernel's limits on queues and
 //! bytes per user apply. `mq_notify` takes `SIGEV_NONE` and `SIGEV_SIGNAL` with a
 //! signal that reaches the guest from the host (1–31, see [`crate::signal`]); the
-//! host's notification comes from the kernel as `SI_MESGQ`. Queue descriptors are
-//! not recorded by snapshots (a snapshot refuses them).
+//! host's notification comes from the kernel as `SI_MESGQ`. A snapshot records a
+//! queue descriptor with the queue's messages (`fs::saved_mq`).
 
 use crate::errno::{host, Errno, SysResult};
 use crate::fs::{FdInfo, FdKind};

@@ -55,6 +55,8 @@ pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult {
         }
         return Err(e);
     }
+    // Recorded as a pair, for snapshots.
+    crate::fs::pairs::register(sv[0], sv[1]);
     let mut files = t.proc.files();
     files.insert(sv[0], sock_info());
     files.insert(sv[1], sock_info());

@@ -14,13 +14,14 @@
 //!
 //! The signalfds are registered per host process ([`crate::sigwatch`], bounded by
 //! [`MAX_SIGNALFDS`]); an entry no guest descriptor names any more is dropped at the
-//! next `signalfd4`. Not carried across `execve` or into snapshots (a snapshot
-//! refuses a signalfd).
+//! next `signalfd4`. Not carried across `execve`. A snapshot records a signalfd's
+//! mask and flags ([`mask_of`]); a restore makes it again ([`remake`]).
 
 use std::sync::atomic::Ordering;
 
 use crate::errno::{host, Errno, SysResult};
 use crate::fs::{FdInfo, FdKind};
+use crate::process::Process;
 use crate::signal::{bit, mirrored, sig, SigInfo, UNBLOCKABLE};
 use crate::sigwatch::{registry, Entry, Registry, ANY};
 use crate::task::Task;
@@ -67,10 +68,10 @@ fn host_set(mask: u64) -> libc::sigset_t {
 }
 
 /// Moves a new emulator descriptor above the guest's limit.
-fn above_limit(t: &Task, fd: i32) -> Result<i32, Errno> {
+fn above_limit(limit: i32, fd: i32) -> Result<i32, Errno> {
     let fd = host(i64::from(fd))? as i32;
     // SAFETY: duplicating and closing our own new descriptor.
-    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, t.proc.fd_limit) };
+    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, limit) };
     // SAFETY: as above.
     unsafe { libc::close(fd) };
     host(i64::from(high)).map(|v| v as i32)
@@ -141,22 +142,7 @@ pub fn signalfd4(t: &mut Task, a: [u64; 6]) -> SysResult {
     if r.entries.len() >= MAX_SIGNALFDS {
         return Err(Errno::EMFILE);
     }
-    let set = host_set(mask);
-    // SAFETY: a new host signalfd and eventfd, both ours.
-    let sigfd = above_limit(t, unsafe {
-        libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC)
-    })?;
-    // SAFETY: as above.
-    let event = match above_limit(t, unsafe {
-        libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC)
-    }) {
-        Ok(e) => e,
-        Err(e) => {
-            // SAFETY: closing our own descriptor.
-            unsafe { libc::close(sigfd) };
-            return Err(e);
-        }
-    };
+    let (ep, sigfd, event) = make(t.proc.fd_limit, mask, a[3])?;
     let close_both = || {
         // SAFETY: closing our own descriptors.
         unsafe {
@@ -164,36 +150,6 @@ pub fn signalfd4(t: &mut Task, a: [u64; 6]) -> SysResult {
             libc::close(event);
         }
     };
-    let cloexec = if a[3] & SFD_CLOEXEC != 0 {
-        libc::EPOLL_CLOEXEC
-    } else {
-        0
-    };
-    // SAFETY: a new epoll instance: the guest's descriptor.
-    let ep = unsafe { libc::epoll_create1(cloexec) };
-    if ep < 0 {
-        let e = Errno::last();
-        close_both();
-        return Err(e);
-    }
-    for inner in [sigfd, event] {
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: inner as u64,
-        };
-        // SAFETY: adding our descriptors to the new epoll instance.
-        if unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, inner, &mut ev) } < 0 {
-            let e = Errno::last();
-            // SAFETY: closing what we made.
-            unsafe { libc::close(ep) };
-            close_both();
-            return Err(e);
-        }
-    }
-    if a[3] & SFD_NONBLOCK != 0 {
-        // SAFETY: setting a status flag on our new descriptor.
-        unsafe { libc::fcntl(ep, libc::F_SETFL, libc::O_NONBLOCK) };
-    }
     let id = r.next;
     r.next = r.next.wrapping_add(1).max(1);
     let flags = (a[3] as i32) | libc::O_RDWR;
@@ -226,6 +182,148 @@ pub fn signalfd4(t: &mut Task, a: [u64; 6]) -> SysResult {
     drop(r);
     refresh(t, mask, event);
     Ok(fdres as u64)
+}
+
+/// The host side of a new signalfd watching `mask` (`flags`: `SFD_CLOEXEC`,
+/// `SFD_NONBLOCK`): the guest's epoll descriptor (lowest free number) and the
+/// emulator's host signalfd and eventfd (above `limit`).
+fn make(limit: i32, mask: u64, flags: u64) -> Result<(i32, i32, i32), Errno> {
+    let set = host_set(mask);
+    // SAFETY: a new host signalfd and eventfd, both ours.
+    let sigfd = above_limit(limit, unsafe {
+        libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC)
+    })?;
+    // SAFETY: as above.
+    let event = match above_limit(limit, unsafe {
+        libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC)
+    }) {
+        Ok(e) => e,
+        Err(e) => {
+            // SAFETY: closing our own descriptor.
+            unsafe { libc::close(sigfd) };
+            return Err(e);
+        }
+    };
+    let close_both = || {
+        // SAFETY: closing our own descriptors.
+        unsafe {
+            libc::close(sigfd);
+            libc::close(event);
+        }
+    };
+    let cloexec = if flags & SFD_CLOEXEC != 0 {
+        libc::EPOLL_CLOEXEC
+    } else {
+        0
+    };
+    // SAFETY: a new epoll instance: the guest's descriptor.
+    let ep = unsafe { libc::epoll_create1(cloexec) };
+    if ep < 0 {
+        let e = Errno::last();
+        close_both();
+        return Err(e);
+    }
+    for inner in [sigfd, event] {
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: inner as u64,
+        };
+        // SAFETY: adding our descriptors to the new epoll instance.
+        if unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, inner, &mut ev) } < 0 {
+            let e = Errno::last();
+            // SAFETY: closing what we made.
+            unsafe { libc::close(ep) };
+            close_both();
+            return Err(e);
+        }
+    }
+    if flags & SFD_NONBLOCK != 0 {
+        // SAFETY: setting a status flag on our new descriptor.
+        unsafe { libc::fcntl(ep, libc::F_SETFL, libc::O_NONBLOCK) };
+    }
+    Ok((ep, sigfd, event))
+}
+
+/// Makes signalfd `fd` of process `proc` again, watching `mask` with `flags`
+/// (`SFD_CLOEXEC`, `SFD_NONBLOCK`): a restore, which records a signalfd by its mask
+/// and flags. The guest descriptor `fd` gets the new registry id.
+pub fn remake(proc: &Process, fd: i32, mask: u64, flags: u64) -> Result<(), String> {
+    let mut r = registry();
+    if r.entries.len() >= MAX_SIGNALFDS {
+        return Err("too many signalfds".into());
+    }
+    let mask = mask & !UNBLOCKABLE;
+    let (ep, sigfd, event) = make(proc.fd_limit, mask, flags & (SFD_CLOEXEC | SFD_NONBLOCK))
+        .map_err(|e| format!("signalfd: {}", std::io::Error::from_raw_os_error(e.0)))?;
+    let cloexec = if flags & SFD_CLOEXEC != 0 {
+        libc::O_CLOEXEC
+    } else {
+        0
+    };
+    if ep != fd {
+        // SAFETY: moving our new descriptor to its number, then closing it.
+        let moved = unsafe { libc::dup3(ep, fd, cloexec) };
+        // SAFETY: as above.
+        unsafe { libc::close(ep) };
+        if moved < 0 {
+            // SAFETY: closing our own descriptors.
+            unsafe {
+                libc::close(sigfd);
+                libc::close(event);
+            }
+            return Err(format!(
+                "signalfd {fd}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    let id = r.next;
+    r.next = r.next.wrapping_add(1).max(1);
+    proc.files().insert(
+        fd,
+        FdInfo {
+            kind: FdKind::SignalFd(id),
+            path: None,
+            flags: (flags as i32) | libc::O_RDWR,
+        },
+    );
+    r.entries.push(Entry {
+        id,
+        owner: proc as *const Process as usize,
+        mask,
+        sigfd,
+        event,
+    });
+    ANY.store(true, Ordering::SeqCst);
+    drop(r);
+    let waiting = proc
+        .pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|i| bit(i.signo) & mask != 0)
+        || proc
+            .thread_pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|(_, i)| bit(i.signo) & mask != 0);
+    if waiting {
+        let one = 1u64;
+        // SAFETY: writing 8 bytes from a local to our own eventfd.
+        unsafe { libc::write(event, (&one as *const u64).cast(), 8) };
+    }
+    Ok(())
+}
+
+/// The mask signalfd `id` of `proc` watches (for a snapshot).
+pub fn mask_of(proc: &Process, id: u32) -> Option<u64> {
+    let owner = proc as *const Process as usize;
+    registry()
+        .entries
+        .iter()
+        .find(|e| e.id == id && e.owner == owner)
+        .map(|e| e.mask)
 }
 
 /// Sets the eventfd to whether queued signals of `mask` wait (for this thread or

@@ -50,6 +50,11 @@ const SHMID_DS: usize = 112;
 /// Whether this process has attached a segment (else `fork` has nothing to copy).
 static ATTACHED: AtomicBool = AtomicBool::new(false);
 
+/// Notes that this process has a segment attached (a restore mapped one again).
+pub fn note_attached() {
+    ATTACHED.store(true, Ordering::Relaxed);
+}
+
 fn page_up(n: u64) -> u64 {
     n.div_ceil(PAGE) * PAGE
 }

@@ -18,7 +18,10 @@
 //! processes' CPU clocks are not offered here (`EINVAL`).
 //!
 //! A forked child has no timers (its copy of the table is dropped on first use),
-//! `execve` ends them with the emulator, and a snapshot does not record them.
+//! `execve` ends them with the emulator. A snapshot records them ([`save`]: the
+//! time left and the interval, relative as the interval timers are) and a restore
+//! arms them again ([`restore`]); a timer on a thread's CPU clock (whose host
+//! thread a restore replaces) refuses the snapshot.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
@@ -26,6 +29,7 @@ use std::time::{Duration, Instant};
 use crate::errno::{Errno, SysResult};
 use crate::process::Process;
 use crate::signal::{sig, SigInfo, NSIG};
+use crate::state::PosixTimerState;
 use crate::syscalls::signalfd::SI_TIMER;
 use crate::task::Task;
 
@@ -350,6 +354,118 @@ pub fn timer_delete(t: &mut Task, a: [u64; 6]) -> SysResult {
         .unwrap_or_else(|e| e.into_inner())
         .retain(|(_, i)| !ours(i));
     Ok(0)
+}
+
+/// The POSIX timers of `proc`, for a snapshot.
+pub fn save(proc: &Process) -> Result<Vec<PosixTimerState>, String> {
+    let tab = table();
+    let mut out = Vec::new();
+    for x in tab
+        .timers
+        .iter()
+        .filter(|x| std::ptr::eq(x.proc.as_ptr(), proc))
+    {
+        let per_thread = x.clock == 3 || (x.clock < 0 && x.clock & 4 != 0);
+        if per_thread {
+            return Err(format!(
+                "POSIX timer {} measures a thread's CPU time, which a snapshot cannot record",
+                x.id
+            ));
+        }
+        let cur = current(x);
+        let left = x
+            .deadline
+            .map(|_| timespec_ns(&cur[16..32]).unwrap_or(1).max(1) as u64);
+        let (how, signo, tid, value) = match x.notify {
+            Notify::None => (SIGEV_NONE, 0, 0, 0),
+            Notify::Process { signo, value } => (SIGEV_SIGNAL, signo, 0, value),
+            Notify::Thread { tid, signo, value } => (SIGEV_THREAD_ID, signo, tid, value),
+        };
+        out.push(PosixTimerState {
+            id: x.id,
+            clock: x.clock,
+            how,
+            signo,
+            tid,
+            value,
+            interval: x.interval.as_nanos().min(u64::MAX as u128) as u64,
+            left,
+            overrun: x.overrun,
+        });
+    }
+    Ok(out)
+}
+
+/// Arms the timers `timers` of a restored `proc` again (before its threads run).
+pub fn restore(proc: &Arc<Process>, timers: &[PosixTimerState]) -> Result<(), String> {
+    if timers.is_empty() {
+        return Ok(());
+    }
+    let mut tab = table();
+    for s in timers {
+        let cpu_clock = match s.clock {
+            0 | 1 | 7 | 11 => None,
+            // The process's CPU clock (not a thread's: the snapshot refused those).
+            c if c == 2 || (c < 0 && c & 4 == 0 && c & 3 != 3) => {
+                Some(libc::CLOCK_PROCESS_CPUTIME_ID)
+            }
+            c => {
+                return Err(format!(
+                    "POSIX timer {}: clock {c} cannot be restored",
+                    s.id
+                ))
+            }
+        };
+        let valid_sig = (1..=NSIG as i32).contains(&s.signo);
+        let notify = match s.how {
+            SIGEV_NONE => Notify::None,
+            SIGEV_SIGNAL if valid_sig => Notify::Process {
+                signo: s.signo,
+                value: s.value,
+            },
+            SIGEV_THREAD_ID if valid_sig => Notify::Thread {
+                tid: s.tid,
+                signo: s.signo,
+                value: s.value,
+            },
+            _ => return Err(format!("POSIX timer {} is invalid", s.id)),
+        };
+        if s.id < 0 || tab.timers.iter().any(|x| x.id == s.id) {
+            return Err(format!("POSIX timer {} is invalid or repeated", s.id));
+        }
+        let left = s.left.map(|l| Duration::from_nanos(l.max(1)));
+        let cpu_target = match (cpu_clock, left) {
+            (Some(c), Some(l)) => Some(
+                now_on(c).map_err(|e| format!("CPU clock: errno {}", e.0))? + l.as_nanos() as i128,
+            ),
+            _ => None,
+        };
+        tab.timers.push(Timer {
+            id: s.id,
+            proc: Arc::downgrade(proc),
+            clock: s.clock,
+            cpu_clock,
+            notify,
+            deadline: left.map(|l| later(Instant::now(), l)),
+            cpu_target,
+            interval: Duration::from_nanos(s.interval),
+            overrun: s.overrun,
+        });
+        tab.next_id = tab.next_id.max(s.id.saturating_add(1));
+    }
+    if !tab.running {
+        tab.running = true;
+        if let Err(e) = std::thread::Builder::new()
+            .name("tern-timers".into())
+            .spawn(run)
+        {
+            tab.running = false;
+            return Err(format!("cannot start the timer thread: {e}"));
+        }
+    }
+    drop(tab);
+    WAKE.notify_all();
+    Ok(())
 }
 
 /// Queues the signal of an expiry of timer `id` with `missed` further expirations,
