@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use migrate::{last_counter, wait_for_counter, Build, Destination};
+use migrate::{hop, last_counter, wait_for_counter, Build, Destination};
 use snapshot_vm::{raw, results, Vm};
 use virt::{disk_copy, images};
 
@@ -40,16 +40,7 @@ fn tmp(name: &str) -> PathBuf {
 /// The results of an uninterrupted run of the workload.
 fn reference_results() -> &'static Vec<String> {
     static REF: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    REF.get_or_init(|| {
-        let disk = disk_copy("migrate-reference");
-        let vm = Vm::boot(
-            "/tests/counter.sh",
-            &[ROUNDS],
-            Some(&raw(&disk)),
-            &tmp("ref.sock"),
-        );
-        results(&vm.finish(FINISH))
-    })
+    REF.get_or_init(|| migrate::uninterrupted("migrate", ROUNDS))
 }
 
 /// Boots the workload with `harts` harts on `disk` under a control socket.
@@ -59,26 +50,6 @@ fn boot(harts: u32, disk: &Path, sock: &Path) -> Vm {
         .args()
         .to_vec();
     Vm::spawn(&args, sock)
-}
-
-/// Moves the VM at `source` to `dest`; returns the source's console (it has exited).
-fn hop(source: Vm, source_sock: &Path, dest: &Destination, extra: &[&str]) -> String {
-    let before = last_counter(&source.output()).unwrap_or(0);
-    let m = migrate::migrate(source_sock, &dest.addr, extra);
-    assert!(m.ok, "tern migrate failed: {}", m.output);
-    assert!(m.output.contains("completed to"), "{}", m.output);
-    let console = source.finish(Duration::from_secs(60));
-    assert!(
-        console.contains("tern: the VM moved to"),
-        "the source did not say where the VM went:\n{console}"
-    );
-    assert!(
-        !console.contains("counter: ok"),
-        "the workload finished before it moved (make ROUNDS larger):\n{console}"
-    );
-    let after = last_counter(&console).unwrap_or(0);
-    assert!(after >= before, "{console}");
-    console
 }
 
 #[test]
