@@ -211,8 +211,10 @@ impl Sandbox {
     )))]
     fn install_filter(&self) -> Result<(), String> {
         Err(format!(
-            "no seccomp filter for {} hosts (seccompiler knows x86_64, aarch64 and riscv64)",
-            std::env::consts::ARCH
+            "no seccomp filter for {} hosts (seccompiler knows x86_64, aarch64 and riscv64): \
+             the {:?} allowlist is not installed",
+            std::env::consts::ARCH,
+            self.kind
         ))
     }
 }
