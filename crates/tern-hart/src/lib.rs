@@ -29,4 +29,5 @@ pub use hart::{Hart, HartConfig, HartCounters, SharedCounters};
 pub use irq::IrqLines;
 pub use mem::bus::{Bus, BusFault, EmptyBus};
 pub use mem::ram::GuestRam;
+pub use mem::{GuestWord32, GuestWord64};
 pub use state::{HartState, Priv};

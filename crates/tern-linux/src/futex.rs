@@ -12,6 +12,8 @@
 //! state with `pc` at the `ecall` (a snapshot rewinds blocked calls, which Linux
 //! restarts after a signal in the same way), so no waiter list is hidden here.
 
+use tern_hart::GuestWord32;
+
 use crate::errno::{host, Errno, SysResult};
 use crate::mm::Access;
 use crate::process::Process;
@@ -102,6 +104,20 @@ pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResu
         }
     };
     match cmd {
+        // The host kernel reads and writes these words in its own byte order: on a
+        // big-endian host their arithmetic (wake-op) and owner ids (PI) would be the
+        // guest's bytes swapped.
+        op::WAKE_OP
+        | op::LOCK_PI
+        | op::LOCK_PI2
+        | op::WAIT_REQUEUE_PI
+        | op::UNLOCK_PI
+        | op::TRYLOCK_PI
+        | op::CMP_REQUEUE_PI
+            if cfg!(target_endian = "big") =>
+        {
+            Err(Errno::ENOSYS)
+        }
         op::WAIT | op::WAIT_BITSET | op::LOCK_PI | op::LOCK_PI2 | op::WAIT_REQUEUE_PI => {
             let ts = timeout(arg4)?;
             if pending() {
@@ -124,7 +140,7 @@ pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResu
                     libc::SYS_futex,
                     w1,
                     host_op,
-                    val as u32,
+                    GuestWord32::host_value(val as u32),
                     tsp,
                     w2,
                     val3 as u32,
@@ -175,7 +191,8 @@ pub fn futex(proc: &Process, a: [u64; 6], pending: impl Fn() -> bool) -> SysResu
                     val as u32,
                     arg4 as usize,
                     w2,
-                    val3 as u32,
+                    // CMP_REQUEUE compares `val3` with the first word.
+                    GuestWord32::host_value(val3 as u32),
                 )
             });
             if matches!(cmd, op::WAKE_OP | op::CMP_REQUEUE_PI) {

@@ -176,6 +176,11 @@ impl Sandbox {
     }
 
     /// Compiles this kind's table and installs it on every thread.
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    ))]
     fn install_filter(&self) -> Result<(), String> {
         let arch = seccompiler::TargetArch::try_from(std::env::consts::ARCH)
             .map_err(|_| format!("no seccomp support for {} hosts", std::env::consts::ARCH))?;
@@ -196,5 +201,20 @@ impl Sandbox {
             seccompiler::apply_filter_all_threads(p).map_err(|e| e.to_string())?;
         }
         Ok(())
+    }
+
+    /// seccompiler does not know this host's system call convention: no filter.
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )))]
+    fn install_filter(&self) -> Result<(), String> {
+        Err(format!(
+            "no seccomp filter for {} hosts (seccompiler knows x86_64, aarch64 and riscv64): \
+             the {:?} allowlist is not installed",
+            std::env::consts::ARCH,
+            self.kind
+        ))
     }
 }

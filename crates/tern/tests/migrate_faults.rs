@@ -117,16 +117,7 @@ fn fault_points(count: u64) -> Vec<u64> {
 #[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn a_cut_or_corrupted_stream_leaves_the_source_running_and_a_retry_moves_it() {
     let _ = images();
-    let reference = {
-        let disk = disk_copy("faults-reference");
-        let vm = Vm::boot(
-            "/tests/counter.sh",
-            &[ROUNDS],
-            Some(&raw(&disk)),
-            &tmp("ref.sock"),
-        );
-        results(&vm.finish(FINISH))
-    };
+    let reference = migrate::uninterrupted("faults", ROUNDS);
     let disk = disk_copy("faults");
     let src_sock = tmp("src.sock");
     let source = Vm::boot_migratable("/tests/counter.sh", &[ROUNDS], Some(&raw(&disk)), &src_sock);
@@ -245,4 +236,104 @@ fn a_destination_killed_before_the_switch_over_leaves_the_source_running() {
     let console = dest.vm.finish(FINISH);
     assert!(console.contains("counter: ok"), "{console}");
     assert!(console.contains("tern: run exit status 0"), "{console}");
+}
+
+/// The `ready` message's type byte, the first byte of its frame header (see
+/// `tern_migrate::wire`: type, 3 reserved bytes, u32 payload length, u64 sequence, then
+/// the payload and a u32 checksum).
+const READY: u8 = 8;
+
+/// A proxy for one connection to `target` that passes the source's bytes as they come
+/// and the destination's frame by frame; when the destination's `ready` comes, it calls
+/// `on_ready` (which kills the destination) before passing the frame on. Returns the
+/// address to migrate to.
+fn ready_proxy(target: &str, on_ready: impl FnOnce() + Send + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+    let addr = listener.local_addr().expect("proxy address").to_string();
+    let target = target.to_string();
+    std::thread::spawn(move || {
+        let (mut from_source, _) = listener.accept().expect("accept the source");
+        let mut to_dest = TcpStream::connect(&target).expect("connect the destination");
+        let (mut fwd_in, mut fwd_out) = (
+            from_source.try_clone().expect("clone"),
+            to_dest.try_clone().expect("clone"),
+        );
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut fwd_in, &mut fwd_out);
+            let _ = fwd_out.shutdown(Shutdown::Both);
+        });
+        let mut on_ready = Some(on_ready);
+        let mut header = [0u8; 16];
+        while to_dest.read_exact(&mut header).is_ok() {
+            let len = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes")) as usize;
+            let mut rest = vec![0u8; len + 4];
+            if to_dest.read_exact(&mut rest).is_err() {
+                break;
+            }
+            if header[0] == READY {
+                if let Some(kill) = on_ready.take() {
+                    kill();
+                }
+            }
+            if from_source.write_all(&header).is_err() || from_source.write_all(&rest).is_err() {
+                break;
+            }
+        }
+        let _ = from_source.shutdown(Shutdown::Both);
+        let _ = to_dest.shutdown(Shutdown::Both);
+    });
+    addr
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn a_destination_killed_between_ready_and_go_leaves_the_vm_paused_on_the_source() {
+    let _ = images();
+    let reference = migrate::uninterrupted("faults-ready", ROUNDS);
+    let disk = disk_copy("faults-ready");
+    let src_sock = tmp("ready-src.sock");
+    let source = Vm::boot_migratable("/tests/counter.sh", &[ROUNDS], Some(&raw(&disk)), &src_sock);
+    wait_for_counter(&source, 300, Duration::from_secs(300));
+    let dest = Destination::start(Build::Destination, &["--insecure"], &tmp("ready-dst.sock"));
+    let dest_pid = dest.vm.pid() as i32;
+    let killed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = killed.clone();
+    let via = ready_proxy(&dest.addr, move || {
+        // SAFETY: kill(2) on the destination's pid, a child of this process that has
+        // not been waited for (so the pid is still its own).
+        unsafe { libc::kill(dest_pid, libc::SIGKILL) };
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let m = migrate::migrate(&src_sock, &via, &["--insecure"]);
+    assert!(
+        killed.load(std::sync::atomic::Ordering::SeqCst),
+        "the destination never said `ready`: {}",
+        m.output
+    );
+    assert!(
+        !m.ok,
+        "the move claimed success to a dead destination: {}",
+        m.output
+    );
+    let dest_console = dest.vm.kill();
+    assert!(
+        !dest_console.contains("counter: "),
+        "the guest ran on the destination:\n{dest_console}"
+    );
+    // The source cannot tell a destination that died before `go` from one that got it
+    // and runs the guest: it keeps the VM paused (README, "During post-copy"), the
+    // operator resumes it, and nothing is lost.
+    let status = source.ctl(&["status"]);
+    assert!(status.contains("paused"), "{status}\n{}", m.output);
+    let counted = last_counter(&source.output()).unwrap_or(0);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        last_counter(&source.output()).unwrap_or(0),
+        counted,
+        "the paused source ran on"
+    );
+    source.ctl(&["resume"]);
+    let console = source.finish(FINISH);
+    assert!(console.contains("tern: run exit status 0"), "{console}");
+    assert_eq!(results(&console), reference);
 }

@@ -31,16 +31,7 @@ fn tmp(name: &str) -> PathBuf {
 #[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn moved_by_postcopy_the_workload_finishes_as_if_uninterrupted() {
     let _ = images();
-    let reference = {
-        let disk = disk_copy("postcopy-reference");
-        let vm = Vm::boot(
-            "/tests/counter.sh",
-            &[ROUNDS],
-            Some(&raw(&disk)),
-            &tmp("ref.sock"),
-        );
-        results(&vm.finish(FINISH))
-    };
+    let reference = migrate::uninterrupted("postcopy", ROUNDS);
     let disk = disk_copy("postcopy");
     let src_sock = tmp("src.sock");
     let source = Vm::boot_migratable("/tests/counter.sh", &[ROUNDS], Some(&raw(&disk)), &src_sock);

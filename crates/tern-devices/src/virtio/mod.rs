@@ -18,6 +18,7 @@ pub mod disk_files;
 pub mod memory;
 pub mod mmio;
 pub mod net;
+#[cfg(feature = "user-net")]
 pub mod net_flows;
 pub mod net_slirp;
 pub mod net_socket;

@@ -94,12 +94,8 @@ impl Core {
                 Op::AmoxorW => a.fetch_xor(b, SeqCst),
                 Op::AmoandW => a.fetch_and(b, SeqCst),
                 Op::AmoorW => a.fetch_or(b, SeqCst),
-                Op::AmominW => a
-                    .fetch_update(SeqCst, SeqCst, |v| Some((v as i32).min(b as i32) as u32))
-                    .unwrap_or(0),
-                Op::AmomaxW => a
-                    .fetch_update(SeqCst, SeqCst, |v| Some((v as i32).max(b as i32) as u32))
-                    .unwrap_or(0),
+                Op::AmominW => a.fetch_min_signed(b, SeqCst),
+                Op::AmomaxW => a.fetch_max_signed(b, SeqCst),
                 Op::AmominuW => a.fetch_min(b, SeqCst),
                 _ => a.fetch_max(b, SeqCst),
             };
@@ -114,12 +110,8 @@ impl Core {
                 Op::AmoxorD => a.fetch_xor(src, SeqCst),
                 Op::AmoandD => a.fetch_and(src, SeqCst),
                 Op::AmoorD => a.fetch_or(src, SeqCst),
-                Op::AmominD => a
-                    .fetch_update(SeqCst, SeqCst, |v| Some((v as i64).min(src as i64) as u64))
-                    .unwrap_or(0),
-                Op::AmomaxD => a
-                    .fetch_update(SeqCst, SeqCst, |v| Some((v as i64).max(src as i64) as u64))
-                    .unwrap_or(0),
+                Op::AmominD => a.fetch_min_signed(src, SeqCst),
+                Op::AmomaxD => a.fetch_max_signed(src, SeqCst),
                 Op::AmominuD => a.fetch_min(src, SeqCst),
                 _ => a.fetch_max(src, SeqCst),
             }

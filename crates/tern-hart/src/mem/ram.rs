@@ -215,25 +215,29 @@ impl GuestRam {
     /// restored lazily, could be read).
     /// Writes through it are not logged (dirty or code pages): callers outside the
     /// hart must only use it for words they also log or that hold no code.
-    pub fn atomic64(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU64> {
+    pub fn atomic64(&self, addr: u64) -> Option<super::GuestWord64<'_>> {
         if !addr.is_multiple_of(8) || !self.contains(addr, 8) || self.ensure(addr, 8).is_err() {
             return None;
         }
         // SAFETY: `addr` is inside the mapping and 8-byte aligned (the mapping itself is
         // page aligned); the reference lives no longer than `self`, which owns the
         // mapping. Other harts may access the same word, which is why it is atomic.
-        Some(unsafe { std::sync::atomic::AtomicU64::from_ptr(self.host_addr(addr).cast()) })
+        Some(super::GuestWord64::new(unsafe {
+            std::sync::atomic::AtomicU64::from_ptr(self.host_addr(addr).cast())
+        }))
     }
 
     /// The 4-byte-aligned word at `addr` as an atomic, if it is inside RAM (a process
     /// VM waits on it with the host's futex: its address is stable for the lifetime of
     /// the `GuestRam`). Writes through it are not logged, as for [`GuestRam::atomic64`].
-    pub fn atomic32(&self, addr: u64) -> Option<&std::sync::atomic::AtomicU32> {
+    pub fn atomic32(&self, addr: u64) -> Option<super::GuestWord32<'_>> {
         if !addr.is_multiple_of(4) || !self.contains(addr, 4) || self.ensure(addr, 4).is_err() {
             return None;
         }
         // SAFETY: as for `atomic64`, with 4-byte alignment.
-        Some(unsafe { std::sync::atomic::AtomicU32::from_ptr(self.host_addr(addr).cast()) })
+        Some(super::GuestWord32::new(unsafe {
+            std::sync::atomic::AtomicU32::from_ptr(self.host_addr(addr).cast())
+        }))
     }
 
     /// Restores the pages of `runs` (first page, pages; counted from the base, sorted

@@ -1,10 +1,11 @@
 //! The page-table walk for Sv39, Sv48 and Sv57 (Privileged ISA §4.3–4.5), with hardware
 //! updates of the A and D bits as QEMU performs them.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use crate::csr::pmp::PmpState;
 use crate::mem::ram::GuestRam;
+use crate::mem::GuestWord64;
 use crate::state::Priv;
 use crate::trap::{Access, Exception};
 
@@ -72,7 +73,7 @@ pub fn mode_supported(mode: u64) -> bool {
 /// The PTE at `addr` as an atomic (other harts may update it at the same time: the
 /// A/D update is a compare-and-swap), or `None` if it is not in RAM or PMP forbids
 /// the read.
-fn pte_cell<'a>(req: &WalkRequest<'a>, addr: u64) -> Option<&'a AtomicU64> {
+fn pte_cell<'a>(req: &WalkRequest<'a>, addr: u64) -> Option<GuestWord64<'a>> {
     if !req.pmp.check(addr, 8, Access::Load, Priv::S) {
         return None;
     }

@@ -72,8 +72,28 @@ impl Destination {
         )
     }
 
+    /// `tern receive` started by `command` (a tern built for another host, run under
+    /// qemu-user: see `scripts/cross-build`).
+    pub fn start_command(command: Command, extra: &[&str], sock: &Path) -> Destination {
+        Destination::spawn_command(
+            command,
+            &["receive", "--listen", "tcp:127.0.0.1:0"],
+            extra,
+            sock,
+        )
+    }
+
+    /// A destination started by `command`, a whole `tern receive ...` or
+    /// `tern run --incoming ...` command line (one run in another network namespace).
+    pub fn from_command(command: Command, sock: &Path) -> Destination {
+        Destination::spawn_command(command, &[], &[], sock)
+    }
+
     fn spawn(build: Build, how: &[&str], extra: &[&str], sock: &Path) -> Destination {
-        let mut c = build.command();
+        Destination::spawn_command(build.command(), how, extra, sock)
+    }
+
+    fn spawn_command(mut c: Command, how: &[&str], extra: &[&str], sock: &Path) -> Destination {
         c.args(how).args(extra);
         let vm = Vm::spawn_command(c, sock);
         let prefix = "tern: waiting for a VM on ";
@@ -113,6 +133,44 @@ pub fn migrate(sock: &Path, addr: &str, extra: &[&str]) -> Outcome {
         ok: out.status.success(),
         output,
     }
+}
+
+/// Moves the VM at `source` to `dest` (`tern migrate ... EXTRA`); returns the source's
+/// console (it has exited), after checking the move was mid-run: the source said where
+/// the VM went, the workload had not finished, and its counter did not go back.
+pub fn hop(source: Vm, source_sock: &Path, dest: &Destination, extra: &[&str]) -> String {
+    let before = last_counter(&source.output()).unwrap_or(0);
+    let m = migrate(source_sock, &dest.addr, extra);
+    assert!(m.ok, "tern migrate failed: {}", m.output);
+    assert!(m.output.contains("completed to"), "{}", m.output);
+    let console = source.finish(Duration::from_secs(60));
+    assert!(
+        console.contains("tern: the VM moved to"),
+        "the source did not say where the VM went:\n{console}"
+    );
+    assert!(
+        !console.contains("counter: ok"),
+        "the workload finished before it moved (give it more rounds):\n{console}"
+    );
+    let after = last_counter(&console).unwrap_or(0);
+    assert!(after >= before, "{console}");
+    console
+}
+
+/// The results (see `snapshot_vm::results`) of an uninterrupted run of the counter
+/// workload for `rounds` rounds on a fresh copy of the disk named after `name`: what a
+/// moved run must end with.
+pub fn uninterrupted(name: &str, rounds: &str) -> Vec<String> {
+    let disk = crate::virt::disk_copy(&format!("{name}-reference"));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("migrate-ref");
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let vm = Vm::boot(
+        "/tests/counter.sh",
+        &[rounds],
+        Some(&crate::snapshot_vm::raw(&disk)),
+        &dir.join(format!("{name}.sock")),
+    );
+    crate::snapshot_vm::results(&vm.finish(Duration::from_secs(900)))
 }
 
 /// The highest `counter: N` progress line in `console`.

@@ -147,6 +147,12 @@ impl Vm {
         answer
     }
 
+    /// The process id (to kill it from another thread while it is still owned here).
+    #[allow(dead_code)] // the migration fault tests'
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process (SIGKILL) and waits for it; returns its console output.
     #[allow(dead_code)] // the migration tests' (the snapshot tests kill after a snapshot)
     pub fn kill(mut self) -> String {
