@@ -154,10 +154,16 @@ fn start_time(pid: u32) -> u64 {
 /// `tern exec snapstate MODE GO` under a control socket, snapshotted once it is
 /// ready, killed.
 fn snapshot_in(mode: &str) -> Snapped {
-    let dir = scratch(mode);
+    snapshot_tagged(mode, mode)
+}
+
+/// [`snapshot_in`] with the scratch directory and socket named `tag`: tests run in
+/// parallel, and two of them on the same mode must not share (and remove) files.
+fn snapshot_tagged(mode: &str, tag: &str) -> Snapped {
+    let dir = scratch(tag);
     let prog = build("snapstate", Link::Static);
     let go = dir.join("go");
-    let sock = socket_path(mode);
+    let sock = socket_path(tag);
     let mut c = Command::new(TERN);
     c.args(["exec", "--memory", "256", "--api-sock"])
         .arg(&sock)
@@ -203,7 +209,7 @@ fn survives(mode: &str) -> Snapped {
 /// the restored process and kills it, restores that second snapshot with GO
 /// present, and asserts `PASS`: what a restore made is recorded again.
 fn survives_twice(mode: &str) {
-    let Snapped { dir, snap, go, .. } = snapshot_in(mode);
+    let Snapped { dir, snap, go, .. } = snapshot_tagged(mode, &format!("{mode}-twice"));
     let sock = socket_path(&format!("{mode}-2"));
     let mut c = Command::new(TERN);
     c.arg("restore").arg(&snap).arg("--api-sock").arg(&sock);
