@@ -44,24 +44,40 @@ enum Fault {
     Flip(u64),
 }
 
-/// A proxy for one connection to `target`, with `fault` on the source's direction;
-/// returns the address to migrate to.
-fn proxy(target: &str, fault: Fault) -> String {
+/// Listens on a free loopback port for one connection, which it joins to `target`
+/// from a thread: `tamper` gets (the source's side, the destination's side) after
+/// the other direction, `raw_from_dest` or the reverse, is set to be copied as is.
+/// Returns the address to migrate to.
+fn proxy_with(
+    target: &str,
+    raw_from_dest: bool,
+    tamper: impl FnOnce(TcpStream, TcpStream) + Send + 'static,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
     let addr = listener.local_addr().expect("proxy address").to_string();
     let target = target.to_string();
     std::thread::spawn(move || {
-        let (mut from_source, _) = listener.accept().expect("accept the source");
-        let mut to_dest = TcpStream::connect(&target).expect("connect the destination");
-        // The destination's answers go back untouched.
-        let (mut back_in, mut back_out) = (
-            to_dest.try_clone().expect("clone"),
+        let (from_source, _) = listener.accept().expect("accept the source");
+        let to_dest = TcpStream::connect(&target).expect("connect the destination");
+        let (a, b) = (
             from_source.try_clone().expect("clone"),
+            to_dest.try_clone().expect("clone"),
         );
+        let (mut from, mut to) = if raw_from_dest { (b, a) } else { (a, b) };
         std::thread::spawn(move || {
-            let _ = std::io::copy(&mut back_in, &mut back_out);
-            let _ = back_out.shutdown(Shutdown::Both);
+            let _ = std::io::copy(&mut from, &mut to);
+            let _ = to.shutdown(Shutdown::Both);
         });
+        tamper(from_source, to_dest);
+    });
+    addr
+}
+
+/// A proxy for one connection to `target`, with `fault` on the source's direction;
+/// returns the address to migrate to.
+fn proxy(target: &str, fault: Fault) -> String {
+    // The destination's answers go back untouched.
+    proxy_with(target, true, move |mut from_source, mut to_dest| {
         let mut at = 0u64;
         let mut buf = vec![0u8; 64 << 10];
         loop {
@@ -86,8 +102,7 @@ fn proxy(target: &str, fault: Fault) -> String {
         }
         let _ = to_dest.shutdown(Shutdown::Both);
         let _ = from_source.shutdown(Shutdown::Both);
-    });
-    addr
+    })
 }
 
 /// Cut points spread over the first round, varied per run (the seed is printed).
@@ -248,20 +263,7 @@ const READY: u8 = 8;
 /// `on_ready` (which kills the destination) before passing the frame on. Returns the
 /// address to migrate to.
 fn ready_proxy(target: &str, on_ready: impl FnOnce() + Send + 'static) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
-    let addr = listener.local_addr().expect("proxy address").to_string();
-    let target = target.to_string();
-    std::thread::spawn(move || {
-        let (mut from_source, _) = listener.accept().expect("accept the source");
-        let mut to_dest = TcpStream::connect(&target).expect("connect the destination");
-        let (mut fwd_in, mut fwd_out) = (
-            from_source.try_clone().expect("clone"),
-            to_dest.try_clone().expect("clone"),
-        );
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut fwd_in, &mut fwd_out);
-            let _ = fwd_out.shutdown(Shutdown::Both);
-        });
+    proxy_with(target, false, move |mut from_source, mut to_dest| {
         let mut on_ready = Some(on_ready);
         let mut header = [0u8; 16];
         while to_dest.read_exact(&mut header).is_ok() {
@@ -281,8 +283,7 @@ fn ready_proxy(target: &str, on_ready: impl FnOnce() + Send + 'static) -> String
         }
         let _ = from_source.shutdown(Shutdown::Both);
         let _ = to_dest.shutdown(Shutdown::Both);
-    });
-    addr
+    })
 }
 
 #[test]
