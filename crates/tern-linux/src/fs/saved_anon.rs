@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 /// Largest memfd a snapshot records.
 pub const MEMFD_MAX: u64 = 1 << 30;
-/// Chunk size of recorded memfd contents.
-const CHUNK: usize = 1 << 16;
+/// Chunk size of recorded memfd and ghost-file contents.
+pub(crate) const CHUNK: usize = 1 << 16;
 
 /// A memfd.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +42,32 @@ pub struct TimerFdState {
     pub spec: [i64; 4],
     /// Expirations not yet read.
     pub ticks: u64,
+}
+
+/// The first `size` bytes of `fd` (or fewer, at its end) as (offset, bytes) chunks of
+/// at most [`CHUNK`] bytes, all-zero chunks left out; the file position is untouched.
+/// Shared by the memfd and ghost-file records.
+pub(crate) fn nonzero_chunks(fd: i32, size: u64) -> Result<Vec<(u64, Vec<u8>)>, String> {
+    let mut chunks = Vec::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut off = 0u64;
+    while off < size {
+        let want = (size - off).min(CHUNK as u64) as usize;
+        // SAFETY: reading into `buf` at an offset; the file position is untouched.
+        let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), want, off as i64) };
+        if n < 0 {
+            return Err(last_error("pread"));
+        }
+        if n == 0 {
+            break;
+        }
+        let n = n as usize;
+        if buf[..n].iter().any(|&b| b != 0) {
+            chunks.push((off, buf[..n].to_vec()));
+        }
+        off += n as u64;
+    }
+    Ok(chunks)
 }
 
 fn last_error(what: &str) -> String {
@@ -71,25 +97,7 @@ pub fn record_memfd(fd: i32, name: &str) -> Result<MemFdState, String> {
     if seals < 0 {
         return Err(last_error("F_GET_SEALS"));
     }
-    let mut chunks = Vec::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut off = 0u64;
-    while off < size {
-        let want = (size - off).min(CHUNK as u64) as usize;
-        // SAFETY: reading into `buf` at an offset; the file position is untouched.
-        let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), want, off as i64) };
-        if n < 0 {
-            return Err(last_error("pread"));
-        }
-        if n == 0 {
-            break;
-        }
-        let n = n as usize;
-        if buf[..n].iter().any(|&b| b != 0) {
-            chunks.push((off, buf[..n].to_vec()));
-        }
-        off += n as u64;
-    }
+    let chunks = nonzero_chunks(fd, size)?;
     Ok(MemFdState {
         name: name.to_string(),
         size,

@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::saved_anon::CHUNK;
+
 /// Largest ghost file a snapshot records.
 pub const GHOST_MAX: u64 = 64 << 20;
-/// Chunk size of the recorded contents.
-const CHUNK: usize = 1 << 16;
 
 /// A regular file with no name left.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,26 +59,7 @@ pub fn record(
         ));
     }
     let chunks = if seen.insert(file) {
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; CHUNK];
-        let mut off = 0u64;
-        while off < size {
-            let want = (size - off).min(CHUNK as u64) as usize;
-            // SAFETY: reading into `buf` at an offset; the file position stays.
-            let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), want, off as i64) };
-            if n < 0 {
-                return Err(last_error("pread"));
-            }
-            if n == 0 {
-                break;
-            }
-            let n = n as usize;
-            if buf[..n].iter().any(|&b| b != 0) {
-                out.push((off, buf[..n].to_vec()));
-            }
-            off += n as u64;
-        }
-        Some(out)
+        Some(super::saved_anon::nonzero_chunks(fd, size)?)
     } else {
         None
     };
