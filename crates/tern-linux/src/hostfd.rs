@@ -65,6 +65,22 @@ fn unshare_files() -> Result<(), String> {
     Ok(())
 }
 
+/// Writes all of `bytes` to `fd`, one of tern's own descriptors (stderr, a log file),
+/// retrying short writes and giving up quietly on an error: a report that cannot be
+/// written must not stop the program. Used by `--strace`, policy logs and plugin
+/// reports.
+pub fn write_all(fd: i32, bytes: &[u8]) {
+    let mut off = 0;
+    while off < bytes.len() {
+        // SAFETY: writing a valid buffer to a descriptor; a bad one only fails.
+        let n = unsafe { libc::write(fd, bytes[off..].as_ptr().cast(), bytes.len() - off) };
+        if n <= 0 {
+            break;
+        }
+        off += n as usize;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -213,16 +213,7 @@ impl Strace {
         let mut s = text.to_string();
         s.push('\n');
         let fd = if self.fd >= 0 { self.fd } else { 2 };
-        let b = s.as_bytes();
-        let mut off = 0;
-        while off < b.len() {
-            // SAFETY: writing a valid buffer to our own descriptor.
-            let n = unsafe { libc::write(fd, b[off..].as_ptr().cast(), b.len() - off) };
-            if n <= 0 {
-                break;
-            }
-            off += n as usize;
-        }
+        crate::hostfd::write_all(fd, s.as_bytes());
     }
 
     /// Reports an unimplemented system call, once per number.

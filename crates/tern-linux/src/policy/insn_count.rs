@@ -179,16 +179,7 @@ impl InsnCount {
     fn print(&self) {
         let text = self.report();
         let fd = self.out.get().map_or(2, |f| f.as_raw_fd());
-        let b = text.as_bytes();
-        let mut off = 0;
-        while off < b.len() {
-            // SAFETY: writing a valid buffer to our own descriptor.
-            let n = unsafe { libc::write(fd, b[off..].as_ptr().cast(), b.len() - off) };
-            if n <= 0 {
-                break;
-            }
-            off += n as usize;
-        }
+        crate::hostfd::write_all(fd, text.as_bytes());
     }
 }
 

@@ -125,16 +125,7 @@ impl Policy {
         s.push_str("tern policy: ");
         s.push_str(text);
         s.push('\n');
-        let b = s.as_bytes();
-        let mut off = 0;
-        while off < b.len() {
-            // SAFETY: writing a valid buffer to our own descriptor.
-            let n = unsafe { libc::write(fd, b[off..].as_ptr().cast(), b.len() - off) };
-            if n <= 0 {
-                break;
-            }
-            off += n as usize;
-        }
+        crate::hostfd::write_all(fd, s.as_bytes());
     }
 
     /// The call as `--strace` shows it, with the caller's ids (and, for `execve`,
