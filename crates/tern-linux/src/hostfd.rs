@@ -81,6 +81,21 @@ pub fn write_all(fd: i32, bytes: &[u8]) {
     }
 }
 
+/// Moves socket `s` to a descriptor numbered `min` or above (closing the old one).
+/// Guest descriptors are host descriptors with the same numbers, so a socket tern
+/// keeps while a restored program runs (a migration stream) goes above the numbers
+/// the program may take ([`crate::fs::guest_fd_limit`]).
+pub fn move_above(s: std::net::TcpStream, min: i32) -> std::io::Result<std::net::TcpStream> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: F_DUPFD_CLOEXEC on a descriptor we own returns a new one or -1.
+    let high = unsafe { libc::fcntl(s.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) };
+    if high < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `high` was just made and nothing else owns it; `s` is dropped (closed).
+    Ok(unsafe { std::net::TcpStream::from_raw_fd(high) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -122,6 +122,10 @@ pub enum Message {
     Hello(Hello),
     /// The VM's configuration (versioned bytes, as in a snapshot's `config`).
     Config(Vec<u8>),
+    /// A process VM's configuration, in place of [`Message::Config`]: the VM that
+    /// follows is one riscv64 Linux program (`tern exec`), its RAM the process's
+    /// frames and its states the process's and its threads'.
+    ProcessConfig(Vec<u8>),
     /// How a drive moves.
     Disk(DiskInfo),
     /// Pages of guest RAM: (page index from RAM's base, content).
@@ -183,6 +187,7 @@ const POSTCOPY_DONE: u8 = 11;
 const FINISHED: u8 = 12;
 const PAGE_REQUEST: u8 = 13;
 const ERROR: u8 = 14;
+const PROCESS_CONFIG: u8 = 15;
 
 const PAGE_ZERO: u8 = 0;
 const PAGE_BYTES: u8 = 1;
@@ -193,6 +198,7 @@ impl Message {
         match self {
             Message::Hello(_) => "hello",
             Message::Config(_) => "config",
+            Message::ProcessConfig(_) => "process-config",
             Message::Disk(_) => "disk",
             Message::Pages(_) => "pages",
             Message::Blocks { .. } => "blocks",
@@ -230,6 +236,10 @@ impl Message {
             Message::Config(b) => {
                 e.bytes(b);
                 CONFIG
+            }
+            Message::ProcessConfig(b) => {
+                e.bytes(b);
+                PROCESS_CONFIG
             }
             Message::Disk(d) => {
                 e.u32(d.index);
@@ -311,6 +321,7 @@ impl Message {
             FINISHED => "finished",
             PAGE_REQUEST => "page-request",
             ERROR => "error",
+            PROCESS_CONFIG => "process-config",
             other => {
                 return Err(WireError::Malformed(format!(
                     "unknown message type {other}"
@@ -345,6 +356,9 @@ impl Message {
                 })
             }
             CONFIG => Message::Config(d.bytes(MAX_STATE, "config")?.to_vec()),
+            PROCESS_CONFIG => {
+                Message::ProcessConfig(d.bytes(MAX_STATE, "process config")?.to_vec())
+            }
             DISK => {
                 let index = d.u32("index")?;
                 let mode = match d.u8("mode")? {
@@ -442,6 +456,7 @@ mod tests {
                 mode: Mode::Postcopy,
             }),
             Message::Config(vec![1, 2, 3]),
+            Message::ProcessConfig(vec![4, 5]),
             Message::Disk(DiskInfo {
                 index: 1,
                 mode: DiskMode::Overlay,

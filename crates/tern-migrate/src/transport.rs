@@ -198,10 +198,14 @@ where
     Ok(())
 }
 
+/// Moves an accepted socket to another descriptor (see [`Listener::place_sockets`]).
+pub type Placement = Box<dyn Fn(TcpStream) -> io::Result<TcpStream> + Send + Sync>;
+
 /// The destination's listening socket.
 pub struct Listener {
     tcp: TcpListener,
     tls: Option<Arc<ServerConfig>>,
+    place: Option<Placement>,
 }
 
 impl Listener {
@@ -216,7 +220,25 @@ impl Listener {
         };
         let tcp = TcpListener::bind(addr)
             .map_err(|e| WireError::Io(io::Error::new(e.kind(), format!("{addr}: {e}"))))?;
-        Ok(Listener { tcp, tls })
+        Ok(Listener {
+            tcp,
+            tls,
+            place: None,
+        })
+    }
+
+    /// Puts every socket accepted from now on where `place` moves it: a process VM's
+    /// destination keeps the stream's descriptors above the numbers the program
+    /// restored there will take (guest descriptors are host descriptors).
+    pub fn place_sockets(&mut self, place: Placement) {
+        self.place = Some(place);
+    }
+
+    fn placed(&self, tcp: TcpStream) -> io::Result<TcpStream> {
+        match &self.place {
+            Some(place) => place(tcp),
+            None => Ok(tcp),
+        }
     }
 
     /// The address listened on.
@@ -228,8 +250,9 @@ impl Listener {
     /// the handshake is an error (the caller decides whether to wait for another).
     pub fn accept(&self) -> Result<(Conn, SocketAddr), WireError> {
         let (tcp, peer) = self.tcp.accept()?;
+        let tcp = self.placed(tcp)?;
         tcp.set_nodelay(true)?;
-        let socket = tcp.try_clone()?;
+        let socket = self.placed(tcp.try_clone()?)?;
         match &self.tls {
             None => Ok((Conn::new(Box::new(tcp), Some(socket)), peer)),
             Some(config) => {

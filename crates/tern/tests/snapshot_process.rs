@@ -14,16 +14,16 @@
 mod linux_user;
 #[path = "common/npm.rs"]
 mod npm;
+#[path = "common/process_vm.rs"]
+mod process_vm;
 
-use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use linux_user::{build, require_tool, Link};
 use npm::{copy_dir, package};
+use process_vm::{control, control_fails, socket, Running};
 
 const TERN: &str = env!("CARGO_BIN_EXE_tern");
 /// Rounds and draws per round of snapcount: a few seconds under a debug tern.
@@ -33,6 +33,8 @@ const PER_ROUND: &str = "3000";
 /// memory size.
 const MEMORY: &str = "256";
 const TIMEOUT: Duration = Duration::from_secs(300);
+/// Control sockets of this binary's tests are named `tern-sp-...`.
+const PREFIX: &str = "sp";
 
 /// A scratch directory for one test.
 fn scratch(test: &str) -> PathBuf {
@@ -42,172 +44,6 @@ fn scratch(test: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("create the scratch directory");
     d
-}
-
-/// A control socket path short enough for `sun_path`, removed when dropped (a killed
-/// VM leaves its socket file behind).
-struct Sock(PathBuf);
-
-impl std::ops::Deref for Sock {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl AsRef<std::ffi::OsStr> for Sock {
-    fn as_ref(&self) -> &std::ffi::OsStr {
-        self.0.as_os_str()
-    }
-}
-
-impl Drop for Sock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn socket(test: &str, n: u32) -> Sock {
-    let p = std::env::temp_dir().join(format!("tern-sp-{}-{test}-{n}.sock", std::process::id()));
-    let _ = std::fs::remove_file(&p);
-    Sock(p)
-}
-
-/// A running `tern` whose stdout is collected as it comes.
-struct Running {
-    child: Child,
-    out: Arc<Mutex<Vec<u8>>>,
-    err: Arc<Mutex<Vec<u8>>>,
-    readers: Vec<std::thread::JoinHandle<()>>,
-}
-
-fn collect(
-    mut r: impl Read + Send + 'static,
-    into: Arc<Mutex<Vec<u8>>>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        loop {
-            match r.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => into.lock().unwrap().extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-}
-
-impl Running {
-    fn start(mut cmd: Command) -> Running {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-        let out = Arc::new(Mutex::new(Vec::new()));
-        let err = Arc::new(Mutex::new(Vec::new()));
-        let readers = vec![
-            collect(child.stdout.take().expect("stdout"), out.clone()),
-            collect(child.stderr.take().expect("stderr"), err.clone()),
-        ];
-        Running {
-            child,
-            out,
-            err,
-            readers,
-        }
-    }
-
-    fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
-    }
-
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.err.lock().unwrap()).into_owned()
-    }
-
-    /// Waits until stdout contains `text`.
-    fn wait_for(&mut self, text: &str) {
-        let start = Instant::now();
-        while !self.stdout().contains(text) {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                panic!(
-                    "tern ended ({s}) before printing {text:?}; stdout {:?}, stderr {}",
-                    self.stdout(),
-                    self.stderr()
-                );
-            }
-            assert!(
-                start.elapsed() < TIMEOUT,
-                "no {text:?} within {TIMEOUT:?}; stderr {}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Waits for the end; returns (status as a shell shows it, stdout, stderr).
-    fn finish(mut self) -> (i32, String, String) {
-        let start = Instant::now();
-        let status = loop {
-            if let Some(s) = self.child.try_wait().expect("wait") {
-                break s;
-            }
-            if start.elapsed() > TIMEOUT {
-                let _ = self.child.kill();
-                panic!(
-                    "tern did not finish within {TIMEOUT:?}; stdout {:?}, stderr {}",
-                    self.stdout(),
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        for r in self.readers.drain(..) {
-            let _ = r.join();
-        }
-        let code = status
-            .code()
-            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
-        (code, self.stdout(), self.stderr())
-    }
-
-    /// Kills the host process (SIGKILL) and returns what it printed.
-    fn kill(mut self) -> String {
-        self.child.kill().expect("kill");
-        let (code, out, _) = self.finish();
-        assert_eq!(code, 128 + 9, "killed by SIGKILL");
-        out
-    }
-}
-
-/// Runs a control command (`tern status|pause|resume|snapshot|stop`); returns its
-/// stdout, asserting success.
-fn control(args: &[&str], sock: &Path) -> String {
-    let o = Command::new(TERN)
-        .args(args)
-        .arg("--api-sock")
-        .arg(sock)
-        .output()
-        .expect("run a tern control command");
-    assert!(
-        o.status.success(),
-        "tern {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Like [`control`], for a command expected to fail; returns its stderr.
-fn control_fails(args: &[&str], sock: &Path) -> String {
-    let o = Command::new(TERN)
-        .args(args)
-        .arg("--api-sock")
-        .arg(sock)
-        .output()
-        .expect("run a tern control command");
-    assert!(!o.status.success(), "tern {args:?} succeeded");
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Pauses the VM behind `sock`, writes it to `file` (with `extra` options), and

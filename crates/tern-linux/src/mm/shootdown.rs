@@ -19,7 +19,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tern_hart::irq::{REQ_FLUSH_TLB, REQ_STOP};
+use tern_hart::irq::{REQ_FLUSH_TLB, REQ_POSTED, REQ_STOP};
 use tern_hart::IrqLines;
 
 /// What a thread publishes about its hart between run slices, for `status` and for
@@ -104,8 +104,21 @@ impl Shootdown {
     /// Makes every hart drop its cached translations; returns once no running hart
     /// can use them any more.
     pub fn flush_all(&self) {
+        self.request_all(REQ_FLUSH_TLB);
+    }
+
+    /// Makes every running hart pass its next block boundary, where it applies what
+    /// changed in RAM (after a new store epoch it drops its writable TLB entries, so
+    /// every later write marks the dirty log again); returns once each has. Live
+    /// migration calls it after taking the dirty log.
+    pub fn sync_all(&self) {
+        self.request_all(REQ_POSTED);
+    }
+
+    /// Posts `flags` to every hart and waits until each running one has handled them.
+    fn request_all(&self, flags: u64) {
         let harts: Vec<Arc<IrqLines>> = self.lock().iter().map(|h| h.lines.clone()).collect();
-        let seqs: Vec<u64> = harts.iter().map(|l| l.request(REQ_FLUSH_TLB)).collect();
+        let seqs: Vec<u64> = harts.iter().map(|l| l.request(flags)).collect();
         for (l, s) in harts.iter().zip(seqs) {
             l.wait_done(s);
         }

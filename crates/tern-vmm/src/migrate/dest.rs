@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use tern_devices::virtio::disk::{BlockBackend, DiskHandle};
 use tern_hart::GuestRam;
+use tern_linux::mm::PHYS_BASE;
 use tern_machine::virt::memmap::DRAM_BASE;
 use tern_machine::virt::StopHandle;
 use tern_migrate::message::{PAGE_SIZE, PROTOCOL_VERSION};
@@ -21,6 +22,7 @@ use tern_state::Sections;
 
 use super::disks::{check_shared, mode_name, DiskOpener, IncomingDisk};
 use super::postcopy::{self, NetworkPages};
+use crate::process::config::ProcessConfig;
 use crate::system::config::SystemConfig;
 
 /// Most component states a VM may send (harts, devices, board: well under 64).
@@ -32,10 +34,23 @@ const MAX_MEMORY: u64 = 64 << 30;
 /// How long the destination waits for the source's next message.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The configuration of the VM that arrives, which says its kind.
+#[derive(Clone, Debug)]
+pub enum VmConfig {
+    /// A system VM on the virt board.
+    System(SystemConfig),
+    /// A process VM: one riscv64 Linux program.
+    Process(ProcessConfig),
+}
+
+/// What runs when a page the VM needs can no longer come (post-copy, the source
+/// gone): the VM stops.
+type OnLost = Box<dyn Fn() + Send + Sync>;
+
 /// A VM received up to the switch-over.
 pub struct Incoming {
     /// Its configuration (drives copied here name their local copies).
-    pub config: SystemConfig,
+    pub config: VmConfig,
     /// Its memory (with post-copy, pages still pending are fetched on first touch).
     pub ram: Arc<GuestRam>,
     /// Every component's state.
@@ -46,7 +61,7 @@ pub struct Incoming {
     pub mode: Mode,
     conn: Conn,
     postcopy: Option<NetworkPages>,
-    stop: Arc<OnceLock<StopHandle>>,
+    stop: Arc<OnceLock<OnLost>>,
 }
 
 /// Receives a VM on `conn` (just accepted on `listener`, which the post-copy request
@@ -79,13 +94,13 @@ pub fn receive_with(
 
 /// What was received before the switch-over.
 struct Parts {
-    config: SystemConfig,
+    config: VmConfig,
     ram: Arc<GuestRam>,
     states: Sections,
     disks: Vec<DiskHandle>,
     mode: Mode,
     postcopy: Option<NetworkPages>,
-    stop: Arc<OnceLock<StopHandle>>,
+    stop: Arc<OnceLock<OnLost>>,
 }
 
 impl Parts {
@@ -134,20 +149,38 @@ fn receive_on(
     opener: &mut dyn DiskOpener,
 ) -> anyhow::Result<Parts> {
     let session = hello(conn, Role::Main)?;
-    let mut config: SystemConfig = match conn.recv()? {
-        Message::Config(bytes) => tern_state::from_bytes(&bytes)
-            .map_err(|e| anyhow::anyhow!("the VM's configuration: {e}"))?,
+    let mut config = match conn.recv()? {
+        Message::Config(bytes) => VmConfig::System(
+            tern_state::from_bytes(&bytes)
+                .map_err(|e| anyhow::anyhow!("the VM's configuration: {e}"))?,
+        ),
+        Message::ProcessConfig(bytes) => VmConfig::Process(
+            tern_state::from_bytes(&bytes)
+                .map_err(|e| anyhow::anyhow!("the program's configuration: {e}"))?,
+        ),
         other => anyhow::bail!("expected `config`, got `{}`", other.name()),
     };
-    if config.memory == 0
-        || config.memory > MAX_MEMORY
-        || !config.memory.is_multiple_of(PAGE_SIZE as u64)
-    {
-        anyhow::bail!("guest RAM of {} bytes is not supported", config.memory);
-    }
-    let ram = Arc::new(GuestRam::new(DRAM_BASE, config.memory)?);
-    let pages = config.memory / PAGE_SIZE as u64;
-    let mut disks: Vec<Option<IncomingDisk>> = config.drives.iter().map(|_| None).collect();
+    let (ram, memory, mut drives) = match &config {
+        VmConfig::System(c) => {
+            if c.memory == 0 || c.memory > MAX_MEMORY || !c.memory.is_multiple_of(PAGE_SIZE as u64)
+            {
+                anyhow::bail!("guest RAM of {} bytes is not supported", c.memory);
+            }
+            (
+                GuestRam::new(DRAM_BASE, c.memory)?,
+                c.memory,
+                c.drives.clone(),
+            )
+        }
+        VmConfig::Process(c) => {
+            crate::process::config::check_memory(c.memory)?;
+            let size = tern_linux::mm::phys_size(c.memory);
+            (GuestRam::new(PHYS_BASE, size)?, c.memory, Vec::new())
+        }
+    };
+    let ram = Arc::new(ram);
+    let pages = memory / PAGE_SIZE as u64;
+    let mut disks: Vec<Option<IncomingDisk>> = drives.iter().map(|_| None).collect();
     let mut states = Sections::new();
     let mut state_bytes = 0usize;
     let pending = loop {
@@ -155,9 +188,9 @@ fn receive_on(
             Message::Disk(info) => {
                 let i = info.index as usize;
                 let Some(slot) = disks.get_mut(i) else {
-                    anyhow::bail!("disk {i}: the VM has {} drives", config.drives.len());
+                    anyhow::bail!("disk {i}: the VM has {} drives", drives.len());
                 };
-                let spec = config.drives[i].clone();
+                let spec = drives[i].clone();
                 match slot {
                     None => {
                         let mut handle = None;
@@ -176,7 +209,7 @@ fn receive_on(
                                 );
                             }
                             if let Some(s) = new_spec {
-                                config.drives[i] = s;
+                                drives[i] = s;
                             }
                             handle = Some(h);
                         }
@@ -204,7 +237,7 @@ fn receive_on(
                     if p >= pages {
                         anyhow::bail!("page {p:#x} is outside guest RAM ({pages} pages)");
                     }
-                    let addr = DRAM_BASE + p * PAGE_SIZE as u64;
+                    let addr = ram.base() + p * PAGE_SIZE as u64;
                     match data {
                         PageData::Zero => ram.zero(addr, PAGE_SIZE as u64)?,
                         PageData::Bytes(b) => ram.write(addr, &b)?,
@@ -237,7 +270,10 @@ fn receive_on(
             None => anyhow::bail!("disk {i} was not sent, or its image not fingerprinted"),
         }
     }
-    let stop: Arc<OnceLock<StopHandle>> = Arc::new(OnceLock::new());
+    if let VmConfig::System(c) = &mut config {
+        c.drives = drives;
+    }
+    let stop: Arc<OnceLock<OnLost>> = Arc::new(OnceLock::new());
     let postcopy = if pending.is_empty() {
         None
     } else {
@@ -260,8 +296,8 @@ fn receive_on(
             &runs,
             Box::new(source),
             Box::new(move |_| {
-                if let Some(s) = slot.get() {
-                    s.stop(1);
+                if let Some(stop) = slot.get() {
+                    stop();
                 }
             }),
         )?;
@@ -287,7 +323,13 @@ impl Incoming {
     /// then on the VM is this side's. An error means the source gave up (it runs the
     /// VM on): throw this one away.
     pub fn ready(&mut self, stop: StopHandle) -> anyhow::Result<()> {
-        let _ = self.stop.set(stop);
+        self.ready_with(Box::new(move || stop.stop(1)))
+    }
+
+    /// [`Incoming::ready`] for a VM that is not a machine (a process VM): `on_lost`
+    /// ends it if a page it needs can no longer come (post-copy).
+    pub fn ready_with(&mut self, on_lost: OnLost) -> anyhow::Result<()> {
+        let _ = self.stop.set(on_lost);
         self.conn.send_now(&Message::Ready)?;
         match self.conn.recv()? {
             Message::Go => Ok(()),

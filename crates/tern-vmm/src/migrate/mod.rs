@@ -6,10 +6,14 @@
 
 pub mod dest;
 pub mod disks;
+pub mod migrant;
 mod pages;
 pub mod postcopy;
+mod slot;
 pub mod source;
 
 pub use dest::{receive, receive_with, Incoming};
 pub use disks::DiskOpener;
-pub use source::{start, Outgoing, SourceVm};
+pub use migrant::{Drive, Migrant, SourceVm};
+pub use slot::Migrations;
+pub use source::{start, Outgoing};

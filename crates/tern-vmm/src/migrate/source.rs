@@ -18,18 +18,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tern_devices::virtio::disk::{BlockBackend, BlockSet, DiskHandle};
-use tern_machine::virt::state::VirtHandle;
 use tern_migrate::message::{PAGE_SIZE, PROTOCOL_VERSION};
 use tern_migrate::transport::{self, Security, TlsFiles};
 use tern_migrate::{Conn, DiskInfo, DiskMode, Hello, Message, Mode, Role, WireError};
 
 use super::disks::fingerprint;
+use super::migrant::{Drive, Migrant};
 use super::pages::{SendError, Sender};
 use super::postcopy;
 use crate::control::{
     DiskMigration, MigrateRequest, MigrationMode, MigrationPhase, MigrationStatus,
 };
-use crate::system::config::{drive_file, SystemConfig};
 
 /// How long connecting to the destination may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,17 +50,6 @@ const SWITCHOVER_OVERHEAD: Duration = Duration::from_millis(2);
 
 /// Bytes of a disk block as virtio-blk tracks them.
 const DISK_BLOCK: u64 = 4096;
-
-/// The VM being migrated.
-#[derive(Clone)]
-pub struct SourceVm {
-    /// The machine.
-    pub handle: VirtHandle,
-    /// Its configuration.
-    pub config: SystemConfig,
-    /// Its drives' disks, in the order of `config.drives`.
-    pub disks: Vec<DiskHandle>,
-}
 
 /// A migration in progress (or over), shared between its thread and the API.
 pub struct Outgoing {
@@ -118,12 +106,12 @@ impl Outgoing {
 }
 
 /// Starts migrating `vm` as `req` asks, on a thread of its own.
-pub fn start(vm: SourceVm, req: MigrateRequest) -> Arc<Outgoing> {
+pub fn start(vm: Arc<dyn Migrant>, req: MigrateRequest) -> Arc<Outgoing> {
     let mut status = MigrationStatus::none();
     status.phase = MigrationPhase::Setup;
     status.to = req.to.clone();
     status.mode = req.mode;
-    status.memory_bytes = vm.handle.ram().size();
+    status.memory_bytes = vm.memory();
     let out = Arc::new(Outgoing {
         status: Mutex::new(status),
         cancel: AtomicBool::new(false),
@@ -134,7 +122,7 @@ pub fn start(vm: SourceVm, req: MigrateRequest) -> Arc<Outgoing> {
     let o = out.clone();
     let spawned = std::thread::Builder::new()
         .name("tern-migrate".into())
-        .spawn(move || run(&vm, &req, &o));
+        .spawn(move || run(&*vm, &req, &o));
     if let Err(e) = spawned {
         out.update(|s| {
             s.phase = MigrationPhase::Failed;
@@ -171,9 +159,9 @@ impl From<SendError> for Failure {
     }
 }
 
-fn run(vm: &SourceVm, req: &MigrateRequest, out: &Outgoing) {
+fn run(vm: &dyn Migrant, req: &MigrateRequest, out: &Outgoing) {
     let result = migrate(vm, req, out);
-    vm.handle.set_throttle(0);
+    vm.set_throttle(0);
     let end = out.started.elapsed().as_secs_f64() * 1e3;
     match result {
         Ok(()) => {
@@ -183,12 +171,12 @@ fn run(vm: &SourceVm, req: &MigrateRequest, out: &Outgoing) {
                 s.throttle_percent = 0;
             });
             // The VM lives on at the destination: this machine ends.
-            vm.handle.stop();
+            vm.moved();
         }
         Err(f) => {
             let committed = out.committed.load(Ordering::SeqCst);
             if f.paused && !committed {
-                let _ = vm.handle.resume();
+                vm.resume();
             }
             let cancelled = out.cancelled() && !committed;
             out.update(|s| {
@@ -263,13 +251,11 @@ struct DiskPlan {
     path: Option<String>,
 }
 
-fn plan_disks(vm: &SourceVm, req: &MigrateRequest) -> Vec<DiskPlan> {
-    vm.config
-        .drives
-        .iter()
-        .zip(&vm.disks)
+fn plan_disks(vm: &dyn Migrant, req: &MigrateRequest) -> Vec<DiskPlan> {
+    vm.drives()
+        .into_iter()
         .enumerate()
-        .map(|(i, (spec, disk))| {
+        .map(|(i, Drive { path, disk })| {
             let mode = match (req.disks, disk.lock().throwaway()) {
                 (DiskMigration::Copy, _) => DiskMode::Copy,
                 (DiskMigration::Shared, true) => DiskMode::Overlay,
@@ -278,23 +264,21 @@ fn plan_disks(vm: &SourceVm, req: &MigrateRequest) -> Vec<DiskPlan> {
             DiskPlan {
                 index: i as u32,
                 mode,
-                disk: disk.clone(),
-                path: drive_file(spec).map(str::to_string),
+                disk,
+                path,
             }
         })
         .collect()
 }
 
-fn migrate(vm: &SourceVm, req: &MigrateRequest, out: &Outgoing) -> Result<(), Failure> {
+fn migrate(vm: &dyn Migrant, req: &MigrateRequest, out: &Outgoing) -> Result<(), Failure> {
     let session: [u8; 16] = rand::random();
     let mode = match req.mode {
         MigrationMode::Postcopy => Mode::Postcopy,
         _ => Mode::Precopy,
     };
     let mut conn = open(req, session, Role::Main, mode, out)?;
-    let config = tern_state::to_bytes(&vm.config)
-        .map_err(|e| Failure::new(format!("configuration: {e}")))?;
-    conn.send(&Message::Config(config))?;
+    conn.send(&vm.config().map_err(Failure::new)?)?;
     let disks = plan_disks(vm, req);
     for d in &disks {
         let size = d.disk.lock().size();
@@ -311,15 +295,15 @@ fn migrate(vm: &SourceVm, req: &MigrateRequest, out: &Outgoing) -> Result<(), Fa
             fingerprint: fp,
         }))?;
     }
-    let ram = vm.handle.ram();
-    let pages = ram.size() / PAGE_SIZE as u64;
+    let ram = vm.ram();
+    let pages = vm.memory() / PAGE_SIZE as u64;
     let cap = req.max_bandwidth_mib.map(|m| m << 20);
     let mut s = Sender::new(&mut conn, cap);
     let mut buf = [0u8; PAGE_SIZE];
     out.update(|st| st.phase = MigrationPhase::Precopy);
 
     // Round 0: every page that is not zero, and every disk block to move.
-    vm.handle.sync_dirty_log();
+    vm.sync_dirty_log();
     let mut moved: Vec<(u32, DiskHandle, BlockSet, bool)> = Vec::new();
     for d in disks.iter().filter(|d| d.mode != DiskMode::Shared) {
         let mut disk = d.disk.lock();
@@ -362,7 +346,7 @@ fn migrate(vm: &SourceVm, req: &MigrateRequest, out: &Outgoing) -> Result<(), Fa
             return Err(Failure::new("cancelled"));
         }
         let round_start = Instant::now();
-        let dirty = vm.handle.sync_dirty_log();
+        let dirty = vm.sync_dirty_log();
         let mut dirty_disks = Vec::new();
         let mut disk_bytes = 0;
         for (index, disk, _, _) in &moved {
@@ -417,8 +401,12 @@ fn migrate(vm: &SourceVm, req: &MigrateRequest, out: &Outgoing) -> Result<(), Fa
                 } else {
                     (throttle + THROTTLE_STEP).min(tern_machine::virt::hart_thread::MAX_THROTTLE)
                 };
-                vm.handle.set_throttle(throttle);
-                out.update(|st| st.throttle_percent = throttle);
+                if vm.set_throttle(throttle) {
+                    out.update(|st| st.throttle_percent = throttle);
+                } else {
+                    // This kind of VM runs at full speed: rounds decide alone.
+                    throttle = 0;
+                }
             }
         } else {
             high_rounds = 0;
@@ -451,11 +439,10 @@ fn migrate(vm: &SourceVm, req: &MigrateRequest, out: &Outgoing) -> Result<(), Fa
         }
     });
     let paused_at = Instant::now();
-    vm.handle
-        .pause(PAUSE_TIMEOUT)
+    vm.pause(PAUSE_TIMEOUT)
         .map_err(|e| Failure::new(format!("cannot pause the VM: {e}")))?;
     let paused = |e: Failure| Failure { paused: true, ..e };
-    dirty.extend(vm.handle.sync_dirty_log());
+    dirty.extend(vm.sync_dirty_log());
     dirty.sort_unstable();
     dirty.dedup();
     for (index, disk, set) in &mut dirty_disks {
@@ -506,7 +493,6 @@ fn migrate(vm: &SourceVm, req: &MigrateRequest, out: &Outgoing) -> Result<(), Fa
         }
     }
     let states = vm
-        .handle
         .save_state()
         .map_err(|e| paused(Failure::new(format!("machine state: {e}"))))?;
     for (name, bytes) in states.iter() {

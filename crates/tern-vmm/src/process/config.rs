@@ -137,6 +137,15 @@ impl ProcessConfig {
     }
 }
 
+/// Checks a process VM's memory size from a snapshot or a migration stream: a
+/// page-aligned size between 16 MiB and 512 GiB (what `tern exec --memory` takes).
+pub fn check_memory(memory: u64) -> anyhow::Result<()> {
+    if !(16 << 20..=512 << 30).contains(&memory) || !memory.is_multiple_of(4096) {
+        anyhow::bail!("memory size {memory} is not a page-aligned size between 16 MiB and 512 GiB");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

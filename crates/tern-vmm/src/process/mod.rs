@@ -7,6 +7,7 @@
 //! numbers from the program.
 
 pub mod config;
+pub mod migrate;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};
@@ -18,8 +19,9 @@ use tern_linux::pause::PauseError;
 use tern_linux::Process;
 
 use crate::control::{
-    ControlError, DeviceStatus, HartState, HartStatus, MemoryStatus, Privilege, SnapshotInfo,
-    SnapshotRequest, VmControl, VmKind, VmState, VmStatus,
+    ControlError, DeviceStatus, HartState, HartStatus, MemoryStatus, MigrateRequest,
+    MigrationStatus, Privilege, SnapshotInfo, SnapshotRequest, VmControl, VmKind, VmState,
+    VmStatus,
 };
 use crate::system::snapshot::LastSnapshot;
 use config::ProcessConfig;
@@ -40,6 +42,8 @@ pub struct ProcessVm {
     /// by `pause` and `resume`, so that a resume cannot release the threads under a
     /// pause that waits for them.
     last: Mutex<Option<LastSnapshot>>,
+    /// The current or last live migration.
+    migrations: Arc<crate::migrate::Migrations>,
 }
 
 impl ProcessVm {
@@ -55,6 +59,7 @@ impl ProcessVm {
             config,
             started: Instant::now(),
             last: Mutex::new(restored_from),
+            migrations: Default::default(),
         }
     }
 }
@@ -195,6 +200,39 @@ impl VmControl for ProcessVm {
             let _ = self.proc.resume();
         }
         result
+    }
+
+    fn migrate(&self, req: MigrateRequest) -> Result<MigrationStatus, ControlError> {
+        if self.proc.pause.is_stopped() {
+            return Err(ControlError::WrongState("the VM has stopped".into()));
+        }
+        if self.proc.pause.is_paused() {
+            return Err(ControlError::WrongState(
+                "migrate: the VM is paused: resume it first (a migration measures the running program)".into(),
+            ));
+        }
+        if req.disks == crate::control::DiskMigration::Copy {
+            return Err(ControlError::Unsupported(
+                "migrate: a process VM has no disks to copy (its files are bound by path: the destination must see the same files)".into(),
+            ));
+        }
+        // Migration takes the RAM dirty log: the next snapshot is a full one.
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let vm = Arc::new(migrate::ProcessMigrant {
+            proc: self.proc.clone(),
+            config: self.config.clone(),
+            migrations: self.migrations.clone(),
+            to: req.to.clone(),
+        });
+        self.migrations.start(vm, req)
+    }
+
+    fn migration(&self) -> MigrationStatus {
+        self.migrations.status()
+    }
+
+    fn cancel_migration(&self) -> Result<MigrationStatus, ControlError> {
+        self.migrations.cancel()
     }
 
     fn stop(&self) -> Result<(), ControlError> {

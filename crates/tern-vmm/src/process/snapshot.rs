@@ -15,6 +15,8 @@
 //! [`tern_linux::restore::Image::check`]).
 
 use std::path::Path;
+
+use anyhow::Context;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -44,15 +46,7 @@ pub fn write_paused(
     started: Instant,
 ) -> Result<SnapshotInfo, ControlError> {
     // Everything that can be refused is refused before the file is created.
-    let state = proc
-        .save()
-        .map_err(|e| ControlError::Unsupported(format!("snapshot of the process refused: {e}")))?;
-    let mut components = Sections::new();
-    let encode = |e: StateError| internal("process state", e);
-    components.put(PROCESS, &state).map_err(encode)?;
-    for t in &threads {
-        components.put(&thread_name(t.tid), t).map_err(encode)?;
-    }
+    let (state, components) = save_components(proc, &threads)?;
     let ram: Arc<GuestRam> = proc.mm().ram().clone();
     // Threads drop their writable TLB entries before they run again, so every later
     // write marks its page dirty; the log restarts from this snapshot.
@@ -96,6 +90,25 @@ pub fn write_paused(
         &stats,
         started,
     ))
+}
+
+/// The states of paused process `proc` whose threads parked as `threads`: the
+/// process-wide state, and the sections of a snapshot or a migration (`process`, and
+/// `thread.TID` for each thread).
+pub fn save_components(
+    proc: &Process,
+    threads: &[ThreadState],
+) -> Result<(ProcessState, Sections), ControlError> {
+    let state = proc
+        .save()
+        .map_err(|e| ControlError::Unsupported(format!("snapshot of the process refused: {e}")))?;
+    let mut components = Sections::new();
+    let encode = |e: StateError| internal("process state", e);
+    components.put(PROCESS, &state).map_err(encode)?;
+    for t in threads {
+        components.put(&thread_name(t.tid), t).map_err(encode)?;
+    }
+    Ok((state, components))
 }
 
 /// A process snapshot read into memory: everything needed to run it on.
@@ -161,12 +174,7 @@ pub fn decode_components(mut components: Sections) -> Result<Image, StateError> 
 pub fn open_process(path: &Path) -> anyhow::Result<OpenedProcess> {
     let snapshot = Arc::new(Snapshot::open(path)?);
     let (config, image) = decode_state(&snapshot)?;
-    if !(16 << 20..=512 << 30).contains(&config.memory) || config.memory % PAGE_SIZE != 0 {
-        anyhow::bail!(
-            "snapshot section `config`: memory size {} is not a page-aligned size between 16 MiB and 512 GiB",
-            config.memory
-        );
-    }
+    super::config::check_memory(config.memory).context("snapshot section `config`")?;
     let ram = GuestRam::new(PHYS_BASE, tern_linux::mm::phys_size(config.memory))
         .map_err(|e| anyhow::anyhow!("cannot reserve guest memory: {e}"))?;
     image

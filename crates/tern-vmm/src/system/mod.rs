@@ -15,8 +15,8 @@ use tern_machine::virt::state::VirtHandle;
 
 use crate::control::{
     ControlError, DeviceStatus, HartState, HartStatus, MemoryStatus, MetricKind, Metrics,
-    MigrateRequest, MigrationPhase, MigrationStatus, Privilege, SnapshotInfo, SnapshotRequest,
-    VmControl, VmKind, VmState, VmStatus,
+    MigrateRequest, MigrationStatus, Privilege, SnapshotInfo, SnapshotRequest, VmControl, VmKind,
+    VmState, VmStatus,
 };
 use config::SystemConfig;
 use snapshot::{write_snapshot, LastSnapshot, SnapshotHistory};
@@ -39,9 +39,7 @@ pub struct SystemVm {
     /// Snapshots written (metrics).
     snapshots: std::sync::atomic::AtomicU64,
     /// The current or last live migration.
-    migration: Mutex<Option<Arc<crate::migrate::Outgoing>>>,
-    /// A client has read the migration's outcome (`GET /migrate` once it was over).
-    outcome_read: std::sync::atomic::AtomicBool,
+    migrations: crate::migrate::Migrations,
 }
 
 impl SystemVm {
@@ -65,8 +63,7 @@ impl SystemVm {
             started: Instant::now(),
             history: Mutex::new(history),
             snapshots: std::sync::atomic::AtomicU64::new(0),
-            migration: Mutex::new(None),
-            outcome_read: std::sync::atomic::AtomicBool::new(false),
+            migrations: Default::default(),
         }
     }
 
@@ -83,22 +80,14 @@ impl SystemVm {
     }
 
     /// Waits (at most `limit`) until a client has read the outcome of the migration
-    /// (`tern migrate` polls `GET /migrate`), so that the source's process does not
-    /// end, taking its control socket along, before anyone learnt the VM moved.
+    /// (see [`crate::migrate::Migrations::wait_outcome_read`]).
     pub fn wait_outcome_read(&self, limit: Duration) {
-        let start = Instant::now();
-        while !self.outcome_read.load(std::sync::atomic::Ordering::SeqCst)
-            && start.elapsed() < limit
-        {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        self.migrations.wait_outcome_read(limit);
     }
 
     /// The status of the last migration, if it completed: the VM runs elsewhere.
     pub fn moved(&self) -> Option<MigrationStatus> {
-        let m = self.migration.lock().unwrap_or_else(|e| e.into_inner());
-        let s = m.as_ref()?.status();
-        (s.phase == MigrationPhase::Completed).then_some(s)
+        self.migrations.moved()
     }
 }
 
@@ -232,66 +221,26 @@ impl VmControl for SystemVm {
                 "migrate: the VM is paused: resume it first (a migration measures the running guest)".into(),
             ));
         }
-        let mut current = self.migration.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(m) = current.as_ref() {
-            let phase = m.status().phase;
-            if !phase.is_over() {
-                return Err(ControlError::WrongState(
-                    "migrate: a migration is already running".into(),
-                ));
-            }
-            if phase == MigrationPhase::Failed
-                && m.status()
-                    .error
-                    .as_deref()
-                    .is_some_and(|e| e.contains("after the switch-over"))
-            {
-                return Err(ControlError::WrongState(
-                    "migrate: a migration failed after its switch-over: the destination may run this VM".into(),
-                ));
-            }
-        }
         // Migration takes the RAM dirty log: the next snapshot is a full one.
         {
             let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
             h.last = None;
             h.dirty_log_since_boot = false;
         }
-        let vm = crate::migrate::SourceVm {
+        let vm = Arc::new(crate::migrate::SourceVm {
             handle: self.handle.clone(),
             config: self.config.clone(),
             disks: self.disks.clone(),
-        };
-        // Only this migration's outcome counts: a client that read how an earlier
-        // (cancelled, failed) attempt ended has not learnt how this one ends.
-        self.outcome_read
-            .store(false, std::sync::atomic::Ordering::SeqCst);
-        let out = crate::migrate::start(vm, req);
-        let status = out.status();
-        *current = Some(out);
-        Ok(status)
+        });
+        self.migrations.start(vm, req)
     }
 
     fn migration(&self) -> MigrationStatus {
-        let m = self.migration.lock().unwrap_or_else(|e| e.into_inner());
-        let s = m
-            .as_ref()
-            .map_or_else(MigrationStatus::none, |m| m.status());
-        if s.phase.is_over() {
-            self.outcome_read
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-        s
+        self.migrations.status()
     }
 
     fn cancel_migration(&self) -> Result<MigrationStatus, ControlError> {
-        let m = self.migration.lock().unwrap_or_else(|e| e.into_inner());
-        match m.as_ref() {
-            Some(m) => m.cancel().map_err(ControlError::WrongState),
-            None => Err(ControlError::WrongState(
-                "migrate: no migration is running".into(),
-            )),
-        }
+        self.migrations.cancel()
     }
 }
 

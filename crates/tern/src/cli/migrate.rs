@@ -14,6 +14,7 @@ use tern_state::Persist;
 use tern_vmm::cli::migrate as vmcli;
 use tern_vmm::cli::Output;
 use tern_vmm::control::{DiskMigration, MigrateRequest, MigrationMode, TlsPaths};
+use tern_vmm::migrate::dest::VmConfig;
 use tern_vmm::migrate::{receive as receive_vm, DiskOpener, Incoming};
 
 use super::run::virt::{run_machine, Origin, Services};
@@ -253,7 +254,11 @@ pub fn receive(a: ReceiveArgs) -> anyhow::Result<i32> {
         network: true,
         view: None,
     });
-    let listener = Listener::bind(&a.listen, &security)?;
+    let mut listener = Listener::bind(&a.listen, &security)?;
+    // A process VM's descriptors are host descriptors with the same numbers: the
+    // stream's sockets stay above them.
+    let above = tern_linux::fs::guest_fd_limit();
+    listener.place_sockets(Box::new(move |s| tern_linux::hostfd::move_above(s, above)));
     let addr = listener.local_addr()?;
     eprintln!("tern: waiting for a VM on {addr}");
     loop {
@@ -276,6 +281,33 @@ pub fn receive(a: ReceiveArgs) -> anyhow::Result<i32> {
             }
         };
         let switch = std::time::Instant::now();
+        if let VmConfig::Process(config) = incoming.config.clone() {
+            let image = match super::receive_process::check(&incoming) {
+                Ok(image) => image,
+                Err(e) => {
+                    let why = format!("{e:#}");
+                    eprintln!("tern: the program from {peer} cannot run here: {why}");
+                    incoming.refuse(&why);
+                    continue;
+                }
+            };
+            eprintln!(
+                "tern: a program arrives from {peer}: {}",
+                config.argv.join(" ")
+            );
+            let e = super::receive_process::run(
+                incoming,
+                config,
+                image,
+                a.api_sock.as_deref(),
+                a.stats,
+                !a.no_sandbox,
+            )
+            .unwrap_err();
+            // Its descriptors may have replaced this process's: no second attempt.
+            tern_linux::exit::diag(&format!("tern: the program from {peer}: {e:#}"));
+            return Ok(1);
+        }
         let mut machine = match build(&incoming) {
             Ok(m) => m,
             Err(e) => {
@@ -300,7 +332,9 @@ pub fn receive(a: ReceiveArgs) -> anyhow::Result<i32> {
         if incoming.mode == tern_migrate::Mode::Postcopy {
             eprintln!("tern: the VM from {peer} runs here in post-copy: the pages it wrote last come from the source on first touch");
         }
-        let config = incoming.config.clone();
+        let VmConfig::System(config) = incoming.config.clone() else {
+            anyhow::bail!("a process VM is run above");
+        };
         let disks = incoming.disks.clone();
         incoming.started()?;
         let _ = &mut machine;
@@ -321,7 +355,9 @@ pub fn receive(a: ReceiveArgs) -> anyhow::Result<i32> {
 
 /// Builds the machine of a received VM and puts it into its states.
 fn build(incoming: &Incoming) -> anyhow::Result<VirtMachine> {
-    let c = &incoming.config;
+    let VmConfig::System(c) = &incoming.config else {
+        anyhow::bail!("not a system VM");
+    };
     let mut opened = Vec::new();
     for (d, spec) in incoming.disks.iter().zip(&c.drives) {
         opened.push((d.clone(), spec::parse_drive(spec)?.readonly));

@@ -6,6 +6,7 @@ mod gdb;
 mod migrate;
 mod node;
 mod policy;
+mod receive_process;
 mod restore_process;
 mod run;
 mod sandbox;

@@ -1,0 +1,103 @@
+//! Live migration of a process VM: the running program moves to another tern
+//! process, on this host or another (of any architecture), with its memory, threads
+//! and descriptors, the way a system VM moves (pre-copy rounds over the dirty log,
+//! or post-copy). What the program holds is bound as a snapshot binds it: files by
+//! path (the destination must see the same files: shared storage), pipes, socket
+//! pairs, memfds and the other kernel objects by value, carried in the states.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tern_hart::GuestRam;
+use tern_linux::pause::PauseError;
+use tern_linux::Process;
+use tern_migrate::Message;
+use tern_state::Sections;
+
+use super::config::ProcessConfig;
+use super::snapshot::save_components;
+use crate::migrate::{Drive, Migrant, Migrations};
+
+/// How long the source's process waits, once the program moved, for `tern migrate`
+/// to read the outcome before it ends.
+const OUTCOME_GRACE: Duration = Duration::from_secs(2);
+/// How long the host process lives on once the outcome was read, so that the
+/// answer reaches the client.
+const ANSWER_GRACE: Duration = Duration::from_millis(200);
+
+/// A process VM being migrated.
+pub struct ProcessMigrant {
+    /// The process.
+    pub proc: Arc<Process>,
+    /// Its configuration.
+    pub config: ProcessConfig,
+    /// The VM's migrations (the host process ends once their outcome was read).
+    pub migrations: Arc<Migrations>,
+    /// Where it goes (`[tcp:]HOST:PORT`), for the message at the end.
+    pub to: String,
+}
+
+impl Migrant for ProcessMigrant {
+    fn config(&self) -> Result<Message, String> {
+        tern_state::to_bytes(&self.config)
+            .map(Message::ProcessConfig)
+            .map_err(|e| format!("configuration: {e}"))
+    }
+
+    fn ram(&self) -> Arc<GuestRam> {
+        self.proc.mm().ram().clone()
+    }
+
+    fn memory(&self) -> u64 {
+        self.config.memory
+    }
+
+    fn drives(&self) -> Vec<Drive> {
+        Vec::new()
+    }
+
+    fn sync_dirty_log(&self) -> Vec<u64> {
+        let ram = self.ram();
+        let pages = ram.take_dirty();
+        ram.bump_store_epoch();
+        self.proc.shoot.sync_all();
+        // The frames only: the shared window above them does not move (a process
+        // with shared regions refuses the switch-over, as it refuses snapshots).
+        let end = ram.base() + self.config.memory;
+        pages.into_iter().filter(|&p| p < end).collect()
+    }
+
+    fn set_throttle(&self, _percent: u32) -> bool {
+        false
+    }
+
+    fn pause(&self, timeout: Duration) -> Result<(), String> {
+        self.proc.pause(timeout).map_err(|e| e.to_string())
+    }
+
+    fn resume(&self) {
+        match self.proc.resume() {
+            Ok(()) | Err(PauseError::NotPaused) => {}
+            Err(e) => eprintln!("tern: cannot resume the program after a failed migration: {e}"),
+        }
+    }
+
+    fn save_state(&self) -> Result<Sections, String> {
+        let threads = self.proc.pause.parked().map_err(|e| e.to_string())?;
+        save_components(&self.proc, &threads)
+            .map(|(_, sections)| sections)
+            .map_err(|e| e.to_string())
+    }
+
+    fn moved(&self) {
+        self.proc.stop(Duration::from_secs(10));
+        eprintln!("tern: the program moved to {}", self.to);
+        let migrations = self.migrations.clone();
+        std::thread::spawn(move || {
+            migrations.wait_outcome_read(OUTCOME_GRACE);
+            // The answer that carried the outcome is still being written.
+            std::thread::sleep(ANSWER_GRACE);
+            tern_linux::exit::exit_process(0);
+        });
+    }
+}
