@@ -15,8 +15,9 @@
 //!   the `--policy` file built on them.
 //! - [`state`]: the process and its threads as plain data (for snapshots);
 //!   [`persist`]: giving and taking those states; [`restore`]: a process VM rebuilt
-//!   from them.
+//!   from them; [`agent`]: a program that asks to move itself (`--agent`).
 
+pub mod agent;
 pub mod errno;
 pub mod exit;
 pub mod fs;

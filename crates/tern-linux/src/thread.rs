@@ -268,6 +268,7 @@ impl Thread {
         }
         let flow = match denied {
             Some(e) => Flow::Ret(Err(e)),
+            None if nr == crate::agent::JUMP => Flow::Ret(self.jump(pc, args[0])),
             None => kernel::dispatch(&mut self.task, &mut self.hart, nr, args),
         };
         let r = match flow {
@@ -313,6 +314,46 @@ impl Thread {
         st.x[10] = v;
         st.pc = pc + 4;
         None
+    }
+
+    /// The program asks to move itself to the address at `addr` (see
+    /// [`crate::agent`]). The thread waits here while the process migrates, parking
+    /// at each pause as if the call had returned 0: that is the state the destination
+    /// resumes. Returns at the source only if the move failed.
+    fn jump(&mut self, pc: u64, addr: u64) -> Result<u64, Errno> {
+        let Some(jumper) = crate::agent::jumper() else {
+            return Err(Errno::ENOSYS);
+        };
+        if addr == 0 {
+            return Err(Errno::EFAULT);
+        }
+        let to = self
+            .task
+            .proc
+            .mm()
+            .read_cstr(addr, crate::agent::MAX_ADDRESS)?;
+        let to = String::from_utf8(to).map_err(|_| Errno::EINVAL)?;
+        let journey = jumper.start(&to).map_err(|e| {
+            crate::exit::diag(&format!("tern: the program's jump to {to}: {e}"));
+            Errno::EINVAL
+        })?;
+        let st = self.hart.state_mut();
+        st.x[10] = 0;
+        st.pc = pc + 4;
+        loop {
+            if let Some(Err(e)) = journey() {
+                crate::exit::diag(&format!("tern: the program's jump to {to} failed: {e}"));
+                return Err(Errno(libc::EHOSTUNREACH));
+            }
+            if self.task.proc.pause.requested() {
+                let state = self.save_state();
+                if let Some(hart) = self.task.proc.pause.park(state) {
+                    self.hart.set_state(hart);
+                }
+                continue;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     /// The end of a system call that does not return a result (`rt_sigreturn`, a

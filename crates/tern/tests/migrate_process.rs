@@ -68,7 +68,11 @@ fn reference(dir: &Path, extra: &[&str]) -> (i32, String, String) {
 fn destination() -> (Running, String) {
     let mut c = Command::new(TERN);
     c.args(["receive", "--listen", "tcp:127.0.0.1:0", "--insecure"]);
-    let dest = Running::start(c);
+    wait_listening(Running::start(c))
+}
+
+/// Waits until destination `dest` listens; returns it with its address.
+fn wait_listening(dest: Running) -> (Running, String) {
     let prefix = "tern: waiting for a VM on ";
     let start = Instant::now();
     loop {
@@ -182,4 +186,105 @@ fn a_program_holding_a_tcp_socket_refuses_to_move_and_runs_on() {
         dest.stderr()
     );
     dest.child.kill().expect("kill the destination");
+}
+
+/// `tern exec --agent --insecure` (or without `--agent`) of the agent writing
+/// `file` and visiting `hops`.
+fn agent(file: &Path, agent: bool, hops: &[&str]) -> Command {
+    let prog = build("agent", Link::Static);
+    let mut c = Command::new(TERN);
+    c.args(["exec", "--memory", "256M"]);
+    if agent {
+        c.args(["--agent", "--insecure"]);
+    }
+    c.arg(prog).arg(file).args(hops);
+    c
+}
+
+/// `tern receive --agent`: a destination that lets the program move on.
+fn agent_destination() -> (Running, String) {
+    let mut c = Command::new(TERN);
+    c.args([
+        "receive",
+        "--listen",
+        "tcp:127.0.0.1:0",
+        "--insecure",
+        "--agent",
+    ]);
+    wait_listening(Running::start(c))
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and the riscv64 cross toolchain"]
+fn a_mobile_agent_moves_itself_from_host_to_host() {
+    let dir = scratch("agent");
+    // Where it runs and prints, leg by leg, if it never moved.
+    let still = dir.join("still.txt");
+    let (status, want, err) = Running::start(agent(&still, false, &["a", "b", "c"])).finish();
+    assert_eq!(status, 0, "{err}");
+    // Without --agent the call is unknown: each jump fails and the agent stays.
+    assert!(
+        want.contains("jump to a failed: Function not implemented (carried 0)"),
+        "{want}"
+    );
+    let legs = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| l.starts_with("leg "))
+            .map(str::to_string)
+            .collect()
+    };
+    let want_legs = legs(&want);
+    assert_eq!(want_legs.len(), 4, "{want}");
+
+    let (b, b_addr) = agent_destination();
+    let (c, c_addr) = agent_destination();
+    let b_hop = format!("tcp:{b_addr}");
+    let c_hop = format!("tcp:{c_addr}");
+    let file = dir.join("moved.txt");
+    // First a jump to where nobody listens: it fails, and the agent goes on here.
+    let a = Running::start(agent(&file, true, &["tcp:127.0.0.1:1", &b_hop, &c_hop]));
+    let (a_status, a_out, a_err) = a.finish();
+    assert_eq!(
+        a_status, 0,
+        "the first host ends once the agent left: {a_err}"
+    );
+    assert!(
+        a_out.contains("jump to tcp:127.0.0.1:1 failed: No route to host (carried 0)"),
+        "{a_out}\n{a_err}"
+    );
+    assert!(
+        a_err.contains(&format!("the program moved to {b_hop}")),
+        "{a_err}"
+    );
+    let (b_status, b_out, b_err) = b.finish();
+    assert_eq!(b_status, 0, "{b_err}");
+    assert!(
+        b_out.starts_with(&format!("arrived at {b_hop} (carried 1)\n")),
+        "the agent continued on the second host after its call: {b_out}\n{b_err}"
+    );
+    assert!(
+        b_err.contains(&format!("the program moved to {c_hop}")),
+        "{b_err}"
+    );
+    let (c_status, c_out, c_err) = c.finish();
+    assert_eq!(c_status, 0, "{c_err}");
+    assert!(
+        c_out.starts_with(&format!("arrived at {c_hop} (carried 2)\n"))
+            && c_out.ends_with("done\n"),
+        "{c_out}\n{c_err}"
+    );
+    // Each leg ran once, on its host, and computed what a run that never moved
+    // computes; the file collected every leg through the moves.
+    let moved = [legs(&a_out), legs(&b_out), legs(&c_out)].concat();
+    assert_eq!(moved, want_legs);
+    assert_eq!(
+        legs(&a_out).len(),
+        2,
+        "legs 0 and 1 on the first host: {a_out}"
+    );
+    let written = std::fs::read_to_string(&file).expect("the agent's file");
+    assert_eq!(
+        written.lines().map(str::to_string).collect::<Vec<_>>(),
+        want_legs
+    );
 }

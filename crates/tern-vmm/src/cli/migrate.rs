@@ -84,17 +84,15 @@ pub fn cli_migrate(
         std::thread::sleep(POLL);
         status = match client.migration() {
             Ok(s) => s,
-            // The source's process ends once the VM runs at the destination: a
-            // socket that went away after the switch-over means it completed.
-            Err(_)
-                if matches!(
-                    status.phase,
-                    MigrationPhase::Switchover | MigrationPhase::Postcopy
-                ) =>
-            {
-                status.phase = MigrationPhase::Completed;
-                status
-            }
+            // The source's process lives on until the outcome was read (or a moment
+            // passed): a socket gone before that is a source that died. In post-copy
+            // the destination cannot go on without it.
+            Err(e) if status.phase == MigrationPhase::Postcopy => anyhow::bail!(
+                "the source went away during post-copy (the destination stops: its memory was still there): {e}"
+            ),
+            Err(e) if status.phase == MigrationPhase::Switchover => anyhow::bail!(
+                "the source went away during the switch-over: the VM may run at the destination or nowhere: {e}"
+            ),
             Err(e) => return Err(e.into()),
         };
     }

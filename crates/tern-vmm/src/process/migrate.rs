@@ -35,6 +35,9 @@ pub struct ProcessMigrant {
     pub migrations: Arc<Migrations>,
     /// Where it goes (`[tcp:]HOST:PORT`), for the message at the end.
     pub to: String,
+    /// The move was asked through the control API: the host process waits (a
+    /// moment) for `tern migrate` to read the outcome before it ends.
+    pub wait_for_reader: bool,
 }
 
 impl Migrant for ProcessMigrant {
@@ -93,8 +96,11 @@ impl Migrant for ProcessMigrant {
         self.proc.stop(Duration::from_secs(10));
         eprintln!("tern: the program moved to {}", self.to);
         let migrations = self.migrations.clone();
+        let wait = self.wait_for_reader;
         std::thread::spawn(move || {
-            migrations.wait_outcome_read(OUTCOME_GRACE);
+            if wait {
+                migrations.wait_outcome_read(OUTCOME_GRACE);
+            }
             // The answer that carried the outcome is still being written.
             std::thread::sleep(ANSWER_GRACE);
             tern_linux::exit::exit_process(0);

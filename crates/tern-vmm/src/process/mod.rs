@@ -6,6 +6,7 @@
 //! socket, connections and the snapshot files it writes never take descriptor
 //! numbers from the program.
 
+pub mod agent;
 pub mod config;
 pub mod migrate;
 pub mod snapshot;
@@ -59,7 +60,7 @@ impl ProcessVm {
             config,
             started: Instant::now(),
             last: Mutex::new(restored_from),
-            migrations: Default::default(),
+            migrations: agent::migrations(),
         }
     }
 }
@@ -223,6 +224,7 @@ impl VmControl for ProcessVm {
             config: self.config.clone(),
             migrations: self.migrations.clone(),
             to: req.to.clone(),
+            wait_for_reader: true,
         });
         self.migrations.start(vm, req)
     }

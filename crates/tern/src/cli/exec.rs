@@ -78,6 +78,13 @@ pub struct ExecArgs {
     plugin: Vec<String>,
     #[command(flatten)]
     gdb: super::gdb::GdbArgs,
+    /// Let the program move itself to another host, as a mobile agent
+    /// (`syscall(0x5445524e, "tcp:HOST:PORT")`, see the README): its jumps go out with
+    /// --tls-cert, --tls-key and --tls-ca (mutual TLS), or plain TCP with --insecure.
+    #[arg(long)]
+    agent: bool,
+    #[command(flatten)]
+    agent_tls: super::migrate::TlsArgs,
     /// The riscv64 program and its arguments.
     #[arg(
         required = true,
@@ -189,15 +196,23 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
     let prog = Program { path, argv, envp };
     let stats = args.stats;
     let command_line = args.program.clone();
+    let jumps = match args.agent {
+        true => Some(args.agent_tls.paths()?),
+        false => None,
+    };
     let r = tern_linux::start::exec_with(opts, prog, |proc| {
         if stats {
             proc.enable_stats(start);
         }
         if let Some(path) = &proc.opts.api_sock {
-            serve_or_exit(path, proc, command_line, None);
+            serve_or_exit(path, proc, command_line.clone(), None);
         }
         if let Some(g) = gdb {
             serve_gdb(g, proc);
+        }
+        if let Some(tls) = jumps {
+            let config = ProcessConfig::of(&proc.opts, command_line);
+            tern_vmm::process::agent::allow_jumps(proc, config, tls);
         }
         sandbox.confine(&super::sandbox::limits(
             proc.opts.memory,

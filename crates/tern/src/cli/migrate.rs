@@ -64,7 +64,9 @@ impl TlsArgs {
         }
     }
 
-    fn paths(&self) -> anyhow::Result<Option<TlsPaths>> {
+    /// The TLS files as absolute paths (`None` with --insecure); an error unless one
+    /// of the two was given.
+    pub fn paths(&self) -> anyhow::Result<Option<TlsPaths>> {
         self.security()?;
         match (&self.tls_cert, &self.tls_key, &self.tls_ca) {
             (Some(c), Some(k), Some(a)) if !self.insecure => Ok(Some(TlsPaths {
@@ -187,6 +189,10 @@ pub struct ReceiveArgs {
     /// Run without the sandbox (see the README).
     #[arg(long)]
     pub no_sandbox: bool,
+    /// A program that arrives may move itself on (a mobile agent, see `tern exec
+    /// --agent`), with this side's TLS options.
+    #[arg(long)]
+    pub agent: bool,
 }
 
 /// Opens the destination's disks as the command line would.
@@ -302,6 +308,7 @@ pub fn receive(a: ReceiveArgs) -> anyhow::Result<i32> {
                 a.api_sock.as_deref(),
                 a.stats,
                 !a.no_sandbox,
+                if a.agent { Some(a.tls.paths()?) } else { None },
             )
             .unwrap_err();
             // Its descriptors may have replaced this process's: no second attempt.

@@ -34,6 +34,7 @@ pub fn run(
     api_sock: Option<&Path>,
     stats: bool,
     sandboxed: bool,
+    jumps: Option<Option<tern_vmm::control::TlsPaths>>,
 ) -> anyhow::Result<Infallible> {
     let started = std::time::Instant::now();
     let api_sock: Option<PathBuf> = api_sock.map(std::path::absolute).transpose()?;
@@ -43,6 +44,7 @@ pub fn run(
     let sandbox = Sandbox::new(Kind::Process, sandboxed);
     let argv = config.argv.clone();
     let ram = incoming.ram.clone();
+    let agent_config = config.clone();
     let r = tern_linux::restore::restore(opts, ram, image, move |proc| {
         let lost = Box::new(|| {
             tern_linux::exit::diag(
@@ -69,6 +71,9 @@ pub fn run(
         }
         if let Some(sock) = &api_sock {
             super::exec::serve_or_exit(sock, proc, argv, None);
+        }
+        if let Some(tls) = jumps {
+            tern_vmm::process::agent::allow_jumps(proc, agent_config, tls);
         }
         sandbox.confine(&crate::cli::sandbox::limits(
             proc.opts.memory,

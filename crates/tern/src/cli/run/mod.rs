@@ -122,6 +122,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             disk_dir: args.disk_dir.clone(),
             stats: args.stats,
             no_sandbox: args.no_sandbox,
+            agent: false,
         });
     }
     super::size::check_memory(args.memory, 1, 64 * 1024, 4096)?;
