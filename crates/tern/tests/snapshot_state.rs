@@ -4,7 +4,9 @@
 //! signalfd, POSIX timers, a POSIX message queue, SysV IPC objects and an attached segment, a file
 //! unlinked while open, a thread blocked in `pause` or a futex wait), prints `ready`; the test
 //! pauses it, snapshots it through the control API and kills it, then restores it
-//! with `tern restore`; the restored program checks its state and prints `PASS`.
+//! with `tern restore`; the restored program checks its state and prints `PASS`. The
+//! same programs are also moved by live migration (`tern migrate` to a `tern
+//! receive`) and check themselves at the destination.
 
 #[path = "common/linux_user.rs"]
 mod linux_user;
@@ -394,4 +396,80 @@ fn a_restored_pause_is_interrupted_by_a_caught_signal() {
 #[ignore = "full tier (scripts/test): needs the tern binary and a riscv64 cross compiler"]
 fn a_restored_futex_wait_is_interrupted_by_a_caught_signal() {
     interrupted_after_restore("futex");
+}
+
+/// `tern exec snapstate MODE GO` under a control socket, moved once it is ready to a
+/// `tern receive` by live migration; with GO present the moved program checks its
+/// state there and prints `PASS`.
+fn migrates(mode: &str) {
+    let tag = format!("{mode}-migrate");
+    let dir = scratch(&tag);
+    let prog = build("snapstate", Link::Static);
+    let go = dir.join("go");
+    let sock = socket_path(&tag);
+    let mut c = Command::new(TERN);
+    c.args(["exec", "--memory", "256", "--api-sock"])
+        .arg(&sock)
+        .arg(prog)
+        .arg(mode)
+        .arg(&go);
+    let mut source = Started::start(c, &dir, "exec");
+    source.wait_for("ready\n");
+    let mut c = Command::new(TERN);
+    c.args(["receive", "--listen", "tcp:127.0.0.1:0", "--insecure"]);
+    let dest = Started::start(c, &dir, "receive");
+    let prefix = "tern: waiting for a VM on ";
+    let start = Instant::now();
+    let addr = loop {
+        if let Some(a) = dest.stderr().lines().find_map(|l| l.strip_prefix(prefix)) {
+            break a.trim().to_string();
+        }
+        assert!(start.elapsed() < TIMEOUT, "{}", dest.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let o = Command::new(TERN)
+        .args(["migrate", "--api-sock"])
+        .arg(&sock)
+        .arg(format!("tcp:{addr}"))
+        .arg("--insecure")
+        .output()
+        .expect("run tern migrate");
+    assert!(
+        o.status.success(),
+        "{mode}: tern migrate: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (status, out, err) = source.finish();
+    assert_eq!(
+        (status, out.as_str()),
+        (0, "ready\n"),
+        "{mode}: source: {err}"
+    );
+    std::fs::write(&go, b"").expect("create GO");
+    let (status, out, err) = dest.finish();
+    assert_eq!(
+        (status, out.as_str()),
+        (0, "restored\nPASS\n"),
+        "{mode}: destination stderr: {err}"
+    );
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and the riscv64 cross toolchain"]
+fn every_kind_of_state_survives_a_live_migration() {
+    for mode in [
+        "pipe",
+        "socketpair",
+        "memfd",
+        "timerfd",
+        "signalfd",
+        "posixtimer",
+        "sysv",
+        "ghost",
+        "fifo",
+        "mqueue",
+    ] {
+        migrates(mode);
+    }
 }
