@@ -7,7 +7,6 @@
 //! own address.
 
 #[path = "common/linux_user.rs"]
-#[allow(dead_code)]
 mod linux_user;
 #[path = "common/migrate.rs"]
 mod migrate;
