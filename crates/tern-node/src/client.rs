@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tern_vmm::api::ErrorBody;
 
+use crate::service::{CreateService, Service};
 use crate::spec::{CreateSlice, NodeInfo, RenewSlice, Slice, StartVm, Vm};
 
 /// Why a request failed.
@@ -157,5 +158,38 @@ impl NodeClient {
     /// `DELETE /slices/{name}/vms/{id}`.
     pub fn stop_vm(&self, slice: &str, id: &str) -> Result<(), NodeClientError> {
         self.request("DELETE", &format!("/slices/{slice}/vms/{id}"), None::<&()>)
+    }
+
+    /// `POST /slices/{name}/services`.
+    pub fn add_service(
+        &self,
+        slice: &str,
+        req: &CreateService,
+    ) -> Result<Service, NodeClientError> {
+        self.request("POST", &format!("/slices/{slice}/services"), Some(req))
+    }
+
+    /// `GET /slices/{name}/services`.
+    pub fn slice_services(&self, slice: &str) -> Result<Vec<Service>, NodeClientError> {
+        self.request("GET", &format!("/slices/{slice}/services"), None::<&()>)
+    }
+
+    /// `DELETE /slices/{name}/services/{service}`.
+    pub fn remove_service(&self, slice: &str, name: &str) -> Result<(), NodeClientError> {
+        self.request(
+            "DELETE",
+            &format!("/slices/{slice}/services/{name}"),
+            None::<&()>,
+        )
+    }
+
+    /// `GET /services`: the port mapper's directory.
+    pub fn services(&self) -> Result<Vec<Service>, NodeClientError> {
+        self.request("GET", "/services", None::<&()>)
+    }
+
+    /// `GET /services/{name}`: where service `name` is, and whether it is warm.
+    pub fn lookup(&self, name: &str) -> Result<Service, NodeClientError> {
+        self.request("GET", &format!("/services/{name}"), None::<&()>)
     }
 }

@@ -47,6 +47,7 @@ pub fn run(cfg: DaemonConfig) -> anyhow::Result<()> {
         cgroups,
         tern_exe,
     })?);
+    node.start_services();
     let info = node.info()?;
     let server = tern_vmm::serve_router(
         &cfg.api_sock,

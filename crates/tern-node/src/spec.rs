@@ -172,6 +172,9 @@ pub enum VmKind {
     Exec,
     /// A system VM: `tern run ARGS`.
     Run,
+    /// A VM restored from its snapshot: `tern restore FILE ARGS` (the super-server's;
+    /// no `--memory`: the snapshot has it).
+    Restore,
 }
 
 impl VmKind {
@@ -180,6 +183,7 @@ impl VmKind {
         match self {
             VmKind::Exec => "exec",
             VmKind::Run => "run",
+            VmKind::Restore => "restore",
         }
     }
 }
@@ -357,6 +361,7 @@ impl StartVm {
                 match self.kind {
                     VmKind::Exec => "a program",
                     VmKind::Run => "a kernel or firmware option",
+                    VmKind::Restore => "a snapshot file",
                 }
             ));
         }

@@ -10,7 +10,7 @@ use crate::affinity::CpuSet;
 use crate::error::NodeError;
 use crate::procs;
 use crate::spawn::{spawn, SpawnRequest};
-use crate::spec::{StartVm, Vm, VmState};
+use crate::spec::{StartVm, Vm, VmKind, VmState};
 
 /// Longest Unix socket path (`sun_path` less its NUL).
 const MAX_SOCKET_PATH: usize = 107;
@@ -54,9 +54,10 @@ impl Node {
             req.kind.command().into(),
             "--api-sock".into(),
             api_sock.clone().into(),
-            "--memory".into(),
-            format!("{}M", req.memory_mib).into(),
         ];
+        if req.kind != VmKind::Restore {
+            args.extend(["--memory".into(), format!("{}M", req.memory_mib).into()]);
+        }
         args.extend(req.args.iter().map(OsString::from));
         let cpus = self.vm_cpus(&s.spec, &self.held()?);
         let spawned = spawn(SpawnRequest {
@@ -135,7 +136,7 @@ impl Node {
     }
 
     /// Whether the VM's process still runs (reaping it if it is our child).
-    fn running(&self, vm: &Vm) -> bool {
+    pub(super) fn running(&self, vm: &Vm) -> bool {
         if let Some(child) = self.children().get_mut(&vm.id) {
             return matches!(child.try_wait(), Ok(None));
         }

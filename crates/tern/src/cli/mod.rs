@@ -9,6 +9,7 @@ mod policy;
 mod restore_process;
 mod run;
 mod sandbox;
+mod service;
 mod size;
 mod slice;
 

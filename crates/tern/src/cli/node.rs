@@ -1,4 +1,4 @@
-//! `tern node serve`: the node manager daemon (crate tern-node).
+//! `tern node serve`: the node manager daemon (crate tern-node); `tern node lookup`.
 
 use std::path::PathBuf;
 
@@ -19,6 +19,17 @@ pub struct NodeArgs {
 enum NodeCommand {
     /// Run the node manager: hand out slices of this host and run VMs in them.
     Serve(ServeArgs),
+    /// Find a service (the port mapper): the node's address and port, cold or warm.
+    Lookup {
+        /// The service's name.
+        name: String,
+        /// The node manager's API socket.
+        #[arg(long, value_name = "PATH", default_value = DEFAULT_NODE_SOCK)]
+        node_sock: PathBuf,
+        /// Print the API's JSON answer.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `tern node serve`.
@@ -48,6 +59,14 @@ struct ServeArgs {
 /// Runs `tern node ...`.
 pub fn node(args: NodeArgs) -> anyhow::Result<i32> {
     match args.command {
+        NodeCommand::Lookup {
+            name,
+            node_sock,
+            json,
+        } => {
+            super::service::lookup(&tern_node::NodeClient::new(node_sock), &name, json)?;
+            Ok(0)
+        }
         NodeCommand::Serve(a) => {
             if tern_node::spec::check_name(&a.cgroup_name).is_err() {
                 anyhow::bail!(

@@ -1,4 +1,5 @@
-//! `tern slice create|list|show|renew|delete` and `tern slice vm start|list|stop`:
+//! `tern slice create|list|show|renew|delete`, `tern slice vm start|list|stop` and
+//! `tern slice service add|list|remove` (in [`super::service`]):
 //! drive a node manager (`tern node serve`) through its API socket.
 
 use std::path::PathBuf;
@@ -52,6 +53,11 @@ enum SliceCommand {
     Vm {
         #[command(subcommand)]
         command: VmCommand,
+    },
+    /// Register, list and remove the slice's services (started on demand).
+    Service {
+        #[command(subcommand)]
+        command: super::service::ServiceCommand,
     },
 }
 
@@ -219,6 +225,7 @@ pub fn slice(args: SliceArgs) -> anyhow::Result<i32> {
             VmCommand::List { slice } => print_vms(&c.vms(&slice)?, json)?,
             VmCommand::Stop { slice, id } => c.stop_vm(&slice, &id)?,
         },
+        SliceCommand::Service { command } => super::service::service(&c, command, json)?,
     }
     Ok(0)
 }

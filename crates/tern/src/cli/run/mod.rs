@@ -1,6 +1,7 @@
 //! `tern run`: boot a machine.
 
 pub(crate) mod devices;
+mod hostfwd;
 pub mod restore;
 pub(crate) mod spec;
 mod spike;
