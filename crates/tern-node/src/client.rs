@@ -42,10 +42,11 @@ impl NodeClientError {
     }
 }
 
-/// A client of one node's API socket.
+/// A client of one node's API: its Unix socket, or its remote API (TLS).
 #[derive(Debug, Clone)]
 pub struct NodeClient {
     inner: tern_vmm::Client,
+    remote: Option<crate::client_tls::TlsTarget>,
 }
 
 impl NodeClient {
@@ -53,12 +54,35 @@ impl NodeClient {
     pub fn new(path: impl AsRef<Path>) -> Self {
         NodeClient {
             inner: tern_vmm::Client::new(path).with_timeout(Duration::from_secs(60)),
+            remote: None,
         }
+    }
+
+    /// A client of the remote API at `url` (`https://HOST:PORT`), authenticated with
+    /// `files` (its certificate and key, and the CA the node's certificate is signed
+    /// by).
+    pub fn remote(
+        url: &str,
+        files: &tern_migrate::transport::TlsFiles,
+    ) -> Result<Self, NodeClientError> {
+        let target = crate::client_tls::TlsTarget::new(url, files).map_err(|message| {
+            NodeClientError::Transport {
+                path: PathBuf::from(url),
+                message,
+            }
+        })?;
+        Ok(NodeClient {
+            inner: tern_vmm::Client::new(url).with_timeout(Duration::from_secs(60)),
+            remote: Some(target),
+        })
     }
 
     /// The same client with another per-request timeout.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.inner = self.inner.with_timeout(timeout);
+        if let Some(r) = &mut self.remote {
+            r.timeout = timeout;
+        }
         self
     }
 
@@ -70,6 +94,14 @@ impl NodeClient {
         body: Option<&[u8]>,
     ) -> Result<(u16, Vec<u8>), NodeClientError> {
         use tern_vmm::ClientError as E;
+        if let Some(r) = &self.remote {
+            return r
+                .request(method, path, body)
+                .map_err(|message| NodeClientError::Transport {
+                    path: PathBuf::from(&r.url),
+                    message,
+                });
+        }
         self.inner.raw(method, path, body).map_err(|e| {
             // tern-vmm's messages speak of a VM's socket: say it for the node.
             let message = match e {

@@ -22,7 +22,8 @@
 //! - [`log`]: the daemon's event log on its standard error.
 //! - [`expiry`]: the background task reclaiming expired slices and exited VMs.
 //! - [`api`]: the HTTP/JSON routes and their OpenAPI description.
-//! - [`client`]: a blocking client, for the CLI and tests.
+//! - [`remote`]: the same API on TCP with mutual TLS, for remote callers.
+//! - [`client`]: a blocking client (Unix socket or TLS), for the CLI and tests.
 //! - [`daemon`]: `tern node serve`.
 
 pub mod admission;
@@ -30,6 +31,7 @@ pub mod affinity;
 pub mod api;
 pub mod cgroup;
 pub mod client;
+mod client_tls;
 pub mod daemon;
 pub mod error;
 pub mod expiry;
@@ -37,6 +39,7 @@ pub mod log;
 pub mod metrics;
 pub mod node;
 pub mod procs;
+pub mod remote;
 pub mod service;
 pub mod spawn;
 pub mod spec;

@@ -2,22 +2,16 @@
 //! `tern slice service add|list|remove` (in [`super::service`]):
 //! drive a node manager (`tern node serve`) through its API socket.
 
-use std::path::PathBuf;
-
 use clap::{Args, Subcommand};
 use tern_node::spec::{
     CreateSlice, OnExpiry, RenewSlice, Slice, SliceSpec, StartVm, Vm, VmKind, VmState,
 };
-use tern_node::NodeClient;
-
-use super::node::DEFAULT_NODE_SOCK;
 
 /// `tern slice ...`.
 #[derive(Args, Debug)]
 pub struct SliceArgs {
-    /// The node manager's API socket.
-    #[arg(long, value_name = "PATH", default_value = DEFAULT_NODE_SOCK, global = true)]
-    node_sock: PathBuf,
+    #[command(flatten)]
+    target: super::node::NodeTarget,
     /// Print the API's JSON answers.
     #[arg(long, global = true)]
     json: bool,
@@ -168,7 +162,7 @@ fn parse_kind(s: &str) -> Result<VmKind, String> {
 
 /// Runs `tern slice ...`.
 pub fn slice(args: SliceArgs) -> anyhow::Result<i32> {
-    let c = NodeClient::new(&args.node_sock);
+    let c = args.target.client()?;
     let json = args.json;
     match args.command {
         SliceCommand::Create(a) => {
