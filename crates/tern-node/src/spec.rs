@@ -57,6 +57,11 @@ pub struct SliceSpec {
     /// What happens to the slice's running VMs when it expires.
     #[serde(default)]
     pub on_expiry: OnExpiry,
+    /// Network bandwidth of each network card of the slice's system VMs, in
+    /// kilobits per second each way (a token bucket in the card: `--netdev
+    /// ...,rate-kbps=N`); none for no limit.
+    #[serde(default)]
+    pub bandwidth_kbps: Option<u64>,
 }
 
 /// What happens to a slice's running VMs when it expires (its cgroup goes either
@@ -104,6 +109,7 @@ impl Default for SliceSpec {
             lifetime_s: default_lifetime_s(),
             cpus: Vec::new(),
             on_expiry: OnExpiry::Stop,
+            bandwidth_kbps: None,
         }
     }
 }
@@ -336,6 +342,12 @@ impl SliceSpec {
                 "cpus: CPU {c} is out of range: 0 to {}",
                 crate::affinity::MAX_CPUS - 1
             ));
+        }
+        if self
+            .bandwidth_kbps
+            .is_some_and(|k| !(1..=100_000_000).contains(&k))
+        {
+            return Err("bandwidth_kbps is out of range: 1 to 100000000, or none".into());
         }
         check_lifetime(self.lifetime_s)
     }

@@ -15,8 +15,6 @@ mod virt;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use node::{wait_for, NodeDaemon};
@@ -45,27 +43,6 @@ sleep 1
 echo "serve: listening"
 wait
 "#;
-
-/// An ext4 image holding serve.sh (for `tern.run=vda:serve.sh`).
-fn serve_disk(dir: &Path) -> std::path::PathBuf {
-    let root = dir.join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(root.join("serve.sh"), SERVE_SH).unwrap();
-    let disk = dir.join("serve.ext4");
-    let out = Command::new("mkfs.ext4")
-        .args(["-q", "-F", "-d"])
-        .arg(&root)
-        .arg(&disk)
-        .arg("8M")
-        .output()
-        .expect("mkfs.ext4 (apt-get install e2fsprogs)");
-    assert!(
-        out.status.success(),
-        "mkfs.ext4: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    disk
-}
 
 /// A TCP port free right now.
 fn free_port() -> u16 {
@@ -112,7 +89,7 @@ fn a_service_is_restored_on_demand_scaled_to_zero_and_restored_with_its_state() 
         .prefix("tsvc")
         .tempdir_in("/tmp")
         .unwrap();
-    let disk = serve_disk(scratch.path());
+    let disk = node::script_disk(scratch.path(), "serve.sh", SERVE_SH);
     // The service's VM: booted once by hand, snapshotted while its server listens.
     let snapshot = scratch.path().join("web.tern");
     let mut argv: Vec<String> = virt::Boot::linux(1, Some("vda:serve.sh"), &[])

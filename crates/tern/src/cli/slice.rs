@@ -92,6 +92,10 @@ struct CreateArgs {
     /// `tern restore`) before stopping it.
     #[arg(long)]
     snapshot_on_expiry: bool,
+    /// Network bandwidth of each network card of the slice's system VMs, in
+    /// kilobits per second each way (none by default).
+    #[arg(long, value_name = "KBPS")]
+    bandwidth: Option<u64>,
 }
 
 /// A list of host CPUs (a newtype: clap would take a `Vec` for repeated options).
@@ -183,6 +187,7 @@ pub fn slice(args: SliceArgs) -> anyhow::Result<i32> {
                     } else {
                         OnExpiry::Stop
                     },
+                    bandwidth_kbps: a.bandwidth,
                 },
             };
             print_slices(&[c.create_slice(&req)?], json)?;
