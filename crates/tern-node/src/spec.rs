@@ -181,6 +181,10 @@ pub enum VmKind {
     /// A VM restored from its snapshot: `tern restore FILE ARGS` (the super-server's;
     /// no `--memory`: the snapshot has it).
     Restore,
+    /// A VM arriving by live migration: `tern receive ARGS` (`--listen HOST:PORT` and
+    /// the TLS options or `--insecure`; no `--memory`: the source's VM has it). Its
+    /// `memory_mib` is counted against the slice before it listens.
+    Receive,
 }
 
 impl VmKind {
@@ -190,6 +194,7 @@ impl VmKind {
             VmKind::Exec => "exec",
             VmKind::Run => "run",
             VmKind::Restore => "restore",
+            VmKind::Receive => "receive",
         }
     }
 }
@@ -198,7 +203,8 @@ impl VmKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartVm {
-    /// `exec` (a riscv64 Linux program) or `run` (a whole machine).
+    /// `exec` (a riscv64 Linux program), `run` (a whole machine), `receive` (a VM
+    /// migrated here) or `restore` (from a snapshot).
     pub kind: VmKind,
     /// The arguments after `tern exec` / `tern run` (the program and its arguments,
     /// or the machine's options). The node adds `--api-sock` and `--memory` itself.
@@ -374,6 +380,7 @@ impl StartVm {
                     VmKind::Exec => "a program",
                     VmKind::Run => "a kernel or firmware option",
                     VmKind::Restore => "a snapshot file",
+                    VmKind::Receive => "--listen HOST:PORT",
                 }
             ));
         }

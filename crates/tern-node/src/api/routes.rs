@@ -228,9 +228,10 @@ pub(super) async fn list_vms(
 
 /// Starts a VM in a slice.
 ///
-/// `tern exec` or `tern run` runs as a process of its own in the slice's cgroup,
-/// detached from the node manager (it survives the manager's restart), with its
-/// control API on the socket named in the answer.
+/// `tern exec`, `tern run` or `tern receive` (a VM migrated into the slice) runs as
+/// a process of its own in the slice's cgroup, detached from the node manager (it
+/// survives the manager's restart), with its control API on the socket named in the
+/// answer.
 #[utoipa::path(
     post, path = "/slices/{name}/vms", tag = "vms", operation_id = "start_vm",
     params(("name" = String, Path, description = "The slice's name.")),

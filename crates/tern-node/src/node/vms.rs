@@ -55,7 +55,7 @@ impl Node {
             "--api-sock".into(),
             api_sock.clone().into(),
         ];
-        if req.kind != VmKind::Restore {
+        if !matches!(req.kind, VmKind::Restore | VmKind::Receive) {
             args.extend(["--memory".into(), format!("{}M", req.memory_mib).into()]);
         }
         let vm_args = match (req.kind, s.spec.bandwidth_kbps) {

@@ -132,7 +132,8 @@ enum VmCommand {
     Start {
         /// The slice.
         slice: String,
-        /// exec (a riscv64 Linux program) or run (a whole machine).
+        /// exec (a riscv64 Linux program), run (a whole machine) or receive (a VM
+        /// migrated here: ARGS are `tern receive`'s, `--listen HOST:PORT ...`).
         #[arg(long, default_value = "exec", value_parser = parse_kind)]
         kind: VmKind,
         /// The VM's memory: a size, or MiB.
@@ -160,7 +161,8 @@ fn parse_kind(s: &str) -> Result<VmKind, String> {
     match s {
         "exec" => Ok(VmKind::Exec),
         "run" => Ok(VmKind::Run),
-        _ => Err(format!("`{s}`: use exec or run")),
+        "receive" => Ok(VmKind::Receive),
+        _ => Err(format!("`{s}`: use exec, run or receive")),
     }
 }
 
