@@ -23,7 +23,8 @@ use tern_node::service::{CreateService, ServiceState};
 use tern_node::spec::{CreateSlice, SliceSpec, VmState};
 
 /// The guest's server: DHCP on eth0, then `tcpsvd` on port 80 answering each HTTP
-/// request with a count kept in /tmp (tmpfs: guest RAM).
+/// request with a count kept in /tmp (tmpfs: guest RAM). One connection at a time
+/// (`-c 1`; the others wait in the backlog): the count is a shell read-modify-write.
 const SERVE_SH: &str = r#"#!/bin/sh
 set -eu
 ip link set eth0 up
@@ -38,7 +39,7 @@ echo "$n" > /tmp/count
 printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nhello from tern, request %s\n' "$n"
 EOF2
 echo 0 > /tmp/count
-tcpsvd 0 80 sh /tmp/answer.sh &
+tcpsvd -c 1 0 80 sh /tmp/answer.sh &
 sleep 1
 echo "serve: listening"
 wait
