@@ -118,6 +118,9 @@ fn a_service_is_restored_on_demand_scaled_to_zero_and_restored_with_its_state() 
         spec: SliceSpec {
             memory_mib: 768,
             max_vms: 2,
+            // Restored VMs get the slice's bandwidth too (tern restore --net-rate):
+            // far above what one request needs.
+            bandwidth_kbps: Some(100_000),
             ..SliceSpec::default()
         },
     })
@@ -183,6 +186,14 @@ fn a_service_is_restored_on_demand_scaled_to_zero_and_restored_with_its_state() 
     let vms = c.vms("web").unwrap();
     assert_eq!(vms.len(), 1);
     assert_eq!(vms[0].state, VmState::Running);
+    assert!(
+        vms[0]
+            .args
+            .windows(2)
+            .any(|w| w == ["--net-rate", "100000"]),
+        "{:?}",
+        vms[0].args
+    );
     let (answer, warm_t) = get(port);
     assert_eq!(count_of(&answer), 4);
 

@@ -290,15 +290,19 @@ impl Node {
             crate::node_event!("service {}: its VM {id} ended: restoring again", svc.name);
         }
         let port = free_loopback_port()?;
+        let mut args = vec![
+            svc.snapshot.clone(),
+            "--hostfwd".into(),
+            format!("tcp:127.0.0.1:{port}-:{}", svc.guest_port),
+        ];
+        if let Some(kbps) = self.stored_slice(&svc.slice)?.spec.bandwidth_kbps {
+            args.extend(["--net-rate".into(), kbps.to_string()]);
+        }
         let vm = self.start_vm(
             &svc.slice,
             StartVm {
                 kind: VmKind::Restore,
-                args: vec![
-                    svc.snapshot.clone(),
-                    "--hostfwd".into(),
-                    format!("tcp:127.0.0.1:{port}-:{}", svc.guest_port),
-                ],
+                args,
                 memory_mib: svc.memory_mib,
             },
         )?;

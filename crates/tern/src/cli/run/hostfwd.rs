@@ -33,9 +33,40 @@ pub fn replace_hostfwd(netdevs: &[String], rules: &[String]) -> anyhow::Result<V
     Ok(out)
 }
 
+/// The netdevs of a snapshot with every card limited to `kbps` (`rate-kbps=`,
+/// replacing a limit the snapshot had): `tern restore --net-rate`, what the node
+/// manager gives a slice's restored VMs.
+pub fn replace_rate(netdevs: &[String], kbps: Option<u64>) -> Vec<String> {
+    let Some(kbps) = kbps else {
+        return netdevs.to_vec();
+    };
+    netdevs
+        .iter()
+        .map(|n| {
+            let mut parts: Vec<String> = n
+                .split(',')
+                .filter(|p| !p.starts_with("rate-kbps="))
+                .map(str::to_string)
+                .collect();
+            parts.push(format!("rate-kbps={kbps}"));
+            parts.join(",")
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rate_replaces_every_cards_limit() {
+        let nets = vec!["user,rate-kbps=5".to_string(), "socket,connect=h:1".into()];
+        assert_eq!(
+            replace_rate(&nets, Some(1500)),
+            ["user,rate-kbps=1500", "socket,connect=h:1,rate-kbps=1500"]
+        );
+        assert_eq!(replace_rate(&nets, None), nets);
+    }
 
     #[test]
     fn rules_replace_the_first_user_netdevs_forwards() {
