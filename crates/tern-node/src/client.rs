@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tern_vmm::api::ErrorBody;
 
+use crate::service::{CreateService, Service};
 use crate::spec::{CreateSlice, NodeInfo, RenewSlice, Slice, StartVm, Vm};
 
 /// Why a request failed.
@@ -41,10 +42,11 @@ impl NodeClientError {
     }
 }
 
-/// A client of one node's API socket.
+/// A client of one node's API: its Unix socket, or its remote API (TLS).
 #[derive(Debug, Clone)]
 pub struct NodeClient {
     inner: tern_vmm::Client,
+    remote: Option<crate::client_tls::TlsTarget>,
 }
 
 impl NodeClient {
@@ -52,12 +54,35 @@ impl NodeClient {
     pub fn new(path: impl AsRef<Path>) -> Self {
         NodeClient {
             inner: tern_vmm::Client::new(path).with_timeout(Duration::from_secs(60)),
+            remote: None,
         }
+    }
+
+    /// A client of the remote API at `url` (`https://HOST:PORT`), authenticated with
+    /// `files` (its certificate and key, and the CA the node's certificate is signed
+    /// by).
+    pub fn remote(
+        url: &str,
+        files: &tern_migrate::transport::TlsFiles,
+    ) -> Result<Self, NodeClientError> {
+        let target = crate::client_tls::TlsTarget::new(url, files).map_err(|message| {
+            NodeClientError::Transport {
+                path: PathBuf::from(url),
+                message,
+            }
+        })?;
+        Ok(NodeClient {
+            inner: tern_vmm::Client::new(url).with_timeout(Duration::from_secs(60)),
+            remote: Some(target),
+        })
     }
 
     /// The same client with another per-request timeout.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.inner = self.inner.with_timeout(timeout);
+        if let Some(r) = &mut self.remote {
+            r.timeout = timeout;
+        }
         self
     }
 
@@ -69,6 +94,14 @@ impl NodeClient {
         body: Option<&[u8]>,
     ) -> Result<(u16, Vec<u8>), NodeClientError> {
         use tern_vmm::ClientError as E;
+        if let Some(r) = &self.remote {
+            return r
+                .request(method, path, body)
+                .map_err(|message| NodeClientError::Transport {
+                    path: PathBuf::from(&r.url),
+                    message,
+                });
+        }
         self.inner.raw(method, path, body).map_err(|e| {
             // tern-vmm's messages speak of a VM's socket: say it for the node.
             let message = match e {
@@ -157,5 +190,38 @@ impl NodeClient {
     /// `DELETE /slices/{name}/vms/{id}`.
     pub fn stop_vm(&self, slice: &str, id: &str) -> Result<(), NodeClientError> {
         self.request("DELETE", &format!("/slices/{slice}/vms/{id}"), None::<&()>)
+    }
+
+    /// `POST /slices/{name}/services`.
+    pub fn add_service(
+        &self,
+        slice: &str,
+        req: &CreateService,
+    ) -> Result<Service, NodeClientError> {
+        self.request("POST", &format!("/slices/{slice}/services"), Some(req))
+    }
+
+    /// `GET /slices/{name}/services`.
+    pub fn slice_services(&self, slice: &str) -> Result<Vec<Service>, NodeClientError> {
+        self.request("GET", &format!("/slices/{slice}/services"), None::<&()>)
+    }
+
+    /// `DELETE /slices/{name}/services/{service}`.
+    pub fn remove_service(&self, slice: &str, name: &str) -> Result<(), NodeClientError> {
+        self.request(
+            "DELETE",
+            &format!("/slices/{slice}/services/{name}"),
+            None::<&()>,
+        )
+    }
+
+    /// `GET /services`: the port mapper's directory.
+    pub fn services(&self) -> Result<Vec<Service>, NodeClientError> {
+        self.request("GET", "/services", None::<&()>)
+    }
+
+    /// `GET /services/{name}`: where service `name` is, and whether it is warm.
+    pub fn lookup(&self, name: &str) -> Result<Service, NodeClientError> {
+        self.request("GET", &format!("/services/{name}"), None::<&()>)
     }
 }

@@ -28,6 +28,8 @@ pub struct DaemonConfig {
     pub disk_mib: Option<u64>,
     /// The node's cgroup directory name under each cgroup root (`tern`).
     pub cgroup_group: String,
+    /// Also serve the API on this TCP address with mutual TLS from these files.
+    pub remote: Option<(String, tern_migrate::transport::TlsFiles)>,
 }
 
 /// Runs the daemon; returns only on a start-up error.
@@ -47,12 +49,21 @@ pub fn run(cfg: DaemonConfig) -> anyhow::Result<()> {
         cgroups,
         tern_exe,
     })?);
+    node.start_services();
     let info = node.info()?;
     let server = tern_vmm::serve_router(
         &cfg.api_sock,
         crate::api::router(node.clone()),
         tern_vmm::ApiLimits::default(),
     )?;
+    let remote = match &cfg.remote {
+        Some((listen, files)) => {
+            let r = crate::remote::serve_tls(listen, files, crate::api::router(node.clone()))?;
+            crate::node_event!("serving the API with mutual TLS on {}", r.local_addr());
+            Some(r)
+        }
+        None => None,
+    };
     crate::node_event!(
         "serving {} (state {}; {} CPUs, {} MiB memory, {} MiB disk; {})",
         cfg.api_sock.display(),
@@ -64,6 +75,7 @@ pub fn run(cfg: DaemonConfig) -> anyhow::Result<()> {
     );
     let expiry = crate::expiry::start(node).context("cannot start the expiry task")?;
     expiry.join();
+    drop(remote);
     drop(server);
     Ok(())
 }

@@ -15,12 +15,15 @@
 //! - [`cgroup`]: slivers as cgroups (v2, or the v1 hierarchies of a hybrid host).
 //! - [`procs`]: processes identified by pid and start time, across daemon restarts.
 //! - [`spawn`]: starting a VM process detached and inside its sliver's cgroup.
-//! - [`node`]: the node's operations, used by the API.
+//! - [`node`]: the node's operations, used by the API; its super-server restores a
+//!   service's VM from a snapshot when a connection arrives.
+//! - [`service`]: the super-server's services (the port mapper's records).
 //! - [`metrics`]: the node's, slices' and VMs' use of the host for Prometheus.
 //! - [`log`]: the daemon's event log on its standard error.
 //! - [`expiry`]: the background task reclaiming expired slices and exited VMs.
 //! - [`api`]: the HTTP/JSON routes and their OpenAPI description.
-//! - [`client`]: a blocking client, for the CLI and tests.
+//! - [`remote`]: the same API on TCP with mutual TLS, for remote callers.
+//! - [`client`]: a blocking client (Unix socket or TLS), for the CLI and tests.
 //! - [`daemon`]: `tern node serve`.
 
 pub mod admission;
@@ -28,6 +31,7 @@ pub mod affinity;
 pub mod api;
 pub mod cgroup;
 pub mod client;
+mod client_tls;
 pub mod daemon;
 pub mod error;
 pub mod expiry;
@@ -35,6 +39,8 @@ pub mod log;
 pub mod metrics;
 pub mod node;
 pub mod procs;
+pub mod remote;
+pub mod service;
 pub mod spawn;
 pub mod spec;
 pub mod store;

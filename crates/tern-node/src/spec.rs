@@ -57,6 +57,11 @@ pub struct SliceSpec {
     /// What happens to the slice's running VMs when it expires.
     #[serde(default)]
     pub on_expiry: OnExpiry,
+    /// Network bandwidth of each network card of the slice's system VMs, in
+    /// kilobits per second each way (a token bucket in the card: `--netdev
+    /// ...,rate-kbps=N`); none for no limit.
+    #[serde(default)]
+    pub bandwidth_kbps: Option<u64>,
 }
 
 /// What happens to a slice's running VMs when it expires (its cgroup goes either
@@ -104,6 +109,7 @@ impl Default for SliceSpec {
             lifetime_s: default_lifetime_s(),
             cpus: Vec::new(),
             on_expiry: OnExpiry::Stop,
+            bandwidth_kbps: None,
         }
     }
 }
@@ -172,6 +178,13 @@ pub enum VmKind {
     Exec,
     /// A system VM: `tern run ARGS`.
     Run,
+    /// A VM restored from its snapshot: `tern restore FILE ARGS` (the super-server's;
+    /// no `--memory`: the snapshot has it).
+    Restore,
+    /// A VM arriving by live migration: `tern receive ARGS` (`--listen HOST:PORT` and
+    /// the TLS options or `--insecure`; no `--memory`: the source's VM has it). Its
+    /// `memory_mib` is counted against the slice before it listens.
+    Receive,
 }
 
 impl VmKind {
@@ -180,6 +193,8 @@ impl VmKind {
         match self {
             VmKind::Exec => "exec",
             VmKind::Run => "run",
+            VmKind::Restore => "restore",
+            VmKind::Receive => "receive",
         }
     }
 }
@@ -188,7 +203,8 @@ impl VmKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartVm {
-    /// `exec` (a riscv64 Linux program) or `run` (a whole machine).
+    /// `exec` (a riscv64 Linux program), `run` (a whole machine), `receive` (a VM
+    /// migrated here) or `restore` (from a snapshot).
     pub kind: VmKind,
     /// The arguments after `tern exec` / `tern run` (the program and its arguments,
     /// or the machine's options). The node adds `--api-sock` and `--memory` itself.
@@ -333,6 +349,12 @@ impl SliceSpec {
                 crate::affinity::MAX_CPUS - 1
             ));
         }
+        if self
+            .bandwidth_kbps
+            .is_some_and(|k| !(1..=100_000_000).contains(&k))
+        {
+            return Err("bandwidth_kbps is out of range: 1 to 100000000, or none".into());
+        }
         check_lifetime(self.lifetime_s)
     }
 }
@@ -357,6 +379,8 @@ impl StartVm {
                 match self.kind {
                     VmKind::Exec => "a program",
                     VmKind::Run => "a kernel or firmware option",
+                    VmKind::Restore => "a snapshot file",
+                    VmKind::Receive => "--listen HOST:PORT",
                 }
             ));
         }

@@ -11,12 +11,15 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::service::Service;
 use crate::spec::{Slice, Vm};
 
 /// Slices by name.
 const SLICES: TableDefinition<&str, &str> = TableDefinition::new("slices");
 /// VMs by id.
 const VMS: TableDefinition<&str, &str> = TableDefinition::new("vms");
+/// Super-server services by name.
+const SERVICES: TableDefinition<&str, &str> = TableDefinition::new("services");
 /// Counters (the next VM number).
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
@@ -54,6 +57,7 @@ impl Store {
             tx.open_table(SLICES)?;
             tx.open_table(VMS)?;
             tx.open_table(META)?;
+            tx.open_table(SERVICES)?;
             Ok(())
         })?;
         Ok(store)
@@ -167,6 +171,26 @@ impl Store {
     /// Forgets a VM.
     pub fn delete_vm(&self, id: &str) -> Result<(), StoreError> {
         self.delete(VMS, id)
+    }
+
+    /// The service called `name`.
+    pub fn service(&self, name: &str) -> Result<Option<Service>, StoreError> {
+        self.get(SERVICES, name)
+    }
+
+    /// Every service, by name.
+    pub fn services(&self) -> Result<Vec<Service>, StoreError> {
+        self.all(SERVICES)
+    }
+
+    /// Writes a service (new or changed).
+    pub fn put_service(&self, s: &Service) -> Result<(), StoreError> {
+        self.put(SERVICES, &s.name, s)
+    }
+
+    /// Forgets a service.
+    pub fn delete_service(&self, name: &str) -> Result<(), StoreError> {
+        self.delete(SERVICES, name)
     }
 
     /// A fresh VM number, never handed out before by this store.

@@ -4,7 +4,7 @@
 //! connection pool, nothing to set up. Every method returns the typed answer, or a
 //! [`ClientError`] that carries the server's own message.
 
-mod http;
+pub mod http;
 
 use std::io;
 use std::os::unix::net::UnixStream;

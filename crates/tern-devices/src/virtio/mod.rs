@@ -20,6 +20,7 @@ pub mod mmio;
 pub mod net;
 #[cfg(feature = "user-net")]
 pub mod net_flows;
+pub mod net_rate;
 pub mod net_slirp;
 pub mod net_socket;
 mod overlay;

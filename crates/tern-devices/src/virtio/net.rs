@@ -237,6 +237,8 @@ pub struct Net {
     /// A frame taken from the backend while the guest had no receive buffer.
     rx_pending: Option<Vec<u8>>,
     queue_sizes: [u16; 2],
+    /// The bandwidth limit, if any ([`super::net_rate`]).
+    rate: Option<super::net_rate::RateLimit>,
 }
 
 impl Net {
@@ -247,7 +249,14 @@ impl Net {
             mac,
             rx_pending: None,
             queue_sizes: [QUEUE_SIZE; 2],
+            rate: None,
         }
+    }
+
+    /// The same card limited to `kbps` kilobits per second each way.
+    pub fn with_rate_limit(mut self, kbps: u64) -> Net {
+        self.rate = Some(super::net_rate::RateLimit::new(kbps));
+        self
     }
 
     /// The MAC address.
@@ -269,6 +278,11 @@ impl Net {
         }
         let mem = queues.mem();
         for _ in 0..QUEUE_SIZE {
+            if let Some(r) = &mut self.rate {
+                if !r.rx.ready() {
+                    return;
+                }
+            }
             let Some(frame) = self.rx_pending.take().or_else(|| self.backend.recv()) else {
                 return;
             };
@@ -289,6 +303,9 @@ impl Net {
                 // A buffer too small (or outside RAM) loses this frame.
                 _ => 0,
             };
+            if let Some(r) = &mut self.rate {
+                r.rx.take(frame.len());
+            }
             queues.add_used(RX, head, written);
         }
     }
@@ -298,6 +315,11 @@ impl Net {
         let mem = queues.mem();
         let mut frame = Vec::new();
         for _ in 0..QUEUE_SIZE {
+            if let Some(r) = &mut self.rate {
+                if !r.tx.ready() {
+                    return;
+                }
+            }
             let Some(chain) = queues.pop(TX) else {
                 return;
             };
@@ -309,6 +331,9 @@ impl Net {
                     frame.resize(len, 0);
                     if r.read_exact(&mut frame).is_ok() {
                         self.backend.send(&frame[HDR_LEN..]);
+                        if let Some(rate) = &mut self.rate {
+                            rate.tx.take(len - HDR_LEN);
+                        }
                     }
                 }
             }
@@ -360,6 +385,10 @@ impl VirtioDevice for Net {
     }
 
     fn poll(&mut self, queues: &mut Queues<'_>) {
+        if self.rate.is_some() && queues.active() {
+            // Frames held back by the limit since the guest's last notification.
+            self.transmit(queues);
+        }
         self.receive(queues);
     }
 }

@@ -13,6 +13,11 @@
 //! | POST | `/slices/{name}/vms` | [`StartVm`](crate::spec::StartVm) | 201 `Vm` |
 //! | GET | `/slices/{name}/vms/{id}` | | 200 `Vm` |
 //! | DELETE | `/slices/{name}/vms/{id}` | | 204 |
+//! | GET | `/slices/{name}/services` | | 200 list of [`Service`](crate::service::Service) |
+//! | POST | `/slices/{name}/services` | [`CreateService`](crate::service::CreateService) | 201 `Service` |
+//! | DELETE | `/slices/{name}/services/{service}` | | 204 |
+//! | GET | `/services` | | 200 list of `Service` (the port mapper) |
+//! | GET | `/services/{name}` | | 200 `Service` |
 //! | GET | `/openapi.json` | | 200 the OpenAPI document |
 //! | GET | `/metrics` | | 200 Prometheus text: node, slice and VM use |
 //!

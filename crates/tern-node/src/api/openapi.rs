@@ -6,6 +6,7 @@ use tern_vmm::api::ErrorBody;
 use utoipa::OpenApi;
 
 use super::routes;
+use crate::service::{CreateService, Service, ServiceState};
 use crate::spec::{
     CreateSlice, NodeInfo, OnExpiry, RenewSlice, Slice, SliceSpec, SliceUsage, StartVm, Vm, VmKind,
     VmState,
@@ -33,17 +34,23 @@ and answers are JSON; errors answer {\"error\": \"...\"}.",
         routes::start_vm,
         routes::get_vm,
         routes::stop_vm,
+        routes::list_slice_services,
+        routes::add_service,
+        routes::remove_service,
+        routes::list_services,
+        routes::lookup_service,
         routes::openapi,
         routes::metrics,
     ),
     components(schemas(
         NodeInfo, CreateSlice, SliceSpec, OnExpiry, RenewSlice, Slice, SliceUsage, StartVm, Vm, VmKind,
-        VmState, ErrorBody,
+        VmState, ErrorBody, CreateService, Service, ServiceState,
     )),
     tags(
         (name = "node", description = "The node and its capacity."),
         (name = "slices", description = "Slices: bounded, expiring shares of the node."),
         (name = "vms", description = "VMs running in a slice."),
+        (name = "services", description = "The super-server and port mapper: services whose VM is restored from a snapshot when a connection arrives."),
         (name = "meta", description = "About the API itself."),
     )
 )]

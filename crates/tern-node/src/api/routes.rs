@@ -17,6 +17,7 @@ use tern_vmm::api::{
 use super::openapi::openapi_json;
 use crate::error::NodeError;
 use crate::node::Node;
+use crate::service::{CreateService, Service};
 use crate::spec::{CreateSlice, NodeInfo, RenewSlice, Slice, StartVm, Vm};
 
 /// Every route the server answers, as (method, path template). The OpenAPI test
@@ -32,6 +33,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/slices/{name}/vms"),
     ("GET", "/slices/{name}/vms/{id}"),
     ("DELETE", "/slices/{name}/vms/{id}"),
+    ("GET", "/slices/{name}/services"),
+    ("POST", "/slices/{name}/services"),
+    ("DELETE", "/slices/{name}/services/{service}"),
+    ("GET", "/services"),
+    ("GET", "/services/{name}"),
     ("GET", "/openapi.json"),
     ("GET", "/metrics"),
 ];
@@ -47,6 +53,16 @@ pub fn router(node: N) -> Router {
         .route("/slices/{name}/renew", post(renew_slice))
         .route("/slices/{name}/vms", get(list_vms).post(start_vm))
         .route("/slices/{name}/vms/{id}", get(get_vm).delete(stop_vm))
+        .route(
+            "/slices/{name}/services",
+            get(list_slice_services).post(add_service),
+        )
+        .route(
+            "/slices/{name}/services/{service}",
+            axum::routing::delete(remove_service),
+        )
+        .route("/services", get(list_services))
+        .route("/services/{name}", get(lookup_service))
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .method_not_allowed_fallback(method_not_allowed)
@@ -59,7 +75,7 @@ pub fn router(node: N) -> Router {
 async fn call<T, F>(node: N, op: &'static str, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&Node) -> Result<T, NodeError> + Send + 'static,
+    F: FnOnce(&N) -> Result<T, NodeError> + Send + 'static,
 {
     let result = tokio::task::spawn_blocking(move || f(&node))
         .await
@@ -212,9 +228,10 @@ pub(super) async fn list_vms(
 
 /// Starts a VM in a slice.
 ///
-/// `tern exec` or `tern run` runs as a process of its own in the slice's cgroup,
-/// detached from the node manager (it survives the manager's restart), with its
-/// control API on the socket named in the answer.
+/// `tern exec`, `tern run` or `tern receive` (a VM migrated into the slice) runs as
+/// a process of its own in the slice's cgroup, detached from the node manager (it
+/// survives the manager's restart), with its control API on the socket named in the
+/// answer.
 #[utoipa::path(
     post, path = "/slices/{name}/vms", tag = "vms", operation_id = "start_vm",
     params(("name" = String, Path, description = "The slice's name.")),
@@ -282,6 +299,105 @@ pub(super) async fn stop_vm(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Lists a slice's services.
+#[utoipa::path(
+    get, path = "/slices/{name}/services", tag = "services", operation_id = "list_slice_services",
+    params(("name" = String, Path, description = "The slice's name.")),
+    responses(
+        (status = 200, description = "The slice's services.", body = Vec<Service>),
+        (status = 404, description = "No such slice.", body = ErrorBody),
+    )
+)]
+pub(super) async fn list_slice_services(
+    State(node): State<N>,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(name) = name.map_err(bad_path)?;
+    let v = call(node, "list services", move |n| n.slice_services(&name)).await?;
+    Ok(json_response(StatusCode::OK, &v))
+}
+
+/// Registers a service of a slice.
+///
+/// The node listens on the service's port; the first connection restores the VM
+/// from the snapshot in the slice (as a VM of it) and is handed to the guest's port
+/// through the VM's user-mode network. After the idle timeout without connections
+/// the VM is snapshotted and stopped; the next connection restores it again.
+#[utoipa::path(
+    post, path = "/slices/{name}/services", tag = "services", operation_id = "add_service",
+    params(("name" = String, Path, description = "The slice's name.")),
+    request_body = CreateService,
+    responses(
+        (status = 201, description = "The service listens (cold).", body = Service),
+        (status = 400, description = "Malformed request, or the snapshot cannot be read.", body = ErrorBody),
+        (status = 404, description = "No such slice.", body = ErrorBody),
+        (status = 409, description = "The name is taken or the port is in use.", body = ErrorBody),
+    )
+)]
+pub(super) async fn add_service(
+    State(node): State<N>,
+    name: Result<Path<String>, PathRejection>,
+    JsonBody(req): JsonBody<CreateService>,
+) -> Result<Response, ApiError> {
+    let Path(name) = name.map_err(bad_path)?;
+    let v = call(node, "add service", move |n| n.add_service(&name, req)).await?;
+    Ok(json_response(StatusCode::CREATED, &v))
+}
+
+/// Removes a service.
+///
+/// The node stops listening on its port and stops its VM if it runs.
+#[utoipa::path(
+    delete, path = "/slices/{name}/services/{service}", tag = "services", operation_id = "remove_service",
+    params(
+        ("name" = String, Path, description = "The slice's name."),
+        ("service" = String, Path, description = "The service's name."),
+    ),
+    responses(
+        (status = 204, description = "The service is gone."),
+        (status = 404, description = "No such slice or service.", body = ErrorBody),
+    )
+)]
+pub(super) async fn remove_service(
+    State(node): State<N>,
+    p: Result<Path<(String, String)>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Path((name, service)) = p.map_err(bad_path)?;
+    call(node, "remove service", move |n| {
+        n.remove_service(&name, &service)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lists every service of the node (the port mapper's directory).
+#[utoipa::path(
+    get, path = "/services", tag = "services", operation_id = "list_services",
+    responses((status = 200, description = "Every service on the node.", body = Vec<Service>))
+)]
+pub(super) async fn list_services(State(node): State<N>) -> Result<Response, ApiError> {
+    let v = call(node, "list services", |n| n.services()).await?;
+    Ok(json_response(StatusCode::OK, &v))
+}
+
+/// Finds a service: the node's address and port, and whether its VM is warm.
+#[utoipa::path(
+    get, path = "/services/{name}", tag = "services", operation_id = "lookup_service",
+    params(("name" = String, Path, description = "The service's name.")),
+    responses(
+        (status = 200, description = "The service.", body = Service),
+        (status = 404, description = "No such service.", body = ErrorBody),
+    )
+)]
+pub(super) async fn lookup_service(
+    State(node): State<N>,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(name) = name.map_err(bad_path)?;
+    let v = call(node, "look up service", move |n| n.service(&name)).await?;
+    Ok(json_response(StatusCode::OK, &v))
+}
+
 /// Describes this API.
 ///
 /// This document: the API's OpenAPI 3.1 description.
@@ -308,7 +424,7 @@ pub(super) async fn openapi() -> Response {
     )
 )]
 pub(super) async fn metrics(State(node): State<N>) -> Result<Response, ApiError> {
-    let m = call(node, "metrics", crate::metrics::collect).await?;
+    let m = call(node, "metrics", |n| crate::metrics::collect(n)).await?;
     Ok((
         StatusCode::OK,
         [(

@@ -5,7 +5,8 @@
 //! slow work (stopping a VM, emptying a cgroup) happens outside it, so the node keeps
 //! answering while a slice is being reclaimed.
 //!
-//! Slices are here; VMs in [`vms`], the periodic reclaiming in `reclaim.rs`.
+//! Slices are here; VMs in [`vms`], the periodic reclaiming in `reclaim.rs`, the
+//! super-server in `services.rs` and `splice.rs`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,8 @@ use crate::error::NodeError;
 use crate::procs;
 
 mod reclaim;
+mod services;
+mod splice;
 pub mod vms;
 
 use crate::spec::{
@@ -27,6 +30,7 @@ use crate::spec::{
 };
 use crate::store::Store;
 pub use reclaim::MAX_LOG_BYTES;
+pub use splice::MAX_CONNECTIONS;
 pub use vms::MAX_EXITED_VMS_KEPT;
 
 /// What a node is made of.
@@ -49,6 +53,8 @@ pub struct Node {
     /// The VM processes this daemon started (by VM id), to reap them when they end.
     /// VMs re-adopted after a restart are not our children and are watched by pid.
     children: Mutex<HashMap<String, Child>>,
+    /// The super-server's listeners, by service name.
+    services: services::Registry,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -76,6 +82,7 @@ impl Node {
             store,
             lock: Mutex::new(()),
             children: Mutex::new(HashMap::new()),
+            services: Mutex::new(HashMap::new()),
         };
         for s in node.store.slices()? {
             node.cfg
@@ -264,6 +271,8 @@ impl Node {
     /// Deletes a slice: ends its VMs and every process in its cgroup, removes the
     /// cgroup, forgets it.
     pub fn delete_slice(&self, name: &str) -> Result<(), NodeError> {
+        self.stored_slice(name)?;
+        self.drop_services_of(name);
         let (vms, had_cpus) = {
             let _g = self.locked();
             let s = self.stored_slice(name)?;

@@ -25,6 +25,7 @@ impl Node {
     pub fn tick(&self, now_ms: u64) {
         self.note_exits();
         self.bound_logs();
+        self.idle_services(now_ms);
         let expired: Vec<String> = match self.store.slices() {
             Ok(s) => s
                 .into_iter()

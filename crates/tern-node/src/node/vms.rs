@@ -10,7 +10,7 @@ use crate::affinity::CpuSet;
 use crate::error::NodeError;
 use crate::procs;
 use crate::spawn::{spawn, SpawnRequest};
-use crate::spec::{StartVm, Vm, VmState};
+use crate::spec::{StartVm, Vm, VmKind, VmState};
 
 /// Longest Unix socket path (`sun_path` less its NUL).
 const MAX_SOCKET_PATH: usize = 107;
@@ -54,10 +54,15 @@ impl Node {
             req.kind.command().into(),
             "--api-sock".into(),
             api_sock.clone().into(),
-            "--memory".into(),
-            format!("{}M", req.memory_mib).into(),
         ];
-        args.extend(req.args.iter().map(OsString::from));
+        if !matches!(req.kind, VmKind::Restore | VmKind::Receive) {
+            args.extend(["--memory".into(), format!("{}M", req.memory_mib).into()]);
+        }
+        let vm_args = match (req.kind, s.spec.bandwidth_kbps) {
+            (VmKind::Run, Some(kbps)) => limit_bandwidth(&req.args, kbps),
+            _ => req.args.clone(),
+        };
+        args.extend(vm_args.iter().map(OsString::from));
         let cpus = self.vm_cpus(&s.spec, &self.held()?);
         let spawned = spawn(SpawnRequest {
             exe: &self.cfg.tern_exe,
@@ -135,7 +140,7 @@ impl Node {
     }
 
     /// Whether the VM's process still runs (reaping it if it is our child).
-    fn running(&self, vm: &Vm) -> bool {
+    pub(super) fn running(&self, vm: &Vm) -> bool {
         if let Some(child) = self.children().get_mut(&vm.id) {
             return matches!(child.try_wait(), Ok(None));
         }
@@ -202,11 +207,67 @@ impl Node {
     }
 }
 
+/// `tern run` arguments whose every `--netdev` carries the slice's bandwidth limit
+/// (`rate-kbps=`, replacing one the request gave: the slice's is the bound).
+pub fn limit_bandwidth(args: &[String], kbps: u64) -> Vec<String> {
+    let limited = |value: &str| {
+        let mut parts: Vec<&str> = value
+            .split(',')
+            .filter(|p| !p.starts_with("rate-kbps="))
+            .collect();
+        let rate = format!("rate-kbps={kbps}");
+        parts.push(&rate);
+        parts.join(",")
+    };
+    let mut out = Vec::with_capacity(args.len());
+    let mut next_is_netdev = false;
+    for a in args {
+        if next_is_netdev {
+            out.push(limited(a));
+            next_is_netdev = false;
+        } else if let Some(v) = a.strip_prefix("--netdev=") {
+            out.push(format!("--netdev={}", limited(v)));
+        } else {
+            next_is_netdev = a == "--netdev";
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
 fn describe_exit(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(c), _) => format!("exited with status {c}"),
         (None, Some(s)) => format!("killed by signal {s}"),
         _ => "ended".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_netdev_gets_the_slices_bandwidth() {
+        let args: Vec<String> = [
+            "--kernel",
+            "Image",
+            "--netdev",
+            "user,rate-kbps=99999",
+            "--netdev=socket,connect=h:1",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            limit_bandwidth(&args, 1500),
+            [
+                "--kernel",
+                "Image",
+                "--netdev",
+                "user,rate-kbps=1500",
+                "--netdev=socket,connect=h:1,rate-kbps=1500"
+            ]
+        );
     }
 }

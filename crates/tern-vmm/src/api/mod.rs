@@ -130,6 +130,17 @@ pub fn serve_router(
     })
 }
 
+/// Serves HTTP/1.1 requests with `app` on a connection of another transport (the
+/// node manager's TLS over TCP), within `limits`, until it ends or `stop` turns true:
+/// the Unix socket server's connection handling without its peer-credential check,
+/// for a transport that authenticates its clients itself.
+pub async fn serve_io<IO>(io: IO, app: axum::Router, limits: ApiLimits, stop: watch::Receiver<bool>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    conn::serve_connection(io, app, limits, None, stop).await;
+}
+
 /// The server thread: accepts connections until told to stop (each served by
 /// [`conn::handle`] on a task of its own), then lets requests in progress finish for
 /// at most [`SHUTDOWN_GRACE`].

@@ -10,6 +10,7 @@ mod receive_process;
 mod restore_process;
 mod run;
 mod sandbox;
+mod service;
 mod size;
 mod slice;
 

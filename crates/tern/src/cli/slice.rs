@@ -1,22 +1,17 @@
-//! `tern slice create|list|show|renew|delete` and `tern slice vm start|list|stop`:
+//! `tern slice create|list|show|renew|delete`, `tern slice vm start|list|stop` and
+//! `tern slice service add|list|remove` (in [`super::service`]):
 //! drive a node manager (`tern node serve`) through its API socket.
-
-use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use tern_node::spec::{
     CreateSlice, OnExpiry, RenewSlice, Slice, SliceSpec, StartVm, Vm, VmKind, VmState,
 };
-use tern_node::NodeClient;
-
-use super::node::DEFAULT_NODE_SOCK;
 
 /// `tern slice ...`.
 #[derive(Args, Debug)]
 pub struct SliceArgs {
-    /// The node manager's API socket.
-    #[arg(long, value_name = "PATH", default_value = DEFAULT_NODE_SOCK, global = true)]
-    node_sock: PathBuf,
+    #[command(flatten)]
+    target: super::node::NodeTarget,
     /// Print the API's JSON answers.
     #[arg(long, global = true)]
     json: bool,
@@ -52,6 +47,11 @@ enum SliceCommand {
     Vm {
         #[command(subcommand)]
         command: VmCommand,
+    },
+    /// Register, list and remove the slice's services (started on demand).
+    Service {
+        #[command(subcommand)]
+        command: super::service::ServiceCommand,
     },
 }
 
@@ -92,6 +92,10 @@ struct CreateArgs {
     /// `tern restore`) before stopping it.
     #[arg(long)]
     snapshot_on_expiry: bool,
+    /// Network bandwidth of each network card of the slice's system VMs, in
+    /// kilobits per second each way (none by default).
+    #[arg(long, value_name = "KBPS")]
+    bandwidth: Option<u64>,
 }
 
 /// A list of host CPUs (a newtype: clap would take a `Vec` for repeated options).
@@ -128,7 +132,8 @@ enum VmCommand {
     Start {
         /// The slice.
         slice: String,
-        /// exec (a riscv64 Linux program) or run (a whole machine).
+        /// exec (a riscv64 Linux program), run (a whole machine) or receive (a VM
+        /// migrated here: ARGS are `tern receive`'s, `--listen HOST:PORT ...`).
         #[arg(long, default_value = "exec", value_parser = parse_kind)]
         kind: VmKind,
         /// The VM's memory: a size, or MiB.
@@ -156,13 +161,14 @@ fn parse_kind(s: &str) -> Result<VmKind, String> {
     match s {
         "exec" => Ok(VmKind::Exec),
         "run" => Ok(VmKind::Run),
-        _ => Err(format!("`{s}`: use exec or run")),
+        "receive" => Ok(VmKind::Receive),
+        _ => Err(format!("`{s}`: use exec, run or receive")),
     }
 }
 
 /// Runs `tern slice ...`.
 pub fn slice(args: SliceArgs) -> anyhow::Result<i32> {
-    let c = NodeClient::new(&args.node_sock);
+    let c = args.target.client()?;
     let json = args.json;
     match args.command {
         SliceCommand::Create(a) => {
@@ -183,6 +189,7 @@ pub fn slice(args: SliceArgs) -> anyhow::Result<i32> {
                     } else {
                         OnExpiry::Stop
                     },
+                    bandwidth_kbps: a.bandwidth,
                 },
             };
             print_slices(&[c.create_slice(&req)?], json)?;
@@ -219,6 +226,7 @@ pub fn slice(args: SliceArgs) -> anyhow::Result<i32> {
             VmCommand::List { slice } => print_vms(&c.vms(&slice)?, json)?,
             VmCommand::Stop { slice, id } => c.stop_vm(&slice, &id)?,
         },
+        SliceCommand::Service { command } => super::service::service(&c, command, json)?,
     }
     Ok(0)
 }

@@ -178,3 +178,25 @@ pub fn pid_alive(pid: u32) -> bool {
 pub fn all_gone(dirs: &[String]) -> bool {
     dirs.iter().all(|d| !Path::new(d).exists())
 }
+
+/// An 8 MiB ext4 image in `dir` holding `script` as `/NAME` (for the guest's
+/// `tern.run=vda:NAME`), made without mounting (`mkfs.ext4 -d`).
+pub fn script_disk(dir: &Path, name: &str, script: &str) -> PathBuf {
+    let root = dir.join("disk-root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join(name), script).unwrap();
+    let disk = dir.join(format!("{name}.ext4"));
+    let out = Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-d"])
+        .arg(&root)
+        .arg(&disk)
+        .arg("8M")
+        .output()
+        .expect("mkfs.ext4 (apt-get install e2fsprogs)");
+    assert!(
+        out.status.success(),
+        "mkfs.ext4: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    disk
+}

@@ -354,9 +354,13 @@ fn run(opts: SlirpOptions, rx: FrameQueue, chans: Channels, stop: Arc<AtomicBool
     let mut fds: Vec<libc::pollfd> = Vec::new();
     let mut scratch = [0u8; 64];
     while !stop.load(Ordering::Acquire) {
+        let mut fed = false;
         while let Ok(frame) = frames.try_recv() {
             match gate.check(&frame, flows.get(), Instant::now()) {
-                Verdict::Pass => ctx.input(&frame),
+                Verdict::Pass => {
+                    ctx.input(&frame);
+                    fed = true;
+                }
                 Verdict::Drop => {}
                 Verdict::Refuse(answer) => refusals.push(answer),
             }
@@ -395,6 +399,13 @@ fn run(opts: SlirpOptions, rx: FrameQueue, chans: Channels, stop: Arc<AtomicBool
         let mut wait = i64::from(timeout.min(1000));
         if let Some(t) = next_timer {
             wait = wait.min((t - now_ms).max(0));
+        }
+        // libslirp sends the packets it queued (one waiting for the guest's ARP
+        // answer, say) only from pollfds_poll, and its timeout does not count them: a
+        // frame from the guest (that ARP answer) must not wait for the next timer,
+        // up to half a second (the first connection to a restored guest did).
+        if fed {
+            wait = 0;
         }
         // SAFETY: `fds` is a valid array of `fds.len()` pollfd structures that lives
         // across the call.

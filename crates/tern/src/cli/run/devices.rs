@@ -78,6 +78,7 @@ pub fn factories(
             .mac
             .unwrap_or([0x52, 0x54, 0x00, 0x12, 0x34, 0x56 + i as u8]);
         let backend = n.backend.clone();
+        let rate_kbps = n.rate_kbps;
         let slirp = match &backend {
             NetBackend::User {
                 hostfwd,
@@ -110,7 +111,12 @@ pub fn factories(
                         .map_err(|e| format!("netdev socket,connect={addr}: {e}"))?,
                 ),
             };
-            transport(ctx, Net::new(be, mac))
+            let card = Net::new(be, mac);
+            let card = match rate_kbps {
+                Some(kbps) => card.with_rate_limit(kbps),
+                None => card,
+            };
+            transport(ctx, card)
         }));
     }
     for name in extra {

@@ -1,6 +1,7 @@
 //! `tern run`: boot a machine.
 
 pub(crate) mod devices;
+mod hostfwd;
 pub mod restore;
 pub(crate) mod spec;
 mod spike;
@@ -59,7 +60,8 @@ pub struct RunArgs {
     #[arg(long = "drive")]
     drives: Vec<String>,
     /// Network: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=..] or
-    /// socket,listen=HOST:PORT|connect=HOST:PORT (virt; repeatable).
+    /// socket,listen=HOST:PORT|connect=HOST:PORT (virt; repeatable); rate-kbps=N
+    /// limits the card to N kilobits per second each way.
     #[arg(long = "netdev")]
     netdevs: Vec<String>,
     /// Extra virtio devices: virtio-console, virtio-rng (virt; repeatable).

@@ -33,6 +33,15 @@ pub struct RestoreArgs {
     /// network (as `tern run --migratable`).
     #[arg(long)]
     migratable: bool,
+    /// Forward host ports to the guest anew: replaces the `hostfwd=` rules the
+    /// snapshot's `--netdev user` had (`[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport`;
+    /// repeat for more). System VMs only.
+    #[arg(long, value_name = "RULE")]
+    pub hostfwd: Vec<String>,
+    /// Limit every network card to KBPS kilobits per second each way (replaces the
+    /// snapshot's `rate-kbps=`). System VMs only.
+    #[arg(long, value_name = "KBPS", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub net_rate: Option<u64>,
     #[command(flatten)]
     gdb: crate::cli::gdb::GdbArgs,
 }
@@ -52,6 +61,9 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
                     restore_system(args)
                 }
                 Board::Spike => {
+                    if !args.hostfwd.is_empty() || args.net_rate.is_some() {
+                        anyhow::bail!("--hostfwd and --net-rate: a spike machine has no network");
+                    }
                     if args.gdb.gdb.is_some() {
                         anyhow::bail!("--gdb is only available for virt machines and process VMs");
                     }
@@ -61,6 +73,11 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
         }
         VmKind::Process => {
             drop(snapshot);
+            if !args.hostfwd.is_empty() || args.net_rate.is_some() {
+                anyhow::bail!(
+                    "--hostfwd and --net-rate are for system VMs: a process VM uses the host's network"
+                );
+            }
             crate::cli::restore_process::restore(
                 &args.file,
                 args.api_sock.as_deref(),
@@ -119,8 +136,10 @@ fn restore_system(args: RestoreArgs) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
     let gdb = args.gdb.listen()?;
     let sandbox = Sandbox::new(Kind::System, !args.no_sandbox);
-    let opened = open_snapshot(&args.file)
+    let mut opened = open_snapshot(&args.file)
         .with_context(|| format!("cannot restore {}", args.file.display()))?;
+    opened.config.netdevs = super::hostfwd::replace_hostfwd(&opened.config.netdevs, &args.hostfwd)?;
+    opened.config.netdevs = super::hostfwd::replace_rate(&opened.config.netdevs, args.net_rate);
     let c = &opened.config;
     // A VM that may be migrated keeps the host's network to reach a destination.
     sandbox.isolate(&Isolation {

@@ -52,15 +52,18 @@ pub enum NetBackend {
     SocketConnect(String),
 }
 
-/// `--netdev user[,hostfwd=...][,host-loopback=on][,max-flows=N]` or
+/// `--netdev user[,hostfwd=...][,host-loopback=on][,max-flows=N][,rate-kbps=N]` or
 /// `--netdev socket,listen=HOST:PORT|connect=HOST:PORT`, with an optional
-/// `mac=52:54:00:..`.
+/// `mac=52:54:00:..` and an optional bandwidth limit `rate-kbps=N` (kilobits per
+/// second each way).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetSpec {
     /// Backend.
     pub backend: NetBackend,
     /// MAC address, if given.
     pub mac: Option<[u8; 6]>,
+    /// Bandwidth limit in kilobits per second, each way.
+    pub rate_kbps: Option<u64>,
 }
 
 fn on_off(key: &str, value: &str) -> anyhow::Result<bool> {
@@ -143,6 +146,7 @@ pub fn parse_netdev(spec: &str) -> anyhow::Result<NetSpec> {
     let mut connect = None;
     let mut host_loopback = None;
     let mut max_flows = None;
+    let mut rate_kbps = None;
     for (k, v) in pairs(rest) {
         match k {
             "mac" => mac = Some(parse_mac(v)?),
@@ -153,6 +157,16 @@ pub fn parse_netdev(spec: &str) -> anyhow::Result<NetSpec> {
                     format!("--netdev max-flows={v}: expected a number above 0")
                 })?;
                 max_flows = Some(n);
+            }
+            "rate-kbps" => {
+                let n: u64 = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=100_000_000).contains(n))
+                    .with_context(|| {
+                        format!("--netdev rate-kbps={v}: expected kilobits per second, 1 or more")
+                    })?;
+                rate_kbps = Some(n);
             }
             "listen" => listen = Some(v.to_string()),
             "connect" => connect = Some(v.to_string()),
@@ -176,7 +190,11 @@ pub fn parse_netdev(spec: &str) -> anyhow::Result<NetSpec> {
         }
         _ => bail!("--netdev {kind}: expected user or socket"),
     };
-    Ok(NetSpec { backend, mac })
+    Ok(NetSpec {
+        backend,
+        mac,
+        rate_kbps,
+    })
 }
 
 #[cfg(test)]
@@ -213,6 +231,24 @@ mod tests {
             "file=x,format=qcow2,data-file=a,data-file=b",
         ] {
             assert!(parse_drive(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn netdev_rate_limits() {
+        assert_eq!(parse_netdev("user").unwrap().rate_kbps, None);
+        assert_eq!(
+            parse_netdev("user,rate-kbps=1500").unwrap().rate_kbps,
+            Some(1500)
+        );
+        assert_eq!(
+            parse_netdev("socket,connect=h:1,rate-kbps=8")
+                .unwrap()
+                .rate_kbps,
+            Some(8)
+        );
+        for bad in ["user,rate-kbps=0", "user,rate-kbps=x", "user,rate-kbps=-1"] {
+            assert!(parse_netdev(bad).is_err(), "{bad}");
         }
     }
 
