@@ -66,6 +66,17 @@ fn word(data: &[u8], i: usize) -> u64 {
 /// over RAM repeatedly, so that code, data and page tables are all fuzzer-controlled.
 /// Returns the hart for inspection.
 pub fn run_random_machine(data: &[u8], budget: u64) -> Hart {
+    run_random_machine_on(data, budget, crate::Engine::Interp, 0)
+}
+
+/// [`run_random_machine`] with the given engine and hot threshold (the lockstep
+/// check of the translator runs each input on both engines and compares the harts).
+pub fn run_random_machine_on(
+    data: &[u8],
+    budget: u64,
+    engine: crate::Engine,
+    jit_hot: u32,
+) -> Hart {
     let ram = match GuestRam::new(RAM_BASE, RAM_SIZE) {
         Ok(r) => Arc::new(r),
         Err(_) => std::process::abort(),
@@ -114,6 +125,8 @@ pub fn run_random_machine(data: &[u8], budget: u64) -> Hart {
         user_traps_exit: word(data, 13) & (1 << 20) != 0,
         sbi_ecalls_exit: word(data, 13) & (1 << 21) != 0,
         sole_hart: word(data, 13) & (1 << 22) != 0,
+        engine,
+        jit_hot,
     });
     let mut bus = FuzzBus {
         scratch: word(data, 48),

@@ -32,6 +32,11 @@ pub struct HartConfig {
     /// TLB entry for a page this one just decoded (until its current block ends), so
     /// `fence.i` drops every block.
     pub sole_hart: bool,
+    /// The engine: the interpreter, or the translator for hot blocks.
+    pub engine: crate::engine::jit::Engine,
+    /// Runs of a block in the interpreter before the translator takes it (with
+    /// [`crate::engine::jit::Engine::Jit`]; 0 translates blocks on first sight).
+    pub jit_hot: u32,
 }
 
 impl Default for HartConfig {
@@ -41,6 +46,8 @@ impl Default for HartConfig {
             user_traps_exit: false,
             sbi_ecalls_exit: false,
             sole_hart: false,
+            engine: crate::engine::jit::Engine::Interp,
+            jit_hot: crate::engine::jit::DEFAULT_HOT,
         }
     }
 }
@@ -209,6 +216,11 @@ impl Hart {
         self.core.counters
     }
 
+    /// What the translator did so far (all zero with the interpreter).
+    pub fn jit_stats(&self) -> crate::engine::jit::JitStats {
+        self.cache.jit.stats()
+    }
+
     /// The architectural state.
     pub fn state(&self) -> &HartState {
         &self.core.state
@@ -253,6 +265,7 @@ impl Hart {
     /// Sets the feature set.
     pub fn set_config(&mut self, config: HartConfig) {
         self.core.config = config;
+        self.cache.jit.configure(config.engine, config.jit_hot);
     }
 
     /// The feature set.

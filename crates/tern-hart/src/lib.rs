@@ -24,6 +24,7 @@ pub mod trap;
 pub use clock::{ClockMode, VirtualClock};
 pub use debug_hub::DebugHub;
 pub use engine::debug::{DebugStop, HostDebug, WatchKind, Watchpoint};
+pub use engine::jit::{Engine, JitStats};
 pub use engine::run::RunExit;
 pub use hart::{Hart, HartConfig, HartCounters, SharedCounters};
 pub use irq::IrqLines;
