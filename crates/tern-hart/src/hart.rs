@@ -46,8 +46,8 @@ impl Default for HartConfig {
             user_traps_exit: false,
             sbi_ecalls_exit: false,
             sole_hart: false,
-            engine: crate::engine::jit::Engine::Interp,
-            jit_hot: crate::engine::jit::DEFAULT_HOT,
+            engine: crate::engine::jit::default_engine(),
+            jit_hot: crate::engine::jit::default_jit_hot(),
         }
     }
 }
@@ -204,10 +204,9 @@ impl Hart {
         core.store_epoch_seen = core.ram.store_epoch();
         core.ram_events_seen = core.ram.events();
         core.update_contexts();
-        Hart {
-            core,
-            cache: BlockCache::new(),
-        }
+        let mut cache = BlockCache::new();
+        cache.jit.configure(core.config.engine, core.config.jit_hot);
+        Hart { core, cache }
     }
 
     /// The slow-path event counts since this hart was made.

@@ -12,6 +12,7 @@
 //! On hosts other than x86-64 the engine is always the interpreter.
 
 use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::Instant;
 
 use tern_isa::Inst;
@@ -45,6 +46,58 @@ impl Engine {
 
 /// Runs of a block in the interpreter before it is translated (default).
 pub const DEFAULT_HOT: u32 = 16;
+
+/// The engine of harts made from now on in this process (`HartConfig::default()`):
+/// a front end's `--engine` sets it once, before building machines.
+static DEFAULT_ENGINE: AtomicU8 = AtomicU8::new(0);
+
+/// Sets the engine [`crate::HartConfig::default`] gives (for the whole process).
+pub fn set_default_engine(engine: Engine) {
+    DEFAULT_ENGINE.store(engine as u8, Ordering::Relaxed);
+}
+
+/// The hot threshold [`crate::HartConfig::default`] gives.
+static DEFAULT_JIT_HOT: AtomicU32 = AtomicU32::new(DEFAULT_HOT);
+
+/// Sets the hot threshold [`crate::HartConfig::default`] gives (for the whole
+/// process; 0 translates every block on first sight, which tests use).
+pub fn set_default_jit_hot(hot: u32) {
+    DEFAULT_JIT_HOT.store(hot, Ordering::Relaxed);
+}
+
+/// The hot threshold [`crate::HartConfig::default`] gives.
+pub fn default_jit_hot() -> u32 {
+    DEFAULT_JIT_HOT.load(Ordering::Relaxed)
+}
+
+/// The engine [`crate::HartConfig::default`] gives.
+pub fn default_engine() -> Engine {
+    match DEFAULT_ENGINE.load(Ordering::Relaxed) {
+        1 => Engine::Jit,
+        _ => Engine::Interp,
+    }
+}
+
+/// Process-wide sums of every hart's translator figures (for `--stats`, where harts
+/// live inside a machine or a process VM).
+static TOTAL_TRANSLATIONS: AtomicU64 = AtomicU64::new(0);
+static TOTAL_INSTS: AtomicU64 = AtomicU64::new(0);
+static TOTAL_BYTES: AtomicU64 = AtomicU64::new(0);
+static TOTAL_NS: AtomicU64 = AtomicU64::new(0);
+static TOTAL_FLUSHES: AtomicU64 = AtomicU64::new(0);
+
+/// The translator's figures summed over every hart of this process; `code_bytes` is
+/// the host code emitted in total (each hart's buffer holds at most
+/// `code_buf::CODE_BYTES`).
+pub fn jit_totals() -> JitStats {
+    JitStats {
+        translations: TOTAL_TRANSLATIONS.load(Ordering::Relaxed),
+        translated_insts: TOTAL_INSTS.load(Ordering::Relaxed),
+        code_bytes: TOTAL_BYTES.load(Ordering::Relaxed),
+        translate_ns: TOTAL_NS.load(Ordering::Relaxed),
+        buffer_flushes: TOTAL_FLUSHES.load(Ordering::Relaxed),
+    }
+}
 
 /// What the translator did, for `--stats`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -183,9 +236,11 @@ impl Jit {
         #[cfg(target_arch = "x86_64")]
         {
             let t0 = Instant::now();
+            let used = code.buf.used();
             let done = code.emit(insts, offs).or_else(|| {
                 // Full: drop every translation and start again.
                 code.stats.buffer_flushes += 1;
+                TOTAL_FLUSHES.fetch_add(1, Ordering::Relaxed);
                 code.drop_all();
                 for c in &self.heat {
                     if c.get() != NEVER {
@@ -194,8 +249,14 @@ impl Jit {
                 }
                 code.emit(insts, offs)
             });
-            code.stats.translate_ns += t0.elapsed().as_nanos() as u64;
+            let ns = t0.elapsed().as_nanos() as u64;
+            code.stats.translate_ns += ns;
+            TOTAL_NS.fetch_add(ns, Ordering::Relaxed);
             if let Some((entry, n)) = done {
+                TOTAL_TRANSLATIONS.fetch_add(1, Ordering::Relaxed);
+                TOTAL_INSTS.fetch_add(n as u64, Ordering::Relaxed);
+                let grown = code.buf.used().checked_sub(used).unwrap_or(code.buf.used());
+                TOTAL_BYTES.fetch_add(grown as u64, Ordering::Relaxed);
                 cell.set(TRANSLATED | code.entries.len() as u32);
                 code.entries.push(entry);
                 code.stats.translations += 1;
