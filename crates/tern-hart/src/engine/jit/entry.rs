@@ -9,6 +9,7 @@
 
 use crate::hart::Core;
 use crate::mem::bus::Bus;
+use crate::mmu::tlb::TlbEntry;
 
 /// A memory helper: `(ctx, address, store value) -> 0 or nonzero on a trap`. A load
 /// leaves its (already extended) value in `JitCtx::val`.
@@ -55,6 +56,12 @@ pub(crate) struct JitCtx {
     pub bus: *mut (),
     /// The memory helpers, for the bus type in `bus`.
     pub helpers: [Helper; helper::COUNT],
+    /// The load TLB of the current data context (`tlb::ENTRIES` entries).
+    pub tlb_load: *const TlbEntry,
+    /// The store TLB of the current data context: its entries map only pages that are
+    /// already dirty and hold no decoded code, so a store through one needs no
+    /// further bookkeeping (the interpreter's `store_fast` relies on the same).
+    pub tlb_store: *const TlbEntry,
 }
 
 /// Offsets of [`JitCtx`] fields for generated code.
@@ -62,12 +69,20 @@ pub(crate) const OFF_X: i32 = 0;
 pub(crate) const OFF_PC: i32 = 8;
 pub(crate) const OFF_VAL: i32 = 16;
 pub(crate) const OFF_HELPERS: i32 = 40;
+pub(crate) const OFF_TLB_LOAD: i32 = OFF_HELPERS + 8 * helper::COUNT as i32;
+pub(crate) const OFF_TLB_STORE: i32 = OFF_TLB_LOAD + 8;
 
 const _: () = {
     assert!(std::mem::offset_of!(JitCtx, x) == OFF_X as usize);
     assert!(std::mem::offset_of!(JitCtx, pc) == OFF_PC as usize);
     assert!(std::mem::offset_of!(JitCtx, val) == OFF_VAL as usize);
     assert!(std::mem::offset_of!(JitCtx, helpers) == OFF_HELPERS as usize);
+    assert!(std::mem::offset_of!(JitCtx, tlb_load) == OFF_TLB_LOAD as usize);
+    assert!(std::mem::offset_of!(JitCtx, tlb_store) == OFF_TLB_STORE as usize);
+    assert!(std::mem::offset_of!(TlbEntry, vpage) == 0);
+    assert!(std::mem::offset_of!(TlbEntry, addend) == 8);
+    assert!(std::mem::size_of::<TlbEntry>() == 16);
+    assert!(crate::mmu::tlb::ENTRIES == 256);
 };
 
 /// Runs `f` with the hart and bus of `ctx`.

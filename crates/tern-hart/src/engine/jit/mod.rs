@@ -301,6 +301,17 @@ impl Core {
     ) -> Option<Exit> {
         #[cfg(target_arch = "x86_64")]
         {
+            let ctx_index = self.data_ctx % crate::mmu::tlb::CONTEXTS;
+            let tlb_load = self
+                .tlb
+                .load
+                .get(ctx_index)
+                .map_or(std::ptr::null(), |t| t.as_ptr());
+            let tlb_store = self
+                .tlb
+                .store
+                .get(ctx_index)
+                .map_or(std::ptr::null(), |t| t.as_ptr());
             let core: *mut Core = self;
             let x_off = std::mem::offset_of!(Core, state)
                 + std::mem::offset_of!(crate::state::HartState, x);
@@ -311,6 +322,8 @@ impl Core {
                 core,
                 bus: (bus as *mut B).cast::<()>(),
                 helpers: entry::helpers::<B>(),
+                tlb_load,
+                tlb_store,
             };
             let word = jit.code.borrow().buf.call(entry, &mut ctx);
             let at = (word & 0xffff_ffff) as usize;
