@@ -149,3 +149,28 @@ pub fn run_random_machine_on(
     }
     hart
 }
+
+/// Runs the machine of `data` once on the interpreter and once with the translator
+/// (every block translated on first sight) and compares the complete architectural
+/// state and RAM afterwards. `Err` says what differs; on hosts without the
+/// translator both runs interpret and always agree.
+pub fn lockstep(data: &[u8], budget: u64) -> Result<(), String> {
+    let interp = run_random_machine_on(data, budget, crate::Engine::Interp, 0);
+    let jit = run_random_machine_on(data, budget, crate::Engine::Jit, 0);
+    if interp.state() != jit.state() {
+        return Err(format!(
+            "state differs:\ninterp {:?}\njit    {:?}",
+            interp.state(),
+            jit.state()
+        ));
+    }
+    let mut a = vec![0u8; RAM_SIZE as usize];
+    let mut b = vec![0u8; RAM_SIZE as usize];
+    if interp.ram().read(RAM_BASE, &mut a).is_err() || jit.ram().read(RAM_BASE, &mut b).is_err() {
+        return Err("RAM unreadable".into());
+    }
+    match a.iter().zip(&b).position(|(x, y)| x != y) {
+        Some(i) => Err(format!("RAM differs at {:#x}", RAM_BASE + i as u64)),
+        None => Ok(()),
+    }
+}
