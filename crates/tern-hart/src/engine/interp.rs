@@ -96,7 +96,8 @@ impl Core {
         let (mut insts, mut offs) = first;
         let mut start = first_start;
         // Translated code runs unless instructions are traced or a debugger watches.
-        let jit = !TRACE && !self.debug_armed;
+        // (With the interpreter engine this one test is all the translator costs.)
+        let jit = !TRACE && !self.debug_armed && cache.jit.is_on();
         loop {
             let ctx = Ctx { pc, insts, offs };
             let mut from = 0;

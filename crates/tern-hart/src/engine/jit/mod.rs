@@ -168,6 +168,12 @@ impl Jit {
         self.hot = hot.min(TRANSLATED - 1);
     }
 
+    /// Whether blocks are translated at all.
+    #[inline(always)]
+    pub fn is_on(&self) -> bool {
+        self.on
+    }
+
     /// The statistics so far.
     pub fn stats(&self) -> JitStats {
         let code = self.code.borrow();
