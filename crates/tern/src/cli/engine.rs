@@ -17,7 +17,7 @@ pub enum EngineKind {
 pub struct EngineArgs {
     /// Engine: interp, or jit (translate hot blocks to x86-64 code). Default: the
     /// TERN_ENGINE environment variable, else interp. TERN_JIT_HOT sets how many
-    /// runs make a block hot (default 16).
+    /// runs make a block hot (default 1000).
     #[arg(long, value_enum)]
     engine: Option<EngineKind>,
 }
