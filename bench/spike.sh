@@ -22,6 +22,7 @@ options:
 
 environment:
   TERN        tern binary (default: target/release/tern, built with cargo if missing)
+  TERN_ENGINE tern's engine, interp or jit (read by tern itself; default interp)
   TERN_CACHE  cache directory (default: ~/.cache/tern); programs go to $TERN_CACHE/bench/spike
   QEMU        QEMU binary (default: qemu-system-riscv64)
   RISCV_CC    cross compiler (default: riscv64-unknown-elf-gcc)

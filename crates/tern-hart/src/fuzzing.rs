@@ -66,6 +66,17 @@ fn word(data: &[u8], i: usize) -> u64 {
 /// over RAM repeatedly, so that code, data and page tables are all fuzzer-controlled.
 /// Returns the hart for inspection.
 pub fn run_random_machine(data: &[u8], budget: u64) -> Hart {
+    run_random_machine_on(data, budget, crate::Engine::Interp, 0)
+}
+
+/// [`run_random_machine`] with the given engine and hot threshold (the lockstep
+/// check of the translator runs each input on both engines and compares the harts).
+pub fn run_random_machine_on(
+    data: &[u8],
+    budget: u64,
+    engine: crate::Engine,
+    jit_hot: u32,
+) -> Hart {
     let ram = match GuestRam::new(RAM_BASE, RAM_SIZE) {
         Ok(r) => Arc::new(r),
         Err(_) => std::process::abort(),
@@ -114,6 +125,8 @@ pub fn run_random_machine(data: &[u8], budget: u64) -> Hart {
         user_traps_exit: word(data, 13) & (1 << 20) != 0,
         sbi_ecalls_exit: word(data, 13) & (1 << 21) != 0,
         sole_hart: word(data, 13) & (1 << 22) != 0,
+        engine,
+        jit_hot,
     });
     let mut bus = FuzzBus {
         scratch: word(data, 48),
@@ -135,4 +148,29 @@ pub fn run_random_machine(data: &[u8], budget: u64) -> Hart {
         }
     }
     hart
+}
+
+/// Runs the machine of `data` once on the interpreter and once with the translator
+/// (every block translated on first sight) and compares the complete architectural
+/// state and RAM afterwards. `Err` says what differs; on hosts without the
+/// translator both runs interpret and always agree.
+pub fn lockstep(data: &[u8], budget: u64) -> Result<(), String> {
+    let interp = run_random_machine_on(data, budget, crate::Engine::Interp, 0);
+    let jit = run_random_machine_on(data, budget, crate::Engine::Jit, 0);
+    if interp.state() != jit.state() {
+        return Err(format!(
+            "state differs:\ninterp {:?}\njit    {:?}",
+            interp.state(),
+            jit.state()
+        ));
+    }
+    let mut a = vec![0u8; RAM_SIZE as usize];
+    let mut b = vec![0u8; RAM_SIZE as usize];
+    if interp.ram().read(RAM_BASE, &mut a).is_err() || jit.ram().read(RAM_BASE, &mut b).is_err() {
+        return Err("RAM unreadable".into());
+    }
+    match a.iter().zip(&b).position(|(x, y)| x != y) {
+        Some(i) => Err(format!("RAM differs at {:#x}", RAM_BASE + i as u64)),
+        None => Ok(()),
+    }
 }

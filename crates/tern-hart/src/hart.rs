@@ -32,6 +32,11 @@ pub struct HartConfig {
     /// TLB entry for a page this one just decoded (until its current block ends), so
     /// `fence.i` drops every block.
     pub sole_hart: bool,
+    /// The engine: the interpreter, or the translator for hot blocks.
+    pub engine: crate::engine::jit::Engine,
+    /// Runs of a block in the interpreter before the translator takes it (with
+    /// [`crate::engine::jit::Engine::Jit`]; 0 translates blocks on first sight).
+    pub jit_hot: u32,
 }
 
 impl Default for HartConfig {
@@ -41,6 +46,8 @@ impl Default for HartConfig {
             user_traps_exit: false,
             sbi_ecalls_exit: false,
             sole_hart: false,
+            engine: crate::engine::jit::default_engine(),
+            jit_hot: crate::engine::jit::default_jit_hot(),
         }
     }
 }
@@ -197,16 +204,20 @@ impl Hart {
         core.store_epoch_seen = core.ram.store_epoch();
         core.ram_events_seen = core.ram.events();
         core.update_contexts();
-        Hart {
-            core,
-            cache: BlockCache::new(),
-        }
+        let mut cache = BlockCache::new();
+        cache.jit.configure(core.config.engine, core.config.jit_hot);
+        Hart { core, cache }
     }
 
     /// The slow-path event counts since this hart was made.
     #[inline]
     pub fn counters(&self) -> HartCounters {
         self.core.counters
+    }
+
+    /// What the translator did so far (all zero with the interpreter).
+    pub fn jit_stats(&self) -> crate::engine::jit::JitStats {
+        self.cache.jit.stats()
     }
 
     /// The architectural state.
@@ -253,6 +264,7 @@ impl Hart {
     /// Sets the feature set.
     pub fn set_config(&mut self, config: HartConfig) {
         self.core.config = config;
+        self.cache.jit.configure(config.engine, config.jit_hot);
     }
 
     /// The feature set.

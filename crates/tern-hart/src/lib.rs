@@ -24,6 +24,10 @@ pub mod trap;
 pub use clock::{ClockMode, VirtualClock};
 pub use debug_hub::DebugHub;
 pub use engine::debug::{DebugStop, HostDebug, WatchKind, Watchpoint};
+pub use engine::jit::{
+    default_engine, default_jit_hot, jit_totals, set_default_engine, set_default_jit_hot, Engine,
+    JitStats,
+};
 pub use engine::run::RunExit;
 pub use hart::{Hart, HartConfig, HartCounters, SharedCounters};
 pub use irq::IrqLines;

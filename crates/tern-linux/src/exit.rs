@@ -19,11 +19,25 @@ pub fn report_at_exit(report: impl FnOnce() + Send + 'static) {
     }
 }
 
+/// A second `--stats` report, from the front end (the engine's figures), printed after
+/// the first one and only with it.
+static MORE_STATS: Mutex<Option<Box<dyn FnOnce() + Send>>> = Mutex::new(None);
+
+/// Asks for `report` after the one of [`report_at_exit`], if that one prints.
+pub fn also_report_at_exit(report: impl FnOnce() + Send + 'static) {
+    if let Ok(mut s) = MORE_STATS.lock() {
+        *s = Some(Box::new(report));
+    }
+}
+
 /// Prints the statistics line, if asked for.
 pub fn print_stats() {
     let taken = STATS.lock().ok().and_then(|mut s| s.take());
     if let Some(report) = taken {
         report();
+        if let Some(more) = MORE_STATS.lock().ok().and_then(|mut s| s.take()) {
+            more();
+        }
     }
 }
 

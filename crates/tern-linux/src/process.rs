@@ -79,6 +79,10 @@ impl Options {
         }
         v.push("--memory".into());
         v.push((self.memory >> 20).to_string());
+        if tern_hart::default_engine() == tern_hart::Engine::Jit {
+            v.push("--engine".into());
+            v.push("jit".into());
+        }
         // The new program stays in this VM's process tree.
         if let Some(root) = self.vm_root {
             v.push("--vm-root".into());

@@ -46,16 +46,32 @@ fn busybox() -> PathBuf {
 #[test]
 #[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn busybox_shell_script_matches_qemu() {
+    busybox_script(&[], "");
+}
+
+/// The same script with the translator (every block translated on its second run).
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn busybox_shell_script_matches_qemu_jit() {
+    busybox_script(&["--engine", "jit"], "-jit");
+}
+
+/// Runs `busybox-test.sh` under `tern exec EXTRA...` and `qemu-riscv64`; compares.
+fn busybox_script(extra: &[&str], suffix: &str) {
     require_tool(QEMU);
     let bb = busybox();
     let script = guests_dir().join("busybox-test.sh");
-    let work_t = out_dir().join("busybox-tern");
-    let work_q = out_dir().join("busybox-qemu");
+    let work_t = out_dir().join(format!("busybox-tern{suffix}"));
+    let work_q = out_dir().join(format!("busybox-qemu{suffix}"));
     for d in [&work_t, &work_q] {
         std::fs::create_dir_all(d).expect("work dir");
     }
     let mut t = Command::new(env!("CARGO_BIN_EXE_tern"));
-    t.arg("exec").arg(&bb).arg("sh").arg(&script).arg(&work_t);
+    t.arg("exec").args(extra);
+    if !extra.is_empty() {
+        t.env("TERN_JIT_HOT", "1");
+    }
+    t.arg(&bb).arg("sh").arg(&script).arg(&work_t);
     let mut q = Command::new(QEMU.0);
     q.arg(&bb).arg("sh").arg(&script).arg(&work_q);
     let to = run(t, Duration::from_secs(300));

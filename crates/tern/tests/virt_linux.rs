@@ -36,9 +36,16 @@ fn sha256_hex(data: &[u8]) -> String {
 
 /// Runs `tests/disk.sh` and checks what the guest read from and wrote to the disk.
 fn disk_test(name: &str, harts: u32, opensbi: bool) -> Run {
+    disk_test_with(name, harts, opensbi, &[])
+}
+
+/// [`disk_test`] with more `tern run` arguments.
+fn disk_test_with(name: &str, harts: u32, opensbi: bool, extra: &[&str]) -> Run {
     let copy = disk_copy(name);
     let drive = format!("file={},format=raw", copy.display());
-    let mut boot = Boot::linux(harts, Some("/tests/disk.sh"), &[]).with(&["--drive", &drive]);
+    let mut boot = Boot::linux(harts, Some("/tests/disk.sh"), &[])
+        .with(&["--drive", &drive])
+        .with(extra);
     if opensbi {
         boot = boot.opensbi();
     }
@@ -76,6 +83,19 @@ fn disk_test(name: &str, harts: u32, opensbi: bool) -> Run {
 #[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
 fn builtin_sbi_one_hart_disk() {
     disk_test("sbi-1", 1, false);
+}
+
+/// The translator boots Linux and runs the disk test (reads, writes, sha256 of a
+/// file) with the same results.
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn builtin_sbi_one_hart_disk_jit() {
+    let run = disk_test_with("sbi-1-jit", 1, false, &["--engine", "jit", "--stats"]);
+    assert!(
+        run.output.contains("tern: jit: "),
+        "no translator figures in --stats:\n{}",
+        run.output
+    );
 }
 
 #[test]

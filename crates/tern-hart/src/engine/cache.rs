@@ -11,6 +11,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use tern_isa::Inst;
 
+use crate::engine::jit::Jit;
+
 /// Longest block, in instructions (bounds interrupt latency and trace granularity).
 pub const MAX_BLOCK: usize = 64;
 const JUMP_ENTRIES: usize = 16384;
@@ -44,6 +46,15 @@ struct JumpEntry {
 pub(crate) struct BlockRef {
     start: u32,
     len: u16,
+}
+
+impl BlockRef {
+    /// Index of the block's first instruction in the arena (what its translation is
+    /// kept under).
+    #[inline(always)]
+    pub fn start(self) -> u32 {
+        self.start
+    }
 }
 
 const NO_JUMP: JumpEntry = JumpEntry {
@@ -105,6 +116,8 @@ pub(crate) struct BlockCache {
     /// needs to drop the jump cache if the page may be in it: Linux fences single
     /// pages thousands of times while booting, nearly always data pages.
     jump_pages: Box<[u64]>,
+    /// Translations of hot blocks (kept by arena index: they die with their block).
+    pub jit: Jit,
 }
 
 impl BlockCache {
@@ -118,6 +131,7 @@ impl BlockCache {
             jump: vec![NO_JUMP; JUMP_ENTRIES].into_boxed_slice(),
             jump_generation: 0,
             jump_pages: vec![0; PAGE_FILTER_BITS / 64].into_boxed_slice(),
+            jit: Jit::new(),
         }
     }
 
@@ -169,6 +183,7 @@ impl BlockCache {
         let idx = self.blocks.len();
         let start = self.arena.len() as u32;
         self.arena.extend_from_slice(&insts);
+        self.jit.grow(insts.len());
         let mut off = 0u16;
         for inst in &insts {
             self.offsets.push(off);
@@ -256,6 +271,7 @@ impl BlockCache {
         self.blocks.clear();
         self.by_paddr.clear();
         self.by_page.clear();
+        self.jit.clear();
         self.flush_jumps();
     }
 }

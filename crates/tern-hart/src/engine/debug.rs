@@ -222,7 +222,14 @@ impl Core {
             self.raise(Exception::new(cause::BREAKPOINT, tval), pc);
             *executed += 1;
         } else {
-            let (n, end) = self.exec_block::<B, TRACE>(cache, (&[inst], &[0]), pc, 1, bus);
+            let (n, end) = self.exec_block::<B, TRACE>(
+                cache,
+                (&[inst], &[0]),
+                crate::engine::run::NOT_CACHED,
+                pc,
+                1,
+                bus,
+            );
             *executed += n.max(1);
             if let BlockEnd::Wait = end {
                 self.state.waiting = true;

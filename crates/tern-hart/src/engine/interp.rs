@@ -81,6 +81,7 @@ impl Core {
         &mut self,
         cache: &BlockCache,
         first: (&[Inst], &[u16]),
+        first_start: u32,
         start_pc: u64,
         budget: u64,
         bus: &mut B,
@@ -93,13 +94,35 @@ impl Core {
         let mut done = 0u64;
         let lines_at_entry = self.lines.get();
         let (mut insts, mut offs) = first;
+        let mut start = first_start;
+        // Translated code runs unless instructions are traced or a debugger watches.
+        // (With the interpreter engine this one test is all the translator costs.)
+        let jit = !TRACE && !self.debug_armed && cache.jit.is_on();
         loop {
             let ctx = Ctx { pc, insts, offs };
             let mut from = 0;
             let mut leave = false;
+            let mut translation = None;
+            if jit {
+                if cache.jit.wants(start) {
+                    cache.jit.translate(start, insts, offs);
+                }
+                translation = cache.jit.enter(start);
+            }
             // Instructions of this block that retired.
             let retired_here = loop {
-                let exit = dispatch::<B, TRACE>(self, bus, insts.get(from..).unwrap_or(&[]), &ctx);
+                let exit = match translation
+                    .take()
+                    .and_then(|t| self.run_translation(&cache.jit, t, pc, bus))
+                {
+                    // The translated prefix ended inside the block: interpret the rest.
+                    Some(e) if e.stop == Stop::End && e.at < insts.len() => {
+                        from = e.at;
+                        continue;
+                    }
+                    Some(e) => e,
+                    None => dispatch::<B, TRACE>(self, bus, insts.get(from..).unwrap_or(&[]), &ctx),
+                };
                 let k = exit.at;
                 // Tests in order of frequency, and no more than three: a `match` here
                 // becomes a jump table, one more indirect jump to mispredict per block.
@@ -159,7 +182,10 @@ impl Core {
                 break;
             }
             match cache.lookup_jump(pc, self.fetch_ctx) {
-                Some(i) => (insts, offs) = cache.block(i),
+                Some(i) => {
+                    (insts, offs) = cache.block(i);
+                    start = i.start();
+                }
                 None => break,
             }
         }

@@ -4,5 +4,6 @@ pub(crate) mod build;
 pub(crate) mod cache;
 pub mod debug;
 pub(crate) mod interp;
+pub mod jit;
 pub(crate) mod ops;
 pub mod run;

@@ -10,6 +10,9 @@ use crate::mem::bus::Bus;
 use crate::mem::ram::CodeWrites;
 use crate::trap::{irq, Exception};
 
+/// The arena index given to `exec_block` for an instruction outside the block cache.
+pub(crate) const NOT_CACHED: u32 = u32::MAX;
+
 /// Why [`Hart::run`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunExit {
@@ -202,9 +205,23 @@ fn run_loop<B: Bus>(
                         };
                         let left = budget.saturating_sub(*executed);
                         let (n, end) = if core.trace.is_some() {
-                            core.exec_block::<B, true>(cache, (&[inst], &[0]), pc, left, bus)
+                            core.exec_block::<B, true>(
+                                cache,
+                                (&[inst], &[0]),
+                                NOT_CACHED,
+                                pc,
+                                left,
+                                bus,
+                            )
                         } else {
-                            core.exec_block::<B, false>(cache, (&[inst], &[0]), pc, left, bus)
+                            core.exec_block::<B, false>(
+                                cache,
+                                (&[inst], &[0]),
+                                NOT_CACHED,
+                                pc,
+                                left,
+                                bus,
+                            )
                         };
                         *executed += n.max(1);
                         if let BlockEnd::Wait = end {
@@ -230,9 +247,9 @@ fn run_loop<B: Bus>(
             left = 1;
         }
         let (n, end) = if core.trace.is_some() {
-            core.exec_block::<B, true>(cache, insts, pc, left, bus)
+            core.exec_block::<B, true>(cache, insts, block.start(), pc, left, bus)
         } else {
-            core.exec_block::<B, false>(cache, insts, pc, left, bus)
+            core.exec_block::<B, false>(cache, insts, block.start(), pc, left, bus)
         };
         *executed += n.max(1);
         if let BlockEnd::Wait = end {

@@ -33,8 +33,10 @@ pub const CTX_M: usize = 3;
 /// entry's zero addend then made the host access the address itself.)
 const INVALID: u64 = 1 << 3;
 
-/// One cached translation.
+/// One cached translation. `#[repr(C)]`: translated code reads the fields at offsets
+/// 0 and 8.
 #[derive(Clone, Copy, Debug)]
+#[repr(C)]
 pub struct TlbEntry {
     /// Virtual page address, or [`INVALID`].
     pub vpage: u64,

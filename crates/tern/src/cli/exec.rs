@@ -41,6 +41,8 @@ pub struct ExecArgs {
     /// Print instructions retired, wall time, guest memory and peak host memory at exit.
     #[arg(long)]
     stats: bool,
+    #[command(flatten)]
+    engine: super::engine::EngineArgs,
     /// Serve the control API (status, pause, resume, snapshot, stop) on this Unix
     /// socket.
     #[arg(long)]
@@ -98,6 +100,7 @@ pub struct ExecArgs {
 /// program and this does not return).
 pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
     let start = Instant::now();
+    args.engine.apply()?;
     super::policy::install(
         args.policy.as_deref(),
         args.policy_text.as_deref(),
@@ -203,6 +206,11 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
     let r = tern_linux::start::exec_with(opts, prog, |proc| {
         if stats {
             proc.enable_stats(start);
+            tern_linux::exit::also_report_at_exit(|| {
+                if let Some(line) = super::engine::jit_stats_line() {
+                    eprintln!("{line}");
+                }
+            });
         }
         if let Some(path) = &proc.opts.api_sock {
             serve_or_exit(path, proc, command_line.clone(), None);

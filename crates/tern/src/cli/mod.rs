@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 mod control;
+mod engine;
 mod exec;
 mod gdb;
 mod migrate;

@@ -85,6 +85,8 @@ pub struct RunArgs {
     /// Print instructions retired, wall time and speed to stderr at the end.
     #[arg(long)]
     stats: bool,
+    #[command(flatten)]
+    engine: crate::cli::engine::EngineArgs,
     /// Serve the control API (status, pause, resume, snapshot, stop) on this Unix
     /// socket.
     #[arg(long)]
@@ -127,6 +129,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             agent: false,
         });
     }
+    args.engine.apply()?;
     super::size::check_memory(args.memory, 1, 64 * 1024, 4096)?;
     let clock = match args.clock {
         ClockKind::Host => ClockMode::Host,
@@ -158,4 +161,7 @@ fn print_stats(insns: u64, started: std::time::Instant) {
         "tern: {insns} instructions in {secs:.3} s ({:.1} MIPS)",
         insns as f64 / secs.max(1e-9) / 1e6
     );
+    if let Some(line) = crate::cli::engine::jit_stats_line() {
+        eprintln!("{line}");
+    }
 }
