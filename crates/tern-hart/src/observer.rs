@@ -31,3 +31,27 @@ pub trait ExecObserver: Send {
     /// after each run slice, so that little is lost if the process ends abruptly).
     fn flush(&mut self) {}
 }
+
+/// Several observers on one hart, called in order.
+pub struct Fanout(pub Vec<Box<dyn ExecObserver>>);
+
+impl ExecObserver for Fanout {
+    fn on_block(&mut self, pc: u64, insns: u64) {
+        for o in &mut self.0 {
+            o.on_block(pc, insns);
+        }
+    }
+    fn on_mem(&mut self, pc: u64, vaddr: u64, size: u8, store: bool) {
+        for o in &mut self.0 {
+            o.on_mem(pc, vaddr, size, store);
+        }
+    }
+    fn wants_mem(&self) -> bool {
+        self.0.iter().any(|o| o.wants_mem())
+    }
+    fn flush(&mut self) {
+        for o in &mut self.0 {
+            o.flush();
+        }
+    }
+}

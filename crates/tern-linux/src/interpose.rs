@@ -66,30 +66,6 @@ pub trait Plugin: Send + Sync {
     fn observer(&'static self, tid: i32) -> Box<dyn ExecObserver>;
 }
 
-/// Several plugins' observers on one hart.
-struct Fanout(Vec<Box<dyn ExecObserver>>);
-
-impl ExecObserver for Fanout {
-    fn on_block(&mut self, pc: u64, insns: u64) {
-        for o in &mut self.0 {
-            o.on_block(pc, insns);
-        }
-    }
-    fn on_mem(&mut self, pc: u64, vaddr: u64, size: u8, store: bool) {
-        for o in &mut self.0 {
-            o.on_mem(pc, vaddr, size, store);
-        }
-    }
-    fn wants_mem(&self) -> bool {
-        self.0.iter().any(|o| o.wants_mem())
-    }
-    fn flush(&mut self) {
-        for o in &mut self.0 {
-            o.flush();
-        }
-    }
-}
-
 static INTERPOSER: OnceLock<Box<dyn Interposer>> = OnceLock::new();
 static PLUGINS: Mutex<Vec<&'static dyn Plugin>> = Mutex::new(Vec::new());
 static REEXEC: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
@@ -123,7 +99,7 @@ pub fn observer(tid: i32) -> Option<Box<dyn ExecObserver>> {
     match all.len() {
         0 => None,
         1 => all.pop(),
-        _ => Some(Box::new(Fanout(all))),
+        _ => Some(Box::new(tern_hart::observer::Fanout(all))),
     }
 }
 

@@ -2,6 +2,9 @@
 //! and store the program makes, one line each, written to FILE, at most N lines
 //! ([`DEFAULT_MAX`] unless given).
 //!
+//! A system VM's trace (`tern run --plugin mem-trace=...`) is the same with the
+//! hart's number in place of the thread id.
+//!
 //! A line is `TID PC VADDR SIZE r|w` (addresses in hex): thread, the instruction's
 //! address, the accessed virtual address, its size in bytes, load or store (an
 //! atomic read-modify-write is a store). Each thread formats its lines into its own
@@ -112,7 +115,7 @@ impl MemTrace {
     }
 
     /// Writes the closing line.
-    fn finish(&self) {
+    pub fn finish(&self) {
         let line = format!(
             "# tern mem-trace: {} accesses recorded, {} left out (limit)\n",
             self.written.load(Ordering::Relaxed),

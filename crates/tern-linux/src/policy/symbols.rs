@@ -10,14 +10,15 @@ use crate::fs::resolve::Lookup;
 use crate::mm::vma::Backing;
 use crate::process::Process;
 
-/// A loaded file's functions: `(start, end, name)` sorted by start, and how its
+/// An ELF file's functions: `(start, end, name)` sorted by start, and how its
 /// virtual addresses map to file offsets (PT_LOAD: vaddr, offset, filesz).
-struct Symbols {
+pub struct Symbols {
     funcs: Vec<(u64, u64, String)>,
     loads: Vec<(u64, u64, u64)>,
 }
 
-fn symbols(data: &[u8]) -> Option<Symbols> {
+/// The functions of the ELF file `data` (`None` if it is not one).
+pub fn symbols(data: &[u8]) -> Option<Symbols> {
     let elf = goblin::elf::Elf::parse(data).ok()?;
     let mut funcs = Vec::new();
     for (syms, strs) in [(&elf.syms, &elf.strtab), (&elf.dynsyms, &elf.dynstrtab)] {
@@ -57,7 +58,7 @@ impl Symbols {
     }
 
     /// The function at ELF address `addr`.
-    fn function(&self, addr: u64) -> Option<&str> {
+    pub fn function(&self, addr: u64) -> Option<&str> {
         let i = self.funcs.partition_point(|f| f.0 <= addr);
         let (s, e, n) = self.funcs.get(i.checked_sub(1)?)?;
         (*s <= addr && addr < *e).then_some(n.as_str())

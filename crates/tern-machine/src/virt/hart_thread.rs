@@ -336,6 +336,10 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
         shared.retired.fetch_add(n, Ordering::Relaxed);
         slot.retired.fetch_add(n, Ordering::Relaxed);
         slot.counters.publish(hart.counters());
+        // Built-in plugins (`tern run --plugin`) take what their callbacks gathered.
+        if let Some(o) = hart.observer_mut() {
+            o.flush();
+        }
         match exit {
             RunExit::Trap(e) if e.cause == cause::ECALL_S => sbi_call(shared, &mut hart, me),
             RunExit::Debug(stop) => {

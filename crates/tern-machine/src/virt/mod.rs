@@ -407,6 +407,18 @@ impl VirtMachine {
         StopHandle(self.shared.clone())
     }
 
+    /// Installs instruction and memory callbacks on every hart (`make(hart id)`);
+    /// each hart's thread calls [`tern_hart::ExecObserver::flush`] after each run
+    /// slice. Before [`VirtMachine::run`].
+    pub fn set_observers(
+        &mut self,
+        mut make: impl FnMut(usize) -> Box<dyn tern_hart::ExecObserver>,
+    ) {
+        for (id, hart) in self.harts.iter_mut().enumerate() {
+            hart.set_observer(Some(make(id)));
+        }
+    }
+
     /// Runs the machine until it powers off, resets, or hits the instruction limit.
     pub fn run(&mut self) -> StopReason {
         let shared = self.shared.clone();

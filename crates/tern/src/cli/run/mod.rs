@@ -1,6 +1,7 @@
 //! `tern run`: boot a machine.
 
 pub(crate) mod devices;
+mod plugins;
 pub mod restore;
 pub(crate) mod spec;
 mod spike;
@@ -98,6 +99,11 @@ pub struct RunArgs {
     migratable: bool,
     #[command(flatten)]
     gdb: super::gdb::GdbArgs,
+    /// A built-in plugin on the harts (repeatable; virt only): `insn-count[=ELF]`
+    /// (instructions per function of ELF, e.g. vmlinux, printed at the end),
+    /// `coverage=FILE[,symbols=ELF]`, `mem-trace=FILE[,max=N]`.
+    #[arg(long, value_name = "NAME[=ARG]")]
+    plugin: Vec<String>,
     /// Wait for a VM migrating here on [tcp:]HOST:PORT instead of booting one (as `tern
     /// receive --listen`): the machine comes from the stream.
     #[arg(long, value_name = "HOST:PORT")]
@@ -142,6 +148,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         MachineKind::Spike => {
             if gdb.is_some() {
                 anyhow::bail!("--gdb is only available with --machine virt");
+            }
+            if !args.plugin.is_empty() {
+                anyhow::bail!("--plugin is only available with --machine virt");
             }
             spike::run(&args, clock, &sandbox)
         }
