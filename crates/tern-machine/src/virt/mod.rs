@@ -371,6 +371,7 @@ impl VirtMachine {
             builtin_sbi: firmware.is_none() && config.restore_builtin_sbi != Some(false),
             throttle: Default::default(),
             debug: tern_hart::DebugHub::default(),
+            sbi_policy: std::sync::OnceLock::new(),
         });
         Ok(VirtMachine {
             shared,
@@ -417,6 +418,18 @@ impl VirtMachine {
         for (id, hart) in self.harts.iter_mut().enumerate() {
             hart.set_observer(Some(make(id)));
         }
+    }
+
+    /// Puts SBI rules (`tern run --policy`) between the guest and tern's SBI; an
+    /// error when tern is not the firmware or rules are set already.
+    pub fn set_sbi_policy(&mut self, policy: sbi::policy::SbiPolicy) -> Result<(), String> {
+        if !self.shared.builtin_sbi {
+            return Err("SBI rules need tern's own SBI (no --bios)".into());
+        }
+        self.shared
+            .sbi_policy
+            .set(policy)
+            .map_err(|_| "SBI rules are set already".to_string())
     }
 
     /// Runs the machine until it powers off, resets, or hits the instruction limit.

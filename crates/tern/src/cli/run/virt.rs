@@ -89,6 +89,9 @@ pub fn run(
     };
     let mut machine = VirtMachine::new(config).context("cannot build the virt machine")?;
     let plugins = super::plugins::Plugins::install(&args.plugin, &mut machine)?;
+    if let Some(file) = &args.policy {
+        super::policy::install(file, &mut machine)?;
+    }
     if let Some(path) = &args.dump_dtb {
         std::fs::write(path, machine.dtb())
             .with_context(|| format!("cannot write {}", path.display()))?;
