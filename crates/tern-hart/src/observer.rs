@@ -55,3 +55,26 @@ impl ExecObserver for Fanout {
         }
     }
 }
+
+/// A fast hasher for guest addresses (the default SipHash costs more than the rest
+/// of a block callback): a multiply and a rotate per word. Not for keys a guest can
+/// choose to collide on purpose where that matters; plugins bound their tables.
+#[derive(Default, Clone, Copy)]
+pub struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+/// A map keyed by guest address, with [`AddrHasher`].
+pub type AddrMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<AddrHasher>>;

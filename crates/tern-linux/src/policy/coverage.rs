@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use tern_hart::observer::AddrMap;
 use tern_hart::ExecObserver;
 
 use super::symbols::Symbolizer;
@@ -49,11 +50,18 @@ pub struct Coverage {
 /// One thread's blocks since its last flush.
 struct Tracker {
     plugin: &'static Coverage,
-    seen: HashMap<u64, u64>,
+    seen: AddrMap<u64>,
+    /// The block seen last (a loop: no map lookup).
+    last: (u64, u64),
 }
 
 impl ExecObserver for Tracker {
+    #[inline]
     fn on_block(&mut self, pc: u64, insns: u64) {
+        if self.last == (pc, insns) {
+            return;
+        }
+        self.last = (pc, insns);
         let e = self.seen.entry(pc).or_default();
         *e = (*e).max(insns);
     }
@@ -147,7 +155,8 @@ impl Plugin for Coverage {
     fn observer(&'static self, _tid: i32) -> Box<dyn ExecObserver> {
         Box::new(Tracker {
             plugin: self,
-            seen: HashMap::new(),
+            seen: AddrMap::default(),
+            last: (u64::MAX, 0),
         })
     }
 }

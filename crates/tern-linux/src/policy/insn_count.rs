@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use tern_hart::observer::AddrMap;
 use tern_hart::ExecObserver;
 
 use super::symbols::Symbolizer;
@@ -47,15 +48,30 @@ pub struct InsnCount {
 /// One thread's counts since its last flush.
 struct Counter {
     plugin: &'static InsnCount,
-    per_block: HashMap<u64, u64>,
+    per_block: AddrMap<u64>,
+    /// The block seen last and its count not yet in `per_block` (a loop runs the
+    /// same block again and again: no map update for those).
+    last: (u64, u64),
 }
 
 impl ExecObserver for Counter {
+    #[inline]
     fn on_block(&mut self, pc: u64, insns: u64) {
-        *self.per_block.entry(pc).or_default() += insns;
+        if self.last.0 == pc {
+            self.last.1 += insns;
+            return;
+        }
+        if self.last.1 != 0 {
+            *self.per_block.entry(self.last.0).or_default() += self.last.1;
+        }
+        self.last = (pc, insns);
     }
 
     fn flush(&mut self) {
+        if self.last.1 != 0 {
+            *self.per_block.entry(self.last.0).or_default() += self.last.1;
+            self.last.1 = 0;
+        }
         if self.per_block.is_empty() {
             return;
         }
@@ -147,7 +163,8 @@ impl Plugin for InsnCount {
     fn observer(&'static self, _tid: i32) -> Box<dyn ExecObserver> {
         Box::new(Counter {
             plugin: self,
-            per_block: HashMap::new(),
+            per_block: AddrMap::default(),
+            last: (0, 0),
         })
     }
 }

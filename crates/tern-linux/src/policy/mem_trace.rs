@@ -49,6 +49,8 @@ struct Tracer {
     lines: u64,
     /// Lines this thread may still write.
     granted: u64,
+    /// The limit is used up.
+    exhausted: bool,
     dropped: u64,
 }
 
@@ -61,6 +63,10 @@ impl ExecObserver for Tracer {
 
     fn on_mem(&mut self, pc: u64, vaddr: u64, size: u8, store: bool) {
         if self.granted == 0 {
+            if self.exhausted {
+                self.dropped += 1;
+                return;
+            }
             let p = self.plugin;
             let got = p
                 .left
@@ -70,6 +76,8 @@ impl ExecObserver for Tracer {
                 .unwrap_or(0);
             self.granted = got.min(GRANT);
             if self.granted == 0 {
+                // The limit is reached for good: no more atomics per access.
+                self.exhausted = true;
                 self.dropped += 1;
                 return;
             }
@@ -138,6 +146,7 @@ impl Plugin for MemTrace {
             buf: Vec::with_capacity(64 * 1024),
             lines: 0,
             granted: 0,
+            exhausted: false,
             dropped: 0,
         })
     }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use anyhow::{bail, Context};
-use tern_hart::observer::{ExecObserver, Fanout};
+use tern_hart::observer::{AddrMap, ExecObserver, Fanout};
 use tern_linux::interpose::Plugin;
 use tern_linux::policy::mem_trace::{self, MemTrace};
 use tern_linux::policy::symbols::{symbols, Symbols};
@@ -39,10 +39,11 @@ struct Blocks {
 /// One hart's blocks since its last flush.
 struct BlockObserver {
     all: &'static Mutex<Blocks>,
-    local: HashMap<u64, (u64, u64)>,
+    local: AddrMap<(u64, u64)>,
 }
 
 impl ExecObserver for BlockObserver {
+    #[inline]
     fn on_block(&mut self, pc: u64, insns: u64) {
         let e = self.local.entry(pc).or_default();
         e.0 += insns;
@@ -151,7 +152,7 @@ impl Plugins {
                 if let Some(b) = blocks {
                     all.push(Box::new(BlockObserver {
                         all: b,
-                        local: HashMap::new(),
+                        local: AddrMap::default(),
                     }));
                 }
                 if let Some(t) = trace {
