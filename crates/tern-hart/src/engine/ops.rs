@@ -177,7 +177,9 @@ macro_rules! split {
 macro_rules! head {
     ($c:ident, $rest:ident, $ctx:ident, $i:ident, $next:ident) => {
         split!($rest, $ctx, $i, $next);
-        if TRACE {
+        // The instrumented form also serves observers: the trace is tested here,
+        // not in a call per instruction.
+        if TRACE && $c.trace.is_some() {
             $c.trace_inst($ctx.here($rest), $i);
         }
     };
