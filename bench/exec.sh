@@ -42,8 +42,6 @@ case "$hook" in
     insn-count) hook_args=(--plugin insn-count) ;;
     *) echo "bench/exec.sh: --hook none|policy|insn-count" >&2; exit 2 ;;
 esac
-# tern exec with the hook (a plugin's report goes to $out/stderr.LABEL).
-tern_exec=("$tern" exec "${hook_args[@]}")
 
 need() { # program package
     command -v "$1" >/dev/null 2>&1 && return 0
@@ -64,6 +62,8 @@ tern=${TERN:-$repo/target/release/tern}
 if [ ! -x "$tern" ]; then
     (cd "$repo" && cargo build --release -p tern)
 fi
+# tern exec with the hook (a plugin's report goes to $out/stderr.LABEL).
+tern_exec=("$tern" exec "${hook_args[@]}")
 
 # --- inputs -------------------------------------------------------------------
 esbuild_version=0.28.2
