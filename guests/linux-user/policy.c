@@ -18,6 +18,9 @@
  *                           link to RO, for SECS seconds (the tree must not change).
  *   policy hot              spends about 95% of its instructions in spin_hot and 5%
  *                           in spin_cold (for the insn-count plugin).
+ *   policy touch            touch_array stores 64 longs into a global array and
+ *                           loads them back (for the mem-trace and coverage
+ *                           plugins); prints "ok touch ADDR" with the array's address.
  *
  * Prints "ok WHAT" or "FAIL WHAT: ..." per check; the exit status is the number of
  * failures. */
@@ -299,6 +302,15 @@ __attribute__((noinline)) static unsigned long spin(unsigned long n, unsigned lo
 __attribute__((noinline)) unsigned long spin_hot(unsigned long n) { return spin(0, 1) + ({ volatile unsigned long x = 1; for (unsigned long i = 0; i < n; i++) x = x * 6364136223846793005UL + 1; x; }); }
 __attribute__((noinline)) unsigned long spin_cold(unsigned long n) { return spin(0, 2) + ({ volatile unsigned long x = 2; for (unsigned long i = 0; i < n; i++) x = x * 6364136223846793005UL + 3; x; }); }
 
+volatile unsigned long touched[64];
+
+__attribute__((noinline)) unsigned long touch_array(void) {
+    unsigned long sum = 0;
+    for (int i = 0; i < 64; i++) touched[i] = (unsigned long)i * 3;
+    for (int i = 0; i < 64; i++) sum += touched[i];
+    return sum;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc >= 4 && strcmp(argv[1], "readonly") == 0) return readonly(argv[2], argv[3]);
@@ -326,6 +338,11 @@ int main(int argc, char **argv) {
         unsigned long r = spin_hot(19000000) + spin_cold(1000000);
         printf("ok hot %lu\n", r & 1);
         return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "touch") == 0) {
+        unsigned long sum = touch_array();
+        printf("ok touch %#lx %lu\n", (unsigned long)touched, sum);
+        return sum == 6048 ? 0 : 1;
     }
     fprintf(stderr, "usage: policy readonly RO RW | deny | connect OK BAD UNIX_OK UNIX_BAD | exec\n");
     return 100;

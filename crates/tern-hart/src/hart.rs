@@ -104,6 +104,12 @@ pub struct Core {
     pub(crate) stimer_fired: bool,
     /// Instruction trace output.
     pub(crate) trace: Option<Box<dyn Write + Send>>,
+    /// Instruction and memory callbacks (see [`crate::observer`]).
+    pub(crate) observer: Option<Box<dyn crate::observer::ExecObserver>>,
+    /// The observer wants memory accesses.
+    pub(crate) observe_mem: bool,
+    /// The run loop takes its instrumented form: a trace or an observer is set.
+    pub(crate) instrumented: bool,
     /// What a host debugger asks of this hart (see [`crate::engine::debug`]).
     pub(crate) host_debug: crate::engine::debug::HostDebug,
     /// The run loop takes the debug path: a trigger is armed or `host_debug` is
@@ -196,6 +202,9 @@ impl Hart {
             store_epoch_seen: 0,
             ram_events_seen: 0,
             trace: None,
+            observer: None,
+            observe_mem: false,
+            instrumented: false,
             host_debug: Default::default(),
             debug_armed: false,
             counters: HartCounters::default(),
@@ -253,6 +262,25 @@ impl Hart {
     /// Sends a disassembled trace of every executed instruction to `out`.
     pub fn set_trace(&mut self, out: Option<Box<dyn Write + Send>>) {
         self.core.trace = out;
+        self.core.instrumented = self.core.trace.is_some() || self.core.observer.is_some();
+    }
+
+    /// Installs instruction and memory callbacks (`None` removes them); returns the
+    /// observer that was installed before. With none installed (and no trace) the
+    /// hart runs its uninstrumented code.
+    pub fn set_observer(
+        &mut self,
+        observer: Option<Box<dyn crate::observer::ExecObserver>>,
+    ) -> Option<Box<dyn crate::observer::ExecObserver>> {
+        let old = std::mem::replace(&mut self.core.observer, observer);
+        self.core.observe_mem = self.core.observer.as_ref().is_some_and(|o| o.wants_mem());
+        self.core.instrumented = self.core.trace.is_some() || self.core.observer.is_some();
+        old
+    }
+
+    /// The installed observer, if any (to flush it or read it).
+    pub fn observer_mut(&mut self) -> Option<&mut (dyn crate::observer::ExecObserver + 'static)> {
+        self.core.observer.as_deref_mut()
     }
 
     /// Drops writable TLB entries, so that every later guest store marks its page

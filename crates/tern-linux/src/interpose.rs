@@ -6,16 +6,18 @@
 //! with its number and arguments and answers [`Verdict::Allow`],
 //! [`Verdict::Deny`] (the program sees the errno, the call is not made) or
 //! [`Verdict::Watch`] (made, and [`Interposer::after`] sees the result). A
-//! [`Sampler`] sees where each thread's pc is every [`Sampler::period`] retired
-//! instructions.
+//! [`Plugin`] gives each thread's hart an [`ExecObserver`]: callbacks per block of
+//! retired instructions and per memory access.
 //!
-//! Both are installed once per host process, before the program runs, and kept in
-//! `OnceLock`s: with none installed the run loop pays one load and a branch per
-//! system call and per run slice, nothing per instruction. A program's `execve`
+//! Both are installed once per host process, before the program runs: with none
+//! installed the run loop pays one load and a branch per system call and per run
+//! slice, and the harts run their uninstrumented code. A program's `execve`
 //! starts a new `tern exec`; [`reexec_args`] are the options that install the same
 //! hooks there.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tern_hart::ExecObserver;
 
 use crate::errno::{Errno, SysResult};
 use crate::process::Process;
@@ -49,22 +51,23 @@ pub trait Interposer: Send + Sync {
     fn after(&self, _t: &Task, _nr: u64, _args: &[u64; 6], _note: String, _result: &SysResult) {}
 }
 
-/// A hook that samples the program counter of every thread.
-pub trait Sampler: Send + Sync {
-    /// Retired instructions between two samples (at least 1).
-    fn period(&self) -> u64;
-
-    /// Thread `tid` retired `n` instructions and stands at `pc`.
-    fn sample(&self, tid: i32, pc: u64, n: u64);
-
+/// A built-in plugin on the instruction stream: gives each thread's hart an
+/// [`ExecObserver`] (block and memory callbacks, see [`tern_hart::observer`]).
+/// With no plugin installed the harts run their uninstrumented code.
+pub trait Plugin: Send + Sync {
     /// Called once the process exists, before the program runs.
     fn attach(&self, _proc: &Arc<Process>) -> Result<(), String> {
         Ok(())
     }
+
+    /// The callbacks for the hart of a new thread `tid` (the observer hands what it
+    /// gathers back to the plugin in [`ExecObserver::flush`], called after each
+    /// run slice).
+    fn observer(&'static self, tid: i32) -> Box<dyn ExecObserver>;
 }
 
 static INTERPOSER: OnceLock<Box<dyn Interposer>> = OnceLock::new();
-static SAMPLER: OnceLock<Box<dyn Sampler>> = OnceLock::new();
+static PLUGINS: Mutex<Vec<&'static dyn Plugin>> = Mutex::new(Vec::new());
 static REEXEC: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 /// Installs the system-call hook of this host process (once; a second call
@@ -73,9 +76,31 @@ pub fn install(hook: Box<dyn Interposer>) -> bool {
     INTERPOSER.set(hook).is_ok()
 }
 
-/// Installs the pc sampler of this host process (once).
-pub fn install_sampler(s: Box<dyn Sampler>) -> bool {
-    SAMPLER.set(s).is_ok()
+/// Adds a plugin to this host process (before the program runs).
+pub fn install_plugin(p: &'static dyn Plugin) {
+    PLUGINS.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+}
+
+fn plugins() -> Vec<&'static dyn Plugin> {
+    PLUGINS.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Whether a plugin is installed (the run loop then flushes observers after each
+/// slice).
+pub fn has_plugins() -> bool {
+    !PLUGINS.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+}
+
+/// The observer for the hart of new thread `tid`: the installed plugins' ones
+/// together, or `None` when none is installed.
+pub fn observer(tid: i32) -> Option<Box<dyn ExecObserver>> {
+    let mut all: Vec<Box<dyn ExecObserver>> =
+        plugins().into_iter().map(|p| p.observer(tid)).collect();
+    match all.len() {
+        0 => None,
+        1 => all.pop(),
+        _ => Some(Box::new(tern_hart::observer::Fanout(all))),
+    }
 }
 
 /// The system-call hook, if one is installed.
@@ -84,19 +109,13 @@ pub fn interposer() -> Option<&'static dyn Interposer> {
     INTERPOSER.get().map(|b| b.as_ref())
 }
 
-/// The pc sampler, if one is installed.
-#[inline]
-pub fn sampler() -> Option<&'static dyn Sampler> {
-    SAMPLER.get().map(|b| b.as_ref())
-}
-
 /// Gives the installed hooks the process before its program runs.
 pub fn attach(proc: &Arc<Process>) -> Result<(), String> {
     if let Some(h) = interposer() {
         h.attach(proc)?;
     }
-    if let Some(s) = sampler() {
-        s.attach(proc)?;
+    for p in plugins() {
+        p.attach(proc)?;
     }
     Ok(())
 }

@@ -87,6 +87,10 @@ impl Thread {
             st.x[2] = sp;
         }
         hart.state_changed();
+        // Built-in plugins (`--plugin`): block and memory callbacks on this hart.
+        if let Some(o) = crate::interpose::observer(tid) {
+            hart.set_observer(Some(o));
+        }
         let stats = Arc::new(HartStats::default());
         stats.pc.store(pc, std::sync::atomic::Ordering::Relaxed);
         proc.shoot.register(tid, host_tid, lines, stats.clone());
@@ -109,9 +113,8 @@ impl Thread {
     pub fn run(&mut self) -> i32 {
         let slice = self.task.proc.opts.slice.max(1000);
         let mut debug_applied = 0;
-        // A pc sampler (`--plugin insn-count`): the slice ends every period.
-        let sampler = crate::interpose::sampler();
-        let mut since_sample = 0u64;
+        // Plugins (`--plugin`) get what their observer gathered after each slice.
+        let plugged = crate::interpose::has_plugins();
         // The hart's slow-path counters as last published for metrics.
         let mut published = tern_hart::HartCounters::default();
         loop {
@@ -151,17 +154,11 @@ impl Thread {
                 }
                 None => slice,
             };
-            let budget = match sampler {
-                Some(s) => budget.min(s.period().saturating_sub(since_sample).max(1)),
-                None => budget,
-            };
             let (exit, n) = self.hart.run(&mut EmptyBus, budget);
             self.task.proc.count(n);
-            if let Some(s) = sampler {
-                since_sample += n;
-                if since_sample >= s.period() {
-                    since_sample = 0;
-                    s.sample(self.task.tid, self.hart.state().pc, n);
+            if plugged {
+                if let Some(o) = self.hart.observer_mut() {
+                    o.flush();
                 }
             }
             self.stats.slice_done(self.hart.state().pc, n);

@@ -3,7 +3,8 @@
 //! through descriptors), with and without `--root` and through a `--bind`, and the
 //! host-side files stay as they were; a denied call returns the configured errno;
 //! `connect` reaches only listed addresses; `execve` is logged and the policy
-//! survives it; `--plugin insn-count` names the program's hot function.
+//! survives it; `--plugin insn-count` names the program's hot function and counts
+//! exactly; `mem-trace` and `coverage` see a function's accesses and blocks.
 //!
 //! The guest side is `guests/linux-user/policy.c`, which checks each errno itself
 //! and prints `ok ...` or `FAIL ...` per attempt. Full tier (about 10 s):
@@ -323,18 +324,14 @@ fn bad_policies_are_refused_with_the_line() {
 #[test]
 #[ignore = "full tier (scripts/test): needs the tern binary and riscv64 guests (cross toolchain)"]
 fn insn_count_names_the_hot_function() {
-    for (link, period) in [(Link::Static, None), (Link::Dynamic, Some("1000"))] {
+    for link in [Link::Static, Link::Dynamic] {
         let prog = build("policy", link);
         let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
         c.arg("exec");
         if link == Link::Dynamic {
             c.args(["--sysroot", linux_user::SYSROOT]);
         }
-        let plugin = match period {
-            Some(p) => format!("insn-count={p}"),
-            None => "insn-count".to_string(),
-        };
-        c.args(["--plugin", &plugin]).arg(&prog).arg("hot");
+        c.args(["--plugin", "insn-count"]).arg(&prog).arg("hot");
         let o = exec(c);
         assert_all_ok(&o, 1);
         // "  94.99%          114009000  spin_hot (policy-static)"
@@ -371,6 +368,98 @@ fn insn_count_names_the_hot_function() {
             o.stderr
         );
     }
+}
+
+/// The number after `prefix` in the first line of `text` that contains it.
+fn number_after(text: &str, prefix: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.split_once(prefix))
+        .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {prefix:?} in:\n{text}"))
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and riscv64 guests (cross toolchain)"]
+fn insn_count_is_exact_and_mem_trace_and_coverage_see_the_accesses() {
+    let base = fresh("plugins");
+    let (trace, cov) = (base.join("mem.txt"), base.join("cov.txt"));
+    let prog = build("policy", Link::Static);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
+    c.args(["exec", "--stats", "--plugin", "insn-count", "--plugin"])
+        .arg(format!("mem-trace={}", trace.display()))
+        .arg("--plugin")
+        .arg(format!("coverage={}", cov.display()))
+        .arg(&prog)
+        .arg("touch");
+    let o = exec(c);
+    assert_all_ok(&o, 1);
+    // "ok touch 0x82468 6048": the array's address.
+    let arr = o
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("ok touch 0x"))
+        .and_then(|l| u64::from_str_radix(l.split(' ').next()?, 16).ok())
+        .unwrap_or_else(|| panic!("no address: {}", o.stdout));
+    // Exact: the blocks' counts add up to what the run loop counted (which also
+    // counts one for each system call made at the start of a block).
+    let counted = number_after(&o.stderr, "tern insn-count: ");
+    let retired = number_after(&o.stderr, "tern: ");
+    assert!(
+        counted <= retired && retired - counted < 100,
+        "insn-count {counted}, run loop {retired}:\n{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains(" touch_array (policy-static)"),
+        "{}",
+        o.stderr
+    );
+    // Each of the 64 stores and 64 loads of the array, with its size.
+    let text = std::fs::read_to_string(&trace).expect("the trace file");
+    let (mut stores, mut loads) = (0, 0);
+    for l in text.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = l.split(' ').collect();
+        assert_eq!(f.len(), 5, "bad line {l:?}");
+        let vaddr = u64::from_str_radix(f[2].trim_start_matches("0x"), 16).expect("vaddr");
+        if (arr..arr + 512).contains(&vaddr) {
+            assert_eq!(f[3], "8", "{l}");
+            match f[4] {
+                "w" => stores += 1,
+                "r" => loads += 1,
+                k => panic!("kind {k} in {l}"),
+            }
+        }
+    }
+    assert_eq!((stores, loads), (64, 64), "accesses to the array");
+    let last = text.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("# tern mem-trace: ") && last.contains(" 0 left out"),
+        "{last}"
+    );
+    // Coverage: touch_array's blocks, by their address in the file.
+    let cov = std::fs::read_to_string(&cov).expect("the coverage file");
+    assert!(cov.starts_with("# tern coverage: "), "{cov}");
+    let blocks: Vec<&str> = cov
+        .lines()
+        .filter(|l| l.ends_with(" touch_array"))
+        .collect();
+    assert!(blocks.len() >= 2, "touch_array's blocks: {cov}");
+    assert!(
+        blocks.iter().all(|l| l.contains(" policy-static 0x")),
+        "{blocks:?}"
+    );
+
+    // A trace limit holds, and says how many accesses it left out.
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
+    c.args(["exec", "--plugin"])
+        .arg(format!("mem-trace={},max=100", trace.display()))
+        .arg(&prog)
+        .arg("touch");
+    assert_all_ok(&exec(c), 1);
+    let text = std::fs::read_to_string(&trace).expect("the trace file");
+    assert_eq!(text.lines().count(), 101, "{text}");
+    let left = number_after(&text, "recorded, ");
+    assert!(left > 128, "{text}");
 }
 
 #[test]

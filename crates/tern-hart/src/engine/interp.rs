@@ -66,6 +66,26 @@ impl Core {
         }
     }
 
+    /// Tells the observer (if any) that `n` instructions of the block at `pc` retired.
+    pub(crate) fn observe_block(&mut self, pc: u64, n: usize) {
+        if n != 0 {
+            if let Some(o) = self.observer.as_mut() {
+                o.on_block(pc, n as u64);
+            }
+        }
+    }
+
+    /// Tells the observer (if it wants them) of a memory access by the instruction
+    /// at `pc`.
+    #[inline]
+    pub(crate) fn observe_mem(&mut self, pc: u64, vaddr: u64, size: u8, store: bool) {
+        if self.observe_mem {
+            if let Some(o) = self.observer.as_mut() {
+                o.on_mem(pc, vaddr, size, store);
+            }
+        }
+    }
+
     /// Runs the block `first` (starting at virtual `start_pc`), then the blocks that
     /// follow it as long as the jump cache knows them, nothing needs the run loop's
     /// attention, and fewer than `budget` instructions retired. Returns the number of
@@ -137,6 +157,9 @@ impl Core {
                     break insts.len();
                 }
                 if exit.stop == Stop::Trap {
+                    if TRACE {
+                        self.observe_block(ctx.pc, k);
+                    }
                     let e = self.op_trap;
                     return self.block_trap(e, ctx.pc_at(k), done + k as u64, committed);
                 }
@@ -164,14 +187,25 @@ impl Core {
                         break k + 1;
                     }
                     Ok(Flow::Wait) => {
+                        if TRACE {
+                            self.observe_block(ctx.pc, k + 1);
+                        }
                         self.state.pc = ctx.next_pc(k);
                         self.retire(1);
                         return (index + 1, BlockEnd::Wait);
                     }
-                    Err(e) => return self.block_trap(e, ctx.pc_at(k), index, committed),
+                    Err(e) => {
+                        if TRACE {
+                            self.observe_block(ctx.pc, k);
+                        }
+                        return self.block_trap(e, ctx.pc_at(k), index, committed);
+                    }
                 }
             };
             done += retired_here as u64;
+            if TRACE {
+                self.observe_block(ctx.pc, retired_here);
+            }
             if leave
                 || done >= budget
                 || self.bus_touched

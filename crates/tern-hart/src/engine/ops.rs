@@ -177,7 +177,9 @@ macro_rules! split {
 macro_rules! head {
     ($c:ident, $rest:ident, $ctx:ident, $i:ident, $next:ident) => {
         split!($rest, $ctx, $i, $next);
-        if TRACE {
+        // The instrumented form also serves observers: the trace is tested here,
+        // not in a call per instruction.
+        if TRACE && $c.trace.is_some() {
             $c.trace_inst($ctx.here($rest), $i);
         }
     };
@@ -392,6 +394,9 @@ macro_rules! load {
                     Ok(v) => v,
                     Err(e) => return trap(c, e, rest, ctx),
                 };
+                if TRACE {
+                    c.observe_mem(ctx.here(rest), addr, $n, false);
+                }
                 c.state.x[usize::from(i.rd & 31)] = $ext;
                 c.state.x[0] = 0;
                 dispatch::<B, TRACE>(c, bus, next, ctx)
@@ -401,6 +406,9 @@ macro_rules! load {
             let Some($v) = c.load_fast::<$n>(addr) else {
                 return slow::<B, TRACE>(c, bus, rest, ctx);
             };
+            if TRACE {
+                c.observe_mem(ctx.here(rest), addr, $n, false);
+            }
             c.state.x[usize::from(i.rd & 31)] = $ext;
             c.state.x[0] = 0;
             dispatch::<B, TRACE>(c, bus, next, ctx)
@@ -426,12 +434,18 @@ macro_rules! store {
                 if let Err(e) = c.store_slow(addr, $n, x(c, i.rs2), bus) {
                     return trap(c, e, rest, ctx);
                 }
+                if TRACE {
+                    c.observe_mem(ctx.here(rest), addr, $n, true);
+                }
                 dispatch::<B, TRACE>(c, bus, next, ctx)
             });
             head!(c, rest, ctx, i, next);
             let addr = x(c, i.rs1).wrapping_add(imm!(i));
             if !c.store_fast::<$n>(addr, x(c, i.rs2)) {
                 return slow::<B, TRACE>(c, bus, rest, ctx);
+            }
+            if TRACE {
+                c.observe_mem(ctx.here(rest), addr, $n, true);
             }
             dispatch::<B, TRACE>(c, bus, next, ctx)
         });
@@ -473,12 +487,22 @@ fn fence<B: Bus, const TRACE: bool>(c: &mut Core, bus: &mut B, rest: &[Inst], ct
 
 fn amo<B: Bus, const TRACE: bool>(c: &mut Core, bus: &mut B, rest: &[Inst], ctx: &Ctx) -> Exit {
     head!(c, rest, ctx, i, next);
+    let addr = x(c, i.rs1);
     match c.exec_amo(i, bus) {
         Ok(v) => {
             c.state.x[usize::from(i.rd & 31)] = v;
             c.state.x[0] = 0;
         }
         Err(e) => return trap(c, e, rest, ctx),
+    }
+    if TRACE {
+        let size = if (i.op as u8) >= (Op::LrD as u8) {
+            8
+        } else {
+            4
+        };
+        let load_only = matches!(i.op, Op::LrW | Op::LrD);
+        c.observe_mem(ctx.here(rest), addr, size, !load_only);
     }
     dispatch::<B, TRACE>(c, bus, next, ctx)
 }
@@ -497,6 +521,9 @@ macro_rules! fload {
                     Ok(v) => v,
                     Err(e) => return trap(c, e, rest, ctx),
                 };
+                if TRACE {
+                    c.observe_mem(ctx.here(rest), addr, $n, false);
+                }
                 {
                     let $c: &mut Core = c;
                     let $rd = i.rd;
@@ -509,6 +536,9 @@ macro_rules! fload {
             let Some($v) = c.load_fast::<$n>(addr).filter(|_| c.fpu_on()) else {
                 return slow::<B, TRACE>(c, bus, rest, ctx);
             };
+            if TRACE {
+                c.observe_mem(ctx.here(rest), addr, $n, false);
+            }
             {
                 let $c: &mut Core = c;
                 let $rd = i.rd;
@@ -536,6 +566,9 @@ macro_rules! fstore {
                 if let Err(e) = c.store_slow(addr, $n, v, bus) {
                     return trap(c, e, rest, ctx);
                 }
+                if TRACE {
+                    c.observe_mem(ctx.here(rest), addr, $n, true);
+                }
                 dispatch::<B, TRACE>(c, bus, next, ctx)
             });
             head!(c, rest, ctx, i, next);
@@ -543,6 +576,9 @@ macro_rules! fstore {
             let v = c.state.f[usize::from(i.rs2 & 31)];
             if !c.fpu_on() || !c.store_fast::<$n>(addr, v) {
                 return slow::<B, TRACE>(c, bus, rest, ctx);
+            }
+            if TRACE {
+                c.observe_mem(ctx.here(rest), addr, $n, true);
             }
             dispatch::<B, TRACE>(c, bus, next, ctx)
         });

@@ -140,7 +140,7 @@ fn run_loop<B: Bus>(
             return RunExit::Budget;
         }
         if core.debug_armed && core.debug_per_instruction() {
-            let stop = if core.trace.is_some() {
+            let stop = if core.instrumented {
                 core.debug_step::<B, true>(cache, bus, executed)
             } else {
                 core.debug_step::<B, false>(cache, bus, executed)
@@ -204,7 +204,7 @@ fn run_loop<B: Bus>(
                             }
                         };
                         let left = budget.saturating_sub(*executed);
-                        let (n, end) = if core.trace.is_some() {
+                        let (n, end) = if core.instrumented {
                             core.exec_block::<B, true>(
                                 cache,
                                 (&[inst], &[0]),
@@ -246,7 +246,7 @@ fn run_loop<B: Bus>(
             }
             left = 1;
         }
-        let (n, end) = if core.trace.is_some() {
+        let (n, end) = if core.instrumented {
             core.exec_block::<B, true>(cache, insts, block.start(), pc, left, bus)
         } else {
             core.exec_block::<B, false>(cache, insts, block.start(), pc, left, bus)

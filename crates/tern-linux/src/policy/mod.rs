@@ -7,10 +7,13 @@
 //! load and a compare on top of the hook's own check.
 
 pub mod connect;
+pub mod coverage;
 pub mod insn_count;
+pub mod mem_trace;
 pub mod readonly;
 pub mod readonly_guard;
 pub mod rules;
+pub mod symbols;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, OnceLock};

@@ -101,6 +101,8 @@ pub struct Shared {
     pub throttle: AtomicU32,
     /// A host debugger's settings for the harts and their stop reports.
     pub debug: tern_hart::DebugHub,
+    /// SBI rules of `tern run --policy` (tern as the firmware only).
+    pub sbi_policy: std::sync::OnceLock<sbi::policy::SbiPolicy>,
 }
 
 /// The highest throttle: harts still run 1 % of the time.
@@ -336,6 +338,10 @@ pub fn hart_loop(shared: &Shared, mut hart: Hart, me: usize) {
         shared.retired.fetch_add(n, Ordering::Relaxed);
         slot.retired.fetch_add(n, Ordering::Relaxed);
         slot.counters.publish(hart.counters());
+        // Built-in plugins (`tern run --plugin`) take what their callbacks gathered.
+        if let Some(o) = hart.observer_mut() {
+            o.flush();
+        }
         match exit {
             RunExit::Trap(e) if e.cause == cause::ECALL_S => sbi_call(shared, &mut hart, me),
             RunExit::Debug(stop) => {
@@ -414,15 +420,26 @@ fn sbi_call(shared: &Shared, hart: &mut Hart, me: usize) {
         fid: x[16],
         args: [x[10], x[11], x[12], x[13], x[14], x[15]],
     };
-    let outcome = sbi::handle(
-        &mut SbiPlatform {
-            shared,
-            hart: &mut *hart,
+    let policy = shared.sbi_policy.get();
+    let (denied, log) = match policy {
+        Some(p) => p.before(me, &call),
+        None => (None, false),
+    };
+    let outcome = match denied {
+        Some(o) => o,
+        None => sbi::handle(
+            &mut SbiPlatform {
+                shared,
+                hart: &mut *hart,
+                me,
+            },
             me,
-        },
-        me,
-        call,
-    );
+            call,
+        ),
+    };
+    if let (true, Some(p)) = (log, policy) {
+        p.after(me, &call, &outcome);
+    }
     let pc = hart.state().pc.wrapping_add(4);
     match outcome {
         Outcome::Return { error, value } => {

@@ -371,6 +371,7 @@ impl VirtMachine {
             builtin_sbi: firmware.is_none() && config.restore_builtin_sbi != Some(false),
             throttle: Default::default(),
             debug: tern_hart::DebugHub::default(),
+            sbi_policy: std::sync::OnceLock::new(),
         });
         Ok(VirtMachine {
             shared,
@@ -405,6 +406,30 @@ impl VirtMachine {
     /// Asks the machine to stop as if powered off with `status` (for Ctrl-A X).
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle(self.shared.clone())
+    }
+
+    /// Installs instruction and memory callbacks on every hart (`make(hart id)`);
+    /// each hart's thread calls [`tern_hart::ExecObserver::flush`] after each run
+    /// slice. Before [`VirtMachine::run`].
+    pub fn set_observers(
+        &mut self,
+        mut make: impl FnMut(usize) -> Box<dyn tern_hart::ExecObserver>,
+    ) {
+        for (id, hart) in self.harts.iter_mut().enumerate() {
+            hart.set_observer(Some(make(id)));
+        }
+    }
+
+    /// Puts SBI rules (`tern run --policy`) between the guest and tern's SBI; an
+    /// error when tern is not the firmware or rules are set already.
+    pub fn set_sbi_policy(&mut self, policy: sbi::policy::SbiPolicy) -> Result<(), String> {
+        if !self.shared.builtin_sbi {
+            return Err("SBI rules need tern's own SBI (no --bios)".into());
+        }
+        self.shared
+            .sbi_policy
+            .set(policy)
+            .map_err(|_| "SBI rules are set already".to_string())
     }
 
     /// Runs the machine until it powers off, resets, or hits the instruction limit.

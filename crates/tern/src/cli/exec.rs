@@ -74,8 +74,9 @@ pub struct ExecArgs {
     /// The policy's log file, kept open across the program's execve (internal).
     #[arg(long, hide = true, value_name = "FD")]
     policy_log_fd: Option<i32>,
-    /// A built-in plugin: `insn-count[=PERIOD]` samples the pc every PERIOD
-    /// instructions (10000) and prints the functions that retired the most at exit.
+    /// A built-in plugin (repeatable): `insn-count` prints the instructions each
+    /// function retired at exit; `mem-trace=FILE[,max=N]` writes every load and
+    /// store to FILE; `coverage=FILE` writes the blocks that ran to FILE at exit.
     #[arg(long, value_name = "NAME[=ARG]")]
     plugin: Vec<String>,
     #[command(flatten)]

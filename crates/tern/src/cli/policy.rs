@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use tern_linux::interpose;
-use tern_linux::policy::{insn_count, Policy};
+use tern_linux::policy::{coverage, insn_count, mem_trace, Policy};
 
 /// Installs the policy (from `file`, or the text a program's `execve` handed on)
 /// and the plugins named in `plugins`.
@@ -52,25 +52,48 @@ pub fn install(
             Some((n, a)) => (n, Some(a)),
             None => (p.as_str(), None),
         };
-        match name {
-            "insn-count" => {
-                let period = match arg {
-                    Some(a) => a.parse::<u64>().ok().filter(|&n| n > 0).with_context(|| {
-                        format!("--plugin {p}: PERIOD must be a positive number")
-                    })?,
-                    None => insn_count::DEFAULT_PERIOD,
-                };
-                if !insn_count::install(period) {
-                    bail!("--plugin {p}: given twice");
-                }
+        let installed = match (name, arg) {
+            ("insn-count", None) => insn_count::install(),
+            ("insn-count", Some(_)) => {
+                bail!("--plugin {p}: insn-count takes no argument (it counts every block)")
             }
-            _ => bail!("--plugin {p}: unknown plugin (known: insn-count[=PERIOD])"),
+            ("mem-trace", Some(a)) => {
+                let (path, max) = match a.split_once(",max=") {
+                    Some((f, n)) => (
+                        f,
+                        n.parse::<u64>()
+                            .ok()
+                            .with_context(|| format!("--plugin {p}: max must be a number"))?,
+                    ),
+                    None => (a, mem_trace::DEFAULT_MAX),
+                };
+                mem_trace::install(create(p, path)?, max)
+            }
+            ("coverage", Some(a)) => coverage::install(a.into(), create(p, a)?),
+            _ => bail!(
+                "--plugin {p}: unknown plugin (known: insn-count, mem-trace=FILE[,max=N], coverage=FILE)"
+            ),
+        };
+        if !installed {
+            bail!("--plugin {p}: given twice");
         }
-        reexec.push("--plugin".to_string());
-        reexec.push(p.clone());
+        // The file plugins write what the first program does: a program its
+        // `execve` starts runs without them (its tern may not reach the path).
+        if name == "insn-count" {
+            reexec.push("--plugin".to_string());
+            reexec.push(p.clone());
+        }
     }
     if !reexec.is_empty() {
         interpose::add_reexec_args(reexec);
     }
     Ok(())
+}
+
+/// Creates (or truncates) a plugin's output file, before tern confines itself.
+fn create(plugin: &str, path: &str) -> anyhow::Result<std::fs::File> {
+    if path.is_empty() {
+        bail!("--plugin {plugin}: FILE is empty");
+    }
+    std::fs::File::create(path).with_context(|| format!("--plugin {plugin}: cannot create {path}"))
 }

@@ -8,6 +8,7 @@
 //! extension id in a7; the result is an error code in a0 and a value in a1.
 
 mod calls;
+pub mod policy;
 
 pub use calls::{handle, Platform};
 

@@ -2,6 +2,8 @@
 
 pub(crate) mod devices;
 mod hostfwd;
+mod plugins;
+mod policy;
 pub mod restore;
 pub(crate) mod spec;
 mod spike;
@@ -102,6 +104,15 @@ pub struct RunArgs {
     migratable: bool,
     #[command(flatten)]
     gdb: super::gdb::GdbArgs,
+    /// A built-in plugin on the harts (repeatable; virt only): `insn-count[=ELF]`
+    /// (instructions per function of ELF, e.g. vmlinux, printed at the end),
+    /// `coverage=FILE[,symbols=ELF]`, `mem-trace=FILE[,max=N]`.
+    #[arg(long, value_name = "NAME[=ARG]")]
+    plugin: Vec<String>,
+    /// Apply the SBI rules in FILE (virt with tern's own SBI): `sbi-deny EXT[/FID]`,
+    /// `sbi-log EXT[/FID]`, `log-file PATH` (see the README, "Policies and plugins").
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
     /// Wait for a VM migrating here on [tcp:]HOST:PORT instead of booting one (as `tern
     /// receive --listen`): the machine comes from the stream.
     #[arg(long, value_name = "HOST:PORT")]
@@ -148,6 +159,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         MachineKind::Spike => {
             if gdb.is_some() {
                 anyhow::bail!("--gdb is only available with --machine virt");
+            }
+            if !args.plugin.is_empty() || args.policy.is_some() {
+                anyhow::bail!("--plugin and --policy are only available with --machine virt");
             }
             spike::run(&args, clock, &sandbox)
         }

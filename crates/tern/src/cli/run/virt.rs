@@ -87,7 +87,11 @@ pub fn run(
         virtio: virtio.factories,
         restore_builtin_sbi: None,
     };
-    let machine = VirtMachine::new(config).context("cannot build the virt machine")?;
+    let mut machine = VirtMachine::new(config).context("cannot build the virt machine")?;
+    let plugins = super::plugins::Plugins::install(&args.plugin, &mut machine)?;
+    if let Some(file) = &args.policy {
+        super::policy::install(file, &mut machine)?;
+    }
     if let Some(path) = &args.dump_dtb {
         std::fs::write(path, machine.dtb())
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -102,7 +106,7 @@ pub fn run(
         netdevs: args.netdevs.clone(),
         devices: args.devices.clone(),
     };
-    run_machine(
+    let status = run_machine(
         machine,
         system,
         virtio.disks,
@@ -113,7 +117,9 @@ pub fn run(
             gdb,
         },
         sandbox,
-    )
+    );
+    plugins.finish();
+    status
 }
 
 /// What a running machine serves besides its console.

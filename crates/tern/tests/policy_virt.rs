@@ -1,0 +1,106 @@
+//! `tern run --policy FILE` (issue 15): SBI calls of a Linux guest are logged and
+//! denied by extension and function. Denying the system reset extension refuses the
+//! guest's `poweroff` (Linux says the reset failed and stays up); logged base calls
+//! (the boot's extension probes) show their arguments and results.
+
+#[path = "common/virt.rs"]
+mod virt;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and the Linux guest images"]
+fn denied_system_reset_refuses_poweroff_and_base_calls_are_logged() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("policy-virt");
+    std::fs::create_dir_all(&dir).expect("the test directory");
+    let (pol, log) = (dir.join("sbi.policy"), dir.join("sbi.log"));
+    let _ = std::fs::remove_file(&log);
+    std::fs::write(
+        &pol,
+        format!(
+            "sbi-deny srst        # no reset, no poweroff\nsbi-log base\nlog-file {}\n",
+            log.display()
+        ),
+    )
+    .expect("write the policy");
+    let boot = virt::Boot::linux(1, Some("/tests/poweroff.sh"), &[])
+        .with(&["--policy", &pol.display().to_string()]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(boot.args())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tern");
+    let out = Arc::new(Mutex::new(String::new()));
+    let readers: Vec<_> = [
+        Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ]
+    .into_iter()
+    .map(|mut r| {
+        let out = out.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = r.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                out.lock()
+                    .expect("output")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    })
+    .collect();
+    let refused = "sbi_srst_reset: type=0x0 reason=0x0 failed";
+    let start = Instant::now();
+    let mut exited = None;
+    while start.elapsed() < Duration::from_secs(300) {
+        if out.lock().expect("output").contains(refused) {
+            break;
+        }
+        if let Ok(Some(st)) = child.try_wait() {
+            exited = Some(st);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The guest cannot power off: tern is still running, and is stopped here.
+    std::thread::sleep(Duration::from_millis(500));
+    let still_running = child.try_wait().ok().flatten().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    for r in readers {
+        let _ = r.join();
+    }
+    let out = out.lock().expect("output").clone();
+    assert!(exited.is_none() && still_running, "tern ended:\n{out}");
+    assert!(out.contains("tern: run exit status 0"), "{out}");
+    assert!(out.contains(refused), "{out}");
+    let log = std::fs::read_to_string(&log).expect("the policy log");
+    assert!(
+        log.lines()
+            .any(|l| l == "tern sbi: hart 0 srst/0 (0x0, 0x0, 0x0) = denied"),
+        "{log}"
+    );
+    // The boot probes extensions (base/3): SRST is still reported present.
+    let probes = log
+        .lines()
+        .filter(|l| l.starts_with("tern sbi: hart 0 base/3 (0x"))
+        .count();
+    assert!(probes >= 3, "{probes} probes logged:\n{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("tern sbi: hart 0 base/3 (0x53525354, ")
+                && l.ends_with(" = 0 (0x1)")),
+        "{log}"
+    );
+    assert!(
+        !log.contains(" ipi/"),
+        "only the named calls are logged:\n{log}"
+    );
+}
