@@ -208,15 +208,7 @@ fn a_running_program_moves_x86_64_to_aarch64_to_s390x_and_back() {
         ])
         .arg(&*dest_sock);
         let dest = Running::start(c);
-        let prefix = "tern: waiting for a VM on ";
-        let start = std::time::Instant::now();
-        let addr = loop {
-            if let Some(a) = dest.stderr().lines().find_map(|l| l.strip_prefix(prefix)) {
-                break a.trim().to_string();
-            }
-            assert!(start.elapsed() < TIMEOUT, "{arch}: {}", dest.stderr());
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let addr = process_vm::receive_address(&|| dest.stderr());
         let before = last_round(&vm.stdout()).unwrap_or(0);
         let m = migrate::migrate(&sock, &addr, &["--insecure"]);
         assert!(m.ok, "to {arch}: {}", m.output);

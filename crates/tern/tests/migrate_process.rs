@@ -16,7 +16,7 @@ mod process_vm;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use linux_user::{build, Link};
 use process_vm::{socket, Running};
@@ -73,19 +73,8 @@ fn destination() -> (Running, String) {
 
 /// Waits until destination `dest` listens; returns it with its address.
 fn wait_listening(dest: Running) -> (Running, String) {
-    let prefix = "tern: waiting for a VM on ";
-    let start = Instant::now();
-    loop {
-        if let Some(addr) = dest.stderr().lines().find_map(|l| l.strip_prefix(prefix)) {
-            return (dest, addr.trim().to_string());
-        }
-        assert!(
-            start.elapsed() < TIMEOUT,
-            "the destination does not listen: {}",
-            dest.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let addr = process_vm::receive_address(&|| dest.stderr());
+    (dest, addr)
 }
 
 /// `tern migrate --api-sock SOCK tcp:ADDR --insecure EXTRA...`: (success, output).

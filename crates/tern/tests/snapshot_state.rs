@@ -10,6 +10,8 @@
 
 #[path = "common/linux_user.rs"]
 mod linux_user;
+#[path = "common/process_vm.rs"]
+mod process_vm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -19,6 +21,8 @@ use linux_user::{build, Link};
 
 const TERN: &str = env!("CARGO_BIN_EXE_tern");
 const TIMEOUT: Duration = Duration::from_secs(120);
+/// Control sockets of `process_vm` helpers in this binary are named `tern-ss-...`.
+const PREFIX: &str = "ss";
 
 /// A scratch directory for one test.
 fn scratch(test: &str) -> PathBuf {
@@ -418,15 +422,7 @@ fn migrates(mode: &str) {
     let mut c = Command::new(TERN);
     c.args(["receive", "--listen", "tcp:127.0.0.1:0", "--insecure"]);
     let dest = Started::start(c, &dir, "receive");
-    let prefix = "tern: waiting for a VM on ";
-    let start = Instant::now();
-    let addr = loop {
-        if let Some(a) = dest.stderr().lines().find_map(|l| l.strip_prefix(prefix)) {
-            break a.trim().to_string();
-        }
-        assert!(start.elapsed() < TIMEOUT, "{}", dest.stderr());
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let addr = process_vm::receive_address(&|| dest.stderr());
     let o = Command::new(TERN)
         .args(["migrate", "--api-sock"])
         .arg(&sock)

@@ -183,3 +183,21 @@ pub fn control_fails(args: &[&str], sock: &Path) -> String {
     assert!(!o.status.success(), "tern {args:?} succeeded");
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// The address a `tern receive` listens on, once its stderr (as `stderr` reads it)
+/// says so.
+pub fn receive_address(stderr: &dyn Fn() -> String) -> String {
+    let prefix = "tern: waiting for a VM on ";
+    let start = Instant::now();
+    loop {
+        if let Some(a) = stderr().lines().find_map(|l| l.strip_prefix(prefix)) {
+            return a.trim().to_string();
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "the destination does not listen: {}",
+            stderr()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
