@@ -201,7 +201,7 @@ fuzz_target!(|data: &[u8]| {
             let mut r = rest;
             while let [kind, len, tail @ ..] = r {
                 let len = (*len as usize).min(tail.len());
-                fs.push((*kind % 16, tail[..len].to_vec()));
+                fs.push((*kind % 20, tail[..len].to_vec()));
                 r = &tail[len..];
             }
             seal(&fs)

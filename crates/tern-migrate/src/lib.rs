@@ -16,11 +16,13 @@
 
 mod codec;
 mod error;
+pub mod job;
 pub mod message;
 pub mod transport;
 pub mod wire;
 
 pub use error::WireError;
+pub use job::{Job, JobExit};
 pub use message::{DiskFingerprint, DiskInfo, DiskMode, Hello, Message, Mode, PageData, Role};
 pub use transport::{Listener, Security, TlsFiles};
 pub use wire::Conn;

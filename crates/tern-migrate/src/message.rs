@@ -20,6 +20,7 @@
 
 use crate::codec::{Dec, Enc};
 use crate::error::WireError;
+use crate::job::{Job, JobExit, MAX_ARG, MAX_ARGS, MAX_CHUNK, MAX_FILES, MAX_NAME};
 
 /// The protocol version this build speaks (and the only one it accepts).
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -171,6 +172,29 @@ pub enum Message {
     },
     /// The sender gives up, saying why.
     Error(String),
+    /// A job (weak mobility, [`crate::job`]): run this program there.
+    Job(Job),
+    /// Bytes of a job's file `name` at `offset` (the file's bytes so far): its
+    /// files going out, the fetched ones coming back. `mode`: permission bits.
+    JobFile {
+        /// The file's name (one path component).
+        name: String,
+        /// Its permission bits.
+        mode: u32,
+        /// Where the bytes go.
+        offset: u64,
+        /// The bytes (at most [`MAX_CHUNK`]; none for an empty file).
+        data: Vec<u8>,
+    },
+    /// Output of the job's program: `fd` 1 (standard output) or 2 (error).
+    Output {
+        /// Which stream.
+        fd: u8,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// How the job's program ended.
+    Exit(JobExit),
 }
 
 const HELLO: u8 = 1;
@@ -188,6 +212,10 @@ const FINISHED: u8 = 12;
 const PAGE_REQUEST: u8 = 13;
 const ERROR: u8 = 14;
 const PROCESS_CONFIG: u8 = 15;
+const JOB: u8 = 16;
+const JOB_FILE: u8 = 17;
+const OUTPUT: u8 = 18;
+const EXIT: u8 = 19;
 
 const PAGE_ZERO: u8 = 0;
 const PAGE_BYTES: u8 = 1;
@@ -211,6 +239,10 @@ impl Message {
             Message::Finished => "finished",
             Message::PageRequest { .. } => "page-request",
             Message::Error(_) => "error",
+            Message::Job(_) => "job",
+            Message::JobFile { .. } => "job-file",
+            Message::Output { .. } => "output",
+            Message::Exit(_) => "exit",
         }
     }
 
@@ -299,6 +331,44 @@ impl Message {
                 e.str(m);
                 ERROR
             }
+            Message::Job(j) => {
+                for list in [&j.argv, &j.env] {
+                    e.u32(list.len() as u32);
+                    for s in list {
+                        e.str(s);
+                    }
+                }
+                match &j.stdin {
+                    None => e.u8(0),
+                    Some(s) => e.u8(1).str(s),
+                };
+                e.u32(j.fetch.len() as u32);
+                for s in &j.fetch {
+                    e.str(s);
+                }
+                JOB
+            }
+            Message::JobFile {
+                name,
+                mode,
+                offset,
+                data,
+            } => {
+                e.str(name).u32(*mode).u64(*offset).bytes(data);
+                JOB_FILE
+            }
+            Message::Output { fd, data } => {
+                e.u8(*fd).bytes(data);
+                OUTPUT
+            }
+            Message::Exit(x) => {
+                let (how, v) = match x {
+                    JobExit::Code(c) => (0, *c),
+                    JobExit::Signal(s) => (1, *s),
+                };
+                e.u8(how).u32(v as u32);
+                EXIT
+            }
         };
         (kind, e.out)
     }
@@ -322,6 +392,10 @@ impl Message {
             PAGE_REQUEST => "page-request",
             ERROR => "error",
             PROCESS_CONFIG => "process-config",
+            JOB => "job",
+            JOB_FILE => "job-file",
+            OUTPUT => "output",
+            EXIT => "exit",
             other => {
                 return Err(WireError::Malformed(format!(
                     "unknown message type {other}"
@@ -434,6 +508,67 @@ impl Message {
                 Message::PageRequest { first, count }
             }
             ERROR => Message::Error(d.str(MAX_STRING, "message")?),
+            JOB => {
+                let mut lists = [Vec::new(), Vec::new()];
+                for (list, field) in lists.iter_mut().zip(["argv", "env"]) {
+                    let n = d.u32(field)? as usize;
+                    if n > MAX_ARGS {
+                        return Err(WireError::Malformed(format!(
+                            "job message: {n} {field} entries, at most {MAX_ARGS}"
+                        )));
+                    }
+                    for _ in 0..n {
+                        list.push(d.str(MAX_ARG, field)?);
+                    }
+                }
+                let [argv, env] = lists;
+                let stdin = if d.flag("stdin")? {
+                    Some(d.str(MAX_NAME, "stdin")?)
+                } else {
+                    None
+                };
+                let n = d.u32("fetch")? as usize;
+                if n > MAX_FILES {
+                    return Err(WireError::Malformed(format!(
+                        "job message: {n} files to fetch, at most {MAX_FILES}"
+                    )));
+                }
+                let mut fetch = Vec::new();
+                for _ in 0..n {
+                    fetch.push(d.str(MAX_NAME, "fetch")?);
+                }
+                Message::Job(Job {
+                    argv,
+                    env,
+                    stdin,
+                    fetch,
+                })
+            }
+            JOB_FILE => Message::JobFile {
+                name: d.str(MAX_NAME, "name")?,
+                mode: d.u32("mode")?,
+                offset: d.u64("offset")?,
+                data: d.bytes(MAX_CHUNK, "data")?.to_vec(),
+            },
+            OUTPUT => {
+                let fd = d.u8("fd")?;
+                if fd != 1 && fd != 2 {
+                    return Err(WireError::Malformed(format!("output message: fd {fd}")));
+                }
+                Message::Output {
+                    fd,
+                    data: d.bytes(MAX_CHUNK, "data")?.to_vec(),
+                }
+            }
+            EXIT => {
+                let how = d.u8("how")?;
+                let v = d.u32("status")? as i32;
+                Message::Exit(match how {
+                    0 => JobExit::Code(v),
+                    1 => JobExit::Signal(v),
+                    _ => return Err(WireError::Malformed(format!("exit message: kind {how}"))),
+                })
+            }
             _ => unreachable!("the type was matched above"),
         };
         d.end()?;
@@ -498,6 +633,25 @@ mod tests {
                 count: 16,
             },
             Message::Error("no".into()),
+            Message::Job(Job {
+                argv: vec!["prog".into(), "a b".into()],
+                env: vec!["K=V".into()],
+                stdin: Some("in.txt".into()),
+                fetch: vec!["out.txt".into()],
+            }),
+            Message::Job(Job::default()),
+            Message::JobFile {
+                name: "prog".into(),
+                mode: 0o755,
+                offset: 1 << 20,
+                data: vec![1, 2, 3],
+            },
+            Message::Output {
+                fd: 2,
+                data: b"hi\n".to_vec(),
+            },
+            Message::Exit(JobExit::Code(3)),
+            Message::Exit(JobExit::Signal(9)),
         ]
     }
 

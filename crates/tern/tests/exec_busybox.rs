@@ -6,42 +6,10 @@
 #[path = "common/linux_user.rs"]
 mod linux_user;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use linux_user::{guests_dir, out_dir, require_tool, run, QEMU};
-
-/// The busybox binary of the guest-image build, built first (with
-/// `guests/linux/build.sh`, what `cargo xtask guest` runs) when it is missing.
-fn busybox() -> PathBuf {
-    let cache = std::env::var_os("TERN_CACHE")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tern")))
-        .expect("HOME or TERN_CACHE");
-    let bb = cache.join("guest/busybox");
-    if !bb.is_file() {
-        let script = guests_dir().join("../linux/build.sh");
-        let st = Command::new("bash")
-            .arg(&script)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("run guests/linux/build.sh");
-        assert!(
-            st.success(),
-            "{} failed: it needs the Debian packages of guests/linux/packages.sh \
-             (busybox source via deb-src, gcc-riscv64-linux-gnu, libc6-dev-riscv64-cross)",
-            script.display()
-        );
-    }
-    assert!(
-        bb.is_file(),
-        "{} missing after the guest build",
-        bb.display()
-    );
-    bb
-}
+use linux_user::{busybox, guests_dir, out_dir, require_tool, run, QEMU};
 
 #[test]
 #[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]

@@ -17,7 +17,7 @@ use tern_linux::mm::PHYS_BASE;
 use tern_machine::virt::memmap::DRAM_BASE;
 use tern_machine::virt::StopHandle;
 use tern_migrate::message::{PAGE_SIZE, PROTOCOL_VERSION};
-use tern_migrate::{Conn, DiskMode, Listener, Message, Mode, PageData, Role, WireError};
+use tern_migrate::{Conn, DiskMode, Job, Listener, Message, Mode, PageData, Role, WireError};
 use tern_state::Sections;
 
 use super::disks::{check_shared, mode_name, DiskOpener, IncomingDisk};
@@ -64,14 +64,22 @@ pub struct Incoming {
     stop: Arc<OnceLock<OnLost>>,
 }
 
+/// What arrived on a connection: a running VM, or a job to start (`tern submit`).
+pub enum Arrival {
+    /// A VM, received up to the switch-over (the source paused).
+    Vm(Incoming),
+    /// A job: the program's files follow on `conn` (see [`tern_migrate::job`]).
+    Job(Job, Conn),
+}
+
 /// Receives a VM on `conn` (just accepted on `listener`, which the post-copy request
 /// connection also comes through). Returns at the switch-over, with the source
-/// paused, waiting for [`Incoming::ready`].
+/// paused, waiting for [`Incoming::ready`]; or at once when a job arrives.
 pub fn receive(
     conn: Conn,
     listener: &Listener,
     opener: &mut dyn DiskOpener,
-) -> anyhow::Result<Incoming> {
+) -> anyhow::Result<Arrival> {
     receive_with(conn, &mut || Ok(listener.accept()?.0), opener)
 }
 
@@ -81,15 +89,22 @@ pub fn receive_with(
     mut conn: Conn,
     accept_fault: &mut dyn FnMut() -> Result<Conn, WireError>,
     opener: &mut dyn DiskOpener,
-) -> anyhow::Result<Incoming> {
+) -> anyhow::Result<Arrival> {
     conn.set_read_timeout(Some(READ_TIMEOUT));
     match receive_on(&mut conn, accept_fault, opener) {
-        Ok(parts) => Ok(parts.finish(conn)),
+        Ok(Received::Vm(parts)) => Ok(Arrival::Vm(parts.finish(conn))),
+        Ok(Received::Job(job)) => Ok(Arrival::Job(job, conn)),
         Err(e) => {
             conn.send_error(&format!("{e:#}"));
             Err(e)
         }
     }
+}
+
+/// What [`receive_on`] read.
+enum Received {
+    Vm(Parts),
+    Job(Job),
 }
 
 /// What was received before the switch-over.
@@ -147,9 +162,10 @@ fn receive_on(
     conn: &mut Conn,
     accept_fault: &mut dyn FnMut() -> Result<Conn, WireError>,
     opener: &mut dyn DiskOpener,
-) -> anyhow::Result<Parts> {
+) -> anyhow::Result<Received> {
     let session = hello(conn, Role::Main)?;
     let mut config = match conn.recv()? {
+        Message::Job(job) => return Ok(Received::Job(job)),
         Message::Config(bytes) => VmConfig::System(
             tern_state::from_bytes(&bytes)
                 .map_err(|e| anyhow::anyhow!("the VM's configuration: {e}"))?,
@@ -303,7 +319,7 @@ fn receive_on(
         )?;
         Some(handle)
     };
-    Ok(Parts {
+    Ok(Received::Vm(Parts {
         config,
         ram,
         states,
@@ -315,7 +331,7 @@ fn receive_on(
         },
         postcopy,
         stop,
-    })
+    }))
 }
 
 impl Incoming {

@@ -12,7 +12,7 @@ pub mod postcopy;
 mod slot;
 pub mod source;
 
-pub use dest::{receive, receive_with, Incoming};
+pub use dest::{receive, receive_with, Arrival, Incoming};
 pub use disks::DiskOpener;
 pub use migrant::{Drive, Migrant, SourceVm};
 pub use slot::Migrations;

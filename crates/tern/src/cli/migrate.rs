@@ -15,7 +15,7 @@ use tern_vmm::cli::migrate as vmcli;
 use tern_vmm::cli::Output;
 use tern_vmm::control::{DiskMigration, MigrateRequest, MigrationMode, TlsPaths};
 use tern_vmm::migrate::dest::VmConfig;
-use tern_vmm::migrate::{receive as receive_vm, DiskOpener, Incoming};
+use tern_vmm::migrate::{receive as receive_vm, Arrival, DiskOpener, Incoming};
 
 use super::run::virt::{run_machine, Origin, Services};
 use super::run::{devices, spec};
@@ -193,6 +193,19 @@ pub struct ReceiveArgs {
     /// --agent`), with this side's TLS options.
     #[arg(long)]
     pub agent: bool,
+    /// Where a job sent by `tern submit` gets its directory (removed when it ends).
+    #[arg(long, value_name = "DIR")]
+    pub job_dir: Option<PathBuf>,
+    /// Most bytes of files a submitted job may send (a size: 512M, 1G).
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = super::size::parse_size)]
+    pub job_max: u64,
+    /// Make host directory HOST appear at GUEST for submitted jobs (`tern exec
+    /// --bind`; e.g. a riscv64 sysroot's libraries for dynamic programs). Repeatable.
+    #[arg(long, value_name = "HOST:GUEST")]
+    pub job_bind: Vec<String>,
+    /// Refuse jobs (`tern run --incoming` waits for a system VM only).
+    #[arg(skip)]
+    pub no_jobs: bool,
 }
 
 /// Opens the destination's disks as the command line would.
@@ -244,7 +257,8 @@ impl DiskOpener for Disks {
     }
 }
 
-fn rand_suffix() -> u32 {
+/// A random number for file names.
+pub(super) fn rand_suffix() -> u32 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now()) as u32
 }
@@ -280,7 +294,22 @@ pub fn receive(a: ReceiveArgs) -> anyhow::Result<i32> {
             dir: a.disk_dir.clone(),
         };
         let incoming = match receive_vm(conn, &listener, &mut disks) {
-            Ok(i) => i,
+            Ok(Arrival::Vm(i)) => i,
+            Ok(Arrival::Job(_, mut conn)) if a.no_jobs => {
+                eprintln!("tern: refused a job from {peer}: this tern waits for a VM");
+                conn.send_error("this tern waits for a VM, not a job");
+                continue;
+            }
+            Ok(Arrival::Job(job, conn)) => {
+                eprintln!("tern: a job arrives from {peer}: {}", job.argv.join(" "));
+                let policy = super::receive_job::JobPolicy {
+                    dir: a.job_dir.clone().unwrap_or_else(std::env::temp_dir),
+                    max_bytes: a.job_max,
+                    binds: a.job_bind.clone(),
+                    sandboxed: !a.no_sandbox,
+                };
+                return Ok(super::receive_job::run(job, conn, peer, &policy));
+            }
             Err(e) => {
                 eprintln!("tern: migration from {peer} failed: {e:#}; waiting for another");
                 continue;

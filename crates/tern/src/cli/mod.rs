@@ -7,6 +7,7 @@ mod gdb;
 mod migrate;
 mod node;
 mod policy;
+mod receive_job;
 mod receive_process;
 mod restore_process;
 mod run;
@@ -14,6 +15,7 @@ mod sandbox;
 mod service;
 mod size;
 mod slice;
+mod submit;
 
 use clap::{Parser, Subcommand};
 
@@ -45,10 +47,14 @@ enum Command {
     Snapshot(control::SnapshotArgs),
     /// Stop a running VM.
     Stop(control::SockArgs),
-    /// Move a running system VM to another tern (`tern receive`) while it runs.
+    /// Move a running VM (system or process) to another tern (`tern receive`) while
+    /// it runs.
     Migrate(migrate::MigrateArgs),
-    /// Wait for a VM migrating here, then run it.
+    /// Wait for a VM migrating here, or a job sent by `tern submit`, then run it.
     Receive(migrate::ReceiveArgs),
+    /// Ship a riscv64 program and its files to a `tern receive` and run it there,
+    /// its output streamed back (weak mobility).
+    Submit(submit::SubmitArgs),
     /// Run the node manager (`tern node serve`).
     Node(node::NodeArgs),
     /// Create, renew and delete slices of a node, and start VMs in them.
@@ -68,6 +74,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Stop(a) => control::stop(a),
         Command::Migrate(a) => migrate::migrate(a),
         Command::Receive(a) => migrate::receive(a),
+        Command::Submit(a) => submit::submit(a),
         Command::Node(a) => node::node(a),
         Command::Slice(a) => slice::slice(a),
     }

@@ -137,11 +137,16 @@ pub struct Outcome {
     pub stderr: String,
 }
 
-/// Runs `cmd` with a timeout.
-pub fn run(mut cmd: Command, timeout: Duration) -> Outcome {
+/// Runs `cmd` with a timeout (and empty standard input).
+pub fn run(cmd: Command, timeout: Duration) -> Outcome {
+    run_with_stdin(cmd, Stdio::null(), timeout)
+}
+
+/// Runs `cmd` with a timeout, `stdin` as its standard input.
+pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, timeout: Duration) -> Outcome {
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .stdin(Stdio::null());
+        .stdin(stdin);
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
@@ -268,4 +273,35 @@ pub fn build_native(name: &str) -> PathBuf {
 pub fn compare_native(name: &str, link: Link, args: &[&str]) -> Outcome {
     let native = build_native(name);
     compare_with(name, link, args, Command::new(native), "the native build")
+}
+
+/// The busybox binary of the guest-image build, built first (with
+/// `guests/linux/build.sh`, what `cargo xtask guest` runs) when it is missing.
+pub fn busybox() -> PathBuf {
+    let cache = std::env::var_os("TERN_CACHE")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tern")))
+        .expect("HOME or TERN_CACHE");
+    let bb = cache.join("guest/busybox");
+    if !bb.is_file() {
+        let script = guests_dir().join("../linux/build.sh");
+        let st = Command::new("bash")
+            .arg(&script)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("run guests/linux/build.sh");
+        assert!(
+            st.success(),
+            "{} failed: it needs the Debian packages of guests/linux/packages.sh \
+             (busybox source via deb-src, gcc-riscv64-linux-gnu, libc6-dev-riscv64-cross)",
+            script.display()
+        );
+    }
+    assert!(
+        bb.is_file(),
+        "{} missing after the guest build",
+        bb.display()
+    );
+    bb
 }

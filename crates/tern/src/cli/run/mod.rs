@@ -138,6 +138,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             stats: args.stats,
             no_sandbox: args.no_sandbox,
             agent: false,
+            job_dir: None,
+            job_max: 0,
+            job_bind: Vec::new(),
+            no_jobs: true,
         });
     }
     args.engine.apply()?;
