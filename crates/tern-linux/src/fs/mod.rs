@@ -13,6 +13,7 @@
 //! [`FdTable::limit`], the `RLIMIT_NOFILE` the guest is shown, where the guest cannot
 //! name them.
 
+pub mod binding;
 pub mod guard;
 mod hostcall;
 pub mod locate;

@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeSet;
 
+use crate::fs::binding::{self, Binding};
 use crate::fs::saved_anon::{self, MemFdState, TimerFdState};
 use crate::fs::saved_chan::{self, PairEnd, PipeEnd, Rebuilt};
 use crate::fs::saved_ghost::{self, GhostFile, Ghosts};
@@ -89,6 +90,15 @@ pub enum FdExtra {
     Ghost(GhostFile),
     /// A POSIX message queue with its messages.
     MessageQueue(MqState),
+    /// A regular file whose contents travel with the program (copied or moved, see
+    /// [`super::binding`]): written at its path where the program arrives, then
+    /// opened by path.
+    Copied {
+        /// The contents (with the file's first descriptor).
+        file: GhostFile,
+        /// Copied or moved.
+        binding: Binding,
+    },
 }
 
 /// One descriptor as a snapshot records it.
@@ -286,7 +296,17 @@ fn record_with(fd: i32, info: &FdInfo, seen: &mut Seen) -> Result<Option<FdState
             .map_err(|e| format!("descriptor {fd}: {e}"))?
         {
             Some(g) => FdExtra::Ghost(g),
-            None => FdExtra::None,
+            None => match info.path.as_deref().map(binding::policy_of) {
+                Some(b @ (Binding::Copy | Binding::Move)) => {
+                    match saved_ghost::record_copy(fd, &mut seen.ghosts)
+                        .map_err(|e| format!("descriptor {fd}: {e}"))?
+                    {
+                        Some(file) => FdExtra::Copied { file, binding: b },
+                        None => FdExtra::None,
+                    }
+                }
+                _ => FdExtra::None,
+            },
         },
         _ => FdExtra::None,
     };
@@ -306,8 +326,8 @@ pub struct Remade {
     ghosts: Ghosts,
 }
 
-/// Makes the pipes, socketpairs and files unlinked while open that `files` record,
-/// with their contents, at descriptors at or above `min_fd` (out of the way of the
+/// Writes the copied files at their paths, and makes the pipes, socketpairs and
+/// files unlinked while open that `files` record, with their contents, at descriptors at or above `min_fd` (out of the way of the
 /// numbers to restore): [`reopen`] gives the program descriptors of them.
 /// `open_path` opens a guest path (the ghost files are made at theirs).
 pub fn remake(
@@ -328,6 +348,18 @@ pub fn remake(
             libc::O_CREAT | libc::O_EXCL | libc::O_RDWR | libc::O_CLOEXEC,
         )
     };
+    // Copied files are written at their paths before anything opens them.
+    let replace = |path: &str| {
+        open_path(
+            path,
+            libc::O_CREAT | libc::O_TRUNC | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    };
+    for f in files {
+        if let (FdExtra::Copied { file, .. }, Some(p)) = (&f.extra, &f.info.path) {
+            saved_ghost::write_copy(p, file, &replace)?;
+        }
+    }
     Ok(Remade {
         channels: rebuild_channels(files, min_fd)?,
         ghosts: saved_ghost::rebuild(&ghosts, min_fd, &create)?,

@@ -71,6 +71,73 @@ pub fn record(
     }))
 }
 
+/// Records the contents of regular file `fd` for a copy or a move (see
+/// [`super::binding`]): `None` if it is not a regular file; its contents with the
+/// first descriptor of the file (`seen` holds the files recorded).
+pub fn record_copy(
+    fd: i32,
+    seen: &mut std::collections::BTreeSet<u64>,
+) -> Result<Option<GhostFile>, String> {
+    // SAFETY: fstat into a local.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid stat buffer.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 || st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Ok(None);
+    }
+    let (file, size) = (st.st_ino, st.st_size as u64);
+    if size > GHOST_MAX {
+        return Err(format!(
+            "a file of {size} bytes to copy: more than {GHOST_MAX}"
+        ));
+    }
+    let chunks = if seen.insert(file) {
+        Some(super::saved_anon::nonzero_chunks(fd, size)?)
+    } else {
+        None
+    };
+    Ok(Some(GhostFile {
+        file,
+        mode: st.st_mode & 0o7777,
+        size,
+        chunks,
+    }))
+}
+
+/// Writes the contents of a copied file (its first descriptor's record) at guest
+/// path `path`, opened by `create` (made, or emptied if there).
+pub fn write_copy(
+    path: &str,
+    g: &GhostFile,
+    create: &dyn Fn(&str) -> Result<i32, String>,
+) -> Result<(), String> {
+    let Some(chunks) = &g.chunks else {
+        return Ok(());
+    };
+    if g.size > GHOST_MAX
+        || chunks
+            .iter()
+            .any(|(o, b)| b.len() > CHUNK || o.saturating_add(b.len() as u64) > g.size)
+    {
+        return Err(format!("{path}: contents outside the file"));
+    }
+    let fd = Owned(create(path).map_err(|e| format!("{path}: {e}"))?);
+    // SAFETY: sizing, filling and chmod-ing our own new descriptor.
+    unsafe {
+        if libc::ftruncate(fd.0, g.size as i64) < 0 {
+            return Err(format!("{path}: {}", last_error("ftruncate")));
+        }
+        for (off, bytes) in chunks {
+            if libc::pwrite(fd.0, bytes.as_ptr().cast(), bytes.len(), *off as i64)
+                != bytes.len() as isize
+            {
+                return Err(format!("{path}: {}", last_error("pwrite")));
+            }
+        }
+        libc::fchmod(fd.0, g.mode & 0o777);
+    }
+    Ok(())
+}
+
 /// A descriptor closed when dropped.
 struct Owned(i32);
 

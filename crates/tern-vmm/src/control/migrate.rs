@@ -88,6 +88,13 @@ pub struct MigrateRequest {
     /// authenticated. For tests on the loopback.
     #[serde(default)]
     pub insecure: bool,
+    /// Process VMs: how the files the program holds are bound, `PATH=rb|cp|mv`
+    /// rules (guest paths; the longest matching one decides; default rb: opened
+    /// again by path at the destination). cp: the contents travel and are written
+    /// at the same path there; mv: the same, and the source's file is removed.
+    #[serde(default)]
+    #[schema(example = json!(["/data=cp", "/data/out.txt=mv"]))]
+    pub bindings: Vec<String>,
 }
 
 fn default_downtime() -> u64 {
@@ -110,6 +117,7 @@ impl MigrateRequest {
             disks: DiskMigration::Shared,
             tls: None,
             insecure: true,
+            bindings: Vec::new(),
         }
     }
 
@@ -129,6 +137,16 @@ impl MigrateRequest {
                 "max_downtime_ms must be {MIN_DOWNTIME_MS} to 60000, not {}",
                 self.max_downtime_ms
             ));
+        }
+        if self.bindings.len() > 256 {
+            return bad("at most 256 bindings".into());
+        }
+        for rule in &self.bindings {
+            if rule.len() > 4096 {
+                return bad("a binding longer than 4096 bytes".into());
+            }
+            tern_linux::fs::binding::Bindings::parse_rule(rule)
+                .map_err(|e| ControlError::InvalidRequest(format!("migrate: bindings: {e}")))?;
         }
         if self.max_bandwidth_mib == Some(0) {
             return bad("max_bandwidth_mib must be at least 1".into());

@@ -41,6 +41,8 @@ impl Jumper for AgentJumper {
             migrations: migrations(),
             to: to.to_string(),
             wait_for_reader: false,
+            bindings: Default::default(),
+            moved_files: Default::default(),
         });
         let m = migrations();
         m.start(vm, req).map_err(|e| e.to_string())?;

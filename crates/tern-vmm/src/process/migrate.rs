@@ -2,13 +2,17 @@
 //! process, on this host or another (of any architecture), with its memory, threads
 //! and descriptors, the way a system VM moves (pre-copy rounds over the dirty log,
 //! or post-copy). What the program holds is bound as a snapshot binds it: files by
-//! path (the destination must see the same files: shared storage), pipes, socket
-//! pairs, memfds and the other kernel objects by value, carried in the states.
+//! path (rebound: the destination has its own, or shared storage) unless the request's
+//! bindings copy or move them (their contents travel in the state, see
+//! [`tern_linux::fs::binding`]); pipes, socket pairs, memfds and the other kernel
+//! objects by value, carried in the states.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tern_hart::GuestRam;
+use tern_linux::fs::binding::{self, Binding, Bindings};
+use tern_linux::fs::saved::FdExtra;
 use tern_linux::pause::PauseError;
 use tern_linux::Process;
 use tern_migrate::Message;
@@ -38,6 +42,21 @@ pub struct ProcessMigrant {
     /// The move was asked through the control API: the host process waits (a
     /// moment) for `tern migrate` to read the outcome before it ends.
     pub wait_for_reader: bool,
+    /// How the files the program holds move.
+    pub bindings: Bindings,
+    /// The guest paths of the moved files, removed here once the program runs at
+    /// the destination.
+    pub moved_files: Mutex<Vec<String>>,
+}
+
+/// The request's binding rules (checked by the request's validation already).
+pub fn bindings(rules: &[String]) -> Result<Bindings, crate::control::ControlError> {
+    let rules = rules
+        .iter()
+        .map(|r| Bindings::parse_rule(r))
+        .collect::<Result<_, _>>()
+        .map_err(|e| crate::control::ControlError::InvalidRequest(format!("migrate: {e}")))?;
+    Ok(Bindings { rules })
 }
 
 impl Migrant for ProcessMigrant {
@@ -87,14 +106,43 @@ impl Migrant for ProcessMigrant {
 
     fn save_state(&self) -> Result<Sections, String> {
         let threads = self.proc.pause.parked().map_err(|e| e.to_string())?;
-        save_components(&self.proc, &threads)
-            .map(|(_, sections)| sections)
-            .map_err(|e| e.to_string())
+        binding::set_policy(self.bindings.clone());
+        let saved = save_components(&self.proc, &threads);
+        binding::set_policy(Bindings::default());
+        let (state, sections) = saved.map_err(|e| e.to_string())?;
+        let mut moved: Vec<String> = state
+            .files
+            .iter()
+            .filter_map(|f| match (&f.extra, &f.info.path) {
+                (
+                    FdExtra::Copied {
+                        binding: Binding::Move,
+                        ..
+                    },
+                    Some(p),
+                ) => Some(p.clone()),
+                _ => None,
+            })
+            .collect();
+        moved.sort();
+        moved.dedup();
+        *self.moved_files.lock().unwrap_or_else(|e| e.into_inner()) = moved;
+        Ok(sections)
     }
 
     fn moved(&self) {
         self.proc.stop(Duration::from_secs(10));
         eprintln!("tern: the program moved to {}", self.to);
+        for path in self
+            .moved_files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            if let Err(e) = binding::remove(self.proc.paths(), path) {
+                eprintln!("tern: a file moved with the program stays here: {e}");
+            }
+        }
         let migrations = self.migrations.clone();
         let wait = self.wait_for_reader;
         std::thread::spawn(move || {

@@ -214,7 +214,7 @@ impl VmControl for ProcessVm {
         }
         if req.disks == crate::control::DiskMigration::Copy {
             return Err(ControlError::Unsupported(
-                "migrate: a process VM has no disks to copy (its files are bound by path: the destination must see the same files)".into(),
+                "migrate: a process VM has no disks to copy (its files are bound by path; see bindings for copying or moving them)".into(),
             ));
         }
         // Migration takes the RAM dirty log: the next snapshot is a full one.
@@ -225,6 +225,8 @@ impl VmControl for ProcessVm {
             migrations: self.migrations.clone(),
             to: req.to.clone(),
             wait_for_reader: true,
+            bindings: migrate::bindings(&req.bindings)?,
+            moved_files: Default::default(),
         });
         self.migrations.start(vm, req)
     }

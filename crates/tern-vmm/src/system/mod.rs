@@ -221,6 +221,11 @@ impl VmControl for SystemVm {
                 "migrate: the VM is paused: resume it first (a migration measures the running guest)".into(),
             ));
         }
+        if !req.bindings.is_empty() {
+            return Err(ControlError::InvalidRequest(
+                "migrate: bindings are for process VMs (a system VM's files are its disks: see disks)".into(),
+            ));
+        }
         // Migration takes the RAM dirty log: the next snapshot is a full one.
         {
             let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());

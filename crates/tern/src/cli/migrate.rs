@@ -120,6 +120,12 @@ pub struct MigrateArgs {
     /// Do not throttle a guest that dirties memory faster than the link carries it.
     #[arg(long)]
     no_auto_converge: bool,
+    /// A process VM's files: `PATH=rb|cp|mv` (repeatable; guest paths, the
+    /// longest matching rule decides). rb (default): opened again by path at the
+    /// destination; cp: the contents travel and are written at the same path there;
+    /// mv: as cp, and the file is removed here once the program runs there.
+    #[arg(long = "bind", value_name = "PATH=rb|cp|mv")]
+    bindings: Vec<String>,
     /// How the disks move.
     #[arg(long, value_enum, default_value = "shared")]
     disks: DisksArg,
@@ -164,6 +170,7 @@ pub fn migrate(a: MigrateArgs) -> anyhow::Result<i32> {
         },
         tls: a.tls.paths()?,
         insecure: a.tls.insecure,
+        bindings: a.bindings.clone(),
     };
     vmcli::cli_migrate(&a.api_sock, &req, a.detach, output)
 }
@@ -203,6 +210,10 @@ pub struct ReceiveArgs {
     /// --bind`; e.g. a riscv64 sysroot's libraries for dynamic programs). Repeatable.
     #[arg(long, value_name = "HOST:GUEST")]
     pub job_bind: Vec<String>,
+    /// A program (process VM) that arrives sees DIR as its `/`, in place of the
+    /// root it had at the source: its files bound by path are opened there.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// Refuse jobs (`tern run --incoming` waits for a system VM only).
     #[arg(skip)]
     pub no_jobs: bool,
@@ -316,7 +327,10 @@ pub fn receive(a: ReceiveArgs) -> anyhow::Result<i32> {
             }
         };
         let switch = std::time::Instant::now();
-        if let VmConfig::Process(config) = incoming.config.clone() {
+        if let VmConfig::Process(mut config) = incoming.config.clone() {
+            if let Some(root) = &a.root {
+                config.root = Some(absolute(root)?);
+            }
             let image = match super::receive_process::check(&incoming) {
                 Ok(image) => image,
                 Err(e) => {

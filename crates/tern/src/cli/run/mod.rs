@@ -141,6 +141,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             job_dir: None,
             job_max: 0,
             job_bind: Vec::new(),
+            root: None,
             no_jobs: true,
         });
     }
