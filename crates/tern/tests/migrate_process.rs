@@ -277,3 +277,120 @@ fn a_mobile_agent_moves_itself_from_host_to_host() {
         want_legs
     );
 }
+
+/// A host's file tree for the binding test: `/data` (with `files`) and
+/// `/etc/node.txt` saying `node`.
+fn host_tree(dir: &Path, node: &str, files: &[&str]) {
+    std::fs::create_dir_all(dir.join("data")).expect("data");
+    std::fs::create_dir_all(dir.join("etc")).expect("etc");
+    std::fs::write(dir.join("etc/node.txt"), format!("{node}\n")).expect("node.txt");
+    for f in files {
+        std::fs::write(dir.join("data").join(f), "").expect("data file");
+    }
+}
+
+/// Sends SIGUSR1 to the program `vm` runs (to tern, which hands it to the program).
+fn usr1(vm: &Running) {
+    let st = Command::new("kill")
+        .args(["-USR1", &vm.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(st.success());
+}
+
+/// `tern receive --root ROOT --insecure` on loopback, and its address.
+fn rooted_destination(root: &Path) -> (Running, String) {
+    let mut c = Command::new(TERN);
+    c.args([
+        "receive",
+        "--listen",
+        "tcp:127.0.0.1:0",
+        "--insecure",
+        "--root",
+    ])
+    .arg(root);
+    wait_listening(Running::start(c))
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and the riscv64 cross toolchain"]
+fn files_are_copied_moved_or_rebound_as_the_migration_says() {
+    let dir = scratch("binding");
+    let (here, there) = (dir.join("source-host"), dir.join("destination-host"));
+    host_tree(&here, "node A", &["cp.txt", "mv.txt"]);
+    host_tree(&there, "node B", &[]);
+    std::fs::copy(build("binding", Link::Static), here.join("binding")).expect("program");
+    let start = |sock: &Path| {
+        let mut c = Command::new(TERN);
+        c.args(["exec", "--memory", "64M", "--root"])
+            .arg(&here)
+            .arg("--api-sock")
+            .arg(sock)
+            .arg("/binding");
+        let mut source = Running::start(c);
+        source.wait_for("ready");
+        source
+    };
+
+    // Everything rebound (the default): the data files are not at the destination,
+    // so the move fails cleanly and the program runs on at the source.
+    let sock = socket("binding-rb", 0);
+    let source = start(&sock);
+    let (dest, addr) = rooted_destination(&there);
+    let (ok, said) = migrate(&sock, &addr, &[]);
+    assert!(!ok, "moved without its data files: {said}");
+    assert!(
+        said.contains("/data/cp.txt"),
+        "the failure names the file: {said}"
+    );
+    usr1(&source);
+    let (status, out, err) = source.finish();
+    assert_eq!(status, 0, "{err}");
+    assert!(
+        out.contains("ready\nnode: node A\ncp: cp-before\ncp-after\n"),
+        "{out}"
+    );
+    // The destination gave up (a receive takes one program) and made nothing.
+    let (status, _, err) = dest.finish();
+    assert_eq!(status, 1, "{err}");
+    assert!(err.contains("/data/cp.txt"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(there.join("data")).expect("data").count(),
+        0
+    );
+
+    // cp, mv and rb.
+    host_tree(&here, "node A", &["cp.txt", "mv.txt"]);
+    let sock = socket("binding", 1);
+    let source = start(&sock);
+    let (dest, addr) = rooted_destination(&there);
+    let (ok, said) = migrate(
+        &sock,
+        &addr,
+        &["--bind", "/data/cp.txt=cp", "--bind", "/data/mv.txt=mv"],
+    );
+    assert!(ok, "{said}");
+    let (status, before, src_err) = source.finish();
+    assert_eq!(status, 0, "{src_err}");
+    assert_eq!(before, "node: node A\nready\n");
+    usr1(&dest);
+    let (status, after, err) = dest.finish();
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(
+        after, "node: node B\ncp: cp-before\ncp-after\nmv: mv-before\nmv-after\n",
+        "{err}"
+    );
+    // Copied: both hosts have it, the source's as the program left it there.
+    let read = |p: PathBuf| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+    assert_eq!(read(here.join("data/cp.txt")), "cp-before\n");
+    assert_eq!(read(there.join("data/cp.txt")), "cp-before\ncp-after\n");
+    // Moved: only the destination has it.
+    assert!(
+        !here.join("data/mv.txt").exists(),
+        "the source kept the moved file: {src_err}"
+    );
+    assert_eq!(read(there.join("data/mv.txt")), "mv-before\nmv-after\n");
+    // Rebound: each host's own file, untouched.
+    assert_eq!(read(here.join("etc/node.txt")), "node A\n");
+    assert_eq!(read(there.join("etc/node.txt")), "node B\n");
+}

@@ -92,26 +92,6 @@ pub fn policy_of(path: &str) -> Binding {
     POLICY.lock().unwrap_or_else(|e| e.into_inner()).of(path)
 }
 
-/// Removes the source's name of a moved file, guest path `path` looked up as the
-/// program's own paths are (`paths`): the last step of a move.
-pub fn remove(paths: super::paths::Paths<'_>, path: &str) -> Result<(), String> {
-    let loc = super::locate::locate(
-        paths,
-        libc::AT_FDCWD,
-        path.as_bytes(),
-        super::resolve::Lookup::Parent,
-    )
-    .map_err(|e| format!("{path}: {}", std::io::Error::from_raw_os_error(e.0)))?;
-    let (dir, name) = loc
-        .entry(|_| crate::errno::Errno::EISDIR)
-        .map_err(|e| format!("{path}: {}", std::io::Error::from_raw_os_error(e.0)))?;
-    // SAFETY: a directory descriptor of the walk and a C string it owns.
-    if unsafe { libc::unlinkat(dir, name.as_ptr(), 0) } < 0 {
-        return Err(format!("{path}: {}", std::io::Error::last_os_error()));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //! [`tern_linux::fs::binding`]); pipes, socket pairs, memfds and the other kernel
 //! objects by value, carried in the states.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,9 +45,9 @@ pub struct ProcessMigrant {
     pub wait_for_reader: bool,
     /// How the files the program holds move.
     pub bindings: Bindings,
-    /// The guest paths of the moved files, removed here once the program runs at
+    /// The host paths of the moved files, removed here once the program runs at
     /// the destination.
-    pub moved_files: Mutex<Vec<String>>,
+    pub moved_files: Mutex<Vec<PathBuf>>,
 }
 
 /// The request's binding rules (checked by the request's validation already).
@@ -110,18 +111,23 @@ impl Migrant for ProcessMigrant {
         let saved = save_components(&self.proc, &threads);
         binding::set_policy(Bindings::default());
         let (state, sections) = saved.map_err(|e| e.to_string())?;
-        let mut moved: Vec<String> = state
+        // The host names of the moved files, read now from the guest's descriptor
+        // table (the thread-group leader's): the program is paused, and after the
+        // move no guest thread is left to resolve its paths.
+        let mut moved: Vec<PathBuf> = state
             .files
             .iter()
-            .filter_map(|f| match (&f.extra, &f.info.path) {
-                (
+            .filter(|f| {
+                matches!(
+                    f.extra,
                     FdExtra::Copied {
                         binding: Binding::Move,
                         ..
-                    },
-                    Some(p),
-                ) => Some(p.clone()),
-                _ => None,
+                    }
+                )
+            })
+            .filter_map(|f| {
+                std::fs::read_link(format!("/proc/{}/fd/{}", std::process::id(), f.fd)).ok()
             })
             .collect();
         moved.sort();
@@ -139,8 +145,11 @@ impl Migrant for ProcessMigrant {
             .unwrap_or_else(|e| e.into_inner())
             .iter()
         {
-            if let Err(e) = binding::remove(self.proc.paths(), path) {
-                eprintln!("tern: a file moved with the program stays here: {e}");
+            if let Err(e) = std::fs::remove_file(path) {
+                eprintln!(
+                    "tern: a file moved with the program stays here: {}: {e}",
+                    path.display()
+                );
             }
         }
         let migrations = self.migrations.clone();

@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::anyhow;
 use tern_linux::restore::Image;
@@ -28,7 +29,7 @@ pub fn check(incoming: &Incoming) -> anyhow::Result<Image> {
 /// waits for `go`, and lets the threads run. Returns only on failure before the
 /// descriptors were rebuilt; later failures end this host process.
 pub fn run(
-    mut incoming: Incoming,
+    incoming: Incoming,
     config: ProcessConfig,
     image: Image,
     api_sock: Option<&Path>,
@@ -45,7 +46,16 @@ pub fn run(
     let argv = config.argv.clone();
     let ram = incoming.ram.clone();
     let agent_config = config.clone();
+    // The stream goes into the start-up step; a rebuild that fails before it (a file
+    // that cannot be opened here) takes it back to tell the source why.
+    let stream = Arc::new(Mutex::new(Some(incoming)));
+    let step_stream = stream.clone();
     let r = tern_linux::restore::restore(opts, ram, image, move |proc| {
+        let mut incoming = step_stream
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .expect("the start-up step runs once");
         let lost = Box::new(|| {
             tern_linux::exit::diag(
                 "tern: the program cannot go on: a page it needs did not come from the source",
@@ -80,5 +90,11 @@ pub fn run(
             proc.fd_limit as u64,
         ));
     });
-    r.map_err(|e| anyhow!("cannot rebuild the program: {e}"))
+    r.map_err(|e| {
+        let why = format!("cannot rebuild the program here: {e}");
+        if let Some(incoming) = stream.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            incoming.refuse(&why);
+        }
+        anyhow!(why)
+    })
 }
