@@ -190,7 +190,10 @@ pub fn receive_address(stderr: &dyn Fn() -> String) -> String {
     let prefix = "tern: waiting for a VM on ";
     let start = Instant::now();
     loop {
-        if let Some(a) = stderr().lines().find_map(|l| l.strip_prefix(prefix)) {
+        // Whole lines only: the line may come in more than one write.
+        let text = stderr();
+        let whole = text.split_inclusive('\n').filter(|l| l.ends_with('\n'));
+        if let Some(a) = whole.into_iter().find_map(|l| l.strip_prefix(prefix)) {
             return a.trim().to_string();
         }
         assert!(
