@@ -62,6 +62,15 @@ pub struct SliceSpec {
     /// ...,rate-kbps=N`); none for no limit.
     #[serde(default)]
     pub bandwidth_kbps: Option<u64>,
+    /// Disk operations per second the slice may do, reads and writes each, on the
+    /// device of the node's state directory (`io.max` riops/wiops); none for no
+    /// limit.
+    #[serde(default)]
+    pub disk_iops: Option<u64>,
+    /// Disk bytes per second, reads and writes each, on that device (`io.max`
+    /// rbps/wbps); none for no limit.
+    #[serde(default)]
+    pub disk_bps: Option<u64>,
 }
 
 /// What happens to a slice's running VMs when it expires (its cgroup goes either
@@ -110,6 +119,8 @@ impl Default for SliceSpec {
             cpus: Vec::new(),
             on_expiry: OnExpiry::Stop,
             bandwidth_kbps: None,
+            disk_iops: None,
+            disk_bps: None,
         }
     }
 }
@@ -155,6 +166,10 @@ pub struct Slice {
     /// What it uses now, read from its cgroup (filled in on the way out).
     #[serde(default)]
     pub usage: Option<SliceUsage>,
+    /// The unprivileged uid its VMs run as (`tern node serve --uid-range`); none:
+    /// the daemon's.
+    #[serde(default)]
+    pub uid: Option<u32>,
 }
 
 /// A slice's use of the host, read from its cgroup.
@@ -327,6 +342,13 @@ impl SliceSpec {
         }
         if self.disk_mib > 1 << 40 {
             return Err(format!("disk_mib {} is out of range", self.disk_mib));
+        }
+        if self.disk_iops == Some(0) || self.disk_bps == Some(0) {
+            return Err(
+                "disk_iops or disk_bps 0 would stop the slice's disk: give 1 or more, \
+                        or none for no limit"
+                    .into(),
+            );
         }
         if self.pids_max == 0 {
             return Err("pids_max 0 would refuse every process: give 1 or more".into());

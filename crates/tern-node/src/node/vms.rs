@@ -40,9 +40,9 @@ impl Node {
             }
         }
         let id = format!("vm-{}", self.store.next_vm_number()?);
-        let vms_dir = self.cfg.state_dir.join("vms");
-        let api_sock = vms_dir.join(format!("{id}.sock"));
-        let log = vms_dir.join(format!("{id}.log"));
+        let api_sock = self.sliver_dir(slice).join(format!("{id}.sock"));
+        // The log stays the node's: the VM only gets the open file.
+        let log = self.cfg.state_dir.join("vms").join(format!("{id}.log"));
         if api_sock.as_os_str().len() > MAX_SOCKET_PATH {
             return Err(NodeError::internal(format!(
                 "the VM socket path {} is longer than {MAX_SOCKET_PATH} bytes: use a shorter \
@@ -63,6 +63,9 @@ impl Node {
             _ => req.args.clone(),
         };
         args.extend(vm_args.iter().map(OsString::from));
+        if let (VmKind::Run, Some(uid)) = (req.kind, s.uid) {
+            self.give_drives(slice, &vm_args, uid)?;
+        }
         let cpus = self.vm_cpus(&s.spec, &self.held()?);
         let spawned = spawn(SpawnRequest {
             exe: &self.cfg.tern_exe,
@@ -70,6 +73,7 @@ impl Node {
             procs_files: self.cfg.cgroups.procs_files(slice),
             log: &log,
             cpus: Some(CpuSet::of(&cpus)),
+            uid: s.uid,
         })
         .map_err(|e| {
             NodeError::internal(format!(
@@ -99,6 +103,27 @@ impl Node {
         }
         crate::node_event!("started VM {} (pid {}) in slice {slice}", vm.id, vm.pid);
         Ok(vm)
+    }
+
+    /// Gives the disk images of a system VM that lie in the sliver's directory to
+    /// its uid, mode 0600. Images elsewhere are left alone: the VM opens them as its
+    /// uid, so the kernel decides whether it may (the node never hands a file it was
+    /// merely named to a sliver).
+    fn give_drives(&self, slice: &str, args: &[String], uid: u32) -> Result<(), NodeError> {
+        let Ok(dir) = std::fs::canonicalize(self.sliver_dir(slice)) else {
+            return Ok(());
+        };
+        for file in drive_files(args) {
+            let Ok(path) = std::fs::canonicalize(&file) else {
+                continue;
+            };
+            if path.starts_with(&dir) && path.is_file() {
+                crate::uid::give(&path, uid, 0o600).map_err(|e| {
+                    NodeError::internal(format!("cannot give {} to uid {uid}: {e}", path.display()))
+                })?;
+            }
+        }
+        Ok(())
     }
 
     /// The VMs of a slice, running and exited.
@@ -235,6 +260,28 @@ pub fn limit_bandwidth(args: &[String], kbps: u64) -> Vec<String> {
     out
 }
 
+/// The `file=` paths of a `tern run`'s `--drive` options.
+pub fn drive_files(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut next_is_drive = false;
+    for a in args {
+        let value = if next_is_drive {
+            Some(a.as_str())
+        } else {
+            a.strip_prefix("--drive=")
+        };
+        next_is_drive = value.is_none() && a == "--drive";
+        if let Some(v) = value {
+            out.extend(
+                v.split(',')
+                    .filter_map(|p| p.strip_prefix("file="))
+                    .map(String::from),
+            );
+        }
+    }
+    out
+}
+
 fn describe_exit(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -247,6 +294,20 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drive_files_are_found_in_both_spellings() {
+        let args: Vec<String> = [
+            "--drive",
+            "file=/a.img,format=raw",
+            "--kernel",
+            "K",
+            "--drive=readonly=on,file=/b.qcow2",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(drive_files(&args), ["/a.img", "/b.qcow2"]);
+    }
 
     #[test]
     fn every_netdev_gets_the_slices_bandwidth() {

@@ -96,6 +96,14 @@ struct CreateArgs {
     /// kilobits per second each way (none by default).
     #[arg(long, value_name = "KBPS")]
     bandwidth: Option<u64>,
+    /// Disk operations per second, reads and writes each, on the state directory's
+    /// disk (io.max riops/wiops; none by default).
+    #[arg(long, value_name = "IOPS")]
+    disk_iops: Option<u64>,
+    /// Disk bandwidth, reads and writes each (io.max rbps/wbps), per second: a size
+    /// with a K, M or G suffix (a bare number is MiB).
+    #[arg(long, value_name = "BYTES", value_parser = super::size::parse_size)]
+    disk_bps: Option<u64>,
 }
 
 /// A list of host CPUs (a newtype: clap would take a `Vec` for repeated options).
@@ -190,6 +198,8 @@ pub fn slice(args: SliceArgs) -> anyhow::Result<i32> {
                         OnExpiry::Stop
                     },
                     bandwidth_kbps: a.bandwidth,
+                    disk_iops: a.disk_iops,
+                    disk_bps: a.disk_bps,
                 },
             };
             print_slices(&[c.create_slice(&req)?], json)?;

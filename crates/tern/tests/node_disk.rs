@@ -1,0 +1,119 @@
+//! A slice's disk limits: `disk_bps` / `disk_iops` are written to its cgroup for the
+//! disk of the node's state directory (`io.max` on cgroup v2; on a hybrid host whose
+//! io controller is bound to v1, the `blkio.throttle` files), and a process VM's
+//! synchronous writes are held to the rate (measured against a slice without it).
+
+#[path = "common/linux_user.rs"]
+mod linux_user;
+#[path = "common/node.rs"]
+mod node;
+
+use std::time::Duration;
+
+use node::{wait_for, NodeDaemon};
+use tern_node::spec::{CreateSlice, SliceSpec, StartVm, VmKind};
+
+/// Runs `disk_write FILE MIB` in `slice` and returns the KiB/s it printed.
+fn write_rate(d: &NodeDaemon, slice: &str, prog: &std::path::Path, mib: u32) -> f64 {
+    let file = d.dir.path().join(format!("{slice}.bin"));
+    let vm = d
+        .client()
+        .start_vm(
+            slice,
+            &StartVm {
+                kind: VmKind::Exec,
+                args: vec![
+                    prog.display().to_string(),
+                    file.display().to_string(),
+                    mib.to_string(),
+                ],
+                memory_mib: 64,
+            },
+        )
+        .unwrap();
+    let line = wait_for(Duration::from_secs(60), "the disk writes", || {
+        let log = std::fs::read_to_string(&vm.log).ok()?;
+        assert!(!log.contains("write:") && !log.contains("open:"), "{log}");
+        log.lines()
+            .find(|l| l.starts_with("wrote "))
+            .map(str::to_string)
+    });
+    let _ = std::fs::remove_file(&file);
+    eprintln!("slice {slice}: {line}");
+    line.rsplit(": ")
+        .next()
+        .and_then(|r| r.strip_suffix(" KiB/s"))
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no rate in `{line}`"))
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs root, a block device under /tmp, the tern binary and a riscv64 guest"]
+fn disk_bandwidth_is_limited_per_slice() {
+    let prog = linux_user::build("disk_write", linux_user::Link::Static);
+    let d = NodeDaemon::start("2G", &[]);
+    let c = d.client();
+    let (major, minor) = tern_node::disk_io::block_device_of(&d.state)
+        .expect("the tests' state directory (under /tmp) must be on a block device");
+    let bps = 1u64 << 20;
+    let slow = c
+        .create_slice(&CreateSlice {
+            name: "slow".into(),
+            spec: SliceSpec {
+                disk_bps: Some(bps),
+                disk_iops: Some(5000),
+                ..SliceSpec::default()
+            },
+        })
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    assert!(slow.spec.disk_bps == Some(bps));
+    let limits = d.cgroups().disk_limits("slow");
+    let dev = format!("{major}:{minor}");
+    if limits.contains("rbps=") {
+        assert!(
+            limits.contains(&format!(
+                "{dev} rbps={bps} wbps={bps} riops=5000 wiops=5000"
+            )),
+            "io.max: {limits}"
+        );
+    } else {
+        for (file, v) in [
+            ("read_iops", 5000),
+            ("write_iops", 5000),
+            ("read_bps", bps),
+            ("write_bps", bps),
+        ] {
+            assert!(
+                limits.contains(&format!("{file}: {dev} {v}")),
+                "{file} not {v} in:\n{limits}"
+            );
+        }
+    }
+    c.create_slice(&CreateSlice {
+        name: "fast".into(),
+        spec: SliceSpec::default(),
+    })
+    .unwrap();
+    let zero = c
+        .create_slice(&CreateSlice {
+            name: "zero".into(),
+            spec: SliceSpec {
+                disk_bps: Some(0),
+                ..SliceSpec::default()
+            },
+        })
+        .unwrap_err();
+    assert_eq!(zero.status(), Some(400), "{zero}");
+
+    let limited = write_rate(&d, "slow", &prog, 3);
+    let free = write_rate(&d, "fast", &prog, 3);
+    // 1 MiB/s is 1024 KiB/s; a first burst may go through before the throttle.
+    assert!(
+        limited < 1024.0 * 1.15,
+        "limited slice wrote {limited} KiB/s"
+    );
+    assert!(
+        free > 2.0 * limited,
+        "unlimited {free} KiB/s, limited {limited} KiB/s"
+    );
+}
