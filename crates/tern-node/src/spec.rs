@@ -34,8 +34,11 @@ pub struct SliceSpec {
     #[serde(default = "default_memory_mib")]
     #[schema(default = 256, minimum = 1)]
     pub memory_mib: u64,
-    /// Disk the slice may use, in MiB (admission only, so far).
-    #[serde(default)]
+    /// Disk the slice may use, in MiB (PlanetLab's 5 GB by default): reserved at
+    /// admission, and the quota of its files (disk images, snapshots), checked
+    /// before each addition (507 when over). 0: no quota.
+    #[serde(default = "default_disk_mib")]
+    #[schema(default = 5120)]
     pub disk_mib: u64,
     /// Most processes and threads of the slice together (`pids.max`).
     #[serde(default = "default_pids_max")]
@@ -95,6 +98,9 @@ fn default_harts() -> u32 {
 fn default_memory_mib() -> u64 {
     256
 }
+fn default_disk_mib() -> u64 {
+    5 * 1024
+}
 fn default_pids_max() -> u32 {
     512
 }
@@ -112,7 +118,7 @@ impl Default for SliceSpec {
             cpu_max_percent: None,
             harts: default_harts(),
             memory_mib: default_memory_mib(),
-            disk_mib: 0,
+            disk_mib: default_disk_mib(),
             pids_max: default_pids_max(),
             max_vms: default_max_vms(),
             lifetime_s: default_lifetime_s(),
@@ -183,6 +189,17 @@ pub struct SliceUsage {
     pub memory_bytes: u64,
     /// Processes the kernel's OOM killer ended in the slice.
     pub oom_kills: u64,
+}
+
+/// A snapshot the node wrote of a VM (`POST /slices/{name}/vms/{id}/snapshot`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VmSnapshot {
+    /// The file, in the sliver's directory (for `tern restore` or a service).
+    pub path: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// What the slice's files take now, this snapshot included, in bytes.
+    pub disk_used_bytes: u64,
 }
 
 /// Which tern command a VM runs.

@@ -117,3 +117,119 @@ fn disk_bandwidth_is_limited_per_slice() {
         "unlimited {free} KiB/s, limited {limited} KiB/s"
     );
 }
+
+/// Starts `slice_load hog 1` (1 MiB touched, then asleep) with `memory_mib` in `slice`
+/// and waits for its control API.
+fn idle_vm(c: &tern_node::NodeClient, slice: &str, memory_mib: u64) -> tern_node::spec::Vm {
+    let prog = linux_user::build("slice_load", linux_user::Link::Static);
+    let vm = c
+        .start_vm(
+            slice,
+            &StartVm {
+                kind: VmKind::Exec,
+                args: vec![prog.display().to_string(), "hog".into(), "1".into()],
+                memory_mib,
+            },
+        )
+        .unwrap();
+    wait_for(Duration::from_secs(20), "the VM's control API", || {
+        tern_vmm::Client::new(&vm.api_sock)
+            .with_timeout(Duration::from_secs(5))
+            .status()
+            .ok()
+    });
+    vm
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): needs root, the tern binary and a riscv64 guest"]
+fn the_disk_quota_is_checked_before_images_snapshots_and_services() {
+    let d = NodeDaemon::start("2G", &[]);
+    let c = d.client();
+    let create = |name: &str, disk_mib: u64| {
+        c.create_slice(&CreateSlice {
+            name: name.into(),
+            spec: SliceSpec {
+                disk_mib,
+                ..SliceSpec::default()
+            },
+        })
+        .unwrap()
+    };
+    assert_eq!(
+        create("dflt", SliceSpec::default().disk_mib).spec.disk_mib,
+        5120
+    );
+    create("roomy", 200);
+    create("tiny", 50);
+
+    // A snapshot within the quota is written into the sliver's directory.
+    let vm = idle_vm(&c, "roomy", 64);
+    let snap = c.snapshot_vm("roomy", &vm.id).unwrap();
+    let len = std::fs::metadata(&snap.path).unwrap().len();
+    assert_eq!(snap.bytes, len);
+    assert!(len > 1 << 20, "a 64 MiB VM's snapshot of {len} bytes");
+    assert!(snap.disk_used_bytes >= len, "{snap:?}");
+    assert!(snap.path.contains("/slivers/roomy/"), "{snap:?}");
+
+    // One whose VM's memory (64 MiB, plus 16 for the rest) exceeds the quota is not.
+    let vm = idle_vm(&c, "tiny", 64);
+    let e = c.snapshot_vm("tiny", &vm.id).unwrap_err();
+    assert_eq!(e.status(), Some(507), "{e}");
+    assert!(
+        e.to_string().contains(&format!(
+            "disk quota of slice `tiny`: a snapshot of VM {} may take up to: 80 MiB, but only \
+             50 MiB of its 50 MiB are free (0 MiB used)",
+            vm.id
+        )),
+        "{e}"
+    );
+
+    // A system VM's disk image outside the sliver counts at its size (raw: fixed),
+    // so 60 MiB do not fit 50.
+    let image = d.dir.path().join("big.img");
+    std::fs::File::create(&image)
+        .unwrap()
+        .set_len(60 << 20)
+        .unwrap();
+    let e = c
+        .start_vm(
+            "tiny",
+            &StartVm {
+                kind: VmKind::Run,
+                args: vec![
+                    "--drive".into(),
+                    format!("file={},format=raw", image.display()),
+                ],
+                memory_mib: 64,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.status(), Some(507), "{e}");
+    assert!(
+        e.to_string()
+            .contains("the VM's disk images take: 60 MiB, but only 50 MiB of its 50 MiB"),
+        "{e}"
+    );
+
+    // A service's snapshot counts too: the snapshot above does not fit 1 MiB.
+    create("one", 1);
+    let e = c
+        .add_service(
+            "one",
+            &serde_json::from_value::<tern_node::service::CreateService>(serde_json::json!({
+                "name": "svc-one",
+                "port": 1,
+                "listen": "127.0.0.1",
+                "snapshot": snap.path,
+            }))
+            .unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(e.status(), Some(507), "{e}");
+    assert!(
+        e.to_string().contains("service `svc-one`'s snapshot takes"),
+        "{e}"
+    );
+    eprintln!("snapshot of a 64 MiB process VM: {len} bytes");
+}

@@ -21,8 +21,10 @@ use crate::error::NodeError;
 use crate::procs;
 use crate::uid::UidRange;
 
+mod quota;
 mod reclaim;
 mod services;
+mod snapshot;
 mod splice;
 pub mod vms;
 

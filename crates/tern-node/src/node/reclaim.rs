@@ -87,10 +87,20 @@ impl Node {
             if vm.state != VmState::Running {
                 continue;
             }
+            if let Err(e) = self.check_snapshot_room(name, &vm.id, vm.memory_mib) {
+                crate::node_event!("slice {name}: VM {} not saved: {e}", vm.id);
+                continue;
+            }
             let path = dir.join(format!("{}.tern", vm.id));
             let req = tern_vmm::control::SnapshotRequest::new(path.display().to_string());
             let client = tern_vmm::Client::new(&vm.api_sock).with_timeout(SNAPSHOT_TIMEOUT);
-            let saved = client.snapshot(&req);
+            let saved = client
+                .snapshot(&req)
+                .map_err(|e| e.to_string())
+                .and_then(|_| {
+                    self.check_snapshot_written(name, &path)
+                        .map_err(|e| e.to_string())
+                });
             let _ = crate::uid::give(&path, 0, 0o600);
             match saved {
                 Ok(_) => {

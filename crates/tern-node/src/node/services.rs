@@ -114,6 +114,14 @@ impl Node {
         std::fs::File::open(&req.snapshot).map_err(|e| {
             NodeError::bad_request(format!("cannot read the snapshot {}: {e}", req.snapshot))
         })?;
+        let quota = self.stored_slice(slice)?.spec.disk_mib;
+        let size = super::quota::image_bytes(std::path::Path::new(&req.snapshot));
+        self.check_disk(
+            slice,
+            quota,
+            size,
+            &format!("service `{}`'s snapshot takes", req.name),
+        )?;
         let listener = bind(&req.listen, req.port)?;
         let uid = self.stored_slice(slice)?.uid;
         let snapshot = match uid {
@@ -417,12 +425,14 @@ impl Node {
         let path = self
             .sliver_dir(&svc.slice)
             .join(format!("{}-{}.tern", svc.name, svc.restores));
+        self.check_snapshot_room(&svc.slice, &id, vm.memory_mib)?;
         let started = Instant::now();
         let req = tern_vmm::control::SnapshotRequest::new(path.display().to_string());
         tern_vmm::Client::new(&vm.api_sock)
             .with_timeout(SNAPSHOT_TIMEOUT)
             .snapshot(&req)
             .map_err(|e| NodeError::internal(format!("snapshot of VM {id} failed: {e}")))?;
+        self.check_snapshot_written(&svc.slice, &path)?;
         if let Some(uid) = self.stored_slice(&svc.slice)?.uid {
             crate::uid::give(&path, uid, 0o600).map_err(|e| {
                 NodeError::internal(format!("cannot give {} to uid {uid}: {e}", path.display()))

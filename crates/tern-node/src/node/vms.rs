@@ -32,6 +32,7 @@ impl Node {
         let s = self.stored_slice(slice)?;
         let vms = self.slice_vms(slice)?;
         admit_vm(slice, &s.spec, &vms, &req).map_err(NodeError::conflict)?;
+        self.check_vm_files(slice, s.spec.disk_mib, &req)?;
         let mut exited: Vec<&Vm> = vms.iter().filter(|v| v.state == VmState::Exited).collect();
         if exited.len() >= MAX_EXITED_VMS_KEPT {
             exited.sort_by_key(|v| v.started_ms);
@@ -124,6 +125,23 @@ impl Node {
             }
         }
         Ok(())
+    }
+
+    /// Refuses (507) a VM whose disk images (or, restored, snapshot) outside the
+    /// sliver's directories would not fit the slice's disk quota.
+    fn check_vm_files(&self, slice: &str, quota_mib: u64, req: &StartVm) -> Result<(), NodeError> {
+        let mut files = drive_files(&req.args);
+        if req.kind == VmKind::Restore {
+            files.extend(req.args.first().cloned());
+        }
+        let own = [self.sliver_dir(slice), self.snapshot_dir(slice)];
+        let adding: u64 = files
+            .iter()
+            .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.into()))
+            .filter(|p| !own.iter().any(|d| p.starts_with(d)))
+            .map(|p| super::quota::image_bytes(&p))
+            .sum();
+        self.check_disk(slice, quota_mib, adding, "the VM's disk images take")
     }
 
     /// The VMs of a slice, running and exited.

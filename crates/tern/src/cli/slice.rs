@@ -72,8 +72,9 @@ struct CreateArgs {
     /// Harts a VM of the slice may have.
     #[arg(long, default_value_t = 1)]
     harts: u32,
-    /// Disk the slice may use: a size, or MiB.
-    #[arg(long, default_value = "0", value_parser = super::size::parse_size)]
+    /// Disk quota of the slice (its disk images and snapshots): a size, or MiB;
+    /// 0 for none.
+    #[arg(long, default_value = "5G", value_parser = super::size::parse_size)]
     disk: u64,
     /// Most processes and threads of the slice (pids.max).
     #[arg(long, default_value_t = 512)]

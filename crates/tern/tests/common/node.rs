@@ -34,7 +34,8 @@ pub struct NodeDaemon {
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 impl NodeDaemon {
-    /// Starts a node offering 2 CPUs, `memory` and 4 GiB of disk (whatever the host
+    /// Starts a node offering 2 CPUs, `memory` and 64 GiB of disk (room for a dozen
+    /// slices of the default 5 GiB quota; only admission counts it) (whatever the host
     /// has, so admission figures are the test's), plus `extra` flags.
     pub fn start(memory: &str, extra: &[&str]) -> NodeDaemon {
         let dir = tempfile::Builder::new()
@@ -47,7 +48,7 @@ impl NodeDaemon {
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let mut extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        extra.extend(["--cpus", "2", "--memory", memory, "--disk", "4G"].map(String::from));
+        extra.extend(["--cpus", "2", "--memory", memory, "--disk", "64G"].map(String::from));
         let mut d = NodeDaemon {
             sock: dir.path().join("node.sock"),
             state: dir.path().join("state"),
