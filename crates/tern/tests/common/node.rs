@@ -28,6 +28,8 @@ pub struct NodeDaemon {
     /// The daemon's cgroup group name.
     pub group: String,
     extra: Vec<String>,
+    /// The network namespace it runs in (a name of `ip netns`), if not the test's.
+    netns: Option<String>,
     child: Option<Child>,
 }
 
@@ -38,6 +40,13 @@ impl NodeDaemon {
     /// slices of the default 5 GiB quota; only admission counts it) (whatever the host
     /// has, so admission figures are the test's), plus `extra` flags.
     pub fn start(memory: &str, extra: &[&str]) -> NodeDaemon {
+        NodeDaemon::start_in(None, memory, extra)
+    }
+
+    /// [`NodeDaemon::start`] in network namespace `netns` (`ip netns add`; entered with
+    /// util-linux's nsenter); its API
+    /// socket stays reachable from the test (a file).
+    pub fn start_in(netns: Option<&str>, memory: &str, extra: &[&str]) -> NodeDaemon {
         let dir = tempfile::Builder::new()
             .prefix("tn")
             .tempdir_in("/tmp")
@@ -55,6 +64,7 @@ impl NodeDaemon {
             dir,
             group,
             extra,
+            netns: netns.map(str::to_string),
             child: None,
         };
         d.spawn();
@@ -68,7 +78,19 @@ impl NodeDaemon {
             .append(true)
             .open(self.dir.path().join("daemon.log"))
             .expect("daemon log");
-        let child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        let mut cmd = match &self.netns {
+            // nsenter enters only the network namespace (`ip netns exec` would also
+            // remount /sys, hiding the cgroup mounts) and execs tern: the child is
+            // tern.
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net=/run/netns/{ns}"))
+                    .arg(env!("CARGO_BIN_EXE_tern"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_tern")),
+        };
+        let child = cmd
             .args(["node", "serve", "--state-dir"])
             .arg(&self.state)
             .arg("--api-sock")
