@@ -171,6 +171,31 @@ fn the_disk_quota_is_checked_before_images_snapshots_and_services() {
     assert!(len > 1 << 20, "a 64 MiB VM's snapshot of {len} bytes");
     assert!(snap.disk_used_bytes >= len, "{snap:?}");
     assert!(snap.path.contains("/slivers/roomy/"), "{snap:?}");
+    // A second one through the CLI fits (64 + 80 of 200 MiB); a third does not, the
+    // two written counting against the quota.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["slice", "--node-sock"])
+        .arg(&d.sock)
+        .args(["vm", "snapshot", "roomy", &vm.id])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("/slivers/roomy/") && text.contains(" bytes;"),
+        "{text}"
+    );
+    let e = c.snapshot_vm("roomy", &vm.id).unwrap_err();
+    assert_eq!(e.status(), Some(507), "{e}");
+    assert!(
+        e.to_string()
+            .contains("MiB of its 200 MiB are free (129 MiB used)"),
+        "{e}"
+    );
 
     // One whose VM's memory (64 MiB, plus 16 for the rest) exceeds the quota is not.
     let vm = idle_vm(&c, "tiny", 64);

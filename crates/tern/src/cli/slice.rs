@@ -164,6 +164,14 @@ enum VmCommand {
         /// The VM's id (vm-N).
         id: String,
     },
+    /// Snapshot a running VM into its sliver's directory, within the slice's disk
+    /// quota; prints the file.
+    Snapshot {
+        /// The slice.
+        slice: String,
+        /// The VM's id (vm-N).
+        id: String,
+    },
 }
 
 fn parse_kind(s: &str) -> Result<VmKind, String> {
@@ -236,6 +244,19 @@ pub fn slice(args: SliceArgs) -> anyhow::Result<i32> {
             }
             VmCommand::List { slice } => print_vms(&c.vms(&slice)?, json)?,
             VmCommand::Stop { slice, id } => c.stop_vm(&slice, &id)?,
+            VmCommand::Snapshot { slice, id } => {
+                let s = c.snapshot_vm(&slice, &id)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&s)?);
+                } else {
+                    println!(
+                        "{} ({} bytes; the slice's files take {} MiB)",
+                        s.path,
+                        s.bytes,
+                        s.disk_used_bytes >> 20
+                    );
+                }
+            }
         },
         SliceCommand::Service { command } => super::service::service(&c, command, json)?,
     }
