@@ -84,9 +84,9 @@ pub fn private_dir(dir: &Path, uid: Option<u32>) -> io::Result<()> {
 }
 
 /// Permissions of a state directory whose slivers run as other uids: the
-/// directory and `slivers/` may be passed through (0711), so each VM reaches its own
-/// sliver directory, and nothing else is open to them: `vms/` (logs), `snapshots/`
-/// and `services/` are 0700.
+/// directory, `slivers/` and `snapshots/` may be passed through (0711), so each VM
+/// reaches its own sliver's directory there (0700, its uid's), and nothing else is
+/// open to them: `vms/` (logs) and `services/` are 0700.
 pub fn seal_state_dir(state_dir: &Path) -> io::Result<()> {
     let mode = |p: &Path, m: u32| {
         std::fs::create_dir_all(p)?;
@@ -94,7 +94,8 @@ pub fn seal_state_dir(state_dir: &Path) -> io::Result<()> {
     };
     mode(state_dir, 0o711)?;
     mode(&state_dir.join("slivers"), 0o711)?;
-    for d in ["vms", "snapshots", "services"] {
+    mode(&state_dir.join("snapshots"), 0o711)?;
+    for d in ["vms", "services"] {
         mode(&state_dir.join(d), 0o700)?;
     }
     Ok(())

@@ -173,5 +173,36 @@ fn each_sliver_runs_as_its_own_uid_and_cannot_reach_the_other() {
     let next = create("uc");
     assert_eq!(next.uid, Some(ua));
     assert_eq!(c.slice("ub").unwrap().uid, Some(ub));
+
+    // A slice expiring with on_expiry snapshot: its VM writes the snapshot as the
+    // sliver's uid, which then becomes the node's (root, 0600): the uid goes to the
+    // next slice.
+    c.create_slice(&CreateSlice {
+        name: "ue".into(),
+        spec: SliceSpec {
+            lifetime_s: 2,
+            on_expiry: tern_node::spec::OnExpiry::Snapshot,
+            ..SliceSpec::default()
+        },
+    })
+    .unwrap();
+    let vm_e = start_idle(&c, "ue", &prog);
+    wait_for(Duration::from_secs(20), "the VM's control API", || {
+        tern_vmm::Client::new(&vm_e.api_sock).status().ok()
+    });
+    wait_for(Duration::from_secs(20), "the slice to expire", || {
+        (c.slice("ue").err()?.status() == Some(404)).then_some(())
+    });
+    let saved = d
+        .state
+        .join("snapshots/ue")
+        .join(format!("{}.tern", vm_e.id));
+    let meta = std::fs::metadata(&saved)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{}", saved.display(), d.log()));
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o600));
+    assert!(meta.len() > 1 << 20);
+    let meta = std::fs::metadata(saved.parent().unwrap()).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o700));
+
     eprintln!("slivers ran as uids {ua} and {ub}; uid {ua} reused after delete");
 }
