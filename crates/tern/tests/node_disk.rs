@@ -191,6 +191,20 @@ fn the_disk_quota_is_checked_before_images_snapshots_and_services() {
     );
     let e = c.snapshot_vm("roomy", &vm.id).unwrap_err();
     assert_eq!(e.status(), Some(507), "{e}");
+    // /metrics reports the slice's use against its quota.
+    let (status, text) = c.raw("GET", "/metrics", None).unwrap();
+    assert_eq!(status, 200);
+    let text = String::from_utf8_lossy(&text);
+    assert!(
+        text.contains("tern_slice_disk_quota_bytes{slice=\"roomy\"} 209715200"),
+        "{text}"
+    );
+    let used: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tern_slice_disk_bytes{slice=\"roomy\"} "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(used >= 2.0 * len as f64, "{used}");
     assert!(
         e.to_string()
             .contains("MiB of its 200 MiB are free (129 MiB used)"),
