@@ -35,18 +35,37 @@ pub fn image_bytes(path: &Path) -> u64 {
     len.max(qcow2_virtual.unwrap_or(0))
 }
 
+/// Most directory entries [`dir_bytes`] looks at: a sliver's files are made by a
+/// hostile guest, which could otherwise make the node walk without end.
+pub const MAX_ENTRIES: usize = 100_000;
+/// Deepest directory nesting [`dir_bytes`] follows.
+pub const MAX_DEPTH: usize = 32;
+
 /// What the files under `dir` take (recursively, symbolic links not followed).
+/// A tree with more than [`MAX_ENTRIES`] entries or deeper than [`MAX_DEPTH`]
+/// counts as `u64::MAX`: over any quota, rather than partly counted.
 pub fn dir_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
     let mut total = 0u64;
-    for e in entries.flatten() {
-        let Ok(t) = e.file_type() else { continue };
-        if t.is_dir() {
-            total = total.saturating_add(dir_bytes(&e.path()));
-        } else if t.is_file() {
-            total = total.saturating_add(image_bytes(&e.path()));
+    let mut seen = 0usize;
+    let mut pending: Vec<(PathBuf, usize)> = vec![(dir.to_path_buf(), 0)];
+    while let Some((d, depth)) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            seen += 1;
+            if seen > MAX_ENTRIES {
+                return u64::MAX;
+            }
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() {
+                if depth + 1 > MAX_DEPTH {
+                    return u64::MAX;
+                }
+                pending.push((e.path(), depth + 1));
+            } else if t.is_file() {
+                total = total.saturating_add(image_bytes(&e.path()));
+            }
         }
     }
     total
@@ -96,6 +115,13 @@ impl Node {
             return Ok(());
         }
         let used = self.disk_used(slice);
+        if used == u64::MAX {
+            return Err(NodeError::insufficient_storage(format!(
+                "disk quota of slice `{slice}`: its files cannot be counted (more than \
+                 {MAX_ENTRIES} entries or directories deeper than {MAX_DEPTH}): nothing more \
+                 is admitted until they are fewer"
+            )));
+        }
         if used.saturating_add(adding) > quota_mib << 20 {
             return Err(NodeError::insufficient_storage(format!(
                 "disk quota of slice `{slice}`: {what}: {} MiB, but only {} MiB of its \
@@ -161,5 +187,11 @@ mod tests {
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("sub/c"), [1u8; 100]).unwrap();
         assert_eq!(dir_bytes(dir.path()), 3000 + (1 << 30) + 100);
+        let mut deep = dir.path().join("deep");
+        for _ in 0..=MAX_DEPTH {
+            deep = deep.join("d");
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        assert_eq!(dir_bytes(dir.path()), u64::MAX);
     }
 }
