@@ -67,20 +67,64 @@ impl std::fmt::Display for UidRange {
     }
 }
 
-/// Makes `path` owned by `uid` (and group `uid`) with `mode`.
+/// Makes the regular file `path` owned by `uid` (and group `uid`) with `mode`.
+///
+/// The file may lie in a sliver's directory, where its uid could have put a
+/// symbolic link (to /etc/shadow, say) in its place: the last component is opened
+/// without following links, and the file must have one link only (a hard link to
+/// another's file would be given away too; the kernel's protected_hardlinks keeps
+/// a uid from making one to a file it does not own). The directories above must
+/// not be the sliver's to change (the sliver's own directory is, its parent not).
 pub fn give(path: &Path, uid: u32, mode: u32) -> io::Result<()> {
-    std::os::unix::fs::chown(path, Some(uid), Some(uid))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || std::os::unix::fs::MetadataExt::nlink(&meta) != 1 {
+        return Err(io::Error::other(format!(
+            "{} is not a regular file with one link",
+            path.display()
+        )));
+    }
+    std::os::unix::fs::fchown(&file, Some(uid), Some(uid))?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+
+/// Creates `path` anew (removing what is there, never following a symbolic link
+/// there) for writing, mode 0600: a sliver could have put a link where the node
+/// writes in its directory.
+pub fn create_new(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
 }
 
 /// Creates directory `dir` (and its parents) owned by `uid` with mode 0700, or, with
 /// no uid, owned by the daemon's user.
 pub fn private_dir(dir: &Path, uid: Option<u32>) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    match uid {
-        Some(uid) => give(dir, uid, 0o700),
-        None => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)),
+    // Its parent is the node's: nobody else can have put a link here.
+    if !std::fs::symlink_metadata(dir)?.is_dir() {
+        return Err(io::Error::other(format!(
+            "{} is not a directory",
+            dir.display()
+        )));
     }
+    if let Some(uid) = uid {
+        std::os::unix::fs::lchown(dir, Some(uid), Some(uid))?;
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
 /// Permissions of a state directory whose slivers run as other uids: the
@@ -123,6 +167,23 @@ pub unsafe fn become_uid(uid: u32) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_symbolic_link_or_a_hard_link_is_not_given_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, "x").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(give(&link, 4242, 0o600).is_err());
+        let hard = dir.path().join("hard");
+        std::fs::hard_link(&target, &hard).unwrap();
+        assert!(give(&hard, 4242, 0o600).is_err());
+        let mut f = create_new(&link).unwrap();
+        std::io::Write::write_all(&mut f, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "x");
+        assert_eq!(std::fs::read_to_string(&link).unwrap(), "new");
+    }
 
     #[test]
     fn ranges_are_checked_and_uids_handed_out_lowest_first() {

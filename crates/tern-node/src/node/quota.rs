@@ -21,14 +21,28 @@ use crate::spec::VmState;
 pub const SNAPSHOT_OVERHEAD: u64 = 16 << 20;
 
 /// The most space `path` may take as a disk image or any file (see the module doc).
+/// Opened without blocking and without following a last symbolic link (a sliver's
+/// guest could put a FIFO or a link where a file was); what is not a regular file
+/// counts 0.
 pub fn image_bytes(path: &Path) -> u64 {
-    let Ok(meta) = std::fs::metadata(path) else {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(mut file) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    else {
         return 0;
     };
+    let Ok(meta) = file.metadata() else {
+        return 0;
+    };
+    if !meta.is_file() {
+        return 0;
+    }
     let len = meta.len();
     let mut head = [0u8; 32];
-    let qcow2_virtual = std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
+    let qcow2_virtual = file
+        .read_exact(&mut head)
         .ok()
         .filter(|_| head[..4] == *b"QFI\xfb")
         .map(|_| u64::from_be_bytes(head[24..32].try_into().unwrap_or([0; 8])));

@@ -292,7 +292,12 @@ impl Node {
             let _ = std::fs::remove_file(&to);
             NodeError::internal(format!("cannot copy the snapshot to {}: {e}", to.display()))
         };
-        std::fs::copy(from, &to).map_err(fail)?;
+        // Never through a link the sliver put there.
+        let mut out = crate::uid::create_new(&to).map_err(fail)?;
+        std::fs::File::open(from)
+            .and_then(|mut f| std::io::copy(&mut f, &mut out))
+            .map_err(fail)?;
+        drop(out);
         crate::uid::give(&to, uid, 0o600).map_err(fail)?;
         Ok(to.display().to_string())
     }

@@ -118,7 +118,9 @@ impl Node {
             let Ok(path) = std::fs::canonicalize(&file) else {
                 continue;
             };
-            if path.starts_with(&dir) && path.is_file() {
+            // Directly in the sliver's directory only: [`crate::uid::give`] needs
+            // the directories above the file to be the node's.
+            if path.parent() == Some(dir.as_path()) && path.is_file() {
                 crate::uid::give(&path, uid, 0o600).map_err(|e| {
                     NodeError::internal(format!("cannot give {} to uid {uid}: {e}", path.display()))
                 })?;
