@@ -169,7 +169,7 @@ def main():
         daemon = subprocess.Popen(
             ["taskset", "-c", str(args.cpu), tern, "node", "serve",
              "--state-dir", os.path.join(tmp, "state"), "--api-sock", sock,
-             "--cgroup-name", f"tern-bench-{os.getpid()}", "--memory", "2G", "--disk", "1G"],
+             "--cgroup-name", f"tern-bench-{os.getpid()}", "--memory", "2G", "--disk", "64G"],
             stdout=log, stderr=log)
         info = {"cgroups": ""}
         try:

@@ -224,6 +224,7 @@ mod tests {
     fn memory_and_disk_are_reserved_and_the_refusal_says_what_is_short() {
         let a = SliceSpec {
             memory_mib: 768,
+            disk_mib: 0,
             ..SliceSpec::default()
         };
         let held = Held::of([("a", &a)]);
@@ -243,6 +244,7 @@ mod tests {
         );
         let small = SliceSpec {
             memory_mib: 256,
+            disk_mib: 1000,
             ..SliceSpec::default()
         };
         assert!(admit_slice(cap(), &held, "c", &small).is_ok());

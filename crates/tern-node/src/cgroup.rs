@@ -42,6 +42,8 @@ pub enum Layout {
         memory: PathBuf,
         /// The pids controller's.
         pids: PathBuf,
+        /// The blkio controller's, if the host has one (disk limits).
+        blkio: Option<PathBuf>,
     },
 }
 
@@ -50,6 +52,11 @@ pub enum Layout {
 pub struct Cgroups {
     layout: Layout,
     group: String,
+    /// Whether the v2 io controller is enabled for slivers (`io.max`).
+    io_v2: bool,
+    /// The block device (major, minor) holding the state directory, whose
+    /// bandwidth and operations disk limits bound ([`crate::disk_io`]).
+    disk: Option<(u32, u32)>,
 }
 
 /// One line of `/proc/self/mountinfo` that mounts a cgroup file system.
@@ -125,7 +132,12 @@ fn choose_layout(
         for n in &v2_notes {
             crate::node_event!("{n}: using their cgroup v1 hierarchies");
         }
-        return Ok(Layout::V1 { cpu, memory, pids });
+        return Ok(Layout::V1 {
+            cpu,
+            memory,
+            pids,
+            blkio: v1("blkio"),
+        });
     }
     if v2_notes.is_empty() {
         v2_notes.push("no cgroup2 file system is mounted".into());
@@ -152,23 +164,60 @@ impl Cgroups {
     /// The node's cgroups in `layout` under group `group` (created, with the
     /// controllers enabled for its children).
     pub fn at(layout: Layout, group: &str) -> Result<Cgroups, CgroupError> {
-        let cg = Cgroups {
+        let mut cg = Cgroups {
             layout,
             group: group.to_string(),
+            io_v2: false,
+            disk: None,
         };
         match &cg.layout {
             Layout::V2(root) => {
-                enable_controllers(root)?;
+                // The io controller is optional: without it disk limits are refused.
+                let io = fs::read_to_string(root.join("cgroup.controllers"))
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .any(|c| c == "io");
+                enable_controllers(root, io)?;
                 make_dir(&root.join(group))?;
-                enable_controllers(&root.join(group))?;
+                enable_controllers(&root.join(group), io)?;
+                cg.io_v2 = io;
             }
-            Layout::V1 { cpu, memory, pids } => {
-                for r in [cpu, memory, pids] {
+            Layout::V1 { .. } => {
+                for r in cg.roots() {
                     make_dir(&r.join(group))?;
                 }
             }
         }
         Ok(cg)
+    }
+
+    /// The same, bounding disk I/O on `disk` (major, minor): the device of the
+    /// state directory ([`crate::disk_io::block_device_of`]).
+    pub fn with_disk(mut self, disk: Option<(u32, u32)>) -> Cgroups {
+        self.disk = disk;
+        self
+    }
+
+    /// How disk limits are enforced on this node (`io.max` on a device, or the v1
+    /// `blkio.throttle` files), or why they cannot be.
+    pub fn disk_enforcement(&self) -> Result<String, String> {
+        let Some((major, minor)) = self.disk else {
+            return Err("the state directory is not on a block device of its own".into());
+        };
+        match &self.layout {
+            Layout::V2(_) if self.io_v2 => Ok(format!("io.max on device {major}:{minor}")),
+            Layout::V2(root) => Err(format!(
+                "cgroup2 at {} has no io controller",
+                root.display()
+            )),
+            Layout::V1 { blkio: Some(_), .. } => Ok(format!(
+                "cgroup v1 blkio.throttle on device {major}:{minor} (the v2 io controller \
+                 is bound to v1 on this host)"
+            )),
+            Layout::V1 { blkio: None, .. } => Err(
+                "neither the cgroup v2 io controller nor a v1 blkio hierarchy is available".into(),
+            ),
+        }
     }
 
     /// The layout in use.
@@ -180,7 +229,9 @@ impl Cgroups {
     pub fn describe(&self) -> String {
         match &self.layout {
             Layout::V2(root) => format!("cgroup2 at {}", root.join(&self.group).display()),
-            Layout::V1 { cpu, memory, pids } => format!(
+            Layout::V1 {
+                cpu, memory, pids, ..
+            } => format!(
                 "cgroup v1 (hybrid host) at {}, {}, {}",
                 cpu.join(&self.group).display(),
                 memory.join(&self.group).display(),
@@ -197,7 +248,16 @@ impl Cgroups {
     fn roots(&self) -> Vec<&Path> {
         match &self.layout {
             Layout::V2(root) => vec![root],
-            Layout::V1 { cpu, memory, pids } => vec![cpu, memory, pids],
+            Layout::V1 {
+                cpu,
+                memory,
+                pids,
+                blkio,
+            } => {
+                let mut v: Vec<&Path> = vec![cpu, memory, pids];
+                v.extend(blkio.as_deref());
+                v
+            }
         }
     }
 
@@ -248,11 +308,15 @@ impl Cgroups {
                     write(&swap, "0")?;
                 }
                 write(&d.join("pids.max"), &pids)?;
+                if let Some(line) = self.io_max_line(spec)? {
+                    write(&d.join("io.max"), &line)?;
+                }
             }
             Layout::V1 {
                 cpu,
                 memory: mem,
                 pids: pid,
+                blkio,
             } => {
                 let c = cpu.join(&self.group).join(slice);
                 // cpu.weight 100 is cpu.shares 1024 (both are the default share).
@@ -271,9 +335,65 @@ impl Cgroups {
                     write(&memsw, &memory)?;
                 }
                 write(&pid.join(&self.group).join(slice).join("pids.max"), &pids)?;
+                if spec.disk_iops.is_some() || spec.disk_bps.is_some() {
+                    self.disk_enforcement().map_err(CgroupError)?;
+                }
+                if let (Some(b), Some((major, minor))) = (blkio, self.disk) {
+                    let d = b.join(&self.group).join(slice);
+                    // 0 removes a rule.
+                    let rule = |v: Option<u64>| format!("{major}:{minor} {}", v.unwrap_or(0));
+                    if spec.disk_iops.is_some() || spec.disk_bps.is_some() {
+                        for op in ["read", "write"] {
+                            let iops = d.join(format!("blkio.throttle.{op}_iops_device"));
+                            write(&iops, &rule(spec.disk_iops))?;
+                            let bps = d.join(format!("blkio.throttle.{op}_bps_device"));
+                            write(&bps, &rule(spec.disk_bps))?;
+                        }
+                    }
+                }
             }
         }
         Ok(())
+    }
+
+    /// The `io.max` line of a slice's disk limits (`None` without any); an error if
+    /// it has some and the node cannot enforce them.
+    fn io_max_line(&self, spec: &SliceSpec) -> Result<Option<String>, CgroupError> {
+        if spec.disk_iops.is_none() && spec.disk_bps.is_none() {
+            return Ok(None);
+        }
+        self.disk_enforcement().map_err(CgroupError)?;
+        let Some((major, minor)) = self.disk else {
+            return Ok(None);
+        };
+        let v = |x: Option<u64>| x.map_or("max".to_string(), |n| n.to_string());
+        let (iops, bps) = (v(spec.disk_iops), v(spec.disk_bps));
+        Ok(Some(format!(
+            "{major}:{minor} rbps={bps} wbps={bps} riops={iops} wiops={iops}"
+        )))
+    }
+
+    /// The slice's disk limits as the kernel reports them: the `io.max` line, or the
+    /// v1 throttle files' lines (for tests and `GET /slices/{name}`).
+    pub fn disk_limits(&self, slice: &str) -> String {
+        match &self.layout {
+            Layout::V2(root) => {
+                fs::read_to_string(root.join(&self.group).join(slice).join("io.max"))
+                    .unwrap_or_default()
+            }
+            Layout::V1 { blkio: Some(b), .. } => {
+                let d = b.join(&self.group).join(slice);
+                ["read_iops", "write_iops", "read_bps", "write_bps"]
+                    .iter()
+                    .map(|f| {
+                        let text = fs::read_to_string(d.join(format!("blkio.throttle.{f}_device")))
+                            .unwrap_or_default();
+                        format!("{f}: {}\n", text.trim())
+                    })
+                    .collect()
+            }
+            Layout::V1 { blkio: None, .. } => String::new(),
+        }
     }
 
     /// The processes in the slice's cgroup.
@@ -357,11 +477,13 @@ impl Cgroups {
     }
 }
 
-/// Enables [`CONTROLLERS`] for the children of the v2 cgroup `dir`.
-fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
+/// Enables [`CONTROLLERS`] (and `io` if `io`) for the children of the v2 cgroup
+/// `dir`.
+fn enable_controllers(dir: &Path, io: bool) -> Result<(), CgroupError> {
     let file = dir.join("cgroup.subtree_control");
     let on = fs::read_to_string(&file).unwrap_or_default();
-    for c in CONTROLLERS {
+    let io = io.then_some("io");
+    for c in CONTROLLERS.iter().copied().chain(io) {
         if !on.split_whitespace().any(|x| x == c) {
             write(&file, &format!("+{c}"))?;
         }
@@ -459,6 +581,7 @@ mod tests {
             cpu: v1("cpu"),
             memory: v1("memory"),
             pids: v1("pids"),
+            blkio: None,
         };
         let cg = Cgroups::at(layout, "tern").unwrap();
         cg.create("a", &spec).unwrap();
@@ -496,6 +619,7 @@ mod tests {
                 cpu: "/sys/fs/cgroup/cpu".into(),
                 memory: "/sys/fs/cgroup/memory".into(),
                 pids: "/sys/fs/cgroup/pids".into(),
+                blkio: None,
             }
         );
         let no_pids: Vec<CgroupMount> = parse_mountinfo(hybrid)

@@ -9,7 +9,7 @@ use serde::Serialize;
 use tern_vmm::api::ErrorBody;
 
 use crate::service::{CreateService, Service};
-use crate::spec::{CreateSlice, NodeInfo, RenewSlice, Slice, StartVm, Vm};
+use crate::spec::{CreateSlice, NodeInfo, RenewSlice, Slice, StartVm, Vm, VmSnapshot};
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +190,15 @@ impl NodeClient {
     /// `DELETE /slices/{name}/vms/{id}`.
     pub fn stop_vm(&self, slice: &str, id: &str) -> Result<(), NodeClientError> {
         self.request("DELETE", &format!("/slices/{slice}/vms/{id}"), None::<&()>)
+    }
+
+    /// `POST /slices/{name}/vms/{id}/snapshot`.
+    pub fn snapshot_vm(&self, slice: &str, id: &str) -> Result<VmSnapshot, NodeClientError> {
+        self.request(
+            "POST",
+            &format!("/slices/{slice}/vms/{id}/snapshot"),
+            None::<&()>,
+        )
     }
 
     /// `POST /slices/{name}/services`.

@@ -30,11 +30,17 @@ pub struct DaemonConfig {
     pub cgroup_group: String,
     /// Also serve the API on this TCP address with mutual TLS from these files.
     pub remote: Option<(String, tern_migrate::transport::TlsFiles)>,
+    /// The uids handed to slivers ([`crate::uid`]).
+    pub uid_range: Option<crate::uid::UidRange>,
 }
 
 /// Runs the daemon; returns only on a start-up error.
 pub fn run(cfg: DaemonConfig) -> anyhow::Result<()> {
-    let cgroups = Cgroups::detect(&cfg.cgroup_group)?;
+    let disk = crate::disk_io::block_device_of(&cfg.state_dir);
+    if let Err(e) = &disk {
+        crate::node_event!("disk limits (disk_iops, disk_bps) cannot be enforced: {e}");
+    }
+    let cgroups = Cgroups::detect(&cfg.cgroup_group)?.with_disk(disk.ok());
     let host = Capacity::of_host(&cfg.state_dir);
     let capacity = Capacity {
         cpus: cfg.cpus.unwrap_or(host.cpus),
@@ -48,6 +54,7 @@ pub fn run(cfg: DaemonConfig) -> anyhow::Result<()> {
         capacity,
         cgroups,
         tern_exe,
+        uid_range: cfg.uid_range,
     })?);
     node.start_services();
     let info = node.info()?;

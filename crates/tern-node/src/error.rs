@@ -5,7 +5,8 @@
 #[error("{message}")]
 pub struct NodeError {
     /// HTTP status for the API: 400 bad request, 404 unknown slice or VM, 409 the
-    /// node or slice cannot hold it (or a name is taken), 500 the host failed.
+    /// node or slice cannot hold it (or a name is taken), 507 over the slice's disk
+    /// quota, 500 the host failed.
     pub status: u16,
     /// What went wrong.
     pub message: String,
@@ -26,6 +27,11 @@ impl NodeError {
     /// already taken).
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::with(409, message)
+    }
+
+    /// 507: the slice's disk quota cannot hold it (the message has the figures).
+    pub fn insufficient_storage(message: impl Into<String>) -> Self {
+        Self::with(507, message)
     }
 
     /// 500: the host failed (store, cgroup or process error).

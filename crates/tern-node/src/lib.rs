@@ -13,8 +13,10 @@
 //! - [`admission`]: what the node can hold, and refusing what it cannot.
 //! - [`affinity`]: host CPUs dedicated to slices (physical partitioning) or shared.
 //! - [`cgroup`]: slivers as cgroups (v2, or the v1 hierarchies of a hybrid host).
+//! - [`disk_io`]: the block device disk limits bound.
 //! - [`procs`]: processes identified by pid and start time, across daemon restarts.
 //! - [`spawn`]: starting a VM process detached and inside its sliver's cgroup.
+//! - [`uid`]: a separate unprivileged uid per sliver.
 //! - [`node`]: the node's operations, used by the API; its super-server restores a
 //!   service's VM from a snapshot when a connection arrives.
 //! - [`service`]: the super-server's services (the port mapper's records).
@@ -33,6 +35,7 @@ pub mod cgroup;
 pub mod client;
 mod client_tls;
 pub mod daemon;
+pub mod disk_io;
 pub mod error;
 pub mod expiry;
 pub mod log;
@@ -44,6 +47,7 @@ pub mod service;
 pub mod spawn;
 pub mod spec;
 pub mod store;
+pub mod uid;
 
 pub use client::NodeClient;
 pub use error::NodeError;

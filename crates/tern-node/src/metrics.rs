@@ -53,7 +53,7 @@ pub fn collect(node: &Node) -> Result<Metrics, NodeError> {
     };
     let usage = |s: &crate::spec::Slice| s.usage.clone().unwrap_or_default();
     let now = now_ms();
-    let families: [SliceFamily; 7] = [
+    let families: [SliceFamily; 9] = [
         (
             "tern_slice_memory_limit_bytes",
             "The slice's memory limit (memory.max).",
@@ -89,6 +89,18 @@ pub fn collect(node: &Node) -> Result<Metrics, NodeError> {
             "VMs running in the slice.",
             MetricKind::Gauge,
             per_slice(&|s| f64::from(s.running_vms)),
+        ),
+        (
+            "tern_slice_disk_quota_bytes",
+            "The slice's disk quota (disk_mib; 0 for none).",
+            MetricKind::Gauge,
+            per_slice(&|s| (s.spec.disk_mib << 20) as f64),
+        ),
+        (
+            "tern_slice_disk_bytes",
+            "What the slice's files take against its disk quota (images, snapshots).",
+            MetricKind::Gauge,
+            per_slice(&|s| node.disk_used(&s.name) as f64),
         ),
         (
             "tern_slice_expires_in_seconds",

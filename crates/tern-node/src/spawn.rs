@@ -10,6 +10,7 @@
 //!   `/dev/null` and its output goes to a log file. It is not killed with the daemon,
 //!   which re-adopts it when it starts again ([`crate::procs`]).
 //! - **On its slice's CPUs** ([`crate::affinity`]), set in the same place.
+//! - **As its sliver's uid** ([`crate::uid`]), last, after the cgroups were entered.
 
 use std::ffi::{CString, OsString};
 use std::fs::OpenOptions;
@@ -33,6 +34,9 @@ pub struct SpawnRequest<'a> {
     pub log: &'a Path,
     /// The host CPUs it may run on ([`crate::affinity`]); `None` keeps the daemon's.
     pub cpus: Option<CpuSet>,
+    /// The sliver's uid to become before `exec` ([`crate::uid`]); `None` stays the
+    /// daemon's.
+    pub uid: Option<u32>,
 }
 
 /// A started VM process.
@@ -55,13 +59,15 @@ pub fn spawn(req: SpawnRequest<'_>) -> io::Result<Spawned> {
         .collect::<io::Result<_>>()?;
     let log = OpenOptions::new().create(true).append(true).open(req.log)?;
     let cpus = req.cpus;
+    let uid = req.uid;
     let mut cmd = Command::new(req.exe);
     cmd.args(&req.args)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
     // SAFETY: the closure runs in the child between fork and exec and calls only
-    // async-signal-safe functions (setsid, sched_setaffinity, open, write, close) on
+    // async-signal-safe functions (setsid, sched_setaffinity, open, write, close,
+    // setgroups, setresgid, setresuid) on
     // memory prepared before the fork (`procs`, `cpus`); it allocates nothing
     // (io::Error::last_os_error stores the errno in place).
     unsafe {
@@ -84,6 +90,10 @@ pub fn spawn(req: SpawnRequest<'_>) -> io::Result<Spawned> {
                 if n != 1 {
                     return Err(err);
                 }
+            }
+            // Last: entering the cgroups needed root.
+            if let Some(uid) = uid {
+                crate::uid::become_uid(uid)?;
             }
             Ok(())
         });

@@ -34,8 +34,11 @@ pub struct SliceSpec {
     #[serde(default = "default_memory_mib")]
     #[schema(default = 256, minimum = 1)]
     pub memory_mib: u64,
-    /// Disk the slice may use, in MiB (admission only, so far).
-    #[serde(default)]
+    /// Disk the slice may use, in MiB (PlanetLab's 5 GB by default): reserved at
+    /// admission, and the quota of its files (disk images, snapshots), checked
+    /// before each addition (507 when over). 0: no quota.
+    #[serde(default = "default_disk_mib")]
+    #[schema(default = 5120)]
     pub disk_mib: u64,
     /// Most processes and threads of the slice together (`pids.max`).
     #[serde(default = "default_pids_max")]
@@ -62,6 +65,15 @@ pub struct SliceSpec {
     /// ...,rate-kbps=N`); none for no limit.
     #[serde(default)]
     pub bandwidth_kbps: Option<u64>,
+    /// Disk operations per second the slice may do, reads and writes each, on the
+    /// device of the node's state directory (`io.max` riops/wiops); none for no
+    /// limit.
+    #[serde(default)]
+    pub disk_iops: Option<u64>,
+    /// Disk bytes per second, reads and writes each, on that device (`io.max`
+    /// rbps/wbps); none for no limit.
+    #[serde(default)]
+    pub disk_bps: Option<u64>,
 }
 
 /// What happens to a slice's running VMs when it expires (its cgroup goes either
@@ -86,6 +98,9 @@ fn default_harts() -> u32 {
 fn default_memory_mib() -> u64 {
     256
 }
+fn default_disk_mib() -> u64 {
+    5 * 1024
+}
 fn default_pids_max() -> u32 {
     512
 }
@@ -103,13 +118,15 @@ impl Default for SliceSpec {
             cpu_max_percent: None,
             harts: default_harts(),
             memory_mib: default_memory_mib(),
-            disk_mib: 0,
+            disk_mib: default_disk_mib(),
             pids_max: default_pids_max(),
             max_vms: default_max_vms(),
             lifetime_s: default_lifetime_s(),
             cpus: Vec::new(),
             on_expiry: OnExpiry::Stop,
             bandwidth_kbps: None,
+            disk_iops: None,
+            disk_bps: None,
         }
     }
 }
@@ -155,6 +172,10 @@ pub struct Slice {
     /// What it uses now, read from its cgroup (filled in on the way out).
     #[serde(default)]
     pub usage: Option<SliceUsage>,
+    /// The unprivileged uid its VMs run as (`tern node serve --uid-range`); none:
+    /// the daemon's.
+    #[serde(default)]
+    pub uid: Option<u32>,
 }
 
 /// A slice's use of the host, read from its cgroup.
@@ -168,6 +189,17 @@ pub struct SliceUsage {
     pub memory_bytes: u64,
     /// Processes the kernel's OOM killer ended in the slice.
     pub oom_kills: u64,
+}
+
+/// A snapshot the node wrote of a VM (`POST /slices/{name}/vms/{id}/snapshot`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VmSnapshot {
+    /// The file, in the sliver's directory (for `tern restore` or a service).
+    pub path: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// What the slice's files take now, this snapshot included, in bytes.
+    pub disk_used_bytes: u64,
 }
 
 /// Which tern command a VM runs.
@@ -327,6 +359,13 @@ impl SliceSpec {
         }
         if self.disk_mib > 1 << 40 {
             return Err(format!("disk_mib {} is out of range", self.disk_mib));
+        }
+        if self.disk_iops == Some(0) || self.disk_bps == Some(0) {
+            return Err(
+                "disk_iops or disk_bps 0 would stop the slice's disk: give 1 or more, \
+                        or none for no limit"
+                    .into(),
+            );
         }
         if self.pids_max == 0 {
             return Err("pids_max 0 would refuse every process: give 1 or more".into());

@@ -220,6 +220,7 @@ mod tests {
             cgroup: vec![],
             running_vms: 0,
             usage: None,
+            uid: None,
         };
         {
             let s = Store::open(dir.path()).unwrap();

@@ -3,57 +3,25 @@
 //! and through `tern slice --node https://...`); a client without a certificate, or
 //! with one from another CA, is refused in the handshake and changes nothing.
 
+#[path = "common/certs.rs"]
+mod certs;
 #[path = "common/node.rs"]
 mod node;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use certs::{leaf, new_ca};
 use node::{wait_for, NodeDaemon};
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tern_migrate::transport::TlsFiles;
 use tern_node::spec::{CreateSlice, SliceSpec};
 use tern_node::NodeClient;
 
 /// A CA: its certificate written to `dir/NAME-ca.pem`, and what signs with it.
-fn new_ca(dir: &Path, name: &str) -> (PathBuf, Issuer<'static, KeyPair>) {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, format!("{name} CA"));
-    let key = KeyPair::generate().unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    let path = dir.join(format!("{name}-ca.pem"));
-    std::fs::write(&path, cert.pem()).unwrap();
-    (path, Issuer::new(params, key))
-}
-
-/// A certificate for `names` signed by `issuer`: (cert, key) files `dir/NAME.pem`,
-/// `dir/NAME.key`.
-fn leaf(
-    dir: &Path,
-    name: &str,
-    names: &[&str],
-    issuer: &Issuer<'_, KeyPair>,
-) -> (PathBuf, PathBuf) {
-    let params =
-        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, issuer).unwrap();
-    let (c, k) = (
-        dir.join(format!("{name}.pem")),
-        dir.join(format!("{name}.key")),
-    );
-    std::fs::write(&c, cert.pem()).unwrap();
-    std::fs::write(&k, key.serialize_pem()).unwrap();
-    (c, k)
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -9,7 +9,7 @@ use super::routes;
 use crate::service::{CreateService, Service, ServiceState};
 use crate::spec::{
     CreateSlice, NodeInfo, OnExpiry, RenewSlice, Slice, SliceSpec, SliceUsage, StartVm, Vm, VmKind,
-    VmState,
+    VmSnapshot, VmState,
 };
 
 /// The API description.
@@ -34,6 +34,7 @@ and answers are JSON; errors answer {\"error\": \"...\"}.",
         routes::start_vm,
         routes::get_vm,
         routes::stop_vm,
+        routes::snapshot_vm,
         routes::list_slice_services,
         routes::add_service,
         routes::remove_service,
@@ -44,7 +45,7 @@ and answers are JSON; errors answer {\"error\": \"...\"}.",
     ),
     components(schemas(
         NodeInfo, CreateSlice, SliceSpec, OnExpiry, RenewSlice, Slice, SliceUsage, StartVm, Vm, VmKind,
-        VmState, ErrorBody, CreateService, Service, ServiceState,
+        VmState, VmSnapshot, ErrorBody, CreateService, Service, ServiceState,
     )),
     tags(
         (name = "node", description = "The node and its capacity."),

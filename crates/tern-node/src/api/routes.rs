@@ -18,7 +18,7 @@ use super::openapi::openapi_json;
 use crate::error::NodeError;
 use crate::node::Node;
 use crate::service::{CreateService, Service};
-use crate::spec::{CreateSlice, NodeInfo, RenewSlice, Slice, StartVm, Vm};
+use crate::spec::{CreateSlice, NodeInfo, RenewSlice, Slice, StartVm, Vm, VmSnapshot};
 
 /// Every route the server answers, as (method, path template). The OpenAPI test
 /// checks that the document describes exactly these and that each is answered.
@@ -33,6 +33,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/slices/{name}/vms"),
     ("GET", "/slices/{name}/vms/{id}"),
     ("DELETE", "/slices/{name}/vms/{id}"),
+    ("POST", "/slices/{name}/vms/{id}/snapshot"),
     ("GET", "/slices/{name}/services"),
     ("POST", "/slices/{name}/services"),
     ("DELETE", "/slices/{name}/services/{service}"),
@@ -53,6 +54,7 @@ pub fn router(node: N) -> Router {
         .route("/slices/{name}/renew", post(renew_slice))
         .route("/slices/{name}/vms", get(list_vms).post(start_vm))
         .route("/slices/{name}/vms/{id}", get(get_vm).delete(stop_vm))
+        .route("/slices/{name}/vms/{id}/snapshot", post(snapshot_vm))
         .route(
             "/slices/{name}/services",
             get(list_slice_services).post(add_service),
@@ -273,6 +275,32 @@ pub(super) async fn get_vm(
     let Path((name, id)) = p.map_err(bad_path)?;
     let v = call(node, "show VM", move |n| n.vm(&name, &id)).await?;
     Ok(json_response(StatusCode::OK, &v))
+}
+
+/// Writes a snapshot of a running VM into its sliver's directory.
+///
+/// Within the slice's disk quota: refused with 507 and the figures when the VM's
+/// memory would not fit, and deleted (507) if the file written does not.
+#[utoipa::path(
+    post, path = "/slices/{name}/vms/{id}/snapshot", tag = "vms", operation_id = "snapshot_vm",
+    params(
+        ("name" = String, Path, description = "The slice's name."),
+        ("id" = String, Path, description = "The VM's id."),
+    ),
+    responses(
+        (status = 201, description = "The snapshot was written.", body = VmSnapshot),
+        (status = 404, description = "No such slice or VM.", body = ErrorBody),
+        (status = 409, description = "The VM is not running.", body = ErrorBody),
+        (status = 507, description = "The slice's disk quota cannot hold it.", body = ErrorBody),
+    )
+)]
+pub(super) async fn snapshot_vm(
+    State(node): State<N>,
+    p: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path((name, id)) = p.map_err(bad_path)?;
+    let s = call(node, "snapshot VM", move |n| n.snapshot_vm(&name, &id)).await?;
+    Ok(json_response(StatusCode::CREATED, &s))
 }
 
 /// Stops a VM and forgets it.

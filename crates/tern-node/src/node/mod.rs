@@ -19,9 +19,12 @@ use crate::affinity;
 use crate::cgroup::Cgroups;
 use crate::error::NodeError;
 use crate::procs;
+use crate::uid::UidRange;
 
+mod quota;
 mod reclaim;
 mod services;
+mod snapshot;
 mod splice;
 pub mod vms;
 
@@ -43,6 +46,9 @@ pub struct NodeConfig {
     pub cgroups: Cgroups,
     /// The `tern` binary VMs run.
     pub tern_exe: PathBuf,
+    /// The uids handed to slivers, one each ([`crate::uid`]); `None`: VMs run as the
+    /// daemon's user.
+    pub uid_range: Option<UidRange>,
 }
 
 /// The node manager's state and operations.
@@ -76,7 +82,22 @@ impl Node {
                 cfg.state_dir.display()
             ))
         })?;
+        if cfg.uid_range.is_some() {
+            crate::uid::seal_state_dir(&cfg.state_dir).map_err(|e| {
+                NodeError::internal(format!(
+                    "cannot set the permissions of {}: {e}",
+                    cfg.state_dir.display()
+                ))
+            })?;
+        }
         let store = Store::open(&cfg.state_dir)?;
+        if cfg.uid_range.is_some() {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(
+                cfg.state_dir.join(crate::store::STORE_FILE),
+                std::fs::Permissions::from_mode(0o600),
+            );
+        }
         let node = Node {
             cfg,
             store,
@@ -89,6 +110,10 @@ impl Node {
                 .cgroups
                 .create(&s.name, &s.spec)
                 .map_err(|e| NodeError::internal(e.to_string()))?;
+            let dir = node.sliver_dir(&s.name);
+            crate::uid::private_dir(&dir, s.uid).map_err(|e| {
+                NodeError::internal(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         for mut vm in node.store.vms()? {
             if vm.state != VmState::Running {
@@ -199,6 +224,18 @@ impl Node {
         let held = self.held()?;
         admit_slice(self.cfg.capacity.clone(), &held, &req.name, &req.spec)
             .map_err(NodeError::conflict)?;
+        if req.spec.disk_iops.is_some() || req.spec.disk_bps.is_some() {
+            self.cfg.cgroups.disk_enforcement().map_err(|e| {
+                NodeError::conflict(format!(
+                    "this node cannot enforce disk_iops or disk_bps: {e}"
+                ))
+            })?;
+        }
+        let uid = self.allocate_uid()?;
+        let sliver_dir = self.sliver_dir(&req.name);
+        crate::uid::private_dir(&sliver_dir, uid).map_err(|e| {
+            NodeError::internal(format!("cannot create {}: {e}", sliver_dir.display()))
+        })?;
         let dirs = self
             .cfg
             .cgroups
@@ -213,6 +250,7 @@ impl Node {
             cgroup: dirs.iter().map(|d| d.display().to_string()).collect(),
             running_vms: 0,
             usage: None,
+            uid,
         };
         self.store.put_slice(&slice)?;
         if !slice.spec.cpus.is_empty() {
@@ -288,6 +326,8 @@ impl Node {
             self.reap(&vm.id);
         }
         let removed = self.cfg.cgroups.remove(name);
+        // Its files (VM sockets, snapshots) go with it; its uid is free again.
+        let _ = std::fs::remove_dir_all(self.sliver_dir(name));
         let _g = self.locked();
         for vm in &vms {
             self.forget_vm(vm);
@@ -298,6 +338,26 @@ impl Node {
         removed.map_err(|e| NodeError::internal(e.to_string()))?;
         crate::node_event!("deleted slice {name} and its {} VMs", vms.len());
         Ok(())
+    }
+
+    /// The sliver's own directory, `STATE/slivers/SLICE`: its VMs' control sockets
+    /// and the snapshots the node writes for it, owned by its uid with mode 0700.
+    pub fn sliver_dir(&self, slice: &str) -> PathBuf {
+        self.cfg.state_dir.join("slivers").join(slice)
+    }
+
+    /// A uid of the configured range no slice holds (none without a range).
+    fn allocate_uid(&self) -> Result<Option<u32>, NodeError> {
+        let Some(range) = self.cfg.uid_range else {
+            return Ok(None);
+        };
+        let used: Vec<u32> = self.store.slices()?.iter().filter_map(|s| s.uid).collect();
+        range.allocate(&used).map(Some).ok_or_else(|| {
+            NodeError::conflict(format!(
+                "not enough uids: all {} of the range {range} are held by slices",
+                u64::from(range.last - range.first) + 1
+            ))
+        })
     }
 
     fn slice_vms(&self, slice: &str) -> Result<Vec<Vm>, NodeError> {

@@ -77,7 +77,9 @@ impl Node {
             return;
         }
         let dir = self.snapshot_dir(name);
-        if let Err(e) = std::fs::create_dir_all(&dir) {
+        // The VMs write there as the sliver's uid; the files are the node's again
+        // afterwards (the uid goes to the next slice).
+        if let Err(e) = crate::uid::private_dir(&dir, slice.uid) {
             crate::node_event!("slice {name}: cannot create {}: {e}", dir.display());
             return;
         }
@@ -85,16 +87,29 @@ impl Node {
             if vm.state != VmState::Running {
                 continue;
             }
+            if let Err(e) = self.check_snapshot_room(name, &vm.id, vm.memory_mib) {
+                crate::node_event!("slice {name}: VM {} not saved: {e}", vm.id);
+                continue;
+            }
             let path = dir.join(format!("{}.tern", vm.id));
             let req = tern_vmm::control::SnapshotRequest::new(path.display().to_string());
             let client = tern_vmm::Client::new(&vm.api_sock).with_timeout(SNAPSHOT_TIMEOUT);
-            match client.snapshot(&req) {
+            let saved = client
+                .snapshot(&req)
+                .map_err(|e| e.to_string())
+                .and_then(|_| {
+                    self.check_snapshot_written(name, &path)
+                        .map_err(|e| e.to_string())
+                });
+            let _ = crate::uid::give(&path, 0, 0o600);
+            match saved {
                 Ok(_) => {
                     crate::node_event!("slice {name}: VM {} saved to {}", vm.id, path.display())
                 }
                 Err(e) => crate::node_event!("slice {name}: VM {} not saved: {e}", vm.id),
             }
         }
+        let _ = crate::uid::private_dir(&dir, Some(0));
     }
 
     /// Where the snapshots of an expired slice's VMs go.

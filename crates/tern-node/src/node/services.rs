@@ -114,14 +114,27 @@ impl Node {
         std::fs::File::open(&req.snapshot).map_err(|e| {
             NodeError::bad_request(format!("cannot read the snapshot {}: {e}", req.snapshot))
         })?;
+        let quota = self.stored_slice(slice)?.spec.disk_mib;
+        let size = super::quota::image_bytes(std::path::Path::new(&req.snapshot));
+        self.check_disk(
+            slice,
+            quota,
+            size,
+            &format!("service `{}`'s snapshot takes", req.name),
+        )?;
         let listener = bind(&req.listen, req.port)?;
+        let uid = self.stored_slice(slice)?.uid;
+        let snapshot = match uid {
+            Some(uid) => self.adopt_snapshot(slice, &req.name, &req.snapshot, uid)?,
+            None => req.snapshot,
+        };
         let svc = Service {
             name: req.name,
             slice: slice.to_string(),
             address: req.listen,
             port: req.port,
             guest_port: req.guest_port,
-            snapshot: req.snapshot,
+            snapshot,
             idle_timeout_s: req.idle_timeout_s,
             memory_mib: req.memory_mib,
             state: ServiceState::Cold,
@@ -262,9 +275,37 @@ impl Node {
         crate::node_event!("removed service {} of slice {}", svc.name, svc.slice);
     }
 
+    /// A copy of a service's registered snapshot in the sliver's directory, owned
+    /// by its uid with mode 0600: its VMs run as that uid and read it from there
+    /// (the file registered stays the caller's).
+    fn adopt_snapshot(
+        &self,
+        slice: &str,
+        service: &str,
+        from: &str,
+        uid: u32,
+    ) -> Result<String, NodeError> {
+        let to = self
+            .sliver_dir(slice)
+            .join(format!("{service}-registered.tern"));
+        let fail = |e: std::io::Error| {
+            let _ = std::fs::remove_file(&to);
+            NodeError::internal(format!("cannot copy the snapshot to {}: {e}", to.display()))
+        };
+        // Never through a link the sliver put there.
+        let mut out = crate::uid::create_new(&to).map_err(fail)?;
+        std::fs::File::open(from)
+            .and_then(|mut f| std::io::copy(&mut f, &mut out))
+            .map_err(fail)?;
+        drop(out);
+        crate::uid::give(&to, uid, 0o600).map_err(fail)?;
+        Ok(to.display().to_string())
+    }
+
     /// Deletes a snapshot if the node wrote it (never the one registered).
     fn forget_snapshot(&self, path: &str) {
-        if std::path::Path::new(path).starts_with(self.services_dir()) {
+        let p = std::path::Path::new(path);
+        if p.starts_with(self.services_dir()) || p.starts_with(self.cfg.state_dir.join("slivers")) {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -385,16 +426,23 @@ impl Node {
             return Ok(());
         };
         let vm = self.vm(&svc.slice, &id)?;
-        let dir = self.services_dir();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| NodeError::internal(format!("cannot create {}: {e}", dir.display())))?;
-        let path = dir.join(format!("{}-{}.tern", svc.name, svc.restores));
+        // The sliver's own directory: its VM, as the sliver's uid, writes there.
+        let path = self
+            .sliver_dir(&svc.slice)
+            .join(format!("{}-{}.tern", svc.name, svc.restores));
+        self.check_snapshot_room(&svc.slice, &id, vm.memory_mib)?;
         let started = Instant::now();
         let req = tern_vmm::control::SnapshotRequest::new(path.display().to_string());
         tern_vmm::Client::new(&vm.api_sock)
             .with_timeout(SNAPSHOT_TIMEOUT)
             .snapshot(&req)
             .map_err(|e| NodeError::internal(format!("snapshot of VM {id} failed: {e}")))?;
+        self.check_snapshot_written(&svc.slice, &path)?;
+        if let Some(uid) = self.stored_slice(&svc.slice)?.uid {
+            crate::uid::give(&path, uid, 0o600).map_err(|e| {
+                NodeError::internal(format!("cannot give {} to uid {uid}: {e}", path.display()))
+            })?;
+        }
         self.stop_vm(&svc.slice, &id)?;
         let old = std::mem::replace(&mut svc.snapshot, path.display().to_string());
         if old != svc.snapshot {

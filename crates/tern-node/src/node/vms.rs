@@ -32,6 +32,7 @@ impl Node {
         let s = self.stored_slice(slice)?;
         let vms = self.slice_vms(slice)?;
         admit_vm(slice, &s.spec, &vms, &req).map_err(NodeError::conflict)?;
+        self.check_vm_files(slice, s.spec.disk_mib, &req)?;
         let mut exited: Vec<&Vm> = vms.iter().filter(|v| v.state == VmState::Exited).collect();
         if exited.len() >= MAX_EXITED_VMS_KEPT {
             exited.sort_by_key(|v| v.started_ms);
@@ -40,9 +41,9 @@ impl Node {
             }
         }
         let id = format!("vm-{}", self.store.next_vm_number()?);
-        let vms_dir = self.cfg.state_dir.join("vms");
-        let api_sock = vms_dir.join(format!("{id}.sock"));
-        let log = vms_dir.join(format!("{id}.log"));
+        let api_sock = self.sliver_dir(slice).join(format!("{id}.sock"));
+        // The log stays the node's: the VM only gets the open file.
+        let log = self.cfg.state_dir.join("vms").join(format!("{id}.log"));
         if api_sock.as_os_str().len() > MAX_SOCKET_PATH {
             return Err(NodeError::internal(format!(
                 "the VM socket path {} is longer than {MAX_SOCKET_PATH} bytes: use a shorter \
@@ -63,6 +64,9 @@ impl Node {
             _ => req.args.clone(),
         };
         args.extend(vm_args.iter().map(OsString::from));
+        if let (VmKind::Run, Some(uid)) = (req.kind, s.uid) {
+            self.give_drives(slice, &vm_args, uid)?;
+        }
         let cpus = self.vm_cpus(&s.spec, &self.held()?);
         let spawned = spawn(SpawnRequest {
             exe: &self.cfg.tern_exe,
@@ -70,6 +74,7 @@ impl Node {
             procs_files: self.cfg.cgroups.procs_files(slice),
             log: &log,
             cpus: Some(CpuSet::of(&cpus)),
+            uid: s.uid,
         })
         .map_err(|e| {
             NodeError::internal(format!(
@@ -99,6 +104,46 @@ impl Node {
         }
         crate::node_event!("started VM {} (pid {}) in slice {slice}", vm.id, vm.pid);
         Ok(vm)
+    }
+
+    /// Gives the disk images of a system VM that lie in the sliver's directory to
+    /// its uid, mode 0600. Images elsewhere are left alone: the VM opens them as its
+    /// uid, so the kernel decides whether it may (the node never hands a file it was
+    /// merely named to a sliver).
+    fn give_drives(&self, slice: &str, args: &[String], uid: u32) -> Result<(), NodeError> {
+        let Ok(dir) = std::fs::canonicalize(self.sliver_dir(slice)) else {
+            return Ok(());
+        };
+        for file in drive_files(args) {
+            let Ok(path) = std::fs::canonicalize(&file) else {
+                continue;
+            };
+            // Directly in the sliver's directory only: [`crate::uid::give`] needs
+            // the directories above the file to be the node's.
+            if path.parent() == Some(dir.as_path()) && path.is_file() {
+                crate::uid::give(&path, uid, 0o600).map_err(|e| {
+                    NodeError::internal(format!("cannot give {} to uid {uid}: {e}", path.display()))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses (507) a VM whose disk images (or, restored, snapshot) outside the
+    /// sliver's directories would not fit the slice's disk quota.
+    fn check_vm_files(&self, slice: &str, quota_mib: u64, req: &StartVm) -> Result<(), NodeError> {
+        let mut files = drive_files(&req.args);
+        if req.kind == VmKind::Restore {
+            files.extend(req.args.first().cloned());
+        }
+        let own = [self.sliver_dir(slice), self.snapshot_dir(slice)];
+        let adding: u64 = files
+            .iter()
+            .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.into()))
+            .filter(|p| !own.iter().any(|d| p.starts_with(d)))
+            .map(|p| super::quota::image_bytes(&p))
+            .sum();
+        self.check_disk(slice, quota_mib, adding, "the VM's disk images take")
     }
 
     /// The VMs of a slice, running and exited.
@@ -235,6 +280,28 @@ pub fn limit_bandwidth(args: &[String], kbps: u64) -> Vec<String> {
     out
 }
 
+/// The `file=` paths of a `tern run`'s `--drive` options.
+pub fn drive_files(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut next_is_drive = false;
+    for a in args {
+        let value = if next_is_drive {
+            Some(a.as_str())
+        } else {
+            a.strip_prefix("--drive=")
+        };
+        next_is_drive = value.is_none() && a == "--drive";
+        if let Some(v) = value {
+            out.extend(
+                v.split(',')
+                    .filter_map(|p| p.strip_prefix("file="))
+                    .map(String::from),
+            );
+        }
+    }
+    out
+}
+
 fn describe_exit(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -247,6 +314,20 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drive_files_are_found_in_both_spellings() {
+        let args: Vec<String> = [
+            "--drive",
+            "file=/a.img,format=raw",
+            "--kernel",
+            "K",
+            "--drive=readonly=on,file=/b.qcow2",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(drive_files(&args), ["/a.img", "/b.qcow2"]);
+    }
 
     #[test]
     fn every_netdev_gets_the_slices_bandwidth() {

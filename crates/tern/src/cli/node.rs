@@ -66,6 +66,10 @@ struct ServeArgs {
     /// The CA (PEM) whose certificates clients must present.
     #[arg(long, value_name = "FILE", requires = "listen")]
     client_ca: Option<PathBuf>,
+    /// Run each slice's VMs as a uid of its own from FIRST-LAST (e.g.
+    /// 200000-265535), with its files owned by that uid (default: as this daemon).
+    #[arg(long, value_name = "FIRST-LAST", value_parser = tern_node::uid::UidRange::parse)]
+    uid_range: Option<tern_node::uid::UidRange>,
 }
 
 /// How `tern slice` and `tern node lookup` reach the node: its Unix socket, or its
@@ -146,6 +150,7 @@ pub fn node(args: NodeArgs) -> anyhow::Result<i32> {
                     )),
                     _ => None,
                 },
+                uid_range: a.uid_range,
             })?;
             Ok(0)
         }

@@ -72,8 +72,9 @@ struct CreateArgs {
     /// Harts a VM of the slice may have.
     #[arg(long, default_value_t = 1)]
     harts: u32,
-    /// Disk the slice may use: a size, or MiB.
-    #[arg(long, default_value = "0", value_parser = super::size::parse_size)]
+    /// Disk quota of the slice (its disk images and snapshots): a size, or MiB;
+    /// 0 for none.
+    #[arg(long, default_value = "5G", value_parser = super::size::parse_size)]
     disk: u64,
     /// Most processes and threads of the slice (pids.max).
     #[arg(long, default_value_t = 512)]
@@ -96,6 +97,14 @@ struct CreateArgs {
     /// kilobits per second each way (none by default).
     #[arg(long, value_name = "KBPS")]
     bandwidth: Option<u64>,
+    /// Disk operations per second, reads and writes each, on the state directory's
+    /// disk (io.max riops/wiops; none by default).
+    #[arg(long, value_name = "IOPS")]
+    disk_iops: Option<u64>,
+    /// Disk bandwidth, reads and writes each (io.max rbps/wbps), per second: a size
+    /// with a K, M or G suffix (a bare number is MiB).
+    #[arg(long, value_name = "BYTES", value_parser = super::size::parse_size)]
+    disk_bps: Option<u64>,
 }
 
 /// A list of host CPUs (a newtype: clap would take a `Vec` for repeated options).
@@ -155,6 +164,14 @@ enum VmCommand {
         /// The VM's id (vm-N).
         id: String,
     },
+    /// Snapshot a running VM into its sliver's directory, within the slice's disk
+    /// quota; prints the file.
+    Snapshot {
+        /// The slice.
+        slice: String,
+        /// The VM's id (vm-N).
+        id: String,
+    },
 }
 
 fn parse_kind(s: &str) -> Result<VmKind, String> {
@@ -190,6 +207,8 @@ pub fn slice(args: SliceArgs) -> anyhow::Result<i32> {
                         OnExpiry::Stop
                     },
                     bandwidth_kbps: a.bandwidth,
+                    disk_iops: a.disk_iops,
+                    disk_bps: a.disk_bps,
                 },
             };
             print_slices(&[c.create_slice(&req)?], json)?;
@@ -225,6 +244,19 @@ pub fn slice(args: SliceArgs) -> anyhow::Result<i32> {
             }
             VmCommand::List { slice } => print_vms(&c.vms(&slice)?, json)?,
             VmCommand::Stop { slice, id } => c.stop_vm(&slice, &id)?,
+            VmCommand::Snapshot { slice, id } => {
+                let s = c.snapshot_vm(&slice, &id)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&s)?);
+                } else {
+                    println!(
+                        "{} ({} bytes; the slice's files take {} MiB)",
+                        s.path,
+                        s.bytes,
+                        s.disk_used_bytes >> 20
+                    );
+                }
+            }
         },
         SliceCommand::Service { command } => super::service::service(&c, command, json)?,
     }

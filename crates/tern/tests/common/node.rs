@@ -28,15 +28,25 @@ pub struct NodeDaemon {
     /// The daemon's cgroup group name.
     pub group: String,
     extra: Vec<String>,
+    /// The network namespace it runs in (a name of `ip netns`), if not the test's.
+    netns: Option<String>,
     child: Option<Child>,
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 impl NodeDaemon {
-    /// Starts a node offering 2 CPUs, `memory` and 4 GiB of disk (whatever the host
+    /// Starts a node offering 2 CPUs, `memory` and 64 GiB of disk (room for a dozen
+    /// slices of the default 5 GiB quota; only admission counts it) (whatever the host
     /// has, so admission figures are the test's), plus `extra` flags.
     pub fn start(memory: &str, extra: &[&str]) -> NodeDaemon {
+        NodeDaemon::start_in(None, memory, extra)
+    }
+
+    /// [`NodeDaemon::start`] in network namespace `netns` (`ip netns add`; entered with
+    /// util-linux's nsenter); its API
+    /// socket stays reachable from the test (a file).
+    pub fn start_in(netns: Option<&str>, memory: &str, extra: &[&str]) -> NodeDaemon {
         let dir = tempfile::Builder::new()
             .prefix("tn")
             .tempdir_in("/tmp")
@@ -47,13 +57,14 @@ impl NodeDaemon {
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let mut extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        extra.extend(["--cpus", "2", "--memory", memory, "--disk", "4G"].map(String::from));
+        extra.extend(["--cpus", "2", "--memory", memory, "--disk", "64G"].map(String::from));
         let mut d = NodeDaemon {
             sock: dir.path().join("node.sock"),
             state: dir.path().join("state"),
             dir,
             group,
             extra,
+            netns: netns.map(str::to_string),
             child: None,
         };
         d.spawn();
@@ -67,7 +78,19 @@ impl NodeDaemon {
             .append(true)
             .open(self.dir.path().join("daemon.log"))
             .expect("daemon log");
-        let child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        let mut cmd = match &self.netns {
+            // nsenter enters only the network namespace (`ip netns exec` would also
+            // remount /sys, hiding the cgroup mounts) and execs tern: the child is
+            // tern.
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net=/run/netns/{ns}"))
+                    .arg(env!("CARGO_BIN_EXE_tern"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_tern")),
+        };
+        let child = cmd
             .args(["node", "serve", "--state-dir"])
             .arg(&self.state)
             .arg("--api-sock")
