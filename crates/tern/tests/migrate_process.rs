@@ -394,3 +394,57 @@ fn files_are_copied_moved_or_rebound_as_the_migration_says() {
     assert_eq!(read(here.join("etc/node.txt")), "node A\n");
     assert_eq!(read(there.join("etc/node.txt")), "node B\n");
 }
+
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and the riscv64 cross toolchain"]
+fn an_agent_tours_three_hosts_and_comes_home_with_what_each_said() {
+    let dir = scratch("tour");
+    let hosts = ["home", "n1", "n2", "n3"];
+    for h in hosts {
+        host_tree(&dir.join(h), h, &[]);
+    }
+    let home = dir.join("home");
+    std::fs::copy(build("tour", Link::Static), home.join("tour")).expect("program");
+    // A tern receive --agent per host, each with its own files; home's receives the
+    // agent when it comes back (the tern exec that started it ends when it leaves).
+    let receivers: Vec<(Running, String)> = ["n1", "n2", "n3", "home"]
+        .iter()
+        .map(|h| {
+            let mut c = Command::new(TERN);
+            c.args([
+                "receive",
+                "--listen",
+                "tcp:127.0.0.1:0",
+                "--insecure",
+                "--agent",
+                "--root",
+            ])
+            .arg(dir.join(h));
+            wait_listening(Running::start(c))
+        })
+        .collect();
+    let hops: Vec<String> = receivers.iter().map(|(_, a)| format!("tcp:{a}")).collect();
+    let mut c = Command::new(TERN);
+    c.args(["exec", "--memory", "64M", "--agent", "--insecure", "--root"])
+        .arg(&home)
+        .arg("/tour")
+        .args(&hops);
+    let (status, out, err) = Running::start(c).finish();
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(out, "at home\n", "{err}");
+    let mut printed = Vec::new();
+    for (r, _) in receivers {
+        let (status, out, err) = r.finish();
+        assert_eq!(status, 0, "{err}");
+        printed.push(out);
+    }
+    assert_eq!(printed[..3], ["at n1\n", "at n2\n", "at n3\n"]);
+    assert_eq!(printed[3], "at home\nvisited: home n1 n2 n3 home\n");
+    for h in hosts {
+        assert_eq!(
+            std::fs::read_to_string(dir.join(h).join("etc/node.txt")).expect("node.txt"),
+            format!("{h}\n"),
+            "each host's file stays its own"
+        );
+    }
+}
