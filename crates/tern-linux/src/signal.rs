@@ -204,9 +204,17 @@ static HOST_CODE: [AtomicI32; NSIG + 1] = [const { AtomicI32::new(0) }; NSIG + 1
 static HOST_STATUS: [AtomicI32; NSIG + 1] = [const { AtomicI32::new(0) }; NSIG + 1];
 
 /// The host signal that interrupts a guest thread's blocking host call (a guest
-/// thread got a signal, or the process is exiting). Never seen by the guest.
+/// thread got a signal, or the process is exiting). Never seen by the guest: guest
+/// real-time signals are emulated, not mirrored to the host's.
+///
+/// Not the last real-time signals: a tern built for another architecture and run
+/// under qemu-user 7.2 cannot send those. Measured with a C program calling
+/// `tgkill` under `qemu-aarch64`: `SIGRTMAX - 1` and `SIGRTMAX` fail with `EINVAL`,
+/// `SIGRTMIN` up to `SIGRTMAX - 2` are delivered. A wake-up that is never delivered
+/// leaves a thread blocked in a host call unpausable, so a process VM could not
+/// migrate away from such a host.
 pub fn wake_signal() -> i32 {
-    libc::SIGRTMAX()
+    libc::SIGRTMAX() - 8
 }
 
 /// Interrupts the blocking host call of host thread `host_tid` of this process with

@@ -6,8 +6,12 @@
 //! under qemu-user; each destination listens on loopback, as a remote host would on its
 //! own address.
 
+#[path = "common/linux_user.rs"]
+mod linux_user;
 #[path = "common/migrate.rs"]
 mod migrate;
+#[path = "common/process_vm.rs"]
+mod process_vm;
 #[path = "common/snapshot_vm.rs"]
 #[allow(dead_code)]
 mod snapshot_vm;
@@ -32,6 +36,12 @@ const FINISH: Duration = Duration::from_secs(900);
 /// How far the guest must count on each foreign host before it moves on: proof that it
 /// ran there, not only passed through.
 const RUN_THERE: u64 = 30;
+/// The tern under test (the process VM's source and last destination).
+const TERN: &str = env!("CARGO_BIN_EXE_tern");
+/// How long a step of the process VM's trip may take.
+const TIMEOUT: Duration = Duration::from_secs(600);
+/// Control sockets of the process VM's trip are named `tern-mh-...`.
+const PREFIX: &str = "mh";
 
 fn tmp(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("migrate-hetero");
@@ -128,4 +138,96 @@ fn a_running_guest_moves_x86_64_to_aarch64_to_s390x_and_back() {
     let console = home.vm.finish(FINISH);
     assert!(console.contains("tern: run exit status 0"), "{console}");
     assert_eq!(results(&console), reference);
+}
+
+/// The highest `round N ` line snapcount printed.
+fn last_round(out: &str) -> Option<u64> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("round "))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .max()
+}
+
+/// Waits until `vm` printed round `n` or later.
+fn wait_for_round(vm: &process_vm::Running, n: u64) {
+    let start = std::time::Instant::now();
+    while last_round(&vm.stdout()).is_none_or(|r| r < n) {
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "no round {n} within {TIMEOUT:?}: {}\n{}",
+            vm.stdout(),
+            vm.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+#[ignore = "full tier (scripts/test): cross-builds tern for aarch64 and s390x and moves a running program through them under qemu-user"]
+fn a_running_program_moves_x86_64_to_aarch64_to_s390x_and_back() {
+    use linux_user::{build, Link};
+    use process_vm::Running;
+    let prog = build("snapcount", Link::Static);
+    let snapcount = |file: &Path, sock: Option<&Path>| {
+        let mut c = Command::new(TERN);
+        c.args(["exec", "--memory", "256M"]);
+        if let Some(s) = sock {
+            c.arg("--api-sock").arg(s);
+        }
+        c.arg(&prog).arg(file).args(["40", "3000"]);
+        c
+    };
+    let builds = std::thread::spawn(|| {
+        cross_terns();
+    });
+    let (want_status, want_out, _) =
+        Running::start(snapcount(&tmp("prog-reference.txt"), None)).finish();
+    assert_eq!(want_status, 7, "{want_out}");
+    builds.join().expect("scripts/cross-build");
+
+    let file = tmp("prog-moved.txt");
+    let _ = std::fs::remove_file(&file);
+    let mut sock = process_vm::socket("x86_64", 0);
+    let mut vm = Running::start(snapcount(&file, Some(&sock)));
+    wait_for_round(&vm, 2);
+    let mut printed = String::new();
+    let legs: [(&str, Option<Command>); 3] = [
+        ("aarch64", Some(cross_tern("aarch64"))),
+        ("s390x", Some(cross_tern("s390x"))),
+        ("x86_64", None),
+    ];
+    for (n, (arch, command)) in legs.into_iter().enumerate() {
+        let dest_sock = process_vm::socket(arch, n as u32 + 1);
+        let mut c = command.unwrap_or_else(|| Command::new(TERN));
+        c.args([
+            "receive",
+            "--listen",
+            "tcp:127.0.0.1:0",
+            "--insecure",
+            "--api-sock",
+        ])
+        .arg(&*dest_sock);
+        let dest = Running::start(c);
+        let addr = process_vm::receive_address(&|| dest.stderr());
+        let before = last_round(&vm.stdout()).unwrap_or(0);
+        let m = migrate::migrate(&sock, &addr, &["--insecure"]);
+        assert!(m.ok, "to {arch}: {}", m.output);
+        let (status, out, err) = vm.finish();
+        assert_eq!(status, 0, "the host before {arch}: {err}");
+        assert!(
+            !out.contains("done"),
+            "it finished before it moved to {arch}: {out}"
+        );
+        printed.push_str(&out);
+        vm = dest;
+        sock = dest_sock;
+        if arch != "x86_64" {
+            // It ran there: two more rounds on that host.
+            wait_for_round(&vm, before + 2);
+        }
+    }
+    let (status, out, err) = vm.finish();
+    printed.push_str(&out);
+    assert_eq!(printed, want_out, "{err}");
+    assert_eq!(status, want_status, "{err}");
 }
