@@ -109,8 +109,9 @@ pub struct RunArgs {
     /// `coverage=FILE[,symbols=ELF]`, `mem-trace=FILE[,max=N]`.
     #[arg(long, value_name = "NAME[=ARG]")]
     plugin: Vec<String>,
-    /// Apply the SBI rules in FILE (virt with tern's own SBI): `sbi-deny EXT[/FID]`,
-    /// `sbi-log EXT[/FID]`, `log-file PATH` (see the README, "Policies and plugins").
+    /// Apply the rules in FILE (virt): `sbi-deny EXT[/FID]`, `sbi-log EXT[/FID]` (tern's
+    /// own SBI), `mmio-deny DEVICE [read|write]`, `mmio-log DEVICE [read|write]`,
+    /// `log-file PATH` (see the README, "Policies and plugins").
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// Wait for a VM migrating here on [tcp:]HOST:PORT instead of booting one (as `tern
