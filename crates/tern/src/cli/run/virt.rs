@@ -89,9 +89,10 @@ pub fn run(
     };
     let mut machine = VirtMachine::new(config).context("cannot build the virt machine")?;
     let plugins = super::plugins::Plugins::install(&args.plugin, &mut machine)?;
-    if let Some(file) = &args.policy {
-        super::policy::install(file, &mut machine)?;
-    }
+    let policy = match &args.policy {
+        Some(file) => Some(super::policy::install(file, &mut machine)?),
+        None => None,
+    };
     if let Some(path) = &args.dump_dtb {
         std::fs::write(path, machine.dtb())
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -105,6 +106,7 @@ pub fn run(
         drives: args.drives.clone(),
         netdevs: args.netdevs.clone(),
         devices: args.devices.clone(),
+        policy,
     };
     let status = run_machine(
         machine,
