@@ -314,3 +314,60 @@ fn a_restored_linux_guest_is_debugged_the_same_way() {
     assert!(console.contains("sleep: woke"), "{console}");
     assert!(console.contains("sleep: ok"), "{console}");
 }
+
+/// `tern gdb` (`PUT /gdb` on the control API): a process VM started without `--gdb`
+/// gets a gdb server while it runs; gdb-multiarch stops it, breaks in `bump`, shows
+/// the backtrace, detaches, and the program runs on to its normal end. A second
+/// attach is refused (the server keeps listening).
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn a_running_process_vm_is_attached_through_the_control_api() {
+    let prog = debuggee();
+    let sock = tmp("attach.sock");
+    let args: Vec<String> = vec![
+        "exec".into(),
+        "--api-sock".into(),
+        sock.display().to_string(),
+        prog.display().to_string(),
+        "60".into(),
+        "100".into(),
+    ];
+    let vm = Vm::spawn(&args, &sock);
+    let start = Instant::now();
+    while !sock.exists() && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let port = free_port();
+    let said = vm.ctl(&["gdb", "--listen", &format!("127.0.0.1:{port}")]);
+    assert!(
+        said.contains(&format!("gdb: target remote 127.0.0.1:{port}")),
+        "{said}"
+    );
+    let again = Command::new(TERN)
+        .args(["gdb", "--listen", "127.0.0.1:0", "--api-sock"])
+        .arg(&sock)
+        .output()
+        .expect("run tern gdb");
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !again.status.success() && err.contains("already"),
+        "a second attach: {err}"
+    );
+    let out = gdb(
+        &prog,
+        port,
+        &["break bump", "continue", "bt", "p by", "delete", "detach"],
+    );
+    expect_all(
+        &out,
+        &[
+            "Breakpoint 1, bump (by=1) at",
+            "in main (",
+            "$1 = 1",
+            "[Inferior 1 (process 1) detached]",
+        ],
+    );
+    let rest = vm.finish(Duration::from_secs(120));
+    assert!(rest.contains("counter 90 scale 135.0"), "{rest}");
+}

@@ -45,6 +45,8 @@ enum Command {
     Snapshot(control::SnapshotArgs),
     /// Stop a running VM.
     Stop(control::SockArgs),
+    /// Start the gdb server of a VM running without --gdb (through its --api-sock).
+    Gdb(control::GdbAttachArgs),
     /// Move a running system VM to another tern (`tern receive`) while it runs.
     Migrate(migrate::MigrateArgs),
     /// Wait for a VM migrating here, then run it.
@@ -66,6 +68,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Resume(a) => control::resume(a),
         Command::Snapshot(a) => control::snapshot(a),
         Command::Stop(a) => control::stop(a),
+        Command::Gdb(a) => control::gdb(a),
         Command::Migrate(a) => migrate::migrate(a),
         Command::Receive(a) => migrate::receive(a),
         Command::Node(a) => node::node(a),

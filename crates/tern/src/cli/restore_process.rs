@@ -70,8 +70,9 @@ pub fn restore(
         if let Some(sock) = api_sock {
             super::exec::serve_or_exit(sock, proc, argv, Some(last));
         }
-        if let Some(g) = gdb {
-            super::exec::serve_gdb(g, proc);
+        match gdb {
+            Some(g) => super::exec::serve_gdb(g, proc),
+            None => super::exec::allow_gdb_attach(proc),
         }
         sandbox.confine(&crate::cli::sandbox::limits(
             proc.opts.memory,

@@ -165,6 +165,15 @@ pub fn run_machine(
     if let Some(g) = gdb {
         let vm = tern_gdb::virt::VirtDebuggee::new(machine.handle());
         tern_gdb::spawn(g.listener, vm, g.wait).context("cannot start the gdb server")?;
+    } else if api_sock.is_some() {
+        // Without --gdb, `tern gdb` (PUT /gdb) may start the server later.
+        let handle = machine.handle();
+        tern_vmm::control::gdb::set_attach(Box::new(move |listener| {
+            let vm = tern_gdb::virt::VirtDebuggee::new(handle.clone());
+            tern_gdb::spawn(listener, vm, false)
+                .map(|_| ())
+                .map_err(|e| format!("cannot start the gdb server: {e}"))
+        }));
     }
     let mut vm = None;
     let server =
