@@ -371,3 +371,42 @@ fn a_running_process_vm_is_attached_through_the_control_api() {
     let rest = vm.finish(Duration::from_secs(120));
     assert!(rest.contains("counter 90 scale 135.0"), "{rest}");
 }
+
+/// `tern gdb` on a system VM started without `--gdb` (`--migratable`, so that its
+/// sandbox keeps the host's network and the host's gdb reaches the server): gdb stops
+/// the running kernel, reads its registers, breaks in `schedule`, detaches, and the
+/// guest runs to its normal end.
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn a_running_linux_guest_is_attached_through_the_control_api() {
+    let vmlinux = virt::images().vmlinux();
+    let sock = tmp("attach-virt.sock");
+    let vm = Vm::boot_with("/tests/sleep.sh", &["4"], None, &["--migratable"], &sock);
+    vm.wait_for("sleep: start", Duration::from_secs(240));
+    let port = free_port();
+    let said = vm.ctl(&["gdb", "--listen", &format!("127.0.0.1:{port}")]);
+    assert!(said.contains("gdb: target remote 127.0.0.1:"), "{said}");
+    let out = gdb(
+        &vmlinux,
+        port,
+        &[
+            "p $priv",
+            "break schedule",
+            "continue",
+            "bt 1",
+            "delete",
+            "detach",
+        ],
+    );
+    expect_all(
+        &out,
+        &[
+            "Breakpoint 1, 0x",
+            "in schedule ()",
+            "[Inferior 1 (process 1) detached]",
+        ],
+    );
+    let rest = vm.finish(Duration::from_secs(120));
+    assert!(rest.contains("sleep: ok"), "{rest}");
+    assert!(rest.contains("tern: run exit status 0"), "{rest}");
+}

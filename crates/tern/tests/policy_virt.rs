@@ -5,6 +5,10 @@
 
 #[path = "common/virt.rs"]
 mod virt;
+// Shared with the snapshot tests; this file uses only part of it.
+#[allow(dead_code)]
+#[path = "common/snapshot_vm.rs"]
+mod snapshot_vm;
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -174,4 +178,54 @@ fn uart_stores_are_logged_and_denied_disk_stores_leave_the_image_unchanged() {
         !log.contains("tern mmio: virtio0 read") && !log.contains("tern mmio: plic"),
         "only the named devices and directions are logged"
     );
+}
+
+/// A system VM's policy is in its snapshot (issue 15): restored without `--policy`,
+/// the guest's power-off is still refused (`sbi-deny srst`); restored with another
+/// policy (an empty one), it powers off.
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and the Linux guest images"]
+fn a_restored_linux_guest_keeps_its_sbi_policy_unless_given_another() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("policy-virt-restore");
+    std::fs::create_dir_all(&dir).expect("the test directory");
+    let (pol, open, snap) = (
+        dir.join("deny.policy"),
+        dir.join("open.policy"),
+        dir.join("vm.tern"),
+    );
+    std::fs::write(&pol, "sbi-deny srst\n").expect("write the policy");
+    std::fs::write(&open, "# nothing denied\n").expect("write the policy");
+    let _ = std::fs::remove_file(&snap);
+    let pol = pol.display().to_string();
+    let vm = snapshot_vm::Vm::boot_with(
+        "/tests/sleep.sh",
+        &["3"],
+        None,
+        &["--policy", &pol],
+        &dir.join("a.sock"),
+    );
+    vm.wait_for("sleep: start", Duration::from_secs(240));
+    vm.snapshot_and_kill(&snap, &[]);
+
+    let refused = "sbi_srst_reset: type=0x0 reason=0x0 failed";
+    let restored = snapshot_vm::Vm::restore(&snap, &dir.join("b.sock"));
+    restored.wait_for(refused, Duration::from_secs(120));
+    let out = restored.kill();
+    assert!(out.contains("sleep: ok"), "{out}");
+    assert!(
+        out.contains("tern sbi: hart 0 srst/0 (0x0, 0x0, 0x0) = denied"),
+        "{out}"
+    );
+
+    let again = snapshot_vm::Vm::spawn(
+        &[
+            "restore".into(),
+            snap.display().to_string(),
+            "--policy".into(),
+            open.display().to_string(),
+        ],
+        &dir.join("c.sock"),
+    );
+    let out = again.finish(Duration::from_secs(120));
+    assert!(out.contains("sleep: ok") && !out.contains(refused), "{out}");
 }
