@@ -6,6 +6,8 @@
 //! API and restored with `tern restore --gdb` is debugged the same way.
 
 // Shared with the snapshot tests; this file uses only part of it.
+#[path = "common/baremetal.rs"]
+mod baremetal;
 #[allow(dead_code)]
 #[path = "common/snapshot_vm.rs"]
 mod snapshot_vm;
@@ -409,4 +411,62 @@ fn a_running_linux_guest_is_attached_through_the_control_api() {
     let rest = vm.finish(Duration::from_secs(120));
     assert!(rest.contains("sleep: ok"), "{rest}");
     assert!(rest.contains("tern: run exit status 0"), "{rest}");
+}
+
+/// `--gdb` on the `spike` board: gdb-multiarch stops the bare-metal demo before its
+/// first instruction (at the ELF entry), breaks in `main`, reads the privilege level
+/// (M), steps into the first call, detaches, and the
+/// program runs to its normal end (its console and exit status 0).
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and the bare-metal cross compiler"]
+fn a_spike_program_breaks_steps_and_runs_on_after_detach() {
+    let dir = baremetal::guests_dir();
+    let elf = tmp("mandelbrot.elf");
+    baremetal::build_c(&[dir.join("demo/mandelbrot.c")], &[], &elf).expect("build the demo");
+    let port = free_port();
+    let child = Command::new(TERN)
+        .args(["run", "--machine", "spike", "--kernel"])
+        .arg(&elf)
+        .args(["--gdb", &format!("127.0.0.1:{port}"), "--gdb-wait"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tern");
+    let out = gdb(
+        &elf,
+        port,
+        &[
+            "p/x $pc",
+            "break main",
+            "continue",
+            "p $priv",
+            "stepi",
+            "delete",
+            "detach",
+        ],
+    );
+    expect_all(
+        &out,
+        &[
+            "0x0000000080000000 in _start ()",
+            "$1 = 0x80000000",
+            "Breakpoint 1, 0x",
+            " in main ()",
+            "$2 = 3",
+            " in htif_puts ()",
+            "[Inferior 1 (process 1) detached]",
+        ],
+    );
+    let done = child.wait_with_output().expect("wait for tern");
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        stdout.contains("Mandelbrot set on the spike board"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
 }

@@ -158,13 +158,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     match args.machine {
         MachineKind::Virt => virt::run(&args, clock, &sandbox, gdb),
         MachineKind::Spike => {
-            if gdb.is_some() {
-                anyhow::bail!("--gdb is only available with --machine virt");
-            }
             if !args.plugin.is_empty() || args.policy.is_some() {
                 anyhow::bail!("--plugin and --policy are only available with --machine virt");
             }
-            spike::run(&args, clock, &sandbox)
+            spike::run(&args, clock, &sandbox, gdb)
         }
     }
 }

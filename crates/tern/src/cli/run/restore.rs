@@ -139,6 +139,7 @@ fn restore_spike(args: RestoreArgs, snapshot: Snapshot) -> anyhow::Result<i32> {
         args.api_sock.as_deref(),
         args.stats,
         &sandbox,
+        None,
     )
 }
 
