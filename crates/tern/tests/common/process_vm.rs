@@ -190,7 +190,12 @@ pub fn receive_address(stderr: &dyn Fn() -> String) -> String {
     let prefix = "tern: waiting for a VM on ";
     let start = Instant::now();
     loop {
-        if let Some(a) = stderr().lines().find_map(|l| l.strip_prefix(prefix)) {
+        // Only a whole line: a read may have caught it half written.
+        let text = stderr();
+        let line = text
+            .split_once(prefix)
+            .and_then(|(_, rest)| rest.split_once('\n'));
+        if let Some((a, _)) = line {
             return a.trim().to_string();
         }
         assert!(

@@ -3,7 +3,7 @@
 pub(crate) mod devices;
 mod hostfwd;
 mod plugins;
-mod policy;
+pub(crate) mod policy;
 pub mod restore;
 pub(crate) mod spec;
 mod spike;
