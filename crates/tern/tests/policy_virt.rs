@@ -6,6 +6,8 @@
 #[path = "common/virt.rs"]
 mod virt;
 // Shared with the snapshot tests; this file uses only part of it.
+#[path = "common/migrate.rs"]
+mod migrate;
 #[allow(dead_code)]
 #[path = "common/snapshot_vm.rs"]
 mod snapshot_vm;
@@ -228,4 +230,37 @@ fn a_restored_linux_guest_keeps_its_sbi_policy_unless_given_another() {
     );
     let out = again.finish(Duration::from_secs(120));
     assert!(out.contains("sleep: ok") && !out.contains(refused), "{out}");
+}
+
+/// A live migration carries a system VM's policy (issue 15): a guest moved while it
+/// sleeps under `sbi-deny srst` still cannot power off at the destination.
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and the Linux guest images"]
+fn a_migrated_linux_guest_keeps_its_sbi_policy() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("policy-virt-migrate");
+    std::fs::create_dir_all(&dir).expect("the test directory");
+    let pol = dir.join("deny.policy");
+    std::fs::write(&pol, "sbi-deny srst\n").expect("write the policy");
+    let pol = pol.display().to_string();
+    let sock = dir.join("src.sock");
+    let vm = snapshot_vm::Vm::boot_with(
+        "/tests/sleep.sh",
+        &["3"],
+        None,
+        &["--policy", &pol, "--migratable"],
+        &sock,
+    );
+    vm.wait_for("sleep: start", Duration::from_secs(240));
+    let dest = migrate::Destination::start(
+        migrate::Build::Native,
+        &["--insecure"],
+        &dir.join("dst.sock"),
+    );
+    let moved = migrate::migrate(&sock, &dest.addr, &["--insecure"]);
+    assert!(moved.ok, "tern migrate failed: {}", moved.output);
+    let refused = "sbi_srst_reset: type=0x0 reason=0x0 failed";
+    dest.vm.wait_for(refused, Duration::from_secs(120));
+    let out = dest.vm.kill();
+    assert!(out.contains("sleep: ok"), "{out}");
+    let _ = vm.finish(Duration::from_secs(60));
 }
