@@ -10,11 +10,14 @@ wall times and the ratios tern/QEMU from one run (best of --runs, default 3). Fo
 it also reports host memory overhead: peak RSS minus the guest RAM the guest wrote
 (`tern run --stats`); the target is at most 20 MiB with one hart.
 
-Usage: bench/boot.py [--runs N] [--cpus N] [--plugin NAME[=ARG]]... [--tern-only]
+Usage: bench/boot.py [--runs N] [--cpus N] [--plugin NAME[=ARG]]... [--policy FILE]
+                     [--tern-only]
 
 --plugin installs a built-in plugin in the tern setups (`--plugin insn-count` for the
 exact instruction counter: its report is left out of the output) to measure its
-overhead; --tern-only skips QEMU (the ratios are then to tern's own-SBI setup).
+overhead; --policy FILE applies a `tern run --policy` file (SBI and MMIO rules) in the
+tern setups (SBI rules need tern's own SBI: use MMIO rules only to compare both);
+--tern-only skips QEMU (the ratios are then to tern's own-SBI setup).
 """
 
 import argparse
@@ -61,9 +64,12 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cpus", type=int, default=1)
     ap.add_argument("--plugin", action="append", default=[])
+    ap.add_argument("--policy")
     ap.add_argument("--tern-only", action="store_true")
     args = ap.parse_args()
     plugins = [a for p in args.plugin for a in ("--plugin", p)]
+    if args.policy:
+        plugins += ["--policy", os.path.abspath(args.policy)]
     need("qemu-system-riscv64", "qemu-system-misc")
     need(OPENSBI, "opensbi")
     g = guest_dir()
@@ -95,7 +101,8 @@ def main():
                 mem[name] = (rss, int(m.group(1)))
     load = os.getloadavg()
     print(f"boot benchmark: {args.cpus} hart(s), best of {args.runs}, load average {load[0]:.2f}"
-          f"{', plugins: ' + ' '.join(args.plugin) if args.plugin else ''}")
+          f"{', plugins: ' + ' '.join(args.plugin) if args.plugin else ''}"
+          f"{', policy: ' + args.policy if args.policy else ''}")
     print(f"guest: {kernel}")
     print(f"{'setup':<16}{'to userspace s':>16}{'to poweroff s':>15}{'ratio (poweroff)':>18}")
     q = best["qemu (OpenSBI)" if "qemu (OpenSBI)" in best else "tern (own SBI)"][1]

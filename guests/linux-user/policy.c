@@ -18,6 +18,9 @@
  *                           link to RO, for SECS seconds (the tree must not change).
  *   policy hot              spends about 95% of its instructions in spin_hot and 5%
  *                           in spin_cold (for the insn-count plugin).
+ *   policy rounds N         N rounds, 100 ms apart: each tries getppid and prints
+ *                           "round I getppid denied" (EACCES) or "round I getppid
+ *                           allowed" (for a policy across snapshot and restore).
  *   policy touch            touch_array stores 64 longs into a global array and
  *                           loads them back (for the mem-trace and coverage
  *                           plugins); prints "ok touch ADDR" with the array's address.
@@ -337,6 +340,18 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "hot") == 0) {
         unsigned long r = spin_hot(19000000) + spin_cold(1000000);
         printf("ok hot %lu\n", r & 1);
+        return 0;
+    }
+    if (argc >= 3 && strcmp(argv[1], "rounds") == 0) {
+        int n = atoi(argv[2]);
+        for (int i = 1; i <= n; i++) {
+            errno = 0;
+            long r = syscall(SYS_getppid);
+            printf("round %d getppid %s\n", i,
+                   r == -1 && errno == EACCES ? "denied" : r > 0 ? "allowed" : "failed");
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
         return 0;
     }
     if (argc >= 2 && strcmp(argv[1], "touch") == 0) {

@@ -7,7 +7,8 @@
 //!   through the thread's own page tables, breakpoints (2- and 4-byte `Z0`, `Z1`),
 //!   watchpoints (`Z2`–`Z4`), single-step, resume actions.
 //! - [`server`]: the connection loop (all-stop; detach lets the VM run on).
-//! - [`virt`]: the `virt` board as a [`Debuggee`]; [`process`]: a process VM.
+//! - [`virt`]: the `virt` board as a [`Debuggee`]; [`spike`]: the `spike` board;
+//!   [`process`]: a process VM.
 //!
 //! Breakpoints and watchpoints are host-side checks in the hart (see
 //! `tern_hart::HostDebug`), never written into guest memory, so they survive a
@@ -17,6 +18,7 @@ pub mod arch;
 pub mod debuggee;
 pub mod process;
 pub mod server;
+pub mod spike;
 pub mod target;
 pub mod virt;
 

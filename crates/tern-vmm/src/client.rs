@@ -14,7 +14,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::api::ErrorBody;
-use crate::control::{MigrateRequest, MigrationStatus, SnapshotInfo, SnapshotRequest, VmStatus};
+use crate::control::{
+    GdbInfo, GdbRequest, MigrateRequest, MigrationStatus, SnapshotInfo, SnapshotRequest, VmStatus,
+};
 
 /// How long a request may take by default. Generous because a snapshot of a large
 /// guest to a slow disk is one request.
@@ -137,6 +139,15 @@ impl Client {
     /// `DELETE /migrate`: cancels the migration.
     pub fn cancel_migration(&self) -> Result<MigrationStatus, ClientError> {
         self.json("DELETE", "/migrate", None)
+    }
+
+    /// `PUT /gdb`: starts the VM's gdb server on `listen`; returns where it listens.
+    pub fn gdb(&self, listen: &str) -> Result<GdbInfo, ClientError> {
+        let req = GdbRequest {
+            listen: listen.to_string(),
+        };
+        let body = serde_json::to_vec(&req).map_err(|e| self.protocol(e.to_string()))?;
+        self.json("PUT", "/gdb", Some(&body))
     }
 
     /// `GET /openapi.json`, as JSON.

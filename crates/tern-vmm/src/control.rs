@@ -25,11 +25,13 @@
 //!   again, so the caller does not have to pause first (unlike Firecracker, which
 //!   refuses to snapshot a running VM). The VM is left in the state it was in.
 
+pub mod gdb;
 mod metrics;
 mod migrate;
 mod snapshot;
 mod status;
 
+pub use gdb::{GdbInfo, GdbRequest};
 pub use metrics::{Family, MetricKind, Metrics};
 pub use migrate::{
     DiskMigration, MigrateRequest, MigrationMode, MigrationPhase, MigrationStatus, TlsPaths,
@@ -103,6 +105,12 @@ pub trait VmControl: Send + Sync + 'static {
         Err(ControlError::WrongState(
             "migrate: no migration is running".into(),
         ))
+    }
+
+    /// Starts the VM's gdb server on `req.listen` (`PUT /gdb`): by default through
+    /// what the front end registered ([`gdb::set_attach`]).
+    fn gdb(&self, req: GdbRequest) -> Result<GdbInfo, ControlError> {
+        gdb::attach(&req)
     }
 }
 

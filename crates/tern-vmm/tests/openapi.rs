@@ -66,6 +66,9 @@ fn every_documented_route_is_answered() {
         r#"{{"to":"{}","insecure":true}}"#,
         silent.local_addr().unwrap()
     );
+    // The test VM serves gdb by accepting the listener and dropping it.
+    tern_vmm::control::gdb::set_attach(Box::new(|_listener| Ok(())));
+    let gdb = br#"{"listen":"127.0.0.1:0"}"#;
     // /stop last: it ends the VM.
     let mut routes = ROUTES.to_vec();
     routes.sort_by_key(|(_, p)| *p == "/stop");
@@ -73,6 +76,7 @@ fn every_documented_route_is_answered() {
         let body = match (method, path) {
             (_, "/snapshot") => Some(snap.as_bytes()),
             ("PUT", "/migrate") => Some(to.as_bytes()),
+            ("PUT", "/gdb") => Some(&gdb[..]),
             _ => None,
         };
         let (code, body) = s.client.raw(method, path, body).unwrap();

@@ -12,6 +12,8 @@
 
 #[path = "common/linux_user.rs"]
 mod linux_user;
+#[path = "common/process_vm.rs"]
+mod process_vm;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -100,6 +102,11 @@ fn assert_all_ok(o: &Outcome, min_ok: usize) {
 }
 
 /// How many `EROFS` attempts `policy readonly` makes (at least).
+const TERN: &str = env!("CARGO_BIN_EXE_tern");
+const TIMEOUT: Duration = Duration::from_secs(300);
+/// Control sockets of this binary's tests are named `tern-ep-...`.
+const PREFIX: &str = "ep";
+
 const READONLY_CHECKS: usize = 70;
 
 #[test]
@@ -550,4 +557,57 @@ fn a_thread_swapping_a_directory_for_a_link_does_not_get_writes_into_the_tree() 
             "a write reached the tree (confined: {confined})"
         );
     }
+}
+
+/// A process VM's policy is in its snapshot (issue 15): restored without `--policy`,
+/// the program's `getppid` is still denied; restored with another policy (an empty
+/// one), that one holds.
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and riscv64 guests (cross toolchain)"]
+fn a_restored_process_keeps_its_policy_unless_given_another() {
+    use process_vm::{control, socket, Running};
+    let base = fresh("restore");
+    let pol = policy_file(&base, "deny getppid errno=EACCES\n");
+    let prog = build("policy", Link::Static);
+    let sock = socket("restore", 0);
+    let mut c = Command::new(TERN);
+    c.args(["exec", "--memory", "256", "--policy"])
+        .arg(&pol)
+        .arg("--api-sock")
+        .arg(&*sock)
+        .arg(&prog)
+        .args(["rounds", "30"]);
+    let mut run = Running::start(c);
+    run.wait_for("round 3 getppid");
+    control(&["pause"], &sock);
+    let snap = base.join("vm.tern");
+    let said = control(&["snapshot", "--out", snap.to_str().expect("utf-8")], &sock);
+    assert!(said.contains("written to"), "{said}");
+    let before = run.kill();
+    assert!(before.contains("round 3 getppid denied"), "{before}");
+    assert!(!before.contains("allowed"), "{before}");
+
+    let (status, after, err) = Running::start({
+        let mut c = Command::new(TERN);
+        c.arg("restore").arg(&snap);
+        c
+    })
+    .finish();
+    assert_eq!(status, 0, "{err}");
+    assert!(after.contains("round 30 getppid denied"), "{after}\n{err}");
+    assert!(
+        !after.contains("allowed") && !after.contains("failed"),
+        "{after}"
+    );
+
+    let open = policy_file(&base, "# nothing denied\n");
+    let (status, after, err) = Running::start({
+        let mut c = Command::new(TERN);
+        c.arg("restore").arg(&snap).arg("--policy").arg(&open);
+        c
+    })
+    .finish();
+    assert_eq!(status, 0, "{err}");
+    assert!(after.contains("round 30 getppid allowed"), "{after}\n{err}");
+    assert!(!after.contains("denied"), "{after}");
 }

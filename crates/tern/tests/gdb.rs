@@ -6,6 +6,8 @@
 //! API and restored with `tern restore --gdb` is debugged the same way.
 
 // Shared with the snapshot tests; this file uses only part of it.
+#[path = "common/baremetal.rs"]
+mod baremetal;
 #[allow(dead_code)]
 #[path = "common/snapshot_vm.rs"]
 mod snapshot_vm;
@@ -313,4 +315,158 @@ fn a_restored_linux_guest_is_debugged_the_same_way() {
     let console = restored.finish(Duration::from_secs(120));
     assert!(console.contains("sleep: woke"), "{console}");
     assert!(console.contains("sleep: ok"), "{console}");
+}
+
+/// `tern gdb` (`PUT /gdb` on the control API): a process VM started without `--gdb`
+/// gets a gdb server while it runs; gdb-multiarch stops it, breaks in `bump`, shows
+/// the backtrace, detaches, and the program runs on to its normal end. A second
+/// attach is refused (the server keeps listening).
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn a_running_process_vm_is_attached_through_the_control_api() {
+    let prog = debuggee();
+    let sock = tmp("attach.sock");
+    let args: Vec<String> = vec![
+        "exec".into(),
+        "--api-sock".into(),
+        sock.display().to_string(),
+        prog.display().to_string(),
+        "60".into(),
+        "100".into(),
+    ];
+    let vm = Vm::spawn(&args, &sock);
+    let start = Instant::now();
+    while !sock.exists() && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let port = free_port();
+    let said = vm.ctl(&["gdb", "--listen", &format!("127.0.0.1:{port}")]);
+    assert!(
+        said.contains(&format!("gdb: target remote 127.0.0.1:{port}")),
+        "{said}"
+    );
+    let again = Command::new(TERN)
+        .args(["gdb", "--listen", "127.0.0.1:0", "--api-sock"])
+        .arg(&sock)
+        .output()
+        .expect("run tern gdb");
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !again.status.success() && err.contains("already"),
+        "a second attach: {err}"
+    );
+    let out = gdb(
+        &prog,
+        port,
+        &["break bump", "continue", "bt", "p by", "delete", "detach"],
+    );
+    expect_all(
+        &out,
+        &[
+            "Breakpoint 1, bump (by=1) at",
+            "in main (",
+            "$1 = 1",
+            "[Inferior 1 (process 1) detached]",
+        ],
+    );
+    let rest = vm.finish(Duration::from_secs(120));
+    assert!(rest.contains("counter 90 scale 135.0"), "{rest}");
+}
+
+/// `tern gdb` on a system VM started without `--gdb` (`--migratable`, so that its
+/// sandbox keeps the host's network and the host's gdb reaches the server): gdb stops
+/// the running kernel, reads its registers, breaks in `schedule`, detaches, and the
+/// guest runs to its normal end.
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary, riscv64 guests and tools (QEMU, cross toolchains)"]
+fn a_running_linux_guest_is_attached_through_the_control_api() {
+    let vmlinux = virt::images().vmlinux();
+    let sock = tmp("attach-virt.sock");
+    let vm = Vm::boot_with("/tests/sleep.sh", &["4"], None, &["--migratable"], &sock);
+    vm.wait_for("sleep: start", Duration::from_secs(240));
+    let port = free_port();
+    let said = vm.ctl(&["gdb", "--listen", &format!("127.0.0.1:{port}")]);
+    assert!(said.contains("gdb: target remote 127.0.0.1:"), "{said}");
+    let out = gdb(
+        &vmlinux,
+        port,
+        &[
+            "p $priv",
+            "break schedule",
+            "continue",
+            "bt 1",
+            "delete",
+            "detach",
+        ],
+    );
+    expect_all(
+        &out,
+        &[
+            "Breakpoint 1, 0x",
+            "in schedule ()",
+            "[Inferior 1 (process 1) detached]",
+        ],
+    );
+    let rest = vm.finish(Duration::from_secs(120));
+    assert!(rest.contains("sleep: ok"), "{rest}");
+    assert!(rest.contains("tern: run exit status 0"), "{rest}");
+}
+
+/// `--gdb` on the `spike` board: gdb-multiarch stops the bare-metal demo before its
+/// first instruction (at the ELF entry), breaks in `main`, reads the privilege level
+/// (M), steps into the first call, detaches, and the
+/// program runs to its normal end (its console and exit status 0).
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and the bare-metal cross compiler"]
+fn a_spike_program_breaks_steps_and_runs_on_after_detach() {
+    let dir = baremetal::guests_dir();
+    let elf = tmp("mandelbrot.elf");
+    baremetal::build_c(&[dir.join("demo/mandelbrot.c")], &[], &elf).expect("build the demo");
+    let port = free_port();
+    let child = Command::new(TERN)
+        .args(["run", "--machine", "spike", "--kernel"])
+        .arg(&elf)
+        .args(["--gdb", &format!("127.0.0.1:{port}"), "--gdb-wait"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tern");
+    let out = gdb(
+        &elf,
+        port,
+        &[
+            "p/x $pc",
+            "break main",
+            "continue",
+            "p $priv",
+            "stepi",
+            "delete",
+            "detach",
+        ],
+    );
+    expect_all(
+        &out,
+        &[
+            "0x0000000080000000 in _start ()",
+            "$1 = 0x80000000",
+            "Breakpoint 1, 0x",
+            " in main ()",
+            "$2 = 3",
+            " in htif_puts ()",
+            "[Inferior 1 (process 1) detached]",
+        ],
+    );
+    let done = child.wait_with_output().expect("wait for tern");
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        stdout.contains("Mandelbrot set on the spike board"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
 }

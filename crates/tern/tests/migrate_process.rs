@@ -448,3 +448,32 @@ fn an_agent_tours_three_hosts_and_comes_home_with_what_each_said() {
         );
     }
 }
+
+/// A program's `tern exec --policy` moves with it (issue 15): its `getppid`, denied
+/// before the move, is still denied at the destination to the last round.
+#[test]
+#[ignore = "full tier (scripts/test): needs the tern binary and the riscv64 cross toolchain"]
+fn the_policy_moves_with_the_program() {
+    let dir = scratch("policy");
+    let pol = dir.join("policy.txt");
+    std::fs::write(&pol, "deny getppid errno=EACCES\n").expect("write the policy");
+    let sock = socket("policy", 0);
+    let mut c = Command::new(TERN);
+    c.args(["exec", "--memory", "256", "--policy"])
+        .arg(&pol)
+        .arg("--api-sock")
+        .arg(&*sock)
+        .arg(build("policy", Link::Static))
+        .args(["rounds", "30"]);
+    let mut source = Running::start(c);
+    source.wait_for("round 3 getppid");
+    let (dest, addr) = destination();
+    let (ok, said) = migrate(&sock, &addr, &[]);
+    assert!(ok, "tern migrate failed: {said}");
+    let (_, before, err) = source.finish();
+    assert!(before.contains("round 3 getppid denied"), "{before}{err}");
+    let (status, after, err) = dest.finish();
+    assert_eq!(status, 0, "{err}");
+    assert!(after.contains("round 30 getppid denied"), "{after}\n{err}");
+    assert!(!format!("{before}{after}").contains("allowed"), "{after}");
+}

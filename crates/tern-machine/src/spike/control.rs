@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tern_hart::GuestRam;
+use tern_hart::{DebugHub, GuestRam, HartState};
 use tern_state::{Sections, StateError};
 
 /// Pause bookkeeping shared by the run loop and the controller.
@@ -23,6 +23,8 @@ pub(super) struct Control {
     pub(super) stop: AtomicBool,
     /// Instructions retired, for status reports while running.
     pub(super) retired: AtomicU64,
+    /// A host debugger's settings for the hart and its stop reports.
+    pub(super) debug: DebugHub,
     inner: Mutex<Inner>,
     changed: Condvar,
 }
@@ -33,6 +35,10 @@ struct Inner {
     parked: Option<Result<Sections, StateError>>,
     /// The pc of the paused hart.
     pc: u64,
+    /// The paused hart's state, which a debugger may replace before it resumes.
+    hart: Option<HartState>,
+    /// How the run loop ended (when `finished`).
+    exit: Option<super::SpikeExit>,
     /// The run loop has returned.
     finished: bool,
 }
@@ -61,10 +67,16 @@ impl Control {
 
     /// Run-loop side: publishes `state` (taken at an instruction boundary, hart at
     /// `pc`) and waits until the pause is lifted or a stop is asked.
-    pub(super) fn park(&self, state: Result<Sections, StateError>, pc: u64) {
+    /// Returns the hart's state if a debugger replaced it meanwhile.
+    pub(super) fn park(
+        &self,
+        state: Result<Sections, StateError>,
+        hart: &HartState,
+    ) -> Option<HartState> {
         let mut inner = self.lock();
         inner.parked = Some(state);
-        inner.pc = pc;
+        inner.pc = hart.pc;
+        inner.hart = Some(hart.clone());
         self.changed.notify_all();
         while self.requested.load(Ordering::Acquire) && !self.stop.load(Ordering::Acquire) {
             inner = self
@@ -74,11 +86,15 @@ impl Control {
                 .0;
         }
         inner.parked = None;
+        inner.hart.take().filter(|s| s != hart)
     }
 
-    /// Run-loop side: the loop returned; nobody waits for a pause any more.
-    pub(super) fn finished(&self) {
-        self.lock().finished = true;
+    /// Run-loop side: the loop returned (`exit`); nobody waits for a pause any more.
+    pub(super) fn finished(&self, exit: super::SpikeExit) {
+        let mut inner = self.lock();
+        inner.finished = true;
+        inner.exit = Some(exit);
+        drop(inner);
         self.changed.notify_all();
     }
 }
@@ -161,6 +177,47 @@ impl SpikeHandle {
     /// Guest RAM.
     pub fn ram(&self) -> Arc<GuestRam> {
         self.ram.clone()
+    }
+
+    /// Asks the run loop to pause at its next boundary, without waiting (see
+    /// [`SpikeHandle::wait_paused`]).
+    pub fn request_pause(&self) {
+        self.control.requested.store(true, Ordering::Release);
+    }
+
+    /// Waits until a requested pause is complete (at most `timeout`).
+    pub fn wait_paused(&self, timeout: Duration) -> Result<(), SpikeControlError> {
+        self.pause(timeout)
+    }
+
+    /// The host debugger's settings and the hart's stop reports.
+    pub fn debug(&self) -> &DebugHub {
+        &self.control.debug
+    }
+
+    /// The paused hart's state.
+    pub fn hart_state(&self) -> Result<HartState, SpikeControlError> {
+        let inner = self.control.lock();
+        match &inner.hart {
+            Some(s) if inner.parked.is_some() => Ok(s.clone()),
+            _ if inner.finished => Err(SpikeControlError::Stopped),
+            _ => Err(SpikeControlError::NotPaused),
+        }
+    }
+
+    /// Replaces the paused hart's state: it continues from it when resumed.
+    pub fn set_hart_state(&self, state: HartState) -> Result<(), SpikeControlError> {
+        let mut inner = self.control.lock();
+        if inner.parked.is_none() {
+            return Err(SpikeControlError::NotPaused);
+        }
+        inner.hart = Some(state);
+        Ok(())
+    }
+
+    /// How the run loop ended, once it has.
+    pub fn exit(&self) -> Option<super::SpikeExit> {
+        self.control.lock().exit
     }
 
     /// A status summary.

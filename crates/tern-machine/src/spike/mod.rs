@@ -225,7 +225,9 @@ impl SpikeMachine {
     fn park(&mut self) {
         self.clock.freeze();
         let state = self.save();
-        self.control.park(state, self.hart.state().pc);
+        if let Some(changed) = self.control.park(state, self.hart.state()) {
+            self.hart.set_state(changed);
+        }
         self.clock.thaw();
     }
 
@@ -248,11 +250,12 @@ impl SpikeMachine {
     /// waits forever, or a [`SpikeHandle`] stops it.
     pub fn run(&mut self) -> SpikeExit {
         let exit = self.run_slices();
-        self.control.finished();
+        self.control.finished(exit);
         exit
     }
 
     fn run_slices(&mut self) -> SpikeExit {
+        let mut debug_applied = 0;
         loop {
             if self.control.stop.load(Ordering::Acquire) {
                 return SpikeExit::Stopped;
@@ -261,6 +264,9 @@ impl SpikeMachine {
                 self.park();
                 continue;
             }
+            self.control
+                .debug
+                .apply(&mut self.hart, 0, &mut debug_applied);
             self.bus.clint.update_timers();
             let mut budget = SLICE;
             if let Some(limit) = self.max_insns {
@@ -292,7 +298,12 @@ impl SpikeMachine {
                     }
                 }
                 // No trap goes to the host on this board (`user_traps_exit` is off).
-                RunExit::Budget | RunExit::Trap(_) | RunExit::Debug(_) => {}
+                RunExit::Debug(stop) => {
+                    // The debugger's breakpoint or step: pause for it.
+                    self.control.debug.report(0, stop);
+                    self.control.requested.store(true, Ordering::Release);
+                }
+                RunExit::Budget | RunExit::Trap(_) => {}
                 RunExit::Wait => {
                     self.bus.clint.update_timers();
                     if self.hart.interrupt_pending() {

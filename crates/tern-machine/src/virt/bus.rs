@@ -4,10 +4,12 @@
 //! when they touch the same device. The table of windows comes from the memory map.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tern_devices::MmioDevice;
 use tern_hart::{Bus, BusFault};
+
+use super::mmio_policy::{MmioAction, WindowRules};
 
 /// One device window.
 pub struct Window {
@@ -22,6 +24,58 @@ pub struct Window {
     /// Guest loads and stores that reached the device (exits to the device model),
     /// for metrics.
     pub exits: AtomicU64,
+    /// Log and deny rules of `tern run --policy` for this device, set before the harts
+    /// run (none: the access goes straight to the device).
+    pub policy: OnceLock<WindowRules>,
+}
+
+impl Window {
+    /// A window for `device` at `base`, `size` bytes, named `name`, without rules.
+    pub fn new(base: u64, size: u64, name: String, device: Box<dyn MmioDevice>) -> Window {
+        Window {
+            base,
+            size,
+            name,
+            device: Mutex::new(device),
+            exits: AtomicU64::new(0),
+            policy: OnceLock::new(),
+        }
+    }
+
+    /// A load through the window's rules (there are some).
+    #[cold]
+    fn load_with(&self, rules: &WindowRules, offset: u64, size: u8) -> Result<u64, BusFault> {
+        let value = match rules.read {
+            Some(MmioAction::Deny) => 0,
+            _ => {
+                let mut dev = self.device.lock().unwrap_or_else(|e| e.into_inner());
+                dev.read(offset, size)?
+            }
+        };
+        if rules.read.is_some() {
+            rules.record(&self.name, false, offset, size, value);
+        }
+        Ok(value)
+    }
+
+    /// A store through the window's rules (there are some).
+    #[cold]
+    fn store_with(
+        &self,
+        rules: &WindowRules,
+        offset: u64,
+        size: u8,
+        value: u64,
+    ) -> Result<(), BusFault> {
+        if rules.write.is_some() {
+            rules.record(&self.name, true, offset, size, value);
+        }
+        if rules.write == Some(MmioAction::Deny) {
+            return Ok(());
+        }
+        let mut dev = self.device.lock().unwrap_or_else(|e| e.into_inner());
+        dev.write(offset, size, value)
+    }
 }
 
 /// All device windows, sorted by address, and the machine-wide stop flag.
@@ -72,6 +126,9 @@ impl Bus for HartBus {
     fn load(&mut self, addr: u64, size: u8) -> Result<u64, BusFault> {
         let w = self.devices.find(addr).ok_or(BusFault)?;
         w.exits.fetch_add(1, Ordering::Relaxed);
+        if let Some(rules) = w.policy.get() {
+            return w.load_with(rules, addr - w.base, size);
+        }
         let mut dev = w.device.lock().unwrap_or_else(|e| e.into_inner());
         dev.read(addr - w.base, size)
     }
@@ -79,6 +136,9 @@ impl Bus for HartBus {
     fn store(&mut self, addr: u64, size: u8, value: u64) -> Result<(), BusFault> {
         let w = self.devices.find(addr).ok_or(BusFault)?;
         w.exits.fetch_add(1, Ordering::Relaxed);
+        if let Some(rules) = w.policy.get() {
+            return w.store_with(rules, addr - w.base, size, value);
+        }
         let mut dev = w.device.lock().unwrap_or_else(|e| e.into_inner());
         dev.write(addr - w.base, size, value)
     }

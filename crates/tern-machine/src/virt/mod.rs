@@ -13,6 +13,7 @@ mod console;
 pub mod fdt;
 pub mod hart_thread;
 pub mod memmap;
+pub mod mmio_policy;
 pub mod pause;
 pub mod sbi;
 mod slots;
@@ -214,13 +215,7 @@ impl VirtMachine {
         let rtc = GoldfishRtc::new(clock.clone(), plic.irq_line(rtc_region.irq.unwrap_or(11)));
         let window = |kind: DeviceKind, name: &str, device: Box<dyn MmioDevice>| {
             let r = fixed(kind);
-            Window {
-                base: r.base,
-                size: r.size,
-                name: name.into(),
-                device: Mutex::new(device),
-                exits: AtomicU64::new(0),
-            }
+            Window::new(r.base, r.size, name.into(), device)
         };
         let mut windows = vec![
             window(
@@ -248,13 +243,12 @@ impl VirtMachine {
                 Some(f) => f(&ctx).map_err(VirtError::Config)?,
                 None => Box::new(slots::EmptySlot),
             };
-            windows.push(Window {
-                base: VIRTIO_BASE + u64::from(n) * VIRTIO_SIZE,
-                size: VIRTIO_SIZE,
-                name: format!("virtio{n}"),
-                device: Mutex::new(device),
-                exits: AtomicU64::new(0),
-            });
+            windows.push(Window::new(
+                VIRTIO_BASE + u64::from(n) * VIRTIO_SIZE,
+                VIRTIO_SIZE,
+                format!("virtio{n}"),
+                device,
+            ));
         }
         let devices = Arc::new(Devices::new(windows));
 
@@ -430,6 +424,36 @@ impl VirtMachine {
             .sbi_policy
             .set(policy)
             .map_err(|_| "SBI rules are set already".to_string())
+    }
+
+    /// Puts MMIO rules (`tern run --policy`) on the device windows they name; an
+    /// error naming a device the board does not have (a virtio kind matches every
+    /// slot holding one, and none may hold one), or when rules are set already.
+    pub fn set_mmio_policy(&mut self, policy: &mmio_policy::MmioPolicy) -> Result<(), String> {
+        let windows = self.shared.devices.windows();
+        for name in policy.devices() {
+            if mmio_policy::virtio_kind(name).is_none() && !windows.iter().any(|w| w.name == name) {
+                let known: Vec<&str> = windows.iter().map(|w| w.name.as_str()).collect();
+                return Err(format!(
+                    "no device {name:?} on this board (devices: {}, or virtio-net, virtio-blk, virtio-console, virtio-rng)",
+                    known.join(", ")
+                ));
+            }
+        }
+        for w in windows {
+            let virtio_type = w.name.starts_with("virtio").then(|| {
+                // The device type register (read-only, no side effect); 0 in an
+                // empty slot.
+                let mut dev = w.device.lock().unwrap_or_else(|e| e.into_inner());
+                dev.read(mmio_policy::VIRTIO_DEVICE_ID, 4).unwrap_or(0) as u32
+            });
+            if let Some(rules) = policy.for_window(&w.name, virtio_type.filter(|t| *t != 0)) {
+                w.policy
+                    .set(rules)
+                    .map_err(|_| format!("MMIO rules for {} are set already", w.name))?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs the machine until it powers off, resets, or hits the instruction limit.

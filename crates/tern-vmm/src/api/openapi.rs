@@ -11,9 +11,9 @@ use utoipa::OpenApi;
 use super::error::ErrorBody;
 use super::routes;
 use crate::control::{
-    Compression, DeviceStatus, DiskMigration, HartState, HartStatus, MemoryStatus, MigrateRequest,
-    MigrationMode, MigrationPhase, MigrationStatus, Privilege, SnapshotInfo, SnapshotRequest,
-    TlsPaths, VmKind, VmState, VmStatus,
+    Compression, DeviceStatus, DiskMigration, GdbInfo, GdbRequest, HartState, HartStatus,
+    MemoryStatus, MigrateRequest, MigrationMode, MigrationPhase, MigrationStatus, Privilege,
+    SnapshotInfo, SnapshotRequest, TlsPaths, VmKind, VmState, VmStatus,
 };
 
 /// The API description. Its version is the API's own, changed only when the API
@@ -39,11 +39,13 @@ socket given with --api-sock. Requests and answers are JSON; errors answer \
         routes::cancel_migration,
         routes::openapi,
         routes::metrics,
+        routes::gdb,
     ),
     components(schemas(
         VmStatus, VmState, VmKind, HartStatus, HartState, Privilege, MemoryStatus,
         DeviceStatus, SnapshotRequest, SnapshotInfo, Compression, ErrorBody, MigrateRequest,
         MigrationMode, DiskMigration, TlsPaths, MigrationStatus, MigrationPhase,
+        GdbRequest, GdbInfo,
     )),
     tags(
         (name = "vm", description = "Observe and control the VM."),

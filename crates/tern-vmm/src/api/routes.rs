@@ -17,8 +17,8 @@ use super::body::{json_response, raw_json_response, JsonBody, MAX_BODY_BYTES};
 use super::error::{ApiError, ErrorBody};
 use super::openapi::openapi_json;
 use crate::control::{
-    ControlError, MigrateRequest, MigrationStatus, SnapshotInfo, SnapshotRequest, VmControl,
-    VmStatus,
+    ControlError, GdbInfo, GdbRequest, MigrateRequest, MigrationStatus, SnapshotInfo,
+    SnapshotRequest, VmControl, VmStatus,
 };
 
 /// Every route the server answers, as (method, path). The OpenAPI test checks that
@@ -34,6 +34,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/migrate"),
     ("GET", "/openapi.json"),
     ("GET", "/metrics"),
+    ("PUT", "/gdb"),
 ];
 
 type Vm = Arc<dyn VmControl>;
@@ -52,6 +53,7 @@ pub fn router(vm: Vm) -> Router {
         )
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
+        .route("/gdb", put(gdb))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -169,6 +171,29 @@ async fn snapshot(
 async fn stop(State(vm): State<Vm>) -> Result<StatusCode, ApiError> {
     call(vm, "stop", |vm| vm.stop()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Starts the VM's gdb server.
+///
+/// Binds `listen` in the VM process and serves the gdb remote protocol there, as
+/// `--gdb` does at start: gdb-multiarch then says `target remote ADDRESS`. Once per
+/// VM (the server keeps listening after gdb detaches).
+#[utoipa::path(
+    put, path = "/gdb", tag = "vm", operation_id = "gdb",
+    request_body = GdbRequest,
+    responses(
+        (status = 200, description = "The gdb server listens.", body = GdbInfo),
+        (status = 400, description = "The address cannot be bound.", body = ErrorBody),
+        (status = 409, description = "A gdb server runs already.", body = ErrorBody),
+        (status = 501, description = "This VM cannot serve gdb through the API.", body = ErrorBody),
+    )
+)]
+async fn gdb(
+    State(vm): State<Vm>,
+    JsonBody(req): JsonBody<GdbRequest>,
+) -> Result<Response, ApiError> {
+    let info: GdbInfo = call(vm, "gdb", move |vm| vm.gdb(req)).await?;
+    Ok(json_response(StatusCode::OK, &info))
 }
 
 /// Reports the VM's counters.

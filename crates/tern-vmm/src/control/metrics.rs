@@ -148,6 +148,50 @@ impl Metrics {
         );
     }
 
+    /// Adds the current or last live migration's progress (`GET /migrate` as
+    /// metrics): its phase (one sample at 1, labelled by phase), rounds, bytes and
+    /// pages sent, and downtime once known. A new migration starts its counts again
+    /// (a counter reset, as scrapers expect of a restarted process).
+    pub fn migration(&mut self, s: &super::migrate::MigrationStatus) {
+        let phase = serde_json::to_value(s.phase)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        self.labelled(
+            "tern_migration_phase",
+            "Phase of the current or last live migration (none if never asked).",
+            MetricKind::Gauge,
+            "phase",
+            [(phase, 1.0)],
+        );
+        self.one(
+            "tern_migration_iterations_total",
+            "Pre-copy rounds of the current or last live migration.",
+            MetricKind::Counter,
+            s.iteration as f64,
+        );
+        self.one(
+            "tern_migration_bytes_sent_total",
+            "Bytes sent by the current or last live migration (frames, before TLS).",
+            MetricKind::Counter,
+            s.bytes_sent as f64,
+        );
+        self.one(
+            "tern_migration_pages_sent_total",
+            "Guest pages sent by the current or last live migration (resent ones too).",
+            MetricKind::Counter,
+            s.pages_sent as f64,
+        );
+        if let Some(d) = s.downtime_ms {
+            self.one(
+                "tern_migration_downtime_seconds",
+                "How long the VM stood still in the last live migration's switch-over.",
+                MetricKind::Gauge,
+                d / 1000.0,
+            );
+        }
+    }
+
     /// The text exposition format: `# HELP`, `# TYPE`, then one line per sample.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -202,5 +246,24 @@ mod tests {
              # HELP tern_b B per device.\n# TYPE tern_b gauge\ntern_b{device=\"uart\"} 1.5\n\
              tern_b{device=\"we\\\"ird\"} 0\n"
         );
+    }
+
+    #[test]
+    fn a_migration_shows_its_phase_and_counts() {
+        let mut m = Metrics::default();
+        let mut s = crate::control::migrate::MigrationStatus::none();
+        s.phase = crate::control::migrate::MigrationPhase::Precopy;
+        s.pages_sent = 7;
+        m.migration(&s);
+        let text = m.to_text();
+        assert!(
+            text.contains("tern_migration_phase{phase=\"precopy\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tern_migration_pages_sent_total 7\n"),
+            "{text}"
+        );
+        assert!(!text.contains("downtime"), "{text}");
     }
 }

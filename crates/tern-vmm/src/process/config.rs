@@ -14,7 +14,8 @@ use tern_state::{Decoder, Encoder, StateError, Versioned};
 ///
 /// Encoded (version 1, kind `exec-config`) as a base (memory, options, command line)
 /// and a part `view` with `--root`, `--bind` and `--sysroot`, written when one is
-/// given.
+/// given, and a part `policy` with the `--policy` text in force, written when there
+/// is one (snapshots from before it restore without a policy).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessConfig {
     /// `--root` (host path).
@@ -33,6 +34,9 @@ pub struct ProcessConfig {
     pub slice: u64,
     /// The program's command line as `tern exec` was given it.
     pub argv: Vec<String>,
+    /// The system-call policy in force (`tern exec --policy`): its text, which a
+    /// restore installs again unless told otherwise.
+    pub policy: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -70,11 +74,13 @@ impl Versioned for ProcessConfig {
         };
         let needed = view.root.is_some() || !view.binds.is_empty() || view.sysroot.is_some();
         out.part("view", needed, &view);
+        out.part("policy", self.policy.is_some(), &self.policy);
     }
 
     fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
         let b: Base = input.base()?;
         let v: View = input.part_or_default("view")?;
+        let policy: Option<String> = input.part_or_default("policy")?;
         Ok(ProcessConfig {
             root: v.root,
             binds: v.binds,
@@ -84,14 +90,22 @@ impl Versioned for ProcessConfig {
             max_insns: b.max_insns,
             slice: b.slice,
             argv: b.argv,
+            policy,
         })
     }
 }
 
 impl ProcessConfig {
-    /// The configuration of a process run with `opts` and command line `argv`.
+    /// The configuration of a process run with `opts` and command line `argv`, under
+    /// the policy installed in this host process (the text it hands on to the
+    /// programs `execve` starts), if any.
     pub fn of(opts: &Options, argv: Vec<String>) -> ProcessConfig {
         let v = &opts.view;
+        let reexec = tern_linux::interpose::reexec_args();
+        let policy = reexec
+            .iter()
+            .position(|a| a == "--policy-text")
+            .and_then(|i| reexec.get(i + 1).cloned());
         ProcessConfig {
             root: v.root.as_ref().map(|p| p.display().to_string()),
             binds: v
@@ -105,6 +119,7 @@ impl ProcessConfig {
             max_insns: opts.max_insns,
             slice: opts.slice,
             argv,
+            policy,
         }
     }
 

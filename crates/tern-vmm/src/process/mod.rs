@@ -45,6 +45,8 @@ pub struct ProcessVm {
     last: Mutex<Option<LastSnapshot>>,
     /// The current or last live migration.
     migrations: Arc<crate::migrate::Migrations>,
+    /// Snapshots written (metrics).
+    snapshots: std::sync::atomic::AtomicU64,
 }
 
 impl ProcessVm {
@@ -61,6 +63,7 @@ impl ProcessVm {
             started: Instant::now(),
             last: Mutex::new(restored_from),
             migrations: agent::migrations(),
+            snapshots: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -102,6 +105,13 @@ impl VmControl for ProcessVm {
             .map(|(tid, c)| (tid.to_string(), c))
             .collect();
         m.hart_counters(&labelled);
+        m.one(
+            "tern_snapshots_total",
+            "Snapshots written by this process.",
+            crate::control::MetricKind::Counter,
+            self.snapshots.load(std::sync::atomic::Ordering::Relaxed) as f64,
+        );
+        m.migration(&self.migrations.status());
         m
     }
 
@@ -196,6 +206,9 @@ impl VmControl for ProcessVm {
             // The attempt may have consumed the RAM dirty log: the next snapshot must
             // be full.
             *last = None;
+        } else {
+            self.snapshots
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         if !was_paused {
             let _ = self.proc.resume();

@@ -9,7 +9,8 @@ use tern_state::{Decoder, Encoder, StateError, Versioned};
 /// The configuration of a `virt` machine.
 ///
 /// Encoded (version 1, kind `virt-config`) as a base (harts, memory, firmware mode,
-/// clock) and parts `drives`, `netdevs` and `devices`, each written when not empty.
+/// clock) and parts `drives`, `netdevs`, `devices` and `policy`, each written when
+/// not empty.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SystemConfig {
     /// Number of harts.
@@ -26,6 +27,9 @@ pub struct SystemConfig {
     pub netdevs: Vec<String>,
     /// `--device` values.
     pub devices: Vec<String>,
+    /// The `--policy` file's text (SBI and MMIO rules), which a restore installs
+    /// again unless told otherwise.
+    pub policy: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -50,6 +54,7 @@ impl Versioned for SystemConfig {
         out.part("drives", !self.drives.is_empty(), &self.drives);
         out.part("netdevs", !self.netdevs.is_empty(), &self.netdevs);
         out.part("devices", !self.devices.is_empty(), &self.devices);
+        out.part("policy", self.policy.is_some(), &self.policy);
     }
 
     fn decode(input: &mut Decoder<'_>) -> Result<Self, StateError> {
@@ -62,6 +67,7 @@ impl Versioned for SystemConfig {
             drives: input.part_or_default("drives")?,
             netdevs: input.part_or_default("netdevs")?,
             devices: input.part_or_default("devices")?,
+            policy: input.part_or_default("policy")?,
         })
     }
 }
@@ -140,11 +146,13 @@ mod tests {
             drives: vec!["file=/d.img".into()],
             netdevs: Vec::new(),
             devices: vec!["virtio-rng".into()],
+            policy: Some("sbi-deny srst\n".into()),
         };
         let with = tern_state::to_bytes(&c).unwrap();
         assert_eq!(tern_state::from_bytes::<SystemConfig>(&with).unwrap(), c);
         c.drives.clear();
         c.devices.clear();
+        c.policy = None;
         let plain = tern_state::to_bytes(&c).unwrap();
         assert!(plain.len() < with.len());
         assert_eq!(tern_state::from_bytes::<SystemConfig>(&plain).unwrap(), c);

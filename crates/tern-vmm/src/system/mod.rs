@@ -168,6 +168,7 @@ impl VmControl for SystemVm {
             MetricKind::Counter,
             self.snapshots.load(std::sync::atomic::Ordering::Relaxed) as f64,
         );
+        m.migration(&self.migrations.status());
         m
     }
 

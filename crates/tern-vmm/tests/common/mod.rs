@@ -83,6 +83,7 @@ pub fn start_system() -> (Running, SystemConfig) {
         drives: Vec::new(),
         netdevs: Vec::new(),
         devices: Vec::new(),
+        policy: None,
     };
     (
         Running {

@@ -48,6 +48,27 @@ pub struct SnapshotArgs {
     pub json: bool,
 }
 
+/// Arguments of `tern gdb`.
+#[derive(Args, Debug)]
+pub struct GdbAttachArgs {
+    /// The VM's control socket.
+    #[arg(long, value_name = "PATH")]
+    pub api_sock: PathBuf,
+    /// Where the VM's gdb server listens (port 0: any free port).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: String,
+}
+
+/// `tern gdb`: starts the gdb server of a VM that runs without `--gdb`, and prints
+/// where gdb connects.
+pub fn gdb(a: GdbAttachArgs) -> anyhow::Result<i32> {
+    let info = tern_vmm::client::Client::new(&a.api_sock)
+        .gdb(&a.listen)
+        .map_err(|e| anyhow::anyhow!("tern gdb: {e}"))?;
+    println!("gdb: target remote {}", info.listen);
+    Ok(0)
+}
+
 /// `tern status`.
 pub fn status(a: StatusArgs) -> anyhow::Result<i32> {
     vmcli::cli_status(&a.api_sock, Output::from_json_flag(a.json))

@@ -216,8 +216,9 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<i32> {
         if let Some(path) = &proc.opts.api_sock {
             serve_or_exit(path, proc, command_line.clone(), None);
         }
-        if let Some(g) = gdb {
-            serve_gdb(g, proc);
+        match gdb {
+            Some(g) => serve_gdb(g, proc),
+            None => allow_gdb_attach(proc),
         }
         if let Some(tls) = jumps {
             let config = ProcessConfig::of(&proc.opts, command_line);
@@ -244,6 +245,18 @@ pub fn serve_gdb(gdb: super::gdb::GdbListener, proc: &std::sync::Arc<tern_linux:
         eprintln!("tern: cannot start the gdb server: {e}");
         std::process::exit(1);
     }
+}
+
+/// Lets `tern gdb` (PUT /gdb on the control API) start a gdb server for `proc`
+/// later.
+pub fn allow_gdb_attach(proc: &std::sync::Arc<tern_linux::Process>) {
+    let proc = proc.clone();
+    tern_vmm::control::gdb::set_attach(Box::new(move |listener| {
+        let vm = tern_gdb::process::ProcessDebuggee::new(proc.clone());
+        tern_gdb::spawn(listener, vm, false)
+            .map(|_| ())
+            .map_err(|e| format!("cannot start the gdb server: {e}"))
+    }));
 }
 
 /// Serves the control API of `proc` on `path`, or ends the process with an error

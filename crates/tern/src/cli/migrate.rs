@@ -436,5 +436,9 @@ fn build(incoming: &Incoming) -> anyhow::Result<VirtMachine> {
     machine
         .restore(&incoming.states)
         .map_err(|e| anyhow::anyhow!("the VM's state: {e}"))?;
+    // The VM's policy moves with it.
+    if let Some(text) = &c.policy {
+        super::run::policy::install_text(text, "the VM's policy", &mut machine)?;
+    }
     Ok(machine)
 }

@@ -47,6 +47,8 @@ enum Command {
     Snapshot(control::SnapshotArgs),
     /// Stop a running VM.
     Stop(control::SockArgs),
+    /// Start the gdb server of a VM running without --gdb (through its --api-sock).
+    Gdb(control::GdbAttachArgs),
     /// Move a running VM (system or process) to another tern (`tern receive`) while
     /// it runs.
     Migrate(migrate::MigrateArgs),
@@ -72,6 +74,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Resume(a) => control::resume(a),
         Command::Snapshot(a) => control::snapshot(a),
         Command::Stop(a) => control::stop(a),
+        Command::Gdb(a) => control::gdb(a),
         Command::Migrate(a) => migrate::migrate(a),
         Command::Receive(a) => migrate::receive(a),
         Command::Submit(a) => submit::submit(a),

@@ -38,6 +38,10 @@ pub fn run(
     jumps: Option<Option<tern_vmm::control::TlsPaths>>,
 ) -> anyhow::Result<Infallible> {
     let started = std::time::Instant::now();
+    // The program's policy moves with it.
+    if let Some(text) = &config.policy {
+        super::policy::install(None, Some(text), None, &[])?;
+    }
     let api_sock: Option<PathBuf> = api_sock.map(std::path::absolute).transpose()?;
     let opts = config.options(std::fs::read_link("/proc/self/exe").ok(), api_sock.clone());
     // The namespaces were made when `tern receive` started (single-threaded, before it

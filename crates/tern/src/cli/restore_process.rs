@@ -16,6 +16,7 @@ pub fn restore(
     file: &Path,
     api_sock: Option<&Path>,
     stats: bool,
+    policy: Option<&Path>,
     sandbox: Sandbox,
     gdb: Option<crate::cli::gdb::GdbListener>,
 ) -> anyhow::Result<i32> {
@@ -33,6 +34,15 @@ pub fn restore(
     })
     .and_then(|r| r)
     .map_err(|e| anyhow!("cannot restore {}: {e}", file.display()))?;
+    // The snapshot's policy holds on unless another is given; installed (its log
+    // opened) before the sandbox hides host paths.
+    let recorded = match policy {
+        Some(_) => None,
+        None => opened.config.policy.as_deref(),
+    };
+    if policy.is_some() || recorded.is_some() {
+        super::policy::install(policy, recorded, None, &[])?;
+    }
     let opts = opened.config.options(
         std::fs::read_link("/proc/self/exe").ok(),
         api_sock.map(Path::to_path_buf),
@@ -60,8 +70,9 @@ pub fn restore(
         if let Some(sock) = api_sock {
             super::exec::serve_or_exit(sock, proc, argv, Some(last));
         }
-        if let Some(g) = gdb {
-            super::exec::serve_gdb(g, proc);
+        match gdb {
+            Some(g) => super::exec::serve_gdb(g, proc),
+            None => super::exec::allow_gdb_attach(proc),
         }
         sandbox.confine(&crate::cli::sandbox::limits(
             proc.opts.memory,

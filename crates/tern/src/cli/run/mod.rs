@@ -3,7 +3,7 @@
 pub(crate) mod devices;
 mod hostfwd;
 mod plugins;
-mod policy;
+pub(crate) mod policy;
 pub mod restore;
 pub(crate) mod spec;
 mod spike;
@@ -109,8 +109,9 @@ pub struct RunArgs {
     /// `coverage=FILE[,symbols=ELF]`, `mem-trace=FILE[,max=N]`.
     #[arg(long, value_name = "NAME[=ARG]")]
     plugin: Vec<String>,
-    /// Apply the SBI rules in FILE (virt with tern's own SBI): `sbi-deny EXT[/FID]`,
-    /// `sbi-log EXT[/FID]`, `log-file PATH` (see the README, "Policies and plugins").
+    /// Apply the rules in FILE (virt): `sbi-deny EXT[/FID]`, `sbi-log EXT[/FID]` (tern's
+    /// own SBI), `mmio-deny DEVICE [read|write]`, `mmio-log DEVICE [read|write]`,
+    /// `log-file PATH` (see the README, "Policies and plugins").
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// Wait for a VM migrating here on [tcp:]HOST:PORT instead of booting one (as `tern
@@ -162,13 +163,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     match args.machine {
         MachineKind::Virt => virt::run(&args, clock, &sandbox, gdb),
         MachineKind::Spike => {
-            if gdb.is_some() {
-                anyhow::bail!("--gdb is only available with --machine virt");
-            }
             if !args.plugin.is_empty() || args.policy.is_some() {
                 anyhow::bail!("--plugin and --policy are only available with --machine virt");
             }
-            spike::run(&args, clock, &sandbox)
+            spike::run(&args, clock, &sandbox, gdb)
         }
     }
 }

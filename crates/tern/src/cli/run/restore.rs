@@ -42,6 +42,11 @@ pub struct RestoreArgs {
     /// snapshot's `rate-kbps=`). System VMs only.
     #[arg(long, value_name = "KBPS", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub net_rate: Option<u64>,
+    /// Apply the policy in FILE instead of the one the snapshot recorded (its VM's
+    /// `--policy`, kept and applied again by default): SBI and MMIO rules for a
+    /// system VM, system-call rules for a process VM.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     #[command(flatten)]
     gdb: crate::cli::gdb::GdbArgs,
 }
@@ -67,6 +72,11 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
                     if args.gdb.gdb.is_some() {
                         anyhow::bail!("--gdb is only available for virt machines and process VMs");
                     }
+                    if args.policy.is_some() {
+                        anyhow::bail!(
+                            "--policy is only available for virt machines and process VMs"
+                        );
+                    }
                     restore_spike(args, snapshot)
                 }
             }
@@ -82,6 +92,7 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
                 &args.file,
                 args.api_sock.as_deref(),
                 args.stats,
+                args.policy.as_deref(),
                 Sandbox::new(Kind::Process, !args.no_sandbox),
                 args.gdb.listen()?,
             )
@@ -128,6 +139,7 @@ fn restore_spike(args: RestoreArgs, snapshot: Snapshot) -> anyhow::Result<i32> {
         args.api_sock.as_deref(),
         args.stats,
         &sandbox,
+        None,
     )
 }
 
@@ -164,6 +176,16 @@ fn restore_system(args: RestoreArgs) -> anyhow::Result<i32> {
         restore_builtin_sbi: Some(c.builtin_sbi),
     };
     let mut machine = VirtMachine::new(config).context("cannot rebuild the machine")?;
+    // The snapshot's policy holds on unless another is given.
+    match (&args.policy, &opened.config.policy) {
+        (Some(file), _) => {
+            opened.config.policy = Some(super::policy::install(file, &mut machine)?);
+        }
+        (None, Some(text)) => {
+            super::policy::install_text(text, "the snapshot's policy", &mut machine)?;
+        }
+        (None, None) => {}
+    }
     let ram_time = load_into(&mut machine, &opened)
         .with_context(|| format!("cannot restore {}", args.file.display()))?;
     if args.stats {

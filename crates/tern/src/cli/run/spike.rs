@@ -16,7 +16,12 @@ use tern_vmm::system::spike::SpikeVm;
 use super::{print_stats, RunArgs, EXIT_LIMIT};
 
 /// Runs `tern run --machine spike`; returns the exit status.
-pub fn run(args: &RunArgs, clock: ClockMode, sandbox: &Sandbox) -> anyhow::Result<i32> {
+pub fn run(
+    args: &RunArgs,
+    clock: ClockMode,
+    sandbox: &Sandbox,
+    gdb: Option<crate::cli::gdb::GdbListener>,
+) -> anyhow::Result<i32> {
     let Some(kernel) = &args.kernel else {
         bail!("--machine spike needs --kernel PROGRAM.elf");
     };
@@ -55,10 +60,12 @@ pub fn run(args: &RunArgs, clock: ClockMode, sandbox: &Sandbox) -> anyhow::Resul
         args.api_sock.as_deref(),
         args.stats,
         sandbox,
+        gdb,
     )
 }
 
-/// Runs a built (or restored) spike machine with, if asked, a control API; returns
+/// Runs a built (or restored) spike machine with, if asked, a control API and a gdb
+/// server; returns
 /// the exit status: the program's, 124 at the instruction limit, 0 when stopped
 /// through the API.
 pub fn run_machine(
@@ -68,8 +75,13 @@ pub fn run_machine(
     api_sock: Option<&Path>,
     stats: bool,
     sandbox: &Sandbox,
+    gdb: Option<crate::cli::gdb::GdbListener>,
 ) -> anyhow::Result<i32> {
     let memory = config.memory;
+    if let Some(g) = gdb {
+        let vm = tern_gdb::spike::SpikeDebuggee::new(machine.handle());
+        tern_gdb::spawn(g.listener, vm, g.wait).context("cannot start the gdb server")?;
+    }
     let server = match api_sock {
         Some(path) => {
             let vm = SpikeVm::new(machine.handle(), config, restored_from);

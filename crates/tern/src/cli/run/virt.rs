@@ -89,9 +89,10 @@ pub fn run(
     };
     let mut machine = VirtMachine::new(config).context("cannot build the virt machine")?;
     let plugins = super::plugins::Plugins::install(&args.plugin, &mut machine)?;
-    if let Some(file) = &args.policy {
-        super::policy::install(file, &mut machine)?;
-    }
+    let policy = match &args.policy {
+        Some(file) => Some(super::policy::install(file, &mut machine)?),
+        None => None,
+    };
     if let Some(path) = &args.dump_dtb {
         std::fs::write(path, machine.dtb())
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -105,6 +106,7 @@ pub fn run(
         drives: args.drives.clone(),
         netdevs: args.netdevs.clone(),
         devices: args.devices.clone(),
+        policy,
     };
     let status = run_machine(
         machine,
@@ -163,6 +165,15 @@ pub fn run_machine(
     if let Some(g) = gdb {
         let vm = tern_gdb::virt::VirtDebuggee::new(machine.handle());
         tern_gdb::spawn(g.listener, vm, g.wait).context("cannot start the gdb server")?;
+    } else if api_sock.is_some() {
+        // Without --gdb, `tern gdb` (PUT /gdb) may start the server later.
+        let handle = machine.handle();
+        tern_vmm::control::gdb::set_attach(Box::new(move |listener| {
+            let vm = tern_gdb::virt::VirtDebuggee::new(handle.clone());
+            tern_gdb::spawn(listener, vm, false)
+                .map(|_| ())
+                .map_err(|e| format!("cannot start the gdb server: {e}"))
+        }));
     }
     let mut vm = None;
     let server =
