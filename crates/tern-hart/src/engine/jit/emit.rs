@@ -1,8 +1,9 @@
 //! The translator: a decoded block to x86-64 code, with `iced-x86`'s code assembler.
 //!
-//! First tier, correct before fast: guest registers stay in memory (`state.x`,
-//! addressed off `rbx`), each instruction loads its operands into `rax`/`rcx`, computes
-//! and stores `rd`. Loads and stores call the helpers of [`super::entry`]. The
+//! Guest registers live in memory (`state.x`, addressed off `rbx`), except four
+//! ([`GUEST_REGS`]) that live in callee-saved host registers from the prologue to the
+//! epilogue, across chained translations; each instruction loads its operands into
+//! `rax`/`rcx`, computes and stores `rd`. Loads and stores call the helpers of [`super::entry`]. The
 //! translation covers the block's longest prefix of supported instructions and ends
 //! with an exit word (see [`super::entry`]): at the end of the prefix the interpreter
 //! goes on with the rest of the block, so counts and traps stay exact. A translation
@@ -172,13 +173,53 @@ struct Emitter {
     /// reaches it.
     chain: CodeLabel,
     chained: bool,
+    /// Guest registers kept in host registers: `(guest, host)`, loaded by the
+    /// prologue and stored back by the epilogue.
+    regs: Vec<(u8, AsmRegister64)>,
     /// Trap exits, placed after the block's code (label, instruction index).
     traps: Vec<(CodeLabel, usize)>,
 }
 
+/// Host registers that hold guest registers (callee-saved: helper calls keep them).
+const HOST_REGS: [AsmRegister64; 4] = [rbp, r13, r14, r15];
+
+/// The guest registers every translation keeps in [`HOST_REGS`]: the same in all
+/// of them, so that chained translations go on with them live (loaded once on entry
+/// from the run loop, stored back once at the exit to it). The stack pointer and
+/// the registers compiled code uses most (a0, a4, a5).
+const GUEST_REGS: [u8; 4] = [2, 10, 14, 15];
+
 impl Emitter {
+    /// The host register holding guest register `r`, if any.
+    fn host(&self, r: u8) -> Option<AsmRegister64> {
+        self.regs
+            .iter()
+            .find(|&&(g, _)| g == r & 31)
+            .map(|&(_, h)| h)
+    }
+
+    /// Loads the allocated guest registers (in the prologue).
+    fn load_regs(&mut self) -> Result<(), IcedError> {
+        for &(g, h) in &self.regs {
+            self.a.mov(h, xreg(g))?;
+        }
+        Ok(())
+    }
+
+    /// Stores the allocated guest registers back (in the epilogue, which every exit
+    /// to the run loop goes through).
+    fn store_regs(&mut self) -> Result<(), IcedError> {
+        for &(g, h) in &self.regs {
+            self.a.mov(xreg(g), h)?;
+        }
+        Ok(())
+    }
+
     /// `dst = x[r]` (x0 reads as zero; it is zero in memory too, but this is shorter).
     fn get(&mut self, dst: AsmRegister64, r: u8) -> Result<(), IcedError> {
+        if let Some(h) = self.host(r) {
+            return self.a.mov(dst, h);
+        }
         if r & 31 == 0 {
             let d32 = if dst == rax {
                 eax
@@ -195,6 +236,9 @@ impl Emitter {
 
     /// `x[rd] = rax`, unless rd is x0.
     fn put(&mut self, rd: u8) -> Result<(), IcedError> {
+        if let Some(h) = self.host(rd) {
+            return self.a.mov(h, rax);
+        }
         if rd & 31 != 0 {
             self.a.mov(xreg(rd), rax)?;
         }
@@ -576,15 +620,22 @@ pub(crate) fn translate(insts: &[Inst], offs: &[u16], ip: u64) -> Option<Transla
             epilogue,
             chain,
             chained: false,
+            regs: GUEST_REGS.into_iter().zip(HOST_REGS).collect(),
             traps: Vec::new(),
         };
-        // rbx: guest registers, r12: the context; three pushes keep rsp 16-aligned.
+        // rbx: guest registers, r12: the context, HOST_REGS: allocated guest
+        // registers; six pushes and the return address leave rsp 8 off 16-alignment.
         e.a.push(rbx)?;
         e.a.push(r12)?;
         e.a.push(rbp)?;
+        e.a.push(r13)?;
+        e.a.push(r14)?;
+        e.a.push(r15)?;
+        e.a.sub(rsp, 8)?;
         e.a.mov(r12, rdi)?;
         e.a.mov(rbx, qword_ptr(rdi + OFF_X))?;
         // Chained blocks enter here, with rbx, r12 and the stack already set up.
+        e.load_regs()?;
         let mut body = e.a.create_label();
         e.a.set_label(&mut body)?;
         let mut ended = false;
@@ -617,6 +668,11 @@ pub(crate) fn translate(insts: &[Inst], offs: &[u16], ip: u64) -> Option<Transla
         }
         let mut epilogue = e.epilogue;
         e.a.set_label(&mut epilogue)?;
+        e.store_regs()?;
+        e.a.add(rsp, 8)?;
+        e.a.pop(r15)?;
+        e.a.pop(r14)?;
+        e.a.pop(r13)?;
         e.a.pop(rbp)?;
         e.a.pop(r12)?;
         e.a.pop(rbx)?;

@@ -181,7 +181,9 @@ fn with<B: Bus, R>(ctx: *mut JitCtx, f: impl FnOnce(&mut JitCtx, &mut Core, &mut
     // it does not use while the translation runs; `bus` was made from a `&mut B` of
     // this very `B` (the helper table is chosen for the same `B`). The context, the
     // hart and the bus are distinct objects, so the three references do not overlap;
-    // generated code touches `state.x` only between helper calls.
+    // generated code touches `state.x` only between helper calls, and the helpers
+    // never read or write `state.x` (the registers translated code keeps in host
+    // registers are stale there until its epilogue).
     unsafe {
         let ctx = &mut *ctx;
         let core = &mut *ctx.core;
