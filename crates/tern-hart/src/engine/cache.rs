@@ -55,6 +55,13 @@ impl BlockRef {
     pub fn start(self) -> u32 {
         self.start
     }
+
+    /// The block at arena index `start` with `len` instructions (as a translation
+    /// that chained reports it).
+    #[inline(always)]
+    pub fn at(start: u32, len: u16) -> BlockRef {
+        BlockRef { start, len }
+    }
 }
 
 const NO_JUMP: JumpEntry = JumpEntry {
@@ -247,6 +254,7 @@ impl BlockCache {
 
     /// Drops the jump cache (by starting a new generation).
     pub fn flush_jumps(&mut self) {
+        self.jit.flush_jumps();
         self.jump_pages.fill(0);
         self.jump_generation = (self.jump_generation + 1) % JUMP_GENERATIONS;
         if self.jump_generation == 0 {

@@ -9,7 +9,7 @@ use std::io::Write;
 use tern_isa::{Inst, Op};
 
 use crate::engine::build::csr_read_only;
-use crate::engine::cache::BlockCache;
+use crate::engine::cache::{BlockCache, BlockRef};
 use crate::engine::ops::{dispatch, Ctx, Stop};
 use crate::exec::system::Flow;
 use crate::hart::Core;
@@ -119,7 +119,7 @@ impl Core {
         // (With the interpreter engine this one test is all the translator costs.)
         let jit = !TRACE && !self.debug_armed && cache.jit.is_on();
         loop {
-            let ctx = Ctx { pc, insts, offs };
+            let mut ctx = Ctx { pc, insts, offs };
             let mut from = 0;
             let mut leave = false;
             let mut translation = None;
@@ -128,19 +128,35 @@ impl Core {
                     cache.jit.translate(start, insts, offs);
                 }
                 translation = cache.jit.enter(start);
+                if let Some(t) = translation {
+                    cache
+                        .jit
+                        .remember(pc, self.fetch_ctx, start, insts.len() as u16, t);
+                }
             }
             // Instructions of this block that retired.
             let retired_here = loop {
-                let exit = match translation
-                    .take()
-                    .and_then(|t| self.run_translation(&cache.jit, t, pc, bus))
-                {
-                    // The translated prefix ended inside the block: interpret the rest.
-                    Some(e) if e.stop == Stop::End && e.at < insts.len() => {
-                        from = e.at;
-                        continue;
+                let limit = budget.saturating_sub(done);
+                let exit = match translation.take().and_then(|t| {
+                    self.run_translation(&cache.jit, t, pc, limit, lines_at_entry, bus)
+                }) {
+                    Some((e, chained)) => {
+                        // The translation went on into others: the exit is in the
+                        // last one, and the blocks before it retired.
+                        if let Some(c) = chained {
+                            done += c.retired;
+                            pc = c.pc;
+                            (insts, offs) = cache.block(BlockRef::at(c.start, c.len));
+                            ctx = Ctx { pc, insts, offs };
+                        }
+                        // The translated prefix ended inside the block: interpret
+                        // the rest.
+                        if e.stop == Stop::End && e.at < insts.len() {
+                            from = e.at;
+                            continue;
+                        }
+                        e
                     }
-                    Some(e) => e,
                     None => dispatch::<B, TRACE>(self, bus, insts.get(from..).unwrap_or(&[]), &ctx),
                 };
                 let k = exit.at;

@@ -557,6 +557,12 @@ impl GuestRam {
         self.events.load(Ordering::Acquire)
     }
 
+    /// Where [`GuestRam::events`] is, for translated code that compares it between
+    /// chained blocks (read only).
+    pub(crate) fn events_ptr(&self) -> *const u64 {
+        self.events.as_ptr().cast_const()
+    }
+
     /// Returns the guest physical addresses of pages written since the last call and
     /// clears the log. Harts must have dropped their writable TLB entries first (see
     /// the hart's `flush_write_tlb`), or writes through those entries go unrecorded.

@@ -125,6 +125,14 @@ impl CodeBuf {
         Some(Entry(start as u32))
     }
 
+    /// The host address `body` bytes into the translation at `entry` (where chained
+    /// translations jump in), if that translation is alive.
+    pub fn addr(&self, entry: Entry, body: u32) -> Option<u64> {
+        let base = self.base?;
+        let off = (entry.0 as usize).checked_add(body as usize)?;
+        (off < self.used).then(|| base.as_ptr() as u64 + off as u64)
+    }
+
     /// Runs the translation at `entry` with `ctx`.
     ///
     /// The caller passes a context whose pointers are valid for the whole call (see

@@ -1,22 +1,27 @@
 //! The translator: a decoded block to x86-64 code, with `iced-x86`'s code assembler.
 //!
-//! First tier, correct before fast: guest registers stay in memory (`state.x`,
-//! addressed off `rbx`), each instruction loads its operands into `rax`/`rcx`, computes
-//! and stores `rd`. Loads and stores call the helpers of [`super::entry`]. The
+//! Guest registers live in memory (`state.x`, addressed off `rbx`), except four
+//! ([`GUEST_REGS`]) that live in callee-saved host registers from the prologue to the
+//! epilogue, across chained translations; each instruction loads its operands into
+//! `rax`/`rcx`, computes and stores `rd`. Loads and stores call the helpers of [`super::entry`]. The
 //! translation covers the block's longest prefix of supported instructions and ends
 //! with an exit word (see [`super::entry`]): at the end of the prefix the interpreter
-//! goes on with the rest of the block, so counts and traps stay exact.
+//! goes on with the rest of the block, so counts and traps stay exact. A translation
+//! of a whole block ends with a jump to the next pc, and every jump goes through the
+//! chaining exit ([`Emitter::chain_tail`]).
 //!
 //! The code depends on nothing but the instructions and their byte offsets: the
 //! block's virtual pc comes in the context (the same physical block may run at several
 //! virtual addresses) and helpers come from the context's table.
 
 use iced_x86::code_asm::*;
+use iced_x86::BlockEncoderOptions;
 use tern_isa::{Inst, Op};
 
 use super::entry::{
-    helper, EXIT_END, EXIT_JUMP, EXIT_TRAP, OFF_HELPERS, OFF_PC, OFF_TLB_LOAD, OFF_TLB_STORE,
-    OFF_VAL, OFF_X,
+    helper, EXIT_END, EXIT_JUMP, EXIT_TRAP, JUMP_HASH_SHIFT, JUMP_SLOTS, OFF_BUS_TOUCHED, OFF_CUR,
+    OFF_DONE, OFF_EVENTS, OFF_EVENTS_SEEN, OFF_HELPERS, OFF_JUMPS, OFF_KEY, OFF_LIMIT, OFF_LINES,
+    OFF_LINES_SEEN, OFF_PC, OFF_REQUESTS, OFF_TARGET, OFF_TLB_LOAD, OFF_TLB_STORE, OFF_VAL, OFF_X,
 };
 use crate::exec::alu;
 
@@ -164,13 +169,57 @@ fn xreg(r: u8) -> AsmMemoryOperand {
 struct Emitter {
     a: CodeAssembler,
     epilogue: CodeLabel,
+    /// The chaining exit (see [`Emitter::chain_tail`]), used only if some jump
+    /// reaches it.
+    chain: CodeLabel,
+    chained: bool,
+    /// Guest registers kept in host registers: `(guest, host)`, loaded by the
+    /// prologue and stored back by the epilogue.
+    regs: Vec<(u8, AsmRegister64)>,
     /// Trap exits, placed after the block's code (label, instruction index).
     traps: Vec<(CodeLabel, usize)>,
 }
 
+/// Host registers that hold guest registers (callee-saved: helper calls keep them).
+const HOST_REGS: [AsmRegister64; 4] = [rbp, r13, r14, r15];
+
+/// The guest registers every translation keeps in [`HOST_REGS`]: the same in all
+/// of them, so that chained translations go on with them live (loaded once on entry
+/// from the run loop, stored back once at the exit to it). The stack pointer and
+/// the registers compiled code uses most (a0, a4, a5).
+const GUEST_REGS: [u8; 4] = [2, 10, 14, 15];
+
 impl Emitter {
+    /// The host register holding guest register `r`, if any.
+    fn host(&self, r: u8) -> Option<AsmRegister64> {
+        self.regs
+            .iter()
+            .find(|&&(g, _)| g == r & 31)
+            .map(|&(_, h)| h)
+    }
+
+    /// Loads the allocated guest registers (in the prologue).
+    fn load_regs(&mut self) -> Result<(), IcedError> {
+        for &(g, h) in &self.regs {
+            self.a.mov(h, xreg(g))?;
+        }
+        Ok(())
+    }
+
+    /// Stores the allocated guest registers back (in the epilogue, which every exit
+    /// to the run loop goes through).
+    fn store_regs(&mut self) -> Result<(), IcedError> {
+        for &(g, h) in &self.regs {
+            self.a.mov(xreg(g), h)?;
+        }
+        Ok(())
+    }
+
     /// `dst = x[r]` (x0 reads as zero; it is zero in memory too, but this is shorter).
     fn get(&mut self, dst: AsmRegister64, r: u8) -> Result<(), IcedError> {
+        if let Some(h) = self.host(r) {
+            return self.a.mov(dst, h);
+        }
         if r & 31 == 0 {
             let d32 = if dst == rax {
                 eax
@@ -187,6 +236,9 @@ impl Emitter {
 
     /// `x[rd] = rax`, unless rd is x0.
     fn put(&mut self, rd: u8) -> Result<(), IcedError> {
+        if let Some(h) = self.host(rd) {
+            return self.a.mov(h, rax);
+        }
         if rd & 31 != 0 {
             self.a.mov(xreg(rd), rax)?;
         }
@@ -209,10 +261,67 @@ impl Emitter {
         self.a.jmp(self.epilogue)
     }
 
-    /// Jumps to `rax` (the target) at instruction `k`.
+    /// Jumps to `rax` (the target) at instruction `k`: on to the target's
+    /// translation if the chaining exit allows, else back to the caller.
     fn jump_exit(&mut self, k: usize) -> Result<(), IcedError> {
-        self.a.mov(qword_ptr(r12 + OFF_PC), rax)?;
-        self.exit(EXIT_JUMP, k)
+        self.a.mov(qword_ptr(r12 + OFF_TARGET), rax)?;
+        self.a.mov(ecx, k as u32)?;
+        self.chained = true;
+        self.a.jmp(self.chain)
+    }
+
+    /// The chaining exit, shared by a translation's jumps (`rax` = target, `rcx` =
+    /// index of the jump). It goes on into the target's translation, as the
+    /// interpreter's `exec_block` goes on to the next block, only if the retired
+    /// count stays below the caller's limit, no device was accessed, the interrupt
+    /// lines and RAM events did not change, no request is pending, and the
+    /// translator's jump cache holds the target under the current key (generation and
+    /// fetch context: a flush of translations or of the jump cache changes the
+    /// generation, so a dead translation is never entered). Otherwise it returns a
+    /// jump exit.
+    fn chain_tail(&mut self, mut out: CodeLabel) -> Result<(), IcedError> {
+        let a = &mut self.a;
+        a.lea(rdx, qword_ptr(rcx + 1))?;
+        a.add(rdx, qword_ptr(r12 + OFF_DONE))?;
+        a.cmp(rdx, qword_ptr(r12 + OFF_LIMIT))?;
+        a.jae(out)?;
+        a.mov(rsi, qword_ptr(r12 + OFF_BUS_TOUCHED))?;
+        a.cmp(byte_ptr(rsi), 0)?;
+        a.jne(out)?;
+        a.mov(rsi, qword_ptr(r12 + OFF_LINES))?;
+        a.mov(rsi, qword_ptr(rsi))?;
+        a.cmp(rsi, qword_ptr(r12 + OFF_LINES_SEEN))?;
+        a.jne(out)?;
+        a.mov(rsi, qword_ptr(r12 + OFF_REQUESTS))?;
+        a.cmp(qword_ptr(rsi), 0)?;
+        a.jne(out)?;
+        a.mov(rsi, qword_ptr(r12 + OFF_EVENTS))?;
+        a.mov(rsi, qword_ptr(rsi))?;
+        a.cmp(rsi, qword_ptr(r12 + OFF_EVENTS_SEEN))?;
+        a.jne(out)?;
+        // The slot: `entry::jump_slot`, 32 bytes each.
+        a.mov(rsi, rax)?;
+        a.shr(rsi, 1u32)?;
+        a.mov(rdi, rax)?;
+        a.shr(rdi, JUMP_HASH_SHIFT)?;
+        a.xor(rsi, rdi)?;
+        a.and(esi, (JUMP_SLOTS - 1) as u32)?;
+        a.shl(esi, 5u32)?;
+        a.add(rsi, qword_ptr(r12 + OFF_JUMPS))?;
+        a.cmp(rax, qword_ptr(rsi))?;
+        a.jne(out)?;
+        a.mov(rdi, qword_ptr(rsi + 8))?;
+        a.cmp(rdi, qword_ptr(r12 + OFF_KEY))?;
+        a.jne(out)?;
+        a.mov(qword_ptr(r12 + OFF_DONE), rdx)?;
+        a.mov(qword_ptr(r12 + OFF_PC), rax)?;
+        a.mov(rdi, qword_ptr(rsi + 24))?;
+        a.mov(qword_ptr(r12 + OFF_CUR), rdi)?;
+        a.jmp(qword_ptr(rsi + 16))?;
+        a.set_label(&mut out)?;
+        a.mov(rax, EXIT_JUMP << 32)?;
+        a.or(rax, rcx)?;
+        a.jmp(self.epilogue)
     }
 
     /// Calls memory helper `h` (rsi = address, rdx = value already set); traps exit.
@@ -484,28 +593,51 @@ impl Emitter {
     }
 }
 
+/// A block's host code.
+pub(crate) struct Translation {
+    /// The code, assembled for the address given to [`translate`].
+    pub code: Vec<u8>,
+    /// Guest instructions covered (a prefix of the block).
+    pub insts: usize,
+    /// Offset of the body, past the prologue: where chained blocks jump in.
+    pub body: u32,
+}
+
 /// Translates the longest supported prefix of a block for code address `ip`. Returns
 /// the code and how many instructions it covers, or `None` if not even the first
 /// instruction is supported (or the assembler failed).
-pub(crate) fn translate(insts: &[Inst], offs: &[u16], ip: u64) -> Option<(Vec<u8>, usize)> {
+pub(crate) fn translate(insts: &[Inst], offs: &[u16], ip: u64) -> Option<Translation> {
     let n = insts.iter().take_while(|i| supported(i)).count();
     if n == 0 {
         return None;
     }
-    let body = || -> Result<Vec<u8>, IcedError> {
+    let body = || -> Result<Translation, IcedError> {
         let mut a = CodeAssembler::new(64)?;
         let epilogue = a.create_label();
+        let chain = a.create_label();
         let mut e = Emitter {
             a,
             epilogue,
+            chain,
+            chained: false,
+            regs: GUEST_REGS.into_iter().zip(HOST_REGS).collect(),
             traps: Vec::new(),
         };
-        // rbx: guest registers, r12: the context; three pushes keep rsp 16-aligned.
+        // rbx: guest registers, r12: the context, HOST_REGS: allocated guest
+        // registers; six pushes and the return address leave rsp 8 off 16-alignment.
         e.a.push(rbx)?;
         e.a.push(r12)?;
         e.a.push(rbp)?;
+        e.a.push(r13)?;
+        e.a.push(r14)?;
+        e.a.push(r15)?;
+        e.a.sub(rsp, 8)?;
         e.a.mov(r12, rdi)?;
         e.a.mov(rbx, qword_ptr(rdi + OFF_X))?;
+        // Chained blocks enter here, with rbx, r12 and the stack already set up.
+        e.load_regs()?;
+        let mut body = e.a.create_label();
+        e.a.set_label(&mut body)?;
         let mut ended = false;
         for (k, (i, &off)) in insts.iter().zip(offs).take(n).enumerate() {
             if e.inst(i, k, off)? {
@@ -514,7 +646,21 @@ pub(crate) fn translate(insts: &[Inst], offs: &[u16], ip: u64) -> Option<(Vec<u8
             }
         }
         if !ended {
-            e.exit(EXIT_END, n)?;
+            match (insts.len() == n, insts.last(), offs.get(n.wrapping_sub(1))) {
+                // The whole block: its end is a jump to the next pc, which may chain.
+                (true, Some(last), Some(&off)) => {
+                    e.pc_plus(i64::from(off) + i64::from(last.len))?;
+                    e.jump_exit(n - 1)?;
+                }
+                // A prefix: the interpreter runs the rest.
+                _ => e.exit(EXIT_END, n)?,
+            }
+        }
+        if e.chained {
+            let out = e.a.create_label();
+            let mut chain = e.chain;
+            e.a.set_label(&mut chain)?;
+            e.chain_tail(out)?;
         }
         for (mut label, k) in std::mem::take(&mut e.traps) {
             e.a.set_label(&mut label)?;
@@ -522,13 +668,25 @@ pub(crate) fn translate(insts: &[Inst], offs: &[u16], ip: u64) -> Option<(Vec<u8
         }
         let mut epilogue = e.epilogue;
         e.a.set_label(&mut epilogue)?;
+        e.store_regs()?;
+        e.a.add(rsp, 8)?;
+        e.a.pop(r15)?;
+        e.a.pop(r14)?;
+        e.a.pop(r13)?;
         e.a.pop(rbp)?;
         e.a.pop(r12)?;
         e.a.pop(rbx)?;
         e.a.ret()?;
-        e.a.assemble(ip)
+        let result =
+            e.a.assemble_options(ip, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)?;
+        let body = result.label_ip(&body)?.wrapping_sub(ip) as u32;
+        Ok(Translation {
+            code: result.inner.code_buffer,
+            insts: n,
+            body,
+        })
     };
-    body().ok().map(|code| (code, n))
+    body().ok()
 }
 
 #[cfg(test)]
@@ -570,9 +728,10 @@ mod tests {
         let insts: Vec<Inst> = words.iter().map(|&w| decode(w)).collect();
         assert!(insts.iter().all(supported), "{insts:?}");
         let offs: Vec<u16> = (0..insts.len() as u16).map(|k| k * 4).collect();
-        let (code, n) = translate(&insts, &offs, 0x1000).expect("translates");
-        assert_eq!(n, insts.len());
-        assert!(!code.is_empty());
+        let t = translate(&insts, &offs, 0x1000).expect("translates");
+        assert_eq!(t.insts, insts.len());
+        assert!(!t.code.is_empty());
+        assert!((t.body as usize) < t.code.len());
         for k in 0..insts.len() {
             let one = [insts[k], insts[(k + 1) % insts.len()]];
             assert!(

@@ -9,6 +9,15 @@
 //! write, `fence.i`, a flush) makes its translation unreachable, and clearing the
 //! arena clears them all. When the code buffer is full every translation is dropped.
 //!
+//! Translations chain: a jump or branch at the end of a translation (direct or
+//! indirect alike) looks its target up in the translator's jump cache (virtual pc and
+//! fetch context to translation, filled by the run loop as it enters translations)
+//! and goes straight on into the target's translation, under the very conditions on
+//! which the interpreter's `exec_block` goes on to the next block (budget, interrupt
+//! lines, requests, RAM events, device accesses), so instruction counts and interrupt
+//! points stay exactly the interpreter's. The jump cache is emptied (a generation in
+//! its key) whenever a translation dies or the block cache's jump cache is dropped.
+//!
 //! On hosts other than x86-64 the engine is always the interpreter.
 
 use std::cell::{Cell, RefCell};
@@ -124,8 +133,10 @@ const NEVER: u32 = u32::MAX;
 /// `heat` bit of a translated block; the low bits index `entries`.
 const TRANSLATED: u32 = 1 << 31;
 
+/// A translation: where it starts in the code buffer and its body's offset from
+/// there (where chained blocks enter).
 #[cfg(target_arch = "x86_64")]
-type Entry = code_buf::Entry;
+type Entry = (code_buf::Entry, u32);
 #[cfg(not(target_arch = "x86_64"))]
 type Entry = ();
 
@@ -141,6 +152,25 @@ pub(crate) struct Jit {
     /// `TRANSLATED | index`, or `NEVER`.
     heat: Vec<Cell<u32>>,
     code: RefCell<Code>,
+    /// The translator's jump cache, read by generated code when it chains (see
+    /// `emit::Emitter::chain_tail`).
+    #[cfg(target_arch = "x86_64")]
+    jumps: Box<[entry::JumpSlot]>,
+    /// Slots filled under an older generation never match: bumped whenever a
+    /// translation dies or the block cache's jump cache is dropped.
+    generation: Cell<u64>,
+}
+
+/// Where chained translations stopped: the block that was running when the exit was
+/// taken (the exit's index is in this block) and what the blocks before it retired.
+pub(crate) struct Chained {
+    /// Instructions retired by the blocks chained past.
+    pub retired: u64,
+    /// The running block's arena start and length.
+    pub start: u32,
+    pub len: u16,
+    /// The running block's virtual pc.
+    pub pc: u64,
 }
 
 /// The translations themselves.
@@ -163,7 +193,50 @@ impl Jit {
                 buf: code_buf::CodeBuf::new(),
                 stats: JitStats::default(),
             }),
+            #[cfg(target_arch = "x86_64")]
+            jumps: std::iter::repeat_with(|| {
+                let s = entry::JumpSlot::default();
+                s.vpc.set(1);
+                s
+            })
+            .take(entry::JUMP_SLOTS)
+            .collect(),
+            generation: Cell::new(1),
         }
+    }
+
+    /// Empties the translator's jump cache (translations died, or virtual to physical
+    /// code mappings may have changed).
+    #[inline]
+    pub fn flush_jumps(&self) {
+        self.generation.set(self.generation.get().wrapping_add(1));
+    }
+
+    /// The key of slots filled now for fetch context `fetch_ctx`.
+    #[inline(always)]
+    fn key(&self, fetch_ctx: usize) -> u64 {
+        (self.generation.get() << 8) | (fetch_ctx as u64 & 0xff)
+    }
+
+    /// Notes that virtual `pc` in fetch context `fetch_ctx` runs translation `entry` of
+    /// the block at arena `start` (`len` instructions), so that translations jumping
+    /// to `pc` chain to it.
+    #[inline]
+    pub fn remember(&self, pc: u64, fetch_ctx: usize, start: u32, len: u16, entry: Entry) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let Some(code) = self.code.borrow().buf.addr(entry.0, entry.1) else {
+                return;
+            };
+            if let Some(slot) = self.jumps.get(entry::jump_slot(pc)) {
+                slot.vpc.set(pc);
+                slot.key.set(self.key(fetch_ctx));
+                slot.code.set(code);
+                slot.cur.set(u64::from(start) | (u64::from(len) << 32));
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (pc, fetch_ctx, start, len, entry);
     }
 
     /// Turns translation on or off and sets the hot threshold.
@@ -198,6 +271,7 @@ impl Jit {
     pub fn clear(&mut self) {
         self.heat.clear();
         self.code.get_mut().drop_all();
+        self.flush_jumps();
     }
 
     /// The translation of the block starting at arena index `start`, if any; counts a
@@ -258,6 +332,7 @@ impl Jit {
                 code.stats.buffer_flushes += 1;
                 TOTAL_FLUSHES.fetch_add(1, Ordering::Relaxed);
                 code.drop_all();
+                self.flush_jumps();
                 for c in &self.heat {
                     if c.get() != NEVER {
                         c.set(0);
@@ -297,24 +372,29 @@ impl Code {
     #[cfg(target_arch = "x86_64")]
     fn emit(&mut self, insts: &[Inst], offs: &[u16]) -> Option<(Entry, usize)> {
         let ip = self.buf.next_addr()?;
-        let (code, n) = emit::translate(insts, offs, ip)?;
-        let entry = self.buf.emit(&code)?;
-        Some((entry, n))
+        let t = emit::translate(insts, offs, ip)?;
+        let entry = self.buf.emit(&t.code)?;
+        Some(((entry, t.body), t.insts))
     }
 }
 
 impl Core {
-    /// Runs translation `entry` of the block at virtual `pc`; returns where and why it
+    /// Runs translation `entry` of the block at virtual `pc`, and the translations it
+    /// chains to while fewer than `limit` instructions retire and nothing needs the
+    /// caller (the interrupt lines stay `lines_seen`); returns where and why it
     /// stopped, as the interpreter's handlers do (a jump target in `state.pc`, an
-    /// exception in `op_trap`). `None`: nothing ran.
+    /// exception in `op_trap`), and, if it chained, the block it stopped in. `None`:
+    /// nothing ran.
     #[inline]
     pub(crate) fn run_translation<B: Bus>(
         &mut self,
         jit: &Jit,
         entry: Entry,
         pc: u64,
+        limit: u64,
+        lines_seen: u64,
         bus: &mut B,
-    ) -> Option<Exit> {
+    ) -> Option<(Exit, Option<Chained>)> {
         #[cfg(target_arch = "x86_64")]
         {
             let ctx_index = self.data_ctx % crate::mmu::tlb::CONTEXTS;
@@ -331,6 +411,7 @@ impl Core {
             let core: *mut Core = self;
             let x_off = std::mem::offset_of!(Core, state)
                 + std::mem::offset_of!(crate::state::HartState, x);
+            let touched_off = std::mem::offset_of!(Core, bus_touched);
             let mut ctx = entry::JitCtx {
                 x: core.cast::<u8>().wrapping_add(x_off).cast::<u64>(),
                 pc,
@@ -340,23 +421,41 @@ impl Core {
                 helpers: entry::helpers::<B>(),
                 tlb_load,
                 tlb_store,
+                target: 0,
+                key: jit.key(self.fetch_ctx),
+                jumps: jit.jumps.as_ptr(),
+                done: 0,
+                limit,
+                cur: 0,
+                lines: self.lines.bits_ptr(),
+                lines_seen,
+                requests: self.lines.requests_ptr(),
+                events: self.ram.events_ptr(),
+                events_seen: self.ram_events_seen,
+                bus_touched: core.cast::<u8>().wrapping_add(touched_off).cast_const(),
             };
-            let word = jit.code.borrow().buf.call(entry, &mut ctx);
+            let word = jit.code.borrow().buf.call(entry.0, &mut ctx);
             let at = (word & 0xffff_ffff) as usize;
             let stop = match word >> 32 {
                 entry::EXIT_END => Stop::End,
                 entry::EXIT_JUMP => {
-                    self.state.pc = ctx.pc;
+                    self.state.pc = ctx.target;
                     Stop::Jump
                 }
                 entry::EXIT_TRAP => Stop::Trap,
                 _ => return None,
             };
-            Some(Exit { stop, at })
+            let chained = (ctx.done != 0).then_some(Chained {
+                retired: ctx.done,
+                start: ctx.cur as u32,
+                len: (ctx.cur >> 32) as u16,
+                pc: ctx.pc,
+            });
+            Some((Exit { stop, at }, chained))
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            let _ = (jit, entry, pc, bus);
+            let _ = (jit, entry, pc, limit, lines_seen, bus);
             None
         }
     }
