@@ -92,12 +92,14 @@ impl IrqLines {
 
     /// Where the line levels are, for translated code that compares them between
     /// chained blocks (read only, as [`IrqLines::get`] does).
+    #[cfg(target_arch = "x86_64")]
     pub(crate) fn bits_ptr(&self) -> *const u64 {
         self.bits.as_ptr().cast_const()
     }
 
     /// Where the request word is, for translated code that checks
     /// [`IrqLines::has_requests`] between chained blocks (read only).
+    #[cfg(target_arch = "x86_64")]
     pub(crate) fn requests_ptr(&self) -> *const u64 {
         self.requests.as_ptr().cast_const()
     }

@@ -559,6 +559,7 @@ impl GuestRam {
 
     /// Where [`GuestRam::events`] is, for translated code that compares it between
     /// chained blocks (read only).
+    #[cfg(target_arch = "x86_64")]
     pub(crate) fn events_ptr(&self) -> *const u64 {
         self.events.as_ptr().cast_const()
     }

@@ -33,7 +33,9 @@ mod emit;
 #[cfg(target_arch = "x86_64")]
 mod entry;
 
-use crate::engine::ops::{Exit, Stop};
+use crate::engine::ops::Exit;
+#[cfg(target_arch = "x86_64")]
+use crate::engine::ops::Stop;
 use crate::hart::Core;
 use crate::mem::bus::Bus;
 
@@ -213,6 +215,7 @@ impl Jit {
     }
 
     /// The key of slots filled now for fetch context `fetch_ctx`.
+    #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     fn key(&self, fetch_ctx: usize) -> u64 {
         (self.generation.get() << 8) | (fetch_ctx as u64 & 0xff)
