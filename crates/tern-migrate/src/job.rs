@@ -54,3 +54,32 @@ pub fn plain_name(name: &str) -> bool {
         && name != ".."
         && !name.contains(['/', '\0'])
 }
+
+/// Queues the bytes `file` reads as `job-file` messages for file `name` with
+/// permission bits `mode` (an empty file as one empty message): the files of a job
+/// going out, and the fetched ones coming back.
+pub fn send_file(
+    conn: &mut crate::Conn,
+    name: &str,
+    mode: u32,
+    file: &mut dyn std::io::Read,
+) -> Result<(), crate::WireError> {
+    let mut buf = vec![0u8; MAX_CHUNK];
+    let mut offset = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 && offset > 0 {
+            return Ok(());
+        }
+        conn.send(&crate::Message::JobFile {
+            name: name.to_string(),
+            mode,
+            offset,
+            data: buf[..n].to_vec(),
+        })?;
+        if n == 0 {
+            return Ok(());
+        }
+        offset += n as u64;
+    }
+}

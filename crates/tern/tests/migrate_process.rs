@@ -66,15 +66,7 @@ fn reference(dir: &Path, extra: &[&str]) -> (i32, String, String) {
 
 /// `tern receive --listen 127.0.0.1:0 --insecure`, and the address it listens on.
 fn destination() -> (Running, String) {
-    let mut c = Command::new(TERN);
-    c.args(["receive", "--listen", "tcp:127.0.0.1:0", "--insecure"]);
-    wait_listening(Running::start(c))
-}
-
-/// Waits until destination `dest` listens; returns it with its address.
-fn wait_listening(dest: Running) -> (Running, String) {
-    let addr = process_vm::receive_address(&|| dest.stderr());
-    (dest, addr)
+    process_vm::receiver(&[])
 }
 
 /// `tern migrate --api-sock SOCK tcp:ADDR --insecure EXTRA...`: (success, output).
@@ -192,15 +184,7 @@ fn agent(file: &Path, agent: bool, hops: &[&str]) -> Command {
 
 /// `tern receive --agent`: a destination that lets the program move on.
 fn agent_destination() -> (Running, String) {
-    let mut c = Command::new(TERN);
-    c.args([
-        "receive",
-        "--listen",
-        "tcp:127.0.0.1:0",
-        "--insecure",
-        "--agent",
-    ]);
-    wait_listening(Running::start(c))
+    process_vm::receiver(&["--agent".as_ref()])
 }
 
 #[test]
@@ -300,16 +284,7 @@ fn usr1(vm: &Running) {
 
 /// `tern receive --root ROOT --insecure` on loopback, and its address.
 fn rooted_destination(root: &Path) -> (Running, String) {
-    let mut c = Command::new(TERN);
-    c.args([
-        "receive",
-        "--listen",
-        "tcp:127.0.0.1:0",
-        "--insecure",
-        "--root",
-    ])
-    .arg(root);
-    wait_listening(Running::start(c))
+    process_vm::receiver(&["--root".as_ref(), root.as_os_str()])
 }
 
 #[test]
@@ -410,17 +385,8 @@ fn an_agent_tours_three_hosts_and_comes_home_with_what_each_said() {
     let receivers: Vec<(Running, String)> = ["n1", "n2", "n3", "home"]
         .iter()
         .map(|h| {
-            let mut c = Command::new(TERN);
-            c.args([
-                "receive",
-                "--listen",
-                "tcp:127.0.0.1:0",
-                "--insecure",
-                "--agent",
-                "--root",
-            ])
-            .arg(dir.join(h));
-            wait_listening(Running::start(c))
+            let root = dir.join(h);
+            process_vm::receiver(&["--agent".as_ref(), "--root".as_ref(), root.as_os_str()])
         })
         .collect();
     let hops: Vec<String> = receivers.iter().map(|(_, a)| format!("tcp:{a}")).collect();

@@ -31,19 +31,9 @@ fn scratch(name: &str) -> PathBuf {
 
 /// A `tern receive` whose jobs get their directories in `jobs`; its address.
 fn receiver(jobs: &Path, extra: &[&str]) -> (Running, String) {
-    let mut c = Command::new(TERN);
-    c.args([
-        "receive",
-        "--listen",
-        "tcp:127.0.0.1:0",
-        "--insecure",
-        "--job-dir",
-    ])
-    .arg(jobs)
-    .args(extra);
-    let r = Running::start(c);
-    let addr = process_vm::receive_address(&|| r.stderr());
-    (r, addr)
+    let mut args = vec!["--job-dir".as_ref(), jobs.as_os_str()];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    process_vm::receiver(&args)
 }
 
 /// `tern submit` to `addr` from `dir` (where the shipped files are).
@@ -235,7 +225,6 @@ fn a_job_over_the_receivers_limit_is_refused_before_it_runs() {
         submit(&here, &addr, &[], &["./busybox", "echo", "ran"]),
         TIMEOUT,
     );
-    eprintln!("submitter: {} {} {}", got.status, got.stdout, got.stderr);
     let (status, _, recv_err) = recv.finish();
     assert_eq!(status, 1, "{recv_err}");
     assert_ne!(got.status, 0);

@@ -53,22 +53,31 @@ pub fn record(
     let Some((file, mode, size)) = unlinked(fd) else {
         return Ok(None);
     };
+    contents(fd, (file, mode, size), seen, "a file unlinked while open").map(Some)
+}
+
+/// The record of regular file `fd` (`file`, `mode`, `size` from its stat): its
+/// contents with the file's first descriptor (`seen` holds the files recorded).
+fn contents(
+    fd: i32,
+    (file, mode, size): (u64, u32, u64),
+    seen: &mut std::collections::BTreeSet<u64>,
+    what: &str,
+) -> Result<GhostFile, String> {
     if size > GHOST_MAX {
-        return Err(format!(
-            "a file unlinked while open of {size} bytes: more than {GHOST_MAX}"
-        ));
+        return Err(format!("{what} of {size} bytes: more than {GHOST_MAX}"));
     }
     let chunks = if seen.insert(file) {
         Some(super::saved_anon::nonzero_chunks(fd, size)?)
     } else {
         None
     };
-    Ok(Some(GhostFile {
+    Ok(GhostFile {
         file,
         mode,
         size,
         chunks,
-    }))
+    })
 }
 
 /// Records the contents of regular file `fd` for a copy or a move (see
@@ -84,23 +93,8 @@ pub fn record_copy(
     if unsafe { libc::fstat(fd, &mut st) } != 0 || st.st_mode & libc::S_IFMT != libc::S_IFREG {
         return Ok(None);
     }
-    let (file, size) = (st.st_ino, st.st_size as u64);
-    if size > GHOST_MAX {
-        return Err(format!(
-            "a file of {size} bytes to copy: more than {GHOST_MAX}"
-        ));
-    }
-    let chunks = if seen.insert(file) {
-        Some(super::saved_anon::nonzero_chunks(fd, size)?)
-    } else {
-        None
-    };
-    Ok(Some(GhostFile {
-        file,
-        mode: st.st_mode & 0o7777,
-        size,
-        chunks,
-    }))
+    let stat = (st.st_ino, st.st_mode & 0o7777, st.st_size as u64);
+    contents(fd, stat, seen, "a file to copy").map(Some)
 }
 
 /// Writes the contents of a copied file (its first descriptor's record) at guest
@@ -113,6 +107,14 @@ pub fn write_copy(
     let Some(chunks) = &g.chunks else {
         return Ok(());
     };
+    check(path, g, chunks)?;
+    let fd = Owned(create(path).map_err(|e| format!("{path}: {e}"))?);
+    fill(fd.0, g, chunks).map_err(|e| format!("{path}: {e}"))
+}
+
+/// Whether recorded `chunks` lie within file `g` (they come from a snapshot file or a
+/// migration stream: untrusted).
+fn check(path: &str, g: &GhostFile, chunks: &[(u64, Vec<u8>)]) -> Result<(), String> {
     if g.size > GHOST_MAX
         || chunks
             .iter()
@@ -120,20 +122,26 @@ pub fn write_copy(
     {
         return Err(format!("{path}: contents outside the file"));
     }
-    let fd = Owned(create(path).map_err(|e| format!("{path}: {e}"))?);
-    // SAFETY: sizing, filling and chmod-ing our own new descriptor.
+    Ok(())
+}
+
+/// Sizes our own new descriptor `fd` as `g`, writes `chunks` and sets `g`'s mode.
+fn fill(fd: i32, g: &GhostFile, chunks: &[(u64, Vec<u8>)]) -> Result<(), String> {
+    // SAFETY: sizing, filling and chmod-ing a descriptor the caller owns.
     unsafe {
-        if libc::ftruncate(fd.0, g.size as i64) < 0 {
-            return Err(format!("{path}: {}", last_error("ftruncate")));
+        if libc::ftruncate(fd, g.size as i64) < 0 {
+            return Err(last_error("ftruncate"));
         }
         for (off, bytes) in chunks {
-            if libc::pwrite(fd.0, bytes.as_ptr().cast(), bytes.len(), *off as i64)
+            if libc::pwrite(fd, bytes.as_ptr().cast(), bytes.len(), *off as i64)
                 != bytes.len() as isize
             {
-                return Err(format!("{path}: {}", last_error("pwrite")));
+                return Err(last_error("pwrite"));
             }
         }
-        libc::fchmod(fd.0, g.mode & 0o777);
+        // Permission bits only: a set-user-ID bit from a snapshot or a stream is
+        // not trusted.
+        libc::fchmod(fd, g.mode & 0o777);
     }
     Ok(())
 }
@@ -182,13 +190,7 @@ pub fn rebuild(
     let mut out = Ghosts::default();
     for (path, g) in ghosts {
         let Some(chunks) = &g.chunks else { continue };
-        if g.size > GHOST_MAX
-            || chunks
-                .iter()
-                .any(|(o, b)| b.len() > CHUNK || o.saturating_add(b.len() as u64) > g.size)
-        {
-            return Err(format!("{path}: contents outside the file"));
-        }
+        check(path, g, chunks)?;
         if out.files.contains_key(&g.file) {
             return Err(format!("{path}: a file unlinked while open recorded twice"));
         }
@@ -211,23 +213,7 @@ pub fn rebuild(
         drop(low);
         let host_path = std::fs::read_link(format!("/proc/self/fd/{}", held.0))
             .map_err(|e| format!("{path}: {e}"))?;
-        let filled = (|| {
-            // SAFETY: sizing, filling and chmod-ing our own new file.
-            unsafe {
-                if libc::ftruncate(held.0, g.size as i64) < 0 {
-                    return Err(last_error("ftruncate"));
-                }
-                for (off, bytes) in chunks {
-                    if libc::pwrite(held.0, bytes.as_ptr().cast(), bytes.len(), *off as i64)
-                        != bytes.len() as isize
-                    {
-                        return Err(last_error("pwrite"));
-                    }
-                }
-                libc::fchmod(held.0, g.mode & 0o7777);
-            }
-            Ok(())
-        })();
+        let filled = fill(held.0, g, chunks);
         // The name goes again whatever happened.
         let removed = std::fs::remove_file(&host_path);
         filled.map_err(|e| format!("{path}: {e}"))?;

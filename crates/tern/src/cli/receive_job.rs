@@ -319,24 +319,8 @@ fn send_file(conn: &mut Conn, dir: &Path, name: &str) -> anyhow::Result<()> {
         bail!("not a regular file");
     }
     let mode = meta.permissions().mode() & 0o777;
-    let mut offset = 0u64;
-    let mut buf = vec![0u8; MAX_CHUNK];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 && offset > 0 {
-            return Ok(());
-        }
-        conn.send(&Message::JobFile {
-            name: name.to_string(),
-            mode,
-            offset,
-            data: buf[..n].to_vec(),
-        })?;
-        if n == 0 {
-            return Ok(());
-        }
-        offset += n as u64;
-    }
+    tern_migrate::job::send_file(conn, name, mode, &mut file)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,14 +7,14 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use tern_migrate::job::{plain_name, MAX_CHUNK};
+use tern_migrate::job::plain_name;
 use tern_migrate::message::PROTOCOL_VERSION;
 use tern_migrate::{transport, Conn, Hello, Job, JobExit, Message, Mode, Role};
 
@@ -159,26 +159,8 @@ fn plan(a: &SubmitArgs) -> anyhow::Result<(Job, Vec<(String, PathBuf)>)> {
 fn send_file(conn: &mut Conn, name: &str, path: &Path) -> anyhow::Result<()> {
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mode = file.metadata()?.permissions().mode() & 0o777;
-    let mut buf = vec![0u8; MAX_CHUNK];
-    let mut offset = 0u64;
-    loop {
-        let n = file
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        if n == 0 && offset > 0 {
-            return Ok(());
-        }
-        conn.send(&Message::JobFile {
-            name: name.to_string(),
-            mode,
-            offset,
-            data: buf[..n].to_vec(),
-        })?;
-        if n == 0 {
-            return Ok(());
-        }
-        offset += n as u64;
-    }
+    tern_migrate::job::send_file(conn, name, mode, &mut file)
+        .with_context(|| format!("cannot send {}", path.display()))
 }
 
 /// Writes the program's output here as it comes, then the fetched files; returns

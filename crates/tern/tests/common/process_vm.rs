@@ -204,3 +204,14 @@ pub fn receive_address(stderr: &dyn Fn() -> String) -> String {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// Starts `tern receive --listen tcp:127.0.0.1:0 --insecure EXTRA...`; returns it
+/// with the address it listens on.
+pub fn receiver(extra: &[&std::ffi::OsStr]) -> (Running, String) {
+    let mut c = Command::new(TERN);
+    c.args(["receive", "--listen", "tcp:127.0.0.1:0", "--insecure"])
+        .args(extra);
+    let r = Running::start(c);
+    let addr = receive_address(&|| r.stderr());
+    (r, addr)
+}
