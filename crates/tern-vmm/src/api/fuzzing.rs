@@ -201,6 +201,8 @@ mod tests {
                     ("PUT", "/migrate") => (r#"{"to":"127.0.0.1:1","insecure":true}"#, 501),
                     ("GET", "/migrate") => ("", 200),
                     ("DELETE", "/migrate") => ("", 409),
+                    // The inert VM has no gdb server to start (501).
+                    ("PUT", "/gdb") => (r#"{"listen":"127.0.0.1:0"}"#, 501),
                     _ => ("", 204),
                 };
                 if !body.is_empty() {
