@@ -4,6 +4,7 @@ mod control;
 mod engine;
 mod exec;
 mod gdb;
+mod job_files;
 mod migrate;
 mod node;
 mod policy;

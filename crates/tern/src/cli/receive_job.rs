@@ -8,9 +8,8 @@
 //! fetched files are regular files opened without following a link the program may
 //! have planted.
 
-use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::OpenOptions;
+use std::io::Read;
 use std::net::SocketAddr;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
@@ -21,6 +20,8 @@ use std::sync::mpsc;
 use anyhow::{bail, Context};
 use tern_migrate::job::{plain_name, MAX_CHUNK, MAX_FILES};
 use tern_migrate::{Conn, Job, JobExit, Message};
+
+use super::job_files::FileSink;
 
 /// How the destination runs jobs (from `tern receive`'s options).
 pub struct JobPolicy {
@@ -135,8 +136,7 @@ fn check_job(job: &Job) -> anyhow::Result<()> {
 
 /// Writes the `job-file` messages up to `go` into `dir`.
 fn receive_files(conn: &mut Conn, dir: &Path, max_bytes: u64) -> anyhow::Result<()> {
-    let mut sizes: HashMap<String, u64> = HashMap::new();
-    let mut files: HashMap<String, File> = HashMap::new();
+    let mut files = FileSink::new(dir.to_path_buf(), false);
     let mut total = 0u64;
     loop {
         match conn.recv()? {
@@ -149,35 +149,14 @@ fn receive_files(conn: &mut Conn, dir: &Path, max_bytes: u64) -> anyhow::Result<
                 if !plain_name(&name) {
                     bail!("`{name}` is not a plain file name (one path component)");
                 }
-                let size = sizes.get(&name).copied();
-                if size.is_none() && sizes.len() >= MAX_FILES {
+                if !files.contains(&name) && files.len() >= MAX_FILES {
                     bail!("more than {MAX_FILES} files");
-                }
-                if offset != size.unwrap_or(0) {
-                    bail!(
-                        "file `{name}`: bytes at {offset}, {} expected",
-                        size.unwrap_or(0)
-                    );
                 }
                 total += data.len() as u64;
                 if total > max_bytes {
                     bail!("the job's files exceed this receiver's limit of {max_bytes} bytes (--job-max)");
                 }
-                let file = match files.entry(name.clone()) {
-                    std::collections::hash_map::Entry::Occupied(f) => f.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(v) => v.insert(
-                        OpenOptions::new()
-                            .write(true)
-                            .create_new(true)
-                            .mode(mode & 0o777)
-                            .custom_flags(libc::O_NOFOLLOW)
-                            .open(dir.join(&name))
-                            .with_context(|| format!("cannot create `{name}`"))?,
-                    ),
-                };
-                file.write_all(&data)
-                    .with_context(|| format!("cannot write `{name}`"))?;
-                sizes.insert(name, offset + data.len() as u64);
+                files.write(&name, mode, offset, &data)?;
             }
             Message::Go => return Ok(()),
             other => bail!("expected `job-file` or `go`, got `{}`", other.name()),
@@ -326,6 +305,7 @@ fn send_file(conn: &mut Conn, dir: &Path, name: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use tern_migrate::message::PROTOCOL_VERSION;
     use tern_migrate::{Hello, Mode, Role};
 

@@ -6,9 +6,9 @@
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use tern_migrate::job::plain_name;
 use tern_migrate::message::PROTOCOL_VERSION;
 use tern_migrate::{transport, Conn, Hello, Job, JobExit, Message, Mode, Role};
 
+use super::job_files::FileSink;
 use super::migrate::TlsArgs;
 
 /// How long connecting and the receiver's first answers may take.
@@ -167,7 +168,7 @@ fn send_file(conn: &mut Conn, name: &str, path: &Path) -> anyhow::Result<()> {
 /// how the program ended.
 fn follow(conn: &mut Conn, job: &Job, fetch_dir: &Path) -> anyhow::Result<JobExit> {
     let mut exit = None;
-    let mut fetched: HashMap<String, (File, u64)> = HashMap::new();
+    let mut fetched = FileSink::new(fetch_dir.to_path_buf(), true);
     loop {
         match conn.recv()? {
             Message::Output { fd, data } => {
@@ -189,27 +190,9 @@ fn follow(conn: &mut Conn, job: &Job, fetch_dir: &Path) -> anyhow::Result<JobExi
                 if !job.fetch.contains(&name) {
                     bail!("the receiver sent `{name}`, which was not asked for");
                 }
-                let expected = fetched.get(&name).map_or(0, |f| f.1);
-                if offset != expected {
-                    bail!("fetched file `{name}`: bytes at {offset}, {expected} expected");
-                }
-                let entry = match fetched.entry(name.clone()) {
-                    std::collections::hash_map::Entry::Occupied(f) => f.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        let path = fetch_dir.join(&name);
-                        let file = OpenOptions::new()
-                            .write(true)
-                            .create(true)
-                            .truncate(true)
-                            .mode(mode & 0o777)
-                            .custom_flags(libc::O_NOFOLLOW)
-                            .open(&path)
-                            .with_context(|| format!("cannot write {}", path.display()))?;
-                        v.insert((file, 0))
-                    }
-                };
-                entry.0.write_all(&data)?;
-                entry.1 += data.len() as u64;
+                fetched
+                    .write(&name, mode, offset, &data)
+                    .context("a fetched file")?;
             }
             Message::Finished => {
                 return exit.context("the receiver finished without saying how the program ended")
