@@ -60,6 +60,15 @@ impl Bindings {
         Ok((super::view::normalize(path), binding))
     }
 
+    /// Parses rules `PATH=rb|cp|mv` (see [`Bindings::parse_rule`]).
+    pub fn parse(rules: &[String]) -> Result<Bindings, String> {
+        let rules = rules
+            .iter()
+            .map(|r| Bindings::parse_rule(r))
+            .collect::<Result<_, _>>()?;
+        Ok(Bindings { rules })
+    }
+
     /// The binding of a file opened as guest path `path`: the longest rule that is
     /// the path or one of its directories.
     pub fn of(&self, path: &str) -> Binding {

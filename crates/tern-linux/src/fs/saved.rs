@@ -297,13 +297,10 @@ fn record_with(fd: i32, info: &FdInfo, seen: &mut Seen) -> Result<Option<FdState
         {
             Some(g) => FdExtra::Ghost(g),
             None => match info.path.as_deref().map(binding::policy_of) {
-                Some(b @ (Binding::Copy | Binding::Move)) => {
-                    match saved_ghost::record_copy(fd, &mut seen.ghosts)
+                Some(binding @ (Binding::Copy | Binding::Move)) => {
+                    saved_ghost::record_copy(fd, &mut seen.ghosts)
                         .map_err(|e| format!("descriptor {fd}: {e}"))?
-                    {
-                        Some(file) => FdExtra::Copied { file, binding: b },
-                        None => FdExtra::None,
-                    }
+                        .map_or(FdExtra::None, |file| FdExtra::Copied { file, binding })
                 }
                 _ => FdExtra::None,
             },

@@ -141,13 +141,11 @@ impl MigrateRequest {
         if self.bindings.len() > 256 {
             return bad("at most 256 bindings".into());
         }
-        for rule in &self.bindings {
-            if rule.len() > 4096 {
-                return bad("a binding longer than 4096 bytes".into());
-            }
-            tern_linux::fs::binding::Bindings::parse_rule(rule)
-                .map_err(|e| ControlError::InvalidRequest(format!("migrate: bindings: {e}")))?;
+        if self.bindings.iter().any(|r| r.len() > 4096) {
+            return bad("a binding longer than 4096 bytes".into());
         }
+        tern_linux::fs::binding::Bindings::parse(&self.bindings)
+            .map_err(|e| ControlError::InvalidRequest(format!("migrate: bindings: {e}")))?;
         if self.max_bandwidth_mib == Some(0) {
             return bad("max_bandwidth_mib must be at least 1".into());
         }
@@ -300,5 +298,18 @@ mod tests {
         assert!(e.contains("must be 3 to 60000, not 2"), "{e}");
         r.max_downtime_ms = 3;
         assert!(r.validate().is_ok());
+        // Binding rules: absolute guest paths, rb, cp or mv.
+        r.bindings = vec!["/data=cp".into(), "/data/out.txt=mv".into()];
+        assert!(r.validate().is_ok());
+        for bad in [
+            "data=cp",
+            "/data=gr",
+            "/data",
+            &format!("/{}=cp", "a".repeat(4096)),
+        ] {
+            r.bindings = vec![bad.to_string()];
+            let e = r.validate().unwrap_err().to_string();
+            assert!(e.contains("binding"), "{bad:.20}: {e}");
+        }
     }
 }

@@ -50,16 +50,6 @@ pub struct ProcessMigrant {
     pub moved_files: Mutex<Vec<PathBuf>>,
 }
 
-/// The request's binding rules (checked by the request's validation already).
-pub fn bindings(rules: &[String]) -> Result<Bindings, crate::control::ControlError> {
-    let rules = rules
-        .iter()
-        .map(|r| Bindings::parse_rule(r))
-        .collect::<Result<_, _>>()
-        .map_err(|e| crate::control::ControlError::InvalidRequest(format!("migrate: {e}")))?;
-    Ok(Bindings { rules })
-}
-
 impl Migrant for ProcessMigrant {
     fn config(&self) -> Result<Message, String> {
         tern_state::to_bytes(&self.config)

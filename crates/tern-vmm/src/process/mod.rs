@@ -238,7 +238,8 @@ impl VmControl for ProcessVm {
             migrations: self.migrations.clone(),
             to: req.to.clone(),
             wait_for_reader: true,
-            bindings: migrate::bindings(&req.bindings)?,
+            bindings: tern_linux::fs::binding::Bindings::parse(&req.bindings)
+                .map_err(|e| ControlError::InvalidRequest(format!("migrate: bindings: {e}")))?,
             moved_files: Default::default(),
         });
         self.migrations.start(vm, req)
