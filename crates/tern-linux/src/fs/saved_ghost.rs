@@ -271,4 +271,32 @@ mod tests {
         unsafe { libc::close(n) };
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn copied_contents_outside_their_file_write_nothing() {
+        // Contents of a copied file as a hostile snapshot or migration stream could
+        // state them: a chunk past the size, a size past the bound, a chunk too long.
+        let cases = [
+            (10, vec![(8u64, vec![1u8; 4])]),
+            (GHOST_MAX + 1, vec![(0, vec![1u8; 4])]),
+            (u64::MAX, vec![(u64::MAX - 1, vec![1u8; 4])]),
+            (2 * CHUNK as u64, vec![(0, vec![1u8; CHUNK + 1])]),
+        ];
+        for (size, chunks) in cases {
+            let g = GhostFile {
+                file: 1,
+                mode: 0o4755,
+                size,
+                chunks: Some(chunks),
+            };
+            let made = std::cell::Cell::new(false);
+            let create = |_: &str| -> Result<i32, String> {
+                made.set(true);
+                Err("not to be made".into())
+            };
+            let e = write_copy("/data/f", &g, &create).expect_err("refused");
+            assert!(e.contains("outside the file"), "{e}");
+            assert!(!made.get(), "a file was made for size {size}");
+        }
+    }
 }
